@@ -1,0 +1,168 @@
+"""The command line: options, console set-up, and errors turned into exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, NoReturn
+
+import typer
+
+from value_diag import __version__
+from value_diag.exitcodes import ExitCode
+from value_diag.health import Status
+from value_diag.output import (
+    ColorMode,
+    Format,
+    Renderer,
+    can_encode_unicode,
+    is_tty,
+    make_console,
+)
+from value_diag.source import ReadError
+
+EPILOG_ONCE = """\
+Examples:
+
+  value-diag once run.jsonl                      # latest frame of a training log
+
+  value-diag once run.jsonl --fail-on critical   # exit 1 in CI if the run is dying
+
+  value-diag once run.jsonl --format json | jq .status
+
+  ssh gpu-box cat run.jsonl | value-diag once -  # read stdin
+
+Exit codes: 0 frame printed, 1 status reached --fail-on, 2 usage error or
+unreadable input, 3 no usable record in the input.
+"""
+
+
+class FailOn(StrEnum):
+    """The status at which the process exits 1."""
+
+    NEVER = "never"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    def status(self) -> Status | None:
+        """The threshold status, or None for never."""
+        return None if self is FailOn.NEVER else Status(self.value)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"value-diag {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    name="value-diag",
+    help="Watch the value-function health of a reinforcement-learning training run.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Watch the value-function health of a reinforcement-learning training run.
+
+    Reads JSON-lines telemetry (esper-lite events, flat metric lines or snapshots)
+    and shows the VALUE DIAGNOSTICS panel.
+    """
+
+
+PathArg = Annotated[
+    str, typer.Argument(metavar="PATH", help="Telemetry JSONL file, or - for stdin.")
+]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", case_sensitive=False, help="text or json.")
+]
+ColorOpt = Annotated[
+    ColorMode,
+    typer.Option(
+        "--color",
+        case_sensitive=False,
+        help="auto: colour on a terminal only (NO_COLOR and FORCE_COLOR honoured).",
+    ),
+]
+AsciiOpt = Annotated[
+    bool, typer.Option("--ascii", help="ASCII glyphs only (^ -> v ! OK, 'Ret sigma').")
+]
+FailOnOpt = Annotated[
+    FailOn,
+    typer.Option("--fail-on", case_sensitive=False, help="Exit 1 when the status reaches this."),
+]
+
+
+@app.command(epilog=EPILOG_ONCE)
+def once(
+    path: PathArg,
+    format: FormatOpt = Format.TEXT,
+    color: ColorOpt = ColorMode.AUTO,
+    ascii: AsciiOpt = False,
+    fail_on: FailOnOpt = FailOn.NEVER,
+) -> int:
+    """Print the latest VALUE DIAGNOSTICS frame of a telemetry file and exit."""
+    from value_diag.once import OnceOptions, run_once
+
+    console = make_console(color)
+    renderer = Renderer(ascii_only=ascii or not can_encode_unicode())
+    options = OnceOptions(format=format, fail_on=fail_on.status(), boxed=is_tty())
+    _exit(lambda: run_once(path, console, renderer, options))
+
+
+def _exit(command: Callable[[], ExitCode]) -> NoReturn:
+    """Runs a command body and exits with its code; expected failures become one line."""
+    try:
+        code = command()
+        _flush_stdout()
+    except ReadError as exc:
+        _flush_stdout()
+        make_console(ColorMode.AUTO, file=sys.stderr).print(f"value-diag: error: {exc}")
+        code = ExitCode.ERROR
+    except BrokenPipeError:
+        # The reader left early (`| head -1`): what it read was complete lines.
+        _silence_stdout()
+        code = ExitCode.OK
+    raise typer.Exit(int(code))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line; returns the process exit code."""
+    try:
+        app(args=argv, prog_name="value-diag")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else ExitCode.ERROR
+    return ExitCode.OK
+
+
+def _flush_stdout() -> None:
+    """Flushes now, so a reader that left early is noticed here and not at exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except (ValueError, OSError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """The reader went away (`| head`): drop what is left instead of a traceback at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (ValueError, OSError):
+        pass

@@ -1,0 +1,196 @@
+"""One telemetry line (bytes) -> a record, a bad line, or nothing of ours. Pure."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from value_diag.schema import COMPILE_FIELDS, VALUE_FIELDS
+
+CONTAINER_KEYS: Final = ("tamiyo", "value_function", "infrastructure")
+EVENT_TYPES: Final = ("TRAINING_STARTED", "PPO_UPDATE_COMPLETED")
+KNOWN_NAMES: Final[tuple[str, ...]] = VALUE_FIELDS + COMPILE_FIELDS + CONTAINER_KEYS + EVENT_TYPES
+"""A line is examined only if one of these occurs in it as a quoted JSON string."""
+
+CANDIDATE: Final = re.compile(
+    b'"(?:' + b"|".join(re.escape(n.encode()) for n in KNOWN_NAMES) + b')"'
+)
+"""Finds the first known name in a buffer; the one definition of 'a line of ours'."""
+
+BOM: Final = b"\xef\xbb\xbf"
+DEFAULT_VALUES: Final[tuple[float, ...]] = (0.0,) * len(VALUE_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Compile:
+    """torch.compile status; backend and mode exactly as the file gave them ('' for null)."""
+
+    enabled: bool = False
+    backend: str = ""
+    mode: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A usable line: the parts it carries replace the state's; absent parts carry over.
+
+    Attributes:
+        values: the nine metrics in VALUE_FIELDS order, or None when the line has none.
+        compile: the compile status, or None when the line has none.
+        new_run: a TRAINING_STARTED event: the value metrics reset before this applies.
+    """
+
+    values: tuple[float, ...] | None = None
+    compile: Compile | None = None
+    new_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    """An examined line that could not be used, and why."""
+
+    reason: str
+
+
+Parsed = Record | BadLine | None
+"""What one examined line means; None is a valid line that carries nothing of ours."""
+
+
+class _Bad(Exception):
+    """Internal: the line is bad for the reason given."""
+
+
+def is_candidate(line: bytes) -> bool:
+    """True if the line contains one of the known names as a quoted string."""
+    return CANDIDATE.search(line) is not None
+
+
+def parse(line: bytes) -> Parsed:
+    """Interprets one line (without its newline; a BOM and a trailing CR are fine)."""
+    if line.startswith(BOM):
+        line = line[len(BOM) :]
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        try:
+            obj = _loads_fallback(line)
+        except _Bad as bad:
+            return BadLine(str(bad))
+    if not isinstance(obj, dict):
+        return BadLine("not a JSON object")
+    try:
+        return _interpret(obj)
+    except _Bad as bad:
+        return BadLine(str(bad))
+
+
+def _loads_fallback(line: bytes) -> Any:
+    """The stdlib parser, for what orjson refuses: bare NaN/Infinity, integers beyond 64 bits."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Bad(f"invalid UTF-8 at byte {exc.start + 1}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _Bad(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise _Bad("invalid JSON: nested too deeply") from None
+
+
+def _interpret(obj: dict[str, Any]) -> Parsed:
+    if "event_type" in obj:
+        return _event(obj)
+    if "tamiyo" in obj:
+        tamiyo = _object(obj, "tamiyo")
+        values = compile_ = None
+        if "value_function" in tamiyo:
+            values = _values(_object(tamiyo, "value_function"))
+        if "infrastructure" in tamiyo:
+            compile_ = _compile(_object(tamiyo, "infrastructure"))
+    else:
+        values = _values(obj) if any(k in obj for k in VALUE_FIELDS) else None
+        compile_ = _compile(obj) if any(k in obj for k in COMPILE_FIELDS) else None
+    if values is None and compile_ is None:
+        return None
+    return Record(values=values, compile=compile_)
+
+
+def _event(obj: dict[str, Any]) -> Parsed:
+    kind = obj["event_type"]
+    if kind == "PPO_UPDATE_COMPLETED":
+        if "data" not in obj:
+            return None
+        data = _object(obj, "data")
+        if not any(k in data for k in VALUE_FIELDS):
+            return None
+        return Record(values=_values(data))
+    if kind == "TRAINING_STARTED":
+        data = _object(obj, "data") if "data" in obj else {}
+        has_compile = any(k in data for k in COMPILE_FIELDS)
+        return Record(compile=_compile(data) if has_compile else None, new_run=True)
+    return None
+
+
+def _object(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    value = parent[key]
+    if not isinstance(value, dict):
+        raise _Bad(f"{key} is {_kind(value)}, expected an object")
+    return value
+
+
+def _values(src: dict[str, Any]) -> tuple[float, ...]:
+    return tuple(_number(src, name) for name in VALUE_FIELDS)
+
+
+def _number(src: dict[str, Any], name: str) -> float:
+    value = src.get(name)
+    if value is None:
+        return 0.0
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.copysign(math.inf, value)
+    raise _Bad(f"{name} is {_kind(value)}, expected a number")
+
+
+def _compile(src: dict[str, Any]) -> Compile:
+    enabled = src.get("compile_enabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        raise _Bad(f"compile_enabled is {_kind(enabled)}, expected true or false")
+    return Compile(
+        enabled=bool(enabled),
+        backend=_string(src, "compile_backend"),
+        mode=_string(src, "compile_mode"),
+    )
+
+
+def _string(src: dict[str, Any], name: str) -> str:
+    value = src.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Bad(f"{name} is {_kind(value)}, expected a string")
+    return value
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"

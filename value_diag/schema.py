@@ -1,0 +1,73 @@
+"""The panel's data model: the spec's snapshot dataclasses, with its names and defaults."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+VALUE_FIELDS: tuple[str, ...] = (
+    "v_return_correlation",
+    "td_error_mean",
+    "td_error_std",
+    "bellman_error",
+    "return_p10",
+    "return_p50",
+    "return_p90",
+    "return_variance",
+    "return_skewness",
+)
+"""The nine value-function metrics, in the spec's order."""
+
+COMPILE_FIELDS: tuple[str, ...] = ("compile_enabled", "compile_backend", "compile_mode")
+"""The infrastructure fields the panel shows."""
+
+
+def _history() -> deque[float]:
+    return deque(maxlen=100)
+
+
+@dataclass
+class ValueFunctionMetrics:
+    """Value-function quality metrics of the latest PPO update."""
+
+    v_return_correlation: float = 0.0
+    td_error_mean: float = 0.0
+    td_error_std: float = 0.0
+    bellman_error: float = 0.0
+    return_p10: float = 0.0
+    return_p50: float = 0.0
+    return_p90: float = 0.0
+    return_skewness: float = 0.0
+    return_variance: float = 0.0
+    # Historical tracking (not used by this panel)
+    value_predictions: deque[float] = field(default_factory=_history)
+    actual_returns: deque[float] = field(default_factory=_history)
+    td_errors: deque[float] = field(default_factory=_history)
+
+
+@dataclass
+class InfrastructureMetrics:
+    """Device memory (GB) and torch.compile status of the training process."""
+
+    cuda_memory_allocated_gb: float = 0.0
+    cuda_memory_reserved_gb: float = 0.0
+    cuda_memory_peak_gb: float = 0.0
+    cuda_memory_fragmentation: float = 0.0
+    compile_enabled: bool = False
+    compile_backend: str = ""
+    compile_mode: str = ""
+
+
+@dataclass
+class TamiyoState:
+    """The policy agent's state: the two parts this panel reads."""
+
+    value_function: ValueFunctionMetrics = field(default_factory=ValueFunctionMetrics)
+    infrastructure: InfrastructureMetrics = field(default_factory=InfrastructureMetrics)
+
+
+@dataclass
+class SanctumSnapshot:
+    """One moment of a training run, as the dashboard sees it."""
+
+    tamiyo: TamiyoState = field(default_factory=TamiyoState)
