@@ -1,0 +1,55 @@
+"""Shared fixtures: a clean colour environment and the real console script."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_logs"
+COLOR_VARS = ("FORCE_COLOR", "NO_COLOR", "TERM", "COLUMNS", "LINES", "CLICOLOR_FORCE")
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests see no colour forcing or width settings from the developer's shell."""
+    for name in COLOR_VARS:
+        monkeypatch.delenv(name, raising=False)
+    yield
+
+
+def script() -> list[str]:
+    """The installed console script, or the module when only the package is importable."""
+    found = shutil.which("value-diag", path=str(Path(sys.executable).parent))
+    return [found] if found else [sys.executable, "-m", "value_diag"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a subprocess: no colour forcing, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in COLOR_VARS}
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    args: Sequence[str],
+    *,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> subprocess.CompletedProcess[bytes]:
+    """Runs `value-diag ARGS` as a user would and captures everything."""
+    return subprocess.run(
+        [*script(), *args],
+        input=input,
+        capture_output=True,
+        env=env if env is not None else clean_env(),
+        timeout=timeout,
+        check=False,
+    )
