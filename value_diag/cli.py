@@ -21,7 +21,7 @@ from value_diag.output import (
     is_tty,
     make_console,
 )
-from value_diag.source import ReadError
+from value_diag.source import STDIN, ReadError
 
 EPILOG_ONCE = """\
 Examples:
@@ -122,6 +122,60 @@ def once(
     renderer = Renderer(ascii_only=ascii or not can_encode_unicode())
     options = OnceOptions(format=format, fail_on=fail_on.status(), boxed=is_tty())
     _exit(lambda: run_once(path, console, renderer, options))
+
+
+EPILOG_WATCH = """\
+Examples:
+
+  value-diag watch run.jsonl                     # live panel in this terminal
+
+  value-diag watch runs/*/run.jsonl              # one panel per seed, stacked
+
+  value-diag watch run.jsonl --format json       # a JSON line per update, for scripts
+
+  value-diag watch run.jsonl --fail-on critical  # CI: exit 1 once the run is dying
+
+  ssh gpu-box tail -F run.jsonl | value-diag watch -
+
+  value-diag watch /mnt/nfs/run.jsonl --poll 1   # network file systems
+
+Follows the file like `tail -F`: waits for it to appear, starts again from the top
+when it is truncated or replaced. Ctrl-C exits 0.
+"""
+
+
+@app.command(epilog=EPILOG_WATCH)
+def watch(
+    paths: Annotated[
+        list[str],
+        typer.Argument(metavar="PATH...", help="Telemetry JSONL files, or - for stdin."),
+    ],
+    format: FormatOpt = Format.TEXT,
+    color: ColorOpt = ColorMode.AUTO,
+    ascii: AsciiOpt = False,
+    fail_on: FailOnOpt = FailOn.NEVER,
+    poll: Annotated[
+        float | None,
+        typer.Option(
+            "--poll",
+            metavar="SECONDS",
+            min=0.01,
+            help="Look every SECONDS instead of using file-system events (NFS, SMB).",
+        ),
+    ] = None,
+) -> None:
+    """Follow growing telemetry files and redraw the panel on every update."""
+    from value_diag.output import LiveSink, StreamSink
+    from value_diag.watch import WatchOptions, run_watch
+
+    if STDIN in paths and len(paths) > 1:
+        raise typer.BadParameter("- (stdin) cannot be watched together with files")
+    console = make_console(color)
+    renderer = Renderer(ascii_only=ascii or not can_encode_unicode())
+    live = is_tty() and format is Format.TEXT
+    sink = LiveSink(console, renderer) if live else StreamSink(console, renderer, format)
+    options = WatchOptions(fail_on=fail_on.status(), poll=poll)
+    _exit(lambda: run_watch(paths, sink, options))
 
 
 def _exit(command: Callable[[], ExitCode]) -> NoReturn:

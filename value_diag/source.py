@@ -1,10 +1,13 @@
-"""Bytes from a file or stdin, in large blocks. The only module that reads files."""
+"""Bytes from a file or stdin: whole, or followed as it grows. The only module that reads files."""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 from collections.abc import Iterator
+from enum import StrEnum
 from typing import Final
 
 BLOCK: Final = 1 << 20
@@ -45,3 +48,124 @@ def read_blocks(path: str, block: int = BLOCK) -> Iterator[bytes]:
                 yield chunk
     except OSError as exc:
         raise describe(path, exc) from None
+
+
+class Change(StrEnum):
+    """What happened to a followed path since the last look."""
+
+    OPENED = "opened"
+    MISSING = "missing"
+    DELETED = "deleted"
+    TRUNCATED = "truncated"
+    REPLACED = "replaced"
+    ERROR = "error"
+
+
+RESTARTS: Final = frozenset({Change.OPENED, Change.TRUNCATED, Change.REPLACED})
+"""Changes after which the file is read again from the top with a fresh state."""
+
+_SIGNATURE: Final = 64
+"""Bytes before the read offset that must still be there, or the file was rewritten."""
+
+
+class Tail:
+    """Follows one path like `tail -F`: appends, truncation, replacement, deletion.
+
+    ``sync()`` notices what happened to the path; ``read()`` then yields the bytes
+    appended since the last read, in blocks, up to the current end of the file.
+    """
+
+    def __init__(self, path: str, block: int = BLOCK) -> None:
+        self.path = path
+        self.block = block
+        self.offset = 0
+        """Bytes of the current file consumed so far."""
+        self.error: str | None = None
+        """Why the last look failed, if it did."""
+        self.mtime: float | None = None
+        """Modification time of the file at the last look (seconds since the epoch)."""
+        self._fd: int | None = None
+        self._ident: tuple[int, int] | None = None
+        self._signature = b""
+        self._seen_missing = False
+
+    def close(self) -> None:
+        """Lets go of the open file, if any."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def sync(self) -> Change | None:
+        """Looks at the path; returns what changed, or None if it was only appended to."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            if self._fd is not None:
+                self.close()
+                self._seen_missing = True
+                return Change.DELETED
+            if not self._seen_missing:
+                self._seen_missing = True
+                return Change.MISSING
+            return None
+        except OSError as exc:
+            return self._fail(exc)
+        self.mtime = st.st_mtime
+        if self._fd is not None and (st.st_dev, st.st_ino) == self._ident:
+            try:
+                if os.fstat(self._fd).st_size < self.offset or not self._signature_holds():
+                    self._rewind()
+                    return Change.TRUNCATED
+            except OSError as exc:
+                return self._fail(exc)
+            self.error = None
+            return None
+        reopened = self._fd is not None or self._seen_missing or self.error is not None
+        self.close()
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+            fst = os.fstat(fd)
+            if stat.S_ISDIR(fst.st_mode):
+                os.close(fd)
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), self.path)
+        except OSError as exc:
+            return self._fail(exc)
+        self._fd = fd
+        self._ident = (fst.st_dev, fst.st_ino)
+        self._rewind()
+        self.error = None
+        return Change.REPLACED if reopened else Change.OPENED
+
+    def read(self) -> Iterator[bytes]:
+        """The bytes appended since the last read, in blocks. Raises ReadError."""
+        fd = self._fd
+        if fd is None:
+            return
+        while True:
+            try:
+                chunk = os.pread(fd, self.block, self.offset)
+            except OSError as exc:
+                self._fail(exc)
+                raise describe(self.path, exc) from None
+            if not chunk:
+                return
+            self.offset += len(chunk)
+            keep = _SIGNATURE - len(chunk)
+            self._signature = self._signature[-keep:] + chunk if keep > 0 else chunk[-_SIGNATURE:]
+            yield chunk
+
+    def _rewind(self) -> None:
+        self.offset = 0
+        self._signature = b""
+
+    def _signature_holds(self) -> bool:
+        """False if the bytes just before the offset changed: the file was rewritten."""
+        if not self._signature or self._fd is None:
+            return True
+        start = self.offset - len(self._signature)
+        return os.pread(self._fd, len(self._signature), start) == self._signature
+
+    def _fail(self, exc: OSError) -> Change:
+        self.close()
+        self.error = exc.strerror or type(exc).__name__
+        return Change.ERROR

@@ -1,0 +1,285 @@
+"""`value-diag watch`: follow one or more growing files (or stdin) and redraw on every update."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Final
+
+from value_diag.exitcodes import ExitCode
+from value_diag.fold import FoldState, fold
+from value_diag.health import Status, reaches
+from value_diag.lines import LineScanner
+from value_diag.output import Frame, Sink, assess
+from value_diag.source import BLOCK, RESTARTS, STDIN, Change, ReadError, Tail, display_name
+
+STEP_MS: Final = 8
+"""How often the file watcher looks for a quiet moment after a change (ms): the latency."""
+DEBOUNCE_MS: Final = 20
+"""Longest a frame waits while writes keep arriving (ms)."""
+TICK_S: Final = 0.25
+"""Longest sleep without looking (s): resizes, the age of the last update, missed events."""
+BATCH_S: Final = 0.05
+"""Longest a stream is read before the frame for what arrived so far is drawn (s)."""
+AGE_REFRESH_S: Final = 1.0
+"""How often a terminal frame is redrawn only to update the age (s)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    """How `watch` follows and when it gives up."""
+
+    fail_on: Status | None = None
+    poll: float | None = None
+    """Seconds between looks when polling; None to use file-system notifications."""
+
+
+class Followed:
+    """One followed source: its tail, its line scanner and its folded state."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.name = display_name(path)
+        self.tail = Tail(path)
+        self.scanner = LineScanner()
+        self.state = FoldState()
+        self.note: str | None = None
+
+    def frame(self) -> Frame:
+        """The current frame of this source."""
+        return Frame(self.name, self.state, self.note)
+
+    def update(self, now: float) -> bool:
+        """Takes in whatever happened to the file; True if the frame changed."""
+        before = (self.state, self.note)
+        change = self.tail.sync()
+        if change is not None:
+            self.note = _describe(change, self.path, self.tail.error)
+        if change in RESTARTS:
+            self.scanner = LineScanner()
+            self.state = FoldState()
+        # A record is as old as the write that brought it, also when it was there at start.
+        written = self.tail.mtime if self.tail.mtime is not None else now
+        try:
+            for block in self.tail.read():
+                self.state = fold(self.state, self.scanner.feed(block), written)
+        except ReadError:
+            self.note = _describe(Change.ERROR, self.path, self.tail.error)
+        return (self.state, self.note) != before
+
+
+def _describe(change: Change, path: str, error: str | None) -> str | None:
+    name = Path(path).name
+    return {
+        Change.OPENED: None,
+        Change.MISSING: f"waiting for {name}",
+        Change.DELETED: f"deleted; waiting for {name}",
+        Change.TRUNCATED: "truncated; reading from the top",
+        Change.REPLACED: "replaced; reading the new file",
+        Change.ERROR: f"read error: {error}; retrying",
+    }[change]
+
+
+class Stopper:
+    """SIGINT and SIGTERM end the watch cleanly; a self-pipe wakes any select()."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.resized = threading.Event()
+        self._r, self._w = os.pipe()
+        os.set_blocking(self._w, False)
+        os.set_blocking(self._r, False)
+
+    @property
+    def wake_fd(self) -> int:
+        """Readable when a signal arrived."""
+        return self._r
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """Installs the handlers for the duration of the block."""
+        old = {
+            sig: signal.signal(sig, self._handle)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGWINCH)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+            os.close(self._r)
+            os.close(self._w)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGWINCH:
+            self.resized.set()
+        else:
+            self.event.set()
+        with contextlib.suppress(OSError):
+            os.write(self._w, b"\0")
+
+    def drain(self) -> None:
+        """Empties the wake-up pipe."""
+        with contextlib.suppress(OSError):
+            while os.read(self._r, 512):
+                pass
+
+
+class Waker:
+    """Blocks until a followed path may have changed, a signal arrives, or a tick passes.
+
+    File-system notifications come from watchfiles, watching the parent directories
+    (not the files: a replaced file would no longer be watched). Where a directory
+    does not exist yet, or with --poll, it looks at a fixed interval instead.
+    """
+
+    def __init__(self, paths: list[str], stopper: Stopper, poll: float | None) -> None:
+        self.stopper = stopper
+        self.poll = poll
+        self._targets = {str(Path(p).absolute()) for p in paths}
+        self._dirs = sorted({str(Path(p).parent) for p in self._targets})
+        self._watch: Iterator[object] | None = None
+
+    def wait(self) -> None:
+        """Returns after the next change, signal or tick."""
+        if self.poll is None and self._watch is None:
+            self._watch = self._start()
+        if self._watch is None:
+            self._sleep(self.poll if self.poll is not None else TICK_S)
+            return
+        try:
+            next(self._watch)
+        except StopIteration:
+            self._watch = None
+        except OSError:  # a watched directory went away: look again shortly
+            self._watch = None
+            self._sleep(TICK_S)
+
+    def _start(self) -> Iterator[object] | None:
+        if not all(Path(d).is_dir() for d in self._dirs):
+            return None
+        import watchfiles
+
+        targets = self._targets
+        try:
+            watcher: Iterator[object] = watchfiles.watch(
+                *self._dirs,
+                watch_filter=lambda _change, path: path in targets,
+                debounce=DEBOUNCE_MS,
+                step=STEP_MS,
+                stop_event=self.stopper.event,
+                rust_timeout=int(TICK_S * 1000),
+                yield_on_timeout=True,
+                raise_interrupt=False,
+                recursive=False,
+            )
+            return watcher
+        except OSError:
+            return None
+
+    def _sleep(self, seconds: float) -> None:
+        sel = selectors.DefaultSelector()
+        try:
+            sel.register(self.stopper.wake_fd, selectors.EVENT_READ)
+            sel.select(seconds)
+        finally:
+            sel.close()
+        self.stopper.drain()
+
+
+def _verdict(frames: list[Frame], fail_on: Status | None) -> ExitCode | None:
+    for frame in frames:
+        if reaches(assess(frame.state).status, fail_on):
+            return ExitCode.FAIL
+    return None
+
+
+def run_watch(
+    paths: list[str],
+    sink: Sink,
+    options: WatchOptions,
+    clock: Callable[[], float] = time.time,
+) -> ExitCode:
+    """Follows the sources until a signal, --fail-on, or the end of stdin."""
+    stopper = Stopper()
+    with stopper.installed(), sink:
+        if paths == [STDIN]:
+            return _watch_stdin(sink, options, stopper, clock)
+        sources = [Followed(p) for p in paths]
+        waker = Waker(paths, stopper, options.poll)
+        for source in sources:
+            source.update(clock())
+        changed = list(sources)
+        last_draw = 0.0
+        while True:
+            now = clock()
+            frames = [s.frame() for s in sources]
+            if changed:
+                sink.show(frames, [sources.index(s) for s in changed], now)
+                last_draw = now
+                verdict = _verdict([s.frame() for s in changed], options.fail_on)
+                if verdict is not None:
+                    return verdict
+            elif stopper.resized.is_set() or now - last_draw >= AGE_REFRESH_S:
+                stopper.resized.clear()
+                sink.tick(frames, now)
+                last_draw = now
+            if stopper.event.is_set():
+                return ExitCode.OK
+            waker.wait()
+            if stopper.event.is_set():
+                return ExitCode.OK
+            now = clock()
+            changed = [s for s in sources if s.update(now)]
+
+
+def _watch_stdin(
+    sink: Sink, options: WatchOptions, stopper: Stopper, clock: Callable[[], float]
+) -> ExitCode:
+    """Follows a stream to its end: one frame per batch of input, the last at EOF."""
+    source = Followed(STDIN)
+    fd = sys.stdin.fileno()
+    sel = selectors.DefaultSelector()
+    sel.register(fd, selectors.EVENT_READ)
+    sel.register(stopper.wake_fd, selectors.EVENT_READ)
+    sink.show([source.frame()], [0], clock())
+    last_draw = clock()
+    eof = False
+    try:
+        while not eof and not stopper.event.is_set():
+            ready = {key.fd for key, _ in sel.select(TICK_S)}
+            stopper.drain()
+            state = source.state
+            batch_end = clock() + BATCH_S
+            while fd in ready and clock() < batch_end:
+                chunk = os.read(fd, BLOCK)
+                if not chunk:
+                    eof = True
+                    break
+                source.state = fold(source.state, source.scanner.feed(chunk), clock())
+                ready = {key.fd for key, _ in sel.select(0)}
+            if eof:
+                source.state = fold(source.state, source.scanner.finish(), clock())
+            now = clock()
+            if source.state != state or eof:
+                sink.show([source.frame()], [0], now)
+                last_draw = now
+                verdict = _verdict([source.frame()], options.fail_on)
+                if verdict is not None:
+                    return verdict
+            elif stopper.resized.is_set() or now - last_draw >= AGE_REFRESH_S:
+                stopper.resized.clear()
+                sink.tick([source.frame()], now)
+                last_draw = now
+    finally:
+        sel.close()
+    return ExitCode.OK
