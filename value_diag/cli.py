@@ -24,18 +24,19 @@ from value_diag.output import (
 from value_diag.source import STDIN, ReadError
 
 EPILOG_ONCE = """\
+\b
 Examples:
-
-  value-diag once run.jsonl                      # latest frame of a training log
-
-  value-diag once run.jsonl --fail-on critical   # exit 1 in CI if the run is dying
-
+  value-diag once run.jsonl                     # the latest frame
+  value-diag once run.jsonl --fail-on critical  # CI: exit 1 if the run is dying
   value-diag once run.jsonl --format json | jq .status
+  ssh gpu-box cat run.jsonl | value-diag once -
 
-  ssh gpu-box cat run.jsonl | value-diag once -  # read stdin
-
-Exit codes: 0 frame printed, 1 status reached --fail-on, 2 usage error or
-unreadable input, 3 no usable record in the input.
+\b
+Exit codes:
+  0  frame printed
+  1  status reached --fail-on
+  2  usage error, or the input cannot be read
+  3  no usable record in the input
 """
 
 
@@ -64,6 +65,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    epilog="Examples: value-diag once run.jsonl; value-diag watch run.jsonl. "
+    "See value-diag COMMAND --help.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -125,22 +128,17 @@ def once(
 
 
 EPILOG_WATCH = """\
+\b
 Examples:
-
   value-diag watch run.jsonl                     # live panel in this terminal
-
   value-diag watch runs/*/run.jsonl              # one panel per seed, stacked
-
-  value-diag watch run.jsonl --format json       # a JSON line per update, for scripts
-
+  value-diag watch run.jsonl --format json       # a JSON line per update
   value-diag watch run.jsonl --fail-on critical  # CI: exit 1 once the run is dying
-
   ssh gpu-box tail -F run.jsonl | value-diag watch -
-
   value-diag watch /mnt/nfs/run.jsonl --poll 1   # network file systems
 
-Follows the file like `tail -F`: waits for it to appear, starts again from the top
-when it is truncated or replaced. Ctrl-C exits 0.
+Follows each file like `tail -F`: waits for it to appear, and starts again from the
+top when it is truncated or replaced. Ctrl-C exits 0.
 """
 
 
@@ -158,9 +156,10 @@ def watch(
         float | None,
         typer.Option(
             "--poll",
-            metavar="SECONDS",
+            metavar="[SECONDS]",
             min=0.01,
-            help="Look every SECONDS instead of using file-system events (NFS, SMB).",
+            help="Look every SECONDS (default 0.5) instead of waiting for file-system"
+            " events: for NFS, SMB and other network file systems.",
         ),
     ] = None,
 ) -> None:
@@ -194,10 +193,28 @@ def _exit(command: Callable[[], ExitCode]) -> NoReturn:
     raise typer.Exit(int(code))
 
 
+DEFAULT_POLL_S = 0.5
+"""Interval of a bare `--poll` (seconds)."""
+
+
+def _bare_poll(args: list[str]) -> list[str]:
+    """Gives a `--poll` written without SECONDS its default (click has no optional values)."""
+    out = list(args)
+    end = out.index("--") if "--" in out else len(out)
+    for i in reversed(range(end)):
+        if out[i] == "--poll":
+            try:
+                float(out[i + 1])
+            except (IndexError, ValueError):
+                out.insert(i + 1, str(DEFAULT_POLL_S))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the process exit code."""
+    args = _bare_poll(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, prog_name="value-diag")
+        app(args=args, prog_name="value-diag")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else ExitCode.ERROR
     return ExitCode.OK
