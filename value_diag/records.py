@@ -96,11 +96,19 @@ def _loads_fallback(line: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise _Bad(f"invalid UTF-8 at byte {exc.start + 1}") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise _Bad(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
     except RecursionError:
         raise _Bad("invalid JSON: nested too deeply") from None
+
+
+def _parse_int(digits: str) -> int | float:
+    """An integer literal; one too long for int() (over 4300 digits) is +-inf."""
+    try:
+        return int(digits)
+    except ValueError:
+        return float(digits)
 
 
 def _interpret(obj: dict[str, Any]) -> Parsed:
@@ -158,7 +166,7 @@ def _number(src: dict[str, Any], name: str) -> float:
         try:
             return float(value)
         except OverflowError:
-            return math.copysign(math.inf, value)
+            return math.inf if value > 0 else -math.inf
     raise _Bad(f"{name} is {_kind(value)}, expected a number")
 
 

@@ -1,0 +1,588 @@
+"""fold.py: numbered lines -> the run's latest state, honest counters, and the spec's snapshot."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from value_diag.fold import FoldState, fold, to_snapshot
+from value_diag.lines import Line, iter_lines
+from value_diag.records import BadLine, Compile, parse
+from value_diag.schema import (
+    COMPILE_FIELDS,
+    VALUE_FIELDS,
+    InfrastructureMetrics,
+    SanctumSnapshot,
+    ValueFunctionMetrics,
+)
+
+NOW = 1_700_000_000.5
+LATER = NOW + 60.0
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
+REAL_SAMPLE = Path("/work/shared/samples/esper_filewriter_collapse.jsonl")
+SAMPLE_LOGS = sorted(SAMPLES.glob("*.jsonl"))
+
+A: dict[str, float] = {name: float(i) + 0.5 for i, name in enumerate(VALUE_FIELDS)}
+B: dict[str, float] = {name: -float(i) - 0.25 for i, name in enumerate(VALUE_FIELDS)}
+
+
+def tup(fields: dict[str, float]) -> tuple[float, ...]:
+    return tuple(fields.get(name, 0.0) for name in VALUE_FIELDS)
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj).encode()
+
+
+def flat(fields: dict[str, Any]) -> bytes:
+    return dumps({"step": 1, **fields})
+
+
+def ppo(fields: dict[str, Any]) -> bytes:
+    return dumps({"event_type": "PPO_UPDATE_COMPLETED", "data": {"policy_loss": 0.1, **fields}})
+
+
+def started(**compile_fields: Any) -> bytes:
+    return dumps({"event_type": "TRAINING_STARTED", "data": {"n_envs": 4, **compile_fields}})
+
+
+def snap(vf: dict[str, Any] | None = None, infra: dict[str, Any] | None = None) -> bytes:
+    tamiyo: dict[str, Any] = {}
+    if vf is not None:
+        tamiyo["value_function"] = vf
+    if infra is not None:
+        tamiyo["infrastructure"] = infra
+    return dumps({"tamiyo": tamiyo})
+
+
+def numbered(*lines: bytes | BadLine, start: int = 1) -> list[Line]:
+    return list(enumerate(lines, start=start))
+
+
+def fold_bytes(data: bytes, now: float = NOW, state: FoldState | None = None) -> FoldState:
+    """The real pipeline: scanner then fold."""
+    return fold(state or FoldState(), iter_lines(iter([data])), now)
+
+
+def nan_safe(values: tuple[float, ...] | None) -> tuple[object, ...] | None:
+    """Values made comparable: NaN equal to NaN."""
+    if values is None:
+        return None
+    return tuple("nan" if math.isnan(v) else v for v in values)
+
+
+def comparable(state: FoldState) -> tuple[object, ...]:
+    """Everything but last_update, with NaN equal to NaN."""
+    return (nan_safe(state.values), state.compile, state.records, state.bad_lines, state.last_error)
+
+
+# --- folding the parts ------------------------------------------------------------------------
+
+
+def test_nothing_folded_is_the_empty_state() -> None:
+    state = fold(FoldState(), [], NOW)
+    assert state == FoldState()
+    assert not state.has_data
+    assert state.last_update is None
+
+
+def test_a_value_line_sets_the_values_and_counts_a_record() -> None:
+    state = fold(FoldState(), numbered(flat(A)), NOW)
+    assert state == FoldState(values=tup(A), records=1, last_update=NOW)
+    assert state.has_data
+
+
+def test_a_later_value_line_replaces_all_nine_and_missing_or_null_fields_become_zero() -> None:
+    partial = {"bellman_error": 9.0, "return_p10": None}
+    state = fold(FoldState(), numbered(ppo(A), ppo(partial)), NOW)
+    assert state.values == tup({"bellman_error": 9.0})
+    assert state.records == 2
+
+
+def test_a_compile_line_replaces_compile_and_values_carry_over() -> None:
+    lines = numbered(
+        flat(A),
+        flat({"compile_enabled": True, "compile_backend": "inductor", "compile_mode": "m"}),
+    )
+    state = fold(FoldState(), lines, NOW)
+    assert state.values == tup(A)
+    assert state.compile == Compile(True, "inductor", "m")
+
+
+def test_a_value_line_keeps_the_compile_part() -> None:
+    state = fold(FoldState(), numbered(started(compile_enabled=True), ppo(A), ppo(B)), NOW)
+    assert state.compile == Compile(True, "", "")
+    assert state.values == tup(B)
+
+
+def test_a_later_compile_line_replaces_all_three_compile_fields() -> None:
+    lines = numbered(
+        snap(infra={"compile_enabled": True, "compile_backend": "inductor", "compile_mode": "x"}),
+        snap(infra={"compile_enabled": False, "compile_backend": None}),
+    )
+    assert fold(FoldState(), lines, NOW).compile == Compile(False, "", "")
+
+
+def test_snapshot_lines_replace_only_the_parts_they_carry() -> None:
+    infra = {"compile_enabled": True, "compile_backend": "b", "compile_mode": "m"}
+    state = fold(FoldState(), numbered(snap(A, infra), snap(vf=B)), NOW)
+    assert state.values == tup(B)
+    assert state.compile == Compile(True, "b", "m")
+    state = fold(state, numbered(snap(infra={"compile_mode": "other"}), start=3), NOW)
+    assert state.values == tup(B)
+    assert state.compile == Compile(False, "", "other")
+    assert state.records == 3
+
+
+def test_training_started_begins_a_new_run() -> None:
+    lines = numbered(
+        started(compile_enabled=True, compile_backend="inductor", compile_mode="reduce-overhead"),
+        ppo(A),
+        started(compile_enabled=False, compile_backend=None, compile_mode=None),
+    )
+    state = fold(FoldState(), lines, NOW)
+    assert state.values is None  # not reported in this run
+    assert state.compile == Compile(False, "", "")
+    assert state.records == 3
+    state = fold(state, numbered(ppo(B), start=4), LATER)
+    assert state.values == tup(B)
+    assert state.last_update == LATER
+
+
+def test_training_started_without_compile_fields_keeps_compile() -> None:
+    lines = numbered(started(compile_enabled=True, compile_backend="x"), ppo(A), started())
+    state = fold(FoldState(), lines, NOW)
+    assert state.values is None
+    assert state.compile == Compile(True, "x", "")
+    assert state.records == 3
+
+
+def test_training_started_resets_values_across_fold_calls() -> None:
+    state = fold(FoldState(), numbered(flat(A)), NOW)
+    state = fold(state, numbered(started(), start=2), LATER)
+    assert state.values is None
+    assert state.records == 2
+    assert state.last_update == LATER
+
+
+def test_lines_that_carry_nothing_are_counted_nowhere() -> None:
+    lines = numbered(
+        dumps({"event_type": "EPOCH_COMPLETED", "data": {"bellman_error": "x"}}),
+        dumps({"note": "bellman_error"}),
+        dumps({"event_type": "PPO_UPDATE_COMPLETED", "data": {"policy_loss": 1.0}}),
+        snap(),
+    )
+    state = fold(FoldState(), lines, NOW)
+    assert state == FoldState()
+
+
+# --- bad lines and counters -------------------------------------------------------------------
+
+
+def test_a_bad_line_is_counted_and_changes_nothing_else() -> None:
+    good = fold(FoldState(), numbered(started(compile_enabled=True), ppo(A)), NOW)
+    after = fold(good, numbered(ppo({"bellman_error": "high"}), start=3), LATER)
+    reason = parse(ppo({"bellman_error": "high"}))
+    assert isinstance(reason, BadLine)
+    assert after == dataclasses.replace(good, bad_lines=1, last_error=f"line 3: {reason.reason}")
+    assert after.last_update == NOW
+
+
+def test_last_error_is_the_newest_bad_line() -> None:
+    lines = numbered(
+        b'{"tamiyo": 3}',
+        flat(A),
+        b'garbage "bellman_error"',
+        flat({"compile_enabled": "yes"}),
+        flat(B),
+    )
+    state = fold(FoldState(), lines, NOW)
+    last = parse(flat({"compile_enabled": "yes"}))
+    assert isinstance(last, BadLine)
+    assert state.bad_lines == 3
+    assert state.records == 2
+    assert state.last_error == f"line 4: {last.reason}"
+    assert state.values == tup(B)
+
+
+def test_a_bad_line_object_from_the_scanner_is_counted() -> None:
+    state = fold(FoldState(), [(7, BadLine("line too long (99 bytes)"))], NOW)
+    assert state.bad_lines == 1
+    assert state.last_error == "line 7: line too long (99 bytes)"
+    assert state.records == 0
+    assert state.last_update is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'not json at all but "tamiyo"',
+        b'["bellman_error"]',
+        b'{"bellman_error": "\xff"}',
+        b'{"bellman_error": true}',
+        b'{"tamiyo": {"value_function": []}}',
+        b'{"event_type": "PPO_UPDATE_COMPLETED", "data": "x"}',
+        b'{"event_type": "TRAINING_STARTED", "data": {"compile_enabled": "no"}}',
+        b'{"compile_backend": 3}',
+        b'{"compile_mode": ["a"]}',
+    ],
+)
+def test_bad_lines_leave_values_compile_and_last_update_alone(line: bytes) -> None:
+    before = fold(FoldState(), numbered(started(compile_enabled=True), flat(A)), NOW)
+    after = fold(before, numbered(line, start=3), LATER)
+    assert after.values == before.values
+    assert after.compile == before.compile
+    assert after.records == before.records
+    assert after.last_update == NOW
+    assert after.bad_lines == 1
+    assert after.last_error is not None and after.last_error.startswith("line 3: ")
+
+
+def test_a_bad_training_started_does_not_reset_the_run() -> None:
+    before = fold(FoldState(), numbered(flat(A)), NOW)
+    after = fold(before, numbered(b'{"event_type": "TRAINING_STARTED", "data": 1}', start=2), NOW)
+    assert after.values == tup(A)
+    assert after.bad_lines == 1
+
+
+def test_last_update_is_the_clock_of_the_newest_record() -> None:
+    state = fold(FoldState(), numbered(flat(A)), NOW)
+    assert state.last_update == NOW
+    state = fold(state, numbered(b'{"tamiyo": []}', start=2), LATER)
+    assert state.last_update == NOW
+    state = fold(state, [], LATER + 1)
+    assert state.last_update == NOW
+    state = fold(state, numbered(b'{"event_type": "EPOCH_COMPLETED"}', start=3), LATER + 2)
+    assert state.last_update == NOW
+    state = fold(state, numbered(b'{"tamiyo": []}', flat(B), start=4), LATER + 3)
+    assert state.last_update == LATER + 3
+    assert (state.records, state.bad_lines) == (2, 2)
+
+
+def test_counters_accumulate_across_calls() -> None:
+    state = FoldState()
+    for i in range(1, 6):
+        state = fold(state, numbered(flat(A), b'{"tamiyo": 1}', start=2 * i - 1), NOW + i)
+    assert state.records == 5
+    assert state.bad_lines == 5
+    assert state.last_error is not None and state.last_error.startswith("line 10: ")
+    assert state.last_update == NOW + 5
+
+
+def test_input_state_is_not_modified() -> None:
+    state = fold(FoldState(), numbered(flat(A)), NOW)
+    copy = dataclasses.replace(state)
+    fold(state, numbered(flat(B), b"[]", started(), start=2), LATER)
+    assert state == copy
+
+
+# --- the whole pipeline: scanner then fold ----------------------------------------------------
+
+
+def test_garbage_without_names_is_not_a_bad_line() -> None:
+    data = b"garbage without names\n{not json\n\xff\xfe\n[1, 2]\n" + flat(A) + b"\n"
+    state = fold_bytes(data)
+    assert state.bad_lines == 0
+    assert state.last_error is None
+    assert state.records == 1
+    assert state.values == tup(A)
+
+
+def test_garbage_with_a_name_is_a_bad_line_with_its_physical_number() -> None:
+    data = b"\n".join([flat(A), b"", b"noise", b'garbage "bellman_error" here', flat(B)])
+    state = fold_bytes(data)
+    assert state.bad_lines == 1
+    assert state.last_error is not None
+    assert state.last_error.startswith("line 4: invalid JSON")
+    assert state.values == tup(B)
+    assert state.records == 2
+
+
+def test_blank_lines_bom_and_crlf_are_fine() -> None:
+    data = b"\xef\xbb\xbf" + flat(A) + b"\r\n\r\n\n   \r\n" + ppo(B) + b"\r\n"
+    state = fold_bytes(data)
+    assert (state.records, state.bad_lines) == (2, 0)
+    assert state.values == tup(B)
+
+
+def test_too_long_line_from_the_scanner_is_a_bad_line() -> None:
+    long_line = flat({**A, "pad": "x" * 500})
+    data = flat(B) + b"\n" + long_line + b"\n"
+    state = fold(FoldState(), iter_lines(iter([data]), max_line=300), NOW)
+    assert state.values == tup(B)
+    assert state.bad_lines == 1
+    assert state.last_error == f"line 2: line too long ({len(long_line)} bytes)"
+
+
+# --- to_snapshot ------------------------------------------------------------------------------
+
+
+def test_no_snapshot_before_data() -> None:
+    assert to_snapshot(FoldState()) is None
+    assert to_snapshot(fold(FoldState(), numbered(b"[]", b'{"tamiyo": 1}'), NOW)) is None
+
+
+def test_snapshot_from_values_and_compile() -> None:
+    lines = numbered(started(compile_enabled=True, compile_backend="inductor", compile_mode="m"))
+    state = fold(FoldState(), [*lines, *numbered(ppo(A), start=2)], NOW)
+    snapshot = to_snapshot(state)
+    assert isinstance(snapshot, SanctumSnapshot)
+    vf = snapshot.tamiyo.value_function
+    for name in VALUE_FIELDS:
+        assert getattr(vf, name) == A[name], name
+    infra = snapshot.tamiyo.infrastructure
+    assert (infra.compile_enabled, infra.compile_backend, infra.compile_mode) == (
+        True,
+        "inductor",
+        "m",
+    )
+
+
+def test_snapshot_keeps_spec_defaults_for_unreported_compile() -> None:
+    snapshot = to_snapshot(fold(FoldState(), numbered(flat(A)), NOW))
+    assert snapshot is not None
+    assert snapshot.tamiyo.infrastructure == InfrastructureMetrics()
+    infra = snapshot.tamiyo.infrastructure
+    assert (infra.compile_enabled, infra.compile_backend, infra.compile_mode) == (False, "", "")
+
+
+def test_snapshot_keeps_spec_defaults_for_unreported_values() -> None:
+    state = fold(FoldState(), numbered(flat({"compile_enabled": True})), NOW)
+    snapshot = to_snapshot(state)
+    assert snapshot is not None
+    vf = snapshot.tamiyo.value_function
+    assert all(getattr(vf, name) == 0.0 for name in VALUE_FIELDS)
+    assert len(vf.value_predictions) == len(vf.actual_returns) == len(vf.td_errors) == 0
+    assert vf.td_errors.maxlen == 100
+    assert snapshot.tamiyo.infrastructure.compile_enabled is True
+
+
+def test_snapshot_after_training_started_alone_is_all_defaults() -> None:
+    snapshot = to_snapshot(fold(FoldState(), numbered(started()), NOW))
+    assert snapshot is not None
+    assert snapshot.tamiyo.value_function == ValueFunctionMetrics()
+    assert snapshot.tamiyo.infrastructure == InfrastructureMetrics()
+
+
+def test_snapshot_after_a_new_run_shows_default_values_but_old_compile() -> None:
+    lines = numbered(started(compile_enabled=True, compile_backend="x"), ppo(A), started())
+    snapshot = to_snapshot(fold(FoldState(), lines, NOW))
+    assert snapshot is not None
+    assert snapshot.tamiyo.value_function == ValueFunctionMetrics()
+    assert snapshot.tamiyo.infrastructure.compile_backend == "x"
+
+
+def test_snapshots_do_not_share_mutable_parts() -> None:
+    state = fold(FoldState(), numbered(flat(A)), NOW)
+    first, second = to_snapshot(state), to_snapshot(state)
+    assert first is not None and second is not None
+    first.tamiyo.value_function.bellman_error = 123.0
+    first.tamiyo.value_function.td_errors.append(1.0)
+    assert second.tamiyo.value_function.bellman_error == A["bellman_error"]
+    assert len(second.tamiyo.value_function.td_errors) == 0
+
+
+# --- real files ---------------------------------------------------------------------------------
+
+
+def chunks_of(path: Path, size: int) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while chunk := f.read(size):
+            yield chunk
+
+
+def reference_fold(path: Path) -> tuple[tuple[float, ...] | None, Compile | None, int]:
+    """What the file says, read with the stdlib line by line: (values, compile, records)."""
+    values: tuple[float, ...] | None = None
+    compile_: Compile | None = None
+    records = 0
+
+    def compile_of(src: dict[str, Any]) -> Compile:
+        return Compile(
+            bool(src.get("compile_enabled")),
+            src.get("compile_backend") or "",
+            src.get("compile_mode") or "",
+        )
+
+    def values_of(src: dict[str, Any]) -> tuple[float, ...]:
+        return tuple(float(src.get(name) or 0.0) for name in VALUE_FIELDS)
+
+    for text in path.read_text().splitlines():
+        if not text.strip():
+            continue
+        obj = json.loads(text)
+        kind = obj.get("event_type")
+        if kind == "TRAINING_STARTED":
+            records += 1
+            values = None
+            if any(k in obj["data"] for k in COMPILE_FIELDS):
+                compile_ = compile_of(obj["data"])
+        elif kind == "PPO_UPDATE_COMPLETED":
+            records += 1
+            values = values_of(obj["data"])
+        elif kind is None and "tamiyo" in obj:
+            records += 1
+            if "value_function" in obj["tamiyo"]:
+                values = values_of(obj["tamiyo"]["value_function"])
+            if "infrastructure" in obj["tamiyo"]:
+                compile_ = compile_of(obj["tamiyo"]["infrastructure"])
+        elif kind is None:
+            records += 1
+            if any(name in obj for name in VALUE_FIELDS):
+                values = values_of(obj)
+            if any(k in obj for k in COMPILE_FIELDS):
+                compile_ = compile_of(obj)
+    return values, compile_, records
+
+
+@pytest.mark.parametrize("chunk_size", [1 << 16, 4096, 777])
+def test_real_esper_sample_gives_the_last_ppo_update(chunk_size: int) -> None:
+    state = fold(FoldState(), iter_lines(chunks_of(REAL_SAMPLE, chunk_size)), NOW)
+    assert state.bad_lines == 0
+    assert state.last_error is None
+    assert state.last_update == NOW
+    assert state.compile == Compile(True, "inductor", "reduce-overhead")
+    assert state.values is not None
+    got = dict(zip(VALUE_FIELDS, state.values, strict=True))
+    assert math.isnan(got["v_return_correlation"])
+    assert math.isnan(got["bellman_error"])
+    assert got["td_error_std"] == math.inf
+    assert got["td_error_mean"] == 21.0
+    assert (got["return_p10"], got["return_p50"], got["return_p90"]) == (-2.0, 39.0, 68.0)
+    values, compile_, records = reference_fold(REAL_SAMPLE)
+    assert nan_safe(state.values) == nan_safe(values)
+    assert state.compile == compile_
+    assert state.records == records == 61
+
+
+def test_real_esper_sample_folded_line_by_line_in_many_batches() -> None:
+    state = FoldState()
+    for i, line in enumerate(iter_lines(chunks_of(REAL_SAMPLE, 1000))):
+        state = fold(state, [line], NOW + i)
+    whole = fold(FoldState(), iter_lines(chunks_of(REAL_SAMPLE, 1 << 20)), NOW)
+    assert comparable(state) == comparable(whole)
+
+
+def test_real_esper_sample_snapshot() -> None:
+    snapshot = to_snapshot(fold(FoldState(), iter_lines(chunks_of(REAL_SAMPLE, 8192)), NOW))
+    assert snapshot is not None
+    vf = snapshot.tamiyo.value_function
+    assert math.isnan(vf.v_return_correlation)
+    assert vf.td_error_std == math.inf
+    infra = snapshot.tamiyo.infrastructure
+    assert infra.compile_enabled is True
+    assert f"{infra.compile_backend}:{infra.compile_mode}" == "inductor:reduce-overhead"
+
+
+@pytest.mark.parametrize("path", SAMPLE_LOGS, ids=[p.name for p in SAMPLE_LOGS])
+def test_bundled_sample_logs_fold_to_what_the_file_says(path: Path) -> None:
+    state = fold(FoldState(), iter_lines(chunks_of(path, 5000)), NOW)
+    values, compile_, records = reference_fold(path)
+    assert state.bad_lines == 0, state.last_error
+    assert state.records == records
+    assert values is not None
+    assert nan_safe(state.values) == nan_safe(values)
+    assert state.compile == compile_
+
+
+@pytest.mark.parametrize(
+    ("name", "compile_"),
+    [
+        ("healthy.jsonl", Compile(True, "inductor", "reduce-overhead")),
+        ("collapse.jsonl", Compile(True, "inductor", "max-autotune")),
+        ("bimodal.jsonl", Compile(True, "inductor", "reduce-overhead")),
+        ("eager.jsonl", Compile(False, "", "")),
+        ("flat.jsonl", Compile(True, "inductor", "default")),
+        ("snapshot.jsonl", Compile(True, "inductor", "reduce-overhead")),
+    ],
+)
+def test_bundled_sample_logs_compile_status(name: str, compile_: Compile) -> None:
+    state = fold(FoldState(), iter_lines(chunks_of(SAMPLES / name, 3000)), NOW)
+    assert state.compile == compile_
+    assert state.values is not None
+
+
+def test_bundled_collapse_sample_ends_with_non_finite_values() -> None:
+    state = fold(FoldState(), iter_lines(chunks_of(SAMPLES / "collapse.jsonl", 4096)), NOW)
+    assert state.values is not None
+    got = dict(zip(VALUE_FIELDS, state.values, strict=True))
+    assert math.isnan(got["v_return_correlation"])
+    assert math.isnan(got["bellman_error"])
+    assert got["td_error_std"] == math.inf
+
+
+# --- property: batching does not matter -------------------------------------------------------
+
+numbers = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**70), 2**70) | st.none()
+fields = st.dictionaries(st.sampled_from(VALUE_FIELDS), numbers, min_size=1, max_size=4)
+compile_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "compile_enabled": st.booleans() | st.none(),
+        "compile_backend": st.sampled_from(["inductor", "eager", None]),
+        "compile_mode": st.sampled_from(["default", "reduce-overhead", None]),
+    },
+)
+
+a_line: st.SearchStrategy[bytes | BadLine] = st.one_of(
+    fields.map(flat),
+    fields.map(ppo),
+    fields.map(lambda f: snap(vf=f)),
+    compile_fields.map(lambda c: snap(infra=c)),
+    compile_fields.map(lambda c: started(**c)),
+    compile_fields.map(flat),
+    st.sampled_from(
+        [
+            b'garbage "bellman_error"',
+            b'{"tamiyo": 1}',
+            b'{"bellman_error": "x"}',
+            b'{"event_type": "EPOCH_COMPLETED", "data": {}}',
+            b'{"note": "tamiyo"}',
+            b"[]",
+        ]
+    ),
+    st.integers(1, 10**6).map(lambda n: BadLine(f"line too long ({n} bytes)")),
+)
+
+
+@settings(deadline=None)
+@given(lines=st.lists(a_line, max_size=30), cuts=st.lists(st.integers(0, 30), max_size=10))
+def test_folding_in_batches_equals_folding_at_once(
+    lines: list[bytes | BadLine], cuts: list[int]
+) -> None:
+    all_lines = numbered(*lines)
+    whole = fold(FoldState(), all_lines, NOW)
+    points = sorted({c for c in cuts if 0 < c < len(all_lines)})
+    bounds = [0, *points, len(all_lines)]
+    batched = FoldState()
+    for a, b in itertools.pairwise(bounds):
+        batched = fold(batched, all_lines[a:b], NOW)
+    assert comparable(batched) == comparable(whole)
+    assert batched.last_update == (NOW if batched.records else None)
+    assert whole.records + whole.bad_lines <= len(lines)
+
+
+@settings(deadline=None)
+@given(lines=st.lists(a_line, max_size=30))
+def test_fold_counts_every_line_at_most_once(lines: list[bytes | BadLine]) -> None:
+    state = fold(FoldState(), numbered(*lines), NOW)
+    expected_records = sum(1 for line in lines if isinstance(line, bytes) and _is_record(line))
+    expected_bad = sum(
+        1 for line in lines if isinstance(line, BadLine) or isinstance(parse(line), BadLine)
+    )
+    assert state.records == expected_records
+    assert state.bad_lines == expected_bad
+
+
+def _is_record(line: bytes) -> bool:
+    parsed = parse(line)
+    return parsed is not None and not isinstance(parsed, BadLine)

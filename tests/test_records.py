@@ -1,0 +1,606 @@
+"""records.py: one line of bytes -> a Record, a BadLine, or nothing of ours."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from value_diag.records import (
+    KNOWN_NAMES,
+    BadLine,
+    Compile,
+    Parsed,
+    Record,
+    is_candidate,
+    parse,
+)
+from value_diag.schema import COMPILE_FIELDS, VALUE_FIELDS
+
+NINE: dict[str, float] = {name: float(i + 1) + 0.25 for i, name in enumerate(VALUE_FIELDS)}
+"""Nine distinct metric values, so a field read from the wrong key shows."""
+NINE_TUPLE: tuple[float, ...] = tuple(NINE[name] for name in VALUE_FIELDS)
+ZEROS: tuple[float, ...] = (0.0,) * len(VALUE_FIELDS)
+
+
+def dumps(obj: Any) -> bytes:
+    """A line as the producers write it (stdlib json: NaN / Infinity as bare tokens)."""
+    return json.dumps(obj).encode()
+
+
+def snapshot(vf: dict[str, Any] | None = None, infra: dict[str, Any] | None = None) -> bytes:
+    tamiyo: dict[str, Any] = {}
+    if vf is not None:
+        tamiyo["value_function"] = vf
+    if infra is not None:
+        tamiyo["infrastructure"] = infra
+    return dumps({"step": 3, "tamiyo": tamiyo})
+
+
+def ppo(data: Any) -> bytes:
+    return dumps({"event_id": "x", "event_type": "PPO_UPDATE_COMPLETED", "epoch": 1, "data": data})
+
+
+def started(data: Any) -> bytes:
+    return dumps({"event_type": "TRAINING_STARTED", "message": "training started", "data": data})
+
+
+def same_values(a: tuple[float, ...] | None, b: tuple[float, ...] | None) -> bool:
+    """Tuple equality where NaN equals NaN."""
+    if a is None or b is None:
+        return a is b
+    return len(a) == len(b) and all(
+        (math.isnan(x) and math.isnan(y)) or x == y for x, y in zip(a, b, strict=True)
+    )
+
+
+def values_of(parsed: Parsed) -> tuple[float, ...] | None:
+    assert isinstance(parsed, Record), parsed
+    return parsed.values
+
+
+def reason_of(parsed: Parsed) -> str:
+    assert isinstance(parsed, BadLine), parsed
+    return parsed.reason
+
+
+# --- is_candidate -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", KNOWN_NAMES)
+def test_every_known_name_quoted_makes_a_candidate(name: str) -> None:
+    assert is_candidate(b'xx "' + name.encode() + b'" yy')
+
+
+def test_known_names_cover_the_spec_fields_and_shapes() -> None:
+    for name in (
+        *VALUE_FIELDS,
+        *COMPILE_FIELDS,
+        "tamiyo",
+        "value_function",
+        "infrastructure",
+        "TRAINING_STARTED",
+        "PPO_UPDATE_COMPLETED",
+    ):
+        assert name in KNOWN_NAMES
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"",
+        b"   ",
+        b"garbage without names",
+        b"bellman_error",  # not quoted
+        b'"bellman_error',  # no closing quote
+        b'bellman_error"',
+        b'"bellman_errors"',  # a longer name
+        b'"xbellman_error"',
+        b'"Bellman_Error"',  # names are case-sensitive
+        b'"bellman error"',
+        b'{"event_type": "EPOCH_COMPLETED", "data": {"val_loss": 1.0}}',
+        b'{"event_type": "ppo_update_completed"}',
+        b'{"data": {"compile": true}}',
+    ],
+)
+def test_lines_without_a_quoted_known_name_are_not_candidates(line: bytes) -> None:
+    assert not is_candidate(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"bellman_error": 1}',
+        b'garbage "bellman_error" garbage',
+        b'{"note": "tamiyo"}',  # a name as a string value still makes a candidate
+        b'\xff\xfe"compile_mode"\x00',
+        b'{"event_type": "TRAINING_STARTED"}',
+        b'""td_error_std""',
+    ],
+)
+def test_lines_with_a_quoted_known_name_are_candidates(line: bytes) -> None:
+    assert is_candidate(line)
+
+
+# --- shape (a): snapshot --------------------------------------------------------------------
+
+
+def test_snapshot_with_both_parts() -> None:
+    line = snapshot(
+        NINE, {"compile_enabled": True, "compile_backend": "inductor", "compile_mode": "max"}
+    )
+    assert parse(line) == Record(
+        values=NINE_TUPLE, compile=Compile(True, "inductor", "max"), new_run=False
+    )
+
+
+def test_snapshot_values_follow_field_names_not_key_order() -> None:
+    reversed_vf = dict(reversed(list(NINE.items())))
+    assert values_of(parse(snapshot(reversed_vf))) == NINE_TUPLE
+
+
+def test_snapshot_with_only_value_function() -> None:
+    assert parse(snapshot(NINE)) == Record(values=NINE_TUPLE, compile=None)
+
+
+def test_snapshot_with_only_infrastructure() -> None:
+    line = snapshot(infra={"compile_enabled": False, "cuda_memory_peak_gb": 3.5})
+    assert parse(line) == Record(values=None, compile=Compile(False, "", ""))
+
+
+def test_snapshot_with_neither_part_carries_nothing() -> None:
+    assert parse(snapshot()) is None
+    assert parse(b'{"tamiyo": {"policy": {"entropy": 1.0}}}') is None
+
+
+def test_snapshot_ignores_other_top_level_keys() -> None:
+    line = dumps(
+        {
+            "step": 7,
+            "bellman_error": "not looked at",
+            "compile_enabled": "not looked at",
+            "tamiyo": {"value_function": {"bellman_error": 4.0}},
+        }
+    )
+    assert parse(line) == Record(values=(0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+
+
+def test_snapshot_value_function_with_missing_and_null_fields_takes_zero() -> None:
+    line = snapshot({"td_error_mean": -2.5, "bellman_error": None})
+    expected = tuple(-2.5 if n == "td_error_mean" else 0.0 for n in VALUE_FIELDS)
+    assert values_of(parse(line)) == expected
+
+
+def test_empty_value_function_object_still_replaces_the_values() -> None:
+    assert parse(snapshot({})) == Record(values=ZEROS)
+
+
+def test_empty_infrastructure_object_gives_default_compile() -> None:
+    assert parse(snapshot(infra={})) == Record(compile=Compile(False, "", ""))
+
+
+# --- shape (b): esper-lite events ---------------------------------------------------------
+
+
+def test_ppo_update_reads_the_nine_metrics_among_other_fields() -> None:
+    data = {"policy_loss": 0.1, "entropy": None, "layers": {"a": 1}, **NINE, "lstm_has_nan": False}
+    assert parse(ppo(data)) == Record(values=NINE_TUPLE, compile=None, new_run=False)
+
+
+def test_ppo_update_ignores_compile_fields_and_top_level_fields() -> None:
+    line = dumps(
+        {
+            "event_type": "PPO_UPDATE_COMPLETED",
+            "bellman_error": 99.0,
+            "data": {"bellman_error": 1.0, "compile_enabled": True, "compile_backend": "x"},
+        }
+    )
+    assert parse(line) == Record(values=(0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        dumps({"event_type": "PPO_UPDATE_COMPLETED"}),
+        ppo({"policy_loss": 0.1, "entropy": 1.2}),
+        ppo({}),
+    ],
+)
+def test_ppo_update_without_value_metrics_carries_nothing(line: bytes) -> None:
+    assert parse(line) is None
+
+
+def test_training_started_with_compile_fields_begins_a_run() -> None:
+    data = {"n_envs": 4, "compile_enabled": True, "compile_backend": "inductor"}
+    data["compile_mode"] = "reduce-overhead"
+    assert parse(started(data)) == Record(
+        values=None, compile=Compile(True, "inductor", "reduce-overhead"), new_run=True
+    )
+
+
+def test_training_started_with_null_backend_and_mode_gives_empty_strings() -> None:
+    data = {"compile_enabled": False, "compile_backend": None, "compile_mode": None}
+    assert parse(started(data)) == Record(compile=Compile(False, "", ""), new_run=True)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        started({"n_envs": 4}),
+        started({}),
+        dumps({"event_type": "TRAINING_STARTED"}),
+    ],
+)
+def test_training_started_without_compile_fields_still_begins_a_run(line: bytes) -> None:
+    assert parse(line) == Record(values=None, compile=None, new_run=True)
+
+
+def test_training_started_ignores_value_metrics() -> None:
+    parsed = parse(started({**NINE, "compile_enabled": True}))
+    assert parsed == Record(values=None, compile=Compile(True, "", ""), new_run=True)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        dumps({"event_type": "EPOCH_COMPLETED", "data": NINE}),
+        dumps({"event_type": "EPOCH_COMPLETED", "data": {"bellman_error": "wrong type"}}),
+        dumps({"event_type": "EPOCH_COMPLETED", "data": "not an object", "tamiyo": 5}),
+        dumps({"event_type": "SEED_GERMINATED", "bellman_error": [1, 2]}),
+        dumps({"event_type": "training_started", "data": {"compile_enabled": True}}),
+        dumps({"event_type": None, **NINE}),
+        dumps({"event_type": 7, "data": {"compile_enabled": True}}),
+        dumps({"event_type": ["PPO_UPDATE_COMPLETED"], "data": NINE}),
+    ],
+)
+def test_other_event_types_are_ignored_not_errors(line: bytes) -> None:
+    assert parse(line) is None
+
+
+# --- shape (c): flat --------------------------------------------------------------------------
+
+
+def test_flat_values() -> None:
+    assert parse(dumps({"step": 0, **NINE})) == Record(values=NINE_TUPLE, compile=None)
+
+
+def test_flat_compile_only() -> None:
+    line = dumps(
+        {"compile_enabled": True, "compile_backend": "inductor", "compile_mode": "default"}
+    )
+    assert parse(line) == Record(values=None, compile=Compile(True, "inductor", "default"))
+
+
+def test_flat_values_and_compile_together() -> None:
+    line = dumps({**NINE, "compile_backend": "eager"})
+    assert parse(line) == Record(values=NINE_TUPLE, compile=Compile(False, "eager", ""))
+
+
+@pytest.mark.parametrize("name", VALUE_FIELDS)
+def test_flat_single_field_sets_only_that_field(name: str) -> None:
+    parsed = parse(dumps({name: -7.5}))
+    assert values_of(parsed) == tuple(-7.5 if n == name else 0.0 for n in VALUE_FIELDS)
+
+
+@pytest.mark.parametrize("name", VALUE_FIELDS)
+def test_flat_single_null_field_is_a_line_with_values_of_zero(name: str) -> None:
+    assert parse(dumps({name: None})) == Record(values=ZEROS)
+
+
+@pytest.mark.parametrize("name", COMPILE_FIELDS)
+def test_flat_single_null_compile_field_is_a_line_with_default_compile(name: str) -> None:
+    assert parse(dumps({name: None})) == Record(compile=Compile(False, "", ""))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"note": "bellman_error"}',
+        b'{"value_function": {"bellman_error": 1.0}}',
+        b'{"infrastructure": {"compile_enabled": true}}',
+        b"{}",
+    ],
+)
+def test_flat_lines_without_our_keys_carry_nothing(line: bytes) -> None:
+    assert parse(line) is None
+
+
+def test_integers_become_floats() -> None:
+    values = values_of(parse(dumps(dict.fromkeys(VALUE_FIELDS, 3))))
+    assert values == (3.0,) * 9
+    assert values is not None and all(type(v) is float for v in values)
+
+
+# --- numbers: non-finite tokens and huge integers -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "check"),
+    [
+        (b"NaN", math.isnan),
+        (b"Infinity", lambda v: v == math.inf),
+        (b"-Infinity", lambda v: v == -math.inf),
+        (b"1e400", lambda v: v == math.inf),
+        (b"-1e400", lambda v: v == -math.inf),
+    ],
+)
+@pytest.mark.parametrize(
+    "template",
+    [
+        b'{"td_error_std": %s, "bellman_error": 2.5}',
+        b'{"tamiyo": {"value_function": {"td_error_std": %s, "bellman_error": 2.5}}}',
+        b'{"event_type": "PPO_UPDATE_COMPLETED", "data": {"td_error_std": %s, '
+        b'"bellman_error": 2.5, "lstm_h_max": NaN}}',
+    ],
+)
+def test_non_finite_numbers_are_accepted_in_every_shape(
+    token: bytes, check: Any, template: bytes
+) -> None:
+    values = values_of(parse(template % token))
+    assert values is not None
+    fields = dict(zip(VALUE_FIELDS, values, strict=True))
+    assert check(fields["td_error_std"])
+    assert fields["bellman_error"] == 2.5
+    assert fields["return_p50"] == 0.0
+
+
+def test_non_finite_tokens_in_ignored_keys_do_not_spoil_the_line() -> None:
+    line = b'{"step": NaN, "loss": -Infinity, "compile_enabled": true, "compile_mode": "m"}'
+    assert parse(line) == Record(compile=Compile(True, "", "m"))
+
+
+@pytest.mark.parametrize(
+    ("literal", "expected"),
+    [
+        (str(2**63), float(2**63)),
+        (str(2**64), float(2**64)),
+        (str(-(2**63) - 1), float(-(2**63) - 1)),
+        ("1" + "0" * 30, 1e30),
+        ("-1" + "0" * 30, -1e30),
+        ("1" + "0" * 400, math.inf),
+        ("-1" + "0" * 400, -math.inf),
+        ("9" * 5000, math.inf),
+        ("-" + "9" * 5000, -math.inf),
+    ],
+)
+def test_integers_beyond_64_bits_are_numbers(literal: str, expected: float) -> None:
+    line = b'{"return_variance": ' + literal.encode() + b', "return_p10": 1}'
+    values = values_of(parse(line))
+    assert values is not None
+    fields = dict(zip(VALUE_FIELDS, values, strict=True))
+    assert fields["return_variance"] == expected
+    assert fields["return_p10"] == 1.0
+
+
+def test_huge_integer_in_an_ignored_key_is_harmless() -> None:
+    line = b'{"step": ' + b"7" * 6000 + b', "bellman_error": 1.5}'
+    assert values_of(parse(line)) == (0.0, 0.0, 0.0, 1.5, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+# --- framing: BOM, CR, whitespace -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"bellman_error": 5}',
+        b'\xef\xbb\xbf{"bellman_error": 5}',
+        b'{"bellman_error": 5}\r',
+        b'\xef\xbb\xbf{"bellman_error": 5}\r',
+        b'  {"bellman_error": 5}  \t',
+        b'\xef\xbb\xbf{"tamiyo": {"value_function": {"bellman_error": 5}}}\r',
+        b'\xef\xbb\xbf{"event_type": "PPO_UPDATE_COMPLETED", "data": {"bellman_error": 5}}\r',
+    ],
+)
+def test_bom_crlf_and_whitespace_are_fine(line: bytes) -> None:
+    assert values_of(parse(line)) == (0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def test_bom_and_cr_with_non_finite_tokens() -> None:
+    values = values_of(parse(b'\xef\xbb\xbf{"bellman_error": NaN, "return_p10": 5}\r'))
+    assert values is not None
+    fields = dict(zip(VALUE_FIELDS, values, strict=True))
+    assert math.isnan(fields["bellman_error"])
+    assert fields["return_p10"] == 5.0
+
+
+# --- bad lines --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        # not valid JSON
+        (b'garbage "bellman_error" garbage', "invalid JSON"),
+        (b'{"bellman_error": 1', "invalid JSON"),
+        (b'{"bellman_error": 1}}', "invalid JSON"),
+        (b'{"bellman_error": 1} {"bellman_error": 2}', "invalid JSON"),
+        (b'{"bellman_error": nan}', "invalid JSON"),
+        (b'{"bellman_error": inf}', "invalid JSON"),
+        (b"{'bellman_error': 1}", "invalid JSON"),
+        (b'{"bellman_error": 1,}', "invalid JSON"),
+        (b"[" * 100_000 + b'"bellman_error"' + b"]" * 100_000, "invalid JSON"),
+        # not an object
+        (b'["bellman_error", 1]', "not a JSON object"),
+        (b'"bellman_error"', "not a JSON object"),
+        (b'\xef\xbb\xbf["tamiyo"]\r', "not a JSON object"),
+        # not valid UTF-8
+        (b'{"bellman_error": 1, "x": "\xff"}', "invalid UTF-8"),
+        (b'{"bellman_error": 1, "x": "\xc3"}', "invalid UTF-8"),
+        (b'\xfe{"bellman_error": 1}', "invalid UTF-8"),
+    ],
+)
+def test_unreadable_lines_are_bad(line: bytes, reason: str) -> None:
+    assert reason_of(parse(line)).startswith(reason)
+
+
+def test_invalid_utf8_reason_names_the_byte() -> None:
+    line = b'{"bellman_error": "\xff"}'
+    assert str(line.index(b"\xff") + 1) in reason_of(parse(line))
+
+
+@pytest.mark.parametrize("bad", ['"1.5"', "true", "false", "[1.5]", '{"v": 1}'])
+@pytest.mark.parametrize("name", VALUE_FIELDS)
+@pytest.mark.parametrize("shape", ["flat", "snapshot", "ppo"])
+def test_a_value_metric_of_the_wrong_type_is_bad(bad: str, name: str, shape: str) -> None:
+    inner = f'{{"{name}": {bad}, "step": 1}}'
+    text = {
+        "flat": inner,
+        "snapshot": f'{{"tamiyo": {{"value_function": {inner}}}}}',
+        "ppo": f'{{"event_type": "PPO_UPDATE_COMPLETED", "data": {inner}}}',
+    }[shape]
+    reason = reason_of(parse(text.encode()))
+    assert name in reason
+    assert "expected a number" in reason
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "kind"),
+    [
+        ("compile_enabled", '"true"', "a string"),
+        ("compile_enabled", "1", "a number"),
+        ("compile_enabled", "0", "a number"),
+        ("compile_enabled", "[]", "a list"),
+        ("compile_enabled", "{}", "an object"),
+        ("compile_backend", "1", "a number"),
+        ("compile_backend", "true", "a boolean"),
+        ("compile_backend", '["inductor"]', "a list"),
+        ("compile_mode", "{}", "an object"),
+        ("compile_mode", "false", "a boolean"),
+        ("compile_mode", "2.5", "a number"),
+    ],
+)
+@pytest.mark.parametrize("shape", ["flat", "snapshot", "started"])
+def test_a_compile_field_of_the_wrong_type_is_bad(
+    field: str, bad: str, kind: str, shape: str
+) -> None:
+    inner = f'{{"{field}": {bad}}}'
+    text = {
+        "flat": inner,
+        "snapshot": f'{{"tamiyo": {{"infrastructure": {inner}}}}}',
+        "started": f'{{"event_type": "TRAINING_STARTED", "data": {inner}}}',
+    }[shape]
+    reason = reason_of(parse(text.encode()))
+    assert reason.startswith(field)
+    assert kind in reason
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        (b'{"tamiyo": 1}', "tamiyo"),
+        (b'{"tamiyo": null}', "tamiyo"),
+        (b'{"tamiyo": [{"value_function": {}}]}', "tamiyo"),
+        (b'{"tamiyo": "x"}', "tamiyo"),
+        (b'{"tamiyo": {"value_function": [1, 2]}}', "value_function"),
+        (b'{"tamiyo": {"value_function": null}}', "value_function"),
+        (b'{"tamiyo": {"value_function": {}, "infrastructure": true}}', "infrastructure"),
+        (b'{"tamiyo": {"infrastructure": "inductor"}}', "infrastructure"),
+        (b'{"event_type": "PPO_UPDATE_COMPLETED", "data": [1]}', "data"),
+        (b'{"event_type": "PPO_UPDATE_COMPLETED", "data": null}', "data"),
+        (b'{"event_type": "TRAINING_STARTED", "data": "x"}', "data"),
+        (b'{"event_type": "TRAINING_STARTED", "data": 3}', "data"),
+    ],
+)
+def test_a_container_that_is_not_an_object_is_bad(line: bytes, key: str) -> None:
+    reason = reason_of(parse(line))
+    assert reason.startswith(key)
+    assert "expected an object" in reason
+
+
+def test_one_bad_field_spoils_the_whole_line() -> None:
+    line = snapshot(
+        NINE, {"compile_enabled": True, "compile_backend": "inductor", "compile_mode": 3}
+    )
+    assert isinstance(parse(line), BadLine)
+
+
+# --- properties ------------------------------------------------------------------------------
+
+metric = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**70), 2**70) | st.none()
+
+
+def wrap(shape: str, fields: dict[str, Any]) -> Any:
+    if shape == "flat":
+        return fields
+    if shape == "snapshot":
+        return {"tamiyo": {"value_function": fields}}
+    return {"event_type": "PPO_UPDATE_COMPLETED", "data": fields}
+
+
+@settings(deadline=None)
+@given(
+    fields=st.dictionaries(st.sampled_from(VALUE_FIELDS), metric, min_size=1),
+    shape=st.sampled_from(["flat", "snapshot", "ppo"]),
+)
+def test_numbers_round_trip_in_every_shape(fields: dict[str, Any], shape: str) -> None:
+    values = values_of(parse(dumps(wrap(shape, fields))))
+    expected = tuple(0.0 if fields.get(n) is None else float(fields[n]) for n in VALUE_FIELDS)
+    assert same_values(values, expected)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.floats()
+    | st.integers()
+    | st.text()
+    | st.sampled_from([10**500, -(10**500), 2**64]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(deadline=None)
+@given(
+    key=st.sampled_from(VALUE_FIELDS + COMPILE_FIELDS),
+    value=json_values,
+    shape=st.sampled_from(["flat", "snapshot", "ppo"]),
+)
+def test_any_json_value_under_a_known_key_gives_a_record_or_a_bad_line(
+    key: str, value: Any, shape: str
+) -> None:
+    obj = wrap(shape, {key: value})
+    if shape == "snapshot" and key in COMPILE_FIELDS:
+        obj = {"tamiyo": {"infrastructure": {key: value}}}
+    if shape == "ppo" and key in COMPILE_FIELDS:
+        obj = {"event_type": "TRAINING_STARTED", "data": {key: value}}
+    parsed = parse(dumps(obj))
+    number_ok = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+    if key in VALUE_FIELDS:
+        ok = number_ok
+    elif key == "compile_enabled":
+        ok = value is None or isinstance(value, bool)
+    else:
+        ok = value is None or isinstance(value, str)
+    if ok:
+        assert isinstance(parsed, Record)
+    else:
+        assert isinstance(parsed, BadLine)
+        assert key in parsed.reason
+
+
+@settings(deadline=None)
+@given(st.binary(max_size=200))
+def test_parse_never_raises_on_arbitrary_bytes(line: bytes) -> None:
+    result = parse(line)
+    assert result is None or isinstance(result, Record | BadLine)
+
+
+@settings(deadline=None)
+@given(
+    prefix=st.binary(max_size=40),
+    name=st.sampled_from(KNOWN_NAMES),
+    suffix=st.binary(max_size=40),
+)
+def test_candidate_lines_of_arbitrary_bytes_parse_without_raising(
+    prefix: bytes, name: str, suffix: bytes
+) -> None:
+    line = prefix + b'"' + name.encode() + b'"' + suffix
+    assert is_candidate(line)
+    result = parse(line)
+    assert result is None or isinstance(result, Record | BadLine)
