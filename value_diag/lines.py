@@ -22,6 +22,29 @@ Line = tuple[int, bytes | BadLine]
 """A 1-based line number and the line without its newline, or why it was not loaded."""
 
 
+_DENSE: Final = 64
+"""Newlines found one by one before checking whether the lines are short."""
+_SHORT_LINE: Final = 256
+"""Average line length (bytes) below which counting in one call is faster."""
+
+
+def count_newlines(data: bytes, start: int, end: int) -> int:
+    """Newlines in data[start:end].
+
+    ``bytes.count`` walks every byte; ``find`` jumps between newlines with memchr, which
+    is about four times faster on logs of kilobyte lines. Dense text goes back to count.
+    """
+    find = data.find
+    n = 0
+    pos = find(b"\n", start, end)
+    while pos >= 0:
+        n += 1
+        if n == _DENSE and pos - start < _DENSE * _SHORT_LINE:
+            return data.count(b"\n", start, end)
+        pos = find(b"\n", pos + 1, end)
+    return n
+
+
 def split_lines(buf: bytes) -> tuple[list[bytes], bytes]:
     """Splits a buffer into its complete lines (newlines removed) and the unfinished rest."""
     end = buf.rfind(b"\n") + 1
@@ -97,11 +120,11 @@ class LineScanner:
             hit = m.start()
             line_start = data.rfind(b"\n", start, hit) + 1 or start
             line_end = data.find(b"\n", hit, end)
-            base += data.count(b"\n", counted, line_start) + 1
+            base += count_newlines(data, counted, line_start) + 1
             counted = line_end + 1
             out.append((base, _fit(data[line_start:line_end], self.max_line)))
             pos = counted
-        self.lines = base + data.count(b"\n", counted, end)
+        self.lines = base + count_newlines(data, counted, end)
 
     def _grow(self, piece: bytes) -> None:
         """Appends to the unfinished line, keeping no more than can still be used."""
