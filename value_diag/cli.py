@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -20,7 +19,9 @@ from value_diag.output import (
     can_encode_unicode,
     is_tty,
     make_console,
+    silence_stdout,
 )
+from value_diag.panel import clean
 from value_diag.source import STDIN, ReadError
 
 EPILOG_ONCE = """\
@@ -181,14 +182,12 @@ def _exit(command: Callable[[], ExitCode]) -> NoReturn:
     """Runs a command body and exits with its code; expected failures become one line."""
     try:
         code = command()
-        _flush_stdout()
+        sys.stdout.flush()
     except ReadError as exc:
-        _flush_stdout()
-        make_console(ColorMode.AUTO, file=sys.stderr).print(f"value-diag: error: {exc}")
+        sys.stderr.write(f"value-diag: error: {clean(str(exc))}\n")
         code = ExitCode.ERROR
-    except BrokenPipeError:
-        # The reader left early (`| head -1`): what it read was complete lines.
-        _silence_stdout()
+    except BrokenPipeError:  # the reader left early (`watch ... | head`): nothing to say
+        silence_stdout()
         code = ExitCode.OK
     raise typer.Exit(int(code))
 
@@ -218,22 +217,3 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else ExitCode.ERROR
     return ExitCode.OK
-
-
-def _flush_stdout() -> None:
-    """Flushes now, so a reader that left early is noticed here and not at exit."""
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _silence_stdout()
-    except (ValueError, OSError):
-        pass
-
-
-def _silence_stdout() -> None:
-    """The reader went away (`| head`): drop what is left instead of a traceback at exit."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (ValueError, OSError):
-        pass

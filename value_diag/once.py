@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from value_diag.exitcodes import ExitCode, exit_code
-from value_diag.fold import FoldState, fold
 from value_diag.health import Status
-from value_diag.lines import iter_lines
-from value_diag.output import Format, Frame, Renderer, assess
-from value_diag.source import display_name, read_blocks
+from value_diag.output import Format, Frame, Renderer, assess, silence_stdout
+from value_diag.scan import fold_path
+from value_diag.source import display_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,18 +24,18 @@ class OnceOptions:
     """Draw the bordered panel (on a terminal) instead of the plain lines."""
 
 
-def read_state(path: str) -> FoldState:
-    """Folds every line of a file (or stdin for ``-``). Raises ReadError."""
-    return fold(FoldState(), iter_lines(read_blocks(path)), time.time())
-
-
 def run_once(path: str, console: Console, renderer: Renderer, options: OnceOptions) -> ExitCode:
     """Prints the frame of ``path`` and says how the process should exit."""
-    frame = Frame(display_name(path), read_state(path))
-    if options.format is Format.JSON:
-        console.out(renderer.json_line(frame), highlight=False)
-    elif options.boxed:
-        console.print(renderer.boxed(frame))
-    else:
-        console.print(renderer.plain(frame), soft_wrap=True)
-    return exit_code(assess(frame.state, renderer.thresholds).status, options.fail_on)
+    frame = Frame(display_name(path), fold_path(path, time.time()))
+    code = exit_code(assess(frame.state, renderer.thresholds).status, options.fail_on)
+    try:
+        if options.format is Format.JSON:
+            console.out(renderer.json_line(frame), highlight=False)
+        elif options.boxed:
+            console.print(renderer.boxed(frame))
+        else:
+            console.print(renderer.plain(frame), soft_wrap=True)
+        console.file.flush()
+    except BrokenPipeError:  # the reader left (`| head -1`); the verdict still stands
+        silence_stdout()
+    return code

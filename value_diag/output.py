@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
@@ -66,6 +67,26 @@ def assess(state: FoldState, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Hea
     return health.assess(to_snapshot(state), unreported(state), thresholds)
 
 
+class _Console(Console):
+    """A console whose reader may leave early (`| head`): output stops, the code stays."""
+
+    def on_broken_pipe(self) -> None:
+        """Silences stdout and lets the caller decide the exit code (Rich would exit 1)."""
+        self.quiet = True
+        silence_stdout()
+        raise BrokenPipeError
+
+
+def silence_stdout() -> None:
+    """Points stdout at /dev/null, so nothing more (nor the flush at exit) can fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (ValueError, OSError):
+        pass
+
+
 def make_console(
     color: ColorMode = ColorMode.AUTO, file: IO[str] | None = None, width: int | None = None
 ) -> Console:
@@ -76,7 +97,7 @@ def make_console(
         force, no_color = True, False
     elif color is ColorMode.NEVER:
         no_color = True
-    return Console(
+    return _Console(
         file=file,
         force_terminal=force,
         no_color=no_color,
@@ -203,12 +224,15 @@ class Renderer:
         """Several sources, one panel each, titled with their paths."""
         if len(frames) == 1:
             return self.boxed(frames[0], now)
-        return Group(*(self.boxed(f, now, f"{TITLE}: {clean(f.source)}") for f in frames))
+        return Group(
+            *(self.boxed(f, now, f"{TITLE}: {clean(f.source, self.ascii_only)}") for f in frames)
+        )
 
     def plain(self, frame: Frame, now: float | None = None) -> Text:
         """For a log: a header line, then the five lines from column 0, no border."""
         h = assess(frame.state, self.thresholds)
-        out = Text(TITLE, style="bold", end="")
+        out = Text(end="")
+        out.append(TITLE, "bold")
         out.append(" | ")
         out.append(h.status.value, _status_style(h.status))
         out.append(" | ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from typing import Final
 
@@ -35,28 +36,39 @@ ASCII_GLYPHS: Final = {
 UNICODE_PROBE: Final = "".join(UNICODE_GLYPHS.values()) + "σ…─│╭"
 """Every non-ASCII character the panel and its border may print."""
 
+ESCAPE_SEQUENCE: Final = re.compile(
+    "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, erases
+    "|(?:\x1b[]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"  # OSC/DCS/..
+    "|\x1b[ -/]*[0-~]"  # the other escape sequences
+)
+"""A terminal escape sequence; removed whole, so its parameters are not shown as text."""
+
 LABEL_STYLE: Final = "dim"
 NO_DATA: Final = Text("[no data]", style="dim")
 
 
 def format_number(x: float, spec: str, width: int = VAL_W) -> str:
-    """``format(x, spec)``, NaN/Inf/-Inf for non-finite, 3 significant digits if too wide."""
+    """``format(x, spec)``, NaN/Inf/-Inf for non-finite, 2 (or 1) significant digits if too wide."""
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):
         return "Inf" if x > 0 else "-Inf"
     text = format(x, spec)
+    sign = "+" if spec.startswith("+") else ""
     if len(text) > width:
-        short = format(x, "+.2g" if spec.startswith("+") else ".2g")
-        text = min(text, short, key=len)
+        text = min(text, format(x, sign + ".2g"), key=len)
+    if len(text) > width:
+        shorter = format(x, sign + ".1g")
+        if len(shorter) <= width:
+            text = shorter
     return text
 
 
 def clean(value: str, ascii_only: bool = False) -> str:
-    """A string from the file made safe to print: no control or format characters."""
+    """A string from the file made safe to print: no escape sequences, controls or format chars."""
     kept = [
         ch
-        for ch in value[: MAX_STRING * 2]
+        for ch in ESCAPE_SEQUENCE.sub("", value[: MAX_STRING * 2])
         if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
     ]
     text = "".join(kept)
