@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import Enum
+from typing import Final
 
 from value_diag.lines import Line
 from value_diag.records import BadLine, Compile, parse
@@ -44,17 +45,53 @@ class FoldState:
         return self.records > 0
 
 
-def fold(state: FoldState, lines: Iterable[Line], now: float) -> FoldState:
-    """Applies numbered lines to a state, in order; bad lines are counted and change nothing."""
-    values, compile_ = state.values, state.compile
-    records, bad, last_error = state.records, state.bad_lines, state.last_error
+class Keep(Enum):
+    """Marks a part that no line of a segment touched."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """What a run of consecutive lines does to any state.
+
+    Summaries of consecutive parts of a file applied in order give the same state as
+    folding the whole file line by line, so a big file can be read in parts at once.
+
+    Attributes:
+        records: lines that were used.
+        bad_lines: examined lines that could not be used.
+        last_error: (line number, reason) of the segment's newest bad line.
+        values: the nine metrics the segment leaves, None if a new run cleared them,
+            KEEP if no line touched them.
+        compile: the newest compile status in the segment, None if none.
+        lines: complete lines in the segment (to number the lines of the next one).
+    """
+
+    records: int = 0
+    bad_lines: int = 0
+    last_error: tuple[int, str] | None = None
+    values: tuple[float, ...] | Keep | None = KEEP
+    compile: Compile | None = None
+    lines: int = 0
+
+
+def summarize(lines: Iterable[Line], line_count: int = 0) -> Segment:
+    """The effect of numbered lines, in order; bad lines are counted and change nothing."""
+    values: tuple[float, ...] | Keep | None = KEEP
+    compile_: Compile | None = None
+    records = bad = 0
+    last_error: tuple[int, str] | None = None
     for number, line in lines:
         parsed = parse(line) if isinstance(line, bytes) else line
         if parsed is None:
             continue
         if isinstance(parsed, BadLine):
             bad += 1
-            last_error = f"line {number}: {parsed.reason}"
+            last_error = (number, parsed.reason)
             continue
         records += 1
         if parsed.new_run:
@@ -63,17 +100,30 @@ def fold(state: FoldState, lines: Iterable[Line], now: float) -> FoldState:
             values = parsed.values
         if parsed.compile is not None:
             compile_ = parsed.compile
-    if records == state.records and bad == state.bad_lines:
+    return Segment(records, bad, last_error, values, compile_, line_count)
+
+
+def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> FoldState:
+    """The state after a segment whose line numbers start after ``line_offset`` lines."""
+    if not seg.records and not seg.bad_lines:
         return state
-    return dataclasses.replace(
-        state,
-        values=values,
-        compile=compile_,
-        records=records,
-        bad_lines=bad,
+    last_error = state.last_error
+    if seg.last_error is not None:
+        number, reason = seg.last_error
+        last_error = f"line {number + line_offset}: {reason}"
+    return FoldState(
+        values=state.values if seg.values is KEEP else seg.values,
+        compile=seg.compile or state.compile,
+        records=state.records + seg.records,
+        bad_lines=state.bad_lines + seg.bad_lines,
         last_error=last_error,
-        last_update=now if records > state.records else state.last_update,
+        last_update=now if seg.records else state.last_update,
     )
+
+
+def fold(state: FoldState, lines: Iterable[Line], now: float) -> FoldState:
+    """Applies numbered lines to a state, in order; bad lines are counted and change nothing."""
+    return apply(state, summarize(lines), now)
 
 
 def to_snapshot(state: FoldState) -> SanctumSnapshot | None:

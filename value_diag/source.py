@@ -169,3 +169,26 @@ class Tail:
         self.close()
         self.error = exc.strerror or type(exc).__name__
         return Change.ERROR
+
+
+def read_range(fd: int, start: int, end: int | None, block: int = BLOCK) -> Iterator[bytes]:
+    """Bytes [start, end) of an open file (to EOF when end is None), in blocks."""
+    pos = start
+    while end is None or pos < end:
+        size = block if end is None else min(block, end - pos)
+        chunk = os.pread(fd, size, pos)
+        if not chunk:
+            return
+        pos += len(chunk)
+        yield chunk
+
+
+def next_line_start(fd: int, pos: int, limit: int) -> int | None:
+    """The offset just after the first newline at or after ``pos``, looking ``limit`` bytes."""
+    offset = pos
+    for chunk in read_range(fd, pos, pos + limit, block=64 * 1024):
+        i = chunk.find(b"\n")
+        if i >= 0:
+            return offset + i + 1
+        offset += len(chunk)
+    return None

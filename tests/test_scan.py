@@ -1,0 +1,119 @@
+"""scan.py: a file folded in parts, on several processes, equals folding every line."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bench.esper_log import Mix, write
+from value_diag.fold import FoldState, fold
+from value_diag.records import EVENT_TYPES, is_candidate
+from value_diag.scan import catch_up, fold_path
+
+NOW = 1_000.0
+
+
+def reference(data: bytes) -> FoldState:
+    """The simple path: split into lines, examine each candidate line, fold in order."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    numbered = [(i + 1, line) for i, line in enumerate(lines) if is_candidate(line)]
+    return fold(FoldState(), numbered, NOW)
+
+
+def _event_type(line: bytes) -> object:
+    try:
+        return json.loads(line).get("event_type")
+    except (ValueError, AttributeError):
+        return None
+
+
+MIXES = {
+    "plain": Mix(),
+    "bad-lines": Mix(bad_every=7),
+    "names-in-strings": Mix(names_in_strings=True),
+    "restart-after-last-update": Mix(restart_at_end=True),
+    "everything": Mix(bad_every=5, names_in_strings=True, restart_at_end=True),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(MIXES))
+def log(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("logs") / f"{request.param}.jsonl"
+    write(path, 400_000, seed=len(request.param), mix=MIXES[request.param])
+    return path
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 5, 8])
+def test_fold_path_in_parts_equals_folding_every_line(log: Path, parts: int) -> None:
+    expected = reference(log.read_bytes())
+    assert expected.records > 0
+    assert fold_path(str(log), NOW, parts=parts) == expected
+
+
+def test_generated_logs_hold_what_the_cases_name(log: Path) -> None:
+    """The fixtures really contain bad lines, NaN, names in strings, a final restart."""
+    data = log.read_bytes()
+    state = reference(data)
+    assert b"NaN" in data
+    mix = MIXES[log.stem]
+    assert (state.bad_lines > 0) is (mix.bad_every > 0)
+    foreign_candidates = sum(
+        1
+        for line in data.split(b"\n")
+        if is_candidate(line) and _event_type(line) not in (None, *EVENT_TYPES)
+    )
+    assert (foreign_candidates > 0) is mix.names_in_strings
+    if mix.restart_at_end:
+        assert state.values is None, "a TRAINING_STARTED after the last update clears values"
+
+
+@pytest.mark.parametrize("parts", [1, 2, 4])
+def test_catch_up_stops_at_the_last_complete_line(tmp_path: Path, parts: int) -> None:
+    path = tmp_path / "run.jsonl"
+    write(path, 200_000, seed=3, mix=Mix(bad_every=9))
+    complete = path.read_bytes()
+    with path.open("ab") as f:
+        f.write(b'{"bellman_error": 99.0')  # no newline yet: not a line
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        done = catch_up(fd, path.stat().st_size, NOW, parts)
+    finally:
+        os.close(fd)
+    assert done.offset == len(complete)
+    assert done.lines == complete.count(b"\n")
+    assert done.state == reference(complete)
+
+
+def test_last_line_without_newline_counts_in_once(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    write(path, 100_000, seed=4)
+    data = path.read_bytes() + b'{"bellman_error": 77.5}'
+    path.write_bytes(data)
+    state = fold_path(str(path), NOW, parts=3)
+    assert state == reference(data)
+    assert state.values is not None and state.values[3] == 77.5
+
+
+def test_bad_line_numbers_are_file_line_numbers_across_parts(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    write(path, 300_000, seed=5)
+    lines = path.read_bytes().split(b"\n")[:-1]
+    lines.insert(len(lines) - 3, b'{"bellman_error": "oops"}')
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    state = fold_path(str(path), NOW, parts=4)
+    assert (
+        state.last_error == f"line {len(lines) - 3}: bellman_error is a string, expected a number"
+    )
+    assert state.bad_lines == 1
+
+
+def test_empty_and_newline_only_files(tmp_path: Path) -> None:
+    for content in (b"", b"\n\n\n"):
+        path = tmp_path / "empty.jsonl"
+        path.write_bytes(content)
+        assert fold_path(str(path), NOW, parts=2) == FoldState()
