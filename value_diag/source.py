@@ -136,6 +136,29 @@ class Tail:
         self.error = None
         return Change.REPLACED if reopened else Change.OPENED
 
+    @property
+    def fd(self) -> int | None:
+        """The open file, if any (for reading a large prefix in parts)."""
+        return self._fd
+
+    def size(self) -> int:
+        """Current size of the open file (0 if none). Raises ReadError."""
+        if self._fd is None:
+            return 0
+        try:
+            return os.fstat(self._fd).st_size
+        except OSError as exc:
+            self._fail(exc)
+            raise describe(self.path, exc) from None
+
+    def skip_to(self, offset: int) -> None:
+        """Marks the bytes before ``offset`` as consumed (read by someone else)."""
+        if self._fd is None:
+            return
+        self.offset = offset
+        start = max(0, offset - _SIGNATURE)
+        self._signature = os.pread(self._fd, offset - start, start)
+
     def read(self) -> Iterator[bytes]:
         """The bytes appended since the last read, in blocks. Raises ReadError."""
         fd = self._fd

@@ -20,7 +20,17 @@ from value_diag.fold import FoldState, fold
 from value_diag.health import Status, reaches
 from value_diag.lines import LineScanner
 from value_diag.output import Frame, Sink, assess
-from value_diag.source import BLOCK, RESTARTS, STDIN, Change, ReadError, Tail, display_name
+from value_diag.scan import catch_up
+from value_diag.source import (
+    BLOCK,
+    RESTARTS,
+    STDIN,
+    Change,
+    ReadError,
+    Tail,
+    describe,
+    display_name,
+)
 
 STEP_MS: Final = 8
 """How often the file watcher looks for a quiet moment after a change (ms): the latency."""
@@ -64,17 +74,30 @@ class Followed:
         change = self.tail.sync()
         if change is not None:
             self.note = _describe(change, self.path, self.tail.error)
-        if change in RESTARTS:
-            self.scanner = LineScanner()
-            self.state = FoldState()
         # A record is as old as the write that brought it, also when it was there at start.
         written = self.tail.mtime if self.tail.mtime is not None else now
         try:
+            if change in RESTARTS:
+                self._restart(written)
             for block in self.tail.read():
                 self.state = fold(self.state, self.scanner.feed(block), written)
         except ReadError:
             self.note = _describe(Change.ERROR, self.path, self.tail.error)
         return (self.state, self.note) != before
+
+    def _restart(self, written: float) -> None:
+        """Reads the file from the top with a fresh state: a large one in parts, at once."""
+        self.scanner = LineScanner()
+        self.state = FoldState()
+        if self.tail.fd is None:
+            return
+        try:
+            done = catch_up(self.tail.fd, self.tail.size(), written)
+        except OSError as exc:
+            raise describe(self.path, exc) from None
+        self.state = done.state
+        self.scanner.lines = done.lines
+        self.tail.skip_to(done.offset)
 
 
 def _describe(change: Change, path: str, error: str | None) -> str | None:
