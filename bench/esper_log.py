@@ -176,14 +176,9 @@ def parse_size(text: str) -> int:
 
 def write(path: Path, size: int, seed: int = 1, mix: Mix = Mix()) -> None:
     """Writes a generated log to ``path``."""
-    with path.open("wb") as f:
-        buf: list[bytes] = []
+    with path.open("wb", buffering=1 << 20) as f:
         for line in generate(size, seed, mix):
-            buf.append(line)
-            if len(buf) >= 4096:
-                f.write(b"".join(buf))
-                buf.clear()
-        f.write(b"".join(buf))
+            f.write(line)
 
 
 def main() -> None:

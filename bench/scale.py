@@ -13,7 +13,6 @@ Prints a table; asserts nothing. Generated logs are kept in bench/data/.
 from __future__ import annotations
 
 import argparse
-import os
 import queue
 import shutil
 import signal
@@ -52,13 +51,17 @@ def value_diag() -> list[str]:
     return [found] if found else [sys.executable, "-m", "value_diag"]
 
 
-def run(cmd: list[str], stdin: IO[bytes] | None = None) -> tuple[float, int]:
-    """Wall seconds and max RSS (KB, the process and its children) of one command."""
+def run(cmd: list[str]) -> tuple[float, int]:
+    """Wall seconds and max RSS (KB) of one command, its output read through a pipe.
+
+    GNU time reports the RSS: a fresh small parent, so the figure is the command's own
+    (with the processes it waits for), not inherited from this script.
+    """
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, _, usage = os.wait4(proc.pid, 0)
-    proc.returncode = 0
-    return time.perf_counter() - t0, usage.ru_maxrss
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, check=False)
+    elapsed = time.perf_counter() - t0
+    rss = proc.stderr.decode().strip().splitlines()[-1]
+    return elapsed, int(rss) if rss.isdigit() else 0
 
 
 def median_run(cmd: list[str], runs: int) -> tuple[float, int]:
@@ -69,6 +72,14 @@ def median_run(cmd: list[str], runs: int) -> tuple[float, int]:
 def _reader(stream: IO[bytes], out: queue.Queue[tuple[float, bytes]]) -> None:
     for line in iter(stream.readline, b""):
         out.put((time.perf_counter(), line))
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """Peak RSS (VmHWM) of a running process, in KB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 def watch_first_frame(path: Path) -> tuple[float, int]:
@@ -82,10 +93,10 @@ def watch_first_frame(path: Path) -> tuple[float, int]:
     assert proc.stdout is not None
     proc.stdout.readline()
     elapsed = time.perf_counter() - t0
+    rss = _peak_rss_kb(proc.pid)
     proc.send_signal(signal.SIGTERM)
-    _, _, usage = os.wait4(proc.pid, 0)
-    proc.returncode = 0
-    return elapsed, usage.ru_maxrss
+    proc.wait(timeout=30)
+    return elapsed, rss
 
 
 def ingest_rate(source: Path, total: int) -> tuple[float, float]:
@@ -164,10 +175,11 @@ def main() -> None:
     def add(name: str, seconds: float, rss: int | None = None) -> None:
         rows.append((name, f"{seconds:8.3f}", f"{rss / 1024:8.0f}" if rss else ""))
 
-    gb = size / 1e9
+    gb = size / (1 << 30)
     # 1. once on a big file, and the baselines.
     once_s, once_rss = median_run([*value_diag(), "once", str(big)], args.runs)
     grep_s, _ = median_run(["grep", "-c", '"compile_enabled"', str(big)], args.runs)
+    cat_s, _ = median_run(["cat", str(big)], args.runs)
     jq = f"jq -c 'select(.event_type==\"PPO_UPDATE_COMPLETED\")' {big} | tail -1"
     jq_s, _ = median_run(["bash", "-c", jq], args.runs)
     orjson_loop = (
@@ -175,7 +187,8 @@ def main() -> None:
         "    try: orjson.loads(l)\n    except orjson.JSONDecodeError: pass"
     )
     orj_s, _ = median_run([sys.executable, "-c", orjson_loop, str(big)], args.runs)
-    add(f"once, {gb:.1f} GB esper log", once_s, once_rss)
+    add(f"once, {gb:.1f} GiB esper log", once_s, once_rss)
+    add("  cat", cat_s)
     add("  grep -c '\"compile_enabled\"'", grep_s)
     add("  jq select PPO | tail -1", jq_s)
     add("  orjson.loads on every line", orj_s)
@@ -195,17 +208,17 @@ def main() -> None:
         add("  python -c pass", median_run([sys.executable, "-c", "pass"], runs)[0])
     # 3. memory with a 300 MB line.
     long_s, long_rss = median_run([*value_diag(), "once", str(long)], args.runs)
-    add(f"once, {gb:.1f} GB with a 300 MB line", long_s, long_rss)
+    add(f"once, {gb:.1f} GiB + one 300 MiB line", long_s, long_rss)
     # 4. watch: first frame.
     firsts = [watch_first_frame(big) for _ in range(args.runs)]
     add(
-        f"watch, first frame of {gb:.1f} GB",
+        f"watch, first frame of {gb:.1f} GiB",
         statistics.median(f[0] for f in firsts),
         max(f[1] for f in firsts),
     )
     long_first = [watch_first_frame(long) for _ in range(args.runs)]
     add(
-        "watch, first frame with a 300 MB line",
+        "watch, first frame, + 300 MiB line",
         statistics.median(f[0] for f in long_first),
         max(f[1] for f in long_first),
     )

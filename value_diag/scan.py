@@ -77,10 +77,15 @@ def catch_up(fd: int, size: int, now: float, parts: int | None = None) -> Progre
     end = _last_line_end(fd, size)
     cuts = _cuts(fd, end, _parts(end) if parts is None else parts)
     jobs = [_job(fd, a, b) for a, b in zip([0, *cuts], [*cuts, end], strict=True)]
-    segments = [jobs[0]()]
-    if len(jobs) > 1:
-        children = [_fork(job) for job in jobs[1:]]
-        segments += [_collect(pid, r) for pid, r in children]
+    children = [_fork(job) for job in jobs[1:]]
+    try:
+        first = jobs[0]()
+    finally:  # every child is waited for, whatever happens here
+        answers = [_collect(pid, r) for pid, r in children]
+    for answer in answers:
+        if isinstance(answer, str):
+            raise ReadError(answer)
+    segments = [first, *(a for a in answers if isinstance(a, Segment))]
     state, lines = FoldState(), 0
     for seg in segments:
         state = apply(state, seg, now, lines)
@@ -160,7 +165,8 @@ def _fork(job: Callable[[], Segment]) -> tuple[int, int]:
     return pid, r
 
 
-def _collect(pid: int, r: int) -> Segment:
+def _collect(pid: int, r: int) -> Segment | str:
+    """A child's segment, or why it has none."""
     with os.fdopen(r, "rb") as f:
         payload = f.read()
     with contextlib.suppress(ChildProcessError):
@@ -168,8 +174,7 @@ def _collect(pid: int, r: int) -> Segment:
     try:
         kind, value = pickle.loads(payload)
     except (EOFError, pickle.UnpicklingError):
-        raise ReadError("a reading process ended without an answer") from None
-    if kind != "ok":
-        raise ReadError(f"read failed: {value}")
-    assert isinstance(value, Segment)
+        return "a reading process ended without an answer"
+    if kind != "ok" or not isinstance(value, Segment):
+        return f"read failed: {value}"
     return value
