@@ -10,8 +10,10 @@ from typing import Annotated, NoReturn
 import typer
 
 from value_diag import __version__
+from value_diag.config import ConfigError
 from value_diag.exitcodes import ExitCode
 from value_diag.health import Status
+from value_diag.once import HISTORY_LEN
 from value_diag.output import (
     ColorMode,
     Format,
@@ -39,6 +41,10 @@ Exit codes:
   2  usage error, or the input cannot be read
   3  no usable record in the input
 """
+
+
+class UsageError(Exception):
+    """Options that cannot go together."""
 
 
 class FailOn(StrEnum):
@@ -92,7 +98,13 @@ PathArg = Annotated[
     str, typer.Argument(metavar="PATH", help="Telemetry JSONL file, or - for stdin.")
 ]
 FormatOpt = Annotated[
-    Format, typer.Option("--format", "-f", case_sensitive=False, help="text or json.")
+    Format,
+    typer.Option(
+        "--format",
+        "-f",
+        case_sensitive=False,
+        help="text, json (one object per frame), github (workflow annotations) or markdown.",
+    ),
 ]
 ColorOpt = Annotated[
     ColorMode,
@@ -109,23 +121,81 @@ FailOnOpt = Annotated[
     FailOn,
     typer.Option("--fail-on", case_sensitive=False, help="Exit 1 when the status reaches this."),
 ]
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        help="Thresholds from FILE ([thresholds] table). Default: [tool.value-diag.thresholds]"
+        " in ./pyproject.toml, else [thresholds] in ./value-diag.toml, else the built-in ones.",
+    ),
+]
+TrendOpt = Annotated[
+    bool, typer.Option("--trend", help="Add a sparkline of recent values to lines 1-4.")
+]
+HistoryOpt = Annotated[
+    int, typer.Option("--history", metavar="N", min=2, help="Value records the trend keeps.")
+]
+
+
+def _renderer(ascii: bool, config: str | None, trend: bool) -> Renderer:
+    """Display options; the thresholds from the config in force."""
+    from value_diag.config import load
+
+    return Renderer(
+        ascii_only=ascii or not can_encode_unicode(),
+        thresholds=load(config).thresholds,
+        trend=trend,
+    )
 
 
 @app.command(epilog=EPILOG_ONCE)
 def once(
-    path: PathArg,
+    paths: Annotated[
+        list[str],
+        typer.Argument(metavar="PATH...", help="Telemetry JSONL files, or - for stdin."),
+    ],
     format: FormatOpt = Format.TEXT,
     color: ColorOpt = ColorMode.AUTO,
     ascii: AsciiOpt = False,
     fail_on: FailOnOpt = FailOn.NEVER,
-) -> int:
-    """Print the latest VALUE DIAGNOSTICS frame of a telemetry file and exit."""
+    config: ConfigOpt = None,
+    trend: TrendOpt = False,
+    history: HistoryOpt = HISTORY_LEN,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="One table: a row per run, worst first.")
+    ] = False,
+    svg: Annotated[
+        str | None, typer.Option("--svg", metavar="FILE", help="Also save the frame as SVG.")
+    ] = None,
+    html: Annotated[
+        str | None, typer.Option("--html", metavar="FILE", help="Also save the frame as HTML.")
+    ] = None,
+) -> None:
+    """Print the latest VALUE DIAGNOSTICS frame of telemetry files and exit."""
     from value_diag.once import OnceOptions, run_once
 
-    console = make_console(color)
-    renderer = Renderer(ascii_only=ascii or not can_encode_unicode())
-    options = OnceOptions(format=format, fail_on=fail_on.status(), boxed=is_tty())
-    _exit(lambda: run_once(path, console, renderer, options))
+    def body() -> ExitCode:
+        _one_stdin(paths)
+        console = make_console(color)
+        renderer = _renderer(ascii, config, trend)
+        options = OnceOptions(
+            format=format,
+            fail_on=fail_on.status(),
+            boxed=is_tty(),
+            compare=compare,
+            history=history if trend else 0,
+            svg=svg,
+            html=html,
+        )
+        return run_once(paths, console, renderer, options)
+
+    _exit(body)
+
+
+def _one_stdin(paths: list[str]) -> None:
+    if STDIN in paths and len(paths) > 1:
+        raise UsageError("- (stdin) cannot be read together with files")
 
 
 EPILOG_WATCH = """\
@@ -163,19 +233,38 @@ def watch(
             " events: for NFS, SMB and other network file systems.",
         ),
     ] = None,
+    config: ConfigOpt = None,
+    trend: TrendOpt = False,
+    history: HistoryOpt = HISTORY_LEN,
 ) -> None:
     """Follow growing telemetry files and redraw the panel on every update."""
     from value_diag.output import LiveSink, StreamSink
     from value_diag.watch import WatchOptions, run_watch
 
-    if STDIN in paths and len(paths) > 1:
-        raise typer.BadParameter("- (stdin) cannot be watched together with files")
-    console = make_console(color)
-    renderer = Renderer(ascii_only=ascii or not can_encode_unicode())
-    live = is_tty() and format is Format.TEXT
-    sink = LiveSink(console, renderer) if live else StreamSink(console, renderer, format)
-    options = WatchOptions(fail_on=fail_on.status(), poll=poll)
-    _exit(lambda: run_watch(paths, sink, options))
+    def body() -> ExitCode:
+        _one_stdin(paths)
+        console = make_console(color)
+        renderer = _renderer(ascii, config, trend)
+        live = is_tty() and format is Format.TEXT
+        sink = LiveSink(console, renderer) if live else StreamSink(console, renderer, format)
+        options = WatchOptions(fail_on=fail_on.status(), poll=poll, history=history if trend else 0)
+        return run_watch(paths, sink, options)
+
+    _exit(body)
+
+
+@app.command()
+def thresholds(config: ConfigOpt = None) -> None:
+    """Print the thresholds in force and where each one comes from."""
+
+    def body() -> ExitCode:
+        from value_diag.config import describe, load
+
+        for metric, level, value, source in describe(load(config)):
+            print(f"{metric:22} {level:10} {value:>8g}   {clean(source)}")
+        return ExitCode.OK
+
+    _exit(body)
 
 
 def _exit(command: Callable[[], ExitCode]) -> NoReturn:
@@ -183,7 +272,7 @@ def _exit(command: Callable[[], ExitCode]) -> NoReturn:
     try:
         code = command()
         sys.stdout.flush()
-    except ReadError as exc:
+    except (ReadError, ConfigError, UsageError) as exc:
         sys.stderr.write(f"value-diag: error: {clean(str(exc))}\n")
         code = ExitCode.ERROR
     except BrokenPipeError:  # the reader left early (`watch ... | head`): nothing to say

@@ -27,3 +27,12 @@ def exit_code(status: Status, fail_on: Status | None) -> ExitCode:
     if reaches(status, fail_on):
         return ExitCode.FAIL
     return ExitCode.OK
+
+
+_SEVERITY = (ExitCode.OK, ExitCode.NO_DATA, ExitCode.FAIL, ExitCode.ERROR)
+"""Several inputs: an unreadable one outweighs a failing one, which outweighs no data."""
+
+
+def worst(codes: list[ExitCode]) -> ExitCode:
+    """The exit code for several inputs (OK for none)."""
+    return max(codes, key=_SEVERITY.index, default=ExitCode.OK)

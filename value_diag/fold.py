@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -30,6 +31,8 @@ class FoldState:
         bad_lines: examined lines that could not be used.
         last_error: "line N: reason" of the newest bad line.
         last_update: clock time (seconds) at which the newest record was folded.
+        history: the newest value records of the current run, oldest first.
+        history_len: how many value records ``history`` keeps (0: none).
     """
 
     values: tuple[float, ...] | None = None
@@ -38,6 +41,8 @@ class FoldState:
     bad_lines: int = 0
     last_error: str | None = None
     last_update: float | None = None
+    history: tuple[tuple[float, ...], ...] = ()
+    history_len: int = 0
 
     @property
     def has_data(self) -> bool:
@@ -69,6 +74,9 @@ class Segment:
             KEEP if no line touched them.
         compile: the newest compile status in the segment, None if none.
         lines: complete lines in the segment (to number the lines of the next one).
+        history: the segment's newest value records (up to the length asked for),
+            after its last new run.
+        restarted: the segment holds a new run, so the history before it is over.
     """
 
     records: int = 0
@@ -77,14 +85,21 @@ class Segment:
     values: tuple[float, ...] | Keep | None = KEEP
     compile: Compile | None = None
     lines: int = 0
+    history: tuple[tuple[float, ...], ...] = ()
+    restarted: bool = False
 
 
-def summarize(lines: Iterable[Line], line_count: int = 0) -> Segment:
-    """The effect of numbered lines, in order; bad lines are counted and change nothing."""
+def summarize(lines: Iterable[Line], line_count: int = 0, history_len: int = 0) -> Segment:
+    """The effect of numbered lines, in order; bad lines are counted and change nothing.
+
+    The newest ``history_len`` value records are kept for trends.
+    """
     values: tuple[float, ...] | Keep | None = KEEP
     compile_: Compile | None = None
     records = bad = 0
     last_error: tuple[int, str] | None = None
+    history: deque[tuple[float, ...]] = deque(maxlen=history_len)
+    restarted = False
     for number, line in lines:
         parsed = parse(line) if isinstance(line, bytes) else line
         if parsed is None:
@@ -96,11 +111,17 @@ def summarize(lines: Iterable[Line], line_count: int = 0) -> Segment:
         records += 1
         if parsed.new_run:
             values = None
+            history.clear()
+            restarted = True
         if parsed.values is not None:
             values = parsed.values
+            if history_len:
+                history.append(values)
         if parsed.compile is not None:
             compile_ = parsed.compile
-    return Segment(records, bad, last_error, values, compile_, line_count)
+    return Segment(
+        records, bad, last_error, values, compile_, line_count, tuple(history), restarted
+    )
 
 
 def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> FoldState:
@@ -111,6 +132,7 @@ def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> F
     if seg.last_error is not None:
         number, reason = seg.last_error
         last_error = f"line {number + line_offset}: {reason}"
+    history = seg.history if seg.restarted else state.history + seg.history
     return FoldState(
         values=state.values if seg.values is KEEP else seg.values,
         compile=seg.compile or state.compile,
@@ -118,12 +140,14 @@ def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> F
         bad_lines=state.bad_lines + seg.bad_lines,
         last_error=last_error,
         last_update=now if seg.records else state.last_update,
+        history=history[len(history) - state.history_len :] if state.history_len else (),
+        history_len=state.history_len,
     )
 
 
 def fold(state: FoldState, lines: Iterable[Line], now: float) -> FoldState:
     """Applies numbered lines to a state, in order; bad lines are counted and change nothing."""
-    return apply(state, summarize(lines), now)
+    return apply(state, summarize(lines, history_len=state.history_len), now)
 
 
 def to_snapshot(state: FoldState) -> SanctumSnapshot | None:

@@ -1,17 +1,25 @@
-"""`value-diag once`: fold a whole file (or stdin) and print its latest frame."""
+"""`value-diag once`: fold whole files (or stdin) and print their latest frames."""
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from value_diag.exitcodes import ExitCode, exit_code
-from value_diag.health import Status
+from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.output import Format, Frame, Renderer, assess, silence_stdout
+from value_diag.panel import clean
 from value_diag.scan import fold_path
-from value_diag.source import display_name
+from value_diag.source import ReadError, display_name
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+    from value_diag.health import Status
+
+HISTORY_LEN = 60
+"""Value records kept for --trend by default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,21 +29,87 @@ class OnceOptions:
     format: Format = Format.TEXT
     fail_on: Status | None = None
     boxed: bool = False
-    """Draw the bordered panel (on a terminal) instead of the plain lines."""
+    """Draw bordered panels (on a terminal) instead of plain lines."""
+    compare: bool = False
+    """One table for all runs instead of a frame each."""
+    history: int = 0
+    """Value records kept for the trend column (0: no trend)."""
+    svg: str | None = None
+    html: str | None = None
 
 
-def run_once(path: str, console: Console, renderer: Renderer, options: OnceOptions) -> ExitCode:
-    """Prints the frame of ``path`` and says how the process should exit."""
-    frame = Frame(display_name(path), fold_path(path, time.time()))
-    code = exit_code(assess(frame.state, renderer.thresholds).status, options.fail_on)
+def run_once(
+    paths: list[str], console: Console, renderer: Renderer, options: OnceOptions
+) -> ExitCode:
+    """Prints the frames of ``paths`` and says how the process should exit.
+
+    An unreadable file is reported on stderr and the others are still shown; the exit
+    code is then 2. Otherwise the worst of the files' codes.
+    """
+    now = time.time()
+    frames: list[Frame] = []
+    codes: list[ExitCode] = []
+    for path in paths:
+        try:
+            state = fold_path(path, now, history=options.history)
+        except ReadError as exc:
+            if len(paths) == 1:
+                raise
+            sys.stderr.write(f"value-diag: error: {clean(str(exc))}\n")
+            codes.append(ExitCode.ERROR)
+            continue
+        frame = Frame(display_name(path), state)
+        frames.append(frame)
+        codes.append(exit_code(assess(state, renderer.thresholds).status, options.fail_on))
     try:
-        if options.format is Format.JSON:
-            console.out(renderer.json_line(frame), highlight=False)
-        elif options.boxed:
-            console.print(renderer.boxed(frame))
-        else:
-            console.print(renderer.plain(frame), soft_wrap=True)
+        _print(frames, console, renderer, options)
         console.file.flush()
     except BrokenPipeError:  # the reader left (`| head -1`); the verdict still stands
         silence_stdout()
-    return code
+    if frames and (options.svg or options.html):
+        from value_diag.reports import export
+
+        picture = _picture(frames, renderer, options)
+        for target, kind in ((options.svg, "svg"), (options.html, "html")):
+            if target:
+                try:
+                    export(picture, target, kind)
+                except OSError as exc:
+                    raise ReadError(f"cannot write {target}: {exc.strerror}") from None
+    return worst(codes)
+
+
+def _picture(frames: list[Frame], renderer: Renderer, options: OnceOptions) -> RenderableType:
+    if options.compare:
+        from value_diag.reports import compare
+
+        return compare(frames, renderer)
+    return renderer.stacked(frames)
+
+
+def _print(frames: list[Frame], console: Console, renderer: Renderer, options: OnceOptions) -> None:
+    if options.compare:
+        from value_diag.output import dumps, to_json
+        from value_diag.reports import compare, sort_worst_first
+
+        if options.format is Format.JSON:
+            ordered = sort_worst_first(frames, renderer.thresholds)
+            trend = renderer.trend
+            console.out(dumps([to_json(f, renderer.thresholds, trend=trend) for f in ordered]))
+        else:
+            table = compare(frames, renderer)
+            if not options.boxed:  # a log has no width to fit: give the table all it wants
+                wide = console.options.update_width(10_000)
+                console.width = max(console.width, console.measure(table, options=wide).maximum)
+            console.print(table)
+        return
+    if options.format is Format.TEXT and options.boxed:
+        console.print(renderer.stacked(frames))
+        return
+    for i, frame in enumerate(frames):
+        if options.format is not Format.TEXT:
+            console.out(renderer.text(frame, options.format), highlight=False)
+            continue
+        if i:
+            console.out("")
+        console.print(renderer.plain(frame), soft_wrap=True)

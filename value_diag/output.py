@@ -33,6 +33,8 @@ class Format(StrEnum):
 
     TEXT = "text"
     JSON = "json"
+    GITHUB = "github"
+    MARKDOWN = "markdown"
 
 
 class ColorMode(StrEnum):
@@ -181,16 +183,24 @@ class Renderer:
     """Turns frames into text, panels or JSON with one set of display options."""
 
     def __init__(
-        self, *, ascii_only: bool = False, thresholds: Thresholds = DEFAULT_THRESHOLDS
+        self,
+        *,
+        ascii_only: bool = False,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        trend: bool = False,
     ) -> None:
         self.ascii_only = ascii_only
         self.thresholds = thresholds
+        self.trend = trend
         self.sep = " | " if ascii_only else " · "
 
     def body(self, frame: Frame) -> Text:
         """The five panel lines (or "[no data]") of a frame."""
-        panel = ValueDiagnosticsPanel(ascii_only=self.ascii_only, thresholds=self.thresholds)
-        panel.update_snapshot(to_snapshot(frame.state), unreported(frame.state))
+        panel = ValueDiagnosticsPanel(
+            ascii_only=self.ascii_only, thresholds=self.thresholds, trend=self.trend
+        )
+        st = frame.state
+        panel.update_snapshot(to_snapshot(st), unreported(st), st.history)
         return panel.render()
 
     def caption(self, frame: Frame, now: float | None = None, *, sep: str | None = None) -> Text:
@@ -234,7 +244,7 @@ class Renderer:
         out = Text(end="")
         out.append(TITLE, "bold")
         out.append(" | ")
-        out.append(h.status.value, _status_style(h.status))
+        out.append(h.status.value, status_style(h.status))
         out.append(" | ")
         out.append_text(self.caption(frame, now, sep=" | "))
         out.append("\n")
@@ -243,10 +253,26 @@ class Renderer:
 
     def json_line(self, frame: Frame) -> str:
         """The frame as one line of strict JSON, ASCII only (non-finite numbers as strings)."""
-        return json.dumps(to_json(frame, self.thresholds), separators=(",", ":"), allow_nan=False)
+        return dumps(to_json(frame, self.thresholds, trend=self.trend))
+
+    def text(self, frame: Frame, fmt: Format) -> str:
+        """A frame in one of the report formats (json, github, markdown)."""
+        if fmt is Format.JSON:
+            return self.json_line(frame)
+        from value_diag.reports import github, markdown
+
+        if fmt is Format.GITHUB:
+            return "\n".join(github(frame, self.thresholds))
+        return markdown(frame, self.thresholds)
 
 
-def _status_style(status: health.Status) -> str:
+def dumps(obj: object) -> str:
+    """Strict, ASCII-only JSON on one line."""
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+
+
+def status_style(status: health.Status) -> str:
+    """The colour of a status word."""
     return {
         health.Status.CRITICAL: health.CRITICAL_STYLE,
         health.Status.WARNING: health.WARNING_STYLE,
@@ -262,8 +288,10 @@ def _number(x: float) -> float | str:
     return x
 
 
-def to_json(frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, Any]:
-    """The frame as the documented JSON object."""
+def to_json(
+    frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, trend: bool = False
+) -> dict[str, Any]:
+    """The frame as the documented JSON object; with ``trend``, the value history too."""
     st = frame.state
     h = assess(st, thresholds)
     values = dict(zip(VALUE_FIELDS, st.values or (0.0,) * len(VALUE_FIELDS), strict=True))
@@ -274,7 +302,7 @@ def to_json(frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> dict[s
         return (mark.level if mark else Level.NO_DATA).value
 
     compile_ = st.compile
-    return {
+    out: dict[str, Any] = {
         "source": frame.source,
         "records": st.records,
         "bad_lines": st.bad_lines,
@@ -290,10 +318,18 @@ def to_json(frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> dict[s
             "level": level(health.COMPILE),
         },
     }
+    if trend:
+        out["history"] = {
+            name: [_number(record[i]) for record in st.history]
+            for i, name in enumerate(VALUE_FIELDS)
+        }
+    return out
 
 
 class Sink(Protocol):
     """Where watch sends frames: a live terminal, or a stream of text or JSON."""
+
+    renderer: Renderer
 
     def __enter__(self) -> Sink: ...
 
@@ -324,8 +360,8 @@ class StreamSink:
     def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
         """Prints each changed frame: text frames separated by a blank line."""
         for i in changed:
-            if self.format is Format.JSON:
-                self.console.out(self.renderer.json_line(frames[i]), highlight=False)
+            if self.format is not Format.TEXT:
+                self.console.out(self.renderer.text(frames[i], self.format), highlight=False)
             else:
                 if self._printed:
                     self.console.out("")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Final
 
 from rich.text import Text
@@ -42,6 +43,17 @@ ESCAPE_SEQUENCE: Final = re.compile(
     "|\x1b[ -/]*[0-~]"  # the other escape sequences
 )
 """A terminal escape sequence; removed whole, so its parameters are not shown as text."""
+
+TREND_COL: Final = 2 * (LABEL_W + VAL_W + GAP)
+"""Column where the trend sparkline starts."""
+TREND_W: Final = 30
+"""Sparkline width (characters); a longer history is averaged into this many buckets."""
+TREND_SERIES: Final = ((0, False), (1, False), (5, False), (7, True))
+"""Per line 1-4: the index in VALUE_FIELDS of its first metric, and whether it is shown
+as a standard deviation (Ret σ from return_variance)."""
+SPARK_UNICODE: Final = "▁▂▃▄▅▆▇█"
+SPARK_ASCII: Final = " .:-=+*#"
+SPARK_NONFINITE: Final = "!"
 
 LABEL_STYLE: Final = "dim"
 NO_DATA: Final = Text("[no data]", style="dim")
@@ -82,15 +94,27 @@ def clean(value: str, ascii_only: bool = False) -> str:
 class ValueDiagnosticsPanel:
     """The VALUE DIAGNOSTICS panel of the spec: five lines, two sub-columns."""
 
-    def __init__(self, *, ascii_only: bool = False, thresholds: Thresholds = DEFAULT_THRESHOLDS):
+    def __init__(
+        self,
+        *,
+        ascii_only: bool = False,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        trend: bool = False,
+    ):
         self.ascii_only = ascii_only
         self.thresholds = thresholds
+        self.trend = trend
+        """Add a sparkline of each of lines 1-4's first metric on the right."""
         self.glyphs = ASCII_GLYPHS if ascii_only else UNICODE_GLYPHS
         self._snapshot: SanctumSnapshot | None = None
         self._unreported: frozenset[str] = frozenset()
+        self._history: Sequence[tuple[float, ...]] = ()
 
     def update_snapshot(
-        self, snapshot: SanctumSnapshot | None, unreported: frozenset[str] = frozenset()
+        self,
+        snapshot: SanctumSnapshot | None,
+        unreported: frozenset[str] = frozenset(),
+        history: Sequence[tuple[float, ...]] = (),
     ) -> None:
         """Shows this snapshot from the next render on.
 
@@ -98,9 +122,12 @@ class ValueDiagnosticsPanel:
             snapshot: the latest state, or None before any data.
             unreported: parts ("value_function", "infrastructure") the file has not
                 reported yet; they show as not reported instead of as spec defaults.
+            history: recent value records (VALUE_FIELDS order), oldest first, for the
+                trend column.
         """
         self._snapshot = snapshot
         self._unreported = unreported
+        self._history = history
 
     def render(self) -> Text:
         """The panel's text: five lines that never wrap, or "[no data]"."""
@@ -109,6 +136,7 @@ class ValueDiagnosticsPanel:
         h = health.assess(self._snapshot, self._unreported, self.thresholds)
         v, m = h.values, h.marks
         out = Text(no_wrap=True, overflow="crop" if self.ascii_only else "ellipsis", end="")
+        start = 0
 
         self._label(out, "V-Corr")
         corr = m["v_return_correlation"]
@@ -118,13 +146,15 @@ class ValueDiagnosticsPanel:
         )
         self._label(out, "Bellman")
         self._cell(out, format_number(v["bellman_error"], ".1f"), m["bellman_error"], last=True)
-        out.append("\n")
+        self._end_line(out, start, TREND_SERIES[0])
+        start = len(out)
 
         self._label(out, "TD Mean")
         self._cell(out, format_number(v["td_error_mean"], "+.1f"), m["td_error_mean"])
         self._label(out, "TD Std")
         self._cell(out, format_number(v["td_error_std"], ".1f"), m["td_error_std"], last=True)
-        out.append("\n")
+        self._end_line(out, start, TREND_SERIES[1])
+        start = len(out)
 
         self._label(out, "Returns")
         for name, tag in (("return_p10", "p10"), ("return_p50", "p50")):
@@ -138,7 +168,8 @@ class ValueDiagnosticsPanel:
         spread = m[health.SPREAD]
         if spread.icon is not None:
             out.append(" " + self._glyph(spread), spread.style)
-        out.append("\n")
+        self._end_line(out, start, TREND_SERIES[2])
+        start = len(out)
 
         self._label(out, "Ret sigma" if self.ascii_only else "Ret σ")
         self._cell(out, format_number(_sigma(v["return_variance"]), ".1f"), m["return_variance"])
@@ -146,11 +177,21 @@ class ValueDiagnosticsPanel:
         self._cell(
             out, format_number(v["return_skewness"], "+.1f"), m["return_skewness"], last=True
         )
-        out.append("\n")
+        self._end_line(out, start, TREND_SERIES[3])
 
         self._label(out, "Compile")
         self._compile(out, m[health.COMPILE])
         return out
+
+    def _end_line(self, out: Text, start: int, series: tuple[int, bool]) -> None:
+        """Ends a line, after the sparkline of its first metric when trends are on."""
+        if self.trend and self._history:
+            out.append(" " * max(TREND_COL - (len(out) - start), GAP))
+            index, as_sigma = series
+            points = [_sigma(r[index]) if as_sigma else r[index] for r in self._history]
+            for glyph, style in sparkline(points, TREND_W, self.ascii_only):
+                out.append(glyph, style)
+        out.append("\n")
 
     def _label(self, out: Text, label: str) -> None:
         out.append(label.ljust(LABEL_W), LABEL_STYLE)
@@ -178,13 +219,71 @@ class ValueDiagnosticsPanel:
         assert self._snapshot is not None
         infra = self._snapshot.tamiyo.infrastructure
         if infra.compile_enabled:
-            backend = clean(infra.compile_backend, self.ascii_only) or "inductor"
-            mode = clean(infra.compile_mode, self.ascii_only) or "default"
-            out.append(f"{backend}:{mode}", "green")
+            words = compile_text(True, infra.compile_backend, infra.compile_mode, self.ascii_only)
+            out.append(words, "green")
             out.append(" " + self._glyph(mark), "green bold")
         else:
             out.append("EAGER", mark.style)
             out.append(" (3-5x slower)", "dim")
+
+
+def sparkline(
+    values: Sequence[float], width: int, ascii_only: bool = False
+) -> list[tuple[str, str]]:
+    """(glyph, style) per column: the values scaled between their min and max.
+
+    More values than ``width`` are averaged in equal buckets; a bucket holding a NaN or
+    an infinity is a red "!", so a run going NaN shows in the trend too.
+    """
+    if not values:
+        return []
+    buckets = max(1, min(width, len(values)))
+    columns: list[float] = []
+    for k in range(buckets):
+        part = values[k * len(values) // buckets : (k + 1) * len(values) // buckets]
+        finite = all(math.isfinite(x) for x in part)
+        columns.append(sum(part) / len(part) if finite else math.nan)
+    finite_columns = [c for c in columns if math.isfinite(c)]
+    lo, hi = (min(finite_columns), max(finite_columns)) if finite_columns else (0.0, 0.0)
+    ramp = SPARK_ASCII if ascii_only else SPARK_UNICODE
+    out: list[tuple[str, str]] = []
+    for c in columns:
+        if not math.isfinite(c):
+            out.append((SPARK_NONFINITE, health.CRITICAL_STYLE))
+            continue
+        level = (len(ramp) - 1) // 2 if hi == lo else round((c - lo) / (hi - lo) * (len(ramp) - 1))
+        out.append((ramp[level], "cyan"))
+    return out
+
+
+METRICS: Final = {
+    "v_return_correlation": ("V-Corr", ".2f"),
+    "bellman_error": ("Bellman", ".1f"),
+    "td_error_mean": ("TD Mean", "+.1f"),
+    "td_error_std": ("TD Std", ".1f"),
+    "return_p10": ("p10", "+.0f"),
+    "return_p50": ("p50", "+.0f"),
+    "return_p90": ("p90", "+.0f"),
+    "return_variance": ("Ret sigma", ".1f"),
+    "return_skewness": ("Skew", "+.1f"),
+    "return_spread": ("p90-p10", ".0f"),
+}
+"""Label and format of each metric in tables and annotations, in panel order."""
+
+
+def metric_text(name: str, value: float) -> str:
+    """A metric as the panel prints it (return_variance as its standard deviation)."""
+    if name == "return_variance":
+        value = _sigma(value)
+    return format_number(value, METRICS[name][1], width=12)
+
+
+def compile_text(enabled: bool, backend: str, mode: str, ascii_only: bool = False) -> str:
+    """Line 5's words without glyphs: "backend:mode" or "EAGER"."""
+    if not enabled:
+        return "EAGER"
+    backend = clean(backend, ascii_only) or "inductor"
+    return f"{backend}:{clean(mode, ascii_only) or 'default'}"
 
 
 def _sigma(variance: float) -> float:

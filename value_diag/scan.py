@@ -40,17 +40,17 @@ class Progress:
     """Bytes of the prefix: just after its last newline."""
 
 
-def fold_path(path: str, now: float, parts: int | None = None) -> FoldState:
+def fold_path(path: str, now: float, parts: int | None = None, history: int = 0) -> FoldState:
     """Folds a whole file (or stdin for ``-``), its last line even without a newline.
 
     ``parts`` overrides how many processes share a regular file (default: by size
-    and the cores available).
+    and the cores available); ``history`` is how many value records to keep for trends.
 
     Raises:
         ReadError: the input cannot be read.
     """
     if path == STDIN:
-        return _fold_stream(read_blocks(path), now)
+        return _fold_stream(read_blocks(path), now, history)
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
@@ -60,23 +60,25 @@ def fold_path(path: str, now: float, parts: int | None = None) -> FoldState:
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(21, os.strerror(21))
         if not stat.S_ISREG(st.st_mode):
-            return _fold_stream(read_blocks(path), now)
-        done = catch_up(fd, st.st_size, now, parts)
+            return _fold_stream(read_blocks(path), now, history)
+        done = catch_up(fd, st.st_size, now, parts, history)
         scanner = LineScanner()
         scanner.lines = done.lines
         tail = _lines(scanner, read_range(fd, done.offset, None), finish=True)
-        return apply(done.state, summarize(tail), now)
+        return apply(done.state, summarize(tail, history_len=history), now)
     except OSError as exc:
         raise describe(path, exc) from None
     finally:
         os.close(fd)
 
 
-def catch_up(fd: int, size: int, now: float, parts: int | None = None) -> Progress:
+def catch_up(
+    fd: int, size: int, now: float, parts: int | None = None, history: int = 0
+) -> Progress:
     """Folds the complete lines of the first ``size`` bytes of an open file, on all cores."""
     end = _last_line_end(fd, size)
     cuts = _cuts(fd, end, _parts(end) if parts is None else parts)
-    jobs = [_job(fd, a, b) for a, b in zip([0, *cuts], [*cuts, end], strict=True)]
+    jobs = [_job(fd, a, b, history) for a, b in zip([0, *cuts], [*cuts, end], strict=True)]
     children = [_fork(job) for job in jobs[1:]]
     try:
         first = jobs[0]()
@@ -86,15 +88,16 @@ def catch_up(fd: int, size: int, now: float, parts: int | None = None) -> Progre
         if isinstance(answer, str):
             raise ReadError(answer)
     segments = [first, *(a for a in answers if isinstance(a, Segment))]
-    state, lines = FoldState(), 0
+    state, lines = FoldState(history_len=history), 0
     for seg in segments:
         state = apply(state, seg, now, lines)
         lines += seg.lines
     return Progress(state, lines, end)
 
 
-def _fold_stream(blocks: Iterator[bytes], now: float) -> FoldState:
-    return apply(FoldState(), summarize(_lines(LineScanner(), blocks, finish=True)), now)
+def _fold_stream(blocks: Iterator[bytes], now: float, history: int) -> FoldState:
+    lines = _lines(LineScanner(), blocks, finish=True)
+    return apply(FoldState(history_len=history), summarize(lines, history_len=history), now)
 
 
 def _lines(scanner: LineScanner, blocks: Iterator[bytes], finish: bool) -> Iterator[Line]:
@@ -104,10 +107,11 @@ def _lines(scanner: LineScanner, blocks: Iterator[bytes], finish: bool) -> Itera
         yield from scanner.finish()
 
 
-def _job(fd: int, start: int, end: int) -> Callable[[], Segment]:
+def _job(fd: int, start: int, end: int, history: int) -> Callable[[], Segment]:
     def run() -> Segment:
         scanner = LineScanner()
-        seg = summarize(_lines(scanner, read_range(fd, start, end), finish=False))
+        lines = _lines(scanner, read_range(fd, start, end), finish=False)
+        seg = summarize(lines, history_len=history)
         return replace(seg, lines=scanner.lines)
 
     return run

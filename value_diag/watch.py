@@ -51,17 +51,20 @@ class WatchOptions:
     fail_on: Status | None = None
     poll: float | None = None
     """Seconds between looks when polling; None to use file-system notifications."""
+    history: int = 0
+    """Value records kept for the trend column (0: no trend)."""
 
 
 class Followed:
     """One followed source: its tail, its line scanner and its folded state."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, history: int = 0) -> None:
         self.path = path
         self.name = display_name(path)
+        self.history = history
         self.tail = Tail(path)
         self.scanner = LineScanner()
-        self.state = FoldState()
+        self.state = FoldState(history_len=history)
         self.note: str | None = None
 
     def frame(self) -> Frame:
@@ -88,11 +91,11 @@ class Followed:
     def _restart(self, written: float) -> None:
         """Reads the file from the top with a fresh state: a large one in parts, at once."""
         self.scanner = LineScanner()
-        self.state = FoldState()
+        self.state = FoldState(history_len=self.history)
         if self.tail.fd is None:
             return
         try:
-            done = catch_up(self.tail.fd, self.tail.size(), written)
+            done = catch_up(self.tail.fd, self.tail.size(), written, history=self.history)
         except OSError as exc:
             raise describe(self.path, exc) from None
         self.state = done.state
@@ -219,9 +222,9 @@ class Waker:
         self.stopper.drain()
 
 
-def _verdict(frames: list[Frame], fail_on: Status | None) -> ExitCode | None:
+def _verdict(frames: list[Frame], sink: Sink, fail_on: Status | None) -> ExitCode | None:
     for frame in frames:
-        if reaches(assess(frame.state).status, fail_on):
+        if reaches(assess(frame.state, sink.renderer.thresholds).status, fail_on):
             return ExitCode.FAIL
     return None
 
@@ -237,7 +240,7 @@ def run_watch(
     with stopper.installed(), sink:
         if paths == [STDIN]:
             return _watch_stdin(sink, options, stopper, clock)
-        sources = [Followed(p) for p in paths]
+        sources = [Followed(p, options.history) for p in paths]
         waker = Waker(paths, stopper, options.poll)
         for source in sources:
             source.update(clock())
@@ -249,7 +252,7 @@ def run_watch(
             if changed:
                 sink.show(frames, [sources.index(s) for s in changed], now)
                 last_draw = now
-                verdict = _verdict([s.frame() for s in changed], options.fail_on)
+                verdict = _verdict([s.frame() for s in changed], sink, options.fail_on)
                 if verdict is not None:
                     return verdict
             elif stopper.resized.is_set() or now - last_draw >= AGE_REFRESH_S:
@@ -269,7 +272,7 @@ def _watch_stdin(
     sink: Sink, options: WatchOptions, stopper: Stopper, clock: Callable[[], float]
 ) -> ExitCode:
     """Follows a stream to its end: one frame per batch of input, the last at EOF."""
-    source = Followed(STDIN)
+    source = Followed(STDIN, options.history)
     fd = sys.stdin.fileno()
     sel = selectors.DefaultSelector()
     sel.register(fd, selectors.EVENT_READ)
@@ -296,7 +299,7 @@ def _watch_stdin(
             if source.state != state or eof:
                 sink.show([source.frame()], [0], now)
                 last_draw = now
-                verdict = _verdict([source.frame()], options.fail_on)
+                verdict = _verdict([source.frame()], sink, options.fail_on)
                 if verdict is not None:
                     return verdict
             elif stopper.resized.is_set() or now - last_draw >= AGE_REFRESH_S:

@@ -1,0 +1,157 @@
+"""Threshold overrides: --config, else ./pyproject.toml, else ./value-diag.toml -> Thresholds."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from value_diag.health import DEFAULT_THRESHOLDS, Thresholds
+
+TABLE: Final[dict[str, dict[str, str]]] = {
+    "v_return_correlation": {
+        "excellent": "corr_excellent",
+        "warning": "corr_warning",
+        "critical": "corr_critical",
+    },
+    "td_error_mean": {"warning": "td_mean_warning", "critical": "td_mean_critical"},
+    "bellman_error": {"warning": "bellman_warning", "critical": "bellman_critical"},
+    "return_skewness": {"warning": "skew_warning", "critical": "skew_critical"},
+    "return_variance": {"warning": "variance_warning"},
+    "return_spread": {"warning": "spread_warning"},
+}
+"""Config key -> level -> the Thresholds field it sets."""
+
+HIGHER_IS_HEALTHIER: Final = frozenset({"v_return_correlation"})
+"""Metrics whose alarms are below the threshold; for the others they are above."""
+ABSOLUTE: Final = frozenset({"td_error_mean", "return_skewness"})
+"""Metrics judged by their absolute value: a negative threshold makes no sense."""
+
+PYPROJECT: Final = "pyproject.toml"
+OWN_FILE: Final = "value-diag.toml"
+DEFAULT_SOURCE: Final = "default"
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """The thresholds in force and where each came from ("default" or "FILE: key")."""
+
+    thresholds: Thresholds
+    sources: dict[str, str]
+
+
+def load(explicit: str | None = None, cwd: Path | None = None) -> Effective:
+    """The effective thresholds: an explicit file, else the first config found in ``cwd``.
+
+    Raises:
+        ConfigError: the file is missing, not TOML, or holds an unknown key, a value
+            of the wrong type, or levels out of order.
+    """
+    found = _find(explicit, cwd or Path.cwd())
+    if found is None:
+        return Effective(DEFAULT_THRESHOLDS, dict.fromkeys(_fields(), DEFAULT_SOURCE))
+    path, prefix, table = found
+    return _apply(table, f"{path}", prefix)
+
+
+def _fields() -> list[str]:
+    return [f for levels in TABLE.values() for f in levels.values()]
+
+
+def _find(explicit: str | None, cwd: Path) -> tuple[Path, str, Any] | None:
+    if explicit is not None:
+        path = Path(explicit)
+        doc = _read(path)
+        if "thresholds" in doc:
+            return path, "thresholds", doc["thresholds"]
+        tool = doc.get("tool", {})
+        if isinstance(tool, dict) and isinstance(tool.get("value-diag"), dict):
+            section = tool["value-diag"]
+            if "thresholds" in section:
+                return path, "tool.value-diag.thresholds", section["thresholds"]
+        raise ConfigError(f"{path}: no [thresholds] or [tool.value-diag.thresholds] table")
+    pyproject = cwd / PYPROJECT
+    if pyproject.is_file():
+        tool = _read(pyproject).get("tool", {})
+        section = tool.get("value-diag") if isinstance(tool, dict) else None
+        if isinstance(section, dict) and "thresholds" in section:
+            return pyproject, "tool.value-diag.thresholds", section["thresholds"]
+    own = cwd / OWN_FILE
+    if own.is_file():
+        doc = _read(own)
+        if "thresholds" in doc:
+            return own, "thresholds", doc["thresholds"]
+    return None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or type(exc).__name__}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _apply(table: object, where: str, prefix: str) -> Effective:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: {prefix} must be a table")
+    values: dict[str, float] = {}
+    sources = dict.fromkeys(_fields(), DEFAULT_SOURCE)
+    for metric, levels in table.items():
+        key = f"{prefix}.{metric}"
+        if metric not in TABLE:
+            raise ConfigError(f"{where}: {key}: unknown metric (known: {', '.join(TABLE)})")
+        if not isinstance(levels, dict):
+            raise ConfigError(f"{where}: {key}: must be a table like {{ warning = 1 }}")
+        for level, value in levels.items():
+            if level not in TABLE[metric]:
+                known = ", ".join(TABLE[metric])
+                raise ConfigError(f"{where}: {key}.{level}: unknown level (known: {known})")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{where}: {key}.{level}: must be a number")
+            if not math.isfinite(value):
+                raise ConfigError(f"{where}: {key}.{level}: must be a finite number")
+            if metric in ABSOLUTE and value < 0:
+                raise ConfigError(f"{where}: {key}.{level}: |x| is compared, must be >= 0")
+            field = TABLE[metric][level]
+            values[field] = float(value)
+            sources[field] = f"{where}: {key}.{level}"
+    thresholds = dataclasses.replace(DEFAULT_THRESHOLDS, **values)
+    _check_order(thresholds, where, prefix)
+    return Effective(thresholds, sources)
+
+
+def _check_order(t: Thresholds, where: str, prefix: str) -> None:
+    """Each level must be on the unhealthy side of the one before it."""
+    for metric, levels in TABLE.items():
+        names = list(levels)
+        for healthier, worse in itertools.pairwise(names):
+            a, b = getattr(t, levels[healthier]), getattr(t, levels[worse])
+            wrong = b > a if metric in HIGHER_IS_HEALTHIER else b < a
+            if wrong:
+                side = "above" if metric in HIGHER_IS_HEALTHIER else "below"
+                raise ConfigError(
+                    f"{where}: {prefix}.{metric}.{worse} = {b:g} is {side} "
+                    f"{healthier} = {a:g}: levels must get worse in order"
+                )
+
+
+def describe(effective: Effective) -> list[tuple[str, str, float, str]]:
+    """(metric, level, value, source) for every threshold, in table order."""
+    t = effective.thresholds
+    return [
+        (metric, level, getattr(t, field), effective.sources[field])
+        for metric, levels in TABLE.items()
+        for level, field in levels.items()
+    ]

@@ -1,0 +1,151 @@
+"""Frames for CI and people reading later: GitHub annotations, markdown, comparison tables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from rich.table import Table
+from rich.text import Text
+
+from value_diag import health
+from value_diag.health import DEFAULT_THRESHOLDS, Level, Status, Thresholds
+from value_diag.output import TITLE, Frame, assess, status_style
+from value_diag.panel import METRICS, clean, compile_text, metric_text
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+    from value_diag.output import Renderer
+
+STEP_SUMMARY: Final = "GITHUB_STEP_SUMMARY"
+_STATUS_ORDER: Final = {Status.CRITICAL: 0, Status.WARNING: 1, Status.NO_DATA: 2, Status.OK: 3}
+"""Worst first: a dying run, then a worrying one, then one that reports nothing."""
+_LEVEL_WORD: Final = {Level.WARNING: "warning", Level.CRITICAL: "error"}
+"""GitHub workflow command for each alarming level."""
+
+
+def _cells(frame: Frame, thresholds: Thresholds) -> list[tuple[str, str, Level]]:
+    """(label, value text, level) for every metric and the compile status."""
+    h = assess(frame.state, thresholds)
+    if not h.marks:
+        return []
+    rows = [
+        (label, metric_text(name, h.values[name]), h.marks[name].level)
+        for name, (label, _spec) in METRICS.items()
+    ]
+    c = frame.state.compile
+    words = compile_text(c.enabled, c.backend, c.mode, True) if c else "not reported"
+    rows.append(("Compile", words, h.marks[health.COMPILE].level))
+    return rows
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[str]:
+    """Workflow commands: a warning or error per alarming metric, else one notice.
+
+    When GITHUB_STEP_SUMMARY names a file, the markdown frame is appended to it.
+    """
+    source = clean(frame.source, ascii_only=True)
+    st = frame.state
+    lines = []
+    for label, value, level in _cells(frame, thresholds):
+        if level in _LEVEL_WORD:
+            title = _escape_property(f"value-diag: {label} {level.value}")
+            message = _escape_data(f"{source}: {label} {value} ({level.value})")
+            lines.append(f"::{_LEVEL_WORD[level]} title={title}::{message}")
+    if not lines:
+        status = assess(st, thresholds).status.value
+        counts = f"{st.records} records, {st.bad_lines} bad lines"
+        lines.append(f"::notice title=value-diag::{_escape_data(f'{source}: {status}, {counts}')}")
+    summary = os.environ.get(STEP_SUMMARY)
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as f:
+            f.write(markdown(frame, thresholds) + "\n")
+    return lines
+
+
+def _md(text: str) -> str:
+    return clean(text, ascii_only=True).replace("|", "\\|").replace("`", "'")
+
+
+def markdown(frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> str:
+    """The frame as a markdown section: a heading, the counts, and a metric table."""
+    st = frame.state
+    status = assess(st, thresholds).status
+    out = [
+        f"### {TITLE}: `{_md(frame.source)}`",
+        "",
+        f"**{status.value}** | {st.records} records | {st.bad_lines} bad lines"
+        + (f" | last: {_md(st.last_error)}" if st.last_error else ""),
+        "",
+    ]
+    cells = _cells(frame, thresholds)
+    if not cells:
+        out.append("_no data_")
+        return "\n".join(out)
+    out += ["| metric | value | level |", "|---|---:|---|"]
+    for label, value, level in cells:
+        shown = level.value if level not in _LEVEL_WORD else f"**{level.value}**"
+        out.append(f"| {label} | {_md(value)} | {shown} |")
+    return "\n".join(out)
+
+
+def sort_worst_first(frames: list[Frame], thresholds: Thresholds) -> list[Frame]:
+    """Frames ordered by status, worst first, then by source."""
+    return sorted(
+        frames, key=lambda f: (_STATUS_ORDER[assess(f.state, thresholds).status], f.source)
+    )
+
+
+def compare(frames: list[Frame], renderer: Renderer) -> Table:
+    """One row per run, one column per metric, styled by level, worst run first."""
+    table = Table(title=f"{TITLE}: {len(frames)} runs", title_justify="left", box=None)
+    table.add_column("run", overflow="fold", min_width=12)
+    table.add_column("status", no_wrap=True, min_width=8)
+    for label, _spec in METRICS.values():
+        table.add_column(label, justify="right", no_wrap=True, min_width=max(len(label), 5))
+    table.add_column("compile", no_wrap=True, overflow="ellipsis", min_width=8, max_width=24)
+    table.add_column("records", justify="right", no_wrap=True, min_width=7)
+    table.add_column("bad", justify="right", no_wrap=True, min_width=3)
+    for frame in sort_worst_first(frames, renderer.thresholds):
+        h = assess(frame.state, renderer.thresholds)
+        cells = _cells(frame, renderer.thresholds)
+        row: list[RenderableType] = [
+            Text(clean(frame.source, renderer.ascii_only)),
+            Text(h.status.value, status_style(h.status)),
+        ]
+        if cells:
+            marks = [*(h.marks[name] for name in METRICS), h.marks[health.COMPILE]]
+            row += [Text(v, m.style) for (_, v, _), m in zip(cells, marks, strict=True)]
+        else:
+            row += [Text("-", "dim") for _ in range(len(METRICS) + 1)]
+        st = frame.state
+        row += [str(st.records), Text(str(st.bad_lines), "yellow" if st.bad_lines else "")]
+        table.add_row(*row)
+    return table
+
+
+def export(renderable: RenderableType, path: str, kind: str, width: int = 100) -> None:
+    """Writes the coloured renderable as an SVG or HTML file (for CI artifacts)."""
+    import io
+
+    from rich.console import Console as RecordingConsole
+
+    console: Console = RecordingConsole(
+        record=True, width=width, file=io.StringIO(), force_terminal=True, color_system="truecolor"
+    )
+    console.print(renderable)
+    if kind == "svg":
+        text = console.export_svg(title="value-diag")
+    else:
+        text = console.export_html(inline_styles=True)
+    Path(path).write_text(text, encoding="utf-8")
