@@ -8,11 +8,9 @@ import os
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import IO, Any, Final, Protocol
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
-from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.panel import Panel
 from rich.text import Text
 
 from value_diag import health
@@ -20,6 +18,9 @@ from value_diag.fold import FoldState, to_snapshot
 from value_diag.health import DEFAULT_THRESHOLDS, Health, Level, Thresholds
 from value_diag.panel import UNICODE_PROBE, ValueDiagnosticsPanel, clean
 from value_diag.schema import VALUE_FIELDS
+
+if TYPE_CHECKING:
+    from rich.box import Box
 
 TITLE: Final = "VALUE DIAGNOSTICS"
 STALE_WARNING_S: Final = 60.0
@@ -162,12 +163,14 @@ class Boxed:
     body: Text
     title: Text
     caption: Text
-    box: box.Box
+    box: Box
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         lines = self.body.split("\n")
         inner = max((line.cell_len for line in lines), default=0)
         wanted = max(inner, self.caption.cell_len + 4, self.title.cell_len + 4) + 4
+        from rich.panel import Panel  # only terminals draw borders
+
         yield Panel(
             self.body,
             title=self.title,
@@ -223,11 +226,13 @@ class Renderer:
 
     def boxed(self, frame: Frame, now: float | None = None, title: str = TITLE) -> Boxed:
         """The bordered panel for a terminal."""
+        from rich.box import ASCII, ROUNDED
+
         return Boxed(
             self.body(frame),
             Text(title, style="bold"),
             self.caption(frame, now),
-            box.ASCII if self.ascii_only else box.ROUNDED,
+            ASCII if self.ascii_only else ROUNDED,
         )
 
     def stacked(self, frames: list[Frame], now: float | None = None) -> RenderableType:

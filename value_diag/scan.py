@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import stat
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
@@ -152,6 +151,8 @@ def _cuts(fd: int, end: int, parts: int) -> list[int]:
 
 def _fork(job: Callable[[], Segment]) -> tuple[int, int]:
     """Runs a job in a child process; its pickled result comes back through a pipe."""
+    import pickle
+
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
@@ -171,6 +172,8 @@ def _fork(job: Callable[[], Segment]) -> tuple[int, int]:
 
 def _collect(pid: int, r: int) -> Segment | str:
     """A child's segment, or why it has none."""
+    import pickle
+
     with os.fdopen(r, "rb") as f:
         payload = f.read()
     with contextlib.suppress(ChildProcessError):
