@@ -171,7 +171,9 @@ class Waker:
     def __init__(self, paths: list[str], stopper: Stopper, poll: float | None) -> None:
         self.stopper = stopper
         self.poll = poll
-        self._targets = {str(Path(p).absolute()) for p in paths}
+        # A symlinked log changes where the link points: watch both places.
+        absolute = [Path(p).absolute() for p in paths]
+        self._targets = {str(p) for p in absolute} | {str(p.resolve()) for p in absolute}
         self._dirs = sorted({str(Path(p).parent) for p in self._targets})
         self._watch: Iterator[object] | None = None
 
