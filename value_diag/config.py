@@ -70,25 +70,42 @@ def _find(explicit: str | None, cwd: Path) -> tuple[Path, str, Any] | None:
         path = Path(explicit)
         doc = _read(path)
         if "thresholds" in doc:
+            _only(doc, {"thresholds"}, path, "")
             return path, "thresholds", doc["thresholds"]
-        tool = doc.get("tool", {})
-        if isinstance(tool, dict) and isinstance(tool.get("value-diag"), dict):
-            section = tool["value-diag"]
-            if "thresholds" in section:
-                return path, "tool.value-diag.thresholds", section["thresholds"]
-        raise ConfigError(f"{path}: no [thresholds] or [tool.value-diag.thresholds] table")
+        section = _ours(doc, path)
+        if section is None:
+            raise ConfigError(f"{path}: no [thresholds] or [tool.value-diag.thresholds] table")
+        return path, "tool.value-diag.thresholds", section["thresholds"]
     pyproject = cwd / PYPROJECT
     if pyproject.is_file():
-        tool = _read(pyproject).get("tool", {})
-        section = tool.get("value-diag") if isinstance(tool, dict) else None
-        if isinstance(section, dict) and "thresholds" in section:
+        section = _ours(_read(pyproject), pyproject)
+        if section is not None:
             return pyproject, "tool.value-diag.thresholds", section["thresholds"]
     own = cwd / OWN_FILE
     if own.is_file():
         doc = _read(own)
+        _only(doc, {"thresholds"}, own, "")
         if "thresholds" in doc:
             return own, "thresholds", doc["thresholds"]
     return None
+
+
+def _ours(doc: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """The [tool.value-diag] table if it has thresholds; a misspelt key in it is refused."""
+    tool = doc.get("tool")
+    section = tool.get("value-diag") if isinstance(tool, dict) else None
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: tool.value-diag must be a table")
+    _only(section, {"thresholds"}, path, "tool.value-diag.")
+    return section if "thresholds" in section else None
+
+
+def _only(table: dict[str, Any], known: set[str], path: Path, prefix: str) -> None:
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{path}: {prefix}{key}: unknown key (known: {', '.join(known)})")
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -140,7 +140,7 @@ def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> F
         bad_lines=state.bad_lines + seg.bad_lines,
         last_error=last_error,
         last_update=now if seg.records else state.last_update,
-        history=history[len(history) - state.history_len :] if state.history_len else (),
+        history=history[-state.history_len :] if state.history_len else (),
         history_len=state.history_len,
     )
 

@@ -72,10 +72,7 @@ def run_once(
         picture = _picture(frames, renderer, options)
         for target, kind in ((options.svg, "svg"), (options.html, "html")):
             if target:
-                try:
-                    export(picture, target, kind)
-                except OSError as exc:
-                    raise ReadError(f"cannot write {target}: {exc.strerror}") from None
+                export(picture, target, kind)
     return worst(codes)
 
 
@@ -88,7 +85,7 @@ def _picture(frames: list[Frame], renderer: Renderer, options: OnceOptions) -> R
 
 
 def _print(frames: list[Frame], console: Console, renderer: Renderer, options: OnceOptions) -> None:
-    if options.compare:
+    if options.compare and options.format in (Format.TEXT, Format.JSON):
         from value_diag.output import dumps, to_json
         from value_diag.reports import compare, sort_worst_first
 

@@ -135,7 +135,10 @@ def compare(frames: list[Frame], renderer: Renderer) -> Table:
 
 
 def export(renderable: RenderableType, path: str, kind: str, width: int = 100) -> None:
-    """Writes the coloured renderable as an SVG or HTML file (for CI artifacts)."""
+    """Writes the coloured renderable as an SVG or HTML file (for CI artifacts).
+
+    At least ``width`` columns, more if the renderable (a wide comparison) wants them.
+    """
     import io
 
     from rich.console import Console as RecordingConsole
@@ -143,6 +146,8 @@ def export(renderable: RenderableType, path: str, kind: str, width: int = 100) -
     console: Console = RecordingConsole(
         record=True, width=width, file=io.StringIO(), force_terminal=True, color_system="truecolor"
     )
+    wide = console.options.update_width(10_000)
+    console.width = max(width, console.measure(renderable, options=wide).maximum)
     console.print(renderable)
     if kind == "svg":
         text = console.export_svg(title="value-diag")
