@@ -2,6 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from value_diag.metrics import compute_value_metrics
+    from value_diag.writer import TelemetryWriter
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["TelemetryWriter", "__version__", "compute_value_metrics"]
+
+# The producer API is imported on first use: `value-diag once` imports this package and
+# must not pay for modules only a training loop needs.
+_LAZY = {
+    "compute_value_metrics": "value_diag.metrics",
+    "TelemetryWriter": "value_diag.writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'value_diag' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

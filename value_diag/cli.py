@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 
@@ -18,6 +19,7 @@ from value_diag.output import (
     ColorMode,
     Format,
     Renderer,
+    ascii_locale,
     can_encode_unicode,
     is_tty,
     make_console,
@@ -143,7 +145,7 @@ def _renderer(ascii: bool, config: str | None, trend: bool) -> Renderer:
     from value_diag.config import load
 
     return Renderer(
-        ascii_only=ascii or not can_encode_unicode(),
+        ascii_only=ascii or not can_encode_unicode() or ascii_locale(),
         thresholds=load(config).thresholds,
         trend=trend,
     )
@@ -245,7 +247,8 @@ def watch(
         _one_stdin(paths)
         console = make_console(color)
         renderer = _renderer(ascii, config, trend)
-        live = is_tty() and format is Format.TEXT
+        # A dumb terminal cannot redraw in place: it gets plain frames one after another.
+        live = is_tty() and format is Format.TEXT and not console.is_dumb_terminal
         sink = LiveSink(console, renderer) if live else StreamSink(console, renderer, format)
         options = WatchOptions(fail_on=fail_on.status(), poll=poll, history=history if trend else 0)
         return run_watch(paths, sink, options)
@@ -267,6 +270,133 @@ def thresholds(config: ConfigOpt = None) -> None:
     _exit(body)
 
 
+EPILOG_SIMULATE = """\
+\b
+Examples:
+  value-diag simulate run.jsonl                        # a collapsing run, 2 updates a second
+  value-diag simulate run.jsonl --scenario healthy --interval 0
+  value-diag simulate run.jsonl --format flat & value-diag watch run.jsonl
+
+\b
+Scenarios:
+  healthy   the value head learns: correlation rises to about 0.9
+  collapse  it diverges: correlation under 0.3, TD and Bellman error climb, NaN at the end
+  bimodal   it learns, but the returns split into failures and successes
+  eager     healthy, with torch.compile off
+
+Each update's metrics are computed from a synthetic rollout by compute_value_metrics.
+The file is emptied first; Ctrl-C stops the run (exit 0).
+"""
+
+ScenarioOpt = Annotated[
+    str,
+    typer.Option(
+        "--scenario", metavar="healthy|collapse|bimodal|eager", help="What the value head does."
+    ),
+]
+UpdatesOpt = Annotated[int, typer.Option("--updates", min=1, help="PPO updates in the run.")]
+IntervalOpt = Annotated[
+    float, typer.Option("--interval", metavar="SECONDS", min=0.0, help="Time between updates.")
+]
+
+
+@app.command(epilog=EPILOG_SIMULATE)
+def simulate(
+    out: Annotated[str, typer.Argument(metavar="OUT", help="The JSONL file to write.")],
+    scenario: ScenarioOpt = "collapse",
+    updates: UpdatesOpt = 60,
+    interval: IntervalOpt = 0.5,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", metavar="esper|flat|snapshot", help="The shape of the lines."
+        ),
+    ] = "esper",
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed (default: the scenario's own).")
+    ] = None,
+) -> None:
+    """Write a synthetic training run to a telemetry file, in real time."""
+
+    def body() -> ExitCode:
+        from value_diag.simulate import LogFormat, Scenario, SimOptions, run
+
+        options = SimOptions(
+            scenario=_choice(Scenario, scenario, "--scenario"),
+            updates=updates,
+            interval=interval,
+            format=_choice(LogFormat, format, "--format"),
+            seed=seed,
+        )
+        try:
+            run(out, options)
+        except OSError as exc:
+            raise ReadError(f"cannot write {out}: {exc.strerror or type(exc).__name__}") from None
+        except KeyboardInterrupt:
+            pass
+        return ExitCode.OK
+
+    _exit(body)
+
+
+EPILOG_DEMO = """\
+\b
+Examples:
+  value-diag demo                        # a run whose value function collapses
+  value-diag demo --scenario bimodal     # returns split into failures and successes
+  value-diag demo --out run.jsonl        # keep the simulated run
+  value-diag demo | cat                  # plain frames, one per update
+
+Simulates a run into a temporary file and watches it, as `value-diag watch` would.
+Ends after the run's last frame, or at Ctrl-C (exit 0).
+"""
+
+
+@app.command(epilog=EPILOG_DEMO)
+def demo(
+    scenario: ScenarioOpt = "collapse",
+    updates: UpdatesOpt = 40,
+    interval: IntervalOpt = 0.15,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", metavar="PATH", help="Write the run to PATH and keep it."),
+    ] = None,
+    format: FormatOpt = Format.TEXT,
+    color: ColorOpt = ColorMode.AUTO,
+    ascii: AsciiOpt = False,
+) -> None:
+    """Simulate a training run in the background and watch it live."""
+
+    def body() -> ExitCode:
+        from value_diag.demo import run_demo
+        from value_diag.output import LiveSink, StreamSink
+        from value_diag.simulate import Scenario, SimOptions
+
+        options = SimOptions(
+            scenario=_choice(Scenario, scenario, "--scenario"), updates=updates, interval=interval
+        )
+        console = make_console(color)
+        renderer = _renderer(ascii, None, False)
+        # As `watch`: redrawn in place on a terminal, plain frames one after another elsewhere.
+        live = is_tty() and format is Format.TEXT and not console.is_dumb_terminal
+        sink = LiveSink(console, renderer) if live else StreamSink(console, renderer, format)
+        return run_demo(options, sink, out)
+
+    _exit(body)
+
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+def _choice(kind: type[_Choice], value: str, flag: str) -> _Choice:
+    """An option value as its enum (declared as text, so the CLI needs not import the module)."""
+    try:
+        return kind(value.lower())
+    except ValueError:
+        names = ", ".join(kind)
+        raise UsageError(f"{flag} must be one of {names}, not {value!r}") from None
+
+
 def _exit(command: Callable[[], ExitCode]) -> NoReturn:
     """Runs a command body and exits with its code; expected failures become one line."""
     try:
@@ -278,6 +408,10 @@ def _exit(command: Callable[[], ExitCode]) -> NoReturn:
     except BrokenPipeError:  # the reader left early (`watch ... | head`): nothing to say
         silence_stdout()
         code = ExitCode.OK
+    except OSError as exc:  # writing a report or an export: say which file, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"value-diag: error: {clean(where + (exc.strerror or str(exc)))}\n")
+        code = ExitCode.ERROR
     raise typer.Exit(int(code))
 
 
@@ -298,8 +432,25 @@ def _bare_poll(args: list[str]) -> list[str]:
     return out
 
 
+def _reopen_closed_streams() -> None:
+    """A standard stream closed by the caller (`>&-`, `<&-`) is /dev/null instead.
+
+    Python leaves such a stream as None, which nothing here could print to or read from;
+    like /dev/null, a closed stdout shows nothing and the exit code still tells the verdict.
+    """
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        if getattr(sys, name) is not None:
+            continue
+        devnull = os.open(os.devnull, os.O_RDONLY if mode == "r" else os.O_WRONLY)
+        if devnull != fd:
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115 - lives as long as sys
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the process exit code."""
+    _reopen_closed_streams()
     args = _bare_poll(sys.argv[1:] if argv is None else argv)
     try:
         app(args=args, prog_name="value-diag")

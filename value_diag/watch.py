@@ -28,7 +28,6 @@ from value_diag.source import (
     Change,
     ReadError,
     Tail,
-    describe,
     display_name,
 )
 
@@ -53,6 +52,8 @@ class WatchOptions:
     """Seconds between looks when polling; None to use file-system notifications."""
     history: int = 0
     """Value records kept for the trend column (0: no trend)."""
+    until: Callable[[list[Frame]], bool] | None = None
+    """Files only: the watch ends (exit 0) once this is true of the frames on screen."""
 
 
 class Followed:
@@ -84,7 +85,10 @@ class Followed:
                 self._restart(written)
             for block in self.tail.read():
                 self.state = fold(self.state, self.scanner.feed(block), written)
-        except ReadError:
+        except (OSError, ReadError) as exc:
+            # Let go of the file: the next look opens it again and reads it from the top.
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            self.tail.fail(self.tail.error or reason or type(exc).__name__)
             self.note = _describe(Change.ERROR, self.path, self.tail.error)
         return (self.state, self.note) != before
 
@@ -94,10 +98,7 @@ class Followed:
         self.state = FoldState(history_len=self.history)
         if self.tail.fd is None:
             return
-        try:
-            done = catch_up(self.tail.fd, self.tail.size(), written, history=self.history)
-        except OSError as exc:
-            raise describe(self.path, exc) from None
+        done = catch_up(self.tail.fd, self.tail.size(), written, history=self.history)
         self.state = done.state
         self.scanner.lines = done.lines
         self.tail.skip_to(done.offset)
@@ -261,7 +262,7 @@ def run_watch(
                 stopper.resized.clear()
                 sink.tick(frames, now)
                 last_draw = now
-            if stopper.event.is_set():
+            if stopper.event.is_set() or (options.until is not None and options.until(frames)):
                 return ExitCode.OK
             waker.wait()
             if stopper.event.is_set():
@@ -276,7 +277,10 @@ def _watch_stdin(
     """Follows a stream to its end: one frame per batch of input, the last at EOF."""
     source = Followed(STDIN, options.history)
     fd = sys.stdin.fileno()
-    sel = selectors.DefaultSelector()
+    # epoll refuses regular files and /dev/null (`watch - < run.jsonl`); poll takes any
+    # descriptor, and a file is always readable.
+    poll = getattr(selectors, "PollSelector", selectors.SelectSelector)
+    sel: selectors.BaseSelector = poll()
     sel.register(fd, selectors.EVENT_READ)
     sel.register(stopper.wake_fd, selectors.EVENT_READ)
     sink.show([source.frame()], [0], clock())

@@ -1,0 +1,261 @@
+"""simulate.py: each scenario ends as intended, all three formats read back, runs are seeded."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SAMPLES, run_cli
+
+from value_diag.metrics import compute_value_metrics
+from value_diag.schema import VALUE_FIELDS
+from value_diag.simulate import (
+    N_ENVS,
+    PROFILES,
+    LogFormat,
+    Scenario,
+    SimOptions,
+    batches,
+    metric_series,
+    rollout,
+    run,
+)
+
+START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def once_json(path: Path) -> dict[str, Any]:
+    proc = run_cli(["once", str(path), "--format", "json"])
+    assert proc.returncode == 0, proc.stderr
+    frame: dict[str, Any] = json.loads(proc.stdout)
+    assert frame["bad_lines"] == 0, frame["last_error"]
+    return frame
+
+
+def values_of(frame: dict[str, Any]) -> dict[str, Any]:
+    return {name: frame["value_function"][name]["value"] for name in VALUE_FIELDS}
+
+
+# --- scenarios, through `once` -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status", "compile_level"),
+    [
+        (Scenario.HEALTHY, "ok", "ok"),
+        (Scenario.COLLAPSE, "critical", "ok"),
+        (Scenario.BIMODAL, "warning", "ok"),
+        (Scenario.EAGER, "warning", "warning"),
+    ],
+)
+def test_each_scenario_ends_with_its_status(
+    tmp_path: Path, scenario: Scenario, status: str, compile_level: str
+) -> None:
+    path = tmp_path / "run.jsonl"
+    written = run(str(path), SimOptions(scenario, updates=12, seed=99))
+    frame = once_json(path)
+    assert frame["records"] == written == 13, "TRAINING_STARTED and twelve updates"
+    assert frame["status"] == status
+    assert frame["infrastructure"]["level"] == compile_level
+    levels = {name: entry["level"] for name, entry in frame["value_function"].items()}
+    if scenario is Scenario.BIMODAL:
+        assert levels["return_spread"] == levels["return_variance"] == "warning"
+        assert levels["return_skewness"] == "warning"
+        assert levels["v_return_correlation"] == "ok"
+    if scenario in (Scenario.HEALTHY, Scenario.EAGER):
+        assert set(levels.values()) <= {"ok", "info"}
+
+
+def test_collapse_ends_in_nan_and_infinity_after_a_finite_decline(tmp_path: Path) -> None:
+    series = [m for m, _ in metric_series(Scenario.COLLAPSE, 30)]
+    finite = series[:-1]
+    assert all(math.isfinite(getattr(m, n)) for m in finite for n in VALUE_FIELDS)
+    assert finite[0].v_return_correlation > 0.8 > 0.3 > finite[-1].v_return_correlation
+    assert finite[-1].bellman_error > 50 and finite[-1].td_error_mean > 15
+    last = series[-1]
+    assert math.isnan(last.v_return_correlation) and math.isnan(last.bellman_error)
+    assert last.td_error_std == math.inf
+
+
+def test_healthy_value_head_learns() -> None:
+    series = [m for m, _ in metric_series(Scenario.HEALTHY, 40)]
+    assert series[0].v_return_correlation < 0.5 < 0.8 < series[-1].v_return_correlation
+    assert series[0].bellman_error > 50 > 20 > series[-1].bellman_error
+
+
+def test_the_metrics_are_compute_value_metrics_of_the_rollouts() -> None:
+    scenario, seed = Scenario.BIMODAL, 5
+    rng = random.Random(seed)
+    first = compute_value_metrics(*rollout(rng, PROFILES[scenario], 0.0, 256))
+    second = compute_value_metrics(*rollout(rng, PROFILES[scenario], 0.5, 256))
+    series = [m for m, _ in metric_series(scenario, 3, seed)]
+    for want, got in ((first, series[0]), (second, series[1])):
+        for name in VALUE_FIELDS:
+            assert getattr(got, name) == pytest.approx(getattr(want, name), rel=1e-12), name
+
+
+# --- formats -----------------------------------------------------------------------------------
+
+
+def test_the_three_formats_carry_the_same_metrics(tmp_path: Path) -> None:
+    frames = {}
+    for fmt in LogFormat:
+        path = tmp_path / f"{fmt.value}.jsonl"
+        written = run(str(path), SimOptions(Scenario.COLLAPSE, updates=6, seed=3, format=fmt))
+        frames[fmt] = once_json(path)
+        assert frames[fmt]["records"] == written
+    assert [frames[f]["records"] for f in LogFormat] == [7, 7, 6]
+    want = values_of(frames[LogFormat.ESPER])
+    assert want["v_return_correlation"] == "NaN" and want["td_error_std"] == "Infinity"
+    for fmt in LogFormat:
+        assert values_of(frames[fmt]) == want, fmt
+        infra = frames[fmt]["infrastructure"]
+        assert (infra["compile_backend"], infra["compile_mode"]) == ("inductor", "max-autotune")
+
+
+def test_esper_lines_look_like_a_real_log(tmp_path: Path) -> None:
+    options = SimOptions(Scenario.EAGER, updates=3, start=START)
+    events = [e for batch in batches(options, lambda s: START) for e in batch]
+    kinds = [e["event_type"] for e in events]
+    assert (
+        kinds
+        == ["TRAINING_STARTED"] + (["EPOCH_COMPLETED"] * N_ENVS + ["PPO_UPDATE_COMPLETED"]) * 3
+    )
+    started = events[0]["data"]
+    assert (started["compile_enabled"], started["compile_backend"], started["compile_mode"]) == (
+        False,
+        None,
+        None,
+    )
+    ppo = events[-1]["data"]
+    assert set(VALUE_FIELDS) <= set(ppo)
+    assert len(ppo) > 100, "the whole esper-lite payload, not only the nine"
+    assert len({e["event_id"] for e in events}) == len(events)
+
+
+def test_flat_format_is_what_telemetry_writer_writes(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    run(str(path), SimOptions(Scenario.HEALTHY, updates=2, format=LogFormat.FLAT))
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines[0] == {
+        "compile_enabled": True,
+        "compile_backend": "inductor",
+        "compile_mode": "reduce-overhead",
+    }
+    assert [list(line) for line in lines[1:]] == [["step", *VALUE_FIELDS]] * 2
+
+
+def test_a_run_emptied_first_and_then_paced_stops_when_asked(tmp_path: Path) -> None:
+    """With a long interval, the run stops at once when asked, after what it had written."""
+    path = tmp_path / "run.jsonl"
+    path.write_text("old contents\n" * 100)
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def after_batch(written: int) -> None:
+        seen.append(written)
+        stop.set()
+
+    written = run(str(path), SimOptions(updates=50, interval=3600.0), stop, after_batch)
+    assert seen == [2] and written == 2, "TRAINING_STARTED and the first update"
+    assert "old contents" not in path.read_text()
+
+
+# --- determinism -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", list(LogFormat))
+def test_same_seed_same_file_other_seed_other_file(tmp_path: Path, fmt: LogFormat) -> None:
+    options = SimOptions(Scenario.BIMODAL, updates=5, seed=42, format=fmt, start=START)
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    run(str(a), options)
+    run(str(b), options)
+    run(str(c), dataclasses.replace(options, seed=43))
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_bytes() != c.read_bytes()
+
+
+def test_the_real_clock_changes_timestamps_only(tmp_path: Path) -> None:
+    options = SimOptions(Scenario.HEALTHY, updates=3, seed=1)
+    a, b = tmp_path / "a", tmp_path / "b"
+    run(str(a), options)
+    run(str(b), dataclasses.replace(options, start=START))
+
+    def without_time(path: Path) -> list[dict[str, Any]]:
+        events = [json.loads(line) for line in path.read_text().splitlines()]
+        assert all("timestamp" in e for e in events)
+        return [{k: v for k, v in e.items() if k != "timestamp"} for e in events]
+
+    assert a.read_bytes() != b.read_bytes()
+    assert without_time(a) == without_time(b)
+
+
+def test_bundled_samples_are_what_generate_writes(tmp_path: Path) -> None:
+    """sample_logs/ is reproducible: generate.py writes byte-identical files."""
+    proc = subprocess.run(
+        [sys.executable, str(SAMPLES / "generate.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    names = sorted(p.name for p in tmp_path.glob("*.jsonl"))
+    assert names == sorted(p.name for p in SAMPLES.glob("*.jsonl"))
+    assert len(names) == 6
+    for name in names:
+        bundled = (SAMPLES / name).read_bytes()
+        assert (tmp_path / name).read_bytes() == bundled, name
+        assert len(bundled) < 400_000, f"{name} stays small"
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def test_simulate_command_writes_a_readable_run(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    proc = run_cli(
+        ["simulate", str(path), "--scenario", "bimodal", "--updates", "8", "--interval", "0",
+         "--format", "flat", "--seed", "7"]
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == b"" and proc.stderr == b""
+    frame = once_json(path)
+    assert (frame["records"], frame["status"]) == (9, "warning")
+    direct = tmp_path / "direct.jsonl"
+    run(str(direct), SimOptions(Scenario.BIMODAL, updates=8, seed=7, format=LogFormat.FLAT))
+    assert path.read_bytes() == direct.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scenario", "nope"], "--scenario must be one of healthy, collapse, bimodal, eager"),
+        (["--format", "csv"], "--format must be one of esper, flat, snapshot"),
+        (["--updates", "0"], "Invalid value for '--updates'"),
+    ],
+)
+def test_simulate_command_refuses_bad_options(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    proc = run_cli(["simulate", str(tmp_path / "run.jsonl"), *args])
+    assert proc.returncode == 2
+    assert message in proc.stderr.decode()
+    assert not (tmp_path / "run.jsonl").exists()
+
+
+def test_simulate_command_names_an_unwritable_path(tmp_path: Path) -> None:
+    target = tmp_path / "no-such-dir" / "run.jsonl"
+    proc = run_cli(["simulate", str(target), "--interval", "0"])
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == f"value-diag: error: cannot write {target}: " + (
+        "No such file or directory\n"
+    )

@@ -1,0 +1,246 @@
+"""writer.py: the line format, non-finite tokens, whole-line appends, and the round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from value_diag.schema import VALUE_FIELDS, ValueFunctionMetrics
+from value_diag.writer import TelemetryWriter, encode
+
+NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def metrics(**overrides: float) -> ValueFunctionMetrics:
+    fields: dict[str, Any] = {name: float(i) + 0.25 for i, name in enumerate(VALUE_FIELDS)}
+    return dataclasses.replace(ValueFunctionMetrics(), **{**fields, **overrides})
+
+
+def lines_of(path: Path) -> list[str]:
+    data = path.read_bytes()
+    assert data.endswith(b"\n"), "every line is complete"
+    return data.decode("ascii").splitlines()
+
+
+# --- the line format -------------------------------------------------------------------------
+
+
+def test_log_writes_one_flat_line_with_step_metrics_and_extras(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    with TelemetryWriter(path) as out:
+        out.log(metrics(), step=7, lr=3e-4, phase="train")
+        out.log(metrics())
+    first, second = (json.loads(line) for line in lines_of(path))
+    assert list(first) == ["step", *VALUE_FIELDS, "lr", "phase"]
+    assert first["step"] == 7
+    assert first["lr"] == 3e-4 and first["phase"] == "train"
+    assert {k: first[k] for k in VALUE_FIELDS} == {
+        name: float(i) + 0.25 for i, name in enumerate(VALUE_FIELDS)
+    }
+    assert list(second) == list(VALUE_FIELDS), "no step when none is given"
+
+
+def test_set_compile_writes_the_three_compile_keys(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    with TelemetryWriter(path) as out:
+        out.set_compile(True, "inductor", "max-autotune")
+        out.set_compile(False)
+    assert [json.loads(line) for line in lines_of(path)] == [
+        {"compile_enabled": True, "compile_backend": "inductor", "compile_mode": "max-autotune"},
+        {"compile_enabled": False, "compile_backend": None, "compile_mode": None},
+    ]
+
+
+def test_non_finite_values_are_bare_tokens_not_null(tmp_path: Path) -> None:
+    """NaN must reach the panel as NaN: null would read as 0.0, a healthy-looking number."""
+    path = tmp_path / "run.jsonl"
+    with TelemetryWriter(path) as out:
+        out.log(metrics(v_return_correlation=math.nan, td_error_std=math.inf, return_p10=-math.inf))
+    raw = path.read_text(encoding="ascii")
+    assert '"v_return_correlation": NaN,' in raw
+    assert '"td_error_std": Infinity,' in raw
+    assert '"return_p10": -Infinity,' in raw
+    assert "null" not in raw
+    obj = json.loads(raw)
+    assert math.isnan(obj["v_return_correlation"])
+    assert obj["td_error_std"] == math.inf and obj["return_p10"] == -math.inf
+
+
+def test_extras_of_array_types_and_unknown_objects_are_written(tmp_path: Path) -> None:
+    line = encode({"a": np.float32(0.5), "b": np.arange(3), "c": Path("x/y"), "d": "é\n"})
+    assert line.endswith(b"\n") and line.count(b"\n") == 1, "one line, whatever the strings"
+    assert line.isascii()
+    assert json.loads(line) == {"a": 0.5, "b": [0, 1, 2], "c": "x/y", "d": "é\n"}
+
+
+@pytest.mark.parametrize("key", ["td_error_mean", "bellman_error", "compile_mode"])
+def test_extras_may_not_reuse_the_names_value_diag_reads(tmp_path: Path, key: str) -> None:
+    with TelemetryWriter(tmp_path / "run.jsonl") as out, pytest.raises(ValueError, match=key):
+        extra: dict[str, Any] = {key: 1.0}
+        out.log(metrics(), **extra)
+    assert (tmp_path / "run.jsonl").read_bytes() == b"", "nothing written"
+
+
+# --- appending whole lines ---------------------------------------------------------------------
+
+
+def test_each_line_is_one_write_of_the_whole_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[bytes] = []
+    real_write = os.write
+
+    def spy(fd: int, data: bytes) -> int:
+        writes.append(bytes(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr("value_diag.writer.os.write", spy)
+    path = tmp_path / "run.jsonl"
+    with TelemetryWriter(path) as out:
+        out.set_compile(True, "inductor", "default")
+        for step in range(5):
+            out.log(metrics(), step=step, note="x" * 10_000)
+    assert len(writes) == 6
+    assert all(w.endswith(b"\n") and w.count(b"\n") == 1 for w in writes)
+    assert b"".join(writes) == path.read_bytes()
+
+
+def test_a_short_write_is_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a full disk writes short; then the rest of the line follows, nothing is lost."""
+    real_write = os.write
+    calls = []
+
+    def short(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        return real_write(fd, data[:10])
+
+    monkeypatch.setattr("value_diag.writer.os.write", short)
+    path = tmp_path / "run.jsonl"
+    with TelemetryWriter(path) as out:
+        out.log(metrics())
+    assert len(calls) > 1
+    assert json.loads(path.read_bytes()) == {k: getattr(metrics(), k) for k in VALUE_FIELDS}
+
+
+def test_the_file_is_appended_to_not_overwritten(tmp_path: Path) -> None:
+    """O_APPEND: two writers on one file each add their lines at the end."""
+    path = tmp_path / "run.jsonl"
+    path.write_text('{"earlier": 1}\n')
+    with TelemetryWriter(path) as a, TelemetryWriter(path) as b:
+        a.log(metrics(), step=1)
+        b.log(metrics(), step=2)
+        a.log(metrics(), step=3)
+    steps = [json.loads(line).get("step") for line in lines_of(path)]
+    assert steps == [None, 1, 2, 3]
+
+
+def test_truncate_starts_the_file_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    path.write_text('{"earlier": 1}\n')
+    with TelemetryWriter(path, truncate=True) as out:
+        out.log(metrics(), step=1)
+    assert [json.loads(line)["step"] for line in lines_of(path)] == [1]
+
+
+def test_writers_in_threads_never_interleave_lines(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    per_thread, threads = 200, 4
+
+    def produce(tid: int) -> None:
+        with TelemetryWriter(path) as out:
+            for i in range(per_thread):
+                out.log(metrics(), step=i, thread=tid, pad="p" * (tid * 3000))
+
+    workers = [threading.Thread(target=produce, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    seen: dict[int, list[int]] = {t: [] for t in range(threads)}
+    for line in lines_of(path):
+        obj = json.loads(line)  # a mixed line would not parse
+        seen[obj["thread"]].append(obj["step"])
+    assert seen == {t: list(range(per_thread)) for t in range(threads)}
+
+
+def test_context_manager_closes_and_a_closed_writer_refuses(tmp_path: Path) -> None:
+    with TelemetryWriter(tmp_path / "run.jsonl") as out:
+        assert not out.closed
+    assert out.closed
+    with pytest.raises(ValueError, match="closed"):
+        out.log(metrics())
+    out.close()  # twice is fine
+
+
+def test_the_file_is_closed_when_the_block_raises(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError), TelemetryWriter(tmp_path / "run.jsonl") as out:
+        raise RuntimeError("training crashed")
+    assert out.closed
+
+
+def test_an_unwritable_path_raises_oserror(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        TelemetryWriter(tmp_path / "missing-dir" / "run.jsonl")
+
+
+# --- round trip through the real console script -------------------------------------------------
+
+
+def json_value(x: float) -> Any:
+    """How `once --format json` spells a number."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
+
+
+ROUND_TRIP_CASES = {
+    "typical": metrics(),
+    "non-finite": metrics(
+        v_return_correlation=math.nan,
+        td_error_std=math.inf,
+        return_p10=-math.inf,
+        bellman_error=math.nan,
+    ),
+    "awkward-floats": metrics(
+        v_return_correlation=0.1 + 0.2,
+        td_error_mean=-1e-310,
+        bellman_error=1.7976931348623157e308,
+        return_p50=-0.0,
+        return_variance=5e-324,
+        return_skewness=123456789.123456789,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ROUND_TRIP_CASES)
+def test_once_reads_back_exactly_what_the_writer_wrote(tmp_path: Path, case: str) -> None:
+    written = ROUND_TRIP_CASES[case]
+    path = tmp_path / "run.jsonl"
+    with TelemetryWriter(path) as out:
+        out.set_compile(True, "inductor", "reduce-overhead")
+        out.log(metrics(v_return_correlation=0.5), step=0)
+        out.log(written, step=1, lr=1e-4)
+    proc = run_cli(["once", str(path), "--format", "json"])
+    assert proc.returncode == 0, proc.stderr
+    frame = json.loads(proc.stdout)
+    assert frame["records"] == 3
+    assert frame["bad_lines"] == 0, frame["last_error"]
+    read = {name: frame["value_function"][name]["value"] for name in VALUE_FIELDS}
+    assert read == {name: json_value(getattr(written, name)) for name in VALUE_FIELDS}
+    assert frame["infrastructure"] == {
+        "compile_enabled": True,
+        "compile_backend": "inductor",
+        "compile_mode": "reduce-overhead",
+        "level": "ok",
+    }

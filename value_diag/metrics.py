@@ -1,0 +1,360 @@
+"""The nine value-function metrics of one rollout: values, returns and TD errors in, numbers out."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Final
+
+from value_diag.schema import ValueFunctionMetrics
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+
+PERCENTILES: Final = (10.0, 50.0, 90.0)
+"""The return percentiles reported as return_p10, return_p50 and return_p90."""
+NEAR_ZERO: Final = 1e-12
+"""A standard deviation at most this fraction of the largest magnitude counts as zero.
+
+Relative, so that a constant series of any scale (whose computed deviations are rounding
+noise, about 1e-16 of its size) has no correlation and no skew, while a genuinely small
+spread of small numbers still has both.
+"""
+SAFE_MIN: Final = 2.0**-250
+SAFE_MAX: Final = 2.0**250
+"""Magnitudes whose cubes stay far inside the float range: such series are not rescaled."""
+MIN_EXPONENT: Final = -1000
+"""Series smaller than 2**-1000 are scaled up by at most 2**1000 (which is finite)."""
+_NUMERIC_KINDS: Final = "fiu"
+"""numpy dtype kinds taken as they are: float, signed and unsigned integers."""
+
+
+def compute_value_metrics(
+    values: Any, returns: Any, td_errors: Any, *, use_numpy: bool | None = None
+) -> ValueFunctionMetrics:
+    """The value-function metrics of one rollout.
+
+    Args:
+        values: V(s) predicted for each step.
+        returns: the return (target) of each step.
+        td_errors: r + gamma * V(s') - V(s) of each step.
+        use_numpy: None uses numpy when it can be imported; False always uses pure
+            Python; True requires numpy. Both give the same numbers.
+
+    Each input is a list, a numpy array, a torch tensor (any device) or any iterable of
+    numbers; arrays of several dimensions are flattened. The three must hold the same
+    number of items.
+
+    Returns:
+        v_return_correlation: Pearson correlation of values and returns (population
+            moments), clamped to [-1, 1]; 0.0 when either has (near-)zero variance.
+        td_error_mean, td_error_std: population mean and standard deviation.
+        bellman_error: mean squared TD error.
+        return_p10/p50/p90: percentiles with linear interpolation (numpy's default).
+        return_variance: population variance; return_skewness: Fisher-Pearson g1,
+            E[(x - mean)^3] / std^3, 0.0 when std is (near-)zero.
+        Empty inputs give all zeros. A NaN in an input makes the metrics that use it NaN.
+
+    Raises:
+        ValueError: the lengths differ, or an item is not a number (named by position).
+        ImportError: use_numpy is True and numpy is not installed.
+    """
+    np_mod = _numpy() if use_numpy is not False else None
+    if use_numpy and np_mod is None:
+        raise ImportError("use_numpy=True needs numpy, which is not installed")
+    if np_mod is not None:
+        v, r, d = (_array(np_mod, x, n) for x, n in _named(values, returns, td_errors))
+        _same_length(len(v), len(r), len(d))
+        return _metrics_numpy(np_mod, v, r, d)
+    fv, fr, fd = (floats(x, n) for x, n in _named(values, returns, td_errors))
+    _same_length(len(fv), len(fr), len(fd))
+    return _metrics_python(fv, fr, fd)
+
+
+def _named(values: Any, returns: Any, td_errors: Any) -> list[tuple[Any, str]]:
+    return [(values, "values"), (returns, "returns"), (td_errors, "td_errors")]
+
+
+def _numpy() -> Any:
+    """numpy, imported on first use (so importing value_diag stays fast), or None."""
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
+def _same_length(nv: int, nr: int, nd: int) -> None:
+    if not nv == nr == nd:
+        raise ValueError(
+            f"values, returns and td_errors must have the same length; "
+            f"got {nv}, {nr} and {nd} items"
+        )
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def floats(seq: Any, name: str = "values") -> list[float]:
+    """The items of a list, array or tensor as Python floats, flattened.
+
+    Raises:
+        ValueError: ``seq`` is not a sequence, or one of its items is not a number.
+    """
+    items = seq.tolist() if hasattr(seq, "tolist") else seq
+    if not isinstance(items, Iterable) or isinstance(items, str | bytes):
+        raise ValueError(f"{name} must be a sequence of numbers, not {_kind(items)}")
+    out = items if isinstance(items, list) else list(items)
+    # The common case (a list, or an array's tolist()) needs no conversion at all.
+    if set(map(type, out)) <= {float}:
+        return out
+    flat: list[float] = []
+    _flatten(out, name, [], flat)
+    return flat
+
+
+def _flatten(items: Iterable[Any], name: str, where: list[int], out: list[float]) -> None:
+    for i, x in enumerate(items):
+        if type(x) is float:
+            out.append(x)
+            continue
+        if hasattr(x, "tolist"):  # a numpy scalar, a 0-d tensor, or a row of an array
+            x = x.tolist()
+        if isinstance(x, list | tuple):
+            _flatten(x, name, [*where, i], out)
+            continue
+        if isinstance(x, bool | str | bytes | bytearray):
+            raise ValueError(f"{_at(name, [*where, i])} is {_kind(x)}, not a number")
+        try:
+            out.append(float(x))
+        except (TypeError, ValueError):
+            raise ValueError(f"{_at(name, [*where, i])} is {_kind(x)}, not a number") from None
+
+
+def _at(name: str, where: list[int]) -> str:
+    return name + "".join(f"[{i}]" for i in where)
+
+
+def _kind(x: object) -> str:
+    if x is None:
+        return "None"
+    if isinstance(x, bool):
+        return f"a boolean ({x})"
+    if isinstance(x, str):
+        return f"a string ({x[:20]!r})"
+    return f"a {type(x).__name__}"
+
+
+def _array(np: Any, seq: Any, name: str) -> FloatArray:
+    """A flat float64 array of the items; what numpy cannot take as numbers goes item by item."""
+    if isinstance(seq, list | tuple):
+        # numpy would quietly turn True into 1.0 inside a list of floats: check the items.
+        return np.asarray(floats(seq, name), dtype=np.float64)  # type: ignore[no-any-return]
+    try:
+        arr = np.asarray(seq)
+    except Exception:  # CUDA or bfloat16 tensors, ragged lists: taken item by item below
+        arr = None
+    if arr is None or arr.ndim == 0 or arr.dtype.kind not in _NUMERIC_KINDS:
+        # Strings, booleans, None and mixed objects: converted or named one by one.
+        return np.asarray(floats(seq, name), dtype=np.float64)  # type: ignore[no-any-return]
+    return arr.astype(np.float64, copy=False).ravel()  # type: ignore[no-any-return]
+
+
+# --- pure Python -----------------------------------------------------------------------------
+
+
+def _sum(xs: list[float]) -> float:
+    """Correctly rounded sum; IEEE arithmetic where fsum refuses (inf - inf, overflow)."""
+    try:
+        return math.fsum(xs)
+    except (ValueError, OverflowError):
+        return sum(xs)
+
+
+def _sumprod(a: list[float], b: list[float]) -> float:
+    """Σ a·b, correctly rounded; IEEE arithmetic where fsum refuses."""
+    try:
+        return math.fsum(map(operator.mul, a, b))
+    except (ValueError, OverflowError):
+        return float(sum(map(operator.mul, a, b)))
+
+
+def _max_abs(xs: list[float]) -> float:
+    return max(map(abs, xs))
+
+
+def _exponent(max_abs: float) -> int:
+    """The power of two to divide a series by before taking its moments (0: none).
+
+    Dividing by 2**e (exact: a power of two) brings the largest magnitude into [0.5, 1),
+    so squares and cubes neither overflow for huge values nor underflow for tiny ones.
+    Between SAFE_MIN and SAFE_MAX they cannot, and neither zero nor non-finite series
+    gain anything: those keep e = 0 and cost no pass over the data.
+    """
+    if not SAFE_MIN <= max_abs <= SAFE_MAX:  # NaN too
+        if max_abs == 0 or not math.isfinite(max_abs):
+            return 0
+        return max(math.frexp(max_abs)[1], MIN_EXPONENT)
+    return 0
+
+
+def _scaled(xs: list[float], e: int) -> list[float]:
+    if e == 0:
+        return xs
+    factor = math.ldexp(1.0, -e)
+    return [x * factor for x in xs]
+
+
+def _unscale(x: float, e: int) -> float:
+    """x * 2**e; infinite where that is beyond the float range."""
+    try:
+        return math.ldexp(x, e)
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
+def _is_zero(sd: float, max_abs: float) -> bool:
+    """A standard deviation that is rounding noise (never true for NaN)."""
+    return sd <= NEAR_ZERO * max_abs
+
+
+def _metrics_python(v: list[float], r: list[float], d: list[float]) -> ValueFunctionMetrics:
+    n = len(v)
+    if n == 0:
+        return ValueFunctionMetrics()
+    max_v, max_r, max_d = _max_abs(v), _max_abs(r), _max_abs(d)
+    ev, er, ed = _exponent(max_v), _exponent(max_r), _exponent(max_d)
+    vs, rs, ds = _scaled(v, ev), _scaled(r, er), _scaled(d, ed)
+    max_v, max_r = math.ldexp(max_v, -ev), math.ldexp(max_r, -er)
+
+    dv, _ = _deviations(vs)
+    dr, mean_r = _deviations(rs)
+    sd_v = math.sqrt(_sumprod(dv, dv) / n)
+    dr2 = list(map(operator.mul, dr, dr))
+    var_r = _sum(dr2) / n
+    sd_r = math.sqrt(var_r)
+    corr = _correlation(_sumprod(dv, dr) / n, sd_v, sd_r, max_v, max_r)
+
+    td_mean = _sum(ds) / n
+    dd = [x - td_mean for x in ds]
+    td_std = math.sqrt(_sumprod(dd, dd) / n)
+    bellman = _sumprod(ds, ds) / n
+
+    # NaN sorts nowhere: every percentile of it is NaN. Only a NaN mean can hide one.
+    if math.isnan(mean_r) and any(map(math.isnan, r)):
+        p10 = p50 = p90 = math.nan
+    else:
+        ordered = sorted(r)
+        p10, p50, p90 = (percentile(ordered, q) for q in PERCENTILES)
+    m3 = _sumprod(dr2, dr) / n
+    skew = _skewness(m3, var_r, sd_r, max_r)
+    return ValueFunctionMetrics(
+        v_return_correlation=corr,
+        td_error_mean=_unscale(td_mean, ed),
+        td_error_std=_unscale(td_std, ed),
+        bellman_error=_unscale(bellman, 2 * ed),
+        return_p10=p10,
+        return_p50=p50,
+        return_p90=p90,
+        return_variance=_unscale(var_r, 2 * er),
+        return_skewness=skew,
+    )
+
+
+def _deviations(xs: list[float]) -> tuple[list[float], float]:
+    """Each item minus the mean, and the mean."""
+    mean = _sum(xs) / len(xs)
+    return [x - mean for x in xs], mean
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of sorted numbers, linearly interpolated as numpy does.
+
+    numpy's formulas are kept step for step (the index (n - 1) * q, and the interpolation
+    taken from the upper neighbour past the midpoint), so the two agree to the last bit,
+    also next to an infinity.
+    """
+    n = len(ordered)
+    virtual = (n - 1) * (q / 100.0)
+    lo = math.floor(virtual)
+    gamma = virtual - lo
+    # At the top numpy still interpolates, between the last item and itself: an
+    # infinity there gives NaN (inf - inf), as numpy's does.
+    a = ordered[min(lo, n - 1)]
+    b = ordered[min(lo + 1, n - 1)]
+    diff = b - a
+    return b - diff * (1.0 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
+def _correlation(cov: float, sd_v: float, sd_r: float, max_v: float, max_r: float) -> float:
+    if math.isnan(sd_v) or math.isnan(sd_r):
+        return math.nan
+    if _is_zero(sd_v, max_v) or _is_zero(sd_r, max_r):
+        return 0.0
+    return _clamp(cov / (sd_v * sd_r))
+
+
+def _clamp(corr: float) -> float:
+    """Into [-1, 1], where rounding can push a perfect correlation; NaN stays NaN."""
+    if math.isnan(corr):
+        return corr
+    return max(-1.0, min(1.0, corr))
+
+
+def _skewness(m3: float, var: float, sd: float, max_abs: float) -> float:
+    if math.isnan(var) or math.isnan(m3):
+        return math.nan
+    if _is_zero(sd, max_abs):
+        return 0.0
+    return m3 / (var * sd)
+
+
+# --- numpy -----------------------------------------------------------------------------------
+
+
+def _metrics_numpy(np: Any, v: FloatArray, r: FloatArray, d: FloatArray) -> ValueFunctionMetrics:
+    n = v.size
+    if n == 0:
+        return ValueFunctionMetrics()
+    # inf - inf and overflow give NaN and inf, as in the pure path; no warnings about it.
+    with np.errstate(all="ignore"):
+        max_v, max_r, max_d = (float(np.abs(x).max()) for x in (v, r, d))
+        ev, er, ed = _exponent(max_v), _exponent(max_r), _exponent(max_d)
+        vs, rs, ds = (x * math.ldexp(1.0, -e) if e else x for x, e in ((v, ev), (r, er), (d, ed)))
+        max_v, max_r = math.ldexp(max_v, -ev), math.ldexp(max_r, -er)
+
+        dv = vs - vs.mean()
+        dr = rs - rs.mean()
+        sd_v = math.sqrt(float(np.dot(dv, dv)) / n)
+        dr2 = dr * dr
+        var_r = float(dr2.sum()) / n
+        sd_r = math.sqrt(var_r)
+        cov = float(np.dot(dv, dr)) / n
+        corr = _correlation(cov, sd_v, sd_r, max_v, max_r)
+
+        td_mean = float(ds.mean())
+        dd = ds - td_mean
+        td_std = math.sqrt(float(np.dot(dd, dd)) / n)
+        bellman = float(np.dot(ds, ds)) / n
+
+        if np.isnan(r).any():
+            p10 = p50 = p90 = math.nan
+        else:
+            p10, p50, p90 = (float(p) for p in np.percentile(r, PERCENTILES))
+        m3 = float(np.dot(dr2, dr)) / n
+        skew = _skewness(m3, var_r, sd_r, max_r)
+    return ValueFunctionMetrics(
+        v_return_correlation=corr,
+        td_error_mean=_unscale(td_mean, ed),
+        td_error_std=_unscale(td_std, ed),
+        bellman_error=_unscale(bellman, 2 * ed),
+        return_p10=p10,
+        return_p50=p50,
+        return_p90=p90,
+        return_variance=_unscale(var_r, 2 * er),
+        return_skewness=skew,
+    )
