@@ -30,9 +30,16 @@ def script() -> list[str]:
     return [found] if found else [sys.executable, "-m", "value_diag"]
 
 
+LOCALE_VARS = ("LC_ALL", "LC_CTYPE", "LANG")
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment for a subprocess: no colour forcing, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if k not in COLOR_VARS}
+    """The environment for a subprocess: no colour forcing, a UTF-8 locale, plus ``extra``.
+
+    A C locale in the developer's shell would make value-diag choose ASCII glyphs.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in COLOR_VARS + LOCALE_VARS}
+    env["LANG"] = "C.UTF-8"
     env.update(extra)
     return env
 

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import (
+    Console,
+    ConsoleOptions,
+    Group,
+    OverflowMethod,
+    RenderableType,
+    RenderResult,
+)
 from rich.text import Text
 
 from value_diag import health
@@ -100,7 +107,7 @@ def make_console(
         force, no_color = True, False
     elif color is ColorMode.NEVER:
         no_color = True
-    return _Console(
+    console = _Console(
         file=file,
         force_terminal=force,
         no_color=no_color,
@@ -111,6 +118,15 @@ def make_console(
         width=width,
         soft_wrap=False,
     )
+    if width is None and console.is_dumb_terminal:
+        # Rich takes any TERM=dumb terminal to be 80x25; its real size is known all the same.
+        try:
+            columns, lines = os.get_terminal_size(console.file.fileno())
+        except (AttributeError, ValueError, OSError):
+            columns = lines = 0
+        if columns > 0 and lines > 0:
+            console.size = (columns, lines)
+    return console
 
 
 def is_tty(stream: IO[str] | None = None) -> bool:
@@ -130,6 +146,26 @@ def can_encode_unicode(stream: IO[str] | None = None) -> bool:
         UNICODE_PROBE.encode(encoding)
     except (UnicodeEncodeError, LookupError):
         return False
+    return True
+
+
+def ascii_locale() -> bool:
+    """Whether the user's locale is C or POSIX (or another without UTF-8).
+
+    Python writes UTF-8 under such a locale all the same (its UTF-8 mode, PEP 540, turns
+    itself on), so the stream's encoding does not tell; the terminal is set up for ASCII.
+    A UTF-8 mode or encoding asked for explicitly is taken at its word.
+    """
+    if not sys.flags.utf8_mode or "utf8" in sys._xoptions:
+        return False
+    if os.environ.get("PYTHONUTF8") or os.environ.get("PYTHONIOENCODING"):
+        return False
+    for var in ("LC_ALL", "LC_CTYPE", "LANG"):
+        name = os.environ.get(var, "")
+        if var == "LC_CTYPE" and name == "C.UTF-8":
+            continue  # set by Python itself when it coerced a C locale (PEP 538)
+        if name:
+            return not any(tag in name.lower() for tag in ("utf-8", "utf8"))
     return True
 
 
@@ -370,12 +406,21 @@ class StreamSink:
             else:
                 if self._printed:
                     self.console.out("")
-                self.console.print(self.renderer.plain(frames[i]), soft_wrap=True)
+                self._print_plain(self.renderer.plain(frames[i]))
             self._printed += 1
         self.console.file.flush()
 
     def tick(self, frames: list[Frame], now: float) -> None:
         """A log gets no frame without new data."""
+
+    def _print_plain(self, text: Text) -> None:
+        if self.console.is_terminal:
+            # A terminal that cannot redraw in place (TERM=dumb): each line is cut at the
+            # width instead of wrapping into the next.
+            overflow: OverflowMethod = "crop" if self.renderer.ascii_only else "ellipsis"
+            self.console.print(text, no_wrap=True, overflow=overflow, crop=True)
+        else:
+            self.console.print(text, soft_wrap=True)
 
 
 class LiveSink:

@@ -242,7 +242,10 @@ def sparkline(
     for k in range(buckets):
         part = values[k * len(values) // buckets : (k + 1) * len(values) // buckets]
         finite = all(math.isfinite(x) for x in part)
-        columns.append(sum(part) / len(part) if finite else math.nan)
+        mean = sum(part) / len(part) if finite else math.nan
+        if finite and not math.isfinite(mean):  # huge values: the sum overflowed
+            mean = sum(x / len(part) for x in part)
+        columns.append(mean)
     finite_columns = [c for c in columns if math.isfinite(c)]
     lo, hi = (min(finite_columns), max(finite_columns)) if finite_columns else (0.0, 0.0)
     ramp = SPARK_ASCII if ascii_only else SPARK_UNICODE
@@ -251,7 +254,7 @@ def sparkline(
         if not math.isfinite(c):
             out.append((SPARK_NONFINITE, health.CRITICAL_STYLE))
             continue
-        level = (len(ramp) - 1) // 2 if hi == lo else round((c - lo) / (hi - lo) * (len(ramp) - 1))
+        level = (len(ramp) - 1) // 2 if hi == lo else round(_scaled(c, lo, hi) * (len(ramp) - 1))
         out.append((ramp[level], "cyan"))
     return out
 
@@ -284,6 +287,14 @@ def compile_text(enabled: bool, backend: str, mode: str, ascii_only: bool = Fals
         return "EAGER"
     backend = clean(backend, ascii_only) or "inductor"
     return f"{backend}:{clean(mode, ascii_only) or 'default'}"
+
+
+def _scaled(x: float, lo: float, hi: float) -> float:
+    """Where x lies between lo < hi, from 0 to 1, also when hi - lo overflows."""
+    span = hi - lo
+    if math.isfinite(span):
+        return (x - lo) / span
+    return (x / 2 - lo / 2) / (hi / 2 - lo / 2)
 
 
 def _sigma(variance: float) -> float:

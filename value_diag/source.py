@@ -120,7 +120,8 @@ class Tail:
                 return self._fail(exc)
             self.error = None
             return None
-        reopened = self._fd is not None or self._seen_missing or self.error is not None
+        recovered = self.error is not None
+        reopened = self._fd is not None or self._seen_missing
         self.close()
         try:
             fd = os.open(self.path, os.O_RDONLY)
@@ -134,7 +135,8 @@ class Tail:
         self._ident = (fst.st_dev, fst.st_ino)
         self._rewind()
         self.error = None
-        return Change.REPLACED if reopened else Change.OPENED
+        # Readable again after an error: read from the top, and the error note goes.
+        return Change.REPLACED if reopened and not recovered else Change.OPENED
 
     @property
     def fd(self) -> int | None:
@@ -188,10 +190,14 @@ class Tail:
         start = self.offset - len(self._signature)
         return os.pread(self._fd, len(self._signature), start) == self._signature
 
-    def _fail(self, exc: OSError) -> Change:
+    def fail(self, reason: str) -> Change:
+        """Lets go of the file after a failed read; the next sync opens it again."""
         self.close()
-        self.error = exc.strerror or type(exc).__name__
+        self.error = reason
         return Change.ERROR
+
+    def _fail(self, exc: OSError) -> Change:
+        return self.fail(exc.strerror or type(exc).__name__)
 
 
 def read_range(fd: int, start: int, end: int | None, block: int = BLOCK) -> Iterator[bytes]:
