@@ -278,13 +278,21 @@ def test_thresholds_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["pyproject.toml", "value-diag.toml", "explicit.toml"])
 def test_invalid_toml_is_refused_naming_the_file(tmp_path: Path, name: str) -> None:
-    path = write(tmp_path / name, "[thresholds\nbellman_error = {warning = }\n")
+    path = write(tmp_path / name, "[tool.value-diag.thresholds\nbellman_error = {warning = }\n")
     explicit = str(path) if name == "explicit.toml" else None
     with pytest.raises(ConfigError) as caught:
         load(explicit, cwd=tmp_path)
     message = str(caught.value)
     assert str(path) in message
     assert "TOML" in message
+
+
+def test_pyproject_that_never_names_us_is_not_read(tmp_path: Path) -> None:
+    """Another project's pyproject.toml is its own business, even when it is broken."""
+    write(tmp_path / "pyproject.toml", "[thresholds\nnot toml at all\n")
+    own_file(tmp_path, "bellman_error = { warning = 21 }")
+    effective = load(None, cwd=tmp_path)
+    assert effective.thresholds.bellman_warning == 21
 
 
 def test_missing_explicit_file_is_refused_naming_it(tmp_path: Path) -> None:

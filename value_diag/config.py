@@ -77,7 +77,7 @@ def _find(explicit: str | None, cwd: Path) -> tuple[Path, str, Any] | None:
             raise ConfigError(f"{path}: no [thresholds] or [tool.value-diag.thresholds] table")
         return path, "tool.value-diag.thresholds", section["thresholds"]
     pyproject = cwd / PYPROJECT
-    if pyproject.is_file():
+    if pyproject.is_file() and _mentions_us(pyproject):
         section = _ours(_read(pyproject), pyproject)
         if section is not None:
             return pyproject, "tool.value-diag.thresholds", section["thresholds"]
@@ -88,6 +88,14 @@ def _find(explicit: str | None, cwd: Path) -> tuple[Path, str, Any] | None:
         if "thresholds" in doc:
             return own, "thresholds", doc["thresholds"]
     return None
+
+
+def _mentions_us(path: Path) -> bool:
+    """Whether a pyproject.toml could have our table: most don't, and TOML costs start-up."""
+    try:
+        return b"value-diag" in path.read_bytes()
+    except OSError:
+        return True  # let the real read say what is wrong
 
 
 def _ours(doc: dict[str, Any], path: Path) -> dict[str, Any] | None:
