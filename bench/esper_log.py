@@ -18,17 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-METRICS = (
-    "v_return_correlation",
-    "td_error_mean",
-    "td_error_std",
-    "bellman_error",
-    "return_p10",
-    "return_p50",
-    "return_p90",
-    "return_variance",
-    "return_skewness",
-)
+from value_diag.schema import VALUE_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +61,7 @@ def _ppo(rng: random.Random, epoch: int) -> str:
     values += [rng.uniform(0, 300), rng.gauss(0, 1.5)]
     if rng.random() < 0.05:
         values[rng.randrange(len(values))] = float(rng.choice(["nan", "inf", "-inf"]))
-    data.update(zip(METRICS, values, strict=True))
+    data.update(zip(VALUE_FIELDS, values, strict=True))
     data["return_mean"] = rng.random()
     data["head_stats"] = [rng.random() for _ in range(40)]
     return _event(rng, "PPO_UPDATE_COMPLETED", epoch, data)

@@ -15,29 +15,11 @@ import json
 import random
 from pathlib import Path
 
+from value_diag.records import KNOWN_NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"
-NAMES = (
-    "v_return_correlation",
-    "td_error_mean",
-    "td_error_std",
-    "bellman_error",
-    "return_p10",
-    "return_p50",
-    "return_p90",
-    "return_variance",
-    "return_skewness",
-    "compile_enabled",
-    "compile_backend",
-    "compile_mode",
-    "tamiyo",
-    "value_function",
-    "infrastructure",
-    "TRAINING_STARTED",
-    "PPO_UPDATE_COMPLETED",
-    "event_type",
-    "data",
-)
+NAMES = (*KNOWN_NAMES, "event_type", "data")
 TOKENS = ("NaN", "Infinity", "-Infinity", "1e999", "-0.0", "null", "true", "false", "\\ud800")
 
 

@@ -27,21 +27,12 @@ from conftest import clean_env, script
 from test_cli_watch import DEADLINE, Watch
 from test_cli_watch import append as append_bytes
 
+from value_diag.schema import VALUE_FIELDS
+
 Json = dict[str, Any]
 
 QUIET = 0.6
 """Seconds without a new frame after which watch is taken to have settled."""
-METRICS = (
-    "v_return_correlation",
-    "td_error_mean",
-    "td_error_std",
-    "bellman_error",
-    "return_p10",
-    "return_p50",
-    "return_p90",
-    "return_variance",
-    "return_skewness",
-)
 
 
 class Lines:
@@ -67,7 +58,7 @@ class Lines:
         return round(self.rng.uniform(-100, 100), self.rng.randrange(0, 6))
 
     def values(self) -> dict[str, Any]:
-        names = self.rng.sample(METRICS, self.rng.randrange(1, len(METRICS) + 1))
+        names = self.rng.sample(VALUE_FIELDS, self.rng.randrange(1, len(VALUE_FIELDS) + 1))
         return {name: self.number() for name in names}
 
     def compile_(self) -> dict[str, Any]:

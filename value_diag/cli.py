@@ -96,8 +96,8 @@ def _root(
     """
 
 
-PathArg = Annotated[
-    str, typer.Argument(metavar="PATH", help="Telemetry JSONL file, or - for stdin.")
+PathsArg = Annotated[
+    list[str], typer.Argument(metavar="PATH...", help="Telemetry JSONL files, or - for stdin.")
 ]
 FormatOpt = Annotated[
     Format,
@@ -153,10 +153,7 @@ def _renderer(ascii: bool, config: str | None, trend: bool) -> Renderer:
 
 @app.command(epilog=EPILOG_ONCE)
 def once(
-    paths: Annotated[
-        list[str],
-        typer.Argument(metavar="PATH...", help="Telemetry JSONL files, or - for stdin."),
-    ],
+    paths: PathsArg,
     format: FormatOpt = Format.TEXT,
     color: ColorOpt = ColorMode.AUTO,
     ascii: AsciiOpt = False,
@@ -217,10 +214,7 @@ top when it is truncated or replaced. Ctrl-C exits 0.
 
 @app.command(epilog=EPILOG_WATCH)
 def watch(
-    paths: Annotated[
-        list[str],
-        typer.Argument(metavar="PATH...", help="Telemetry JSONL files, or - for stdin."),
-    ],
+    paths: PathsArg,
     format: FormatOpt = Format.TEXT,
     color: ColorOpt = ColorMode.AUTO,
     ascii: AsciiOpt = False,

@@ -93,9 +93,10 @@ def _find(explicit: str | None, cwd: Path) -> tuple[Path, str, Any] | None:
 def _mentions_us(path: Path) -> bool:
     """Whether a pyproject.toml could have our table: most don't, and TOML costs start-up."""
     try:
-        return b"value-diag" in path.read_bytes()
+        data = path.read_bytes()
     except OSError:
         return True  # let the real read say what is wrong
+    return b"value-diag" in data and b"threshold" in data
 
 
 def _ours(doc: dict[str, Any], path: Path) -> dict[str, Any] | None:

@@ -252,17 +252,7 @@ def _metrics_python(v: list[float], r: list[float], d: list[float]) -> ValueFunc
         p10, p50, p90 = (percentile(ordered, q) for q in PERCENTILES)
     m3 = _sumprod(dr2, dr) / n
     skew = _skewness(m3, var_r, sd_r, max_r)
-    return ValueFunctionMetrics(
-        v_return_correlation=corr,
-        td_error_mean=_unscale(td_mean, ed),
-        td_error_std=_unscale(td_std, ed),
-        bellman_error=_unscale(bellman, 2 * ed),
-        return_p10=p10,
-        return_p50=p50,
-        return_p90=p90,
-        return_variance=_unscale(var_r, 2 * er),
-        return_skewness=skew,
-    )
+    return _result(corr, (td_mean, td_std, bellman), ed, (p10, p50, p90), var_r, er, skew)
 
 
 def _deviations(xs: list[float]) -> tuple[list[float], float]:
@@ -296,6 +286,30 @@ def _correlation(cov: float, sd_v: float, sd_r: float, max_v: float, max_r: floa
     if _is_zero(sd_v, max_v) or _is_zero(sd_r, max_r):
         return 0.0
     return _clamp(cov / (sd_v * sd_r))
+
+
+def _result(
+    corr: float,
+    td: tuple[float, float, float],
+    ed: int,
+    pct: tuple[float, float, float],
+    var_r: float,
+    er: int,
+    skew: float,
+) -> ValueFunctionMetrics:
+    """The metrics from the moments of scaled series: TD by 2**ed, returns by 2**er."""
+    td_mean, td_std, bellman = td
+    return ValueFunctionMetrics(
+        v_return_correlation=corr,
+        td_error_mean=_unscale(td_mean, ed),
+        td_error_std=_unscale(td_std, ed),
+        bellman_error=_unscale(bellman, 2 * ed),
+        return_p10=pct[0],
+        return_p50=pct[1],
+        return_p90=pct[2],
+        return_variance=_unscale(var_r, 2 * er),
+        return_skewness=skew,
+    )
 
 
 def _clamp(corr: float) -> float:
@@ -347,14 +361,4 @@ def _metrics_numpy(np: Any, v: FloatArray, r: FloatArray, d: FloatArray) -> Valu
             p10, p50, p90 = (float(p) for p in np.percentile(r, PERCENTILES))
         m3 = float(np.dot(dr2, dr)) / n
         skew = _skewness(m3, var_r, sd_r, max_r)
-    return ValueFunctionMetrics(
-        v_return_correlation=corr,
-        td_error_mean=_unscale(td_mean, ed),
-        td_error_std=_unscale(td_std, ed),
-        bellman_error=_unscale(bellman, 2 * ed),
-        return_p10=p10,
-        return_p50=p50,
-        return_p90=p90,
-        return_variance=_unscale(var_r, 2 * er),
-        return_skewness=skew,
-    )
+    return _result(corr, (td_mean, td_std, bellman), ed, (p10, p50, p90), var_r, er, skew)
