@@ -302,3 +302,36 @@ def test_permission_revoked_is_shown_and_retried(
         recovered(w, "3 records", "4.0")
     else:
         recovered(w, "3 records", "6.0")
+
+
+def test_a_broken_stdin_ends_the_watch_with_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EIO from stdin (a terminal hanging up) ends `watch -` cleanly: last frame, exit 0."""
+    import io
+
+    from value_diag.output import Format, Renderer, StreamSink, make_console
+    from value_diag.watch import WatchOptions, run_watch
+
+    r, w = os.pipe()
+    os.write(w, b'{"bellman_error": 7.5}\n')
+    os.close(w)  # readable to the end: the second read is where the stream breaks
+    reads = 0
+    real_read = os.read
+
+    def flaky_read(fd: int, n: int) -> bytes:
+        nonlocal reads
+        if fd == r:
+            reads += 1
+            if reads > 1:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_read(fd, n)
+
+    out = io.StringIO()
+    with os.fdopen(r, "r") as stdin:
+        monkeypatch.setattr("sys.stdin", stdin)
+        monkeypatch.setattr("value_diag.watch.os.read", flaky_read)
+        sink = StreamSink(make_console(file=out), Renderer(), Format.TEXT)
+        code = run_watch(["-"], sink, WatchOptions())
+    assert int(code) == 0
+    last = out.getvalue().split("\n\n")[-1]
+    assert "1 record" in last and "Bellman   7.5" in last
+    assert "read error: Input/output error; stream ended" in last

@@ -293,7 +293,11 @@ def _watch_stdin(
             state = source.state
             batch_end = clock() + BATCH_S
             while fd in ready and clock() < batch_end:
-                chunk = os.read(fd, BLOCK)
+                try:
+                    chunk = os.read(fd, BLOCK)
+                except OSError as exc:  # the stream broke (a terminal hung up): it is over
+                    source.note = f"read error: {exc.strerror or type(exc).__name__}; stream ended"
+                    chunk = b""
                 if not chunk:
                     eof = True
                     break
