@@ -28,7 +28,7 @@ from rich.console import Console
 
 from value_diag.fold import FoldState, fold
 from value_diag.lines import MAX_LINE, Line, LineScanner
-from value_diag.output import ColorMode, Format, Frame, Renderer, StreamSink, make_console
+from value_diag.output import ColorMode, Format, Frame, Renderer, make_console
 from value_diag.panel import ValueDiagnosticsPanel
 from value_diag.records import BadLine, Compile, is_candidate
 from value_diag.scan import fold_path
@@ -39,6 +39,7 @@ from value_diag.schema import (
     TamiyoState,
     ValueFunctionMetrics,
 )
+from value_diag.sinks import StreamSink
 
 NOW = 1_700_000_000.25
 

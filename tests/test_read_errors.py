@@ -308,7 +308,8 @@ def test_a_broken_stdin_ends_the_watch_with_a_note(monkeypatch: pytest.MonkeyPat
     """EIO from stdin (a terminal hanging up) ends `watch -` cleanly: last frame, exit 0."""
     import io
 
-    from value_diag.output import Format, Renderer, StreamSink, make_console
+    from value_diag.output import Format, Renderer, make_console
+    from value_diag.sinks import StreamSink
     from value_diag.watch import WatchOptions, run_watch
 
     r, w = os.pipe()

@@ -234,7 +234,7 @@ def watch(
     history: HistoryOpt = HISTORY_LEN,
 ) -> None:
     """Follow growing telemetry files and redraw the panel on every update."""
-    from value_diag.output import LiveSink, StreamSink
+    from value_diag.sinks import LiveSink, StreamSink
     from value_diag.watch import WatchOptions, run_watch
 
     def body() -> ExitCode:
@@ -363,8 +363,8 @@ def demo(
 
     def body() -> ExitCode:
         from value_diag.demo import run_demo
-        from value_diag.output import LiveSink, StreamSink
         from value_diag.simulate import Scenario, SimOptions
+        from value_diag.sinks import LiveSink, StreamSink
 
         options = SimOptions(
             scenario=_choice(Scenario, scenario, "--scenario"), updates=updates, interval=interval

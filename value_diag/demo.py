@@ -9,7 +9,8 @@ from pathlib import Path
 
 from value_diag import simulate
 from value_diag.exitcodes import ExitCode
-from value_diag.output import Frame, Sink
+from value_diag.output import Frame
+from value_diag.sinks import Sink
 from value_diag.source import ReadError
 from value_diag.watch import WatchOptions, run_watch
 

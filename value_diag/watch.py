@@ -19,8 +19,9 @@ from value_diag.exitcodes import ExitCode
 from value_diag.fold import FoldState, fold
 from value_diag.health import Status, reaches
 from value_diag.lines import LineScanner
-from value_diag.output import Frame, Sink, assess
+from value_diag.output import Frame, assess
 from value_diag.scan import catch_up
+from value_diag.sinks import Sink
 from value_diag.source import (
     BLOCK,
     RESTARTS,

@@ -1,0 +1,105 @@
+"""Where watch sends frames: Rich Live on a terminal, or one frame after another in a log."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from rich.text import Text
+
+from value_diag.output import Format, Frame, Renderer
+
+if TYPE_CHECKING:
+    from rich.console import Console, OverflowMethod, RenderableType
+
+
+class Sink(Protocol):
+    """Where watch sends frames: a live terminal, or a stream of text or JSON."""
+
+    renderer: Renderer
+
+    def __enter__(self) -> Sink: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
+        """New data: ``changed`` indexes the frames whose state changed."""
+
+    def tick(self, frames: list[Frame], now: float) -> None:
+        """Nothing new; redraw if time itself is shown."""
+
+
+class StreamSink:
+    """Frames printed one after another, for logs and pipes: text or JSON lines."""
+
+    def __init__(self, console: Console, renderer: Renderer, fmt: Format) -> None:
+        self.console = console
+        self.renderer = renderer
+        self.format = fmt
+        self._printed = 0
+
+    def __enter__(self) -> StreamSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
+        """Prints each changed frame: text frames separated by a blank line."""
+        for i in changed:
+            if self.format is not Format.TEXT:
+                self.console.out(self.renderer.text(frames[i], self.format), highlight=False)
+            else:
+                if self._printed:
+                    self.console.out("")
+                self._print_plain(self.renderer.plain(frames[i]))
+            self._printed += 1
+        self.console.file.flush()
+
+    def tick(self, frames: list[Frame], now: float) -> None:
+        """A log gets no frame without new data."""
+
+    def _print_plain(self, text: Text) -> None:
+        if self.console.is_terminal:
+            # A terminal that cannot redraw in place (TERM=dumb): each line is cut at the
+            # width instead of wrapping into the next.
+            overflow: OverflowMethod = "crop" if self.renderer.ascii_only else "ellipsis"
+            self.console.print(text, no_wrap=True, overflow=overflow, crop=True)
+        else:
+            self.console.print(text, soft_wrap=True)
+
+
+class LiveSink:
+    """One panel per source redrawn in place on the alternate screen; the last stays after."""
+
+    def __init__(self, console: Console, renderer: Renderer) -> None:
+        from rich.live import Live
+
+        self.console = console
+        self.renderer = renderer
+        self._last: RenderableType = Text("")
+        self._live = Live(
+            self._last,
+            console=console,
+            screen=True,
+            auto_refresh=False,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+
+    def __enter__(self) -> LiveSink:
+        self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._live.stop()
+        self.console.print(self._last)
+
+    def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
+        """Redraws every panel."""
+        self.tick(frames, now)
+
+    def tick(self, frames: list[Frame], now: float) -> None:
+        """Redraws every panel (the age of the last update moves on)."""
+        self._last = self.renderer.stacked(frames, now)
+        self._live.update(self._last, refresh=True)
