@@ -444,3 +444,36 @@ def test_json_without_trend_has_no_history_key() -> None:
 def test_json_with_trend_and_no_records_has_empty_lists() -> None:
     obj = to_json(Frame("run.jsonl", FoldState(history_len=60)), trend=True)
     assert obj["history"] == {name: [] for name in VALUE_FIELDS}
+
+
+@pytest.mark.parametrize("columns", [46, 50, 60, 120])
+def test_a_narrow_terminal_keeps_the_newest_trend_values(columns: int) -> None:
+    """The trend narrows to the panel's width: the newest value (a NaN here) stays visible.
+
+    Too narrow for a few columns of trend (46), the column is left out rather than cut.
+    """
+    import io
+
+    from rich.console import Console
+
+    from value_diag.output import Renderer
+
+    records = tuple((0.9 - i / 100, float(i), 0, 0, 0, float(i), 0, 4.0, 0) for i in range(59))
+    records += ((math.nan, 60.0, 0, 0, 0, 60.0, 0, 4.0, 0),)
+    state = FoldState(
+        values=records[-1],
+        compile=Compile(True, "inductor", "default"),
+        records=60,
+        history=records,
+        history_len=60,
+    )
+    console = Console(width=columns, file=io.StringIO(), record=True, color_system=None)
+    console.print(Renderer(trend=True).boxed(Frame("run.jsonl", state)))
+    lines = console.export_text().splitlines()
+    assert all(len(line) <= columns for line in lines)
+    corr_line = next(line for line in lines if "V-Corr" in line)
+    assert "…" not in corr_line, "the trend is fitted, not cut off"
+    if columns == 46:  # 42 inside the border: 2 columns would be left for the trend
+        assert not any(g in corr_line for g in "▁▂▃▄▅▆▇█!"), corr_line
+    else:
+        assert corr_line.rstrip(" │").endswith("!"), corr_line

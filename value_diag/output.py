@@ -6,6 +6,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any, Final
@@ -195,19 +196,20 @@ def age_style(seconds: float) -> str:
 class Boxed:
     """A panel as wide as its body or its caption needs, but never wider than the screen."""
 
-    body: Text
+    body: Callable[[int | None], Text]
+    """The panel lines for a given inner width."""
     title: Text
     caption: Text
     box: Box
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lines = self.body.split("\n")
-        inner = max((line.cell_len for line in lines), default=0)
+        body = self.body(options.max_width - 4)  # inside the border and its padding
+        inner = max((line.cell_len for line in body.split("\n")), default=0)
         wanted = max(inner, self.caption.cell_len + 4, self.title.cell_len + 4) + 4
         from rich.panel import Panel  # only terminals draw borders
 
         yield Panel(
-            self.body,
+            body,
             title=self.title,
             subtitle=self.caption,
             subtitle_align="left",
@@ -232,14 +234,14 @@ class Renderer:
         self.trend = trend
         self.sep = " | " if ascii_only else " · "
 
-    def body(self, frame: Frame) -> Text:
-        """The five panel lines (or "[no data]") of a frame."""
+    def body(self, frame: Frame, width: int | None = None) -> Text:
+        """The five panel lines (or "[no data]") of a frame, fitted to ``width`` if given."""
         panel = ValueDiagnosticsPanel(
             ascii_only=self.ascii_only, thresholds=self.thresholds, trend=self.trend
         )
         st = frame.state
         panel.update_snapshot(to_snapshot(st), unreported(st), st.history)
-        return panel.render()
+        return panel.render(width)
 
     def caption(self, frame: Frame, now: float | None = None, *, sep: str | None = None) -> Text:
         """Source, counts, the last error, what happened to the file, and the age."""
@@ -264,7 +266,7 @@ class Renderer:
         from rich.box import ASCII, ROUNDED
 
         return Boxed(
-            self.body(frame),
+            lambda width: self.body(frame, width),
             Text(title, style="bold"),
             self.caption(frame, now),
             ASCII if self.ascii_only else ROUNDED,

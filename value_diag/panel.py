@@ -48,6 +48,8 @@ TREND_COL: Final = 2 * (LABEL_W + VAL_W + GAP)
 """Column where the trend sparkline starts."""
 TREND_W: Final = 30
 """Sparkline width (characters); a longer history is averaged into this many buckets."""
+MIN_TREND_W: Final = 4
+"""Narrower than this, a trend column says nothing: it is left out."""
 TREND_SERIES: Final = ((0, False), (1, False), (5, False), (7, True))
 """Per line 1-4: the index in VALUE_FIELDS of its first metric, and whether it is shown
 as a standard deviation (Ret σ from return_variance)."""
@@ -109,6 +111,7 @@ class ValueDiagnosticsPanel:
         self._snapshot: SanctumSnapshot | None = None
         self._unreported: frozenset[str] = frozenset()
         self._history: Sequence[tuple[float, ...]] = ()
+        self._width: int | None = None
 
     def update_snapshot(
         self,
@@ -129,8 +132,14 @@ class ValueDiagnosticsPanel:
         self._unreported = unreported
         self._history = history
 
-    def render(self) -> Text:
-        """The panel's text: five lines that never wrap, or "[no data]"."""
+    def render(self, width: int | None = None) -> Text:
+        """The panel's text: five lines that never wrap, or "[no data]".
+
+        Args:
+            width: columns available, if known: the trend column is narrowed to fit, so
+                the newest values (at its right end) are never the ones cut off.
+        """
+        self._width = width
         if self._snapshot is None:
             return NO_DATA.copy()
         h = health.assess(self._snapshot, self._unreported, self.thresholds)
@@ -185,11 +194,13 @@ class ValueDiagnosticsPanel:
 
     def _end_line(self, out: Text, start: int, series: tuple[int, bool]) -> None:
         """Ends a line, after the sparkline of its first metric when trends are on."""
-        if self.trend and self._history:
-            out.append(" " * max(TREND_COL - (len(out) - start), GAP))
+        pad = max(TREND_COL - (len(out) - start), GAP)
+        room = TREND_W if self._width is None else self._width - (len(out) - start) - pad
+        if self.trend and self._history and room >= MIN_TREND_W:
+            out.append(" " * pad)
             index, as_sigma = series
             points = [_sigma(r[index]) if as_sigma else r[index] for r in self._history]
-            for glyph, style in sparkline(points, TREND_W, self.ascii_only):
+            for glyph, style in sparkline(points, min(TREND_W, room), self.ascii_only):
                 out.append(glyph, style)
         out.append("\n")
 
