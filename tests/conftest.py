@@ -13,6 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"
+DEADLINE = 10.0
+"""Seconds a test waits for a condition before it gives up (a safety net, not a measure)."""
 COLOR_VARS = ("FORCE_COLOR", "NO_COLOR", "TERM", "COLUMNS", "LINES", "CLICOLOR_FORCE")
 
 

@@ -20,22 +20,12 @@ from typing import IO, Any, Final
 
 import pytest
 from conftest import SAMPLES, clean_env, run_cli, script
+from test_cli_once import NINE
 
 from value_diag.output import Frame, to_json
 from value_diag.panel import TREND_COL
 from value_diag.scan import fold_path
 
-NINE: Final = (
-    "v_return_correlation",
-    "td_error_mean",
-    "td_error_std",
-    "bellman_error",
-    "return_p10",
-    "return_p50",
-    "return_p90",
-    "return_variance",
-    "return_skewness",
-)
 LABELS: Final = {
     "v_return_correlation": "V-Corr",
     "bellman_error": "Bellman",

@@ -9,29 +9,22 @@ instead of hanging, and no assertion depends on how long anything took.
 from __future__ import annotations
 
 import contextlib
-import copy
-import fcntl
 import json
 import os
-import pty
 import queue
 import re
 import signal
-import struct
 import subprocess
-import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import pyte
 import pytest
-from conftest import clean_env, script
+from conftest import DEADLINE, clean_env, script
+from ptyterm import Pty
 
-DEADLINE = 10.0
-"""Seconds a test waits for a condition before it gives up (a safety net, not a measure)."""
 SETTLE = 0.5
 """Seconds left between two writes that must reach the watcher as separate events."""
 
@@ -636,107 +629,6 @@ def test_fail_on_reached_by_what_the_file_already_holds(spawn: Spawn, tmp_path: 
 # --------------------------------------------------------------------------- pseudo-terminal
 
 COLS, ROWS = 100, 30
-ALT_SCREEN_MODES = frozenset({47, 1047, 1049})
-
-
-class AltScreen(pyte.Screen):
-    """pyte.Screen plus xterm's alternate screen, which pyte ignores.
-
-    Entering saves the normal screen and clears; leaving restores it, so what is left
-    at the end is what the user sees after the program exits.
-    """
-
-    def __init__(self, columns: int, lines: int) -> None:
-        super().__init__(columns, lines)
-        self.in_alt = False
-        self.alt_entries = 0
-        self._saved: tuple[Any, int, int] | None = None
-
-    def set_mode(self, *modes: int, **kwargs: Any) -> None:
-        if kwargs.get("private") and ALT_SCREEN_MODES & set(modes):
-            if not self.in_alt:
-                self._saved = (copy.deepcopy(self.buffer), self.cursor.x, self.cursor.y)
-                self.in_alt = True
-                self.alt_entries += 1
-                self.erase_in_display(2)
-            modes = tuple(m for m in modes if m not in ALT_SCREEN_MODES)
-        super().set_mode(*modes, **kwargs)
-
-    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
-        if kwargs.get("private") and ALT_SCREEN_MODES & set(modes):
-            if self.in_alt and self._saved is not None:
-                buffer, x, y = self._saved
-                self.buffer.clear()
-                self.buffer.update(buffer)
-                self.cursor.x, self.cursor.y = x, y
-                self.dirty.update(range(self.lines))
-                self.in_alt = False
-            modes = tuple(m for m in modes if m not in ALT_SCREEN_MODES)
-        super().reset_mode(*modes, **kwargs)
-
-
-class Terminal:
-    """A child process on a real pseudo-terminal, its output fed to a pyte screen."""
-
-    def __init__(self, args: list[str], cwd: Path) -> None:
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-        self.master = master
-        self.screen = AltScreen(COLS, ROWS)
-        self.stream = pyte.ByteStream(self.screen)
-        self.raw = bytearray()
-        self.changed = threading.Condition()
-        try:
-            self.popen = subprocess.Popen(
-                [*script(), "watch", *args],
-                cwd=cwd,
-                stdin=slave,
-                stdout=slave,
-                stderr=slave,
-                env=clean_env(TERM="xterm-256color"),
-                start_new_session=True,
-            )
-        finally:
-            os.close(slave)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:  # EIO: every slave end is closed
-                chunk = b""
-            with self.changed:
-                if chunk:
-                    self.raw += chunk
-                    self.stream.feed(chunk)
-                self.changed.notify_all()
-            if not chunk:
-                return
-
-    def display(self) -> list[str]:
-        with self.changed:
-            return list(self.screen.display)
-
-    def wait_for(self, pred: Callable[[list[str]], bool], what: str) -> list[str]:
-        """Waits until the screen satisfies ``pred``; returns the screen's lines."""
-        deadline = time.monotonic() + DEADLINE
-        with self.changed:
-            while not pred(shown := list(self.screen.display)):
-                left = deadline - time.monotonic()
-                if left <= 0 or not self.reader.is_alive():
-                    screen = "\n".join(shown)
-                    raise AssertionError(f"screen never showed {what}:\n{screen}")
-                self.changed.wait(left)
-            return shown
-
-    def close(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
-        self.popen.wait()
-        self.reader.join(timeout=5)
-        os.close(self.master)
 
 
 def shown_bellman(lines: list[str]) -> list[str]:
@@ -756,7 +648,7 @@ def panels(lines: list[str]) -> int:
 def test_live_panel_in_a_pseudo_terminal(tmp_path: Path) -> None:
     run = tmp_path / "run.jsonl"
     run.write_text(line(COMPILE_LINE))
-    term = Terminal(["run.jsonl"], tmp_path)
+    term = Pty(["watch", "run.jsonl"], tmp_path, cols=COLS, rows=ROWS)
     try:
         term.wait_for(lambda s: panels(s) == 1, "the first panel")
         values = [i + 0.5 for i in range(1, 41)]

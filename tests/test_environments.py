@@ -8,24 +8,19 @@ show, never prints a traceback, and exits with a code that means something.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import re
 import signal
-import struct
 import subprocess
-import termios
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pyte
 import pytest
-from conftest import clean_env, run_cli, script
-from test_cli_watch import COMPILE_LINE, DEADLINE, AltScreen, append, healthy, line
+from conftest import DEADLINE, clean_env, run_cli, script
+from ptyterm import Pty
+from test_cli_watch import COMPILE_LINE, append, healthy, line
 
 BORDER_ROWS = ("╭", "│ V-Corr", "│ TD Mean", "│ Returns", "│ Ret σ", "│ Compile", "╰")
 ASCII_ROWS = ("+", "| V-Corr", "| TD Mean", "| Returns", "| Ret sigma", "| Compile", "+")
@@ -37,86 +32,6 @@ def run(tmp_path: Path) -> Path:
     path = tmp_path / "run.jsonl"
     path.write_text(line(COMPILE_LINE) + healthy(3.0) + healthy(4.0))
     return path
-
-
-class Pty:
-    """`value-diag ARGS` on a pseudo-terminal of a given size, its output fed to pyte."""
-
-    def __init__(self, args: list[str], cwd: Path, *, cols: int, rows: int, **env: str) -> None:
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        self.master = master
-        self.watching = args[0] == "watch"
-        self.screen = AltScreen(cols, rows)
-        self.stream = pyte.ByteStream(self.screen)
-        self.raw = bytearray()
-        self.changed = threading.Condition()
-        try:
-            self.popen = subprocess.Popen(
-                [*script(), *args],
-                cwd=cwd,
-                stdin=slave,
-                stdout=slave,
-                stderr=slave,
-                env=clean_env(**{"TERM": "xterm-256color", **env}),
-                start_new_session=True,
-            )
-        finally:
-            os.close(slave)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:  # EIO: the child and every copy of the slave end are gone
-                chunk = b""
-            with self.changed:
-                if chunk:
-                    self.raw += chunk
-                    self.stream.feed(chunk)
-                self.changed.notify_all()
-            if not chunk:
-                return
-
-    def wait_for(self, pred: Callable[[list[str]], bool], what: str) -> list[str]:
-        deadline = time.monotonic() + DEADLINE
-        with self.changed:
-            while not pred(shown := list(self.screen.display)):
-                left = deadline - time.monotonic()
-                if left <= 0 or not self.reader.is_alive():
-                    raise AssertionError(f"screen never showed {what}:\n" + "\n".join(shown))
-                self.changed.wait(left)
-            return shown
-
-    def wait_for_raw(self, needle: bytes) -> None:
-        deadline = time.monotonic() + DEADLINE
-        with self.changed:
-            while needle not in self.raw:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self.reader.is_alive():
-                    raise AssertionError(f"output never held {needle!r}: {bytes(self.raw)!r}")
-                self.changed.wait(left)
-
-    def finish(self) -> int:
-        """Waits for the program to end (SIGINT first if it is a watch); its exit code."""
-        if self.popen.poll() is None and self.watching:
-            os.kill(self.popen.pid, signal.SIGINT)
-        code = self.popen.wait(timeout=DEADLINE)
-        self.reader.join(timeout=DEADLINE)
-        return code
-
-    @property
-    def text(self) -> str:
-        return self.raw.decode("utf-8", "replace")
-
-    def close(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
-        self.popen.wait()
-        self.reader.join(timeout=5)
-        os.close(self.master)
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import clean_env, script
-from test_cli_watch import DEADLINE, Watch
+from conftest import DEADLINE, clean_env, script
+from test_cli_watch import Watch
 from test_cli_watch import append as append_bytes
 
 from value_diag.schema import VALUE_FIELDS
