@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 import pytest
-from conftest import SAMPLES, clean_env, run_cli, script
-from test_cli_once import NINE
+from conftest import DEADLINE, SAMPLES, clean_env, run_cli, script
+from test_cli_once import NINE, metrics
 
 from value_diag.output import Frame, to_json
 from value_diag.panel import TREND_COL
@@ -45,22 +45,9 @@ ASCII_RAMP: Final = set(" .:-=+*#")
 SGR_RUN: Final = re.compile(r"\x1b\[([0-9;]*)m([^\x1b]*)")
 ANNOTATION: Final = re.compile(r"::(error|warning|notice) title=([^:,\n]*)::(.*)")
 """A workflow command whose title property has no raw ':' or ',' (they must be escaped)."""
-DEADLINE: Final = 10.0
-"""Seconds a watch test waits for output before giving up (a safety net, not a measure)."""
-
 Json = dict[str, Any]
 
-HEALTHY: Final[Json] = {
-    "v_return_correlation": 0.9,
-    "td_error_mean": 1.0,
-    "td_error_std": 2.0,
-    "bellman_error": 7.0,
-    "return_p10": 5.0,
-    "return_p50": 20.0,
-    "return_p90": 40.0,
-    "return_variance": 64.0,
-    "return_skewness": 0.2,
-}
+HEALTHY: Final[Json] = dict(metrics())
 COMPILE: Final[Json] = {
     "compile_enabled": True,
     "compile_backend": "inductor",
