@@ -10,15 +10,30 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from value_diag import lines
 from value_diag.lines import (
     MAX_LINE,
     Line,
     LineScanner,
-    count_newlines,
     iter_lines,
     split_lines,
 )
-from value_diag.records import KNOWN_NAMES, BadLine, is_candidate
+from value_diag.names import RegexFinder
+from value_diag.records import FINDER, KNOWN_NAMES, BadLine, is_candidate
+
+
+@pytest.fixture(autouse=True, params=["module finder", "re finder"])
+def finder(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test runs with the finder in use (compiled where built) and with re's."""
+    if request.param == "module finder":
+        yield
+        return
+    setattr(lines, "FINDER", RegexFinder(KNOWN_NAMES))  # noqa: B010 - a Final name
+    try:
+        yield
+    finally:
+        setattr(lines, "FINDER", FINDER)  # noqa: B010
+
 
 Normal = tuple[int, bytes | tuple[str, int]]
 """A scanner result with a BadLine reduced to ("too long", length) for comparison."""
@@ -441,25 +456,3 @@ def test_scanner_in_small_chunks_with_small_max_line_matches_the_reference(
         pos += size
         i += 1
     assert normal(scan(chunks, max_line)) == reference(data, max_line)
-
-
-@given(
-    st.lists(st.binary(max_size=600), max_size=300),
-    st.integers(min_value=0, max_value=50),
-    st.integers(min_value=0, max_value=50),
-)
-def test_count_newlines_equals_bytes_count(
-    pieces: list[bytes], cut_start: int, cut_end: int
-) -> None:
-    """Sparse and dense text, any range: the same answer as bytes.count."""
-    data = b"\n".join(pieces)
-    start = min(cut_start, len(data))
-    end = max(start, len(data) - cut_end)
-    assert count_newlines(data, start, end) == data.count(b"\n", start, end)
-
-
-@pytest.mark.parametrize("line_length", [1, 10, 255, 256, 300, 5000])
-def test_count_newlines_long_and_short_lines(line_length: int) -> None:
-    data = (b"x" * line_length + b"\n") * 500 + b"tail"
-    assert count_newlines(data, 0, len(data)) == 500
-    assert count_newlines(data, 3, len(data) - 7) == data.count(b"\n", 3, len(data) - 7)

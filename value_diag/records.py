@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
 
+from value_diag.names import make_finder
 from value_diag.schema import COMPILE_FIELDS, VALUE_FIELDS
 
 CONTAINER_KEYS: Final = ("tamiyo", "value_function", "infrastructure")
@@ -18,29 +18,7 @@ KNOWN_NAMES: Final[tuple[str, ...]] = VALUE_FIELDS + COMPILE_FIELDS + CONTAINER_
 """A line is examined only if one of these occurs in it as a quoted JSON string."""
 
 
-def _alternation(words: list[str]) -> str:
-    """A regex matching any of ``words``, shared prefixes merged into one branch.
-
-    The engine then tests one byte per branch after each quote instead of every word:
-    about twice as fast over a real log as the plain ``a|b|c`` form.
-    """
-    groups: dict[str, list[str]] = {}
-    for word in sorted(words):
-        groups.setdefault(word[:1], []).append(word)
-    branches = []
-    for group in groups.values():
-        prefix = group[0]
-        while not all(w.startswith(prefix) for w in group):
-            prefix = prefix[:-1]
-        rests = [w[len(prefix) :] for w in group]
-        branch = re.escape(prefix)
-        if len(group) > 1:
-            branch += f"(?:{_alternation([r for r in rests if r])})" + ("?" if "" in rests else "")
-        branches.append(branch)
-    return "|".join(branches)
-
-
-CANDIDATE: Final = re.compile(f'"(?:{_alternation(list(KNOWN_NAMES))})"'.encode())
+FINDER: Final = make_finder(KNOWN_NAMES)
 """Finds the first known name in a buffer; the one definition of 'a line of ours'."""
 
 BOM: Final = b"\xef\xbb\xbf"
@@ -88,7 +66,7 @@ class _Bad(Exception):
 
 def is_candidate(line: bytes) -> bool:
     """True if the line contains one of the known names as a quoted string."""
-    return CANDIDATE.search(line) is not None
+    return FINDER.search(line) >= 0
 
 
 def parse(line: bytes) -> Parsed:

@@ -1,0 +1,148 @@
+"""names.py: the compiled finder, its vector and byte-wise loops, and re's agree exactly."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from value_diag.names import Finder, RegexFinder, count_newlines, make_finder, quoted
+from value_diag.records import FINDER, KNOWN_NAMES
+
+compiled = pytest.importorskip("value_diag._scan", reason="the C extension is not built")
+
+NEEDLES = quoted(KNOWN_NAMES)
+FINDERS: dict[str, Finder] = {
+    "vector": compiled.Finder(NEEDLES),
+    "bytewise": compiled.Finder(NEEDLES, simd=False),
+    "re": RegexFinder(KNOWN_NAMES),
+}
+
+
+def reference(data: bytes, pos: int, end: int, needles: tuple[bytes, ...]) -> int:
+    """The leftmost needle wholly inside data[pos:end], by bytes.find (re's clamping)."""
+    pos, end = max(pos, 0), max(min(end, len(data)), 0)
+    hits = [data.find(n, pos, end) for n in needles]
+    return min((h for h in hits if h >= 0), default=-1)
+
+
+# Text made of what matters: names, their parts, quotes, newlines, JSON noise.
+pieces = (
+    st.sampled_from(
+        [
+            *NEEDLES,
+            *(n[:-1] for n in NEEDLES),  # a name cut before its closing quote
+            *(n[1:] for n in NEEDLES),  # without its opening quote
+            b'"',
+            b"\n",
+            b'"timestamp": ',
+            b'"return_p1"',
+            b'"tamiyo_x"',
+            b'"TRAINING"',
+            b"0.5, ",
+            b"\\",
+        ]
+    )
+    | st.binary(max_size=40)
+)
+texts = st.lists(pieces, max_size=40).map(b"".join)
+
+
+@settings(max_examples=500)
+@given(data=texts, pos=st.integers(-5, 400), end=st.integers(-5, 400))
+def test_every_finder_gives_the_leftmost_name(data: bytes, pos: int, end: int) -> None:
+    want = reference(data, pos, end, NEEDLES)
+    for name, finder in FINDERS.items():
+        assert finder.search(data, pos, end) == want, name
+        assert finder.search(bytearray(data), pos, end) == want, name
+
+
+@settings(max_examples=500)
+@given(data=texts, pos=st.integers(0, 400), end=st.integers(0, 400))
+def test_scan_counts_the_newlines_before_the_name(data: bytes, pos: int, end: int) -> None:
+    found = reference(data, pos, end, NEEDLES)
+    stop = max(min(end, len(data)), 0) if found < 0 else found
+    want = (found, data.count(b"\n", pos, max(stop, pos)))
+    for name, finder in FINDERS.items():
+        assert finder.scan(data, pos, end) == want, name
+
+
+@pytest.mark.parametrize("needle", NEEDLES)
+def test_a_name_at_every_offset_of_a_vector_round(needle: bytes) -> None:
+    """The 16-byte rounds, their last position and the byte-wise tail all see it."""
+    for offset in range(40):
+        data = b"\n" * offset + needle + b'"t"' * 10
+        for name, finder in FINDERS.items():
+            assert finder.search(data) == offset, name
+            assert finder.scan(data) == (offset, offset), name
+            # One byte short of the whole name: not found.
+            assert finder.search(data, 0, offset + len(needle) - 1) == -1, name
+            assert finder.search(data, offset + 1) == -1, name
+
+
+def test_defaults_and_whole_buffers() -> None:
+    data = b'{"x": 1}\n{"td_error_mean": 0.5}\n'
+    for name, finder in FINDERS.items():
+        assert finder.search(data) == data.index(b'"td_error_mean"'), name
+        assert finder.scan(data, 9) == (10, 0), name
+        assert finder.scan(b"a\nb\nc\n") == (-1, 3), name
+        assert finder.search(b"") == -1, name
+
+
+@pytest.mark.parametrize("count", [3, 9, 17, 20])
+def test_many_different_second_bytes(count: int) -> None:
+    """More second bytes than one vector test takes: the wider test, then byte by byte."""
+    needles = tuple(b'"' + bytes([65 + i]) + b'z"' for i in range(count))
+    finder = compiled.Finder(needles)
+    assert finder.simd == (count <= 16)
+    for i, needle in enumerate(needles):
+        data = b'"a" ' * (i + 5) + needle
+        assert finder.search(data) == data.index(needle)
+    assert finder.search(b'"' + bytes([65 + count]) + b'z"') == -1
+
+
+@pytest.mark.parametrize(
+    "needles",
+    [(), (b'"',), (b'"ab"', b"'cd'"), ("text",)],
+)
+def test_needles_it_cannot_take(needles: tuple[object, ...]) -> None:
+    with pytest.raises(ValueError):
+        compiled.Finder(needles)
+
+
+def test_wrong_arguments_are_type_errors() -> None:
+    finder = compiled.Finder(NEEDLES)
+    with pytest.raises(TypeError):
+        finder.search()
+    with pytest.raises(TypeError):
+        finder.search("text")
+    with pytest.raises(TypeError):
+        finder.scan(b"", 0, 1, 2)
+
+
+def test_the_module_finder_is_the_compiled_one() -> None:
+    """Where the extension is built, records use it (re only as the fallback)."""
+    assert isinstance(FINDER, compiled.Finder)
+    assert isinstance(make_finder(("a",)), compiled.Finder)
+
+
+@given(
+    st.lists(st.binary(max_size=600), max_size=300),
+    st.integers(min_value=0, max_value=50),
+    st.integers(min_value=0, max_value=50),
+)
+def test_count_newlines_equals_bytes_count(
+    pieces: list[bytes], cut_start: int, cut_end: int
+) -> None:
+    """Sparse and dense text, any range: the same answer as bytes.count."""
+    data = b"\n".join(pieces)
+    start = min(cut_start, len(data))
+    end = max(start, len(data) - cut_end)
+    assert count_newlines(data, start, end) == data.count(b"\n", start, end)
+
+
+@pytest.mark.parametrize("line_length", [1, 10, 255, 256, 300, 5000])
+def test_count_newlines_long_and_short_lines(line_length: int) -> None:
+    data = (b"x" * line_length + b"\n") * 500 + b"tail"
+    assert count_newlines(data, 0, len(data)) == 500
+    assert count_newlines(data, 3, len(data) - 7) == data.count(b"\n", 3, len(data) - 7)

@@ -1,0 +1,365 @@
+/* The search for known names, compiled: value_diag.records uses it when it is built.
+ *
+ * Finder(needles).search(data, pos, end) returns the offset of the leftmost needle lying
+ * wholly in data[pos:end], or -1: what re's search(data, pos, end).start() gives for the
+ * alternation of the needles. All needles start with the same byte (a quote) and are at
+ * least two bytes long. Where SSE2 is available, sixteen positions are tested at once for
+ * "that byte, followed by a byte some needle has second"; only those are compared in full.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define HAVE_SIMD 1
+#else
+#define HAVE_SIMD 0
+#endif
+
+#define MAX_SECONDS 16      /* distinct second bytes the vector test handles */
+#define RELEASE_GIL (1 << 16) /* bytes worth releasing the interpreter lock for */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *needles;               /* tuple of bytes, kept alive for the pointers below */
+    Py_ssize_t count;
+    const char **ptr;                /* needles sorted by their second byte */
+    Py_ssize_t *len;
+    unsigned char lead;              /* the byte every needle starts with */
+    unsigned char first[256];        /* per second byte: index of its first needle */
+    unsigned char many[256];         /* per second byte: how many needles have it */
+    unsigned char seconds[MAX_SECONDS];
+    int nseconds;
+    int simd;                        /* 1: use the vector loop */
+} Finder;
+
+static void
+Finder_dealloc(Finder *self)
+{
+    PyMem_Free((void *)self->ptr);
+    PyMem_Free(self->len);
+    Py_XDECREF(self->needles);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+compare_second(const void *a, const void *b)
+{
+    const unsigned char x = (unsigned char)PyBytes_AS_STRING(*(PyObject *const *)a)[1];
+    const unsigned char y = (unsigned char)PyBytes_AS_STRING(*(PyObject *const *)b)[1];
+    return (int)x - (int)y;
+}
+
+static int
+Finder_init(Finder *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"needles", "simd", NULL};
+    PyObject *arg;
+    int simd = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|p", kwlist, &arg, &simd))
+        return -1;
+    PyObject *seq = PySequence_Tuple(arg);
+    if (seq == NULL)
+        return -1;
+    Py_ssize_t n = PyTuple_GET_SIZE(seq);
+    if (n == 0 || n > 255) {
+        PyErr_SetString(PyExc_ValueError, "between 1 and 255 needles are needed");
+        goto fail;
+    }
+    PyObject **items = PyMem_New(PyObject *, n);
+    if (items == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(seq, i);
+        if (!PyBytes_Check(item) || PyBytes_GET_SIZE(item) < 2) {
+            PyErr_SetString(PyExc_ValueError, "needles are bytes of at least two bytes");
+            PyMem_Free(items);
+            goto fail;
+        }
+        if (PyBytes_AS_STRING(item)[0] != PyBytes_AS_STRING(PyTuple_GET_ITEM(seq, 0))[0]) {
+            PyErr_SetString(PyExc_ValueError, "needles must all start with the same byte");
+            PyMem_Free(items);
+            goto fail;
+        }
+        items[i] = item;
+    }
+    qsort(items, (size_t)n, sizeof(PyObject *), compare_second);
+
+    PyMem_Free((void *)self->ptr);
+    PyMem_Free(self->len);
+    self->ptr = PyMem_New(const char *, n);
+    self->len = PyMem_New(Py_ssize_t, n);
+    if (self->ptr == NULL || self->len == NULL) {
+        PyMem_Free(items);
+        PyErr_NoMemory();
+        goto fail;
+    }
+    memset(self->first, 0, sizeof(self->first));
+    memset(self->many, 0, sizeof(self->many));
+    self->nseconds = 0;
+    self->simd = HAVE_SIMD && simd;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const unsigned char second = (unsigned char)PyBytes_AS_STRING(items[i])[1];
+        self->ptr[i] = PyBytes_AS_STRING(items[i]);
+        self->len[i] = PyBytes_GET_SIZE(items[i]);
+        if (self->many[second]++ == 0) {
+            self->first[second] = (unsigned char)i;
+            if (self->nseconds < MAX_SECONDS)
+                self->seconds[self->nseconds] = second;
+            else
+                self->simd = 0;
+            self->nseconds++;
+        }
+    }
+    PyMem_Free(items);
+    self->count = n;
+    self->lead = (unsigned char)self->ptr[0][0];
+    Py_XSETREF(self->needles, seq);
+    return 0;
+
+fail:
+    Py_DECREF(seq);
+    return -1;
+}
+
+/* 1 if a needle starts at s + at and ends by s + end. */
+static inline int
+match_at(const Finder *self, const char *s, Py_ssize_t at, Py_ssize_t end)
+{
+    const unsigned char second = (unsigned char)s[at + 1];
+    const Py_ssize_t stop = self->first[second] + self->many[second];
+    for (Py_ssize_t k = self->first[second]; k < stop; k++) {
+        const Py_ssize_t n = self->len[k];
+        if (at + n <= end && (n == 2 || (s[at + 2] == self->ptr[k][2] &&
+                                         memcmp(s + at + 3, self->ptr[k] + 3, (size_t)(n - 3)) == 0)))
+            return 1;
+    }
+    return 0;
+}
+
+#if defined(__GNUC__)
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE static inline
+#endif
+
+#if HAVE_SIMD
+/* The vector loop for a fixed number of second bytes, so that it is unrolled (unused slots
+ * repeat a second byte), and with or without counting newlines. Returns the match, or -1
+ * with *next where to go on from. */
+ALWAYS_INLINE Py_ssize_t
+find_simd(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end, Py_ssize_t *next,
+          Py_ssize_t *newlines, const int width, const int counting)
+{
+    const __m128i lead = _mm_set1_epi8((char)self->lead);
+    const __m128i newline = _mm_set1_epi8('\n');
+    __m128i seconds[MAX_SECONDS];
+    for (int k = 0; k < width; k++)
+        seconds[k] = _mm_set1_epi8(
+            (char)self->seconds[k < self->nseconds ? k : self->nseconds - 1]);
+    Py_ssize_t lines = 0;
+    /* Each round reads s[i .. i + 16]: position i + 15 with the byte after it. */
+    for (; i + 17 <= end; i += 16) {
+        const __m128i here = _mm_loadu_si128((const __m128i *)(s + i));
+        const __m128i after = _mm_loadu_si128((const __m128i *)(s + i + 1));
+        __m128i hit = _mm_cmpeq_epi8(after, seconds[0]);
+        for (int k = 1; k < width; k++)
+            hit = _mm_or_si128(hit, _mm_cmpeq_epi8(after, seconds[k]));
+        unsigned mask =
+            (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(here, lead), hit));
+        const unsigned nl = counting ? (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(here, newline))
+                                     : 0;
+        while (mask) {
+            const int bit = __builtin_ctz(mask);
+            if (match_at(self, s, i + bit, end)) {
+                if (counting)
+                    *newlines += lines + __builtin_popcount(nl & ((1u << bit) - 1));
+                return i + bit;
+            }
+            mask &= mask - 1;
+        }
+        if (counting)
+            lines += __builtin_popcount(nl);
+    }
+    if (counting)
+        *newlines += lines;
+    *next = i;
+    return -1;
+}
+#endif
+
+/* The leftmost needle in s[i:end], or -1; if counting, adds the newlines before it (or
+ * in all of s[i:end]) to *newlines. */
+ALWAYS_INLINE Py_ssize_t
+find(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end, Py_ssize_t *newlines,
+     const int counting)
+{
+#if HAVE_SIMD
+    if (self->simd) {
+        const Py_ssize_t found =
+            self->nseconds <= 8 ? find_simd(self, s, i, end, &i, newlines, 8, counting)
+                                : find_simd(self, s, i, end, &i, newlines, 16, counting);
+        if (found >= 0)
+            return found;
+    }
+#endif
+    Py_ssize_t lines = 0;
+    for (; i + 1 < end; i++) {
+        if ((unsigned char)s[i] == self->lead && self->many[(unsigned char)s[i + 1]] &&
+            match_at(self, s, i, end)) {
+            if (counting)
+                *newlines += lines;
+            return i;
+        }
+        if (counting)
+            lines += s[i] == '\n';
+    }
+    if (counting)
+        *newlines += lines + (i < end && s[i] == '\n');
+    return -1;
+}
+
+static Py_ssize_t
+find_plain(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end)
+{
+    return find(self, s, i, end, NULL, 0);
+}
+
+static Py_ssize_t
+find_counting(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end,
+              Py_ssize_t *newlines)
+{
+    return find(self, s, i, end, newlines, 1);
+}
+
+/* Parses (data, pos=0, end=len(data)) with re's rules for pos and end. */
+static int
+parse_range(PyObject *const *args, Py_ssize_t nargs, const char *usage, Py_buffer *view,
+            Py_ssize_t *pos, Py_ssize_t *end)
+{
+    if (nargs < 1 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    if (PyObject_GetBuffer(args[0], view, PyBUF_SIMPLE) != 0)
+        return -1;
+    *pos = 0;
+    *end = view->len;
+    if ((nargs > 1 && (*pos = PyNumber_AsSsize_t(args[1], PyExc_OverflowError)) == -1 &&
+         PyErr_Occurred()) ||
+        (nargs > 2 && (*end = PyNumber_AsSsize_t(args[2], PyExc_OverflowError)) == -1 &&
+         PyErr_Occurred())) {
+        PyBuffer_Release(view);
+        return -1;
+    }
+    if (*pos < 0)
+        *pos = 0;
+    if (*end > view->len)
+        *end = view->len;
+    return 0;
+}
+
+static PyObject *
+Finder_search(Finder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer view;
+    Py_ssize_t pos, end, found = -1;
+    if (parse_range(args, nargs, "search(data, pos=0, end=len(data))", &view, &pos, &end))
+        return NULL;
+    if (pos < end) {
+        const char *s = (const char *)view.buf;
+        if (end - pos >= RELEASE_GIL) {
+            Py_BEGIN_ALLOW_THREADS
+            found = find_plain(self, s, pos, end);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            found = find_plain(self, s, pos, end);
+        }
+    }
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(found);
+}
+
+static PyObject *
+Finder_scan(Finder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer view;
+    Py_ssize_t pos, end, found = -1, newlines = 0;
+    if (parse_range(args, nargs, "scan(data, pos=0, end=len(data))", &view, &pos, &end))
+        return NULL;
+    if (pos < end) {
+        const char *s = (const char *)view.buf;
+        if (end - pos >= RELEASE_GIL) {
+            Py_BEGIN_ALLOW_THREADS
+            found = find_counting(self, s, pos, end, &newlines);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            found = find_counting(self, s, pos, end, &newlines);
+        }
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(nn)", found, newlines);
+}
+
+static PyObject *
+Finder_get_simd(Finder *self, void *closure)
+{
+    return PyBool_FromLong(self->simd);
+}
+
+static PyMethodDef Finder_methods[] = {
+    {"search", (PyCFunction)(void (*)(void))Finder_search, METH_FASTCALL,
+     "search(data, pos=0, end=len(data)) -> offset of the leftmost needle in "
+     "data[pos:end], or -1."},
+    {"scan", (PyCFunction)(void (*)(void))Finder_scan, METH_FASTCALL,
+     "scan(data, pos=0, end=len(data)) -> (offset, newlines): search's offset, and the "
+     "newlines in data[pos:offset] (in data[pos:end] when there is no match)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Finder_getset[] = {
+    {"simd", (getter)Finder_get_simd, NULL, "True if sixteen bytes are tested at once.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject FinderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "value_diag._scan.Finder",
+    .tp_doc = "Finder(needles, simd=True): the leftmost of several byte strings.",
+    .tp_basicsize = sizeof(Finder),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Finder_init,
+    .tp_dealloc = (destructor)Finder_dealloc,
+    .tp_methods = Finder_methods,
+    .tp_getset = Finder_getset,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "value_diag._scan",
+    .m_doc = "Compiled search for the known names (optional; records.py falls back to re).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC
+PyInit__scan(void)
+{
+    if (PyType_Ready(&FinderType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&FinderType);
+    if (PyModule_AddObject(m, "Finder", (PyObject *)&FinderType) < 0) {
+        Py_DECREF(&FinderType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

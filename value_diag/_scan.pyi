@@ -1,0 +1,9 @@
+from collections.abc import Iterable
+
+class Finder:
+    """The leftmost of several byte strings that all start with the same byte."""
+
+    simd: bool
+    def __init__(self, needles: Iterable[bytes], simd: bool = True) -> None: ...
+    def search(self, data: bytes | bytearray, pos: int = 0, end: int = ..., /) -> int: ...
+    def scan(self, data: bytes | bytearray, pos: int = 0, end: int = ..., /) -> tuple[int, int]: ...
