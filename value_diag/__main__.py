@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from value_diag.cli import main
+from value_diag.launch import run
 
-sys.exit(main())
+sys.exit(run())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -393,6 +394,7 @@ def _choice(kind: type[_Choice], value: str, flag: str) -> _Choice:
 
 def _exit(command: Callable[[], ExitCode]) -> NoReturn:
     """Runs a command body and exits with its code; expected failures become one line."""
+    gc.enable()  # paused for start-up by launch.run
     try:
         code = command()
         sys.stdout.flush()
@@ -450,4 +452,6 @@ def main(argv: list[str] | None = None) -> int:
         app(args=args, prog_name="value-diag")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else ExitCode.ERROR
+    finally:
+        gc.enable()
     return ExitCode.OK

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -310,6 +309,8 @@ class Renderer:
 
 def dumps(obj: object) -> str:
     """Strict, ASCII-only JSON on one line."""
+    import json  # text frames do not need it
+
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Final
@@ -90,6 +89,8 @@ def parse(line: bytes) -> Parsed:
 
 def _loads_fallback(line: bytes) -> Any:
     """The stdlib parser, for what orjson refuses: bare NaN/Infinity, integers beyond 64 bits."""
+    import json  # only lines orjson refuses need it
+
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:

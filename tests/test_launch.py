@@ -1,0 +1,84 @@
+"""launch.py: the console script pauses the collector for start-up and skips the tear-down.
+
+Each test runs a real interpreter: ``os._exit`` would end pytest itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import SAMPLES, clean_env, run_cli
+
+
+def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+
+
+def test_exit_code_and_every_byte_of_output_survive_the_quick_exit() -> None:
+    """Many frames' JSON through a pipe, all flushed, and the status code kept."""
+    paths = [str(p) for p in sorted(SAMPLES.glob("*.jsonl"))] * 40
+    result = run_cli(["once", "--format", "json", "--fail-on", "warning", *paths])
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == len(paths)
+    assert all(json.loads(line)["source"] for line in lines)
+    assert result.returncode == 1  # collapse.jsonl is critical: fail-on warning trips
+    assert result.stderr == b""
+
+
+def test_the_collector_runs_again_for_the_command_body() -> None:
+    code = """
+import gc, sys
+import value_diag.once as once
+seen = []
+real = once.run_once
+def spy(*args, **kwargs):
+    seen.append(gc.isenabled())
+    return real(*args, **kwargs)
+once.run_once = spy
+import atexit
+atexit.register(lambda: print("enabled in body:", seen, "after:", gc.isenabled()))
+from value_diag.launch import run
+sys.argv = ["value-diag", "once", "--format", "json", sys.argv[1]]
+sys.exit(run())
+"""
+    result = _python(code, str(SAMPLES / "healthy.jsonl"))
+    assert result.returncode == 0, result.stderr
+    assert "enabled in body: [True] after: True" in result.stdout
+
+
+def test_exit_handlers_still_run() -> None:
+    """A registered atexit handler means the normal shut-down, which calls it."""
+    code = """
+import atexit, sys
+atexit.register(lambda: print("handler ran"))
+from value_diag.launch import run
+sys.argv = ["value-diag", "once", "--fail-on", "critical", sys.argv[1]]
+sys.exit(run())
+"""
+    result = _python(code, str(SAMPLES / "collapse.jsonl"))
+    assert result.stdout.rstrip().endswith("handler ran")
+    assert "VALUE DIAGNOSTICS" in result.stdout
+    assert result.returncode == 1  # the collapse sample is critical
+
+
+def test_a_failed_start_up_still_turns_the_collector_back_on() -> None:
+    code = """
+import gc, sys
+sys.modules["value_diag.cli"] = None  # importing it raises ImportError
+from value_diag.launch import run
+try:
+    run()
+except ImportError:
+    print("collector on:", gc.isenabled())
+"""
+    result = _python(code)
+    assert result.stdout.strip() == "collector on: True"
