@@ -604,3 +604,97 @@ def test_candidate_lines_of_arbitrary_bytes_parse_without_raising(
     assert is_candidate(line)
     result = parse(line)
     assert result is None or isinstance(result, Record | BadLine)
+
+
+# --- bare NaN / Infinity: the orjson stand-in path means what json.loads means ----------------
+
+_TOKENS = st.sampled_from(["NaN", "Infinity", "-Infinity"])
+_KEYS = st.sampled_from([*VALUE_FIELDS, *COMPILE_FIELDS, "event_type", "data", "tamiyo", "x"])
+_PLAIN = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False), st.text(max_size=8)
+)
+# Strings that look like tokens in value places: ': NaN,' inside a string must stay text.
+_TRICKY = st.builds(
+    lambda a, t, b: f"{a}{t}{b}",
+    st.sampled_from(["", ":", ", ", "[", ": ", "\\\\", '\\"']),
+    _TOKENS,
+    st.sampled_from(["", ",", "]", "}", " ,", "a", '\\"']),
+)
+
+
+def _value(depth: int = 2) -> st.SearchStrategy[str]:
+    """JSON text of a value, bare tokens included."""
+    leaf = st.one_of(
+        _TOKENS, _PLAIN.map(json.dumps), _TRICKY.map(lambda s: json.dumps(s, ensure_ascii=False))
+    )
+    if depth == 0:
+        return leaf
+    inner = _value(depth - 1)
+    return st.one_of(
+        leaf,
+        st.lists(inner, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
+        st.dictionaries(_KEYS, inner, max_size=4).map(
+            lambda d: "{" + ", ".join(f"{json.dumps(k)}: {v}" for k, v in d.items()) + "}"
+        ),
+    )
+
+
+_LINES = st.one_of(
+    st.dictionaries(_KEYS, _value(), max_size=6).map(
+        lambda d: "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in d.items()) + "}"
+    ),
+    st.builds(
+        lambda kind, data: f'{{"event_type": "{kind}", "data": {data}}}',
+        st.sampled_from(["PPO_UPDATE_COMPLETED", "TRAINING_STARTED"]),
+        _value(),
+    ),
+    _value(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_LINES, damage=st.integers(-1, 60))
+def test_lines_with_bare_tokens_mean_what_the_stdlib_makes_of_them(text: str, damage: int) -> None:
+    """Same record or same bad-line reason with and without the stand-in path, damaged too."""
+    import value_diag.records as records
+
+    line = text.encode()
+    if 0 <= damage < len(line):
+        line = line[:damage] + line[damage + 1 :]  # a byte lost: often no longer JSON
+    fast = parse(line)
+    real = records._loads_constants
+
+    def refuse(line: bytes) -> Any:
+        return records._REFUSED
+
+    records._loads_constants = refuse  # the stdlib only
+    try:
+        slow = parse(line)
+    finally:
+        records._loads_constants = real
+    assert repr(fast) == repr(slow)
+
+
+def test_stand_in_path_is_taken_for_a_line_going_nan() -> None:
+    """The common case does not reach the stdlib: it parses bare tokens with orjson."""
+    import value_diag.records as records
+
+    data = {**NINE, "td_error_mean": math.nan}
+    line = dumps({"event_type": "PPO_UPDATE_COMPLETED", "data": data})
+    assert records._loads_constants(line) is not records._REFUSED
+    values = values_of(parse(line))
+    assert values is not None and math.isnan(values[VALUE_FIELDS.index("td_error_mean")])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"td_error_mean": "\\u0000NaN"}',  # a string spelled like a stand-in
+        b'{"td_error_mean": "a: NaN, b"}',  # a token-like run inside a string
+        b'{"td_error_mean": NaN, "x": "\\u0000"}',
+    ],
+)
+def test_lines_that_could_confuse_stand_ins_go_to_the_stdlib(line: bytes) -> None:
+    import value_diag.records as records
+
+    assert records._loads_constants(line) is records._REFUSED
