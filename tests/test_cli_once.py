@@ -19,6 +19,7 @@ import pytest
 from conftest import SAMPLES, clean_env, run_cli, script
 
 from value_diag import __version__
+from value_diag.names import COMPILED
 
 NINE: Final = (
     "v_return_correlation",
@@ -555,7 +556,8 @@ def test_ascii_only_stdout_falls_back_to_ascii_glyphs() -> None:
 def test_version() -> None:
     proc = run_cli(["--version"])
     assert proc.returncode == 0
-    assert proc.stdout == f"value-diag {__version__}\n".encode()
+    built = "yes" if COMPILED else "no"
+    assert proc.stdout == f"value-diag {__version__} (compiled name search: {built})\n".encode()
 
 
 def test_version_via_python_m() -> None:
@@ -567,7 +569,7 @@ def test_version_via_python_m() -> None:
         check=False,
     )
     assert proc.returncode == 0
-    assert proc.stdout == f"value-diag {__version__}\n".encode()
+    assert proc.stdout.startswith(f"value-diag {__version__} (".encode())
 
 
 @pytest.mark.parametrize("args", [["--help"], ["once", "--help"]], ids=["top", "once"])

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from conftest import SAMPLES, clean_env, script
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -146,3 +152,30 @@ def test_count_newlines_long_and_short_lines(line_length: int) -> None:
     data = (b"x" * line_length + b"\n") * 500 + b"tail"
     assert count_newlines(data, 0, len(data)) == 500
     assert count_newlines(data, 3, len(data) - 7) == data.count(b"\n", 3, len(data) - 7)
+
+
+_WITHOUT_EXTENSION = """
+import sys
+sys.modules["value_diag._scan"] = None  # as if installed without a C compiler
+from value_diag.launch import run
+sys.argv = ["value-diag", *sys.argv[1:]]
+sys.exit(run())
+"""
+
+
+def _cli(args: list[str], *, extension: bool) -> subprocess.CompletedProcess[bytes]:
+    cmd = [*script(), *args] if extension else [sys.executable, "-c", _WITHOUT_EXTENSION, *args]
+    return subprocess.run(cmd, capture_output=True, env=clean_env(), timeout=60, check=False)
+
+
+def test_without_the_extension_the_version_says_so_and_frames_are_the_same(
+    tmp_path: Path,
+) -> None:
+    assert _cli(["--version"], extension=False).stdout.endswith(b"(compiled name search: no)\n")
+    log = tmp_path / "run.jsonl"
+    log.write_bytes(b"".join(p.read_bytes() for p in sorted(SAMPLES.glob("*.jsonl"))))
+    args = ["once", "--format", "json", "--trend", str(log)]
+    with_c, without = _cli(args, extension=True), _cli(args, extension=False)
+    assert with_c.returncode == without.returncode
+    assert with_c.stdout == without.stdout
+    assert json.loads(with_c.stdout)["records"] > 100

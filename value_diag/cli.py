@@ -64,7 +64,9 @@ class FailOn(StrEnum):
 
 def _version(value: bool) -> None:
     if value:
-        print(f"value-diag {__version__}")
+        from value_diag.names import COMPILED
+
+        print(f"value-diag {__version__} (compiled name search: {'yes' if COMPILED else 'no'})")
         raise typer.Exit()
 
 

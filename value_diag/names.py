@@ -28,13 +28,20 @@ class Finder(Protocol):
         ...
 
 
+try:
+    from value_diag import _scan
+except ImportError:  # installed without a C compiler
+    _scan = None  # type: ignore[assignment]
+
+COMPILED: Final = _scan is not None
+"""Whether the compiled search was built (`value-diag --version` says)."""
+
+
 def make_finder(names: tuple[str, ...]) -> Finder:
     """The compiled finder for ``names`` (each searched for in double quotes), else re's."""
-    try:
-        from value_diag._scan import Finder as CompiledFinder
-    except ImportError:  # built without a C compiler
+    if _scan is None:
         return RegexFinder(names)
-    return CompiledFinder(quoted(names))
+    return _scan.Finder(quoted(names))
 
 
 def quoted(names: tuple[str, ...]) -> tuple[bytes, ...]:
