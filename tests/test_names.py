@@ -179,3 +179,12 @@ def test_without_the_extension_the_version_says_so_and_frames_are_the_same(
     assert with_c.returncode == without.returncode
     assert with_c.stdout == without.stdout
     assert json.loads(with_c.stdout)["records"] > 100
+
+
+def test_initialising_again_replaces_the_needles() -> None:
+    finder = compiled.Finder(NEEDLES)
+    finder.__init__([b'"other"'])
+    assert finder.search(b'"tamiyo" "other"') == 9
+    with pytest.raises(ValueError):
+        finder.__init__([b"x"])
+    assert finder.search(b'"tamiyo" "other"') == 9  # a refused set leaves the last one

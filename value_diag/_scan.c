@@ -88,8 +88,14 @@ Finder_init(Finder *self, PyObject *args, PyObject *kwds)
     }
     qsort(items, (size_t)n, sizeof(PyObject *), compare_second);
 
+    /* Whatever happens next, no table points at freed needles. */
     PyMem_Free((void *)self->ptr);
     PyMem_Free(self->len);
+    memset(self->first, 0, sizeof(self->first));
+    memset(self->many, 0, sizeof(self->many));
+    self->count = 0;
+    self->nseconds = 0;
+    self->simd = 0;
     self->ptr = PyMem_New(const char *, n);
     self->len = PyMem_New(Py_ssize_t, n);
     if (self->ptr == NULL || self->len == NULL) {
@@ -97,9 +103,6 @@ Finder_init(Finder *self, PyObject *args, PyObject *kwds)
         PyErr_NoMemory();
         goto fail;
     }
-    memset(self->first, 0, sizeof(self->first));
-    memset(self->many, 0, sizeof(self->many));
-    self->nseconds = 0;
     self->simd = HAVE_SIMD && simd;
     for (Py_ssize_t i = 0; i < n; i++) {
         const unsigned char second = (unsigned char)PyBytes_AS_STRING(items[i])[1];
@@ -309,6 +312,7 @@ Finder_scan(Finder *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 Finder_get_simd(Finder *self, void *closure)
 {
+    (void)closure;
     return PyBool_FromLong(self->simd);
 }
 
