@@ -9,9 +9,7 @@ appended line comes out of tail). Prints a table; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import os
 import queue
-import shutil
 import statistics
 import subprocess
 import sys
@@ -19,24 +17,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def _reader(stream: IO[bytes], out: queue.Queue[tuple[float, bytes]]) -> None:
-    for line in iter(stream.readline, b""):
-        out.put((time.perf_counter(), line))
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def _value_diag() -> list[str]:
-    found = shutil.which("value-diag", path=str(Path(sys.executable).parent))
-    return [found] if found else [sys.executable, "-m", "value_diag"]
+from bench.procs import cpu_seconds, read_lines, value_diag
 
 
 def measure(
@@ -47,7 +31,7 @@ def measure(
     proc = subprocess.Popen([*cmd, str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     lines: queue.Queue[tuple[float, bytes]] = queue.Queue()
-    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    threading.Thread(target=read_lines, args=(proc.stdout, lines), daemon=True).start()
     try:
         if wait_ready:
             lines.get(timeout=30)
@@ -68,9 +52,9 @@ def measure(
                 delays.append((t1 - t0) * 1000)
                 time.sleep(0.02)
         time.sleep(1.0)
-        cpu0, t0 = _cpu_seconds(proc.pid), time.perf_counter()
+        cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
         time.sleep(idle)
-        cpu = (_cpu_seconds(proc.pid) - cpu0) / (time.perf_counter() - t0) * 100
+        cpu = (cpu_seconds(proc.pid) - cpu0) / (time.perf_counter() - t0) * 100
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -95,7 +79,7 @@ def main() -> None:
             (
                 "value-diag watch --format json",
                 measure(
-                    [*_value_diag(), "watch", "--format", "json"],
+                    [*value_diag(), "watch", "--format", "json"],
                     path,
                     args.appends,
                     args.idle,
@@ -107,7 +91,7 @@ def main() -> None:
             (
                 "value-diag watch --poll 0.05",
                 measure(
-                    [*_value_diag(), "watch", "--format", "json", "--poll", "0.05"],
+                    [*value_diag(), "watch", "--format", "json", "--poll", "0.05"],
                     path,
                     args.appends // 3,
                     args.idle,

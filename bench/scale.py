@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import queue
-import shutil
 import signal
 import statistics
 import subprocess
@@ -23,12 +22,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.esper_log import Mix, parse_size, write  # noqa: E402
+from bench.procs import peak_rss_kb, read_lines, start_watch, value_diag  # noqa: E402
 
 DATA = HERE / "data"
 MINIMAL_TYPER = """\
@@ -44,11 +43,6 @@ def main(path: str) -> None:
 
 app()
 """
-
-
-def value_diag() -> list[str]:
-    found = shutil.which("value-diag", path=str(Path(sys.executable).parent))
-    return [found] if found else [sys.executable, "-m", "value_diag"]
 
 
 def run(cmd: list[str]) -> tuple[float, int]:
@@ -78,31 +72,14 @@ def interleaved(cmds: list[list[str]], runs: int) -> list[float]:
     return [statistics.median(t) for t in times]
 
 
-def _reader(stream: IO[bytes], out: queue.Queue[tuple[float, bytes]]) -> None:
-    for line in iter(stream.readline, b""):
-        out.put((time.perf_counter(), line))
-
-
-def _peak_rss_kb(pid: int) -> int:
-    """Peak RSS (VmHWM) of a running process, in KB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
 def watch_first_frame(path: Path) -> tuple[float, int]:
     """Seconds from start to watch's first frame, and its max RSS (KB) by then."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [*value_diag(), "watch", "--format", "json", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_watch(path)
     assert proc.stdout is not None
     proc.stdout.readline()
     elapsed = time.perf_counter() - t0
-    rss = _peak_rss_kb(proc.pid)
+    rss = peak_rss_kb(proc.pid)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     return elapsed, rss
@@ -119,14 +96,10 @@ def ingest_rate(source: Path, total: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "run.jsonl"
         path.write_bytes(b"")
-        proc = subprocess.Popen(
-            [*value_diag(), "watch", "--format", "json", str(path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_watch(path)
         assert proc.stdout is not None
         frames: queue.Queue[tuple[float, bytes]] = queue.Queue()
-        threading.Thread(target=_reader, args=(proc.stdout, frames), daemon=True).start()
+        threading.Thread(target=read_lines, args=(proc.stdout, frames), daemon=True).start()
         frames.get(timeout=30)
         expected = run_once_records(source, len(payload))
         t0 = time.perf_counter()

@@ -19,7 +19,6 @@ import json
 import os
 import queue
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,28 +33,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.esper_log import Mix, generate  # noqa: E402
+from bench.procs import cpu_seconds, rss_mb, start_watch, value_diag  # noqa: E402
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 MIX = Mix(bad_every=997, names_in_strings=True)
 QUIET_S = 3.0
 """Seconds without a new frame after the last write before watch's frame counts as final."""
 MAX_CHUNKS = (64, 4096, 65536, 1 << 20)
 """Largest write of a tick (bytes), chosen per tick: many tiny writes or a few big ones."""
-
-
-def value_diag() -> list[str]:
-    found = shutil.which("value-diag", path=str(Path(sys.executable).parent))
-    return [found] if found else [sys.executable, "-m", "value_diag"]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def rss_mb(pid: int) -> float:
-    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 1e6
 
 
 class Frames:
@@ -160,11 +144,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "run.jsonl"
         path.write_bytes(b"")
-        proc = subprocess.Popen(
-            [*value_diag(), "watch", "--format", "json", str(path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_watch(path)
         assert proc.stdout is not None
         try:
             frames = Frames(proc.stdout)
