@@ -265,48 +265,43 @@ parse_range(PyObject *const *args, Py_ssize_t nargs, const char *usage, Py_buffe
     return 0;
 }
 
+/* search() and scan(): the same walk, with or without counting newlines. */
 static PyObject *
-Finder_search(Finder *self, PyObject *const *args, Py_ssize_t nargs)
+run(Finder *self, PyObject *const *args, Py_ssize_t nargs, const int counting)
 {
     Py_buffer view;
-    Py_ssize_t pos, end, found = -1;
-    if (parse_range(args, nargs, "search(data, pos=0, end=len(data))", &view, &pos, &end))
+    Py_ssize_t pos, end, found = -1, newlines = 0;
+    const char *usage = counting ? "scan(data, pos=0, end=len(data))"
+                                 : "search(data, pos=0, end=len(data))";
+    if (parse_range(args, nargs, usage, &view, &pos, &end))
         return NULL;
     if (pos < end) {
         const char *s = (const char *)view.buf;
         if (end - pos >= RELEASE_GIL) {
             Py_BEGIN_ALLOW_THREADS
-            found = find_plain(self, s, pos, end);
+            found = counting ? find_counting(self, s, pos, end, &newlines)
+                             : find_plain(self, s, pos, end);
             Py_END_ALLOW_THREADS
         }
         else {
-            found = find_plain(self, s, pos, end);
+            found = counting ? find_counting(self, s, pos, end, &newlines)
+                             : find_plain(self, s, pos, end);
         }
     }
     PyBuffer_Release(&view);
-    return PyLong_FromSsize_t(found);
+    return counting ? Py_BuildValue("(nn)", found, newlines) : PyLong_FromSsize_t(found);
+}
+
+static PyObject *
+Finder_search(Finder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return run(self, args, nargs, 0);
 }
 
 static PyObject *
 Finder_scan(Finder *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    Py_buffer view;
-    Py_ssize_t pos, end, found = -1, newlines = 0;
-    if (parse_range(args, nargs, "scan(data, pos=0, end=len(data))", &view, &pos, &end))
-        return NULL;
-    if (pos < end) {
-        const char *s = (const char *)view.buf;
-        if (end - pos >= RELEASE_GIL) {
-            Py_BEGIN_ALLOW_THREADS
-            found = find_counting(self, s, pos, end, &newlines);
-            Py_END_ALLOW_THREADS
-        }
-        else {
-            found = find_counting(self, s, pos, end, &newlines);
-        }
-    }
-    PyBuffer_Release(&view);
-    return Py_BuildValue("(nn)", found, newlines);
+    return run(self, args, nargs, 1);
 }
 
 static PyObject *
