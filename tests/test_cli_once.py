@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import pytest
 from conftest import SAMPLES, clean_env, run_cli, script
+from telemetry import FRAME_KEYS, json_value
 
 from value_diag import __version__
 from value_diag.names import COMPILED
@@ -100,15 +101,6 @@ def records_in(path: Path) -> int:
     kinds = ("TRAINING_STARTED", "PPO_UPDATE_COMPLETED")
     with path.open(encoding="utf-8") as f:
         return sum(json.loads(line).get("event_type") in kinds for line in f if line.strip())
-
-
-def json_value(x: float) -> float | str:
-    """How the JSON output spells a number: non-finite ones as strings."""
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    return x
 
 
 def colour_params(out: str) -> set[str]:
@@ -209,15 +201,7 @@ def test_json_is_one_strict_line_with_the_documented_shape() -> None:
     assert proc.returncode == 0, "--fail-on defaults to never: a critical run still exits 0"
     assert proc.stderr == b""
     obj = strict_json(proc.stdout)
-    assert set(obj) == {
-        "source",
-        "records",
-        "bad_lines",
-        "last_error",
-        "status",
-        "value_function",
-        "infrastructure",
-    }
+    assert set(obj) == FRAME_KEYS
     assert obj["source"] == str(path)
     assert obj["records"] == records_in(path)
     assert obj["bad_lines"] == 0

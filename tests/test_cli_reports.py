@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import html
 import json
-import math
 import os
 import queue
 import re
@@ -20,6 +19,7 @@ from typing import IO, Any, Final
 
 import pytest
 from conftest import DEADLINE, SAMPLES, clean_env, run_cli, script
+from telemetry import json_value
 from test_cli_once import NINE, metrics
 
 from value_diag.output import Frame, to_json
@@ -141,14 +141,6 @@ def value_records(path: Path) -> list[tuple[float, ...]]:
         if isinstance(src, dict) and "v_return_correlation" in src:
             out.append(tuple(float(src[name]) for name in NINE))
     return out
-
-
-def json_value(x: float) -> float | str:
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    return x
 
 
 def sample(name: str) -> str:

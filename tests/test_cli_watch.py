@@ -17,7 +17,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -94,9 +94,10 @@ class Watch:
         cwd: Path,
         stdin: bool = False,
         env: dict[str, str] | None = None,
+        prefix: Sequence[str] = (),
     ) -> None:
         self.popen = subprocess.Popen(
-            [*script(), "watch", *args],
+            [*prefix, *script(), "watch", *args],  # a prefix such as setpriv ... goes first
             cwd=cwd,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from telemetry import dumps, flat, ppo
 
 from value_diag.fold import FoldState, fold, to_snapshot
 from value_diag.lines import Line, iter_lines
@@ -37,18 +38,6 @@ B: dict[str, float] = {name: -float(i) - 0.25 for i, name in enumerate(VALUE_FIE
 
 def tup(fields: dict[str, float]) -> tuple[float, ...]:
     return tuple(fields.get(name, 0.0) for name in VALUE_FIELDS)
-
-
-def dumps(obj: Any) -> bytes:
-    return json.dumps(obj).encode()
-
-
-def flat(fields: dict[str, Any]) -> bytes:
-    return dumps({"step": 1, **fields})
-
-
-def ppo(fields: dict[str, Any]) -> bytes:
-    return dumps({"event_type": "PPO_UPDATE_COMPLETED", "data": {"policy_loss": 0.1, **fields}})
 
 
 def started(**compile_fields: Any) -> bytes:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from telemetry import EXAMPLE
 
 from value_diag import health
 from value_diag.health import Icon, Level, Mark, Status, Thresholds, assess, reaches
@@ -32,19 +33,6 @@ def above(x: float) -> float:
     """The smallest float larger than ``x``: 'just over the threshold'."""
     return math.nextafter(x, INF)
 
-
-# The spec's example numbers.
-EXAMPLE: dict[str, float] = {
-    "v_return_correlation": 0.87,
-    "td_error_mean": 2.4,
-    "td_error_std": 8.1,
-    "bellman_error": 12.3,
-    "return_p10": -12.0,
-    "return_p50": 34.0,
-    "return_p90": 78.0,
-    "return_variance": 201.64,
-    "return_skewness": 0.3,
-}
 
 # Healthy everywhere: every judged metric ok, spread 40 (not > 50), variance 25.
 HEALTHY: dict[str, float] = {

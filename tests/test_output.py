@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.style import Style
 from rich.text import Text
+from telemetry import EXAMPLE_COMPILE, EXAMPLE_LINES, EXAMPLE_VALUES, FRAME_KEYS
 
 from value_diag.fold import FoldState
 from value_diag.output import (
@@ -33,17 +34,8 @@ from value_diag.schema import VALUE_FIELDS
 INF = math.inf
 NAN = math.nan
 
-EXAMPLE_VALUES = (0.87, 2.4, 8.1, 12.3, -12.0, 34.0, 78.0, 201.64, 0.3)
-EXAMPLE_COMPILE = Compile(enabled=True, backend="inductor", mode="reduce-overhead")
 EXAMPLE = FoldState(values=EXAMPLE_VALUES, compile=EXAMPLE_COMPILE, records=3)
 
-EXAMPLE_LINES = [
-    "V-Corr    0.87↗     Bellman   12.3",
-    "TD Mean   +2.4      TD Std    8.1",
-    "Returns   p10:-12  p50:+34  p90:+78 ⚠",
-    "Ret σ     14.2      Skew      +0.3",
-    "Compile   inductor:reduce-overhead ✓",
-]
 
 HEALTHY_VALUES = (0.9, 1.0, 3.0, 4.0, 10.0, 30.0, 50.0, 25.0, 0.1)
 HEALTHY_LINES = [
@@ -240,15 +232,7 @@ def test_to_json_matches_json_line() -> None:
 
 
 def check_schema(obj: Any) -> None:
-    assert set(obj) == {
-        "source",
-        "records",
-        "bad_lines",
-        "last_error",
-        "status",
-        "value_function",
-        "infrastructure",
-    }
+    assert set(obj) == FRAME_KEYS
     assert isinstance(obj["source"], str)
     assert type(obj["records"]) is int and type(obj["bad_lines"]) is int
     assert obj["last_error"] is None or isinstance(obj["last_error"], str)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.text import Text
+from telemetry import EXAMPLE, EXAMPLE_COMPILE, EXAMPLE_LINES
 
 from value_diag.fold import FoldState, to_snapshot
 from value_diag.panel import GAP, LABEL_W, VAL_W, ValueDiagnosticsPanel
@@ -23,27 +24,6 @@ from value_diag.schema import VALUE_FIELDS
 INF = math.inf
 NAN = math.nan
 
-# The spec's example numbers, in VALUE_FIELDS order.
-EXAMPLE: dict[str, float] = {
-    "v_return_correlation": 0.87,
-    "td_error_mean": 2.4,
-    "td_error_std": 8.1,
-    "bellman_error": 12.3,
-    "return_p10": -12.0,
-    "return_p50": 34.0,
-    "return_p90": 78.0,
-    "return_variance": 14.2**2,
-    "return_skewness": 0.3,
-}
-EXAMPLE_COMPILE = Compile(enabled=True, backend="inductor", mode="reduce-overhead")
-
-EXAMPLE_LINES = [
-    "V-Corr    0.87↗     Bellman   12.3",
-    "TD Mean   +2.4      TD Std    8.1",
-    "Returns   p10:-12  p50:+34  p90:+78 ⚠",
-    "Ret σ     14.2      Skew      +0.3",
-    "Compile   inductor:reduce-overhead ✓",
-]
 EXAMPLE_LINES_ASCII = [
     "V-Corr    0.87^     Bellman   12.3",
     "TD Mean   +2.4      TD Std    8.1",

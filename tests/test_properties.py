@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console
+from telemetry import dumps, flat, ppo, snapshot
 
 from value_diag.fold import FoldState, fold
 from value_diag.lines import MAX_LINE, Line, LineScanner
@@ -126,30 +127,8 @@ compile_fields = st.fixed_dictionaries(
 )
 
 
-def dumps(obj: Any) -> bytes:
-    """As producers write: Python's json, bare NaN and Infinity tokens included."""
-    return json.dumps(obj).encode()
-
-
-def flat(fields: dict[str, Any]) -> bytes:
-    return dumps({"step": 7, **fields})
-
-
-def ppo(fields: dict[str, Any]) -> bytes:
-    return dumps({"event_type": "PPO_UPDATE_COMPLETED", "data": {"policy_loss": 0.1, **fields}})
-
-
 def started(fields: dict[str, Any]) -> bytes:
     return dumps({"event_type": "TRAINING_STARTED", "data": {"n_envs": 4, **fields}})
-
-
-def snapshot(vf: dict[str, Any] | None, infra: dict[str, Any] | None) -> bytes:
-    tamiyo: dict[str, Any] = {}
-    if vf is not None:
-        tamiyo["value_function"] = vf
-    if infra is not None:
-        tamiyo["infrastructure"] = infra
-    return dumps({"tamiyo": tamiyo})
 
 
 valid_lines = st.one_of(

@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_cli_watch
-from conftest import script
 from test_cli_watch import COMPILE_LINE, Watch, append, healthy, line
 
 from value_diag.fold import FoldState
@@ -178,15 +176,12 @@ def test_stat_error_is_shown_and_retried(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def watches(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Watch]]:
+def watches() -> Iterator[Callable[..., Watch]]:
     """Starts `[PREFIX...] value-diag watch ARGS` (text frames in a pipe); killed at teardown."""
     started: list[Watch] = []
 
     def start(*args: str, cwd: Path, prefix: Sequence[str] = ()) -> Watch:
-        # Watch runs script(); a prefix (setpriv ...) goes in front of it.
-        monkeypatch.setattr(test_cli_watch, "script", lambda: [*prefix, *script()])
-        w = Watch(list(args), cwd=cwd)
-        monkeypatch.setattr(test_cli_watch, "script", script)
+        w = Watch(list(args), cwd=cwd, prefix=prefix)
         started.append(w)
         return w
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from telemetry import dumps, snapshot
 
 from value_diag.records import (
     KNOWN_NAMES,
@@ -25,20 +26,6 @@ NINE: dict[str, float] = {name: float(i + 1) + 0.25 for i, name in enumerate(VAL
 """Nine distinct metric values, so a field read from the wrong key shows."""
 NINE_TUPLE: tuple[float, ...] = tuple(NINE[name] for name in VALUE_FIELDS)
 ZEROS: tuple[float, ...] = (0.0,) * len(VALUE_FIELDS)
-
-
-def dumps(obj: Any) -> bytes:
-    """A line as the producers write it (stdlib json: NaN / Infinity as bare tokens)."""
-    return json.dumps(obj).encode()
-
-
-def snapshot(vf: dict[str, Any] | None = None, infra: dict[str, Any] | None = None) -> bytes:
-    tamiyo: dict[str, Any] = {}
-    if vf is not None:
-        tamiyo["value_function"] = vf
-    if infra is not None:
-        tamiyo["infrastructure"] = infra
-    return dumps({"step": 3, "tamiyo": tamiyo})
 
 
 def ppo(data: Any) -> bytes:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import run_cli
+from telemetry import json_value
 
 from value_diag.schema import VALUE_FIELDS, ValueFunctionMetrics
 from value_diag.writer import TelemetryWriter, encode
@@ -193,15 +194,6 @@ def test_an_unwritable_path_raises_oserror(tmp_path: Path) -> None:
 
 
 # --- round trip through the real console script -------------------------------------------------
-
-
-def json_value(x: float) -> Any:
-    """How `once --format json` spells a number."""
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    return x
 
 
 ROUND_TRIP_CASES = {

@@ -1,0 +1,71 @@
+"""Test data several test files share: the spec's example, lines as producers write them."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from value_diag.records import Compile
+
+EXAMPLE: dict[str, float] = {
+    "v_return_correlation": 0.87,
+    "td_error_mean": 2.4,
+    "td_error_std": 8.1,
+    "bellman_error": 12.3,
+    "return_p10": -12.0,
+    "return_p50": 34.0,
+    "return_p90": 78.0,
+    "return_variance": 14.2**2,
+    "return_skewness": 0.3,
+}
+"""The spec's example numbers, in VALUE_FIELDS order."""
+EXAMPLE_VALUES: tuple[float, ...] = tuple(EXAMPLE.values())
+EXAMPLE_COMPILE = Compile(enabled=True, backend="inductor", mode="reduce-overhead")
+EXAMPLE_LINES = [
+    "V-Corr    0.87↗     Bellman   12.3",
+    "TD Mean   +2.4      TD Std    8.1",
+    "Returns   p10:-12  p50:+34  p90:+78 ⚠",
+    "Ret σ     14.2      Skew      +0.3",
+    "Compile   inductor:reduce-overhead ✓",
+]
+"""The panel the spec shows for its example."""
+
+FRAME_KEYS = frozenset(
+    {"source", "records", "bad_lines", "last_error", "status", "value_function", "infrastructure"}
+)
+"""The keys of a JSON frame (without --trend)."""
+
+
+def dumps(obj: Any) -> bytes:
+    """A line as producers write it: Python's json, bare NaN and Infinity tokens included."""
+    return json.dumps(obj).encode()
+
+
+def flat(fields: dict[str, Any]) -> bytes:
+    """A flat metrics line."""
+    return dumps({"step": 7, **fields})
+
+
+def ppo(fields: dict[str, Any]) -> bytes:
+    """An esper PPO_UPDATE_COMPLETED event carrying ``fields`` among its own."""
+    return dumps({"event_type": "PPO_UPDATE_COMPLETED", "data": {"policy_loss": 0.1, **fields}})
+
+
+def snapshot(vf: dict[str, Any] | None = None, infra: dict[str, Any] | None = None) -> bytes:
+    """A snapshot line: tamiyo with the parts given."""
+    tamiyo: dict[str, Any] = {}
+    if vf is not None:
+        tamiyo["value_function"] = vf
+    if infra is not None:
+        tamiyo["infrastructure"] = infra
+    return dumps({"step": 3, "tamiyo": tamiyo})
+
+
+def json_value(x: float) -> float | str:
+    """How the JSON output spells a number: non-finite ones as strings."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
