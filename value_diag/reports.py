@@ -13,6 +13,7 @@ from value_diag import health
 from value_diag.health import DEFAULT_THRESHOLDS, Level, Status, Thresholds
 from value_diag.output import TITLE, Frame, assess, status_style
 from value_diag.panel import METRICS, clean, compile_text, metric_text
+from value_diag.source import ReadError
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -153,4 +154,7 @@ def export(renderable: RenderableType, path: str, kind: str, width: int = 100) -
         text = console.export_svg(title="value-diag")
     else:
         text = console.export_html(inline_styles=True)
-    Path(path).write_text(text, encoding="utf-8")
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:  # the path is named here: a failed write's error does not carry it
+        raise ReadError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
