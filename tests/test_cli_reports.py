@@ -616,7 +616,7 @@ def test_markdown_is_a_table_with_a_row_per_metric() -> None:
         assert shown.startswith("**") is (level in ("warning", "critical")), (label, shown)
     spread = frame_of(path)["value_function"]["return_spread"]["value"]
     assert rows["p90-p10"][0] == format(spread, ".0f")
-    assert rows["Compile"][0] == "inductor:reduce-overhead"
+    assert rows["Compile"][0] == "`inductor:reduce-overhead`", "from the file: a code span"
 
 
 def test_markdown_escapes_a_hostile_backend(tmp_path: Path) -> None:

@@ -5,10 +5,117 @@ CLI behaviour runs the real console script in a subprocess, as a CI job would.
 
 from __future__ import annotations
 
+import json
+import re
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Final
 
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, clean_env, run_cli
+from markdown_it import MarkdownIt
+from test_cli_once import metrics
+
+BACKEND: Final = "<img src=https://evil.example/p.png>"
+MODE: Final = "[Fix](https://evil.example) @org/team ``x`` | &amp; www.evil.example #1 *b*"
+"""An image, a link, a mention, a code span, a cell break, an entity, bare links, emphasis."""
+SAFE_TAGS: Final = {"h3", "p", "strong", "em", "table", "thead", "tbody", "tr", "th", "td", "code"}
+"""Everything the report itself writes; no image, link or raw HTML from the data."""
+DATA_MARKERS: Final = ("evil", "example", "http", "www", "@", "<", "&", "[", "`", "#1", "*b*")
+
+
+# --- markdown ------------------------------------------------------------------------------
+
+
+class Rendered(HTMLParser):
+    """The tags of rendered HTML, and its text inside and outside <code> elements."""
+
+    def __init__(self, markup: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.code: list[str] = []
+        self.outside = ""
+        self._depth = 0
+        self.feed(markup)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        if tag == "code":
+            self._depth += 1
+            self.code.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "code":
+            self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._depth:
+            self.code[-1] += data
+        else:
+            self.outside += data
+
+
+def gfm(text: str) -> Rendered:
+    """Markdown rendered as GitHub would: tables, raw HTML allowed, bare URLs linked."""
+    renderer = MarkdownIt("gfm-like")
+    assert renderer.options["html"] and renderer.options["linkify"]
+    return Rendered(renderer.render(text))
+
+
+def hostile_run(tmp_path: Path) -> str:
+    """A run whose path, compile strings and last error would all be markup if not escaped."""
+    (tmp_path / "https:" / "x.example").mkdir(parents=True)
+    path = f"{tmp_path}/https://x.example/<b>@o [a](b) `t` |x| &lt; *y*.jsonl"
+    lines = [
+        json.dumps({"compile_enabled": True, "compile_backend": BACKEND, "compile_mode": MODE}),
+        json.dumps(metrics(bellman_error=30.0)),
+        '{"bellman_error": <img src=x>',
+    ]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "github"])
+def test_markdown_renders_every_string_from_the_file_as_written(tmp_path: Path, fmt: str) -> None:
+    path = hostile_run(tmp_path)
+    summary = tmp_path / "summary.md"
+    proc = run_cli(["once", path, "--format", fmt], env=clean_env(GITHUB_STEP_SUMMARY=str(summary)))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b""
+    text = proc.stdout.decode("utf-8") if fmt == "markdown" else summary.read_text("utf-8")
+    assert text.startswith("### VALUE DIAGNOSTICS: ")
+
+    page = gfm(text)
+    assert page.tags <= SAFE_TAGS, page.tags - SAFE_TAGS
+    for marker in DATA_MARKERS:  # where GitHub would link URLs, mentions and refs
+        assert marker not in page.outside, (marker, page.outside)
+    assert path in page.code, "the source path, whole, in one code span"
+    assert f"{BACKEND}:{MODE}" in page.code, page.code
+    assert any(re.fullmatch(r"line 3: invalid JSON: .+", code) for code in page.code), page.code
+    assert "| Bellman | 30.0 | **warning** |" in text, "numbers and levels stay plain"
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["`", "``a``", "a`b", " a ", "  ", "` x `", "a|b\\|c", "x\\", "<a href=x>&amp;"],
+)
+def test_code_span_shows_its_text_exactly_in_a_paragraph_and_in_a_table(data: str) -> None:
+    from value_diag.reports import _code
+
+    paragraph = gfm(f"last: {_code(data)}\n")
+    assert paragraph.code == [data], _code(data)
+    table = gfm(f"| a | b |\n|---|---|\n| Compile | {_code(data, in_table=True)} |\n")
+    assert table.code == [data], _code(data, in_table=True)
+    assert "td" in table.tags, "the row stayed a table row"
+
+
+def test_code_span_of_nothing_is_nothing() -> None:
+    from value_diag.reports import _code
+
+    assert _code("") == ""
+    assert _code("\x1b[31m") == "", "what cleaning leaves"
+
 
 # --- --svg and --html ----------------------------------------------------------------------
 
