@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -17,6 +18,8 @@ from value_diag.panel import METRICS, clean, compile_text, metric_text
 from value_diag.source import ReadError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from rich.console import Console, RenderableType
 
     from value_diag.output import Renderer
@@ -51,28 +54,65 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def github(frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[str]:
+def levels(frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, Level]:
+    """Label -> level of every metric and the compile status (empty without data)."""
+    return {label: level for label, _value, level in _cells(frame, thresholds)}
+
+
+def _annotation(command: str, source: str, label: str, value: str, level: Level) -> str:
+    title = _escape_property(f"value-diag: {label} {level.value}")
+    message = _escape_data(f"{source}: {label} {value} ({level.value})")
+    return f"::{command} title={title}::{message}"
+
+
+def github(
+    frame: Frame,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    since: Mapping[str, Level] | None = None,
+) -> list[str]:
     """Workflow commands: a warning or error per alarming metric, else one notice.
 
-    When GITHUB_STEP_SUMMARY names a file, the markdown frame is appended to it.
+    Args:
+        since: the levels this source had when it was last annotated (``levels()``). Then
+            only the metrics whose level changed are annotated (a recovery as a notice),
+            and nothing is said if none did, so a followed run does not repeat itself.
     """
     source = clean(frame.source, ascii_only=True)
     st = frame.state
     lines = []
     for label, value, level in _cells(frame, thresholds):
+        before = None if since is None else since.get(label, Level.NO_DATA)
+        if level is before:
+            continue
         if level in _LEVEL_WORD:
-            title = _escape_property(f"value-diag: {label} {level.value}")
-            message = _escape_data(f"{source}: {label} {value} ({level.value})")
-            lines.append(f"::{_LEVEL_WORD[level]} title={title}::{message}")
-    if not lines:
+            lines.append(_annotation(_LEVEL_WORD[level], source, label, value, level))
+        elif before in _LEVEL_WORD:
+            lines.append(_annotation("notice", source, label, value, level))
+    if not lines and since is None:
         status = assess(st, thresholds).status.value
         counts = f"{st.records} records, {st.bad_lines} bad lines"
         lines.append(f"::notice title=value-diag::{_escape_data(f'{source}: {status}, {counts}')}")
-    summary = os.environ.get(STEP_SUMMARY)
-    if summary:
-        with Path(summary).open("a", encoding="utf-8") as f:
-            f.write(markdown(frame, thresholds) + "\n")
     return lines
+
+
+def write_summary(frames: list[Frame], thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+    """Appends the frames as markdown to the file GITHUB_STEP_SUMMARY names, if any.
+
+    Best effort: the annotations and the exit code matter more than the summary, so a
+    file that cannot be written costs a one-line warning on stderr and nothing else.
+    """
+    path = os.environ.get(STEP_SUMMARY)
+    if not path or not frames:
+        return
+    text = "".join(markdown(frame, thresholds) + "\n" for frame in frames)
+    try:
+        with Path(path).open("a", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        sys.stderr.write(
+            f"value-diag: warning: cannot write step summary {clean(path)}: {reason}\n"
+        )
 
 
 _BACKTICKS: Final = re.compile(r"`+")

@@ -11,6 +11,8 @@ from value_diag.output import Format, Frame, Renderer
 if TYPE_CHECKING:
     from rich.console import Console, OverflowMethod, RenderableType
 
+    from value_diag.health import Level
+
 
 class Sink(Protocol):
     """Where watch sends frames: a live terminal, or a stream of text or JSON."""
@@ -29,24 +31,38 @@ class Sink(Protocol):
 
 
 class StreamSink:
-    """Frames printed one after another, for logs and pipes: text or JSON lines."""
+    """Frames printed one after another, for logs and pipes: text, JSON lines or reports.
+
+    GitHub annotations are printed when a metric's level changes, and the step summary is
+    written once, at the end, with each source's last frame: a long run would otherwise
+    repeat every alarm and outgrow the summary's size limit.
+    """
 
     def __init__(self, console: Console, renderer: Renderer, fmt: Format) -> None:
         self.console = console
         self.renderer = renderer
         self.format = fmt
         self._printed = 0
+        self._annotated: dict[int, dict[str, Level]] = {}
+        """Per source (its index): the levels of the frame last annotated."""
+        self._last: list[Frame] = []
 
     def __enter__(self) -> StreamSink:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        if self.format is Format.GITHUB:
+            from value_diag.reports import write_summary
+
+            write_summary(self._last, self.renderer.thresholds)
 
     def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
         """Prints each changed frame: text frames separated by a blank line."""
+        self._last = frames
         for i in changed:
-            if self.format is not Format.TEXT:
+            if self.format is Format.GITHUB:
+                self._annotate(i, frames[i])
+            elif self.format is not Format.TEXT:
                 self.console.out(self.renderer.text(frames[i], self.format), highlight=False)
             else:
                 if self._printed:
@@ -57,6 +73,15 @@ class StreamSink:
 
     def tick(self, frames: list[Frame], now: float) -> None:
         """A log gets no frame without new data."""
+
+    def _annotate(self, i: int, frame: Frame) -> None:
+        from value_diag.reports import github, levels
+
+        thresholds = self.renderer.thresholds
+        lines = github(frame, thresholds, self._annotated.get(i))
+        self._annotated[i] = levels(frame, thresholds)
+        if lines:
+            self.console.out("\n".join(lines), highlight=False)
 
     def _print_plain(self, text: Text) -> None:
         if self.console.is_terminal:
