@@ -66,6 +66,10 @@ def run_once(
         console.file.flush()
     except BrokenPipeError:  # the reader left (`| head -1`); the verdict still stands
         silence_stdout()
+    if frames and options.format is Format.GITHUB:
+        from value_diag.reports import write_summary
+
+        write_summary(frames, renderer.thresholds)  # after the annotations: it may fail
     if frames and (options.svg or options.html):
         from value_diag.reports import export
 
