@@ -6,8 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +63,22 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Starts `value-diag watch ARGS` in tmp_path; every process is killed at teardown."""
+    from watching import Watch
+
+    started: list[Watch] = []
+
+    def start(*args: str, stdin: bool = False, env: dict[str, str] | None = None) -> Watch:
+        w = Watch(list(args), cwd=tmp_path, stdin=stdin, env=env)
+        started.append(w)
+        return w
+
+    try:
+        yield start
+    finally:
+        for w in started:
+            w.close()

@@ -8,27 +8,23 @@ instead of hanging, and no assertion depends on how long anything took.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import queue
 import re
 import signal
-import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
-from conftest import DEADLINE, clean_env, script
+from conftest import DEADLINE, clean_env
 from ptyterm import Pty
+from watching import Json, Spawn
 
 SETTLE = 0.5
 """Seconds left between two writes that must reach the watcher as separate events."""
 
-Json = dict[str, Any]
 
 COMPILE_LINE: Json = {
     "compile_enabled": True,
@@ -82,170 +78,6 @@ def bellman(frame: Json) -> float:
 
 def has_bellman(value: float) -> Callable[[Json], bool]:
     return lambda f: bellman(f) == value
-
-
-class Watch:
-    """A running `value-diag watch ...` with its stdout read line by line on a thread."""
-
-    def __init__(
-        self,
-        args: list[str],
-        *,
-        cwd: Path,
-        stdin: bool = False,
-        env: dict[str, str] | None = None,
-        prefix: Sequence[str] = (),
-    ) -> None:
-        self.popen = subprocess.Popen(
-            [*prefix, *script(), "watch", *args],  # a prefix such as setpriv ... goes first
-            cwd=cwd,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env if env is not None else clean_env(),
-        )
-        self.raw = bytearray()
-        """Everything read from stdout so far."""
-        self.frames: list[Json] = []
-        """Every JSON frame consumed so far, in order."""
-        self.seen: list[str] = []
-        """Every stdout line consumed so far (without its newline)."""
-        self._lines: queue.Queue[bytes | None] = queue.Queue()
-        self._eof = False
-        self._stderr = bytearray()
-        assert self.popen.stdout is not None and self.popen.stderr is not None
-        self._threads = [
-            threading.Thread(target=self._read_stdout, args=(self.popen.stdout,), daemon=True),
-            threading.Thread(target=self._read_stderr, args=(self.popen.stderr,), daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
-
-    def _read_stdout(self, stream: IO[bytes]) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            for raw in stream:
-                self.raw += raw
-                self._lines.put(raw)
-        self._lines.put(None)
-
-    def _read_stderr(self, stream: IO[bytes]) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            for raw in stream:
-                self._stderr += raw
-
-    @property
-    def stderr(self) -> str:
-        return self._stderr.decode("utf-8", "replace")
-
-    def _context(self) -> str:
-        return (
-            f"\nlast stdout lines: {self.seen[-5:]!r}\nreturn code: {self.popen.poll()}"
-            f"\nstderr: {self.stderr[-2000:]!r}"
-        )
-
-    def next_line(self, deadline: float | None = None) -> str | None:
-        """The next stdout line, or None at end of output."""
-        if self._eof:
-            return None
-        deadline = deadline if deadline is not None else time.monotonic() + DEADLINE
-        try:
-            raw = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            raise AssertionError(f"no output within {DEADLINE}s" + self._context()) from None
-        if raw is None:
-            self._eof = True
-            return None
-        text = raw.decode("utf-8").removesuffix("\n")
-        self.seen.append(text)
-        return text
-
-    def lines(self, n: int) -> list[str]:
-        """The next ``n`` stdout lines."""
-        deadline = time.monotonic() + DEADLINE
-        out: list[str] = []
-        for _ in range(n):
-            text = self.next_line(deadline)
-            assert text is not None, f"output ended after {out!r}" + self._context()
-            out.append(text)
-        return out
-
-    def next_frame(self, deadline: float | None = None) -> Json | None:
-        """The next JSON frame, or None at end of output."""
-        text = self.next_line(deadline)
-        if text is None:
-            return None
-        frame = json.loads(text)
-        assert isinstance(frame, dict), text
-        self.frames.append(frame)
-        return frame
-
-    def until(self, pred: Callable[[Json], bool] = lambda f: True) -> tuple[Json, list[Json]]:
-        """Waits for the first frame satisfying ``pred``; returns it and the frames before it."""
-        deadline = time.monotonic() + DEADLINE
-        skipped: list[Json] = []
-        while True:
-            frame = self.next_frame(deadline)
-            assert frame is not None, (
-                f"output ended without the awaited frame; frames skipped: {skipped[-3:]!r}"
-                + self._context()
-            )
-            if pred(frame):
-                return frame, skipped
-            skipped.append(frame)
-
-    def frame(self, pred: Callable[[Json], bool] = lambda f: True) -> Json:
-        """The first frame (from here on) satisfying ``pred``."""
-        return self.until(pred)[0]
-
-    def rest(self) -> list[Json]:
-        """All remaining frames, up to the end of output (the process must end)."""
-        deadline = time.monotonic() + DEADLINE
-        out = []
-        while (frame := self.next_frame(deadline)) is not None:
-            out.append(frame)
-        return out
-
-    def wait(self) -> int:
-        """The exit code (the process must end)."""
-        try:
-            return self.popen.wait(timeout=DEADLINE)
-        except subprocess.TimeoutExpired:
-            raise AssertionError("the process did not exit" + self._context()) from None
-
-    def send(self, sig: signal.Signals) -> None:
-        self.popen.send_signal(sig)
-
-    def close(self) -> None:
-        """Kills the process if it still runs, and lets go of everything."""
-        if self.popen.poll() is None:
-            self.popen.kill()
-        self.popen.wait()
-        for t in self._threads:
-            t.join(timeout=5)
-        for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-
-
-Spawn = Callable[..., Watch]
-
-
-@pytest.fixture
-def spawn(tmp_path: Path) -> Iterator[Spawn]:
-    """Starts `value-diag watch ARGS` in tmp_path; every process is killed at teardown."""
-    started: list[Watch] = []
-
-    def start(*args: str, stdin: bool = False, env: dict[str, str] | None = None) -> Watch:
-        w = Watch(list(args), cwd=tmp_path, stdin=stdin, env=env)
-        started.append(w)
-        return w
-
-    try:
-        yield start
-    finally:
-        for w in started:
-            w.close()
 
 
 @pytest.fixture

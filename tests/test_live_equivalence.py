@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 from conftest import DEADLINE, clean_env, script
-from test_cli_watch import Watch
 from test_cli_watch import append as append_bytes
+from watching import Watch
 
 from value_diag.schema import VALUE_FIELDS
 

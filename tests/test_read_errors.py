@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli_watch import COMPILE_LINE, Watch, append, healthy, line
+from test_cli_watch import COMPILE_LINE, append, healthy, line
+from watching import Watch
 
 from value_diag.fold import FoldState
 from value_diag.scan import fold_path
