@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
+import selectors
+import signal
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Final
+from typing import Final, NoReturn
 
 from value_diag.fold import FoldState, Segment, apply, summarize
-from value_diag.lines import LineScanner
-from value_diag.source import STDIN, ReadError, describe, next_line_start, read_blocks, read_range
-
-if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-
-    from value_diag.lines import Line
+from value_diag.lines import Line, LineScanner
+from value_diag.source import (
+    STDIN,
+    ReadError,
+    describe,
+    next_line_start,
+    open_regular,
+    read_range,
+    read_stdin,
+)
 
 PART_MIN: Final = 32 << 20
 """Smallest part worth a process of its own (bytes)."""
@@ -39,31 +44,41 @@ class Progress:
     """Bytes of the prefix: just after its last newline."""
 
 
-def fold_path(path: str, now: float, parts: int | None = None, history: int = 0) -> FoldState:
-    """Folds a whole file (or stdin for ``-``), its last line even without a newline.
+class Interrupted(Exception):
+    """Reading was stopped from outside (a signal asked watch to end)."""
 
-    ``parts`` overrides how many processes share a regular file (default: by size
-    and the cores available); ``history`` is how many value records to keep for trends.
+
+Stop = Callable[[], bool]
+"""Asked between blocks: True to stop reading at once."""
+
+
+def _never() -> bool:
+    return False
+
+
+def fold_path(path: str, now: float, parts: int | None = None, history: int = 0) -> FoldState:
+    """Folds a file (or stdin for ``-``) up to the size it had when opened.
+
+    The last line counts even without a newline. A file that keeps growing is not
+    chased: what was written after the open is for the next look. ``parts`` overrides
+    how many processes share the file (default: by size and the cores available);
+    ``history`` is how many value records to keep for trends.
 
     Raises:
-        ReadError: the input cannot be read.
+        ReadError: the input cannot be read, or is not a regular file.
     """
     if path == STDIN:
-        return _fold_stream(read_blocks(path), now, history)
+        lines = _lines(LineScanner(), read_stdin(), finish=True)
+        return apply(FoldState(history_len=history), summarize(lines, history_len=history), now)
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd, st = open_regular(path)
     except OSError as exc:
         raise describe(path, exc) from None
     try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(21, os.strerror(21))
-        if not stat.S_ISREG(st.st_mode):
-            return _fold_stream(read_blocks(path), now, history)
-        done = catch_up(fd, st.st_size, now, parts, history)
+        done = catch_up(fd, st.st_size, now, parts, history, name=path)
         scanner = LineScanner()
         scanner.lines = done.lines
-        tail = _lines(scanner, read_range(fd, done.offset, None), finish=True)
+        tail = _lines(scanner, read_range(fd, done.offset, st.st_size), finish=True)
         return apply(done.state, summarize(tail, history_len=history), now)
     except OSError as exc:
         raise describe(path, exc) from None
@@ -72,20 +87,36 @@ def fold_path(path: str, now: float, parts: int | None = None, history: int = 0)
 
 
 def catch_up(
-    fd: int, size: int, now: float, parts: int | None = None, history: int = 0
+    fd: int,
+    size: int,
+    now: float,
+    parts: int | None = None,
+    history: int = 0,
+    *,
+    name: str = "",
+    stop: Stop = _never,
 ) -> Progress:
-    """Folds the complete lines of the first ``size`` bytes of an open file, on all cores."""
+    """Folds the complete lines of the first ``size`` bytes of an open file, on all cores.
+
+    Raises:
+        ReadError: a part could not be read (the message names ``name``).
+        Interrupted: ``stop`` said so; the reading processes are gone.
+    """
     end = _last_line_end(fd, size)
     cuts = _cuts(fd, end, _parts(end) if parts is None else parts)
     jobs = [_job(fd, a, b, history) for a, b in zip([0, *cuts], [*cuts, end], strict=True)]
-    children = [_fork(job) for job in jobs[1:]]
+    children: list[tuple[int, int]] = []
     try:
-        first = jobs[0]()
-    finally:  # every child is waited for, whatever happens here
-        answers = [_collect(pid, r) for pid, r in children]
+        for job in jobs[1:]:
+            children.append(_fork(job))
+        first = jobs[0](stop)
+        answers = [_collect(pid, r, stop) for pid, r in children]
+    finally:  # whatever happened, no reading process outlives this call
+        for pid, r in children:
+            _reap(pid, r)
     for answer in answers:
         if isinstance(answer, str):
-            raise ReadError(answer)
+            raise ReadError(f"cannot read {name}: {answer}")
     segments = [first, *(a for a in answers if isinstance(a, Segment))]
     state, lines = FoldState(history_len=history), 0
     for seg in segments:
@@ -94,9 +125,18 @@ def catch_up(
     return Progress(state, lines, end)
 
 
-def _fold_stream(blocks: Iterator[bytes], now: float, history: int) -> FoldState:
-    lines = _lines(LineScanner(), blocks, finish=True)
-    return apply(FoldState(history_len=history), summarize(lines, history_len=history), now)
+Job = Callable[[Stop], Segment]
+"""Folds one part of a file, asking ``stop`` between blocks."""
+
+
+def _job(fd: int, start: int, end: int, history: int) -> Job:
+    def run(stop: Stop) -> Segment:
+        scanner = LineScanner()
+        lines = _lines(scanner, _stoppable(read_range(fd, start, end), stop), finish=False)
+        seg = summarize(lines, history_len=history)
+        return replace(seg, lines=scanner.lines)
+
+    return run
 
 
 def _lines(scanner: LineScanner, blocks: Iterator[bytes], finish: bool) -> Iterator[Line]:
@@ -106,14 +146,11 @@ def _lines(scanner: LineScanner, blocks: Iterator[bytes], finish: bool) -> Itera
         yield from scanner.finish()
 
 
-def _job(fd: int, start: int, end: int, history: int) -> Callable[[], Segment]:
-    def run() -> Segment:
-        scanner = LineScanner()
-        lines = _lines(scanner, read_range(fd, start, end), finish=False)
-        seg = summarize(lines, history_len=history)
-        return replace(seg, lines=scanner.lines)
-
-    return run
+def _stoppable(blocks: Iterator[bytes], stop: Stop) -> Iterator[bytes]:
+    for block in blocks:
+        if stop():
+            raise Interrupted
+        yield block
 
 
 def _parts(size: int) -> int:
@@ -149,35 +186,95 @@ def _cuts(fd: int, end: int, parts: int) -> list[int]:
     return cuts
 
 
-def _fork(job: Callable[[], Segment]) -> tuple[int, int]:
-    """Runs a job in a child process; its pickled result comes back through a pipe."""
-    import pickle
+_CHILD_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals the parent answers for its readers: blocked across fork, then default or ignored."""
+_PR_SET_PDEATHSIG: Final = 1
+_WAIT_S: Final = 0.05
+"""How often the parent, waiting for a reader, asks whether to stop (s)."""
 
+
+def _fork(job: Job) -> tuple[int, int]:
+    """Runs a job in a child process; its pickled result comes back through a pipe.
+
+    The child never returns into the caller's code: its whole life ends in os._exit,
+    and it dies with its parent (PR_SET_PDEATHSIG on Linux, else by asking between
+    blocks whether its parent is still the one that started it).
+    """
     r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+    parent = os.getpid()
+    # No signal may land between fork and the child's try: it would unwind into our code.
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _CHILD_SIGNALS)
+    try:
+        pid = os.fork()
+    except BaseException:
         os.close(r)
-        try:
-            payload = pickle.dumps(("ok", job()))
-        except OSError as exc:
-            payload = pickle.dumps(("error", exc.strerror or type(exc).__name__))
-        except BaseException:
-            payload = pickle.dumps(("error", "interrupted"))
-        with os.fdopen(w, "wb") as f:
-            f.write(payload)
-        os._exit(0)
+        os.close(w)
+        raise
+    finally:
+        if os.getpid() == parent:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        _child(job, parent, r, w, old_mask)
     os.close(w)
     return pid, r
 
 
-def _collect(pid: int, r: int) -> Segment | str:
-    """A child's segment, or why it has none."""
+def _child(job: Job, parent: int, r: int, w: int, mask: Iterable[int]) -> NoReturn:
+    """The whole life of a reading process: fold, answer, exit; nothing else ever runs."""
+    code = 1
+    try:
+        os.close(r)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to answer
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        _die_with(parent)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        import pickle
+
+        try:
+            answer: tuple[str, object] = ("ok", job(lambda: os.getppid() != parent))
+        except OSError as exc:
+            answer = ("error", exc.strerror or type(exc).__name__)
+        except MemoryError:
+            answer = ("error", "out of memory")
+        except Interrupted:
+            answer = ("error", "the reading process lost its parent")
+        with os.fdopen(w, "wb") as f:
+            f.write(pickle.dumps(answer))
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _die_with(parent: int) -> None:
+    """Asks the kernel to kill this process when its parent dies (Linux)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the job asks between blocks instead
+        pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _collect(pid: int, r: int, stop: Stop) -> Segment | str:
+    """A child's segment, or why it has none; raises Interrupted when ``stop`` says so."""
     import pickle
 
-    with os.fdopen(r, "rb") as f:
-        payload = f.read()
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
+    payload = bytearray()
+    with selectors.DefaultSelector() as sel:
+        sel.register(r, selectors.EVENT_READ)
+        while True:
+            if stop():
+                raise Interrupted
+            if not sel.select(_WAIT_S):
+                continue
+            chunk = os.read(r, 1 << 16)
+            if not chunk:
+                break
+            payload += chunk
     try:
         kind, value = pickle.loads(payload)
     except (EOFError, pickle.UnpicklingError):
@@ -185,3 +282,14 @@ def _collect(pid: int, r: int) -> Segment | str:
     if kind != "ok" or not isinstance(value, Segment):
         return f"read failed: {value}"
     return value
+
+
+def _reap(pid: int, r: int) -> None:
+    """Ends a reading process (if it is still at work) and waits for it."""
+    with contextlib.suppress(OSError):
+        os.close(r)
+    with contextlib.suppress(ChildProcessError, ProcessLookupError):
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)

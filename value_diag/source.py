@@ -1,4 +1,8 @@
-"""Bytes from a file or stdin: whole, or followed as it grows. The only module that reads files."""
+"""Bytes from a file or stdin: whole, or followed as it grows.
+
+Only regular files are read by path: a FIFO, a device or a socket could block an open()
+or never end (``-`` is the way to read a pipe). Every open is non-blocking for that reason.
+"""
 
 from __future__ import annotations
 
@@ -25,29 +29,62 @@ def display_name(path: str) -> str:
     return "<stdin>" if path == STDIN else path
 
 
+NOT_REGULAR: Final = "not a regular file"
+"""Why a FIFO, device or socket given by path is refused."""
+TOO_MANY_FILES: Final = "too many open files (the open-file limit, ulimit -n, is reached)"
+"""EMFILE said plainly: the limit, not the file, is the problem."""
+
+
+class NotRegularFile(OSError):
+    """A path that names a FIFO, a device or a socket."""
+
+    def __init__(self) -> None:
+        super().__init__(errno.EINVAL, NOT_REGULAR)
+
+
+def reason(exc: OSError) -> str:
+    """Why an operation failed, in words (the limit named for EMFILE)."""
+    if exc.errno == errno.EMFILE:
+        return TOO_MANY_FILES
+    return exc.strerror or type(exc).__name__
+
+
 def describe(path: str, exc: OSError) -> ReadError:
     """A one-line error naming the path and the reason, without a traceback."""
-    reason = exc.strerror or type(exc).__name__
-    return ReadError(f"cannot read {display_name(path)}: {reason}")
+    return ReadError(f"cannot read {display_name(path)}: {reason(exc)}")
 
 
-def read_blocks(path: str, block: int = BLOCK) -> Iterator[bytes]:
-    """Every byte of a file (or stdin for ``-``) in blocks, from the start to EOF.
+def open_regular(path: str) -> tuple[int, os.stat_result]:
+    """Opens a regular file for reading without ever blocking; its descriptor and status.
 
     Raises:
-        ReadError: the file is missing, a directory, unreadable, or fails mid-read.
+        OSError: the path is missing, a directory, not a regular file, or unreadable.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def read_stdin(block: int = BLOCK) -> Iterator[bytes]:
+    """Every byte of stdin in blocks, to EOF.
+
+    Raises:
+        ReadError: the stream fails mid-read.
     """
     try:
-        if path == STDIN:
-            fd = sys.stdin.fileno()
-            while chunk := os.read(fd, block):
-                yield chunk
-            return
-        with open(path, "rb", buffering=0) as f:
-            while chunk := f.read(block):
-                yield chunk
+        fd = sys.stdin.fileno()
+        while chunk := os.read(fd, block):
+            yield chunk
     except OSError as exc:
-        raise describe(path, exc) from None
+        raise describe(STDIN, exc) from None
 
 
 class Change(StrEnum):
@@ -111,6 +148,11 @@ class Tail:
         except OSError as exc:
             return self._fail(exc)
         self.mtime = st.st_mtime
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            # A FIFO, device or socket is not even opened: it is no log (open_regular says why
+            # for a directory).
+            self.close()
+            return self._fail(NotRegularFile())
         if self._fd is not None and (st.st_dev, st.st_ino) == self._ident:
             try:
                 if os.fstat(self._fd).st_size < self.offset or not self._signature_holds():
@@ -124,11 +166,7 @@ class Tail:
         reopened = self._fd is not None or self._seen_missing
         self.close()
         try:
-            fd = os.open(self.path, os.O_RDONLY)
-            fst = os.fstat(fd)
-            if stat.S_ISDIR(fst.st_mode):
-                os.close(fd)
-                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), self.path)
+            fd, fst = open_regular(self.path)
         except OSError as exc:
             return self._fail(exc)
         self._fd = fd
@@ -197,7 +235,7 @@ class Tail:
         return Change.ERROR
 
     def _fail(self, exc: OSError) -> Change:
-        return self.fail(exc.strerror or type(exc).__name__)
+        return self.fail(reason(exc))
 
 
 def read_range(fd: int, start: int, end: int | None, block: int = BLOCK) -> Iterator[bytes]:

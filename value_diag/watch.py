@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import selectors
 import signal
@@ -20,7 +21,7 @@ from value_diag.fold import FoldState, fold
 from value_diag.health import Status, reaches
 from value_diag.lines import LineScanner
 from value_diag.output import Frame, assess
-from value_diag.scan import catch_up
+from value_diag.scan import Interrupted, Stop, catch_up
 from value_diag.sinks import Sink
 from value_diag.source import (
     BLOCK,
@@ -31,6 +32,7 @@ from value_diag.source import (
     Tail,
     display_name,
 )
+from value_diag.source import reason as source_reason
 
 STEP_MS: Final = 8
 """How often the file watcher looks for a quiet moment after a change (ms): the latency."""
@@ -38,8 +40,13 @@ DEBOUNCE_MS: Final = 20
 """Longest a frame waits while writes keep arriving (ms)."""
 TICK_S: Final = 0.25
 """Longest sleep without looking (s): resizes, the age of the last update, missed events."""
-BATCH_S: Final = 0.05
-"""Longest a stream is read before the frame for what arrived so far is drawn (s)."""
+PASS_S: Final = 0.05
+"""Longest one pass reads before the frame for what arrived so far is drawn and the stop
+flag is asked (s): a writer faster than the fold still gets frames, and signals are obeyed."""
+PASS_BLOCK: Final = 256 << 10
+"""Bytes read between two looks at the clock: folding them takes a few ms at most."""
+FD_RESERVE: Final = 32
+"""Open files value-diag needs besides one per followed file (streams, pipes, notifications)."""
 AGE_REFRESH_S: Final = 1.0
 """How often a terminal frame is redrawn only to update the age (s)."""
 
@@ -57,25 +64,41 @@ class WatchOptions:
     """Files only: the watch ends (exit 0) once this is true of the frames on screen."""
 
 
+def _never() -> bool:
+    return False
+
+
 class Followed:
     """One followed source: its tail, its line scanner and its folded state."""
 
-    def __init__(self, path: str, history: int = 0) -> None:
+    def __init__(self, path: str, history: int = 0, stop: Stop = _never) -> None:
         self.path = path
         self.name = display_name(path)
         self.history = history
-        self.tail = Tail(path)
+        self.stop = stop
+        """Asked while a large file is read from the top: True ends the reading."""
+        self.tail = Tail(path, PASS_BLOCK)
         self.scanner = LineScanner()
         self.state = FoldState(history_len=history)
         self.note: str | None = None
+        self.pending = False
+        """The last update stopped at its deadline with bytes left to read."""
 
     def frame(self) -> Frame:
         """The current frame of this source."""
         return Frame(self.name, self.state, self.note)
 
-    def update(self, now: float) -> bool:
-        """Takes in whatever happened to the file; True if the frame changed."""
+    def update(self, now: float, deadline: float = math.inf) -> bool:
+        """Takes in what happened to the file, reading until ``deadline`` (time.monotonic).
+
+        Returns True if the frame changed. At least one block is read; whatever is left
+        at the deadline sets ``pending`` for the next pass.
+
+        Raises:
+            Interrupted: ``stop`` ended the reading of a large file from the top.
+        """
         before = (self.state, self.note)
+        self.pending = False
         change = self.tail.sync()
         if change is not None:
             self.note = _describe(change, self.path, self.tail.error)
@@ -86,10 +109,13 @@ class Followed:
                 self._restart(written)
             for block in self.tail.read():
                 self.state = fold(self.state, self.scanner.feed(block), written)
+                if time.monotonic() >= deadline or self.stop():
+                    self.pending = True
+                    break
         except (OSError, ReadError) as exc:
             # Let go of the file: the next look opens it again and reads it from the top.
-            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-            self.tail.fail(self.tail.error or reason or type(exc).__name__)
+            why = source_reason(exc) if isinstance(exc, OSError) else str(exc)
+            self.tail.fail(self.tail.error or why)
             self.note = _describe(Change.ERROR, self.path, self.tail.error)
         return (self.state, self.note) != before
 
@@ -99,7 +125,14 @@ class Followed:
         self.state = FoldState(history_len=self.history)
         if self.tail.fd is None:
             return
-        done = catch_up(self.tail.fd, self.tail.size(), written, history=self.history)
+        done = catch_up(
+            self.tail.fd,
+            self.tail.size(),
+            written,
+            history=self.history,
+            name=self.name,
+            stop=self.stop,
+        )
         self.state = done.state
         self.scanner.lines = done.lines
         self.tail.skip_to(done.offset)
@@ -118,7 +151,7 @@ def _describe(change: Change, path: str, error: str | None) -> str | None:
 
 
 class Stopper:
-    """SIGINT and SIGTERM end the watch cleanly; a self-pipe wakes any select()."""
+    """SIGINT, SIGTERM and SIGHUP end the watch cleanly; a self-pipe wakes any select()."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
@@ -137,7 +170,7 @@ class Stopper:
         """Installs the handlers for the duration of the block."""
         old = {
             sig: signal.signal(sig, self._handle)
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGWINCH)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGWINCH)
         }
         try:
             yield
@@ -173,9 +206,10 @@ class Waker:
     def __init__(self, paths: list[str], stopper: Stopper, poll: float | None) -> None:
         self.stopper = stopper
         self.poll = poll
-        # A symlinked log changes where the link points: watch both places.
-        absolute = [Path(p).absolute() for p in paths]
-        self._targets = {str(p) for p in absolute} | {str(p.resolve()) for p in absolute}
+        # A symlinked log changes where the link points: watch both places. realpath, unlike
+        # Path.resolve on Python 3.11, stops at a symlink loop instead of raising.
+        absolute = [os.path.abspath(p) for p in paths]
+        self._targets = set(absolute) | {os.path.realpath(p) for p in absolute}
         self._dirs = sorted({str(Path(p).parent) for p in self._targets})
         self._watch: Iterator[object] | None = None
 
@@ -239,37 +273,93 @@ def run_watch(
     options: WatchOptions,
     clock: Callable[[], float] = time.time,
 ) -> ExitCode:
-    """Follows the sources until a signal, --fail-on, or the end of stdin."""
+    """Follows the sources until a signal, --fail-on, or the end of stdin.
+
+    Raises:
+        ReadError: the files cannot all be followed (the open-file limit is too low).
+    """
     stopper = Stopper()
     with stopper.installed(), sink:
         if paths == [STDIN]:
             return _watch_stdin(sink, options, stopper, clock)
-        sources = [Followed(p, options.history) for p in paths]
-        waker = Waker(paths, stopper, options.poll)
-        for source in sources:
-            source.update(clock())
-        changed = list(sources)
-        last_draw = 0.0
-        while True:
-            now = clock()
-            frames = [s.frame() for s in sources]
-            if changed:
-                sink.show(frames, [sources.index(s) for s in changed], now)
-                last_draw = now
-                verdict = _verdict([s.frame() for s in changed], sink, options.fail_on)
-                if verdict is not None:
-                    return verdict
-            elif stopper.resized.is_set() or now - last_draw >= AGE_REFRESH_S:
-                stopper.resized.clear()
-                sink.tick(frames, now)
-                last_draw = now
-            if stopper.event.is_set() or (options.until is not None and options.until(frames)):
-                return ExitCode.OK
+        make_room(len(paths))
+        try:
+            return _follow(paths, sink, options, stopper, clock)
+        except Interrupted:  # a signal arrived while a large file was read from the top
+            return ExitCode.OK
+
+
+def make_room(files: int) -> None:
+    """Raises the soft open-file limit as far as following ``files`` files needs.
+
+    Raises:
+        ReadError: the hard limit is too low; the message says so and how many files.
+    """
+    try:
+        import resource
+    except ImportError:  # not on a POSIX system
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = files + FD_RESERVE
+    unlimited = resource.RLIM_INFINITY
+    if soft == unlimited or soft >= need:
+        return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (need if hard == unlimited else min(need, hard), hard)
+        )
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < need:
+        raise ReadError(
+            f"cannot follow {files} files: the open-file limit (ulimit -n) is {soft},"
+            f" and following them needs about {need}"
+        )
+
+
+def _follow(
+    paths: list[str],
+    sink: Sink,
+    options: WatchOptions,
+    stopper: Stopper,
+    clock: Callable[[], float],
+) -> ExitCode:
+    """The watch loop over files: draw, judge, wait (unless reading is behind), read."""
+    stop = stopper.event.is_set
+    sources = [Followed(p, options.history, stop) for p in paths]
+    waker = Waker(paths, stopper, options.poll)
+    changed = _read_pass(sources, clock(), 0)
+    last_draw = 0.0
+    turn = 0
+    while True:
+        now = clock()
+        frames = [s.frame() for s in sources]
+        if changed:
+            sink.show(frames, changed, now)
+            last_draw = now
+            verdict = _verdict([frames[i] for i in changed], sink, options.fail_on)
+            if verdict is not None:
+                return verdict
+        elif stopper.resized.is_set() or now - last_draw >= AGE_REFRESH_S:
+            stopper.resized.clear()
+            sink.tick(frames, now)
+            last_draw = now
+        if stop() or (options.until is not None and options.until(frames)):
+            return ExitCode.OK
+        if not any(s.pending for s in sources):
             waker.wait()
-            if stopper.event.is_set():
-                return ExitCode.OK
-            now = clock()
-            changed = [s for s in sources if s.update(now)]
+        if stop():
+            return ExitCode.OK
+        turn += 1
+        changed = _read_pass(sources, clock(), turn)
+
+
+def _read_pass(sources: list[Followed], now: float, turn: int) -> list[int]:
+    """One bounded pass over the sources, starting at a different one each turn so that a
+    fast writer cannot starve the others; the indexes of the frames that changed."""
+    deadline = time.monotonic() + PASS_S
+    n = len(sources)
+    order = [(turn + k) % n for k in range(n)]
+    return sorted(i for i in order if sources[i].update(now, deadline))
 
 
 def _watch_stdin(
@@ -292,7 +382,7 @@ def _watch_stdin(
             ready = {key.fd for key, _ in sel.select(TICK_S)}
             stopper.drain()
             state = source.state
-            batch_end = clock() + BATCH_S
+            batch_end = clock() + PASS_S
             while fd in ready and clock() < batch_end:
                 try:
                     chunk = os.read(fd, BLOCK)
