@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -648,7 +649,8 @@ def test_lines_with_bare_tokens_mean_what_the_stdlib_makes_of_them(text: str, da
     line = text.encode()
     if 0 <= damage < len(line):
         line = line[:damage] + line[damage + 1 :]  # a byte lost: often no longer JSON
-    fast = parse(line)
+    with mock.patch.object(records, "STAND_IN_SPACING", 0):  # stand-ins for any count
+        fast = parse(line)
     real = records._loads_constants
 
     def refuse(line: bytes) -> Any:
