@@ -69,7 +69,27 @@ def is_candidate(line: bytes) -> bool:
 
 
 def parse(line: bytes) -> Parsed:
-    """Interprets one line (without its newline; a BOM and a trailing CR are fine)."""
+    """Interprets one line (without its newline; a BOM and a trailing CR are fine).
+
+    A line whose parse runs out of memory is a bad line: what it had built is freed
+    when the error unwinds, so the lines after it are read as usual.
+    """
+    try:
+        return _parse(line)
+    except MemoryError:
+        return _out_of_memory(line)
+    except SystemError as exc:
+        # orjson 3.13 may return with a MemoryError set; Python reports a SystemError.
+        if isinstance(exc.__cause__, MemoryError):
+            return _out_of_memory(line)
+        raise
+
+
+def _out_of_memory(line: bytes) -> BadLine:
+    return BadLine(f"line too large to parse ({len(line)} bytes): out of memory")
+
+
+def _parse(line: bytes) -> Parsed:
     if line.startswith(BOM):
         line = line[len(BOM) :]
     try:
