@@ -43,9 +43,28 @@ ESCAPE_SEQUENCE: Final = re.compile(
     "|\x1b[ -/]*[0-~]"  # the other escape sequences
 )
 """A terminal escape sequence; removed whole, so its parameters are not shown as text."""
+HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Controls, format characters, surrogates, private use, unassigned, line breaks."""
+INVISIBLE: Final = frozenset(
+    chr(cp)
+    for first, last in (
+        (0x034F, 0x034F),  # combining grapheme joiner
+        (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+        (0x17B4, 0x17B5),  # Khmer inherent vowels
+        (0x180B, 0x180D),  # Mongolian free variation selectors
+        (0x180F, 0x180F),
+        (0x3164, 0x3164),  # Hangul filler
+        (0xFE00, 0xFE0F),  # variation selectors
+        (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+        (0xE0100, 0xE01EF),  # variation selectors supplement
+    )
+    for cp in range(first, last + 1)
+)
+"""Default-ignorable code points outside those categories (letters and marks that show
+nothing): a name could hide behind them or look like another."""
 
 TREND_COL: Final = 2 * (LABEL_W + VAL_W + GAP)
-"""Column where the trend sparkline starts."""
+"""Column where the trend sparklines start (further right, all four, if a line is longer)."""
 TREND_W: Final = 30
 """Sparkline width (characters); a longer history is averaged into this many buckets."""
 MIN_TREND_W: Final = 4
@@ -78,18 +97,22 @@ def format_number(x: float, spec: str, width: int = VAL_W) -> str:
     return text
 
 
-def clean(value: str, ascii_only: bool = False) -> str:
-    """A string from the file made safe to print: no escape sequences, controls or format chars."""
+def clean(value: str, ascii_only: bool = False, *, limit: int | None = MAX_STRING) -> str:
+    """A string from the file made safe to print: no escape sequences, controls or invisibles.
+
+    Cut to ``limit`` characters (with an ellipsis); None keeps it whole, for a message
+    whose reason comes last.
+    """
     kept = [
         ch
-        for ch in ESCAPE_SEQUENCE.sub("", value[: MAX_STRING * 2])
-        if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+        for ch in ESCAPE_SEQUENCE.sub("", value if limit is None else value[: limit * 2])
+        if unicodedata.category(ch) not in HIDDEN_CATEGORIES and ch not in INVISIBLE
     ]
     text = "".join(kept)
     if ascii_only:
         text = text.encode("ascii", "replace").decode("ascii")
-    if len(text) > MAX_STRING:
-        text = text[: MAX_STRING - 3] + ("..." if ascii_only else "…")
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 3] + ("..." if ascii_only else "…")
     return text
 
 
@@ -144,9 +167,9 @@ class ValueDiagnosticsPanel:
             return NO_DATA.copy()
         h = health.assess(self._snapshot, self._unreported, self.thresholds)
         v, m = h.values, h.marks
-        out = Text(no_wrap=True, overflow="crop" if self.ascii_only else "ellipsis", end="")
-        start = 0
+        rows = [Text() for _ in TREND_SERIES]
 
+        out = rows[0]
         self._label(out, "V-Corr")
         corr = m["v_return_correlation"]
         icon = self._glyph(corr)
@@ -155,16 +178,14 @@ class ValueDiagnosticsPanel:
         )
         self._label(out, "Bellman")
         self._cell(out, format_number(v["bellman_error"], ".1f"), m["bellman_error"], last=True)
-        self._end_line(out, start, TREND_SERIES[0])
-        start = len(out)
 
+        out = rows[1]
         self._label(out, "TD Mean")
         self._cell(out, format_number(v["td_error_mean"], "+.1f"), m["td_error_mean"])
         self._label(out, "TD Std")
         self._cell(out, format_number(v["td_error_std"], ".1f"), m["td_error_std"], last=True)
-        self._end_line(out, start, TREND_SERIES[1])
-        start = len(out)
 
+        out = rows[2]
         self._label(out, "Returns")
         for name, tag in (("return_p10", "p10"), ("return_p50", "p50")):
             number = self._shown(format_number(v[name], "+.0f", PCT_W), m[name])
@@ -177,32 +198,35 @@ class ValueDiagnosticsPanel:
         spread = m[health.SPREAD]
         if spread.icon is not None:
             out.append(" " + self._glyph(spread), spread.style)
-        self._end_line(out, start, TREND_SERIES[2])
-        start = len(out)
 
+        out = rows[3]
         self._label(out, "Ret sigma" if self.ascii_only else "Ret σ")
         self._cell(out, format_number(_sigma(v["return_variance"]), ".1f"), m["return_variance"])
         self._label(out, "Skew")
         self._cell(
             out, format_number(v["return_skewness"], "+.1f"), m["return_skewness"], last=True
         )
-        self._end_line(out, start, TREND_SERIES[3])
 
+        out = Text(no_wrap=True, overflow="crop" if self.ascii_only else "ellipsis", end="")
+        # One column for the four sparklines, right of the longest line, whatever its numbers.
+        column = max(TREND_COL, *(row.cell_len + GAP for row in rows))
+        for row, series in zip(rows, TREND_SERIES, strict=True):
+            out.append_text(row)
+            self._trend(out, column - row.cell_len, column, series)
+            out.append("\n")
         self._label(out, "Compile")
         self._compile(out, m[health.COMPILE])
         return out
 
-    def _end_line(self, out: Text, start: int, series: tuple[int, bool]) -> None:
-        """Ends a line, after the sparkline of its first metric when trends are on."""
-        pad = max(TREND_COL - (len(out) - start), GAP)
-        room = TREND_W if self._width is None else self._width - (len(out) - start) - pad
+    def _trend(self, out: Text, pad: int, column: int, series: tuple[int, bool]) -> None:
+        """The sparkline of a line's first metric at ``column``, when trends are on."""
+        room = TREND_W if self._width is None else self._width - column
         if self.trend and self._history and room >= MIN_TREND_W:
             out.append(" " * pad)
             index, as_sigma = series
             points = [_sigma(r[index]) if as_sigma else r[index] for r in self._history]
             for glyph, style in sparkline(points, min(TREND_W, room), self.ascii_only):
                 out.append(glyph, style)
-        out.append("\n")
 
     def _label(self, out: Text, label: str) -> None:
         out.append(label.ljust(LABEL_W), LABEL_STYLE)
