@@ -32,7 +32,16 @@ EXAMPLE_LINES = [
 """The panel the spec shows for its example."""
 
 FRAME_KEYS = frozenset(
-    {"source", "records", "bad_lines", "last_error", "status", "value_function", "infrastructure"}
+    {
+        "source",
+        "records",
+        "bad_lines",
+        "last_error",
+        "status",
+        "value_function",
+        "infrastructure",
+        "thresholds",
+    }
 )
 """The keys of a JSON frame (without --trend)."""
 

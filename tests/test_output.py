@@ -105,6 +105,7 @@ def test_json_of_the_spec_example_is_exact() -> None:
             "compile_mode": "reduce-overhead",
             "level": "ok",
         },
+        "thresholds": "default",
     }
 
 

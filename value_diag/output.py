@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
     from rich.box import Box
 
 TITLE: Final = "VALUE DIAGNOSTICS"
+DEFAULT_ORIGIN: Final = "default"
+"""The JSON "thresholds" of the built-in thresholds (else it is the config file's path)."""
+SURROGATE: Final = re.compile("[\ud800-\udfff]")
+REPLACEMENT: Final = "\ufffd"
 STALE_WARNING_S: Final = 60.0
 """Seconds without a record after which the age of the last update turns yellow."""
 STALE_CRITICAL_S: Final = 300.0
@@ -227,10 +232,13 @@ class Renderer:
         ascii_only: bool = False,
         thresholds: Thresholds = DEFAULT_THRESHOLDS,
         trend: bool = False,
+        thresholds_from: str = DEFAULT_ORIGIN,
     ) -> None:
         self.ascii_only = ascii_only
         self.thresholds = thresholds
         self.trend = trend
+        self.thresholds_from = thresholds_from
+        """The config file the thresholds were read from, or "default"."""
         self.sep = " | " if ascii_only else " · "
 
     def body(self, frame: Frame, width: int | None = None) -> Text:
@@ -294,7 +302,9 @@ class Renderer:
 
     def json_line(self, frame: Frame) -> str:
         """The frame as one line of strict JSON, ASCII only (non-finite numbers as strings)."""
-        return dumps(to_json(frame, self.thresholds, trend=self.trend))
+        return dumps(
+            to_json(frame, self.thresholds, trend=self.trend, thresholds_from=self.thresholds_from)
+        )
 
     def text(self, frame: Frame, fmt: Format) -> str:
         """A frame in one of the report formats (json, github, markdown)."""
@@ -308,10 +318,29 @@ class Renderer:
 
 
 def dumps(obj: object) -> str:
-    """Strict, ASCII-only JSON on one line."""
+    """Strict, ASCII-only JSON on one line; a lone surrogate in a string is written as U+FFFD.
+
+    File names that are not UTF-8 (Python keeps their bytes as surrogates) and ``\\ud800``
+    escapes in the input would otherwise come out as ``\\udcff`` escapes, which strict
+    parsers refuse.
+    """
     import json  # text frames do not need it
 
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    if "\\ud" not in text:  # no surrogate escape at all, the usual case: nothing to walk
+        return text
+    return json.dumps(_no_surrogates(obj), separators=(",", ":"), allow_nan=False)
+
+
+def _no_surrogates(obj: object) -> object:
+    """``obj`` with every surrogate code point in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(obj, str):
+        return obj if obj.isascii() else SURROGATE.sub(REPLACEMENT, obj)
+    if isinstance(obj, dict):
+        return {_no_surrogates(k): _no_surrogates(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_no_surrogates(x) for x in obj]
+    return obj
 
 
 def status_style(status: health.Status) -> str:
@@ -332,9 +361,17 @@ def _number(x: float) -> float | str:
 
 
 def to_json(
-    frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, trend: bool = False
+    frame: Frame,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    *,
+    trend: bool = False,
+    thresholds_from: str = DEFAULT_ORIGIN,
 ) -> dict[str, Any]:
-    """The frame as the documented JSON object; with ``trend``, the value history too."""
+    """The frame as the documented JSON object; with ``trend``, the value history too.
+
+    ``thresholds_from`` is where the thresholds judging it came from: "default", or the
+    path of the config file; it is the object's "thresholds" key.
+    """
     st = frame.state
     h = assess(st, thresholds)
     values = dict(zip(VALUE_FIELDS, st.values or (0.0,) * len(VALUE_FIELDS), strict=True))
@@ -360,6 +397,7 @@ def to_json(
             "compile_mode": compile_.mode if compile_ else "",
             "level": level(health.COMPILE),
         },
+        "thresholds": thresholds_from,
     }
     if trend:
         out["history"] = {
