@@ -12,7 +12,7 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 
 from value_diag import __version__
-from value_diag.config import ConfigError
+from value_diag.config import ConfigError, Effective
 from value_diag.exitcodes import ExitCode
 from value_diag.health import Status
 from value_diag.once import HISTORY_LEN
@@ -44,6 +44,13 @@ Exit codes:
   2  usage error, or the input cannot be read
   3  no usable record in the input
 """
+
+
+DEFAULT_POLL_S = 0.5
+"""Interval of a bare `--poll` (seconds)."""
+MIN_POLL_S = 0.01
+MAX_POLL_S = 3600.0
+"""Longest --poll interval (seconds): an hour between looks."""
 
 
 class UsageError(Exception):
@@ -135,22 +142,52 @@ ConfigOpt = Annotated[
         " in ./pyproject.toml, else [thresholds] in ./value-diag.toml, else the built-in ones.",
     ),
 ]
+NoConfigOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-config",
+        help="The built-in thresholds: read no config file (for a checkout you do not trust).",
+    ),
+]
 TrendOpt = Annotated[
     bool, typer.Option("--trend", help="Add a sparkline of recent values to lines 1-4.")
 ]
+MAX_HISTORY = 10_000
+"""Most value records --history keeps (about 3 MB); the sparkline shows 30 columns anyway."""
 HistoryOpt = Annotated[
-    int, typer.Option("--history", metavar="N", min=2, help="Value records the trend keeps.")
+    int,
+    typer.Option(
+        "--history",
+        metavar="N",
+        min=2,
+        max=MAX_HISTORY,
+        help="Value records the trend keeps.",
+    ),
 ]
 
 
-def _renderer(ascii: bool, config: str | None, trend: bool) -> Renderer:
-    """Display options; the thresholds from the config in force."""
-    from value_diag.config import load
+def _thresholds(config: str | None, no_config: bool) -> Effective:
+    """The thresholds in force; what a config file holds but is not read is said on stderr."""
+    from value_diag.config import defaults, load
 
+    if no_config:
+        if config is not None:
+            raise UsageError("--config and --no-config cannot go together")
+        return defaults()
+    effective = load(config)
+    for warning in effective.warnings:
+        sys.stderr.write(f"value-diag: warning: {clean(warning, limit=None)}\n")
+    return effective
+
+
+def _renderer(ascii: bool, config: str | None, trend: bool, no_config: bool = False) -> Renderer:
+    """Display options; the thresholds from the config in force."""
+    effective = _thresholds(config, no_config)
     return Renderer(
         ascii_only=ascii or not can_encode_unicode() or ascii_locale(),
-        thresholds=load(config).thresholds,
+        thresholds=effective.thresholds,
         trend=trend,
+        thresholds_from=effective.origin,
     )
 
 
@@ -162,6 +199,7 @@ def once(
     ascii: AsciiOpt = False,
     fail_on: FailOnOpt = FailOn.NEVER,
     config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
     trend: TrendOpt = False,
     history: HistoryOpt = HISTORY_LEN,
     compare: Annotated[
@@ -180,7 +218,7 @@ def once(
     def body() -> ExitCode:
         _one_stdin(paths)
         console = make_console(color)
-        renderer = _renderer(ascii, config, trend)
+        renderer = _renderer(ascii, config, trend, no_config)
         options = OnceOptions(
             format=format,
             fail_on=fail_on.status(),
@@ -227,12 +265,14 @@ def watch(
         typer.Option(
             "--poll",
             metavar="[SECONDS]",
-            min=0.01,
-            help="Look every SECONDS (default 0.5) instead of waiting for file-system"
-            " events: for NFS, SMB and other network file systems.",
+            min=MIN_POLL_S,
+            max=MAX_POLL_S,
+            help=f"Look every SECONDS (default {DEFAULT_POLL_S}) instead of waiting for"
+            " file-system events: for NFS, SMB and other network file systems.",
         ),
     ] = None,
     config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
     trend: TrendOpt = False,
     history: HistoryOpt = HISTORY_LEN,
 ) -> None:
@@ -243,7 +283,7 @@ def watch(
     def body() -> ExitCode:
         _one_stdin(paths)
         console = make_console(color)
-        renderer = _renderer(ascii, config, trend)
+        renderer = _renderer(ascii, config, trend, no_config)
         # A dumb terminal cannot redraw in place: it gets plain frames one after another.
         live = is_tty() and format is Format.TEXT and not console.is_dumb_terminal
         sink = LiveSink(console, renderer) if live else StreamSink(console, renderer, format)
@@ -254,14 +294,14 @@ def watch(
 
 
 @app.command()
-def thresholds(config: ConfigOpt = None) -> None:
+def thresholds(config: ConfigOpt = None, no_config: NoConfigOpt = False) -> None:
     """Print the thresholds in force and where each one comes from."""
 
     def body() -> ExitCode:
-        from value_diag.config import describe, load
+        from value_diag.config import describe
 
-        for metric, level, value, source in describe(load(config)):
-            print(f"{metric:22} {level:10} {value:>8g}   {clean(source)}")
+        for metric, level, value, source in describe(_thresholds(config, no_config)):
+            print(f"{metric:22} {level:10} {value:>8g}   {clean(source, limit=None)}")
         return ExitCode.OK
 
     _exit(body)
@@ -291,9 +331,25 @@ ScenarioOpt = Annotated[
         "--scenario", metavar="healthy|collapse|bimodal|eager", help="What the value head does."
     ),
 ]
-UpdatesOpt = Annotated[int, typer.Option("--updates", min=1, help="PPO updates in the run.")]
+MAX_UPDATES = 1_000_000
+"""Most PPO updates a simulated run may have."""
+MAX_INTERVAL_S = 3600.0
+"""Longest --interval between simulated updates (seconds)."""
+MAX_SEED = 2**64 - 1
+"""Seeds are 0 to this, as training frameworks take them."""
+UpdatesOpt = Annotated[
+    int,
+    typer.Option("--updates", min=1, max=MAX_UPDATES, help="PPO updates in the run."),
+]
 IntervalOpt = Annotated[
-    float, typer.Option("--interval", metavar="SECONDS", min=0.0, help="Time between updates.")
+    float,
+    typer.Option(
+        "--interval",
+        metavar="SECONDS",
+        min=0.0,
+        max=MAX_INTERVAL_S,
+        help="Time between updates.",
+    ),
 ]
 
 
@@ -310,7 +366,13 @@ def simulate(
         ),
     ] = "esper",
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Random seed (default: the scenario's own).")
+        int | None,
+        typer.Option(
+            "--seed",
+            min=0,
+            max=MAX_SEED,
+            help="Random seed (default: the scenario's own).",
+        ),
     ] = None,
 ) -> None:
     """Write a synthetic training run to a telemetry file, in real time."""
@@ -401,20 +463,18 @@ def _exit(command: Callable[[], ExitCode]) -> NoReturn:
         code = command()
         sys.stdout.flush()
     except (ReadError, ConfigError, UsageError) as exc:
-        sys.stderr.write(f"value-diag: error: {clean(str(exc))}\n")
+        # Not cut to a length: the reason comes last, after a path of any length.
+        sys.stderr.write(f"value-diag: error: {clean(str(exc), limit=None)}\n")
         code = ExitCode.ERROR
     except BrokenPipeError:  # the reader left early (`watch ... | head`): nothing to say
         silence_stdout()
         code = ExitCode.OK
     except OSError as exc:  # writing a report or an export: say which file, not a traceback
         where = f"{exc.filename}: " if exc.filename else ""
-        sys.stderr.write(f"value-diag: error: {clean(where + (exc.strerror or str(exc)))}\n")
+        reason = exc.strerror or str(exc)
+        sys.stderr.write(f"value-diag: error: {clean(where + reason, limit=None)}\n")
         code = ExitCode.ERROR
     raise typer.Exit(int(code))
-
-
-DEFAULT_POLL_S = 0.5
-"""Interval of a bare `--poll` (seconds)."""
 
 
 def _bare_poll(args: list[str]) -> list[str]:

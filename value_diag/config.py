@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -33,6 +34,15 @@ ABSOLUTE: Final = frozenset({"td_error_mean", "return_skewness"})
 PYPROJECT: Final = "pyproject.toml"
 OWN_FILE: Final = "value-diag.toml"
 DEFAULT_SOURCE: Final = "default"
+OUR_TABLE: Final = "value-diag"
+MISSPELT_TABLE: Final = "value_diag"
+"""How [tool.value-diag] is often misspelt (after the Python package's name)."""
+MENTIONS: Final = (OUR_TABLE.encode(), MISSPELT_TABLE.encode())
+THRESHOLD: Final = b"threshold"
+MENTION_BLOCK: Final = 1 << 20
+"""Bytes read at a time when looking for our name in a pyproject.toml."""
+LONGEST_KEY: Final = 64
+"""Characters of a key from the file kept in a message; a longer one is cut in the middle."""
 
 
 class ConfigError(Exception):
@@ -45,27 +55,39 @@ class Effective:
 
     thresholds: Thresholds
     sources: dict[str, str]
+    origin: str = DEFAULT_SOURCE
+    """The file the thresholds were read from, or "default"."""
+    warnings: tuple[str, ...] = ()
+    """Tables in the file that look meant for us but are not read, one line each."""
+
+
+def defaults() -> Effective:
+    """The built-in thresholds, no file read (``--no-config``)."""
+    return Effective(DEFAULT_THRESHOLDS, dict.fromkeys(_fields(), DEFAULT_SOURCE))
 
 
 def load(explicit: str | None = None, cwd: Path | None = None) -> Effective:
     """The effective thresholds: an explicit file, else the first config found in ``cwd``.
 
     Raises:
-        ConfigError: the file is missing, not TOML, or holds an unknown key, a value
-            of the wrong type, or levels out of order.
+        ConfigError: the file is missing, unreadable, not UTF-8 or not TOML (also
+            nested too deeply or holding a number Python will not read), or holds an
+            unknown key, a value of the wrong type or size, or levels out of order.
     """
-    found = _find(explicit, cwd or Path.cwd())
+    warnings: list[str] = []
+    found = _find(explicit, cwd or Path.cwd(), warnings)
     if found is None:
-        return Effective(DEFAULT_THRESHOLDS, dict.fromkeys(_fields(), DEFAULT_SOURCE))
+        return dataclasses.replace(defaults(), warnings=tuple(warnings))
     path, prefix, table = found
-    return _apply(table, f"{path}", prefix)
+    effective = _apply(table, f"{path}", prefix)
+    return dataclasses.replace(effective, origin=f"{path}", warnings=tuple(warnings))
 
 
 def _fields() -> list[str]:
     return [f for levels in TABLE.values() for f in levels.values()]
 
 
-def _find(explicit: str | None, cwd: Path) -> tuple[Path, str, Any] | None:
+def _find(explicit: str | None, cwd: Path, warnings: list[str]) -> tuple[Path, str, Any] | None:
     if explicit is not None:
         path = Path(explicit)
         doc = _read(path)
@@ -74,11 +96,19 @@ def _find(explicit: str | None, cwd: Path) -> tuple[Path, str, Any] | None:
             return path, "thresholds", doc["thresholds"]
         section = _ours(doc, path)
         if section is None:
-            raise ConfigError(f"{path}: no [thresholds] or [tool.value-diag.thresholds] table")
+            hint = _misspelt(doc)
+            raise ConfigError(
+                f"{path}: no [thresholds] or [tool.value-diag.thresholds] table"
+                + (f" ({hint})" if hint else "")
+            )
         return path, "tool.value-diag.thresholds", section["thresholds"]
     pyproject = cwd / PYPROJECT
     if pyproject.is_file() and _mentions_us(pyproject):
-        section = _ours(_read(pyproject), pyproject)
+        doc = _read(pyproject)
+        hint = _misspelt(doc)
+        if hint:
+            warnings.append(f"{pyproject}: {hint}")
+        section = _ours(doc, pyproject)
         if section is not None:
             return pyproject, "tool.value-diag.thresholds", section["thresholds"]
     own = cwd / OWN_FILE
@@ -91,18 +121,42 @@ def _find(explicit: str | None, cwd: Path) -> tuple[Path, str, Any] | None:
 
 
 def _mentions_us(path: Path) -> bool:
-    """Whether a pyproject.toml could have our table: most don't, and TOML costs start-up."""
+    """Whether a pyproject.toml could have our table: most don't, and TOML costs start-up.
+
+    The file is read a block at a time, so a huge one is never held whole; each block is
+    searched together with the end of the one before, so a name cut in two is still found.
+    """
+    overlap = max(len(word) for word in (*MENTIONS, THRESHOLD)) - 1
+    named = threshold = False
+    tail = b""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            while block := f.read(MENTION_BLOCK):
+                data = tail + block
+                named = named or any(name in data for name in MENTIONS)
+                threshold = threshold or THRESHOLD in data
+                if named and threshold:
+                    return True
+                tail = data[-overlap:]
     except OSError:
         return True  # let the real read say what is wrong
-    return b"value-diag" in data and b"threshold" in data
+    return False
+
+
+def _misspelt(doc: dict[str, Any]) -> str | None:
+    """What to say when the file has [tool.value_diag] (which is not read), else None."""
+    tool = doc.get("tool")
+    if not isinstance(tool, dict) or MISSPELT_TABLE not in tool:
+        return None
+    table = tool[MISSPELT_TABLE]
+    rest = ".thresholds" if isinstance(table, dict) and "thresholds" in table else ""
+    return f"[tool.{MISSPELT_TABLE}{rest}] is not read: did you mean [tool.{OUR_TABLE}{rest}]?"
 
 
 def _ours(doc: dict[str, Any], path: Path) -> dict[str, Any] | None:
     """The [tool.value-diag] table if it has thresholds; a misspelt key in it is refused."""
     tool = doc.get("tool")
-    section = tool.get("value-diag") if isinstance(tool, dict) else None
+    section = tool.get(OUR_TABLE) if isinstance(tool, dict) else None
     if section is None:
         return None
     if not isinstance(section, dict):
@@ -114,7 +168,8 @@ def _ours(doc: dict[str, Any], path: Path) -> dict[str, Any] | None:
 def _only(table: dict[str, Any], known: set[str], path: Path, prefix: str) -> None:
     for key in table:
         if key not in known:
-            raise ConfigError(f"{path}: {prefix}{key}: unknown key (known: {', '.join(known)})")
+            known_keys = ", ".join(known)
+            raise ConfigError(f"{path}: {prefix}{_name(key)}: unknown key (known: {known_keys})")
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -127,6 +182,25 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc.strerror or type(exc).__name__}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start]
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {byte:#04x} at offset {exc.start})"
+        ) from None
+    except ValueError as exc:  # tomllib leaves int()'s refusal of a very long number as it is
+        limit = sys.get_int_max_str_digits()
+        reason = f"an integer of more than {limit} digits" if "digits" in str(exc) else str(exc)
+        raise ConfigError(f"{path}: not valid TOML: {reason}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
+
+
+def _name(key: str) -> str:
+    """A key from the file, cut in the middle if long, so the message stays one short line."""
+    if len(key) <= LONGEST_KEY:
+        return key
+    half = (LONGEST_KEY - 3) // 2
+    return f"{key[:half]}...{key[-half:]}"
 
 
 def _apply(table: object, where: str, prefix: str) -> Effective:
@@ -135,7 +209,7 @@ def _apply(table: object, where: str, prefix: str) -> Effective:
     values: dict[str, float] = {}
     sources = dict.fromkeys(_fields(), DEFAULT_SOURCE)
     for metric, levels in table.items():
-        key = f"{prefix}.{metric}"
+        key = f"{prefix}.{_name(metric)}"
         if metric not in TABLE:
             raise ConfigError(f"{where}: {key}: unknown metric (known: {', '.join(TABLE)})")
         if not isinstance(levels, dict):
@@ -143,15 +217,19 @@ def _apply(table: object, where: str, prefix: str) -> Effective:
         for level, value in levels.items():
             if level not in TABLE[metric]:
                 known = ", ".join(TABLE[metric])
-                raise ConfigError(f"{where}: {key}.{level}: unknown level (known: {known})")
+                raise ConfigError(f"{where}: {key}.{_name(level)}: unknown level (known: {known})")
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{where}: {key}.{level}: must be a number")
-            if not math.isfinite(value):
+            try:
+                number = float(value)
+            except OverflowError:  # an integer of hundreds of digits
+                raise ConfigError(f"{where}: {key}.{level}: too large a number") from None
+            if not math.isfinite(number):
                 raise ConfigError(f"{where}: {key}.{level}: must be a finite number")
-            if metric in ABSOLUTE and value < 0:
+            if metric in ABSOLUTE and number < 0:
                 raise ConfigError(f"{where}: {key}.{level}: |x| is compared, must be >= 0")
             field = TABLE[metric][level]
-            values[field] = float(value)
+            values[field] = number
             sources[field] = f"{where}: {key}.{level}"
     thresholds = dataclasses.replace(DEFAULT_THRESHOLDS, **values)
     _check_order(thresholds, where, prefix)

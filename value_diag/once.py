@@ -55,7 +55,7 @@ def run_once(
         except ReadError as exc:
             if len(paths) == 1:
                 raise
-            sys.stderr.write(f"value-diag: error: {clean(str(exc))}\n")
+            sys.stderr.write(f"value-diag: error: {clean(str(exc), limit=None)}\n")
             codes.append(ExitCode.ERROR)
             continue
         frame = Frame(display_name(path), state)
