@@ -344,3 +344,17 @@ def test_watch_raises_a_low_soft_file_limit_itself(tmp_path: Path) -> None:
         stops_cleanly(w)
     finally:
         w.close()
+
+
+def test_a_full_stdout_is_one_line_naming_it() -> None:
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [*script(), "once", "sample_logs/collapse.jsonl"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            cwd=Path(__file__).parent.parent,
+            timeout=DEADLINE,
+            env=clean_env(),
+        )
+    assert result.returncode == 2
+    assert result.stderr == b"value-diag: error: cannot write <stdout>: No space left on device\n"

@@ -252,6 +252,15 @@ def test_json_names_the_config_file(tmp_path: Path, where: str) -> None:
         assert obj["thresholds"] == "default"
 
 
+def test_compare_json_names_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text(HEALTHY)
+    (tmp_path / "b.jsonl").write_text(HEALTHY)
+    path, _ = place(tmp_path, "own", b"bellman_error = { warning = 30 }\n")
+    proc = run_in(tmp_path, "once", "a.jsonl", "b.jsonl", "--compare", "-f", "json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert [f["thresholds"] for f in json.loads(proc.stdout)] == [str(path)] * 2
+
+
 def test_watch_json_names_the_config_file(tmp_path: Path) -> None:
     path, _ = place(tmp_path, "own", b"bellman_error = { warning = 30 }\n")
     proc = run_in(tmp_path, "watch", "-", "-f", "json", input=HEALTHY.encode())

@@ -469,10 +469,16 @@ def _exit(command: Callable[[], ExitCode]) -> NoReturn:
     except BrokenPipeError:  # the reader left early (`watch ... | head`): nothing to say
         silence_stdout()
         code = ExitCode.OK
-    except OSError as exc:  # writing a report or an export: say which file, not a traceback
-        where = f"{exc.filename}: " if exc.filename else ""
+    except OSError as exc:  # a file error with no message of ours: say which file, and why
+        # Files are read and exports written with their own messages: what is left is stdout.
+        where = exc.filename or "<stdout>"
         reason = exc.strerror or str(exc)
-        sys.stderr.write(f"value-diag: error: {clean(where + reason, limit=None)}\n")
+        sys.stderr.write(
+            f"value-diag: error: {clean(f'cannot write {where}: {reason}', limit=None)}\n"
+        )
+        code = ExitCode.ERROR
+    except MemoryError:  # each line is bounded; this is a machine already out of memory
+        sys.stderr.write("value-diag: error: out of memory\n")
         code = ExitCode.ERROR
     raise typer.Exit(int(code))
 

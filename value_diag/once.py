@@ -96,7 +96,13 @@ def _print(frames: list[Frame], console: Console, renderer: Renderer, options: O
         if options.format is Format.JSON:
             ordered = sort_worst_first(frames, renderer.thresholds)
             trend = renderer.trend
-            console.out(dumps([to_json(f, renderer.thresholds, trend=trend) for f in ordered]))
+            frames_json = [
+                to_json(
+                    f, renderer.thresholds, trend=trend, thresholds_from=renderer.thresholds_from
+                )
+                for f in ordered
+            ]
+            console.out(dumps(frames_json))
         else:
             table = compare(frames, renderer)
             if not options.boxed:  # a log has no width to fit: give the table all it wants
