@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bench.esper_log import Mix, write
+from value_diag import scan, source
 from value_diag.fold import FoldState, fold
 from value_diag.records import EVENT_TYPES, is_candidate
 from value_diag.scan import catch_up, fold_path
+from value_diag.source import ReadError
 
 NOW = 1_000.0
 
@@ -117,3 +121,21 @@ def test_empty_and_newline_only_files(tmp_path: Path) -> None:
         path = tmp_path / "empty.jsonl"
         path.write_bytes(content)
         assert fold_path(str(path), NOW, parts=2) == FoldState()
+
+
+def test_a_part_that_fails_names_the_file_and_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "run.jsonl"
+    path.write_bytes(b'{"bellman_error": 1.0}\n' * 1000)
+    real = source.read_range
+
+    def failing_after_the_first_part(fd: int, start: int, end: int | None) -> Iterator[bytes]:
+        if start > 0:  # the parts after the first are read by forked processes
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        yield from real(fd, start, end)
+
+    monkeypatch.setattr(scan, "read_range", failing_after_the_first_part)
+    with pytest.raises(ReadError) as caught:
+        fold_path(str(path), NOW, parts=2)
+    assert str(caught.value) == f"cannot read {path}: read failed: {os.strerror(errno.EIO)}"
