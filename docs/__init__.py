@@ -1,0 +1,1 @@
+"""Documentation helpers: the script that draws the README's picture."""

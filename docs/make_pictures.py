@@ -1,0 +1,152 @@
+"""Regenerates docs/watch.svg, the README's picture of the panel, from the real console script.
+
+The picture is the bordered panel as value-diag draws it on a terminal, 44 updates into the
+bundled collapsing run (its first lines, copied to ``run.jsonl`` in a temporary directory):
+the value function is losing track of the returns, and V-Corr, TD Mean and Bellman are
+turning yellow and red while the trend columns show the slide. ``value-diag once --trend``
+runs on a pseudo-terminal, so it draws exactly what a terminal shows, and Rich turns that
+output into an SVG. ``once`` shows no clock, so every run writes the same bytes.
+
+Run from anywhere, with value-diag installed::
+
+    python docs/make_pictures.py            # rewrites docs/watch.svg
+    python docs/make_pictures.py --out DIR  # writes DIR/watch.svg instead
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import io
+import os
+import pty
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+SAMPLE = ROOT / "sample_logs" / "collapse.jsonl"
+PICTURE = "watch.svg"
+SAMPLE_LINES = 226
+"""TRAINING_STARTED, then 45 updates of five events each: the collapse under way, not over."""
+COLUMNS, ROWS = 100, 30
+"""The terminal the panel is drawn on: wider than the panel, which takes only what it needs."""
+ARGS = ("once", "run.jsonl", "--trend", "--no-config")
+TITLE = "value-diag watch run.jsonl --trend"
+TIMEOUT_S = 60.0
+DROPPED_VARS = frozenset(
+    {"FORCE_COLOR", "NO_COLOR", "CLICOLOR_FORCE", "COLORTERM", "TERM", "COLUMNS", "LINES"}
+    | {"LC_ALL", "LC_CTYPE", "LANG"}
+)
+"""Settings of the caller's shell that would change how the panel is drawn."""
+
+
+def console_script() -> list[str]:
+    """The installed ``value-diag``, or ``python -m value_diag`` when only the package is there."""
+    found = shutil.which("value-diag", path=str(Path(sys.executable).parent))
+    return [found] if found else [sys.executable, "-m", "value_diag"]
+
+
+def terminal_env() -> dict[str, str]:
+    """The environment of a plain UTF-8 colour terminal, whatever the caller's shell sets."""
+    env = {k: v for k, v in os.environ.items() if k not in DROPPED_VARS}
+    env.update(LANG="C.UTF-8", TERM="xterm-256color")
+    return env
+
+
+def run_on_terminal(args: Sequence[str], cwd: Path, columns: int, rows: int) -> str:
+    """Runs ``args`` on a new pseudo-terminal of that size and returns everything it printed.
+
+    Raises:
+        RuntimeError: the command failed, or did not finish within ``TIMEOUT_S``.
+    """
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    try:
+        child = subprocess.Popen(
+            list(args), cwd=cwd, env=terminal_env(), stdin=slave, stdout=slave, stderr=slave
+        )
+    finally:
+        os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + TIMEOUT_S
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if not ready:
+                if child.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # Linux: EIO once the child has closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        else:
+            child.kill()
+            raise RuntimeError(f"{' '.join(args)} did not finish within {TIMEOUT_S:.0f} s")
+        code = child.wait(timeout=TIMEOUT_S)
+    finally:
+        os.close(master)
+    output = b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+    if code != 0:
+        raise RuntimeError(f"{' '.join(args)} exited with {code}:\n{output}")
+    return output
+
+
+def panel_ansi(sample: Path = SAMPLE, lines: int = SAMPLE_LINES) -> str:
+    """The panel, with its escape codes, for the first ``lines`` lines of ``sample``."""
+    with tempfile.TemporaryDirectory(prefix="value-diag-pictures-") as tmp:
+        head = sample.read_bytes().splitlines(keepends=True)[:lines]
+        (Path(tmp) / "run.jsonl").write_bytes(b"".join(head))
+        return run_on_terminal([*console_script(), *ARGS], Path(tmp), COLUMNS, ROWS)
+
+
+def to_svg(ansi: str, title: str = TITLE) -> str:
+    """Terminal output as an SVG picture exactly as wide as its widest line."""
+    text = Text.from_ansi(ansi.rstrip("\n"))
+    width = max(line.cell_len for line in text.split("\n"))
+    console = Console(
+        record=True,
+        width=width,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        legacy_windows=False,
+    )
+    console.print(text, no_wrap=True, overflow="ignore")
+    return console.export_svg(title=title)
+
+
+def write_pictures(out_dir: Path = DOCS) -> list[Path]:
+    """Writes every picture the docs use into ``out_dir`` and returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / PICTURE
+    target.write_text(to_svg(panel_ansi()), encoding="utf-8")
+    return [target]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=DOCS, help="directory (default: docs/)")
+    options = parser.parse_args(argv)
+    for path in write_pictures(options.out):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
