@@ -5,8 +5,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "value_diag._scan",
-            ["value_diag/_scan.c"],
+            "value_diag.ingest._finder",
+            ["value_diag/ingest/_finder.c"],
             optional=True,
             extra_compile_args=["-O2"] if __import__("os").name == "posix" else [],
         )

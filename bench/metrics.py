@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from value_diag.metrics import compute_value_metrics
+from value_diag.producer.metrics import compute_value_metrics
 
 
 def timed(fn: Callable[[], object], runs: int) -> list[float]:

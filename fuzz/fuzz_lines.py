@@ -30,10 +30,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from value_diag.fold import FoldState, Segment, apply, fold, summarize
-from value_diag.lines import MAX_LINE, Line, LineScanner
-from value_diag.records import KNOWN_NAMES, BadLine, Compile, Record, is_candidate, parse
+from value_diag.ingest.fold import Segment, apply, fold, summarize
+from value_diag.ingest.lines import MAX_LINE, Line, LineScanner
+from value_diag.ingest.parse import KNOWN_NAMES, BadLine, Record, is_candidate, parse
 from value_diag.schema import VALUE_FIELDS
+from value_diag.state import Compile, FoldState
 
 HEADER = 4
 NOW = 1_700_000_000.5

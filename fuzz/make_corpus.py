@@ -15,7 +15,7 @@ import json
 import random
 from pathlib import Path
 
-from value_diag.records import KNOWN_NAMES
+from value_diag.ingest.parse import KNOWN_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"

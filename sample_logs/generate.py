@@ -7,7 +7,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from value_diag.simulate import LogFormat, Scenario, SimOptions, run
+from value_diag.producer.simulate import LogFormat, Scenario, SimOptions, run
 
 START = datetime(2026, 11, 25, 9, 0, 0, tzinfo=UTC)
 """Simulated start of every run (offset by a few minutes per seed), so files never change."""

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from value_diag.records import Compile
+from value_diag.state import Compile
 
 EXAMPLE: dict[str, float] = {
     "v_return_correlation": 0.87,

@@ -20,7 +20,7 @@ from conftest import SAMPLES, clean_env, run_cli, script
 from telemetry import FRAME_KEYS, json_value
 
 from value_diag import __version__
-from value_diag.names import COMPILED
+from value_diag.ingest.finder import COMPILED
 
 NINE: Final = (
     "v_return_correlation",

@@ -22,9 +22,10 @@ from conftest import DEADLINE, SAMPLES, clean_env, run_cli, script
 from telemetry import json_value
 from test_cli_once import NINE, metrics
 
-from value_diag.output import Frame, to_json
-from value_diag.panel import TREND_COL
-from value_diag.scan import fold_path
+from value_diag.frame import Frame
+from value_diag.ingest.parallel import fold_path
+from value_diag.render.jsonframe import to_json
+from value_diag.render.panel import TREND_COL
 
 LABELS: Final = {
     "v_return_correlation": "V-Corr",
@@ -559,7 +560,7 @@ def test_github_escapes_hostile_file_names_and_backends(tmp_path: Path) -> None:
 
 def test_github_escaping_of_properties_and_data() -> None:
     """The escapes GitHub documents, for text the CLI cannot currently put in a title."""
-    from value_diag.reports import _escape_data, _escape_property
+    from value_diag.render.github import _escape_data, _escape_property
 
     assert _escape_property("a: b, c%\n\r") == "a%3A b%2C c%25%0A%0D"
     assert _escape_data("a: b, c%\n\r") == "a: b, c%25%0A%0D"

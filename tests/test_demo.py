@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from value_diag.demo import Producer
-from value_diag.fold import FoldState
-from value_diag.output import Frame
-from value_diag.simulate import Scenario, SimOptions
+from value_diag.commands.demo import Producer
+from value_diag.frame import Frame
+from value_diag.producer.simulate import Scenario, SimOptions
+from value_diag.state import FoldState
 
 
 def test_demo_in_a_pipe_prints_plain_frames_and_ends_with_the_final_one() -> None:

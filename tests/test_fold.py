@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telemetry import dumps, flat, ppo
 
-from value_diag.fold import FoldState, fold, to_snapshot
-from value_diag.lines import Line, iter_lines
-from value_diag.records import BadLine, Compile, parse
+from value_diag.ingest.fold import fold
+from value_diag.ingest.lines import Line, iter_lines
+from value_diag.ingest.parse import BadLine, parse
 from value_diag.schema import (
     COMPILE_FIELDS,
     VALUE_FIELDS,
@@ -25,6 +25,7 @@ from value_diag.schema import (
     SanctumSnapshot,
     ValueFunctionMetrics,
 )
+from value_diag.state import Compile, FoldState, to_snapshot
 
 NOW = 1_700_000_000.5
 LATER = NOW + 60.0

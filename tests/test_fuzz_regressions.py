@@ -8,7 +8,8 @@ from types import ModuleType
 
 import pytest
 
-from value_diag.fold import FoldState, fold
+from value_diag.ingest.fold import fold
+from value_diag.state import FoldState
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = sorted((Path(__file__).resolve().parent / "fuzz_inputs").iterdir())

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telemetry import EXAMPLE, EXAMPLE_VALUES
 
-from value_diag.fold import FoldState, to_snapshot
-from value_diag.panel import GAP, MAX_STRING, TREND_COL, ValueDiagnosticsPanel, clean
-from value_diag.records import Compile
+from value_diag.render.panel import GAP, TREND_COL, ValueDiagnosticsPanel
+from value_diag.render.sanitize import MAX_STRING, clean
 from value_diag.schema import VALUE_FIELDS
+from value_diag.state import Compile, FoldState, to_snapshot
 
 HISTORY_LEN: Final = 12
 

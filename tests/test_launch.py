@@ -37,7 +37,7 @@ def test_exit_code_and_every_byte_of_output_survive_the_quick_exit() -> None:
 def test_the_collector_runs_again_for_the_command_body() -> None:
     code = """
 import gc, sys
-import value_diag.once as once
+import value_diag.commands.once as once
 seen = []
 real = once.run_once
 def spy(*args, **kwargs):

@@ -25,10 +25,10 @@ import orjson
 import pytest
 from conftest import DEADLINE, clean_env, script
 
-import value_diag.records as records
-from value_diag.fold import summarize
-from value_diag.lines import MAX_LINE
-from value_diag.records import STAND_IN_SPACING, BadLine, Record, parse
+import value_diag.ingest.parse as records
+from value_diag.ingest.fold import summarize
+from value_diag.ingest.lines import MAX_LINE
+from value_diag.ingest.parse import STAND_IN_SPACING, BadLine, Record, parse
 from value_diag.schema import VALUE_FIELDS
 
 linux_only = pytest.mark.skipif(

@@ -10,16 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from value_diag import lines
-from value_diag.lines import (
-    MAX_LINE,
-    Line,
-    LineScanner,
-    iter_lines,
-    split_lines,
-)
-from value_diag.names import RegexFinder
-from value_diag.records import FINDER, KNOWN_NAMES, BadLine, is_candidate
+from value_diag.ingest import lines
+from value_diag.ingest.finder import RegexFinder
+from value_diag.ingest.lines import MAX_LINE, Line, LineScanner, iter_lines, split_lines
+from value_diag.ingest.parse import FINDER, KNOWN_NAMES, BadLine, is_candidate
 
 
 @pytest.fixture(autouse=True, params=["module finder", "re finder"])

@@ -16,7 +16,7 @@ import scipy.stats
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from value_diag.metrics import compute_value_metrics, floats, percentile
+from value_diag.producer.metrics import compute_value_metrics, floats, percentile
 from value_diag.schema import VALUE_FIELDS, ValueFunctionMetrics
 
 PATHS = [pytest.param(False, id="pure"), pytest.param(True, id="numpy")]
@@ -418,14 +418,14 @@ def test_floats_keeps_a_list_of_floats_as_it_is() -> None:
 def test_importing_value_diag_loads_neither_numpy_nor_the_producer_modules() -> None:
     code = (
         "import sys, value_diag, value_diag.cli\n"
-        "late = {'numpy', 'value_diag.metrics', 'value_diag.writer', 'value_diag.simulate',"
-        " 'value_diag.demo'}\n"
+        "late = {'numpy', 'value_diag.producer.metrics', 'value_diag.producer.writer',"
+        " 'value_diag.producer.simulate', 'value_diag.commands.demo'}\n"
         "assert not late & set(sys.modules), late & set(sys.modules)\n"
-        "import value_diag.metrics, value_diag.writer\n"
+        "import value_diag.producer.metrics, value_diag.producer.writer\n"
         "assert 'numpy' not in sys.modules, 'numpy is imported on first use only'\n"
         "from value_diag import TelemetryWriter, compute_value_metrics\n"
         "assert compute_value_metrics([1.0], [2.0], [3.0]).bellman_error == 9.0\n"
-        "assert TelemetryWriter.__module__ == 'value_diag.writer'\n"
+        "assert TelemetryWriter.__module__ == 'value_diag.producer.writer'\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr.decode()

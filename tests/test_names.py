@@ -12,10 +12,10 @@ from conftest import SAMPLES, clean_env, script
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from value_diag.names import Finder, RegexFinder, count_newlines, make_finder, quoted
-from value_diag.records import FINDER, KNOWN_NAMES
+from value_diag.ingest.finder import Finder, RegexFinder, count_newlines, make_finder, quoted
+from value_diag.ingest.parse import FINDER, KNOWN_NAMES
 
-compiled = pytest.importorskip("value_diag._scan", reason="the C extension is not built")
+compiled = pytest.importorskip("value_diag.ingest._finder", reason="the C extension is not built")
 
 NEEDLES = quoted(KNOWN_NAMES)
 FINDERS: dict[str, Finder] = {
@@ -156,7 +156,7 @@ def test_count_newlines_long_and_short_lines(line_length: int) -> None:
 
 _WITHOUT_EXTENSION = """
 import sys
-sys.modules["value_diag._scan"] = None  # as if installed without a C compiler
+sys.modules["value_diag.ingest._finder"] = None  # as if installed without a C compiler
 from value_diag.launch import run
 sys.argv = ["value-diag", *sys.argv[1:]]
 sys.exit(run())

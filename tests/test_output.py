@@ -16,20 +16,13 @@ from rich.style import Style
 from rich.text import Text
 from telemetry import EXAMPLE_COMPILE, EXAMPLE_LINES, EXAMPLE_VALUES, FRAME_KEYS
 
-from value_diag.fold import FoldState
-from value_diag.output import (
-    ColorMode,
-    Frame,
-    Renderer,
-    age_style,
-    age_text,
-    can_encode_unicode,
-    make_console,
-    to_json,
-    unreported,
-)
-from value_diag.records import Compile
+from value_diag.frame import Frame, unreported
+from value_diag.options import ColorMode
+from value_diag.render.frames import Renderer, age_style, age_text
+from value_diag.render.jsonframe import to_json
+from value_diag.render.terminal import can_encode_unicode, make_console
 from value_diag.schema import VALUE_FIELDS
+from value_diag.state import Compile, FoldState
 
 INF = math.inf
 NAN = math.nan

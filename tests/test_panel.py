@@ -16,10 +16,9 @@ from rich.console import Console, Group
 from rich.text import Text
 from telemetry import EXAMPLE, EXAMPLE_COMPILE, EXAMPLE_LINES
 
-from value_diag.fold import FoldState, to_snapshot
-from value_diag.panel import GAP, LABEL_W, VAL_W, ValueDiagnosticsPanel
-from value_diag.records import Compile
+from value_diag.render.panel import GAP, LABEL_W, VAL_W, ValueDiagnosticsPanel
 from value_diag.schema import VALUE_FIELDS
+from value_diag.state import Compile, FoldState, to_snapshot
 
 INF = math.inf
 NAN = math.nan

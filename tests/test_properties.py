@@ -27,12 +27,16 @@ from rich.cells import cell_len
 from rich.console import Console
 from telemetry import dumps, flat, ppo, snapshot
 
-from value_diag.fold import FoldState, fold
-from value_diag.lines import MAX_LINE, Line, LineScanner
-from value_diag.output import ColorMode, Format, Frame, Renderer, make_console
-from value_diag.panel import ValueDiagnosticsPanel
-from value_diag.records import BadLine, Compile, is_candidate
-from value_diag.scan import fold_path
+from value_diag.frame import Frame
+from value_diag.ingest.fold import fold
+from value_diag.ingest.lines import MAX_LINE, Line, LineScanner
+from value_diag.ingest.parallel import fold_path
+from value_diag.ingest.parse import BadLine, is_candidate
+from value_diag.options import ColorMode, Format
+from value_diag.render.frames import Renderer
+from value_diag.render.panel import ValueDiagnosticsPanel
+from value_diag.render.sinks import StreamSink
+from value_diag.render.terminal import make_console
 from value_diag.schema import (
     VALUE_FIELDS,
     InfrastructureMetrics,
@@ -40,7 +44,7 @@ from value_diag.schema import (
     TamiyoState,
     ValueFunctionMetrics,
 )
-from value_diag.sinks import StreamSink
+from value_diag.state import Compile, FoldState
 
 NOW = 1_700_000_000.25
 

@@ -23,9 +23,9 @@ import pytest
 from test_cli_watch import COMPILE_LINE, append, healthy, line
 from watching import Watch
 
-from value_diag.fold import FoldState
-from value_diag.scan import fold_path
-from value_diag.watch import Followed
+from value_diag.commands.follower import Followed
+from value_diag.ingest.parallel import fold_path
+from value_diag.state import FoldState
 
 NOW = 1_700_000_000.0
 EIO_NOTE = "read error: Input/output error; retrying"
@@ -304,9 +304,11 @@ def test_a_broken_stdin_ends_the_watch_with_a_note(monkeypatch: pytest.MonkeyPat
     """EIO from stdin (a terminal hanging up) ends `watch -` cleanly: last frame, exit 0."""
     import io
 
-    from value_diag.output import Format, Renderer, make_console
-    from value_diag.sinks import StreamSink
-    from value_diag.watch import WatchOptions, run_watch
+    from value_diag.commands.watch import WatchOptions, run_watch
+    from value_diag.options import Format
+    from value_diag.render.frames import Renderer
+    from value_diag.render.sinks import StreamSink
+    from value_diag.render.terminal import make_console
 
     r, w = os.pipe()
     os.write(w, b'{"bellman_error": 7.5}\n')
@@ -325,7 +327,7 @@ def test_a_broken_stdin_ends_the_watch_with_a_note(monkeypatch: pytest.MonkeyPat
     out = io.StringIO()
     with os.fdopen(r, "r") as stdin:
         monkeypatch.setattr("sys.stdin", stdin)
-        monkeypatch.setattr("value_diag.watch.os.read", flaky_read)
+        monkeypatch.setattr("value_diag.commands.watch.os.read", flaky_read)
         sink = StreamSink(make_console(file=out), Renderer(), Format.TEXT)
         code = run_watch(["-"], sink, WatchOptions())
     assert int(code) == 0

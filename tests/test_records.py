@@ -12,16 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telemetry import dumps, snapshot
 
-from value_diag.records import (
-    KNOWN_NAMES,
-    BadLine,
-    Compile,
-    Parsed,
-    Record,
-    is_candidate,
-    parse,
-)
+from value_diag.ingest.parse import KNOWN_NAMES, BadLine, Parsed, Record, is_candidate, parse
 from value_diag.schema import COMPILE_FIELDS, VALUE_FIELDS
+from value_diag.state import Compile
 
 NINE: dict[str, float] = {name: float(i + 1) + 0.25 for i, name in enumerate(VALUE_FIELDS)}
 """Nine distinct metric values, so a field read from the wrong key shows."""
@@ -644,7 +637,7 @@ _LINES = st.one_of(
 @given(text=_LINES, damage=st.integers(-1, 60))
 def test_lines_with_bare_tokens_mean_what_the_stdlib_makes_of_them(text: str, damage: int) -> None:
     """Same record or same bad-line reason with and without the stand-in path, damaged too."""
-    import value_diag.records as records
+    import value_diag.ingest.parse as records
 
     line = text.encode()
     if 0 <= damage < len(line):
@@ -666,7 +659,7 @@ def test_lines_with_bare_tokens_mean_what_the_stdlib_makes_of_them(text: str, da
 
 def test_stand_in_path_is_taken_for_a_line_going_nan() -> None:
     """The common case does not reach the stdlib: it parses bare tokens with orjson."""
-    import value_diag.records as records
+    import value_diag.ingest.parse as records
 
     data = {**NINE, "td_error_mean": math.nan}
     line = dumps({"event_type": "PPO_UPDATE_COMPLETED", "data": data})
@@ -684,6 +677,6 @@ def test_stand_in_path_is_taken_for_a_line_going_nan() -> None:
     ],
 )
 def test_lines_that_could_confuse_stand_ins_go_to_the_stdlib(line: bytes) -> None:
-    import value_diag.records as records
+    import value_diag.ingest.parse as records
 
     assert records._loads_constants(line) is records._REFUSED

@@ -108,7 +108,7 @@ def test_markdown_renders_every_string_from_the_file_as_written(tmp_path: Path, 
     ["`", "``a``", "a`b", " a ", "  ", "` x `", "a|b\\|c", "x\\", "<a href=x>&amp;"],
 )
 def test_code_span_shows_its_text_exactly_in_a_paragraph_and_in_a_table(data: str) -> None:
-    from value_diag.reports import _code
+    from value_diag.render.markdown import _code
 
     paragraph = gfm(f"last: {_code(data)}\n")
     assert paragraph.code == [data], _code(data)
@@ -118,7 +118,7 @@ def test_code_span_shows_its_text_exactly_in_a_paragraph_and_in_a_table(data: st
 
 
 def test_code_span_of_nothing_is_nothing() -> None:
-    from value_diag.reports import _code
+    from value_diag.render.markdown import _code
 
     assert _code("") == ""
     assert _code("\x1b[31m") == "", "what cleaning leaves"

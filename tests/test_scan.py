@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from bench.esper_log import Mix, write
-from value_diag import scan, source
-from value_diag.fold import FoldState, fold
-from value_diag.records import EVENT_TYPES, is_candidate
-from value_diag.scan import catch_up, fold_path
-from value_diag.source import ReadError
+from value_diag.errors import ReadError
+from value_diag.ingest import files
+from value_diag.ingest import parallel as scan
+from value_diag.ingest.fold import fold
+from value_diag.ingest.parallel import catch_up, fold_path
+from value_diag.ingest.parse import EVENT_TYPES, is_candidate
+from value_diag.state import FoldState
 
 NOW = 1_000.0
 
@@ -128,7 +130,7 @@ def test_a_part_that_fails_names_the_file_and_the_reason(
 ) -> None:
     path = tmp_path / "run.jsonl"
     path.write_bytes(b'{"bellman_error": 1.0}\n' * 1000)
-    real = source.read_range
+    real = files.read_range
 
     def failing_after_the_first_part(fd: int, start: int, end: int | None) -> Iterator[bytes]:
         if start > 0:  # the parts after the first are read by forked processes

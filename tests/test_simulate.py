@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 from conftest import SAMPLES, run_cli
 
-from value_diag.metrics import compute_value_metrics
-from value_diag.schema import VALUE_FIELDS
-from value_diag.simulate import (
+from value_diag.producer.metrics import compute_value_metrics
+from value_diag.producer.simulate import (
     N_ENVS,
     PROFILES,
     LogFormat,
@@ -29,6 +28,7 @@ from value_diag.simulate import (
     rollout,
     run,
 )
+from value_diag.schema import VALUE_FIELDS
 
 START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -14,14 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.text import Text
 
-from value_diag import fold as fold_module
-from value_diag.fold import FoldState, fold, to_snapshot
-from value_diag.lines import Line
-from value_diag.output import Frame, dumps, to_json
-from value_diag.panel import TREND_COL, TREND_W, ValueDiagnosticsPanel, sparkline
-from value_diag.records import BadLine, Compile, is_candidate
-from value_diag.scan import fold_path
+from value_diag.frame import Frame
+from value_diag.ingest import fold as fold_module
+from value_diag.ingest.fold import fold
+from value_diag.ingest.lines import Line
+from value_diag.ingest.parallel import fold_path
+from value_diag.ingest.parse import BadLine, is_candidate
+from value_diag.render.jsonframe import dumps, to_json
+from value_diag.render.panel import TREND_COL, TREND_W, ValueDiagnosticsPanel, sparkline
 from value_diag.schema import VALUE_FIELDS
+from value_diag.state import Compile, FoldState, to_snapshot
 
 NOW: Final = 1_700_000_000.0
 UNICODE_RAMP: Final = "▁▂▃▄▅▆▇█"
@@ -456,7 +458,7 @@ def test_a_narrow_terminal_keeps_the_newest_trend_values(columns: int) -> None:
 
     from rich.console import Console
 
-    from value_diag.output import Renderer
+    from value_diag.render.frames import Renderer
 
     records = tuple((0.9 - i / 100, float(i), 0, 0, 0, float(i), 0, 4.0, 0) for i in range(59))
     records += ((math.nan, 60.0, 0, 0, 0, 60.0, 0, 4.0, 0),)

@@ -15,8 +15,8 @@ import pytest
 from conftest import run_cli
 from telemetry import json_value
 
+from value_diag.producer.writer import TelemetryWriter, encode
 from value_diag.schema import VALUE_FIELDS, ValueFunctionMetrics
-from value_diag.writer import TelemetryWriter, encode
 
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -104,7 +104,7 @@ def test_each_line_is_one_write_of_the_whole_line(
         writes.append(bytes(data))
         return real_write(fd, data)
 
-    monkeypatch.setattr("value_diag.writer.os.write", spy)
+    monkeypatch.setattr("value_diag.producer.writer.os.write", spy)
     path = tmp_path / "run.jsonl"
     with TelemetryWriter(path) as out:
         out.set_compile(True, "inductor", "default")
@@ -124,7 +124,7 @@ def test_a_short_write_is_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         calls.append(len(data))
         return real_write(fd, data[:10])
 
-    monkeypatch.setattr("value_diag.writer.os.write", short)
+    monkeypatch.setattr("value_diag.producer.writer.os.write", short)
     path = tmp_path / "run.jsonl"
     with TelemetryWriter(path) as out:
         out.log(metrics())

@@ -13,21 +13,20 @@ import typer
 
 from value_diag import __version__
 from value_diag.config import ConfigError, Effective
+from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
 from value_diag.health import Status
-from value_diag.once import HISTORY_LEN
-from value_diag.output import (
-    ColorMode,
-    Format,
-    Renderer,
+from value_diag.ingest.files import STDIN
+from value_diag.options import HISTORY_LEN, ColorMode, Format
+from value_diag.render.frames import Renderer
+from value_diag.render.sanitize import clean
+from value_diag.render.terminal import (
     ascii_locale,
     can_encode_unicode,
     is_tty,
     make_console,
     silence_stdout,
 )
-from value_diag.panel import clean
-from value_diag.source import STDIN, ReadError
 
 EPILOG_ONCE = """\
 \b
@@ -71,7 +70,7 @@ class FailOn(StrEnum):
 
 def _version(value: bool) -> None:
     if value:
-        from value_diag.names import COMPILED
+        from value_diag.ingest.finder import COMPILED
 
         print(f"value-diag {__version__} (compiled name search: {'yes' if COMPILED else 'no'})")
         raise typer.Exit()
@@ -213,7 +212,7 @@ def once(
     ] = None,
 ) -> None:
     """Print the latest VALUE DIAGNOSTICS frame of telemetry files and exit."""
-    from value_diag.once import OnceOptions, run_once
+    from value_diag.commands.once import OnceOptions, run_once
 
     def body() -> ExitCode:
         _one_stdin(paths)
@@ -277,8 +276,8 @@ def watch(
     history: HistoryOpt = HISTORY_LEN,
 ) -> None:
     """Follow growing telemetry files and redraw the panel on every update."""
-    from value_diag.sinks import LiveSink, StreamSink
-    from value_diag.watch import WatchOptions, run_watch
+    from value_diag.commands.watch import WatchOptions, run_watch
+    from value_diag.render.sinks import LiveSink, StreamSink
 
     def body() -> ExitCode:
         _one_stdin(paths)
@@ -378,7 +377,7 @@ def simulate(
     """Write a synthetic training run to a telemetry file, in real time."""
 
     def body() -> ExitCode:
-        from value_diag.simulate import LogFormat, Scenario, SimOptions, run
+        from value_diag.producer.simulate import LogFormat, Scenario, SimOptions, run
 
         options = SimOptions(
             scenario=_choice(Scenario, scenario, "--scenario"),
@@ -427,9 +426,9 @@ def demo(
     """Simulate a training run in the background and watch it live."""
 
     def body() -> ExitCode:
-        from value_diag.demo import run_demo
-        from value_diag.simulate import Scenario, SimOptions
-        from value_diag.sinks import LiveSink, StreamSink
+        from value_diag.commands.demo import run_demo
+        from value_diag.producer.simulate import Scenario, SimOptions
+        from value_diag.render.sinks import LiveSink, StreamSink
 
         options = SimOptions(
             scenario=_choice(Scenario, scenario, "--scenario"), updates=updates, interval=interval

@@ -35,6 +35,8 @@ class Status(StrEnum):
     CRITICAL = "critical"
 
 
+ALARMS: Final = frozenset({Level.WARNING, Level.CRITICAL})
+"""The levels that call for attention: annotated in CI, bold in reports."""
 _RANK: Final = {Level.NO_DATA: 0, Level.INFO: 0, Level.OK: 0, Level.WARNING: 1, Level.CRITICAL: 2}
 _STATUS_RANK: Final = {Status.NO_DATA: 0, Status.OK: 0, Status.WARNING: 1, Status.CRITICAL: 2}
 

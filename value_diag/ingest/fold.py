@@ -8,46 +8,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from value_diag.lines import Line
-from value_diag.records import BadLine, Compile, parse
-from value_diag.schema import (
-    VALUE_FIELDS,
-    InfrastructureMetrics,
-    SanctumSnapshot,
-    TamiyoState,
-    ValueFunctionMetrics,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class FoldState:
-    """Everything a frame shows, folded from the lines read so far.
-
-    Attributes:
-        values: the nine metrics (VALUE_FIELDS order), or None while the current run
-            has reported none.
-        compile: the compile status, or None while the file has reported none.
-        records: lines that were used.
-        bad_lines: examined lines that could not be used.
-        last_error: "line N: reason" of the newest bad line.
-        last_update: clock time (seconds) at which the newest record was folded.
-        history: the newest value records of the current run, oldest first.
-        history_len: how many value records ``history`` keeps (0: none).
-    """
-
-    values: tuple[float, ...] | None = None
-    compile: Compile | None = None
-    records: int = 0
-    bad_lines: int = 0
-    last_error: str | None = None
-    last_update: float | None = None
-    history: tuple[tuple[float, ...], ...] = ()
-    history_len: int = 0
-
-    @property
-    def has_data(self) -> bool:
-        """True once any line was used."""
-        return self.records > 0
+from value_diag.ingest.lines import Line
+from value_diag.ingest.parse import BadLine, parse
+from value_diag.state import Compile, FoldState
 
 
 class Keep(Enum):
@@ -148,22 +111,3 @@ def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> F
 def fold(state: FoldState, lines: Iterable[Line], now: float) -> FoldState:
     """Applies numbered lines to a state, in order; bad lines are counted and change nothing."""
     return apply(state, summarize(lines, history_len=state.history_len), now)
-
-
-def to_snapshot(state: FoldState) -> SanctumSnapshot | None:
-    """The spec's snapshot for a state; None before any line was used.
-
-    Parts the file has not reported keep the spec's defaults.
-    """
-    if not state.has_data:
-        return None
-    vf = ValueFunctionMetrics()
-    if state.values is not None:
-        for name, value in zip(VALUE_FIELDS, state.values, strict=True):
-            setattr(vf, name, value)
-    infra = InfrastructureMetrics()
-    if state.compile is not None:
-        infra.compile_enabled = state.compile.enabled
-        infra.compile_backend = state.compile.backend
-        infra.compile_mode = state.compile.mode
-    return SanctumSnapshot(tamiyo=TamiyoState(value_function=vf, infrastructure=infra))

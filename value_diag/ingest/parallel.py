@@ -14,17 +14,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Final, NoReturn
 
-from value_diag.fold import FoldState, Segment, apply, summarize
-from value_diag.lines import Line, LineScanner
-from value_diag.source import (
+from value_diag.errors import ReadError
+from value_diag.ingest.files import (
     STDIN,
-    ReadError,
     describe,
     next_line_start,
     open_regular,
     read_range,
     read_stdin,
 )
+from value_diag.ingest.fold import Segment, apply, summarize
+from value_diag.ingest.lines import Line, LineScanner
+from value_diag.state import FoldState
 
 PART_MIN: Final = 32 << 20
 """Smallest part worth a process of its own (bytes)."""

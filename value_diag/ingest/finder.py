@@ -1,6 +1,6 @@
 """Quoted names found in bytes, and newlines counted on the way. Pure.
 
-The compiled search (``_scan.c``) tests sixteen bytes at a time, several GB/s; where it
+The compiled search (``_finder.c``) tests sixteen bytes at a time, several GB/s; where it
 was not built (no C compiler at install), the re module does the same job at about
 1 GB/s. Both give the same answers.
 """
@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import sys
 from typing import Final, Protocol
+
+try:
+    from value_diag.ingest import _finder
+except ImportError:  # installed without a C compiler
+    _finder = None  # type: ignore[assignment]
 
 _DENSE: Final = 64
 """Newlines found one by one before checking whether the lines are short."""
@@ -28,20 +33,15 @@ class Finder(Protocol):
         ...
 
 
-try:
-    from value_diag import _scan
-except ImportError:  # installed without a C compiler
-    _scan = None  # type: ignore[assignment]
-
-COMPILED: Final = _scan is not None
+COMPILED: Final = _finder is not None
 """Whether the compiled search was built (`value-diag --version` says)."""
 
 
 def make_finder(names: tuple[str, ...]) -> Finder:
     """The compiled finder for ``names`` (each searched for in double quotes), else re's."""
-    if _scan is None:
+    if _finder is None:
         return RegexFinder(names)
-    return _scan.Finder(quoted(names))
+    return _finder.Finder(quoted(names))
 
 
 def quoted(names: tuple[str, ...]) -> tuple[bytes, ...]:

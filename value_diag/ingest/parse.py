@@ -8,8 +8,9 @@ from typing import Any, Final
 
 import orjson
 
-from value_diag.names import make_finder
+from value_diag.ingest.finder import make_finder
 from value_diag.schema import COMPILE_FIELDS, VALUE_FIELDS
+from value_diag.state import Compile
 
 CONTAINER_KEYS: Final = ("tamiyo", "value_function", "infrastructure")
 EVENT_TYPES: Final = ("TRAINING_STARTED", "PPO_UPDATE_COMPLETED")
@@ -22,15 +23,6 @@ FINDER: Final = make_finder(KNOWN_NAMES)
 
 BOM: Final = b"\xef\xbb\xbf"
 DEFAULT_VALUES: Final[tuple[float, ...]] = (0.0,) * len(VALUE_FIELDS)
-
-
-@dataclass(frozen=True, slots=True)
-class Compile:
-    """torch.compile status; backend and mode exactly as the file gave them ('' for null)."""
-
-    enabled: bool = False
-    backend: str = ""
-    mode: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-from value_diag.metrics import compute_value_metrics
+from value_diag.producer.metrics import compute_value_metrics
+from value_diag.producer.writer import TelemetryWriter, compile_record, flat_record
 from value_diag.schema import VALUE_FIELDS, ValueFunctionMetrics
-from value_diag.writer import TelemetryWriter, compile_record, flat_record
 
 GAMMA: Final = 0.99
 N_ENVS: Final = 4

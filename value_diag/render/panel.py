@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from rich.text import Text
 
 from value_diag import health
+from value_diag.frame import Frame, assess
 from value_diag.health import DEFAULT_THRESHOLDS, Icon, Level, Mark, Thresholds
+from value_diag.render.sanitize import clean
 from value_diag.schema import SanctumSnapshot
+
+if TYPE_CHECKING:
+    pass
 
 LABEL_W: Final = 10  # Label width (characters)
 VAL_W: Final = 8  # Value width (characters)
 GAP: Final = 2  # Gap between sub-columns
 PCT_W: Final = 5  # Width of the p10 and p50 numbers
-MAX_STRING: Final = 200  # Longest backend/mode string kept before the line is fitted
 
 UNICODE_GLYPHS: Final = {
     Icon.UP: "↗",
@@ -36,32 +38,6 @@ ASCII_GLYPHS: Final = {
 }
 UNICODE_PROBE: Final = "".join(UNICODE_GLYPHS.values()) + "σ…─│╭"
 """Every non-ASCII character the panel and its border may print."""
-
-ESCAPE_SEQUENCE: Final = re.compile(
-    "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, erases
-    "|(?:\x1b[]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"  # OSC/DCS/..
-    "|\x1b[ -/]*[0-~]"  # the other escape sequences
-)
-"""A terminal escape sequence; removed whole, so its parameters are not shown as text."""
-HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-"""Controls, format characters, surrogates, private use, unassigned, line breaks."""
-INVISIBLE: Final = frozenset(
-    chr(cp)
-    for first, last in (
-        (0x034F, 0x034F),  # combining grapheme joiner
-        (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
-        (0x17B4, 0x17B5),  # Khmer inherent vowels
-        (0x180B, 0x180D),  # Mongolian free variation selectors
-        (0x180F, 0x180F),
-        (0x3164, 0x3164),  # Hangul filler
-        (0xFE00, 0xFE0F),  # variation selectors
-        (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
-        (0xE0100, 0xE01EF),  # variation selectors supplement
-    )
-    for cp in range(first, last + 1)
-)
-"""Default-ignorable code points outside those categories (letters and marks that show
-nothing): a name could hide behind them or look like another."""
 
 TREND_COL: Final = 2 * (LABEL_W + VAL_W + GAP)
 """Column where the trend sparklines start (further right, all four, if a line is longer)."""
@@ -94,25 +70,6 @@ def format_number(x: float, spec: str, width: int = VAL_W) -> str:
         shorter = format(x, sign + ".1g")
         if len(shorter) <= width:
             text = shorter
-    return text
-
-
-def clean(value: str, ascii_only: bool = False, *, limit: int | None = MAX_STRING) -> str:
-    """A string from the file made safe to print: no escape sequences, controls or invisibles.
-
-    Cut to ``limit`` characters (with an ellipsis); None keeps it whole, for a message
-    whose reason comes last.
-    """
-    kept = [
-        ch
-        for ch in ESCAPE_SEQUENCE.sub("", value if limit is None else value[: limit * 2])
-        if unicodedata.category(ch) not in HIDDEN_CATEGORIES and ch not in INVISIBLE
-    ]
-    text = "".join(kept)
-    if ascii_only:
-        text = text.encode("ascii", "replace").decode("ascii")
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 3] + ("..." if ascii_only else "…")
     return text
 
 
@@ -337,3 +294,18 @@ def _sigma(variance: float) -> float:
     if math.isnan(variance) or variance < 0:
         return math.nan
     return math.sqrt(variance)
+
+
+def metric_cells(frame: Frame, thresholds: Thresholds) -> list[tuple[str, str, Level]]:
+    """(label, value text, level) for every metric and the compile status."""
+    h = assess(frame.state, thresholds)
+    if not h.marks:
+        return []
+    rows = [
+        (label, metric_text(name, h.values[name]), h.marks[name].level)
+        for name, (label, _spec) in METRICS.items()
+    ]
+    c = frame.state.compile
+    words = compile_text(c.enabled, c.backend, c.mode, True) if c else "not reported"
+    rows.append(("Compile", words, h.marks[health.COMPILE].level))
+    return rows

@@ -1,4 +1,4 @@
-/* The search for known names, compiled: value_diag.records uses it when it is built.
+/* The search for known names, compiled: value_diag.ingest.finder uses it when it is built.
  *
  * Finder(needles).search(data, pos, end) returns the offset of the leftmost needle lying
  * wholly in data[pos:end], or -1: what re's search(data, pos, end).start() gives for the
@@ -328,7 +328,7 @@ static PyGetSetDef Finder_getset[] = {
 
 static PyTypeObject FinderType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "value_diag._scan.Finder",
+    .tp_name = "value_diag.ingest._finder.Finder",
     .tp_doc = "Finder(needles, simd=True): the leftmost of several byte strings.",
     .tp_basicsize = sizeof(Finder),
     .tp_flags = Py_TPFLAGS_DEFAULT,
@@ -341,13 +341,13 @@ static PyTypeObject FinderType = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "value_diag._scan",
+    .m_name = "value_diag.ingest._finder",
     .m_doc = "Compiled search for the known names (optional; records.py falls back to re).",
     .m_size = -1,
 };
 
 PyMODINIT_FUNC
-PyInit__scan(void)
+PyInit__finder(void)
 {
     if (PyType_Ready(&FinderType) < 0)
         return NULL;

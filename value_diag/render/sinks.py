@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from rich.text import Text
 
-from value_diag.output import Format, Frame, Renderer
+from value_diag.frame import Frame
+from value_diag.options import Format
+from value_diag.render.frames import Renderer
 
 if TYPE_CHECKING:
     from rich.console import Console, OverflowMethod, RenderableType
@@ -52,7 +54,7 @@ class StreamSink:
 
     def __exit__(self, *exc: object) -> None:
         if self.format is Format.GITHUB:
-            from value_diag.reports import write_summary
+            from value_diag.render.github import write_summary
 
             write_summary(self._last, self.renderer.thresholds)
 
@@ -75,7 +77,7 @@ class StreamSink:
         """A log gets no frame without new data."""
 
     def _annotate(self, i: int, frame: Frame) -> None:
-        from value_diag.reports import github, levels
+        from value_diag.render.github import github, levels
 
         thresholds = self.renderer.thresholds
         lines = github(frame, thresholds, self._annotated.get(i))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from value_diag.records import FINDER, KNOWN_NAMES, BadLine
+from value_diag.ingest.parse import FINDER, KNOWN_NAMES, BadLine
 
 MAX_LINE: Final = 256 * 1024
 """A candidate line longer than this (bytes) is counted bad without being loaded.

@@ -7,19 +7,20 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
-from value_diag.output import Format, Frame, Renderer, assess, silence_stdout
-from value_diag.panel import clean
-from value_diag.scan import fold_path
-from value_diag.source import ReadError, display_name
+from value_diag.frame import Frame, assess
+from value_diag.ingest.files import display_name
+from value_diag.ingest.parallel import fold_path
+from value_diag.options import Format
+from value_diag.render.frames import Renderer
+from value_diag.render.sanitize import clean
+from value_diag.render.terminal import silence_stdout
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from value_diag.health import Status
-
-HISTORY_LEN = 60
-"""Value records kept for --trend by default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +68,11 @@ def run_once(
     except BrokenPipeError:  # the reader left (`| head -1`); the verdict still stands
         silence_stdout()
     if frames and options.format is Format.GITHUB:
-        from value_diag.reports import write_summary
+        from value_diag.render.github import write_summary
 
         write_summary(frames, renderer.thresholds)  # after the annotations: it may fail
     if frames and (options.svg or options.html):
-        from value_diag.reports import export
+        from value_diag.render.export import export
 
         picture = _picture(frames, renderer, options)
         for target, kind in ((options.svg, "svg"), (options.html, "html")):
@@ -82,7 +83,7 @@ def run_once(
 
 def _picture(frames: list[Frame], renderer: Renderer, options: OnceOptions) -> RenderableType:
     if options.compare:
-        from value_diag.reports import compare
+        from value_diag.render.compare import compare
 
         return compare(frames, renderer)
     return renderer.stacked(frames)
@@ -90,8 +91,8 @@ def _picture(frames: list[Frame], renderer: Renderer, options: OnceOptions) -> R
 
 def _print(frames: list[Frame], console: Console, renderer: Renderer, options: OnceOptions) -> None:
     if options.compare and options.format in (Format.TEXT, Format.JSON):
-        from value_diag.output import dumps, to_json
-        from value_diag.reports import compare, sort_worst_first
+        from value_diag.render.compare import compare, sort_worst_first
+        from value_diag.render.jsonframe import dumps, to_json
 
         if options.format is Format.JSON:
             ordered = sort_worst_first(frames, renderer.thresholds)

@@ -7,12 +7,12 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from value_diag import simulate
+from value_diag.commands.watch import WatchOptions, run_watch
+from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
-from value_diag.output import Frame
-from value_diag.sinks import Sink
-from value_diag.source import ReadError
-from value_diag.watch import WatchOptions, run_watch
+from value_diag.frame import Frame
+from value_diag.producer import simulate
+from value_diag.render.sinks import Sink
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""once, watch and demo: the only layer that reads files and draws frames."""

@@ -1,0 +1,197 @@
+"""`value-diag watch`: follow one or more growing files (or stdin) and redraw on every update."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from value_diag.commands.follower import Followed
+from value_diag.commands.stopper import Stopper
+from value_diag.commands.waker import TICK_S, Waker
+from value_diag.errors import ReadError
+from value_diag.exitcodes import ExitCode
+from value_diag.frame import Frame, assess
+from value_diag.health import Status, reaches
+from value_diag.ingest.files import BLOCK, STDIN
+from value_diag.ingest.fold import fold
+from value_diag.ingest.parallel import Interrupted
+from value_diag.render.sinks import Sink
+
+PASS_S: Final = 0.05
+"""Longest one pass reads before the frame for what arrived so far is drawn and the stop
+flag is asked (s): a writer faster than the fold still gets frames, and signals are obeyed."""
+FD_RESERVE: Final = 32
+"""Open files value-diag needs besides one per followed file (streams, pipes, notifications)."""
+AGE_REFRESH_S: Final = 1.0
+"""How often a terminal frame is redrawn only to update the age (s)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    """How `watch` follows and when it gives up."""
+
+    fail_on: Status | None = None
+    poll: float | None = None
+    """Seconds between looks when polling; None to use file-system notifications."""
+    history: int = 0
+    """Value records kept for the trend column (0: no trend)."""
+    until: Callable[[list[Frame]], bool] | None = None
+    """Files only: the watch ends (exit 0) once this is true of the frames on screen."""
+
+
+def _verdict(frames: list[Frame], sink: Sink, fail_on: Status | None) -> ExitCode | None:
+    for frame in frames:
+        if reaches(assess(frame.state, sink.renderer.thresholds).status, fail_on):
+            return ExitCode.FAIL
+    return None
+
+
+def run_watch(
+    paths: list[str],
+    sink: Sink,
+    options: WatchOptions,
+    clock: Callable[[], float] = time.time,
+) -> ExitCode:
+    """Follows the sources until a signal, --fail-on, or the end of stdin.
+
+    Raises:
+        ReadError: the files cannot all be followed (the open-file limit is too low).
+    """
+    stopper = Stopper()
+    with stopper.installed(), sink:
+        if paths == [STDIN]:
+            return _watch_stdin(sink, options, stopper, clock)
+        make_room(len(paths))
+        try:
+            return _follow(paths, sink, options, stopper, clock)
+        except Interrupted:  # a signal arrived while a large file was read from the top
+            return ExitCode.OK
+
+
+def make_room(files: int) -> None:
+    """Raises the soft open-file limit as far as following ``files`` files needs.
+
+    Raises:
+        ReadError: the hard limit is too low; the message says so and how many files.
+    """
+    try:
+        import resource
+    except ImportError:  # not on a POSIX system
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = files + FD_RESERVE
+    unlimited = resource.RLIM_INFINITY
+    if soft == unlimited or soft >= need:
+        return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (need if hard == unlimited else min(need, hard), hard)
+        )
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < need:
+        raise ReadError(
+            f"cannot follow {files} files: the open-file limit (ulimit -n) is {soft},"
+            f" and following them needs about {need}"
+        )
+
+
+def _follow(
+    paths: list[str],
+    sink: Sink,
+    options: WatchOptions,
+    stopper: Stopper,
+    clock: Callable[[], float],
+) -> ExitCode:
+    """The watch loop over files: draw, judge, wait (unless reading is behind), read."""
+    stop = stopper.event.is_set
+    sources = [Followed(p, options.history, stop) for p in paths]
+    waker = Waker(paths, stopper, options.poll)
+    changed = _read_pass(sources, clock(), 0)
+    last_draw = 0.0
+    turn = 0
+    while True:
+        now = clock()
+        frames = [s.frame() for s in sources]
+        if changed:
+            sink.show(frames, changed, now)
+            last_draw = now
+            verdict = _verdict([frames[i] for i in changed], sink, options.fail_on)
+            if verdict is not None:
+                return verdict
+        elif stopper.resized.is_set() or now - last_draw >= AGE_REFRESH_S:
+            stopper.resized.clear()
+            sink.tick(frames, now)
+            last_draw = now
+        if stop() or (options.until is not None and options.until(frames)):
+            return ExitCode.OK
+        if not any(s.pending for s in sources):
+            waker.wait()
+        if stop():
+            return ExitCode.OK
+        turn += 1
+        changed = _read_pass(sources, clock(), turn)
+
+
+def _read_pass(sources: list[Followed], now: float, turn: int) -> list[int]:
+    """One bounded pass over the sources, starting at a different one each turn so that a
+    fast writer cannot starve the others; the indexes of the frames that changed."""
+    deadline = time.monotonic() + PASS_S
+    n = len(sources)
+    order = [(turn + k) % n for k in range(n)]
+    return sorted(i for i in order if sources[i].update(now, deadline))
+
+
+def _watch_stdin(
+    sink: Sink, options: WatchOptions, stopper: Stopper, clock: Callable[[], float]
+) -> ExitCode:
+    """Follows a stream to its end: one frame per batch of input, the last at EOF."""
+    source = Followed(STDIN, options.history)
+    fd = sys.stdin.fileno()
+    # epoll refuses regular files and /dev/null (`watch - < run.jsonl`); poll takes any
+    # descriptor, and a file is always readable.
+    poll = getattr(selectors, "PollSelector", selectors.SelectSelector)
+    sel: selectors.BaseSelector = poll()
+    sel.register(fd, selectors.EVENT_READ)
+    sel.register(stopper.wake_fd, selectors.EVENT_READ)
+    sink.show([source.frame()], [0], clock())
+    last_draw = clock()
+    eof = False
+    try:
+        while not eof and not stopper.event.is_set():
+            ready = {key.fd for key, _ in sel.select(TICK_S)}
+            stopper.drain()
+            state = source.state
+            batch_end = clock() + PASS_S
+            while fd in ready and clock() < batch_end:
+                try:
+                    chunk = os.read(fd, BLOCK)
+                except OSError as exc:  # the stream broke (a terminal hung up): it is over
+                    source.note = f"read error: {exc.strerror or type(exc).__name__}; stream ended"
+                    chunk = b""
+                if not chunk:
+                    eof = True
+                    break
+                source.state = fold(source.state, source.scanner.feed(chunk), clock())
+                ready = {key.fd for key, _ in sel.select(0)}
+            if eof:
+                source.state = fold(source.state, source.scanner.finish(), clock())
+            now = clock()
+            if source.state != state or eof:
+                sink.show([source.frame()], [0], now)
+                last_draw = now
+                verdict = _verdict([source.frame()], sink, options.fail_on)
+                if verdict is not None:
+                    return verdict
+            elif stopper.resized.is_set() or now - last_draw >= AGE_REFRESH_S:
+                stopper.resized.clear()
+                sink.tick([source.frame()], now)
+                last_draw = now
+    finally:
+        sel.close()
+    return ExitCode.OK

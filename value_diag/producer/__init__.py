@@ -1,0 +1,1 @@
+"""The training-loop side: compute the metrics, write the telemetry, simulate runs."""

@@ -1,0 +1,1 @@
+"""Frames to the world: terminals, text, JSON, GitHub, markdown, comparisons, exports."""

@@ -1,0 +1,57 @@
+"""Several runs in one table, worst first."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from rich.table import Table
+from rich.text import Text
+
+from value_diag import health
+from value_diag.frame import Frame, assess
+from value_diag.health import Status, Thresholds
+from value_diag.render.frames import TITLE, status_style
+from value_diag.render.panel import METRICS, metric_cells
+from value_diag.render.sanitize import clean
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from value_diag.render.frames import Renderer
+_STATUS_ORDER: Final = {Status.CRITICAL: 0, Status.WARNING: 1, Status.NO_DATA: 2, Status.OK: 3}
+"""Worst first: a dying run, then a worrying one, then one that reports nothing."""
+
+
+def sort_worst_first(frames: list[Frame], thresholds: Thresholds) -> list[Frame]:
+    """Frames ordered by status, worst first, then by source."""
+    return sorted(
+        frames, key=lambda f: (_STATUS_ORDER[assess(f.state, thresholds).status], f.source)
+    )
+
+
+def compare(frames: list[Frame], renderer: Renderer) -> Table:
+    """One row per run, one column per metric, styled by level, worst run first."""
+    table = Table(title=f"{TITLE}: {len(frames)} runs", title_justify="left", box=None)
+    table.add_column("run", overflow="fold", min_width=12)
+    table.add_column("status", no_wrap=True, min_width=8)
+    for label, _spec in METRICS.values():
+        table.add_column(label, justify="right", no_wrap=True, min_width=max(len(label), 5))
+    table.add_column("compile", no_wrap=True, overflow="ellipsis", min_width=8, max_width=24)
+    table.add_column("records", justify="right", no_wrap=True, min_width=7)
+    table.add_column("bad", justify="right", no_wrap=True, min_width=3)
+    for frame in sort_worst_first(frames, renderer.thresholds):
+        h = assess(frame.state, renderer.thresholds)
+        cells = metric_cells(frame, renderer.thresholds)
+        row: list[RenderableType] = [
+            Text(clean(frame.source, renderer.ascii_only)),
+            Text(h.status.value, status_style(h.status)),
+        ]
+        if cells:
+            marks = [*(h.marks[name] for name in METRICS), h.marks[health.COMPILE]]
+            row += [Text(v, m.style) for (_, v, _), m in zip(cells, marks, strict=True)]
+        else:
+            row += [Text("-", "dim") for _ in range(len(METRICS) + 1)]
+        st = frame.state
+        row += [str(st.records), Text(str(st.bad_lines), "yellow" if st.bad_lines else "")]
+        table.add_row(*row)
+    return table

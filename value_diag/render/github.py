@@ -1,0 +1,91 @@
+"""GitHub Actions: workflow annotations and the job's step summary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from value_diag.frame import Frame, assess
+from value_diag.health import DEFAULT_THRESHOLDS, Level, Thresholds
+from value_diag.render.markdown import markdown
+from value_diag.render.panel import metric_cells
+from value_diag.render.sanitize import clean
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+STEP_SUMMARY: Final = "GITHUB_STEP_SUMMARY"
+_LEVEL_WORD: Final = {Level.WARNING: "warning", Level.CRITICAL: "error"}
+"""GitHub workflow command for each alarming level."""
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def levels(frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, Level]:
+    """Label -> level of every metric and the compile status (empty without data)."""
+    return {label: level for label, _value, level in metric_cells(frame, thresholds)}
+
+
+def _annotation(command: str, source: str, label: str, value: str, level: Level) -> str:
+    title = _escape_property(f"value-diag: {label} {level.value}")
+    message = _escape_data(f"{source}: {label} {value} ({level.value})")
+    return f"::{command} title={title}::{message}"
+
+
+def github(
+    frame: Frame,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    since: Mapping[str, Level] | None = None,
+) -> list[str]:
+    """Workflow commands: a warning or error per alarming metric, else one notice.
+
+    Args:
+        since: the levels this source had when it was last annotated (``levels()``). Then
+            only the metrics whose level changed are annotated (a recovery as a notice),
+            and nothing is said if none did, so a followed run does not repeat itself.
+    """
+    source = clean(frame.source, ascii_only=True)
+    st = frame.state
+    lines = []
+    for label, value, level in metric_cells(frame, thresholds):
+        before = None if since is None else since.get(label, Level.NO_DATA)
+        if level is before:
+            continue
+        if level in _LEVEL_WORD:
+            lines.append(_annotation(_LEVEL_WORD[level], source, label, value, level))
+        elif before in _LEVEL_WORD:
+            lines.append(_annotation("notice", source, label, value, level))
+    if not lines and since is None:
+        status = assess(st, thresholds).status.value
+        counts = f"{st.records} records, {st.bad_lines} bad lines"
+        lines.append(f"::notice title=value-diag::{_escape_data(f'{source}: {status}, {counts}')}")
+    return lines
+
+
+def write_summary(frames: list[Frame], thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+    """Appends the frames as markdown to the file GITHUB_STEP_SUMMARY names, if any.
+
+    Best effort: the annotations and the exit code matter more than the summary, so a
+    file that cannot be written costs a one-line warning on stderr and nothing else.
+    """
+    path = os.environ.get(STEP_SUMMARY)
+    if not path or not frames:
+        return
+    text = "".join(markdown(frame, thresholds) + "\n" for frame in frames)
+    try:
+        with Path(path).open("a", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        sys.stderr.write(
+            f"value-diag: warning: cannot write step summary {clean(path)}: {reason}\n"
+        )

@@ -1,0 +1,100 @@
+"""A frame as one line of strict JSON."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING, Any, Final
+
+from value_diag import health
+from value_diag.frame import Frame, assess
+from value_diag.health import DEFAULT_THRESHOLDS, Level, Thresholds
+from value_diag.schema import VALUE_FIELDS
+
+if TYPE_CHECKING:
+    pass
+DEFAULT_ORIGIN: Final = "default"
+"""The JSON "thresholds" of the built-in thresholds (else it is the config file's path)."""
+SURROGATE: Final = re.compile("[\ud800-\udfff]")
+REPLACEMENT: Final = "\ufffd"
+
+
+def dumps(obj: object) -> str:
+    """Strict, ASCII-only JSON on one line; a lone surrogate in a string is written as U+FFFD.
+
+    File names that are not UTF-8 (Python keeps their bytes as surrogates) and ``\\ud800``
+    escapes in the input would otherwise come out as ``\\udcff`` escapes, which strict
+    parsers refuse.
+    """
+    import json  # text frames do not need it
+
+    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    if "\\ud" not in text:  # no surrogate escape at all, the usual case: nothing to walk
+        return text
+    return json.dumps(_no_surrogates(obj), separators=(",", ":"), allow_nan=False)
+
+
+def _no_surrogates(obj: object) -> object:
+    """``obj`` with every surrogate code point in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(obj, str):
+        return obj if obj.isascii() else SURROGATE.sub(REPLACEMENT, obj)
+    if isinstance(obj, dict):
+        return {_no_surrogates(k): _no_surrogates(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_no_surrogates(x) for x in obj]
+    return obj
+
+
+def _number(x: float) -> float | str:
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
+
+
+def to_json(
+    frame: Frame,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    *,
+    trend: bool = False,
+    thresholds_from: str = DEFAULT_ORIGIN,
+) -> dict[str, Any]:
+    """The frame as the documented JSON object; with ``trend``, the value history too.
+
+    ``thresholds_from`` is where the thresholds judging it came from: "default", or the
+    path of the config file; it is the object's "thresholds" key.
+    """
+    st = frame.state
+    h = assess(st, thresholds)
+    values = dict(zip(VALUE_FIELDS, st.values or (0.0,) * len(VALUE_FIELDS), strict=True))
+    values[health.SPREAD] = values["return_p90"] - values["return_p10"]
+
+    def level(name: str) -> str:
+        mark = h.marks.get(name)
+        return (mark.level if mark else Level.NO_DATA).value
+
+    compile_ = st.compile
+    out: dict[str, Any] = {
+        "source": frame.source,
+        "records": st.records,
+        "bad_lines": st.bad_lines,
+        "last_error": st.last_error,
+        "status": h.status.value,
+        "value_function": {
+            name: {"value": _number(values[name]), "level": level(name)} for name in values
+        },
+        "infrastructure": {
+            "compile_enabled": compile_.enabled if compile_ else False,
+            "compile_backend": compile_.backend if compile_ else "",
+            "compile_mode": compile_.mode if compile_ else "",
+            "level": level(health.COMPILE),
+        },
+        "thresholds": thresholds_from,
+    }
+    if trend:
+        out["history"] = {
+            name: [_number(record[i]) for record in st.history]
+            for i, name in enumerate(VALUE_FIELDS)
+        }
+    return out

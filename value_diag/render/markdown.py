@@ -1,0 +1,62 @@
+"""A frame as a markdown section, every string from the file shown literally."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Final
+
+from value_diag.frame import Frame, assess
+from value_diag.health import ALARMS, DEFAULT_THRESHOLDS, Thresholds
+from value_diag.render.frames import TITLE
+from value_diag.render.panel import metric_cells
+from value_diag.render.sanitize import clean
+
+if TYPE_CHECKING:
+    pass
+
+
+_BACKTICKS: Final = re.compile(r"`+")
+
+
+def _code(text: str, in_table: bool = False) -> str:
+    """A string from the file as a markdown code span, which shows it as written.
+
+    Escaping punctuation is not enough on GitHub: it links URLs, @mentions and #refs in
+    the rendered text, though never inside code. In a table a pipe would still end the cell.
+    """
+    text = clean(text, ascii_only=True)
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    if text[0] == "`" or text[-1] == "`" or (text[0] == text[-1] == " " and text.strip()):
+        text = f" {text} "  # the renderer drops one space at each end
+    if in_table:
+        text = text.replace("|", "\\|")
+    return f"{fence}{text}{fence}"
+
+
+def markdown(frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> str:
+    """The frame as a markdown section: a heading, the counts, and a metric table.
+
+    Every string from the file or its name is a code span, so it renders as written.
+    """
+    st = frame.state
+    status = assess(st, thresholds).status
+    out = [
+        f"### {TITLE}: {_code(frame.source)}",
+        "",
+        f"**{status.value}** | {st.records} records | {st.bad_lines} bad lines"
+        + (f" | last: {_code(st.last_error)}" if st.last_error else ""),
+        "",
+    ]
+    cells = metric_cells(frame, thresholds)
+    if not cells:
+        out.append("_no data_")
+        return "\n".join(out)
+    out += ["| metric | value | level |", "|---|---:|---|"]
+    from_file = st.compile is not None and st.compile.enabled  # backend:mode, not a number
+    for label, value, level in cells:
+        shown = level.value if level not in ALARMS else f"**{level.value}**"
+        cell = _code(value, in_table=True) if label == "Compile" and from_file else value
+        out.append(f"| {label} | {cell} | {shown} |")
+    return "\n".join(out)

@@ -1,0 +1,54 @@
+"""Strings from a file made safe to print: no escape sequences, controls or invisible characters."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+
+MAX_STRING: Final = 200  # Longest backend/mode string kept before the line is fitted
+
+ESCAPE_SEQUENCE: Final = re.compile(
+    "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, erases
+    "|(?:\x1b[]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"  # OSC/DCS/..
+    "|\x1b[ -/]*[0-~]"  # the other escape sequences
+)
+"""A terminal escape sequence; removed whole, so its parameters are not shown as text."""
+HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Controls, format characters, surrogates, private use, unassigned, line breaks."""
+INVISIBLE: Final = frozenset(
+    chr(cp)
+    for first, last in (
+        (0x034F, 0x034F),  # combining grapheme joiner
+        (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+        (0x17B4, 0x17B5),  # Khmer inherent vowels
+        (0x180B, 0x180D),  # Mongolian free variation selectors
+        (0x180F, 0x180F),
+        (0x3164, 0x3164),  # Hangul filler
+        (0xFE00, 0xFE0F),  # variation selectors
+        (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+        (0xE0100, 0xE01EF),  # variation selectors supplement
+    )
+    for cp in range(first, last + 1)
+)
+"""Default-ignorable code points outside those categories (letters and marks that show
+nothing): a name could hide behind them or look like another."""
+
+
+def clean(value: str, ascii_only: bool = False, *, limit: int | None = MAX_STRING) -> str:
+    """A string from the file made safe to print: no escape sequences, controls or invisibles.
+
+    Cut to ``limit`` characters (with an ellipsis); None keeps it whole, for a message
+    whose reason comes last.
+    """
+    kept = [
+        ch
+        for ch in ESCAPE_SEQUENCE.sub("", value if limit is None else value[: limit * 2])
+        if unicodedata.category(ch) not in HIDDEN_CATEGORIES and ch not in INVISIBLE
+    ]
+    text = "".join(kept)
+    if ascii_only:
+        text = text.encode("ascii", "replace").decode("ascii")
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 3] + ("..." if ascii_only else "…")
+    return text
