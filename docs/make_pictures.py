@@ -1,6 +1,6 @@
 """Regenerates docs/watch.svg, the README's picture of the panel, from the real console script.
 
-The picture is the bordered panel as value-diag draws it on a terminal, 44 updates into the
+The picture is the bordered panel as value-diag draws it on a terminal, 45 updates into the
 bundled collapsing run (its first lines, copied to ``run.jsonl`` in a temporary directory):
 the value function is losing track of the returns, and V-Corr, TD Mean and Bellman are
 turning yellow and red while the trend columns show the slide. ``value-diag once --trend``
