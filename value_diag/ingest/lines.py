@@ -7,7 +7,7 @@ only looked at by C code. A line is cut out once its newline has arrived.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 from value_diag.ingest.parse import FINDER, KNOWN_NAMES, BadLine
@@ -144,6 +144,14 @@ class LineScanner:
         self._dropped = False
         return line
 
+    def read(self, chunks: Iterable[bytes], *, finish: bool = True) -> Iterator[Line]:
+        """The candidate lines these chunks complete, in order; with ``finish``, the last
+        line too, even without a newline (the stream ends with these chunks)."""
+        for chunk in chunks:
+            yield from self.feed(chunk)
+        if finish:
+            yield from self.finish()
+
     def finish(self) -> list[Line]:
         """End of input: a last line without a newline counts as complete."""
         if not self._pending_len:
@@ -159,9 +167,6 @@ def _fit(line: bytes, max_line: int) -> bytes | BadLine:
     return line
 
 
-def iter_lines(chunks: Iterator[bytes], max_line: int = MAX_LINE) -> Iterator[Line]:
+def iter_lines(chunks: Iterable[bytes], max_line: int = MAX_LINE) -> Iterator[Line]:
     """All candidate lines of a finite stream, the last one even without a newline."""
-    scanner = LineScanner(max_line)
-    for chunk in chunks:
-        yield from scanner.feed(chunk)
-    yield from scanner.finish()
+    return LineScanner(max_line).read(chunks)

@@ -24,7 +24,7 @@ from value_diag.ingest.files import (
     read_stdin,
 )
 from value_diag.ingest.fold import Segment, apply, summarize
-from value_diag.ingest.lines import Line, LineScanner
+from value_diag.ingest.lines import LineScanner
 from value_diag.state import FoldState
 
 PART_MIN: Final = 32 << 20
@@ -69,7 +69,7 @@ def fold_path(path: str, now: float, parts: int | None = None, history: int = 0)
         ReadError: the input cannot be read, or is not a regular file.
     """
     if path == STDIN:
-        lines = _lines(LineScanner(), read_stdin(), finish=True)
+        lines = LineScanner().read(read_stdin())
         return apply(FoldState(history_len=history), summarize(lines, history_len=history), now)
     try:
         fd, st = open_regular(path)
@@ -79,7 +79,7 @@ def fold_path(path: str, now: float, parts: int | None = None, history: int = 0)
         done = catch_up(fd, st.st_size, now, parts, history, name=path)
         scanner = LineScanner()
         scanner.lines = done.lines
-        tail = _lines(scanner, read_range(fd, done.offset, st.st_size), finish=True)
+        tail = scanner.read(read_range(fd, done.offset, st.st_size))
         return apply(done.state, summarize(tail, history_len=history), now)
     except OSError as exc:
         raise describe(path, exc) from None
@@ -133,18 +133,11 @@ Job = Callable[[Stop], Segment]
 def _job(fd: int, start: int, end: int, history: int) -> Job:
     def run(stop: Stop) -> Segment:
         scanner = LineScanner()
-        lines = _lines(scanner, _stoppable(read_range(fd, start, end), stop), finish=False)
+        lines = scanner.read(_stoppable(read_range(fd, start, end), stop), finish=False)
         seg = summarize(lines, history_len=history)
         return replace(seg, lines=scanner.lines)
 
     return run
-
-
-def _lines(scanner: LineScanner, blocks: Iterator[bytes], finish: bool) -> Iterator[Line]:
-    for block in blocks:
-        yield from scanner.feed(block)
-    if finish:
-        yield from scanner.finish()
 
 
 def _stoppable(blocks: Iterator[bytes], stop: Stop) -> Iterator[bytes]:
