@@ -3,18 +3,28 @@
  * Finder(needles).search(data, pos, end) returns the offset of the leftmost needle lying
  * wholly in data[pos:end], or -1: what re's search(data, pos, end).start() gives for the
  * alternation of the needles. All needles start with the same byte (a quote) and are at
- * least two bytes long. Where SSE2 is available, sixteen positions are tested at once for
- * "that byte, followed by a byte some needle has second"; only those are compared in full.
+ * least two bytes long. Sixteen positions are tested at once for "that byte, followed by a
+ * byte some needle has second"; only those are compared in full. The vector loop is built
+ * with SSE2 on x86-64, and with GCC/Clang vector extensions elsewhere (NEON on aarch64 and
+ * Apple Silicon); other compilers and targets get the byte-wise loop, with the same answers.
+ * Defining VALUE_DIAG_PORTABLE_VECTORS builds the vector-extension loop on x86 too (tests).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
 
-#if defined(__SSE2__) && defined(__GNUC__)
+#if defined(__SSE2__) && defined(__GNUC__) && !defined(VALUE_DIAG_PORTABLE_VECTORS)
 #include <emmintrin.h>
 #define HAVE_SIMD 1
+#define VECTORS "sse2"
+#elif defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && \
+    (defined(__aarch64__) || defined(__ARM_NEON) || defined(VALUE_DIAG_PORTABLE_VECTORS))
+#include <stdint.h>
+#define HAVE_SIMD 1
+#define VECTORS "vector extensions"
 #else
 #define HAVE_SIMD 0
+#define VECTORS "none"
 #endif
 
 #define MAX_SECONDS 16      /* distinct second bytes the vector test handles */
@@ -149,6 +159,44 @@ match_at(const Finder *self, const char *s, Py_ssize_t at, Py_ssize_t end)
 #define ALWAYS_INLINE static inline
 #endif
 
+#if HAVE_SIMD && defined(__SSE2__) && !defined(VALUE_DIAG_PORTABLE_VECTORS)
+typedef __m128i vec;
+ALWAYS_INLINE vec vload(const char *p) { return _mm_loadu_si128((const __m128i *)p); }
+ALWAYS_INLINE vec vsplat(unsigned char c) { return _mm_set1_epi8((char)c); }
+ALWAYS_INLINE vec veq(vec a, vec b) { return _mm_cmpeq_epi8(a, b); }
+ALWAYS_INLINE vec vor(vec a, vec b) { return _mm_or_si128(a, b); }
+ALWAYS_INLINE vec vand(vec a, vec b) { return _mm_and_si128(a, b); }
+/* Bit k set where lane k is all ones. */
+ALWAYS_INLINE unsigned vmask(vec a) { return (unsigned)_mm_movemask_epi8(a); }
+#elif HAVE_SIMD
+typedef unsigned char vec __attribute__((vector_size(16)));
+ALWAYS_INLINE vec vload(const char *p)
+{
+    vec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+ALWAYS_INLINE vec vsplat(unsigned char c)
+{
+    vec v;
+    memset(&v, c, sizeof v);
+    return v;
+}
+ALWAYS_INLINE vec veq(vec a, vec b) { return (vec)(a == b); }
+ALWAYS_INLINE vec vor(vec a, vec b) { return a | b; }
+ALWAYS_INLINE vec vand(vec a, vec b) { return a & b; }
+/* Bit k set where lane k is all ones: each half's top bits gathered by one multiplication
+ * (lane k's bit 7 lands on bit 56 + k; no two products meet below bit 64). */
+ALWAYS_INLINE unsigned vmask(vec a)
+{
+    uint64_t half[2];
+    memcpy(half, &a, sizeof half);
+    const uint64_t lo = ((half[0] & 0x8080808080808080ULL) * 0x0002040810204081ULL) >> 56;
+    const uint64_t hi = ((half[1] & 0x8080808080808080ULL) * 0x0002040810204081ULL) >> 56;
+    return (unsigned)(lo | (hi << 8));
+}
+#endif
+
 #if HAVE_SIMD
 /* The vector loop for a fixed number of second bytes, so that it is unrolled (unused slots
  * repeat a second byte), and with or without counting newlines. Returns the match, or -1
@@ -157,24 +205,21 @@ ALWAYS_INLINE Py_ssize_t
 find_simd(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end, Py_ssize_t *next,
           Py_ssize_t *newlines, const int width, const int counting)
 {
-    const __m128i lead = _mm_set1_epi8((char)self->lead);
-    const __m128i newline = _mm_set1_epi8('\n');
-    __m128i seconds[MAX_SECONDS];
+    const vec lead = vsplat(self->lead);
+    const vec newline = vsplat('\n');
+    vec seconds[MAX_SECONDS];
     for (int k = 0; k < width; k++)
-        seconds[k] = _mm_set1_epi8(
-            (char)self->seconds[k < self->nseconds ? k : self->nseconds - 1]);
+        seconds[k] = vsplat(self->seconds[k < self->nseconds ? k : self->nseconds - 1]);
     Py_ssize_t lines = 0;
     /* Each round reads s[i .. i + 16]: position i + 15 with the byte after it. */
     for (; i + 17 <= end; i += 16) {
-        const __m128i here = _mm_loadu_si128((const __m128i *)(s + i));
-        const __m128i after = _mm_loadu_si128((const __m128i *)(s + i + 1));
-        __m128i hit = _mm_cmpeq_epi8(after, seconds[0]);
+        const vec here = vload(s + i);
+        const vec after = vload(s + i + 1);
+        vec hit = veq(after, seconds[0]);
         for (int k = 1; k < width; k++)
-            hit = _mm_or_si128(hit, _mm_cmpeq_epi8(after, seconds[k]));
-        unsigned mask =
-            (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(here, lead), hit));
-        const unsigned nl = counting ? (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(here, newline))
-                                     : 0;
+            hit = vor(hit, veq(after, seconds[k]));
+        unsigned mask = vmask(vand(veq(here, lead), hit));
+        const unsigned nl = counting ? vmask(veq(here, newline)) : 0;
         while (mask) {
             const int bit = __builtin_ctz(mask);
             if (match_at(self, s, i + bit, end)) {
@@ -342,7 +387,7 @@ static PyTypeObject FinderType = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "value_diag.ingest._finder",
-    .m_doc = "Compiled search for the known names (optional; records.py falls back to re).",
+    .m_doc = "Compiled search for the known names (optional; finder.py falls back to re).",
     .m_size = -1,
 };
 
@@ -354,6 +399,10 @@ PyInit__finder(void)
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
+    if (PyModule_AddStringConstant(m, "VECTORS", VECTORS) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     Py_INCREF(&FinderType);
     if (PyModule_AddObject(m, "Finder", (PyObject *)&FinderType) < 0) {
         Py_DECREF(&FinderType);

@@ -1,5 +1,8 @@
 from collections.abc import Iterable
 
+VECTORS: str
+"""How sixteen bytes are tested at once: "sse2", "vector extensions" or "none"."""
+
 class Finder:
     """The leftmost of several byte strings that all start with the same byte."""
 
