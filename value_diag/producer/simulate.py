@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import random
 import threading
@@ -236,36 +235,40 @@ def _explained_variance(values: list[float], returns: list[float]) -> float:
 # --- metrics -> lines ----------------------------------------------------------------------------
 
 # The PPO_UPDATE_COMPLETED keys esper-lite writes besides the nine, with typical values.
-PPO_TEMPLATE: Final = (
-    "policy_loss=0.1 value_loss=0.5 entropy=1.2 grad_norm=1.0 kl_divergence=0.01 "
-    "clip_fraction=0.1 nan_grad_count=0 pre_clip_grad_norm=0.0 explained_variance=null "
-    "entropy_loss=0.0 advantage_mean=0.0 advantage_std=0.0 advantage_skewness=0.0 "
-    "advantage_kurtosis=0.0 advantage_positive_ratio=0.5 pre_norm_advantage_mean=0.0 "
-    "pre_norm_advantage_std=0.0 return_mean=0.0 return_std=0.0 "
-    "value_target_scale=1.0 ratio_mean=1.0 ratio_min=1.0 ratio_max=1.0 ratio_std=0.0 "
-    "log_prob_min=0.0 log_prob_max=0.0 lr=null entropy_coef=null inf_grad_count=0 "
-    "dead_layers=0 exploding_layers=0 layer_gradient_health=null entropy_collapsed=false "
-    "head_nan_detected=null head_inf_detected=null loss_scale=null "
-    "amp_overflow_detected=false update_skipped=false update_time_ms=0.0 "
-    "early_stop_epoch=null head_slot_entropy=null head_blueprint_entropy=null "
-    "head_slot_grad_norm=null head_blueprint_grad_norm=null head_style_grad_norm=null "
-    "head_tempo_grad_norm=null head_alpha_target_grad_norm=null "
-    "head_alpha_speed_grad_norm=null head_alpha_curve_grad_norm=null head_op_grad_norm=null "
-    "head_style_entropy=null head_tempo_entropy=null head_alpha_target_entropy=null "
-    "head_alpha_speed_entropy=null head_alpha_curve_entropy=null head_op_entropy=null "
-    "head_slot_ratio_max=1.0 head_blueprint_ratio_max=1.0 head_style_ratio_max=1.0 "
-    "head_tempo_ratio_max=1.0 head_alpha_target_ratio_max=1.0 head_alpha_speed_ratio_max=1.0 "
-    "head_alpha_curve_ratio_max=1.0 head_op_ratio_max=1.0 joint_ratio_max=1.0 inner_epoch=0 "
-    "batch=0 ppo_updates_count=1 skipped=false value_mean=0.0 value_std=0.0 value_min=0.0 "
-    "value_max=0.0 q_germinate=0.0 q_advance=0.0 q_fossilize=0.0 q_prune=0.0 q_wait=0.0 "
-    "q_set_alpha=0.0 q_variance=0.0 q_spread=0.0 clip_fraction_positive=0.0 "
-    "clip_fraction_negative=0.0 gradient_cv=0.0 cuda_memory_allocated_gb=0.0 "
-    "cuda_memory_reserved_gb=0.0 cuda_memory_peak_gb=0.0 cuda_memory_fragmentation=0.0 "
-    "lstm_h_l2_total=null lstm_c_l2_total=null lstm_h_rms=null lstm_c_rms=null "
-    "lstm_h_env_rms_mean=null lstm_h_env_rms_max=null lstm_c_env_rms_mean=null "
-    "lstm_c_env_rms_max=null lstm_h_max=null lstm_c_max=null lstm_has_nan=false "
-    "lstm_has_inf=false"
-)
+PPO_TEMPLATE: Final[dict[str, Any]] = {
+    "policy_loss": 0.1, "value_loss": 0.5, "entropy": 1.2, "grad_norm": 1.0,
+    "kl_divergence": 0.01, "clip_fraction": 0.1, "nan_grad_count": 0, "pre_clip_grad_norm": 0.0,
+    "explained_variance": None, "entropy_loss": 0.0, "advantage_mean": 0.0,
+    "advantage_std": 0.0, "advantage_skewness": 0.0, "advantage_kurtosis": 0.0,
+    "advantage_positive_ratio": 0.5, "pre_norm_advantage_mean": 0.0,
+    "pre_norm_advantage_std": 0.0, "return_mean": 0.0, "return_std": 0.0,
+    "value_target_scale": 1.0, "ratio_mean": 1.0, "ratio_min": 1.0, "ratio_max": 1.0,
+    "ratio_std": 0.0, "log_prob_min": 0.0, "log_prob_max": 0.0, "lr": None,
+    "entropy_coef": None, "inf_grad_count": 0, "dead_layers": 0, "exploding_layers": 0,
+    "layer_gradient_health": None, "entropy_collapsed": False, "head_nan_detected": None,
+    "head_inf_detected": None, "loss_scale": None, "amp_overflow_detected": False,
+    "update_skipped": False, "update_time_ms": 0.0, "early_stop_epoch": None,
+    "head_slot_entropy": None, "head_blueprint_entropy": None, "head_slot_grad_norm": None,
+    "head_blueprint_grad_norm": None, "head_style_grad_norm": None,
+    "head_tempo_grad_norm": None, "head_alpha_target_grad_norm": None,
+    "head_alpha_speed_grad_norm": None, "head_alpha_curve_grad_norm": None,
+    "head_op_grad_norm": None, "head_style_entropy": None, "head_tempo_entropy": None,
+    "head_alpha_target_entropy": None, "head_alpha_speed_entropy": None,
+    "head_alpha_curve_entropy": None, "head_op_entropy": None, "head_slot_ratio_max": 1.0,
+    "head_blueprint_ratio_max": 1.0, "head_style_ratio_max": 1.0, "head_tempo_ratio_max": 1.0,
+    "head_alpha_target_ratio_max": 1.0, "head_alpha_speed_ratio_max": 1.0,
+    "head_alpha_curve_ratio_max": 1.0, "head_op_ratio_max": 1.0, "joint_ratio_max": 1.0,
+    "inner_epoch": 0, "batch": 0, "ppo_updates_count": 1, "skipped": False, "value_mean": 0.0,
+    "value_std": 0.0, "value_min": 0.0, "value_max": 0.0, "q_germinate": 0.0, "q_advance": 0.0,
+    "q_fossilize": 0.0, "q_prune": 0.0, "q_wait": 0.0, "q_set_alpha": 0.0, "q_variance": 0.0,
+    "q_spread": 0.0, "clip_fraction_positive": 0.0, "clip_fraction_negative": 0.0,
+    "gradient_cv": 0.0, "cuda_memory_allocated_gb": 0.0, "cuda_memory_reserved_gb": 0.0,
+    "cuda_memory_peak_gb": 0.0, "cuda_memory_fragmentation": 0.0, "lstm_h_l2_total": None,
+    "lstm_c_l2_total": None, "lstm_h_rms": None, "lstm_c_rms": None,
+    "lstm_h_env_rms_mean": None, "lstm_h_env_rms_max": None, "lstm_c_env_rms_mean": None,
+    "lstm_c_env_rms_max": None, "lstm_h_max": None, "lstm_c_max": None, "lstm_has_nan": False,
+    "lstm_has_inf": False,
+}  # fmt: skip
 START_DATA: Final[dict[str, Any]] = {
     "n_envs": N_ENVS, "max_epochs": MAX_EPOCHS, "max_batches": 80, "task": "cifar_baseline",
     "host_params": 123456, "slot_ids": ["r0c0", "r0c1"], "seed": 0, "n_episodes": 80,
@@ -344,9 +347,7 @@ class EventLog:
 
     def _ppo(self, epoch: int, metrics: ValueFunctionMetrics, explained: float) -> dict[str, Any]:
         rng = self.rng
-        data: dict[str, Any] = {
-            k: json.loads(v) for k, v in (tok.split("=", 1) for tok in PPO_TEMPLATE.split())
-        }
+        data = dict(PPO_TEMPLATE)
         std = math.sqrt(metrics.return_variance)
         data.update(_values(metrics))
         data.update(
