@@ -19,6 +19,12 @@ from value_diag.state import FoldState
 
 PASS_BLOCK: Final = 256 << 10
 """Bytes read between two looks at the clock: folding them takes a few ms at most."""
+NOTE_S: Final = 3.0
+"""How long a note about a change to the file (created, recreated, truncated, replaced)
+stays in the frame (s). Notes about a state (waiting for the file, a read error) stay
+while it lasts."""
+FADING: Final = frozenset({Change.CREATED, Change.RECREATED, Change.TRUNCATED, Change.REPLACED})
+"""Changes that are events rather than states: their note goes after NOTE_S."""
 
 
 def _never() -> bool:
@@ -26,7 +32,13 @@ def _never() -> bool:
 
 
 class Followed:
-    """One followed source: its tail, its line scanner and its folded state."""
+    """One followed source: its tail, its line scanner and its folded state.
+
+    ``note`` says what happened to the file. A change (created, recreated, truncated,
+    replaced) is noted for NOTE_S seconds of the clock passed to ``update``, then the note
+    goes without counting as a change of the frame: it is gone at the next redraw, whether
+    that is for new records or for the age. "waiting for" and read errors stay while true.
+    """
 
     def __init__(self, path: str, history: int = 0, stop: Stop = _never) -> None:
         self.path = path
@@ -38,6 +50,8 @@ class Followed:
         self.scanner = LineScanner()
         self.state = FoldState(history_len=history)
         self.note: str | None = None
+        self.fades_at: float | None = None
+        """When the note about a change goes (the clock of ``update``); None: it stays."""
         self.pending = False
         """The last update stopped at its deadline with bytes left to read."""
 
@@ -54,11 +68,14 @@ class Followed:
         Raises:
             Interrupted: ``stop`` ended the reading of a large file from the top.
         """
+        if self.fades_at is not None and now >= self.fades_at:
+            self.note, self.fades_at = None, None
         before = (self.state, self.note)
         self.pending = False
         change = self.tail.sync()
         if change is not None:
             self.note = _describe(change, self.path, self.tail.error)
+            self.fades_at = now + NOTE_S if change in FADING else None
         # A record is as old as the write that brought it, also when it was there at start.
         written = self.tail.mtime if self.tail.mtime is not None else now
         try:
@@ -74,6 +91,7 @@ class Followed:
             why = source_reason(exc) if isinstance(exc, OSError) else str(exc)
             self.tail.fail(self.tail.error or why)
             self.note = _describe(Change.ERROR, self.path, self.tail.error)
+            self.fades_at = None
         return (self.state, self.note) != before
 
     def _restart(self, written: float) -> None:
@@ -100,7 +118,9 @@ def _describe(change: Change, path: str, error: str | None) -> str | None:
     return {
         Change.OPENED: None,
         Change.MISSING: f"waiting for {name}",
+        Change.CREATED: "created",
         Change.DELETED: f"deleted; waiting for {name}",
+        Change.RECREATED: "recreated; reading the new file",
         Change.TRUNCATED: "truncated; reading from the top",
         Change.REPLACED: "replaced; reading the new file",
         Change.ERROR: f"read error: {error}; retrying",

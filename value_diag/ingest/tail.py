@@ -15,14 +15,22 @@ class Change(StrEnum):
     """What happened to a followed path since the last look."""
 
     OPENED = "opened"
+    """There at the first look, or readable again after a read error."""
     MISSING = "missing"
+    """Not there at the first look (or gone after an error before it was ever read)."""
+    CREATED = "created"
+    """There now, after it was missing from the first look on."""
     DELETED = "deleted"
+    RECREATED = "recreated"
+    """There again after it was deleted."""
     TRUNCATED = "truncated"
     REPLACED = "replaced"
     ERROR = "error"
 
 
-RESTARTS: Final = frozenset({Change.OPENED, Change.TRUNCATED, Change.REPLACED})
+RESTARTS: Final = frozenset(
+    {Change.OPENED, Change.CREATED, Change.RECREATED, Change.TRUNCATED, Change.REPLACED}
+)
 """Changes after which the file is read again from the top with a fresh state."""
 
 _SIGNATURE: Final = 64
@@ -48,7 +56,10 @@ class Tail:
         self._fd: int | None = None
         self._ident: tuple[int, int] | None = None
         self._signature = b""
-        self._seen_missing = False
+        self._missing = False
+        """The last look found nothing at the path."""
+        self._opened_once = False
+        """A file at the path has been opened (so one appearing now is a new one)."""
 
     def close(self) -> None:
         """Lets go of the open file, if any."""
@@ -61,16 +72,17 @@ class Tail:
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
-            if self._fd is not None:
-                self.close()
-                self._seen_missing = True
-                return Change.DELETED
-            if not self._seen_missing:
-                self._seen_missing = True
-                return Change.MISSING
-            return None
+            if self._missing:
+                return None
+            self._missing = True
+            # Whatever failed before is no longer true: there is nothing left to read.
+            self.close()
+            self.error = None
+            return Change.DELETED if self._opened_once else Change.MISSING
         except OSError as exc:
             return self._fail(exc)
+        appeared = self._missing
+        self._missing = False
         self.mtime = st.st_mtime
         if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
             # A FIFO, device or socket is not even opened: it is no log (open_regular says why
@@ -87,7 +99,7 @@ class Tail:
             self.error = None
             return None
         recovered = self.error is not None
-        reopened = self._fd is not None or self._seen_missing
+        replaced = self._fd is not None
         self.close()
         try:
             fd, fst = open_regular(self.path)
@@ -97,8 +109,14 @@ class Tail:
         self._ident = (fst.st_dev, fst.st_ino)
         self._rewind()
         self.error = None
-        # Readable again after an error: read from the top, and the error note goes.
-        return Change.REPLACED if reopened and not recovered else Change.OPENED
+        opened_before, self._opened_once = self._opened_once, True
+        if recovered:  # readable again after an error: read from the top, the error note goes
+            return Change.OPENED
+        if replaced:
+            return Change.REPLACED
+        if appeared:
+            return Change.RECREATED if opened_before else Change.CREATED
+        return Change.OPENED
 
     @property
     def fd(self) -> int | None:
