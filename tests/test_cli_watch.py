@@ -489,11 +489,13 @@ def test_live_panel_in_a_pseudo_terminal(tmp_path: Path) -> None:
             append(run, line({"step": v, "bellman_error": v}))
             term.wait_for(drawn(f"{v:.1f}"), f"Bellman {v:.1f}")
 
-        shown = term.display()
+        # The value is drawn before the caption under it: wait for the whole last panel.
+        shown = term.wait_for(
+            lambda s: shown_bellman(s) == ["40.5"] and "41 records" in "\n".join(s),
+            "the last panel: Bellman 40.5 and 41 records",
+        )
         text = "\n".join(shown)
         assert panels(shown) == 1, text
-        assert shown_bellman(shown) == ["40.5"], text
-        assert "41 records" in text, text
         assert term.screen.in_alt, "the live panel belongs on the alternate screen"
         assert term.screen.cursor.hidden, "the cursor is hidden while the panel is live"
 
