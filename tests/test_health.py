@@ -69,8 +69,8 @@ def snapshot(
     return SanctumSnapshot(tamiyo=TamiyoState(value_function=vf, infrastructure=infra))
 
 
-CRIT = Mark(Level.CRITICAL, "red bold")
-WARN = Mark(Level.WARNING, "yellow")
+CRIT = Mark(Level.CRITICAL)
+WARN = Mark(Level.WARNING)
 
 
 # --- the rule functions, boundary by boundary -------------------------------------------
@@ -79,19 +79,19 @@ WARN = Mark(Level.WARNING, "yellow")
 @pytest.mark.parametrize(
     ("x", "expected"),
     [
-        (1.0, Mark(Level.OK, "green bold", Icon.UP)),
-        (0.87, Mark(Level.OK, "green bold", Icon.UP)),
-        (0.8, Mark(Level.OK, "green bold", Icon.UP)),
-        (below(0.8), Mark(Level.OK, "green", Icon.FLAT)),
-        (0.5, Mark(Level.OK, "green", Icon.FLAT)),
-        (below(0.5), Mark(Level.WARNING, "yellow", Icon.FLAT)),
-        (0.3, Mark(Level.WARNING, "yellow", Icon.FLAT)),
-        (below(0.3), Mark(Level.CRITICAL, "red bold", Icon.DOWN)),
-        (0.0, Mark(Level.CRITICAL, "red bold", Icon.DOWN)),
-        (-0.9, Mark(Level.CRITICAL, "red bold", Icon.DOWN)),
-        (NAN, Mark(Level.CRITICAL, "red bold", Icon.DOWN)),
-        (INF, Mark(Level.CRITICAL, "red bold", Icon.DOWN)),
-        (-INF, Mark(Level.CRITICAL, "red bold", Icon.DOWN)),
+        (1.0, Mark(Level.OK, Icon.UP)),
+        (0.87, Mark(Level.OK, Icon.UP)),
+        (0.8, Mark(Level.OK, Icon.UP)),
+        (below(0.8), Mark(Level.OK, Icon.FLAT)),
+        (0.5, Mark(Level.OK, Icon.FLAT)),
+        (below(0.5), Mark(Level.WARNING, Icon.FLAT)),
+        (0.3, Mark(Level.WARNING, Icon.FLAT)),
+        (below(0.3), Mark(Level.CRITICAL, Icon.DOWN)),
+        (0.0, Mark(Level.CRITICAL, Icon.DOWN)),
+        (-0.9, Mark(Level.CRITICAL, Icon.DOWN)),
+        (NAN, Mark(Level.CRITICAL, Icon.DOWN)),
+        (INF, Mark(Level.CRITICAL, Icon.DOWN)),
+        (-INF, Mark(Level.CRITICAL, Icon.DOWN)),
     ],
 )
 def test_correlation_grades_and_icons(x: float, expected: Mark) -> None:
@@ -101,9 +101,9 @@ def test_correlation_grades_and_icons(x: float, expected: Mark) -> None:
 @pytest.mark.parametrize(
     ("x", "expected"),
     [
-        (0.0, Mark(Level.OK, "green")),
-        (below(5.0), Mark(Level.OK, "green")),
-        (above(-5.0), Mark(Level.OK, "green")),
+        (0.0, Mark(Level.OK)),
+        (below(5.0), Mark(Level.OK)),
+        (above(-5.0), Mark(Level.OK)),
         (5.0, WARN),
         (-5.0, WARN),
         (below(15.0), WARN),
@@ -124,9 +124,9 @@ def test_td_error_mean_uses_absolute_value(x: float, expected: Mark) -> None:
 @pytest.mark.parametrize(
     ("x", "expected"),
     [
-        (0.0, Mark(Level.OK, "green")),
-        (12.3, Mark(Level.OK, "green")),
-        (below(20.0), Mark(Level.OK, "green")),
+        (0.0, Mark(Level.OK)),
+        (12.3, Mark(Level.OK)),
+        (below(20.0), Mark(Level.OK)),
         (20.0, WARN),
         (below(50.0), WARN),
         (50.0, CRIT),
@@ -143,9 +143,9 @@ def test_bellman_error_bands(x: float, expected: Mark) -> None:
 @pytest.mark.parametrize(
     ("x", "expected"),
     [
-        (0.0, Mark(Level.OK, "cyan")),
-        (below(1.0), Mark(Level.OK, "cyan")),
-        (above(-1.0), Mark(Level.OK, "cyan")),
+        (0.0, Mark(Level.OK)),
+        (below(1.0), Mark(Level.OK)),
+        (above(-1.0), Mark(Level.OK)),
         (1.0, WARN),
         (-1.0, WARN),
         (below(2.0), WARN),
@@ -164,8 +164,8 @@ def test_skewness_uses_absolute_value(x: float, expected: Mark) -> None:
 @pytest.mark.parametrize(
     ("x", "expected"),
     [
-        (0.0, Mark(Level.OK, "cyan")),
-        (100.0, Mark(Level.OK, "cyan")),
+        (0.0, Mark(Level.OK)),
+        (100.0, Mark(Level.OK)),
         (above(100.0), WARN),
         (201.64, WARN),
         (1e308, WARN),
@@ -185,16 +185,16 @@ def test_variance_warns_strictly_above_100_and_negative_is_critical(
 @pytest.mark.parametrize(
     ("x", "expected"),
     [
-        (-12.0, Mark(Level.INFO, "red")),
-        (below(0.0), Mark(Level.INFO, "red")),
-        (0.0, Mark(Level.INFO, "green")),
-        (34.0, Mark(Level.INFO, "green")),
+        (-12.0, Mark(Level.INFO)),
+        (below(0.0), Mark(Level.INFO)),
+        (0.0, Mark(Level.INFO)),
+        (34.0, Mark(Level.INFO)),
         (NAN, CRIT),
         (INF, CRIT),
         (-INF, CRIT),
     ],
 )
-def test_percentile_is_info_coloured_by_sign(x: float, expected: Mark) -> None:
+def test_percentile_is_info(x: float, expected: Mark) -> None:
     assert health.return_percentile(x) == expected
 
 
@@ -218,10 +218,10 @@ def test_informational_only_alarms_on_non_finite(x: float, expected: Mark) -> No
     [
         (0.0, Mark(Level.OK)),
         (50.0, Mark(Level.OK)),
-        (above(50.0), Mark(Level.WARNING, "yellow", Icon.SPREAD)),
-        (90.0, Mark(Level.WARNING, "yellow", Icon.SPREAD)),
-        (NAN, Mark(Level.CRITICAL, "red bold", Icon.SPREAD)),
-        (INF, Mark(Level.CRITICAL, "red bold", Icon.SPREAD)),
+        (above(50.0), Mark(Level.WARNING, Icon.SPREAD)),
+        (90.0, Mark(Level.WARNING, Icon.SPREAD)),
+        (NAN, Mark(Level.CRITICAL, Icon.SPREAD)),
+        (INF, Mark(Level.CRITICAL, Icon.SPREAD)),
     ],
 )
 def test_return_spread_warns_strictly_above_50(x: float, expected: Mark) -> None:
@@ -231,8 +231,8 @@ def test_return_spread_warns_strictly_above_50(x: float, expected: Mark) -> None
 @pytest.mark.parametrize(
     ("enabled", "expected"),
     [
-        (True, Mark(Level.OK, "green", Icon.CHECK)),
-        (False, Mark(Level.WARNING, "red bold reverse")),
+        (True, Mark(Level.OK, Icon.CHECK)),
+        (False, Mark(Level.WARNING)),
     ],
 )
 def test_compile_status(enabled: bool, expected: Mark) -> None:

@@ -1,4 +1,4 @@
-"""Metric values -> health levels and styles. Pure; the one home of every threshold."""
+"""Metric values -> health levels and icons. Pure; the one home of every threshold."""
 
 from __future__ import annotations
 
@@ -76,73 +76,70 @@ class Thresholds:
 
 DEFAULT_THRESHOLDS: Final = Thresholds()
 
-CRITICAL_STYLE: Final = "red bold"
-WARNING_STYLE: Final = "yellow"
-
 
 @dataclass(frozen=True, slots=True)
 class Mark:
-    """A metric's level, the style to draw it in, and an optional icon."""
+    """A metric's level and an optional icon; render/styles.py says how to draw it."""
 
     level: Level
-    style: str = ""
     icon: Icon | None = None
 
 
-_CRITICAL: Final = Mark(Level.CRITICAL, CRITICAL_STYLE)
-_WARNING: Final = Mark(Level.WARNING, WARNING_STYLE)
-NOT_REPORTED: Final = Mark(Level.NO_DATA, "dim")
+_CRITICAL: Final = Mark(Level.CRITICAL)
+_WARNING: Final = Mark(Level.WARNING)
+_OK: Final = Mark(Level.OK)
+NOT_REPORTED: Final = Mark(Level.NO_DATA)
 
 
 def correlation(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
     """V-Return correlation: the spec's four grades, each with its icon."""
     if not math.isfinite(x):
-        return Mark(Level.CRITICAL, CRITICAL_STYLE, Icon.DOWN)
+        return Mark(Level.CRITICAL, Icon.DOWN)
     if x >= t.corr_excellent:
-        return Mark(Level.OK, "green bold", Icon.UP)
+        return Mark(Level.OK, Icon.UP)
     if x >= t.corr_warning:
-        return Mark(Level.OK, "green", Icon.FLAT)
+        return Mark(Level.OK, Icon.FLAT)
     if x >= t.corr_critical:
-        return Mark(Level.WARNING, WARNING_STYLE, Icon.FLAT)
-    return Mark(Level.CRITICAL, CRITICAL_STYLE, Icon.DOWN)
+        return Mark(Level.WARNING, Icon.FLAT)
+    return Mark(Level.CRITICAL, Icon.DOWN)
 
 
-def _banded(x: float, warning: float, critical: float, ok_style: str) -> Mark:
+def _banded(x: float, warning: float, critical: float) -> Mark:
     """At or above ``critical`` critical, at or above ``warning`` warning, else ok."""
     if not math.isfinite(x) or x >= critical:
         return _CRITICAL
     if x >= warning:
         return _WARNING
-    return Mark(Level.OK, ok_style)
+    return _OK
 
 
 def td_error_mean(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
     """Bias of the value estimates: |mean TD error|."""
-    return _banded(abs(x), t.td_mean_warning, t.td_mean_critical, "green")
+    return _banded(abs(x), t.td_mean_warning, t.td_mean_critical)
 
 
 def bellman_error(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
     """Squared Bellman error: spikes often precede NaN losses."""
-    return _banded(x, t.bellman_warning, t.bellman_critical, "green")
+    return _banded(x, t.bellman_warning, t.bellman_critical)
 
 
 def return_skewness(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
     """Asymmetry of the return distribution: |skew|."""
-    return _banded(abs(x), t.skew_warning, t.skew_critical, "cyan")
+    return _banded(abs(x), t.skew_warning, t.skew_critical)
 
 
 def return_variance(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
     """Variance of returns; negative is impossible and so critical."""
     if not math.isfinite(x) or x < 0:
         return _CRITICAL
-    return _WARNING if x > t.variance_warning else Mark(Level.OK, "cyan")
+    return _WARNING if x > t.variance_warning else Mark(Level.OK)
 
 
 def return_percentile(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
-    """A return percentile: informational, red when negative."""
+    """A return percentile: informational (the panel colours it by its sign)."""
     if not math.isfinite(x):
         return _CRITICAL
-    return Mark(Level.INFO, "red" if x < 0 else "green")
+    return Mark(Level.INFO)
 
 
 def informational(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
@@ -153,17 +150,17 @@ def informational(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
 def return_spread(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
     """p90 - p10: a wide spread means some episodes succeed and others collapse."""
     if not math.isfinite(x):
-        return Mark(Level.CRITICAL, CRITICAL_STYLE, Icon.SPREAD)
+        return Mark(Level.CRITICAL, Icon.SPREAD)
     if x > t.spread_warning:
-        return Mark(Level.WARNING, WARNING_STYLE, Icon.SPREAD)
-    return Mark(Level.OK)
+        return Mark(Level.WARNING, Icon.SPREAD)
+    return _OK
 
 
 def compile_status(enabled: bool) -> Mark:
     """Eager mode costs 3-5x in speed: a warning."""
     if enabled:
-        return Mark(Level.OK, "green", Icon.CHECK)
-    return Mark(Level.WARNING, "red bold reverse")
+        return Mark(Level.OK, Icon.CHECK)
+    return _WARNING
 
 
 RULES: Final = {
