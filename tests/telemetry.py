@@ -36,6 +36,7 @@ FRAME_KEYS = frozenset(
         "source",
         "records",
         "bad_lines",
+        "hint",
         "last_error",
         "status",
         "value_function",
@@ -78,3 +79,7 @@ def json_value(x: float) -> float | str:
     if math.isinf(x):
         return "Infinity" if x > 0 else "-Infinity"
     return x
+
+
+COLLAPSE_CULPRITS = "V-Corr, Bellman, TD Mean, TD Std, Ret σ, Skew, p90-p10"
+"""What sample_logs/collapse.jsonl alarms on: critical first, then the warnings, in panel order."""

@@ -20,6 +20,7 @@ from conftest import SAMPLES, clean_env, run_cli, script
 from telemetry import FRAME_KEYS, json_value
 
 from value_diag import __version__
+from value_diag.frame import NO_METRIC_HINT
 from value_diag.ingest.finder import COMPILED
 
 NINE: Final = (
@@ -182,9 +183,9 @@ def test_plain_frame_keeps_the_spec_styles(tmp_path: Path) -> None:
 def test_collapse_shows_non_finite_values_and_fails_on_critical() -> None:
     proc = run_cli(["once", str(SAMPLES / "collapse.jsonl"), "--fail-on", "critical"])
     assert proc.returncode == 1
-    assert proc.stderr == b""
+    assert proc.stderr.decode("utf-8").startswith("value-diag: ")
     lines = proc.stdout.decode("utf-8").splitlines()
-    assert "| critical |" in lines[0]
+    assert "| critical: V-Corr, Bellman, TD Mean, +4 |" in lines[0]
     row = re.fullmatch(r"V-Corr\s+(\S+)\s+Bellman\s+(\S+)", lines[1])
     assert row is not None, lines[1]
     assert row[1].startswith("NaN")
@@ -271,20 +272,24 @@ def test_json_escapes_hostile_strings_and_spells_negative_infinity(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("sample", "fail_on", "status", "code"),
+    ("sample", "fail_on", "status", "code", "culprits"),
     [
-        ("healthy", "warning", "ok", 0),
-        ("eager", "warning", "warning", 1),
-        ("eager", "critical", "warning", 0),
-        ("bimodal", "warning", "warning", 1),
-        ("bimodal", "critical", "warning", 0),
+        ("healthy", "warning", "ok", 0, ""),
+        ("eager", "warning", "warning", 1, "Compile"),
+        ("eager", "critical", "warning", 0, ""),
+        ("bimodal", "warning", "warning", 1, "Ret σ, Skew, p90-p10"),
+        ("bimodal", "critical", "warning", 0, ""),
     ],
 )
-def test_fail_on_threshold(sample: str, fail_on: str, status: str, code: int) -> None:
-    proc = run_cli(["once", str(SAMPLES / f"{sample}.jsonl"), "-f", "json", "--fail-on", fail_on])
+def test_fail_on_threshold(
+    sample: str, fail_on: str, status: str, code: int, culprits: str
+) -> None:
+    path = str(SAMPLES / f"{sample}.jsonl")
+    proc = run_cli(["once", path, "-f", "json", "--fail-on", fail_on])
     assert strict_json(proc.stdout)["status"] == status
     assert proc.returncode == code
-    assert proc.stderr == b""
+    said = f"value-diag: {path} reached {status} (--fail-on {fail_on}): {culprits}\n"
+    assert proc.stderr.decode("utf-8") == (said if code else "")
 
 
 NO_DATA_FILES: Final = {
@@ -324,7 +329,7 @@ def test_empty_file_text_prints_no_data_and_exits_3(tmp_path: Path) -> None:
     assert proc.returncode == 3, "no data comes before --fail-on"
     lines = proc.stdout.decode("utf-8").splitlines()
     assert "no_data" in lines[0]
-    assert lines[1:] == ["[no data]"]
+    assert lines[1:] == ["[no data]", NO_METRIC_HINT]
     assert proc.stderr == b""
 
 
@@ -428,7 +433,7 @@ def test_head_in_a_shell_pipeline_sees_the_header_and_no_traceback() -> None:
         timeout=30,
         check=False,
     )
-    assert proc.stdout.decode("utf-8").startswith("VALUE DIAGNOSTICS | critical | ")
+    assert proc.stdout.decode("utf-8").startswith("VALUE DIAGNOSTICS | critical: V-Corr, ")
     assert proc.stdout.count(b"\n") == 1
     assert proc.stderr == b"", proc.stderr.decode(errors="replace")
     assert proc.returncode == 0, "the pipeline's status is the verdict: ok under --fail-on never"
@@ -461,7 +466,9 @@ def test_reader_gone_before_output_is_quiet_and_keeps_the_verdict(
     proc.stdout.close()
     _, err = proc.communicate((SAMPLES / f"{sample}.jsonl").read_bytes(), timeout=30)
     assert b"Traceback" not in err, err.decode(errors="replace")
-    assert err == b"", err.decode(errors="replace")
+    # Only the verdict: why --fail-on ended it, which stderr still carries.
+    said = b"value-diag: <stdin> reached critical (--fail-on critical): " if code else b""
+    assert err.startswith(said) and err.count(b"\n") == (1 if code else 0), err
     assert proc.returncode == code
 
 

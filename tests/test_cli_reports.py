@@ -19,7 +19,7 @@ from typing import IO, Any, Final
 
 import pytest
 from conftest import DEADLINE, SAMPLES, clean_env, run_cli, script
-from telemetry import json_value
+from telemetry import COLLAPSE_CULPRITS, json_value
 from test_cli_once import NINE, metrics
 
 from value_diag.frame import Frame
@@ -698,6 +698,13 @@ STATUS: Final = {
     "snapshot": "ok",
 }
 
+CULPRITS: Final = {
+    "collapse": ": V-Corr, Bellman, TD Mean, +4",
+    "bimodal": ": Ret σ, Skew, p90-p10",
+    "eager": ": Compile",
+}
+"""What a text header names after the status: at most three metrics, critical first."""
+
 
 def test_several_files_print_one_text_frame_each_in_order() -> None:
     paths = [sample(n) for n in ALL]
@@ -708,7 +715,8 @@ def test_several_files_print_one_text_frame_each_in_order() -> None:
     for frame, name in zip(frames, ALL, strict=True):
         lines = frame.strip("\n").splitlines()
         assert len(lines) == 6, lines
-        assert lines[0].startswith(f"VALUE DIAGNOSTICS | {STATUS[name]} | {sample(name)} | ")
+        said = STATUS[name] + CULPRITS.get(name, "")
+        assert lines[0].startswith(f"VALUE DIAGNOSTICS | {said} | {sample(name)} | ")
 
 
 def test_several_files_print_one_json_line_each_in_order() -> None:
@@ -799,4 +807,7 @@ def test_several_files_exit_with_the_worst_code(
     paths = [str(empty) if n == "empty" else sample(n) for n in names]
     proc = run_cli(["once", *paths, *args])
     assert proc.returncode == code, proc.stderr
-    assert proc.stderr == b""
+    # --fail-on says which run failed it, and why; nothing else is said.
+    dying = f"value-diag: {sample('collapse')} reached critical (--fail-on critical): "
+    said = [dying + COLLAPSE_CULPRITS] if code == 1 else []
+    assert proc.stderr.decode("utf-8").splitlines() == said

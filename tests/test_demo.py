@@ -23,7 +23,7 @@ def test_demo_in_a_pipe_prints_plain_frames_and_ends_with_the_final_one() -> Non
     assert "\x1b" not in out, "plain frames in a pipe"
     frames = out.strip("\n").split("\n\n")
     last = frames[-1].splitlines()
-    assert last[0].startswith("VALUE DIAGNOSTICS | critical | ")
+    assert last[0].startswith("VALUE DIAGNOSTICS | critical: V-Corr, ")
     assert "| 6 records | 0 bad lines" in last[0], "TRAINING_STARTED and all five updates"
     assert last[1].startswith("V-Corr    NaN")
     assert last[2].endswith("TD Std    Inf")

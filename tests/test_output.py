@@ -16,7 +16,7 @@ from rich.style import Style
 from rich.text import Text
 from telemetry import EXAMPLE_COMPILE, EXAMPLE_LINES, EXAMPLE_VALUES, FRAME_KEYS
 
-from value_diag.frame import Frame, unreported
+from value_diag.frame import NO_METRIC_HINT, Frame, unreported
 from value_diag.options import ColorMode
 from value_diag.render.frames import Renderer, age_style, age_text
 from value_diag.render.jsonframe import to_json
@@ -99,6 +99,7 @@ def test_json_of_the_spec_example_is_exact() -> None:
             "level": "ok",
         },
         "thresholds": "default",
+        "hint": None,
     }
 
 
@@ -149,7 +150,14 @@ def test_json_of_an_empty_state_is_no_data() -> None:
     assert got["bad_lines"] == 0
     assert got["last_error"] is None
     assert {v["level"] for v in got["value_function"].values()} == {"no_data"}
-    assert got["infrastructure"]["level"] == "no_data"
+    assert {v["value"] for v in got["value_function"].values()} == {None}
+    assert got["infrastructure"] == {
+        "compile_enabled": None,
+        "compile_backend": None,
+        "compile_mode": None,
+        "level": "no_data",
+    }
+    assert got["hint"] == NO_METRIC_HINT
 
 
 def test_json_bad_lines_only_is_still_no_data() -> None:
@@ -165,9 +173,9 @@ def test_json_bad_lines_only_is_still_no_data() -> None:
         (
             None,
             {
-                "compile_enabled": False,
-                "compile_backend": "",
-                "compile_mode": "",
+                "compile_enabled": None,
+                "compile_backend": None,
+                "compile_mode": None,
                 "level": "no_data",
             },
             "warning",  # from the example's variance and spread, not from compile
@@ -214,6 +222,7 @@ def test_json_unreported_values_are_not_judged() -> None:
     st_ = FoldState(values=None, compile=EXAMPLE_COMPILE, records=1)
     got = strict_loads(Renderer().json_line(Frame("x", st_)))
     assert {v["level"] for v in got["value_function"].values()} == {"no_data"}
+    assert {v["value"] for v in got["value_function"].values()} == {None}, "never 0.0"
     assert got["infrastructure"]["level"] == "ok"
     assert got["status"] == "ok"
 
@@ -235,16 +244,25 @@ def check_schema(obj: Any) -> None:
     for entry in obj["value_function"].values():
         assert set(entry) == {"value", "level"}
         value = entry["value"]
-        assert value in ("NaN", "Infinity", "-Infinity") or (
+        assert value in ("NaN", "Infinity", "-Infinity", None) or (
             type(value) in (int, float) and math.isfinite(value)
         )
+        assert (value is None) == (entry["level"] == "no_data")
         assert entry["level"] in LEVELS
     infra = obj["infrastructure"]
     assert set(infra) == {"compile_enabled", "compile_backend", "compile_mode", "level"}
-    assert type(infra["compile_enabled"]) is bool
-    assert isinstance(infra["compile_backend"], str)
-    assert isinstance(infra["compile_mode"], str)
+    if infra["level"] == "no_data":
+        assert [infra[k] for k in ("compile_enabled", "compile_backend", "compile_mode")] == [
+            None,
+            None,
+            None,
+        ]
+    else:
+        assert type(infra["compile_enabled"]) is bool
+        assert isinstance(infra["compile_backend"], str)
+        assert isinstance(infra["compile_mode"], str)
     assert infra["level"] in LEVELS
+    assert obj["hint"] is None or obj["hint"] == NO_METRIC_HINT
 
 
 ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)
@@ -290,7 +308,7 @@ def test_json_is_always_strict_and_follows_the_schema(
         (
             EXAMPLE,
             None,
-            "VALUE DIAGNOSTICS | warning | run.jsonl | 3 records | 0 bad lines",
+            "VALUE DIAGNOSTICS | warning: Ret σ, p90-p10 | run.jsonl | 3 records | 0 bad lines",
             EXAMPLE_LINES,
         ),
         (
@@ -303,7 +321,7 @@ def test_json_is_always_strict_and_follows_the_schema(
                 last_update=100.0,
             ),
             130.0,
-            "VALUE DIAGNOSTICS | warning | run.jsonl | 1 record | 1 bad line"
+            "VALUE DIAGNOSTICS | warning: Ret σ, p90-p10 | run.jsonl | 1 record | 1 bad line"
             " (last: line 2: invalid JSON) | updated 30s ago",
             EXAMPLE_LINES,
         ),
@@ -326,7 +344,7 @@ def test_plain_example_through_the_console() -> None:
     console = plain_console(80)
     console.print(Renderer().plain(Frame("run.jsonl", EXAMPLE)), soft_wrap=True)
     assert record(console).split("\n") == [
-        "VALUE DIAGNOSTICS | warning | run.jsonl | 3 records | 0 bad lines",
+        "VALUE DIAGNOSTICS | warning: Ret σ, p90-p10 | run.jsonl | 3 records | 0 bad lines",
         *EXAMPLE_LINES,
         "",
     ]
@@ -334,9 +352,11 @@ def test_plain_example_through_the_console() -> None:
 
 def test_plain_without_data() -> None:
     text = Renderer().plain(Frame("run.jsonl", FoldState()))
-    assert (
-        text.plain == "VALUE DIAGNOSTICS | no_data | run.jsonl | 0 records | 0 bad lines\n[no data]"
-    )
+    assert text.plain.split("\n") == [
+        "VALUE DIAGNOSTICS | no_data | run.jsonl | 0 records | 0 bad lines",
+        "[no data]",
+        NO_METRIC_HINT,
+    ]
 
 
 def test_plain_ascii() -> None:
@@ -375,7 +395,7 @@ def test_plain_status_word_is_styled(
     values: tuple[float, ...], compile_: Compile, status: str, style: str
 ) -> None:
     text = Renderer().plain(Frame("run.jsonl", FoldState(values, compile_, records=1)))
-    assert text.plain.startswith(f"VALUE DIAGNOSTICS | {status} | ")
+    assert text.plain.startswith(f"VALUE DIAGNOSTICS | {status}")
     assert span_style(text, status) == style
 
 
@@ -404,7 +424,9 @@ def test_plain_title_is_bold() -> None:
 
 def test_caption_source_is_cleaned() -> None:
     text = Renderer().plain(Frame("a\x1b[2Jb\x07.jsonl", EXAMPLE))
-    assert text.plain.split("\n")[0].startswith("VALUE DIAGNOSTICS | warning | ab.jsonl | ")
+    assert text.plain.split("\n")[0].startswith(
+        "VALUE DIAGNOSTICS | warning: Ret σ, p90-p10 | ab.jsonl | "
+    )
     assert "\x1b" not in text.plain and "\x07" not in text.plain
 
 
@@ -509,7 +531,8 @@ def test_boxed_panel_on_a_narrow_console_truncates_instead_of_wrapping(width: in
     labels = ["V-Corr", "TD Mean", "Returns", "Ret σ", "Compile"]
     for line, label in zip(got[1:-1], labels, strict=True):
         assert line.startswith(f"│ {label}")
-        assert line.endswith("… │")
+        # The compile words lose their middle: the check mark, the verdict, stays.
+        assert line.endswith("✓ │" if label == "Compile" else "… │")
 
 
 def test_boxed_panel_with_a_huge_backend_stays_within_the_width() -> None:
@@ -520,7 +543,7 @@ def test_boxed_panel_with_a_huge_backend_stays_within_the_width() -> None:
     assert len(got) == 7
     assert all(cell_len(line) <= 80 for line in got)
     assert got[5].startswith("│ Compile   数据🚀")
-    assert got[5].endswith("… │")
+    assert "…x" in got[5] and got[5].endswith(" ✓ │"), "cut in the middle, the ✓ kept"
 
 
 def test_boxed_panel_with_a_long_source_stays_within_the_width() -> None:
@@ -540,8 +563,9 @@ def test_boxed_ascii_panel_is_pure_ascii() -> None:
 
 def test_boxed_no_data() -> None:
     got = boxed_lines(FoldState(), 80)
-    assert len(got) == 3
+    assert len(got) == 4, "the hint is one line, cut to fit"
     assert got[1].startswith("│ [no data]")
+    assert got[2].startswith("│ no line names a known metric (")
     assert "0 records" in got[-1]
 
 

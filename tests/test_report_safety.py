@@ -21,6 +21,7 @@ from typing import IO, Final
 import pytest
 from conftest import DEADLINE, SAMPLES, clean_env, run_cli, script
 from markdown_it import MarkdownIt
+from telemetry import COLLAPSE_CULPRITS
 from test_cli_once import metrics
 
 BACKEND: Final = "<img src=https://evil.example/p.png>"
@@ -140,9 +141,10 @@ def test_github_annotations_come_first_and_an_unwritable_summary_is_a_warning(
     proc = run_cli(args, env=clean_env(GITHUB_STEP_SUMMARY=str(summary)))
     assert proc.returncode == 1, "the verdict, not the summary, decides the exit code"
     assert proc.stdout == expected.stdout, "every annotation is printed"
-    assert proc.stderr.decode("utf-8") == (
-        f"value-diag: warning: cannot write step summary {summary}: No such file or directory\n"
-    )
+    assert proc.stderr.decode("utf-8").splitlines() == [
+        f"value-diag: warning: cannot write step summary {summary}: No such file or directory",
+        f"value-diag: {path} reached critical (--fail-on critical): {COLLAPSE_CULPRITS}",
+    ]
 
 
 class Watch:

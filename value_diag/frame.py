@@ -1,25 +1,47 @@
-"""One source's state at one moment, as the commands hand it to the renderers."""
+"""One source's state at one moment, judged once, as the commands hand it to the renderers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import Final
 
 from value_diag import health
 from value_diag.health import DEFAULT_THRESHOLDS, Health, Thresholds
 from value_diag.state import FoldState, to_snapshot
 
-if TYPE_CHECKING:
-    pass
+NO_METRIC_HINT: Final = (
+    "no line names a known metric (value-diag reads JSON lines:"
+    " esper-lite events, flat metric lines or snapshots)"
+)
+"""Said of a source whose lines (if any) all went unread: a plain log, another program's
+JSON, random bytes. The line finder skips every line that names no metric, so that is all
+"0 records, 0 bad lines" can mean."""
 
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One source's state at one moment, with what happened to the file, if anything."""
+    """One source's state at one moment, what happened to the file, and its health.
+
+    ``health`` is assessed once, from ``thresholds``, when the frame is made; every
+    renderer reads it instead of judging the state again.
+    """
 
     source: str
     state: FoldState
     note: str | None = None
+    thresholds: Thresholds = field(default=DEFAULT_THRESHOLDS, repr=False)
+    health: Health = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "health", assess(self.state, self.thresholds))
+
+    @property
+    def hint(self) -> str | None:
+        """What to tell a reader of a file in which no line was of use, and nothing else did."""
+        st = self.state
+        if st.records or st.bad_lines or self.note:
+            return None
+        return NO_METRIC_HINT
 
 
 def unreported(state: FoldState) -> frozenset[str]:

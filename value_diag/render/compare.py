@@ -8,25 +8,24 @@ from rich.table import Table
 from rich.text import Text
 
 from value_diag import health
-from value_diag.frame import Frame, assess
-from value_diag.health import Status, Thresholds
-from value_diag.render.frames import TITLE, status_style
-from value_diag.render.panel import METRICS, metric_cells
+from value_diag.health import Status
+from value_diag.render import styles
+from value_diag.render.frames import TITLE
+from value_diag.render.panel import METRICS, metric_cells, not_reported
 from value_diag.render.sanitize import clean
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from value_diag.frame import Frame
     from value_diag.render.frames import Renderer
 _STATUS_ORDER: Final = {Status.CRITICAL: 0, Status.WARNING: 1, Status.NO_DATA: 2, Status.OK: 3}
 """Worst first: a dying run, then a worrying one, then one that reports nothing."""
 
 
-def sort_worst_first(frames: list[Frame], thresholds: Thresholds) -> list[Frame]:
+def sort_worst_first(frames: list[Frame]) -> list[Frame]:
     """Frames ordered by status, worst first, then by source."""
-    return sorted(
-        frames, key=lambda f: (_STATUS_ORDER[assess(f.state, thresholds).status], f.source)
-    )
+    return sorted(frames, key=lambda f: (_STATUS_ORDER[f.health.status], f.source))
 
 
 def compare(frames: list[Frame], renderer: Renderer) -> Table:
@@ -39,18 +38,20 @@ def compare(frames: list[Frame], renderer: Renderer) -> Table:
     table.add_column("compile", no_wrap=True, overflow="ellipsis", min_width=8, max_width=24)
     table.add_column("records", justify="right", no_wrap=True, min_width=7)
     table.add_column("bad", justify="right", no_wrap=True, min_width=3)
-    for frame in sort_worst_first(frames, renderer.thresholds):
-        h = assess(frame.state, renderer.thresholds)
-        cells = metric_cells(frame, renderer.thresholds)
+    for frame in sort_worst_first(frames):
+        h = frame.health
+        cells = metric_cells(frame, renderer.ascii_only)
         row: list[RenderableType] = [
             Text(clean(frame.source, renderer.ascii_only)),
-            Text(h.status.value, status_style(h.status)),
+            Text(h.status.value, styles.status_style(h.status)),
         ]
         if cells:
-            marks = [*(h.marks[name] for name in METRICS), h.marks[health.COMPILE]]
-            row += [Text(v, m.style) for (_, v, _), m in zip(cells, marks, strict=True)]
+            names = [*METRICS, health.COMPILE]
+            cols = zip(cells, names, strict=True)
+            row += [Text(v, styles.style_of(h, name)) for (_, v, _), name in cols]
         else:
-            row += [Text("-", "dim") for _ in range(len(METRICS) + 1)]
+            dash = not_reported(renderer.ascii_only)
+            row += [Text(dash, styles.NOT_REPORTED) for _ in range(len(METRICS) + 1)]
         st = frame.state
         row += [str(st.records), Text(str(st.bad_lines), "yellow" if st.bad_lines else "")]
         table.add_row(*row)

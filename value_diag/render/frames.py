@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from rich.cells import cell_len
 from rich.console import (
     Console,
     ConsoleOptions,
@@ -15,13 +16,13 @@ from rich.console import (
 )
 from rich.text import Text
 
-from value_diag import health
-from value_diag.frame import Frame, assess, unreported
-from value_diag.health import DEFAULT_THRESHOLDS, Thresholds
+from value_diag.frame import Frame, unreported
+from value_diag.health import DEFAULT_THRESHOLDS, Status, Thresholds
 from value_diag.options import Format
+from value_diag.render import styles
 from value_diag.render.jsonframe import DEFAULT_ORIGIN, dumps, to_json
-from value_diag.render.panel import ValueDiagnosticsPanel
-from value_diag.render.sanitize import clean
+from value_diag.render.panel import ValueDiagnosticsPanel, culprits
+from value_diag.render.sanitize import clean, middle
 from value_diag.state import to_snapshot
 
 if TYPE_CHECKING:
@@ -32,6 +33,14 @@ STALE_WARNING_S: Final = 60.0
 """Seconds without a record after which the age of the last update turns yellow."""
 STALE_CRITICAL_S: Final = 300.0
 """Seconds without a record after which it turns red: the run may be hung."""
+MAX_CULPRITS: Final = 3
+"""Alarming metrics a header names; more are counted ("+2"), so the header stays short."""
+MIN_SOURCE: Final = 8
+"""Cells a source name keeps, at least, when a caption or title is shortened to fit."""
+MIN_TITLE: Final = 6
+"""Fewer cells than this for TITLE beside the status word: the status word alone."""
+FRAME_COLS: Final = 8
+"""Columns a border takes around its title or caption: corners, rules and padding."""
 
 
 def _count(n: int, word: str) -> str:
@@ -51,34 +60,44 @@ def age_text(seconds: float) -> str:
 def age_style(seconds: float) -> str:
     """Yellow after a minute without records, red after five."""
     if seconds >= STALE_CRITICAL_S:
-        return health.CRITICAL_STYLE
+        return styles.CRITICAL
     if seconds >= STALE_WARNING_S:
-        return health.WARNING_STYLE
+        return styles.WARNING
     return "dim"
 
 
 @dataclass(frozen=True, slots=True)
 class Boxed:
-    """A panel as wide as its body or its caption needs, but never wider than the screen."""
+    """A panel as wide as its body or its caption needs, but never wider than the screen.
+
+    Body, title and caption are made for the width there is, so what is cut when the
+    screen is narrow is chosen (padding, counts, the middle of a name), not whatever
+    happens to come last.
+    """
 
     body: Callable[[int | None], Text]
     """The panel lines for a given inner width."""
-    title: Text
-    caption: Text
+    title: Callable[[int | None], Text]
+    caption: Callable[[int | None], Text]
+    """The title and caption for the room in the border (None: all they want)."""
     box: Box
+    border_style: str = ""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         body = self.body(options.max_width - 4)  # inside the border and its padding
+        room = options.max_width - FRAME_COLS
+        title, caption = self.title(room), self.caption(room)
         inner = max((line.cell_len for line in body.split("\n")), default=0)
-        wanted = max(inner, self.caption.cell_len + 4, self.title.cell_len + 4) + 4
+        wanted = max(inner, caption.cell_len + 4, title.cell_len + 4) + 4
         from rich.panel import Panel  # only terminals draw borders
 
         yield Panel(
             body,
-            title=self.title,
-            subtitle=self.caption,
+            title=title,
+            subtitle=caption,
             subtitle_align="left",
             box=self.box,
+            border_style=self.border_style,
             expand=True,
             width=min(wanted, options.max_width),
         )
@@ -108,17 +127,55 @@ class Renderer:
             ascii_only=self.ascii_only, thresholds=self.thresholds, trend=self.trend
         )
         st = frame.state
-        panel.update_snapshot(to_snapshot(st), unreported(st), st.history)
-        return panel.render(width)
+        panel.update_snapshot(to_snapshot(st), unreported(st), st.history, judged=frame.health)
+        out = panel.render(width)
+        if frame.hint:
+            # One line, cut like the panel's: a hint is not worth a screenful when narrow.
+            out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
+            out.append("\n")
+            out.append(frame.hint, "dim")
+        return out
 
-    def caption(self, frame: Frame, now: float | None = None, *, sep: str | None = None) -> Text:
-        """Source, counts, the last error, what happened to the file, and the age."""
+    def caption(
+        self,
+        frame: Frame,
+        now: float | None = None,
+        *,
+        sep: str | None = None,
+        width: int | None = None,
+    ) -> Text:
+        """Source, counts, the last error, what happened to the file, and the age.
+
+        With ``width``, the parts that judge the run least go first until it fits: the
+        last error's text, the record count, the bad-line count, then the middle of the
+        source name; the note and the age (a hung run's signal) stay.
+        """
         sep = self.sep if sep is None else sep
+        shown = self._caption(frame, now, sep, 0, None)
+        if width is None:
+            return shown
+        for drop in range(4):
+            shown = self._caption(frame, now, sep, drop, None)
+            if shown.cell_len <= width:
+                return shown
+        room = width - (shown.cell_len - cell_len(clean(frame.source, self.ascii_only)))
+        return self._caption(frame, now, sep, 3, max(room, MIN_SOURCE))
+
+    def _caption(
+        self, frame: Frame, now: float | None, sep: str, drop: int, source_w: int | None
+    ) -> Text:
+        """The caption without its ``drop`` least telling parts, the source in ``source_w``."""
         st = frame.state
-        out = Text(clean(frame.source, self.ascii_only), style="bold")
-        out.append(f"{sep}{_count(st.records, 'record')}{sep}")
-        out.append(_count(st.bad_lines, "bad line"), "yellow" if st.bad_lines else "")
-        if st.last_error:
+        source = clean(frame.source, self.ascii_only)
+        if source_w is not None:
+            source = middle(source, source_w, self.ascii_only)
+        out = Text(source, style="bold")
+        if drop < 2:
+            out.append(f"{sep}{_count(st.records, 'record')}")
+        if drop < 3:
+            out.append(sep)
+            out.append(_count(st.bad_lines, "bad line"), "yellow" if st.bad_lines else "")
+        if st.last_error and drop < 1:
             out.append(f" (last: {clean(st.last_error, self.ascii_only)})", "yellow")
         if frame.note:
             out.append(sep)
@@ -129,43 +186,87 @@ class Renderer:
             out.append(age_text(age), age_style(age))
         return out
 
-    def boxed(self, frame: Frame, now: float | None = None, title: str = TITLE) -> Boxed:
-        """The bordered panel for a terminal."""
+    def title(self, frame: Frame, named: bool = False, width: int | None = None) -> Text:
+        """TITLE, the source's name if ``named``, and the status word: the panel's verdict.
+
+        With ``width``, the middle of the name goes first: the verdict stays.
+        """
+        status = frame.health.status
+        verdict = self.sep + status.value
+        title = TITLE
+        if width is not None and len(TITLE) + len(verdict) > width:  # too narrow for both
+            room = width - len(verdict)
+            if room < MIN_TITLE:
+                return Text(status.value, styles.status_style(status))
+            title = TITLE[: room - 1] + ("." if self.ascii_only else "…")
+        out = Text(title, style="bold")
+        if named:
+            source = clean(frame.source, self.ascii_only)
+            if width is not None:
+                room = width - len(title) - 2 - len(verdict)
+                source = middle(source, max(room, MIN_SOURCE), self.ascii_only)
+            out.append(f": {source}", "bold")
+        out.append(self.sep)
+        out.append(status.value, styles.status_style(status))
+        return out
+
+    def boxed(self, frame: Frame, now: float | None = None, named: bool = False) -> Boxed:
+        """The bordered panel for a terminal, its border in the colour of the status."""
         from rich.box import ASCII, ROUNDED
 
         return Boxed(
             lambda width: self.body(frame, width),
-            Text(title, style="bold"),
-            self.caption(frame, now),
+            lambda width: self.title(frame, named, width),
+            lambda width: self.caption(frame, now, width=width),
             ASCII if self.ascii_only else ROUNDED,
+            styles.status_style(frame.health.status),
         )
 
     def stacked(self, frames: list[Frame], now: float | None = None) -> RenderableType:
         """Several sources, one panel each, titled with their paths."""
         if len(frames) == 1:
             return self.boxed(frames[0], now)
-        return Group(
-            *(self.boxed(f, now, f"{TITLE}: {clean(f.source, self.ascii_only)}") for f in frames)
-        )
+        return Group(*(self.boxed(f, now, named=True) for f in frames))
 
-    def plain(self, frame: Frame, now: float | None = None) -> Text:
-        """For a log: a header line, then the five lines from column 0, no border."""
-        h = assess(frame.state, self.thresholds)
-        out = Text(end="")
-        out.append(TITLE, "bold")
+    def header(self, frame: Frame) -> Text:
+        """TITLE, the status and what caused it: "critical: V-Corr, Bellman, Skew, +2"."""
+        h = frame.health
+        out = Text(TITLE, "bold")
         out.append(" | ")
-        out.append(h.status.value, status_style(h.status))
-        out.append(" | ")
-        out.append_text(self.caption(frame, now, sep=" | "))
-        out.append("\n")
-        out.append_text(self.body(frame))
+        out.append(h.status.value, styles.status_style(h.status))
+        names = culprits(h, self.ascii_only)
+        if names:
+            shown = names[:MAX_CULPRITS]
+            if len(names) > len(shown):
+                shown.append(f"+{len(names) - len(shown)}")
+            out.append(": " + ", ".join(shown), styles.status_style(h.status))
         return out
+
+    def plain(self, frame: Frame, now: float | None = None, width: int | None = None) -> Text:
+        """For a log: a header line, then the five lines from column 0, no border.
+
+        With ``width`` (a terminal that cannot redraw), the caption and the lines are
+        fitted to it as in a panel.
+        """
+        out = Text(end="")
+        out.append_text(self.header(frame))
+        out.append(" | ")
+        room = None if width is None else width - out.cell_len
+        out.append_text(self.caption(frame, now, sep=" | ", width=room))
+        out.append("\n")
+        out.append_text(self.body(frame, width))
+        return out
+
+    def verdict(self, frame: Frame, fail_on: Status) -> str:
+        """The stderr line of a run that ends the process: its name, status and culprits."""
+        status = frame.health.status
+        names = ", ".join(culprits(frame.health, self.ascii_only))
+        source = clean(frame.source, self.ascii_only)
+        return f"value-diag: {source} reached {status.value} (--fail-on {fail_on.value}): {names}"
 
     def json_line(self, frame: Frame) -> str:
         """The frame as one line of strict JSON, ASCII only (non-finite numbers as strings)."""
-        return dumps(
-            to_json(frame, self.thresholds, trend=self.trend, thresholds_from=self.thresholds_from)
-        )
+        return dumps(to_json(frame, trend=self.trend, thresholds_from=self.thresholds_from))
 
     def text(self, frame: Frame, fmt: Format) -> str:
         """A frame in one of the report formats (json, github, markdown)."""
@@ -175,14 +276,5 @@ class Renderer:
         from value_diag.render.markdown import markdown
 
         if fmt is Format.GITHUB:
-            return "\n".join(github(frame, self.thresholds))
-        return markdown(frame, self.thresholds)
-
-
-def status_style(status: health.Status) -> str:
-    """The colour of a status word."""
-    return {
-        health.Status.CRITICAL: health.CRITICAL_STYLE,
-        health.Status.WARNING: health.WARNING_STYLE,
-        health.Status.OK: "green",
-    }.get(status, "dim")
+            return "\n".join(github(frame))
+        return markdown(frame, self.ascii_only)

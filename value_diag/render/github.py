@@ -7,14 +7,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from value_diag.frame import Frame, assess
-from value_diag.health import DEFAULT_THRESHOLDS, Level, Thresholds
+from value_diag.health import Level
 from value_diag.render.markdown import markdown
 from value_diag.render.panel import metric_cells
 from value_diag.render.sanitize import clean
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from value_diag.frame import Frame
 
 
 STEP_SUMMARY: Final = "GITHUB_STEP_SUMMARY"
@@ -30,9 +31,9 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def levels(frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, Level]:
+def levels(frame: Frame) -> dict[str, Level]:
     """Label -> level of every metric and the compile status (empty without data)."""
-    return {label: level for label, _value, level in metric_cells(frame, thresholds)}
+    return {label: level for label, _value, level in metric_cells(frame)}
 
 
 def _annotation(command: str, source: str, label: str, value: str, level: Level) -> str:
@@ -41,11 +42,7 @@ def _annotation(command: str, source: str, label: str, value: str, level: Level)
     return f"::{command} title={title}::{message}"
 
 
-def github(
-    frame: Frame,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
-    since: Mapping[str, Level] | None = None,
-) -> list[str]:
+def github(frame: Frame, since: Mapping[str, Level] | None = None) -> list[str]:
     """Workflow commands: a warning or error per alarming metric, else one notice.
 
     Args:
@@ -56,7 +53,7 @@ def github(
     source = clean(frame.source, ascii_only=True)
     st = frame.state
     lines = []
-    for label, value, level in metric_cells(frame, thresholds):
+    for label, value, level in metric_cells(frame, ascii_only=True):
         before = None if since is None else since.get(label, Level.NO_DATA)
         if level is before:
             continue
@@ -65,13 +62,13 @@ def github(
         elif before in _LEVEL_WORD:
             lines.append(_annotation("notice", source, label, value, level))
     if not lines and since is None:
-        status = assess(st, thresholds).status.value
+        status = frame.health.status.value
         counts = f"{st.records} records, {st.bad_lines} bad lines"
         lines.append(f"::notice title=value-diag::{_escape_data(f'{source}: {status}, {counts}')}")
     return lines
 
 
-def write_summary(frames: list[Frame], thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+def write_summary(frames: list[Frame]) -> None:
     """Appends the frames as markdown to the file GITHUB_STEP_SUMMARY names, if any.
 
     Best effort: the annotations and the exit code matter more than the summary, so a
@@ -80,7 +77,7 @@ def write_summary(frames: list[Frame], thresholds: Thresholds = DEFAULT_THRESHOL
     path = os.environ.get(STEP_SUMMARY)
     if not path or not frames:
         return
-    text = "".join(markdown(frame, thresholds) + "\n" for frame in frames)
+    text = "".join(markdown(frame) + "\n" for frame in frames)
     try:
         with Path(path).open("a", encoding="utf-8") as f:
             f.write(text)

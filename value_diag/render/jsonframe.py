@@ -7,12 +7,12 @@ import re
 from typing import TYPE_CHECKING, Any, Final
 
 from value_diag import health
-from value_diag.frame import Frame, assess
-from value_diag.health import DEFAULT_THRESHOLDS, Level, Thresholds
+from value_diag.health import Level
 from value_diag.schema import VALUE_FIELDS
 
 if TYPE_CHECKING:
-    pass
+    from value_diag.frame import Frame
+
 DEFAULT_ORIGIN: Final = "default"
 """The JSON "thresholds" of the built-in thresholds (else it is the config file's path)."""
 SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -54,27 +54,31 @@ def _number(x: float) -> float | str:
 
 
 def to_json(
-    frame: Frame,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
-    *,
-    trend: bool = False,
-    thresholds_from: str = DEFAULT_ORIGIN,
+    frame: Frame, *, trend: bool = False, thresholds_from: str = DEFAULT_ORIGIN
 ) -> dict[str, Any]:
     """The frame as the documented JSON object; with ``trend``, the value history too.
+
+    A part the file has not reported yet is null, not a number it never gave: each of
+    the ten "value_function" entries is ``{"value": null, "level": "no_data"}`` until a
+    line reports the metrics, and "compile_enabled", "compile_backend" and
+    "compile_mode" are null until one reports the compile status. "hint" says why a
+    source shows nothing when no line of it names a known metric (else null).
 
     ``thresholds_from`` is where the thresholds judging it came from: "default", or the
     path of the config file; it is the object's "thresholds" key.
     """
     st = frame.state
-    h = assess(st, thresholds)
-    values = dict(zip(VALUE_FIELDS, st.values or (0.0,) * len(VALUE_FIELDS), strict=True))
-    values[health.SPREAD] = values["return_p90"] - values["return_p10"]
+    h = frame.health
 
-    def level(name: str) -> str:
+    def level(name: str) -> Level:
         mark = h.marks.get(name)
-        return (mark.level if mark else Level.NO_DATA).value
+        return mark.level if mark else Level.NO_DATA
 
-    compile_ = st.compile
+    def value(name: str) -> float | str | None:
+        # Not judged, not reported: the health holds the spec's defaults, never given.
+        return None if level(name) is Level.NO_DATA else _number(h.values[name])
+
+    compile_ = st.compile if level(health.COMPILE) is not Level.NO_DATA else None
     out: dict[str, Any] = {
         "source": frame.source,
         "records": st.records,
@@ -82,15 +86,17 @@ def to_json(
         "last_error": st.last_error,
         "status": h.status.value,
         "value_function": {
-            name: {"value": _number(values[name]), "level": level(name)} for name in values
+            name: {"value": value(name), "level": level(name).value}
+            for name in (*VALUE_FIELDS, health.SPREAD)
         },
         "infrastructure": {
-            "compile_enabled": compile_.enabled if compile_ else False,
-            "compile_backend": compile_.backend if compile_ else "",
-            "compile_mode": compile_.mode if compile_ else "",
-            "level": level(health.COMPILE),
+            "compile_enabled": compile_.enabled if compile_ else None,
+            "compile_backend": compile_.backend if compile_ else None,
+            "compile_mode": compile_.mode if compile_ else None,
+            "level": level(health.COMPILE).value,
         },
         "thresholds": thresholds_from,
+        "hint": frame.hint,
     }
     if trend:
         out["history"] = {

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
-from value_diag.frame import Frame, assess
-from value_diag.health import ALARMS, DEFAULT_THRESHOLDS, Thresholds
+from value_diag.health import ALARMS
 from value_diag.render.frames import TITLE
 from value_diag.render.panel import metric_cells
 from value_diag.render.sanitize import clean
 
 if TYPE_CHECKING:
-    pass
+    from value_diag.frame import Frame
 
 
 _BACKTICKS: Final = re.compile(r"`+")
@@ -35,13 +34,14 @@ def _code(text: str, in_table: bool = False) -> str:
     return f"{fence}{text}{fence}"
 
 
-def markdown(frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> str:
+def markdown(frame: Frame, ascii_only: bool = False) -> str:
     """The frame as a markdown section: a heading, the counts, and a metric table.
 
-    Every string from the file or its name is a code span, so it renders as written.
+    Every string from the file or its name is a code span, so it renders as written. A
+    metric the file has not reported shows "—" ("-" with ``ascii_only``).
     """
     st = frame.state
-    status = assess(st, thresholds).status
+    status = frame.health.status
     out = [
         f"### {TITLE}: {_code(frame.source)}",
         "",
@@ -49,9 +49,9 @@ def markdown(frame: Frame, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> str:
         + (f" | last: {_code(st.last_error)}" if st.last_error else ""),
         "",
     ]
-    cells = metric_cells(frame, thresholds)
+    cells = metric_cells(frame, ascii_only)
     if not cells:
-        out.append("_no data_")
+        out.append(f"_no data_: {frame.hint}" if frame.hint else "_no data_")
         return "\n".join(out)
     out += ["| metric | value | level |", "|---|---:|---|"]
     from_file = st.compile is not None and st.compile.enabled  # backend:mode, not a number

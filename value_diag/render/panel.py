@@ -9,17 +9,20 @@ from typing import TYPE_CHECKING, Final
 from rich.text import Text
 
 from value_diag import health
-from value_diag.frame import Frame, assess
-from value_diag.health import DEFAULT_THRESHOLDS, Icon, Level, Mark, Thresholds
-from value_diag.render.sanitize import clean
+from value_diag.health import DEFAULT_THRESHOLDS, Health, Icon, Level, Mark, Thresholds
+from value_diag.render import styles
+from value_diag.render.sanitize import clean, middle
 from value_diag.schema import SanctumSnapshot
 
 if TYPE_CHECKING:
-    pass
+    from value_diag.frame import Frame
 
 LABEL_W: Final = 10  # Label width (characters)
 VAL_W: Final = 8  # Value width (characters)
 GAP: Final = 2  # Gap between sub-columns
+TIGHT_GAP: Final = 1
+"""The gap, and the space after the longest label, when the lines are wider than the screen:
+squeezing the padding keeps the glyphs at the end of the lines on screen."""
 PCT_W: Final = 5  # Width of the p10 and p50 numbers
 
 UNICODE_GLYPHS: Final = {
@@ -54,6 +57,9 @@ SPARK_NONFINITE: Final = "!"
 
 LABEL_STYLE: Final = "dim"
 NO_DATA: Final = Text("[no data]", style="dim")
+NOT_REPORTED: Final = "—"
+NOT_REPORTED_ASCII: Final = "-"
+"""What a metric of a part the file has not reported shows instead of a number."""
 
 
 def format_number(x: float, spec: str, width: int = VAL_W) -> str:
@@ -91,13 +97,17 @@ class ValueDiagnosticsPanel:
         self._snapshot: SanctumSnapshot | None = None
         self._unreported: frozenset[str] = frozenset()
         self._history: Sequence[tuple[float, ...]] = ()
+        self._health: Health | None = None
         self._width: int | None = None
+        self._label_w = LABEL_W
+        self._gap = GAP
 
     def update_snapshot(
         self,
         snapshot: SanctumSnapshot | None,
         unreported: frozenset[str] = frozenset(),
         history: Sequence[tuple[float, ...]] = (),
+        judged: Health | None = None,
     ) -> None:
         """Shows this snapshot from the next render on.
 
@@ -107,62 +117,35 @@ class ValueDiagnosticsPanel:
                 reported yet; they show as not reported instead of as spec defaults.
             history: recent value records (VALUE_FIELDS order), oldest first, for the
                 trend column.
+            judged: the snapshot's health if it was already assessed (a frame's), so
+                it is not judged again; else the panel's thresholds judge it.
         """
         self._snapshot = snapshot
         self._unreported = unreported
         self._history = history
+        self._health = judged
 
     def render(self, width: int | None = None) -> Text:
         """The panel's text: five lines that never wrap, or "[no data]".
 
         Args:
             width: columns available, if known: the trend column is narrowed to fit, so
-                the newest values (at its right end) are never the ones cut off.
+                the newest values (at its right end) are never the ones cut off, and
+                lines wider than that lose padding first, then the middle of the
+                compile words, so the glyphs at their ends stay on screen.
         """
         self._width = width
         if self._snapshot is None:
             return NO_DATA.copy()
-        h = health.assess(self._snapshot, self._unreported, self.thresholds)
-        v, m = h.values, h.marks
-        rows = [Text() for _ in TREND_SERIES]
-
-        out = rows[0]
-        self._label(out, "V-Corr")
-        corr = m["v_return_correlation"]
-        icon = self._glyph(corr)
-        self._cell(
-            out, format_number(v["v_return_correlation"], ".2f", VAL_W - len(icon)) + icon, corr
-        )
-        self._label(out, "Bellman")
-        self._cell(out, format_number(v["bellman_error"], ".1f"), m["bellman_error"], last=True)
-
-        out = rows[1]
-        self._label(out, "TD Mean")
-        self._cell(out, format_number(v["td_error_mean"], "+.1f"), m["td_error_mean"])
-        self._label(out, "TD Std")
-        self._cell(out, format_number(v["td_error_std"], ".1f"), m["td_error_std"], last=True)
-
-        out = rows[2]
-        self._label(out, "Returns")
-        for name, tag in (("return_p10", "p10"), ("return_p50", "p50")):
-            number = self._shown(format_number(v[name], "+.0f", PCT_W), m[name])
-            out.append(f"{tag}:{number}", m[name].style)
-            out.append(" " * max(PCT_W - len(number), 1))
-        out.append(
-            f"p90:{self._shown(format_number(v['return_p90'], '+.0f'), m['return_p90'])}",
-            m["return_p90"].style,
-        )
-        spread = m[health.SPREAD]
-        if spread.icon is not None:
-            out.append(" " + self._glyph(spread), spread.style)
-
-        out = rows[3]
-        self._label(out, "Ret sigma" if self.ascii_only else "Ret σ")
-        self._cell(out, format_number(_sigma(v["return_variance"]), ".1f"), m["return_variance"])
-        self._label(out, "Skew")
-        self._cell(
-            out, format_number(v["return_skewness"], "+.1f"), m["return_skewness"], last=True
-        )
+        h = self._health
+        if h is None:
+            h = health.assess(self._snapshot, self._unreported, self.thresholds)
+        self._label_w, self._gap = LABEL_W, GAP
+        rows = self._rows(h)
+        if width is not None and max(row.cell_len for row in rows) > width:
+            longest = max(len(label) for label in self._labels())
+            self._label_w, self._gap = longest + TIGHT_GAP, TIGHT_GAP
+            rows = self._rows(h)
 
         out = Text(no_wrap=True, overflow="crop" if self.ascii_only else "ellipsis", end="")
         # One column for the four sparklines, right of the longest line, whatever its numbers.
@@ -172,8 +155,56 @@ class ValueDiagnosticsPanel:
             self._trend(out, column - row.cell_len, column, series)
             out.append("\n")
         self._label(out, "Compile")
-        self._compile(out, m[health.COMPILE])
+        self._compile(out, h.marks[health.COMPILE])
         return out
+
+    def _labels(self) -> tuple[str, ...]:
+        sigma = "Ret sigma" if self.ascii_only else "Ret σ"
+        return ("V-Corr", "Bellman", "TD Mean", "TD Std", "Returns", sigma, "Skew", "Compile")
+
+    def _rows(self, h: Health) -> list[Text]:
+        """Lines 1-4, with the label width and gap in force."""
+        v, m = h.values, h.marks
+        rows = [Text() for _ in TREND_SERIES]
+
+        out = rows[0]
+        self._label(out, "V-Corr")
+        corr = m["v_return_correlation"]
+        icon = self._glyph(corr)
+        number = format_number(v["v_return_correlation"], ".2f", VAL_W - len(icon))
+        self._cell(out, number + icon, h, "v_return_correlation")
+        self._label(out, "Bellman")
+        self._cell(out, format_number(v["bellman_error"], ".1f"), h, "bellman_error", last=True)
+
+        out = rows[1]
+        self._label(out, "TD Mean")
+        self._cell(out, format_number(v["td_error_mean"], "+.1f"), h, "td_error_mean")
+        self._label(out, "TD Std")
+        self._cell(out, format_number(v["td_error_std"], ".1f"), h, "td_error_std", last=True)
+
+        out = rows[2]
+        self._label(out, "Returns")
+        pad = 1 if self._gap < GAP else PCT_W
+        for name, tag in (("return_p10", "p10"), ("return_p50", "p50")):
+            number = self._shown(format_number(v[name], "+.0f", PCT_W), m[name])
+            out.append(f"{tag}:{number}", styles.style_of(h, name))
+            out.append(" " * max(pad - len(number), 1))
+        out.append(
+            f"p90:{self._shown(format_number(v['return_p90'], '+.0f'), m['return_p90'])}",
+            styles.style_of(h, "return_p90"),
+        )
+        spread = m[health.SPREAD]
+        if spread.icon is not None:
+            out.append(" " + self._glyph(spread), styles.style_of(h, health.SPREAD))
+
+        out = rows[3]
+        self._label(out, self._labels()[5])
+        sigma = format_number(_sigma(v["return_variance"]), ".1f")
+        self._cell(out, sigma, h, "return_variance")
+        self._label(out, "Skew")
+        skew = format_number(v["return_skewness"], "+.1f")
+        self._cell(out, skew, h, "return_skewness", last=True)
+        return rows
 
     def _trend(self, out: Text, pad: int, column: int, series: tuple[int, bool]) -> None:
         """The sparkline of a line's first metric at ``column``, when trends are on."""
@@ -186,18 +217,16 @@ class ValueDiagnosticsPanel:
                 out.append(glyph, style)
 
     def _label(self, out: Text, label: str) -> None:
-        out.append(label.ljust(LABEL_W), LABEL_STYLE)
+        out.append(label.ljust(self._label_w), LABEL_STYLE)
 
     def _shown(self, number: str, mark: Mark) -> str:
-        if mark.level is Level.NO_DATA:
-            return "-" if self.ascii_only else "—"
-        return number
+        return not_reported(self.ascii_only) if mark.level is Level.NO_DATA else number
 
-    def _cell(self, out: Text, value: str, mark: Mark, *, last: bool = False) -> None:
-        value = self._shown(value, mark)
-        out.append(value, mark.style)
+    def _cell(self, out: Text, value: str, h: Health, name: str, *, last: bool = False) -> None:
+        value = self._shown(value, h.marks[name])
+        out.append(value, styles.style_of(h, name))
         if not last:
-            out.append(" " * (max(VAL_W - len(value), 0) + GAP))
+            out.append(" " * (max(VAL_W - len(value), 0) + self._gap))
 
     def _glyph(self, mark: Mark) -> str:
         if mark.level is Level.NO_DATA or mark.icon is None:
@@ -212,10 +241,14 @@ class ValueDiagnosticsPanel:
         infra = self._snapshot.tamiyo.infrastructure
         if infra.compile_enabled:
             words = compile_text(True, infra.compile_backend, infra.compile_mode, self.ascii_only)
+            glyph = " " + self._glyph(mark)
+            if self._width is not None:  # the check mark, not the words, stays on screen
+                room = self._width - self._label_w - len(glyph)
+                words = middle(words, max(room, 1), self.ascii_only)
             out.append(words, "green")
-            out.append(" " + self._glyph(mark), "green bold")
+            out.append(glyph, "green bold")
         else:
-            out.append("EAGER", mark.style)
+            out.append("EAGER", styles.mark_style(health.COMPILE, mark))
             out.append(" (3-5x slower)", "dim")
 
 
@@ -244,7 +277,7 @@ def sparkline(
     out: list[tuple[str, str]] = []
     for c in columns:
         if not math.isfinite(c):
-            out.append((SPARK_NONFINITE, health.CRITICAL_STYLE))
+            out.append((SPARK_NONFINITE, styles.CRITICAL))
             continue
         level = (len(ramp) - 1) // 2 if hi == lo else round(_scaled(c, lo, hi) * (len(ramp) - 1))
         out.append((ramp[level], "cyan"))
@@ -296,16 +329,46 @@ def _sigma(variance: float) -> float:
     return math.sqrt(variance)
 
 
-def metric_cells(frame: Frame, thresholds: Thresholds) -> list[tuple[str, str, Level]]:
-    """(label, value text, level) for every metric and the compile status."""
-    h = assess(frame.state, thresholds)
+def not_reported(ascii_only: bool = False) -> str:
+    """What stands for the number of a metric the file has not reported."""
+    return NOT_REPORTED_ASCII if ascii_only else NOT_REPORTED
+
+
+def metric_cells(frame: Frame, ascii_only: bool = False) -> list[tuple[str, str, Level]]:
+    """(label, value text, level) for every metric and the compile status.
+
+    A metric of a part the file has not reported shows ``not_reported()``, not a number.
+    """
+    h = frame.health
     if not h.marks:
         return []
     rows = [
-        (label, metric_text(name, h.values[name]), h.marks[name].level)
+        (
+            label,
+            not_reported(ascii_only)
+            if h.marks[name].level is Level.NO_DATA
+            else metric_text(name, h.values[name]),
+            h.marks[name].level,
+        )
         for name, (label, _spec) in METRICS.items()
     ]
     c = frame.state.compile
     words = compile_text(c.enabled, c.backend, c.mode, True) if c else "not reported"
     rows.append(("Compile", words, h.marks[health.COMPILE].level))
     return rows
+
+
+def culprits(h: Health, ascii_only: bool = False) -> list[str]:
+    """The labels of the alarming metrics: critical ones first, each group in panel order."""
+    names = [*METRICS, health.COMPILE]
+    alarming = [n for n in names if n in h.marks and h.marks[n].level in health.ALARMS]
+    alarming.sort(key=lambda n: h.marks[n].level is not Level.CRITICAL)
+    return [_culprit_label(n, ascii_only) for n in alarming]
+
+
+def _culprit_label(name: str, ascii_only: bool) -> str:
+    if name == health.COMPILE:
+        return "Compile"
+    if name == "return_variance" and not ascii_only:
+        return "Ret σ"
+    return METRICS[name][0]

@@ -52,3 +52,33 @@ def clean(value: str, ascii_only: bool = False, *, limit: int | None = MAX_STRIN
     if limit is not None and len(text) > limit:
         text = text[: limit - 3] + ("..." if ascii_only else "…")
     return text
+
+
+def middle(text: str, width: int, ascii_only: bool = False) -> str:
+    """``text`` in at most ``width`` cells, its middle cut out for an ellipsis if too long.
+
+    The end keeps twice as many cells as the start: a path's file name tells runs apart.
+    """
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    mark = "..." if ascii_only else "…"
+    room = width - len(mark)
+    if room <= 0:
+        return mark[: max(width, 0)]
+    head = _fit(text, room // 3)
+    tail = _fit(text[::-1], room - cell_len(head))[::-1]
+    return head + mark + tail
+
+
+def _fit(text: str, width: int) -> str:
+    """The longest start of ``text`` that takes at most ``width`` cells."""
+    from rich.cells import cell_len
+
+    used = 0
+    for i, ch in enumerate(text):
+        used += cell_len(ch)
+        if used > width:
+            return text[:i]
+    return text
