@@ -7,9 +7,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from value_diag.commands.paths import check_paths
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
-from value_diag.frame import Frame, assess
+from value_diag.frame import Frame
+from value_diag.health import Status, reaches
 from value_diag.ingest.files import display_name
 from value_diag.ingest.parallel import fold_path
 from value_diag.options import Format
@@ -19,8 +21,6 @@ from value_diag.render.terminal import silence_stdout
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
-
-    from value_diag.health import Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,7 @@ def run_once(
     An unreadable file is reported on stderr and the others are still shown; the exit
     code is then 2. Otherwise the worst of the files' codes.
     """
+    check_paths(paths)
     now = time.time()
     frames: list[Frame] = []
     codes: list[ExitCode] = []
@@ -59,9 +60,9 @@ def run_once(
             sys.stderr.write(f"value-diag: error: {clean(str(exc), limit=None)}\n")
             codes.append(ExitCode.ERROR)
             continue
-        frame = Frame(display_name(path), state)
+        frame = Frame(display_name(path), state, thresholds=renderer.thresholds)
         frames.append(frame)
-        codes.append(exit_code(assess(state, renderer.thresholds).status, options.fail_on))
+        codes.append(exit_code(frame.health.status, options.fail_on))
     try:
         _print(frames, console, renderer, options)
         console.file.flush()
@@ -70,7 +71,11 @@ def run_once(
     if frames and options.format is Format.GITHUB:
         from value_diag.render.github import write_summary
 
-        write_summary(frames, renderer.thresholds)  # after the annotations: it may fail
+        write_summary(frames)  # after the annotations: it may fail
+    if options.fail_on is not None:  # exit 1 says that a run failed; stderr says which, and why
+        for frame in frames:
+            if reaches(frame.health.status, options.fail_on):
+                sys.stderr.write(renderer.verdict(frame, options.fail_on) + "\n")
     if frames and (options.svg or options.html):
         from value_diag.render.export import export
 
@@ -95,14 +100,9 @@ def _print(frames: list[Frame], console: Console, renderer: Renderer, options: O
         from value_diag.render.jsonframe import dumps, to_json
 
         if options.format is Format.JSON:
-            ordered = sort_worst_first(frames, renderer.thresholds)
-            trend = renderer.trend
-            frames_json = [
-                to_json(
-                    f, renderer.thresholds, trend=trend, thresholds_from=renderer.thresholds_from
-                )
-                for f in ordered
-            ]
+            ordered = sort_worst_first(frames)
+            trend, origin = renderer.trend, renderer.thresholds_from
+            frames_json = [to_json(f, trend=trend, thresholds_from=origin) for f in ordered]
             console.out(dumps(frames_json))
         else:
             table = compare(frames, renderer)

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from value_diag.commands.follower import Followed
+from value_diag.commands.paths import check_paths
 from value_diag.commands.stopper import Stopper
 from value_diag.commands.waker import TICK_S, Waker
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
-from value_diag.frame import Frame, assess
-from value_diag.health import Status, reaches
+from value_diag.frame import Frame
+from value_diag.health import Status, Thresholds, reaches
 from value_diag.ingest.files import BLOCK, STDIN
 from value_diag.ingest.fold import fold
 from value_diag.ingest.parallel import Interrupted
@@ -46,10 +47,24 @@ class WatchOptions:
 
 
 def _verdict(frames: list[Frame], sink: Sink, fail_on: Status | None) -> ExitCode | None:
+    """FAIL, said on stderr with the run and its culprits, once a frame reaches ``fail_on``."""
     for frame in frames:
-        if reaches(assess(frame.state, sink.renderer.thresholds).status, fail_on):
+        if fail_on is not None and reaches(frame.health.status, fail_on):
+            sink.conclude(sink.renderer.verdict(frame, fail_on))
             return ExitCode.FAIL
     return None
+
+
+def _frames(sources: list[Followed], thresholds: Thresholds, last: list[Frame]) -> list[Frame]:
+    """The sources' frames, each judged once: a source whose state and note are those of
+    its frame in ``last`` keeps that frame, and its health."""
+    kept: list[Frame | None] = [*last] if len(last) == len(sources) else [None] * len(sources)
+    return [
+        f
+        if f is not None and f.state is s.state and f.note == s.note
+        else Frame(s.name, s.state, s.note, thresholds)
+        for s, f in zip(sources, kept, strict=True)
+    ]
 
 
 def run_watch(
@@ -61,8 +76,10 @@ def run_watch(
     """Follows the sources until a signal, --fail-on, or the end of stdin.
 
     Raises:
-        ReadError: the files cannot all be followed (the open-file limit is too low).
+        ReadError: a path is a directory or a pattern that matched nothing, or the files
+            cannot all be followed (the open-file limit is too low).
     """
+    check_paths(paths)
     stopper = Stopper()
     with stopper.installed(), sink:
         if paths == [STDIN]:
@@ -101,6 +118,34 @@ def make_room(files: int) -> None:
         )
 
 
+class _Step:
+    """What both watch loops do after a read: draw and judge what changed, or only redraw
+    for the age or a new terminal size when nothing did."""
+
+    def __init__(
+        self, sink: Sink, fail_on: Status | None, stopper: Stopper, clock: Callable[[], float]
+    ) -> None:
+        self.sink = sink
+        self.fail_on = fail_on
+        self.stopper = stopper
+        self.clock = clock
+        self.last_draw = 0.0
+
+    def __call__(self, frames: list[Frame], changed: list[int]) -> ExitCode | None:
+        """Shows ``frames`` (``changed`` indexes the new ones); the exit code if they end
+        the watch (--fail-on reached), else None."""
+        now = self.clock()
+        if changed:
+            self.sink.show(frames, changed, now)
+            self.last_draw = now
+            return _verdict([frames[i] for i in changed], self.sink, self.fail_on)
+        if self.stopper.resized.is_set() or now - self.last_draw >= AGE_REFRESH_S:
+            self.stopper.resized.clear()
+            self.sink.tick(frames, now)
+            self.last_draw = now
+        return None
+
+
 def _follow(
     paths: list[str],
     sink: Sink,
@@ -112,22 +157,15 @@ def _follow(
     stop = stopper.event.is_set
     sources = [Followed(p, options.history, stop) for p in paths]
     waker = Waker(paths, stopper, options.poll)
+    step = _Step(sink, options.fail_on, stopper, clock)
     changed = _read_pass(sources, clock(), 0)
-    last_draw = 0.0
     turn = 0
+    frames: list[Frame] = []
     while True:
-        now = clock()
-        frames = [s.frame() for s in sources]
-        if changed:
-            sink.show(frames, changed, now)
-            last_draw = now
-            verdict = _verdict([frames[i] for i in changed], sink, options.fail_on)
-            if verdict is not None:
-                return verdict
-        elif stopper.resized.is_set() or now - last_draw >= AGE_REFRESH_S:
-            stopper.resized.clear()
-            sink.tick(frames, now)
-            last_draw = now
+        frames = _frames(sources, sink.renderer.thresholds, frames)
+        verdict = step(frames, changed)
+        if verdict is not None:
+            return verdict
         if stop() or (options.until is not None and options.until(frames)):
             return ExitCode.OK
         if not any(s.pending for s in sources):
@@ -159,39 +197,46 @@ def _watch_stdin(
     sel: selectors.BaseSelector = poll()
     sel.register(fd, selectors.EVENT_READ)
     sel.register(stopper.wake_fd, selectors.EVENT_READ)
-    sink.show([source.frame()], [0], clock())
-    last_draw = clock()
-    eof = False
+    step = _Step(sink, options.fail_on, stopper, clock)
+    changed, eof = True, False  # the first frame is drawn before anything is read
+    frames: list[Frame] = []
     try:
-        while not eof and not stopper.event.is_set():
-            ready = {key.fd for key, _ in sel.select(TICK_S)}
-            stopper.drain()
-            state = source.state
-            batch_end = clock() + PASS_S
-            while fd in ready and clock() < batch_end:
-                try:
-                    chunk = os.read(fd, BLOCK)
-                except OSError as exc:  # the stream broke (a terminal hung up): it is over
-                    source.note = f"read error: {exc.strerror or type(exc).__name__}; stream ended"
-                    chunk = b""
-                if not chunk:
-                    eof = True
-                    break
-                source.state = fold(source.state, source.scanner.feed(chunk), clock())
-                ready = {key.fd for key, _ in sel.select(0)}
-            if eof:
-                source.state = fold(source.state, source.scanner.finish(), clock())
-            now = clock()
-            if source.state != state or eof:
-                sink.show([source.frame()], [0], now)
-                last_draw = now
-                verdict = _verdict([source.frame()], sink, options.fail_on)
-                if verdict is not None:
-                    return verdict
-            elif stopper.resized.is_set() or now - last_draw >= AGE_REFRESH_S:
-                stopper.resized.clear()
-                sink.tick([source.frame()], now)
-                last_draw = now
+        while True:
+            frames = _frames([source], sink.renderer.thresholds, frames)
+            verdict = step(frames, [0] if changed else [])
+            if verdict is not None:
+                return verdict
+            if eof or stopper.event.is_set():
+                return ExitCode.OK
+            changed, eof = _read_batch(source, fd, sel, stopper, clock)
     finally:
         sel.close()
-    return ExitCode.OK
+
+
+def _read_batch(
+    source: Followed,
+    fd: int,
+    sel: selectors.BaseSelector,
+    stopper: Stopper,
+    clock: Callable[[], float],
+) -> tuple[bool, bool]:
+    """Waits up to a tick for input, then reads what comes for up to PASS_S.
+
+    Returns whether the frame changed and whether the stream ended (its last frame is due).
+    """
+    ready = {key.fd for key, _ in sel.select(TICK_S)}
+    stopper.drain()
+    state = source.state
+    batch_end = clock() + PASS_S
+    while fd in ready and clock() < batch_end:
+        try:
+            chunk = os.read(fd, BLOCK)
+        except OSError as exc:  # the stream broke (a terminal hung up): it is over
+            source.note = f"read error: {exc.strerror or type(exc).__name__}; stream ended"
+            chunk = b""
+        if not chunk:
+            source.state = fold(source.state, source.scanner.finish(), clock())
+            return True, True
+        source.state = fold(source.state, source.scanner.feed(chunk), clock())
+        ready = {key.fd for key, _ in sel.select(0)}
+    return source.state != state, False

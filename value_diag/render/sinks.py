@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from typing import TYPE_CHECKING, Protocol
 
 from rich.text import Text
@@ -31,6 +33,9 @@ class Sink(Protocol):
     def tick(self, frames: list[Frame], now: float) -> None:
         """Nothing new; redraw if time itself is shown."""
 
+    def conclude(self, line: str) -> None:
+        """Why the watch ends, for stderr, where the user still sees it after the frames."""
+
 
 class StreamSink:
     """Frames printed one after another, for logs and pipes: text, JSON lines or reports.
@@ -56,7 +61,7 @@ class StreamSink:
         if self.format is Format.GITHUB:
             from value_diag.render.github import write_summary
 
-            write_summary(self._last, self.renderer.thresholds)
+            write_summary(self._last)
 
     def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
         """Prints each changed frame: text frames separated by a blank line."""
@@ -69,19 +74,27 @@ class StreamSink:
             else:
                 if self._printed:
                     self.console.out("")
-                self._print_plain(self.renderer.plain(frames[i]))
+                # A terminal that cannot redraw still has a width: fit to it, not cut.
+                width = self.console.width if self.console.is_terminal else None
+                self._print_plain(self.renderer.plain(frames[i], width=width))
             self._printed += 1
         self.console.file.flush()
 
     def tick(self, frames: list[Frame], now: float) -> None:
         """A log gets no frame without new data."""
 
+    def conclude(self, line: str) -> None:
+        """Writes the line to stderr now, after the frames already printed."""
+        with contextlib.suppress(OSError, ValueError):  # stdout gone: the line still counts
+            self.console.file.flush()
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
     def _annotate(self, i: int, frame: Frame) -> None:
         from value_diag.render.github import github, levels
 
-        thresholds = self.renderer.thresholds
-        lines = github(frame, thresholds, self._annotated.get(i))
-        self._annotated[i] = levels(frame, thresholds)
+        lines = github(frame, self._annotated.get(i))
+        self._annotated[i] = levels(frame)
         if lines:
             self.console.out("\n".join(lines), highlight=False)
 
@@ -104,6 +117,7 @@ class LiveSink:
         self.console = console
         self.renderer = renderer
         self._last: RenderableType = Text("")
+        self._conclusion: str | None = None
         self._live = Live(
             self._last,
             console=console,
@@ -121,6 +135,13 @@ class LiveSink:
     def __exit__(self, *exc: object) -> None:
         self._live.stop()
         self.console.print(self._last)
+        if self._conclusion is not None:
+            sys.stderr.write(self._conclusion + "\n")
+            sys.stderr.flush()
+
+    def conclude(self, line: str) -> None:
+        """Keeps the line for stderr until the alternate screen, which would hide it, is left."""
+        self._conclusion = line
 
     def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
         """Redraws every panel."""
@@ -130,3 +151,13 @@ class LiveSink:
         """Redraws every panel (the age of the last update moves on)."""
         self._last = self.renderer.stacked(frames, now)
         self._live.update(self._last, refresh=True)
+
+
+def choose_sink(console: Console, renderer: Renderer, fmt: Format) -> Sink:
+    """Live redraws on a terminal that can redraw in place; frames one after another elsewhere."""
+    from value_diag.render.terminal import is_tty
+
+    # A dumb terminal cannot redraw in place: it gets plain frames one after another.
+    if fmt is Format.TEXT and is_tty(console.file) and not console.is_dumb_terminal:
+        return LiveSink(console, renderer)
+    return StreamSink(console, renderer, fmt)
