@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 
@@ -451,3 +452,11 @@ def test_status_equals_worst_mark(values: list[float], enabled: bool) -> None:
 )
 def test_reaches(status: Status, threshold: Status | None, expected: bool) -> None:
     assert reaches(status, threshold) is expected
+
+
+def test_every_threshold_has_exactly_one_config_key() -> None:
+    """One home: each number of Thresholds is named once in the config table beside it."""
+    named = [field for levels in health.CONFIG_KEYS.values() for field in levels.values()]
+    assert sorted(named) == sorted(f.name for f in dataclasses.fields(health.Thresholds))
+    assert health.HIGHER_IS_HEALTHIER <= set(health.CONFIG_KEYS)
+    assert health.ABSOLUTE <= set(health.CONFIG_KEYS)

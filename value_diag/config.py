@@ -10,26 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from value_diag.health import DEFAULT_THRESHOLDS, Thresholds
-
-TABLE: Final[dict[str, dict[str, str]]] = {
-    "v_return_correlation": {
-        "excellent": "corr_excellent",
-        "warning": "corr_warning",
-        "critical": "corr_critical",
-    },
-    "td_error_mean": {"warning": "td_mean_warning", "critical": "td_mean_critical"},
-    "bellman_error": {"warning": "bellman_warning", "critical": "bellman_critical"},
-    "return_skewness": {"warning": "skew_warning", "critical": "skew_critical"},
-    "return_variance": {"warning": "variance_warning"},
-    "return_spread": {"warning": "spread_warning"},
-}
-"""Config key -> level -> the Thresholds field it sets."""
-
-HIGHER_IS_HEALTHIER: Final = frozenset({"v_return_correlation"})
-"""Metrics whose alarms are below the threshold; for the others they are above."""
-ABSOLUTE: Final = frozenset({"td_error_mean", "return_skewness"})
-"""Metrics judged by their absolute value: a negative threshold makes no sense."""
+from value_diag.health import (
+    ABSOLUTE,
+    CONFIG_KEYS,
+    DEFAULT_THRESHOLDS,
+    HIGHER_IS_HEALTHIER,
+    Thresholds,
+)
 
 PYPROJECT: Final = "pyproject.toml"
 OWN_FILE: Final = "value-diag.toml"
@@ -84,7 +71,7 @@ def load(explicit: str | None = None, cwd: Path | None = None) -> Effective:
 
 
 def _fields() -> list[str]:
-    return [f for levels in TABLE.values() for f in levels.values()]
+    return [f for levels in CONFIG_KEYS.values() for f in levels.values()]
 
 
 def _find(explicit: str | None, cwd: Path, warnings: list[str]) -> tuple[Path, str, Any] | None:
@@ -210,13 +197,13 @@ def _apply(table: object, where: str, prefix: str) -> Effective:
     sources = dict.fromkeys(_fields(), DEFAULT_SOURCE)
     for metric, levels in table.items():
         key = f"{prefix}.{_name(metric)}"
-        if metric not in TABLE:
-            raise ConfigError(f"{where}: {key}: unknown metric (known: {', '.join(TABLE)})")
+        if metric not in CONFIG_KEYS:
+            raise ConfigError(f"{where}: {key}: unknown metric (known: {', '.join(CONFIG_KEYS)})")
         if not isinstance(levels, dict):
             raise ConfigError(f"{where}: {key}: must be a table like {{ warning = 1 }}")
         for level, value in levels.items():
-            if level not in TABLE[metric]:
-                known = ", ".join(TABLE[metric])
+            if level not in CONFIG_KEYS[metric]:
+                known = ", ".join(CONFIG_KEYS[metric])
                 raise ConfigError(f"{where}: {key}.{_name(level)}: unknown level (known: {known})")
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{where}: {key}.{level}: must be a number")
@@ -228,7 +215,7 @@ def _apply(table: object, where: str, prefix: str) -> Effective:
                 raise ConfigError(f"{where}: {key}.{level}: must be a finite number")
             if metric in ABSOLUTE and number < 0:
                 raise ConfigError(f"{where}: {key}.{level}: |x| is compared, must be >= 0")
-            field = TABLE[metric][level]
+            field = CONFIG_KEYS[metric][level]
             values[field] = number
             sources[field] = f"{where}: {key}.{level}"
     thresholds = dataclasses.replace(DEFAULT_THRESHOLDS, **values)
@@ -238,7 +225,7 @@ def _apply(table: object, where: str, prefix: str) -> Effective:
 
 def _check_order(t: Thresholds, where: str, prefix: str) -> None:
     """Each level must be on the unhealthy side of the one before it."""
-    for metric, levels in TABLE.items():
+    for metric, levels in CONFIG_KEYS.items():
         names = list(levels)
         for healthier, worse in itertools.pairwise(names):
             a, b = getattr(t, levels[healthier]), getattr(t, levels[worse])
@@ -256,6 +243,6 @@ def describe(effective: Effective) -> list[tuple[str, str, float, str]]:
     t = effective.thresholds
     return [
         (metric, level, getattr(t, field), effective.sources[field])
-        for metric, levels in TABLE.items()
+        for metric, levels in CONFIG_KEYS.items()
         for level, field in levels.items()
     ]

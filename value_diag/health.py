@@ -76,6 +76,25 @@ class Thresholds:
 
 DEFAULT_THRESHOLDS: Final = Thresholds()
 
+CONFIG_KEYS: Final[dict[str, dict[str, str]]] = {
+    "v_return_correlation": {
+        "excellent": "corr_excellent",
+        "warning": "corr_warning",
+        "critical": "corr_critical",
+    },
+    "td_error_mean": {"warning": "td_mean_warning", "critical": "td_mean_critical"},
+    "bellman_error": {"warning": "bellman_warning", "critical": "bellman_critical"},
+    "return_skewness": {"warning": "skew_warning", "critical": "skew_critical"},
+    "return_variance": {"warning": "variance_warning"},
+    "return_spread": {"warning": "spread_warning"},
+}
+"""How a config file names each threshold: metric -> level -> the Thresholds field."""
+
+HIGHER_IS_HEALTHIER: Final = frozenset({"v_return_correlation"})
+"""Metrics whose alarms are below the threshold; for the others they are above."""
+ABSOLUTE: Final = frozenset({"td_error_mean", "return_skewness"})
+"""Metrics judged by their absolute value: a negative threshold makes no sense."""
+
 
 @dataclass(frozen=True, slots=True)
 class Mark:
