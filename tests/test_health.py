@@ -458,5 +458,5 @@ def test_every_threshold_has_exactly_one_config_key() -> None:
     """One home: each number of Thresholds is named once in the config table beside it."""
     named = [field for levels in health.CONFIG_KEYS.values() for field in levels.values()]
     assert sorted(named) == sorted(f.name for f in dataclasses.fields(health.Thresholds))
-    assert health.HIGHER_IS_HEALTHIER <= set(health.CONFIG_KEYS)
-    assert health.ABSOLUTE <= set(health.CONFIG_KEYS)
+    assert set(health.CONFIG_KEYS) >= health.HIGHER_IS_HEALTHIER
+    assert set(health.CONFIG_KEYS) >= health.ABSOLUTE
