@@ -670,6 +670,22 @@ def test_svg_and_html_exports(tmp_path: Path) -> None:
         assert needle in shown, needle
 
 
+def svg_columns(drawing: str) -> float:
+    """How wide an SVG is, in terminal columns (Rich draws a column about 12.2 px wide)."""
+    found = re.search(r'viewBox="0 0 ([\d.]+) ', drawing)
+    assert found is not None, drawing[:300]
+    return float(found.group(1)) / 12.2
+
+
+@pytest.mark.parametrize("runs", [["collapse"], ["collapse", "healthy"]])
+def test_svg_is_as_wide_as_the_panels_not_the_whole_canvas(tmp_path: Path, runs: list[str]) -> None:
+    """The panels are measured: the picture is the export's 100 columns, not thousands."""
+    svg = tmp_path / "frame.svg"
+    proc = run_cli(["once", *(sample(r) for r in runs), "--svg", str(svg)])
+    assert proc.returncode in (0, 1), proc.stderr
+    assert 95 < svg_columns(svg.read_text(encoding="utf-8")) < 110
+
+
 def test_svg_of_a_comparison_holds_every_run(tmp_path: Path) -> None:
     svg = tmp_path / "runs.svg"
     proc = run_cli(["once", sample("healthy"), sample("collapse"), "--compare", "--svg", str(svg)])

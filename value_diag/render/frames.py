@@ -14,6 +14,7 @@ from rich.console import (
     RenderableType,
     RenderResult,
 )
+from rich.measure import Measurement
 from rich.text import Text
 
 from value_diag.frame import Frame, unreported
@@ -83,12 +84,24 @@ class Boxed:
     box: Box
     border_style: str = ""
 
+    def _wanted(self, max_width: int) -> int:
+        """Columns the panel takes when ``max_width`` are there, border included."""
+        body = self.body(max_width - 4)  # inside the border and its padding
+        room = max_width - FRAME_COLS
+        title, caption = self.title(room), self.caption(room)
+        inner = max((line.cell_len for line in body.split("\n")), default=0)
+        return min(max(inner, caption.cell_len + 4, title.cell_len + 4) + 4, max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        # Without this, an export sized to its content would take every column offered.
+        wanted = self._wanted(options.max_width)
+        return Measurement(wanted, wanted)
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         body = self.body(options.max_width - 4)  # inside the border and its padding
         room = options.max_width - FRAME_COLS
         title, caption = self.title(room), self.caption(room)
-        inner = max((line.cell_len for line in body.split("\n")), default=0)
-        wanted = max(inner, caption.cell_len + 4, title.cell_len + 4) + 4
+        wanted = self._wanted(options.max_width)
         from rich.panel import Panel  # only terminals draw borders
 
         yield Panel(
@@ -99,7 +112,7 @@ class Boxed:
             box=self.box,
             border_style=self.border_style,
             expand=True,
-            width=min(wanted, options.max_width),
+            width=wanted,
         )
 
 
