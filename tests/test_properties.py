@@ -1,6 +1,6 @@
 """Properties over any input: the fold does not care how lines arrive, and frames always fit.
 
-test_fold.py checks batching over parsed lines and test_scan.py the parallel path on a few
+test_fold.py checks batching over parsed lines and test_parallel.py the parallel path on a few
 generated logs; here the input is raw bytes of every kind (three shapes, bad lines of every
 kind, foreign and blank lines, NaN tokens, CRLF, BOM), and the whole state is compared.
 test_panel.py checks any values or any backend string one at a time; here everything varies

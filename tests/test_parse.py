@@ -1,4 +1,4 @@
-"""records.py: one line of bytes -> a Record, a BadLine, or nothing of ours."""
+"""ingest/parse.py: one line of bytes -> a Record, a BadLine, or nothing of ours."""
 
 from __future__ import annotations
 

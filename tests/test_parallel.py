@@ -1,4 +1,4 @@
-"""scan.py: a file folded in parts, on several processes, equals folding every line."""
+"""ingest/parallel.py: a file folded in parts, on several processes, equals folding every line."""
 
 from __future__ import annotations
 

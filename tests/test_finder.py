@@ -1,4 +1,4 @@
-"""names.py: the compiled finder, its vector and byte-wise loops, and re's agree exactly."""
+"""ingest/finder.py: the compiled finder, its vector and byte-wise loops, and re's agree exactly."""
 
 from __future__ import annotations
 
