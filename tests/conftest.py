@@ -82,3 +82,22 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     finally:
         for w in started:
             w.close()
+
+
+@pytest.fixture
+def ptys() -> Iterator[Callable[..., Any]]:
+    """Starts `value-diag ARGS` on pseudo-terminals of a given size; closed at teardown."""
+    from ptyterm import Pty
+
+    started: list[Pty] = []
+
+    def start(*args: str, cwd: Path, cols: int, rows: int, **env: str) -> Pty:
+        p = Pty(list(args), cwd, cols=cols, rows=rows, **env)
+        started.append(p)
+        return p
+
+    try:
+        yield start
+    finally:
+        for p in started:
+            p.close()

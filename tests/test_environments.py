@@ -14,7 +14,7 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,22 +32,6 @@ def run(tmp_path: Path) -> Path:
     path = tmp_path / "run.jsonl"
     path.write_text(line(COMPILE_LINE) + healthy(3.0) + healthy(4.0))
     return path
-
-
-@pytest.fixture
-def ptys() -> Iterator[Callable[..., Pty]]:
-    started: list[Pty] = []
-
-    def start(*args: str, cwd: Path, cols: int, rows: int, **env: str) -> Pty:
-        p = Pty(list(args), cwd, cols=cols, rows=rows, **env)
-        started.append(p)
-        return p
-
-    try:
-        yield start
-    finally:
-        for p in started:
-            p.close()
 
 
 def panel_at(screen: list[str], top: int, rows: tuple[str, ...] = BORDER_ROWS) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +26,6 @@ def compile_only(tmp_path: Path) -> Path:
     path = tmp_path / "run.jsonl"
     path.write_text(line(COMPILE_LINE))
     return path
-
-
-@pytest.fixture
-def ptys() -> Iterator[Any]:
-    started: list[Pty] = []
-
-    def start(*args: str, cwd: Path, cols: int = COLS, rows: int = 12, **env: str) -> Pty:
-        p = Pty(list(args), cwd, cols=cols, rows=rows, **env)
-        started.append(p)
-        return p
-
-    try:
-        yield start
-    finally:
-        for p in started:
-            p.close()
 
 
 def out(*args: str) -> str:
@@ -101,7 +84,7 @@ def test_at_40_columns_the_glyphs_and_the_age_stay(tmp_path: Path, ptys: Any) ->
     run = tmp_path / "a-rather-long-experiment-name" / "seed-1234" / "run.jsonl"
     run.parent.mkdir(parents=True)
     run.write_text(line(COMPILE_LINE) + healthy(3.0, return_p10=-40.0, return_p90=60.0))
-    term = ptys("watch", str(run), cwd=tmp_path)
+    term = ptys("watch", str(run), cwd=tmp_path, cols=COLS, rows=12)
     shown = term.wait_for(lambda s: any("updated" in r and "ago" in r for r in s), "the age")
     rows = [r.rstrip() for r in shown]
     assert all(len(r) <= COLS for r in rows)
@@ -148,7 +131,9 @@ def test_the_title_says_the_status_and_the_border_has_its_colour(
 
 
 def test_no_color_keeps_the_status_word_and_drops_the_colour(tmp_path: Path, ptys: Any) -> None:
-    term = ptys("once", str(SAMPLES / "collapse.jsonl"), cwd=tmp_path, cols=80, NO_COLOR="1")
+    term = ptys(
+        "once", str(SAMPLES / "collapse.jsonl"), cwd=tmp_path, cols=80, rows=12, NO_COLOR="1"
+    )
     assert term.finish() == 0
     assert any(" VALUE DIAGNOSTICS · critical " in r for r in term.screen.display), term.text
     assert border_colour(term)[0] == "default"
