@@ -16,14 +16,21 @@ import scipy.stats
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from value_diag.producer.metrics import compute_value_metrics, floats, percentile
+from value_diag.producer.metrics import (
+    CRITIC_FIELDS,
+    RolloutMetrics,
+    compute_value_metrics,
+    floats,
+    percentile,
+)
 from value_diag.schema import VALUE_FIELDS, ValueFunctionMetrics
 
 PATHS = [pytest.param(False, id="pure"), pytest.param(True, id="numpy")]
+ALL_FIELDS = (*VALUE_FIELDS, *CRITIC_FIELDS)
 
 
 def as_tuple(m: ValueFunctionMetrics) -> tuple[float, ...]:
-    return tuple(getattr(m, name) for name in VALUE_FIELDS)
+    return tuple(getattr(m, name) for name in ALL_FIELDS)
 
 
 def same(a: ValueFunctionMetrics, b: ValueFunctionMetrics) -> bool:
@@ -49,7 +56,13 @@ def reference(v: Any, r: Any, d: Any) -> dict[str, float]:
     """The definitions, in numpy and scipy's words."""
     v, r, d = (np.asarray(x, dtype=np.float64) for x in (v, r, d))
     p10, p50, p90 = np.percentile(r, [10, 50, 90])
+    var_r = np.var(r)  # ddof=0, as Stable-Baselines3's explained_variance
     return {
+        "explained_variance": float("nan") if var_r == 0 else float(1 - np.var(r - v) / var_r),
+        "value_mean": float(np.mean(v)),
+        "value_std": float(np.std(v)),  # ddof=0: population
+        "value_min": float(np.min(v)),
+        "value_max": float(np.max(v)),
         "v_return_correlation": float(np.corrcoef(v, r)[0, 1]),
         "td_error_mean": float(np.mean(d)),
         "td_error_std": float(np.std(d)),  # ddof=0: population
@@ -141,8 +154,8 @@ def test_percentile_is_numpys_linear_interpolation_bit_for_bit(
 @pytest.mark.parametrize("use_numpy", PATHS)
 def test_empty_input_is_all_zeros(use_numpy: bool) -> None:
     m = compute_value_metrics([], [], [], use_numpy=use_numpy)
-    assert as_tuple(m) == (0.0,) * 9
-    assert m == ValueFunctionMetrics()
+    assert as_tuple(m) == (0.0,) * 14
+    assert m == RolloutMetrics()
 
 
 @pytest.mark.parametrize("use_numpy", PATHS)
@@ -152,6 +165,8 @@ def test_a_single_step(use_numpy: bool) -> None:
     assert (m.td_error_mean, m.td_error_std, m.bellman_error) == (-2.0, 0.0, 4.0)
     assert (m.return_p10, m.return_p50, m.return_p90) == (7.5, 7.5, 7.5)
     assert (m.return_variance, m.return_skewness) == (0.0, 0.0)
+    assert math.isnan(m.explained_variance), "one return: no variance to explain"
+    assert (m.value_mean, m.value_std, m.value_min, m.value_max) == (3.0, 0.0, 3.0, 3.0)
 
 
 @pytest.mark.parametrize("use_numpy", PATHS)
@@ -166,6 +181,7 @@ def test_constant_series_have_no_correlation_and_no_skew(use_numpy: bool, level:
     assert m.v_return_correlation == 0.0
     assert m.return_skewness == 0.0
     assert m.return_variance == pytest.approx(0.0, abs=(abs(level) * 1e-12) ** 2)
+    assert math.isnan(m.explained_variance), "constant returns: nothing to explain"
 
 
 @pytest.mark.parametrize("use_numpy", PATHS)
@@ -197,6 +213,7 @@ def test_nan_propagates_to_the_metrics_that_use_it(use_numpy: bool) -> None:
     m = compute_value_metrics([1.0, nan, 3.0, 4.0], r, d, use_numpy=use_numpy)
     assert math.isnan(m.v_return_correlation)
     assert all(math.isfinite(getattr(m, n)) for n in VALUE_FIELDS[1:]), "only V-corr uses V"
+    assert all(math.isnan(getattr(m, n)) for n in CRITIC_FIELDS), "the critic's five use V"
 
     m = compute_value_metrics(v, r, [0.5, nan, 1.0, 0.0], use_numpy=use_numpy)
     td = ("td_error_mean", "td_error_std", "bellman_error")
@@ -210,12 +227,45 @@ def test_nan_propagates_to_the_metrics_that_use_it(use_numpy: bool) -> None:
     )  # fmt: skip
     assert all(math.isnan(getattr(m, n)) for n in by_returns)
     assert all(math.isfinite(getattr(m, n)) for n in td)
+    assert math.isnan(m.explained_variance)
+    assert all(math.isfinite(getattr(m, n)) for n in CRITIC_FIELDS[1:]), "of V alone"
 
 
 @pytest.mark.parametrize("use_numpy", PATHS)
 def test_nan_beats_constant_in_the_correlation(use_numpy: bool) -> None:
     m = compute_value_metrics([math.nan, 1.0, 2.0], [4.0, 4.0, 4.0], [0.0] * 3, use_numpy=use_numpy)
     assert math.isnan(m.v_return_correlation)
+
+
+@pytest.mark.parametrize("use_numpy", PATHS)
+def test_explained_variance_is_stable_baselines3s(use_numpy: bool) -> None:
+    """EV = 1 - Var(g - v) / Var(g) with ddof=0, the formula SB3 and CleanRL log."""
+    rng = np.random.default_rng(5)
+    g = rng.normal(3.0, 2.0, size=500)
+    for v, want in ((g, 1.0), (g + 7.0, 1.0), (np.full(500, 3.0), None), (2.0 * g, None)):
+        m = compute_value_metrics(v, g, g, use_numpy=use_numpy)
+        ev = 1.0 - np.var(g - v) / np.var(g)
+        assert m.explained_variance == pytest.approx(ev, rel=1e-12, abs=1e-12)
+        if want is not None:
+            assert m.explained_variance == want, "a constant offset explains all the variance"
+    # EV = 2 rho k - k^2 (k = sigma_v / sigma_g), as the README says.
+    v = 0.5 * g + rng.normal(0.0, 1.0, size=500)
+    m = compute_value_metrics(v, g, g, use_numpy=use_numpy)
+    k = float(np.std(v) / np.std(g))
+    assert m.explained_variance == pytest.approx(2.0 * m.v_return_correlation * k - k * k)
+
+
+@pytest.mark.parametrize("use_numpy", PATHS)
+def test_value_range_and_spread(use_numpy: bool) -> None:
+    m = compute_value_metrics([2.0, -1.0, 5.0, 2.0], [0.0] * 4, [0.0] * 4, use_numpy=use_numpy)
+    assert (m.value_mean, m.value_min, m.value_max) == (2.0, -1.0, 5.0)
+    assert m.value_std == pytest.approx(math.sqrt(4.5), rel=1e-15)
+    assert math.isnan(m.explained_variance), "Var(returns) is 0: NaN, as SB3 gives"
+    m = compute_value_metrics(
+        [1.0, math.inf, -2.0], [1.0, 2.0, 3.0], [0.0] * 3, use_numpy=use_numpy
+    )
+    assert (m.value_min, m.value_max, m.value_mean) == (-2.0, math.inf, math.inf)
+    assert math.isnan(m.explained_variance), "inf - inf"
 
 
 @pytest.mark.parametrize("use_numpy", PATHS)
@@ -248,6 +298,9 @@ def test_huge_and_tiny_numbers_neither_overflow_nor_underflow(
         return
     assert m.v_return_correlation == pytest.approx(unit.v_return_correlation, rel=1e-12)
     assert m.return_skewness == pytest.approx(unit.return_skewness, rel=1e-9)
+    assert m.explained_variance == pytest.approx(unit.explained_variance, rel=1e-9)
+    assert m.value_std == pytest.approx(unit.value_std * scale, rel=1e-12)
+    assert m.value_mean == pytest.approx(unit.value_mean * scale, rel=1e-12)
     assert m.td_error_mean == pytest.approx(unit.td_error_mean * scale, rel=1e-12)
     assert m.td_error_std == pytest.approx(unit.td_error_std * scale, rel=1e-12)
     for name in ("bellman_error", "return_variance"):  # squares: beyond the float range

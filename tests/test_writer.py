@@ -15,6 +15,7 @@ import pytest
 from conftest import run_cli
 from telemetry import json_value
 
+from value_diag.producer.metrics import CRITIC_FIELDS, compute_value_metrics
 from value_diag.producer.writer import TelemetryWriter, encode
 from value_diag.schema import VALUE_FIELDS, ValueFunctionMetrics
 
@@ -50,6 +51,22 @@ def test_log_writes_one_flat_line_with_step_metrics_and_extras(tmp_path: Path) -
     assert list(second) == list(VALUE_FIELDS), "no step when none is given"
 
 
+def test_log_writes_the_critics_five_that_compute_value_metrics_returns(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    g = rng.normal(5.0, 3.0, size=300)
+    v = g + rng.normal(0.0, 1.0, size=300)
+    d = rng.normal(0.0, 1.0, size=300)
+    path = tmp_path / "run.jsonl"
+    with TelemetryWriter(path) as out:
+        out.log(compute_value_metrics(v, g, d), step=3, lr=1e-3)
+    (line,) = (json.loads(text) for text in lines_of(path))
+    assert list(line) == ["step", *VALUE_FIELDS, *CRITIC_FIELDS, "lr"]
+    assert line["explained_variance"] == pytest.approx(1 - np.var(g - v) / np.var(g), rel=1e-12)
+    assert line["value_mean"] == pytest.approx(np.mean(v), rel=1e-12)
+    assert line["value_std"] == pytest.approx(np.std(v), rel=1e-12)
+    assert (line["value_min"], line["value_max"]) == (np.min(v), np.max(v))
+
+
 def test_set_compile_writes_the_three_compile_keys(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     with TelemetryWriter(path) as out:
@@ -83,7 +100,9 @@ def test_extras_of_array_types_and_unknown_objects_are_written(tmp_path: Path) -
     assert json.loads(line) == {"a": 0.5, "b": [0, 1, 2], "c": "x/y", "d": "é\n"}
 
 
-@pytest.mark.parametrize("key", ["td_error_mean", "bellman_error", "compile_mode"])
+@pytest.mark.parametrize(
+    "key", ["td_error_mean", "bellman_error", "explained_variance", "value_max", "compile_mode"]
+)
 def test_extras_may_not_reuse_the_names_value_diag_reads(tmp_path: Path, key: str) -> None:
     with TelemetryWriter(tmp_path / "run.jsonl") as out, pytest.raises(ValueError, match=key):
         extra: dict[str, Any] = {key: 1.0}
@@ -222,11 +241,12 @@ def test_once_reads_back_exactly_what_the_writer_wrote(tmp_path: Path, case: str
     with TelemetryWriter(path) as out:
         out.set_compile(True, "inductor", "reduce-overhead")
         out.log(metrics(v_return_correlation=0.5), step=0)
-        out.log(written, step=1, lr=1e-4)
+        out.log(compute_value_metrics([1.0, 2.0, 4.0], [1.5, 2.0, 3.0], [0.1, 0.2, 0.3]), step=1)
+        out.log(written, step=2, lr=1e-4)
     proc = run_cli(["once", str(path), "--format", "json"])
     assert proc.returncode == 0, proc.stderr
     frame = json.loads(proc.stdout)
-    assert frame["records"] == 3
+    assert frame["records"] == 4
     assert frame["bad_lines"] == 0, frame["last_error"]
     read = {name: frame["value_function"][name]["value"] for name in VALUE_FIELDS}
     assert read == {name: json_value(getattr(written, name)) for name in VALUE_FIELDS}

@@ -1,10 +1,11 @@
-"""The nine value-function metrics of one rollout: values, returns and TD errors in, numbers out."""
+"""The value-function metrics of one rollout: values, returns and TD errors in, numbers out."""
 
 from __future__ import annotations
 
 import math
 import operator
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from value_diag.schema import ValueFunctionMetrics
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
 
     FloatArray = npt.NDArray[np.float64]
 
+CRITIC_FIELDS: Final = (
+    "explained_variance",
+    "value_mean",
+    "value_std",
+    "value_min",
+    "value_max",
+)
+"""The critic's own numbers, written after the nine (names as in esper-lite's PPO update)."""
 PERCENTILES: Final = (10.0, 50.0, 90.0)
 """The return percentiles reported as return_p10, return_p50 and return_p90."""
 NEAR_ZERO: Final = 1e-12
@@ -33,9 +42,22 @@ _NUMERIC_KINDS: Final = "fiu"
 """numpy dtype kinds taken as they are: float, signed and unsigned integers."""
 
 
+@dataclass
+class RolloutMetrics(ValueFunctionMetrics):
+    """The spec's nine metrics of a rollout, and five more about the critic's outputs."""
+
+    explained_variance: float = 0.0
+    """1 - Var(returns - values) / Var(returns), population variances; NaN if Var(returns) is 0."""
+    value_mean: float = 0.0
+    value_std: float = 0.0
+    """Population standard deviation (ddof=0) of the values."""
+    value_min: float = 0.0
+    value_max: float = 0.0
+
+
 def compute_value_metrics(
     values: Any, returns: Any, td_errors: Any, *, use_numpy: bool | None = None
-) -> ValueFunctionMetrics:
+) -> RolloutMetrics:
     """The value-function metrics of one rollout.
 
     Args:
@@ -57,6 +79,10 @@ def compute_value_metrics(
         return_p10/p50/p90: percentiles with linear interpolation (numpy's default).
         return_variance: population variance; return_skewness: Fisher-Pearson g1,
             E[(x - mean)^3] / std^3, 0.0 when std is (near-)zero.
+        explained_variance: 1 - Var(returns - values) / Var(returns) with population
+            variances (ddof=0, as numpy's var and Stable-Baselines3's explained_variance);
+            NaN when Var(returns) is (near-)zero, by the correlation's cut-off.
+        value_mean, value_std, value_min, value_max: of the values (std with ddof=0).
         Empty inputs give all zeros. A NaN in an input makes the metrics that use it NaN.
 
     Raises:
@@ -222,16 +248,16 @@ def _is_zero(sd: float, max_abs: float) -> bool:
     return sd <= NEAR_ZERO * max_abs
 
 
-def _metrics_python(v: list[float], r: list[float], d: list[float]) -> ValueFunctionMetrics:
+def _metrics_python(v: list[float], r: list[float], d: list[float]) -> RolloutMetrics:
     n = len(v)
     if n == 0:
-        return ValueFunctionMetrics()
+        return RolloutMetrics()
     max_v, max_r, max_d = _max_abs(v), _max_abs(r), _max_abs(d)
     ev, er, ed = _exponent(max_v), _exponent(max_r), _exponent(max_d)
     vs, rs, ds = _scaled(v, ev), _scaled(r, er), _scaled(d, ed)
     max_v, max_r = math.ldexp(max_v, -ev), math.ldexp(max_r, -er)
 
-    dv, _ = _deviations(vs)
+    dv, mean_v = _deviations(vs)
     dr, mean_r = _deviations(rs)
     sd_v = math.sqrt(_sumprod(dv, dv) / n)
     dr2 = list(map(operator.mul, dr, dr))
@@ -252,7 +278,29 @@ def _metrics_python(v: list[float], r: list[float], d: list[float]) -> ValueFunc
         p10, p50, p90 = (percentile(ordered, q) for q in PERCENTILES)
     m3 = _sumprod(dr2, dr) / n
     skew = _skewness(m3, var_r, sd_r, max_r)
-    return _result(corr, (td_mean, td_std, bellman), ed, (p10, p50, p90), var_r, er, skew)
+
+    # Var(g - v), of the differences as IEEE arithmetic gives them, scaled like the rest.
+    diff = list(map(operator.sub, r, v))
+    e_diff = _exponent(_max_abs(diff))
+    ddiff, _ = _deviations(_scaled(diff, e_diff))
+    explained = _explained(_sumprod(ddiff, ddiff) / n, e_diff, var_r, er, sd_r, max_r)
+    if math.isnan(mean_v) and any(map(math.isnan, v)):
+        v_min = v_max = math.nan
+    else:
+        v_min, v_max = min(v), max(v)
+    critic = (explained, _unscale(mean_v, ev), _unscale(sd_v, ev), v_min, v_max)
+    return _result(corr, (td_mean, td_std, bellman), ed, (p10, p50, p90), var_r, er, skew, critic)
+
+
+def _explained(
+    var_diff: float, e_diff: int, var_r: float, er: int, sd_r: float, max_r: float
+) -> float:
+    """1 - Var(g - v) / Var(g) from variances scaled by 4**e_diff and 4**er."""
+    if math.isnan(var_r) or math.isnan(var_diff):
+        return math.nan
+    if _is_zero(sd_r, max_r):
+        return math.nan  # the returns do not vary: there is no variance to explain
+    return 1.0 - _unscale(var_diff / var_r, 2 * (e_diff - er))
 
 
 def _deviations(xs: list[float]) -> tuple[list[float], float]:
@@ -296,10 +344,11 @@ def _result(
     var_r: float,
     er: int,
     skew: float,
-) -> ValueFunctionMetrics:
+    critic: tuple[float, float, float, float, float],
+) -> RolloutMetrics:
     """The metrics from the moments of scaled series: TD by 2**ed, returns by 2**er."""
     td_mean, td_std, bellman = td
-    return ValueFunctionMetrics(
+    return RolloutMetrics(
         v_return_correlation=corr,
         td_error_mean=_unscale(td_mean, ed),
         td_error_std=_unscale(td_std, ed),
@@ -309,6 +358,11 @@ def _result(
         return_p90=pct[2],
         return_variance=_unscale(var_r, 2 * er),
         return_skewness=skew,
+        explained_variance=critic[0],
+        value_mean=critic[1],
+        value_std=critic[2],
+        value_min=critic[3],
+        value_max=critic[4],
     )
 
 
@@ -330,10 +384,10 @@ def _skewness(m3: float, var: float, sd: float, max_abs: float) -> float:
 # --- numpy -----------------------------------------------------------------------------------
 
 
-def _metrics_numpy(np: Any, v: FloatArray, r: FloatArray, d: FloatArray) -> ValueFunctionMetrics:
+def _metrics_numpy(np: Any, v: FloatArray, r: FloatArray, d: FloatArray) -> RolloutMetrics:
     n = v.size
     if n == 0:
-        return ValueFunctionMetrics()
+        return RolloutMetrics()
     # inf - inf and overflow give NaN and inf, as in the pure path; no warnings about it.
     with np.errstate(all="ignore"):
         max_v, max_r, max_d = (float(np.abs(x).max()) for x in (v, r, d))
@@ -341,7 +395,8 @@ def _metrics_numpy(np: Any, v: FloatArray, r: FloatArray, d: FloatArray) -> Valu
         vs, rs, ds = (x * math.ldexp(1.0, -e) if e else x for x, e in ((v, ev), (r, er), (d, ed)))
         max_v, max_r = math.ldexp(max_v, -ev), math.ldexp(max_r, -er)
 
-        dv = vs - vs.mean()
+        mean_v = float(vs.mean())
+        dv = vs - mean_v
         dr = rs - rs.mean()
         sd_v = math.sqrt(float(np.dot(dv, dv)) / n)
         dr2 = dr * dr
@@ -361,4 +416,17 @@ def _metrics_numpy(np: Any, v: FloatArray, r: FloatArray, d: FloatArray) -> Valu
             p10, p50, p90 = (float(p) for p in np.percentile(r, PERCENTILES))
         m3 = float(np.dot(dr2, dr)) / n
         skew = _skewness(m3, var_r, sd_r, max_r)
-    return _result(corr, (td_mean, td_std, bellman), ed, (p10, p50, p90), var_r, er, skew)
+
+        diff = r - v
+        e_diff = _exponent(float(np.abs(diff).max()))
+        ds_diff = diff * math.ldexp(1.0, -e_diff) if e_diff else diff
+        ddiff = ds_diff - ds_diff.mean()
+        explained = _explained(float(np.dot(ddiff, ddiff)) / n, e_diff, var_r, er, sd_r, max_r)
+        critic = (
+            explained,
+            _unscale(mean_v, ev),
+            _unscale(sd_v, ev),
+            float(v.min()),  # NaN if any is NaN, as in the pure path
+            float(v.max()),
+        )
+    return _result(corr, (td_mean, td_std, bellman), ed, (p10, p50, p90), var_r, er, skew, critic)

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Final
 
+from value_diag.producer.metrics import CRITIC_FIELDS
 from value_diag.schema import COMPILE_FIELDS, VALUE_FIELDS, ValueFunctionMetrics
 
-RESERVED: Final = frozenset((*VALUE_FIELDS, *COMPILE_FIELDS))
+RESERVED: Final = frozenset((*VALUE_FIELDS, *CRITIC_FIELDS, *COMPILE_FIELDS))
 """Keys value-diag reads from a flat line; ``log(**extra)`` may not reuse them."""
 
 
@@ -28,7 +29,11 @@ def encode(record: Mapping[str, Any]) -> bytes:
 def flat_record(
     metrics: ValueFunctionMetrics, step: int | None = None, **extra: Any
 ) -> dict[str, Any]:
-    """A flat-shape line: ``step``, the nine metrics, then ``extra``.
+    """A flat-shape line: ``step``, the nine metrics, the critic's five, then ``extra``.
+
+    The critic's five (explained variance, value mean, std, min and max) are written when
+    ``metrics`` has them: ``compute_value_metrics`` returns them; a bare
+    ``ValueFunctionMetrics`` has only the nine.
 
     Raises:
         ValueError: an ``extra`` key is one of the metric or compile names.
@@ -39,6 +44,9 @@ def flat_record(
     record: dict[str, Any] = {} if step is None else {"step": step}
     for name in VALUE_FIELDS:
         record[name] = float(getattr(metrics, name))
+    for name in CRITIC_FIELDS:
+        if hasattr(metrics, name):
+            record[name] = float(getattr(metrics, name))
     record.update(extra)
     return record
 
@@ -76,7 +84,7 @@ class TelemetryWriter:
         self._fd: int | None = os.open(self.path, flags, 0o644)
 
     def log(self, metrics: ValueFunctionMetrics, step: int | None = None, **extra: Any) -> None:
-        """Appends the nine value metrics (and ``step`` and ``extra`` keys) as one flat line.
+        """Appends the value metrics (and ``step`` and ``extra`` keys) as one flat line.
 
         Raises:
             ValueError: an ``extra`` key is one of the metric or compile names.
