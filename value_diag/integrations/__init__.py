@@ -1,0 +1,1 @@
+"""Ready-made hooks for training libraries; each module imports its library only when used."""

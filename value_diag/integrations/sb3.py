@@ -1,0 +1,172 @@
+"""Stable-Baselines3: a callback that logs each rollout's value metrics for value-diag.
+
+Importing this module needs neither Stable-Baselines3 nor numpy; creating the callback
+needs both (``pip install stable-baselines3``). value-diag itself never depends on them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Final
+
+from value_diag.producer.metrics import compute_value_metrics
+from value_diag.producer.writer import TelemetryWriter
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    from stable_baselines3.common.buffers import RolloutBuffer
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+else:
+    try:
+        from stable_baselines3.common.callbacks import BaseCallback
+        from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+    except ImportError:
+
+        class BaseCallback:
+            """Stands in for SB3's base class, so this module imports without SB3."""
+
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                raise ImportError(
+                    "ValueDiagnosticsCallback needs stable-baselines3: "
+                    "pip install stable-baselines3"
+                )
+
+
+DEFAULT_MIN_SAMPLES: Final = 2048
+"""Transitions gathered before a line is logged: enough for stable percentiles and skew."""
+
+
+def rollout_td_errors(
+    buffer: RolloutBuffer, last_values: Any, dones: Any
+) -> npt.NDArray[np.floating[Any]]:
+    """Every TD error of an SB3 rollout, as ``compute_returns_and_advantage`` computes them.
+
+    delta_t = r_t + gamma * V(s_t+1) * (1 - episode_starts_t+1) - V(s_t); for the last
+    step V(s_t+1) is the bootstrap value of the observation after the rollout and
+    episode_starts_t+1 the dones of the last ``env.step``. The same operations in the
+    same order on the same dtypes, so the GAE recursion over these gives SB3's advantages
+    bit for bit. ``buffer.rewards`` already holds gamma * V(terminal observation) at
+    time-limit truncations: SB3 adds it while collecting.
+
+    Args:
+        buffer: the rollout buffer, full and not yet flattened by ``get()``.
+        last_values: V of the next observations: ``locals["values"]`` at the rollout's end.
+        dones: ``locals["dones"]`` at the rollout's end, one per environment.
+
+    Returns:
+        A ``(n_steps, n_envs)`` array.
+    """
+    import numpy as np
+
+    n_steps, n_envs = buffer.buffer_size, buffer.n_envs
+    if buffer.values.shape != (n_steps, n_envs):
+        raise ValueError(
+            f"the rollout buffer's values have the shape {buffer.values.shape}, not "
+            f"({n_steps}, {n_envs}): read it before train() flattens it (_on_rollout_end)"
+        )
+    if hasattr(last_values, "detach"):  # a tensor, converted as SB3 converts it
+        last_values = last_values.detach().clone().cpu().numpy()
+    last_values = np.asarray(last_values).flatten()
+    gamma = buffer.gamma
+    body = (
+        buffer.rewards[:-1]
+        + gamma * buffer.values[1:] * (1.0 - buffer.episode_starts[1:])
+        - buffer.values[:-1]
+    )
+    next_non_terminal = 1.0 - np.asarray(dones).astype(np.float32)
+    last = buffer.rewards[-1] + gamma * last_values * next_non_terminal - buffer.values[-1]
+    return np.concatenate([body, last[np.newaxis]])
+
+
+def _is_compiled(module: Any) -> bool:
+    """Whether torch.compile wrapped the module, one of its parts, or its forward."""
+    parts = module.modules() if hasattr(module, "modules") else [module]
+    for part in parts:
+        if hasattr(part, "_orig_mod"):  # torch.compile(module) gives an OptimizedModule
+            return True
+        if hasattr(getattr(part, "forward", None), "_torchdynamo_orig_callable"):
+            return True  # module.forward = torch.compile(module.forward)
+    return False
+
+
+class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore]
+    """Appends the value metrics of PPO's or A2C's rollouts to a file value-diag reads.
+
+    ``model.learn(total_timesteps, callback=ValueDiagnosticsCallback("run.jsonl"))``.
+
+    At each rollout's end (after SB3 computed its returns, before ``train()``) the values,
+    returns and TD errors of every step of every environment are gathered; once at least
+    ``min_samples`` transitions are there, one line is logged with ``step`` =
+    ``num_timesteps`` and ``samples`` = how many transitions it describes. A2C's short
+    rollouts (5 steps by default) are thus judged together, not on 5 samples each. What
+    is left under ``min_samples`` when ``learn()`` returns is kept for the next ``learn()``.
+
+    The file is opened when training starts, appended to (``truncate=True`` empties it
+    first) and closed when training ends. When torch.compile wrapped the policy, a part of
+    it or its ``forward``, the compile status is logged at the start with
+    ``compile_backend`` and ``compile_mode``: torch.compile's defaults unless given, as
+    torch does not say which were used. An uncompiled policy logs no compile status: the
+    panel shows it as not reported rather than as a slow eager run.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        min_samples: int = DEFAULT_MIN_SAMPLES,
+        truncate: bool = False,
+        compile_backend: str | None = "inductor",
+        compile_mode: str | None = None,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        if min_samples < 1:
+            raise ValueError(f"min_samples must be at least 1, not {min_samples}")
+        self.path = os.fspath(path)
+        self.min_samples = min_samples
+        self.truncate = truncate
+        self.compile_backend = compile_backend
+        self.compile_mode = compile_mode
+        self.telemetry: TelemetryWriter | None = None
+        self.last_rollout: tuple[Any, Any, Any] | None = None
+        """The latest rollout's values, returns and TD errors, each ``(n_steps, n_envs)``."""
+        self._pending: list[tuple[Any, Any, Any]] = []
+
+    def _on_training_start(self) -> None:
+        if not isinstance(self.model, OnPolicyAlgorithm):
+            raise TypeError(
+                "ValueDiagnosticsCallback reads an on-policy rollout buffer (PPO, A2C); "
+                f"{type(self.model).__name__} has none"
+            )
+        self.telemetry = TelemetryWriter(self.path, truncate=self.truncate)
+        self.truncate = False  # a second learn() continues the same file
+        if _is_compiled(self.model.policy):
+            self.telemetry.set_compile(True, self.compile_backend, self.compile_mode)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        import numpy as np
+
+        assert isinstance(self.model, OnPolicyAlgorithm)  # checked at the start
+        buffer = self.model.rollout_buffer
+        deltas = rollout_td_errors(buffer, self.locals["values"], self.locals["dones"])
+        self.last_rollout = (buffer.values.copy(), buffer.returns.copy(), deltas)
+        self._pending.append(self.last_rollout)
+        samples = sum(v.size for v, _, _ in self._pending)
+        if samples < self.min_samples or self.telemetry is None:
+            return
+        values, returns, td_errors = (
+            np.concatenate([p[i].ravel() for p in self._pending]) for i in range(3)
+        )
+        self._pending = []
+        metrics = compute_value_metrics(values, returns, td_errors)
+        self.telemetry.log(metrics, step=self.num_timesteps, samples=samples)
+
+    def _on_training_end(self) -> None:
+        if self.telemetry is not None:
+            self.telemetry.close()
+            self.telemetry = None
