@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import random
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -400,23 +402,54 @@ def batches(
             yield [{"step": step, "tamiyo": tamiyo}]
 
 
+class Existing(StrEnum):
+    """What to do with a file that already holds something."""
+
+    KEEP = "keep"
+    """Leave it alone: raise NotEmpty."""
+    OVERWRITE = "overwrite"
+    APPEND = "append"
+
+
+class NotEmpty(Exception):
+    """The file holds something, and was to be neither overwritten nor appended to."""
+
+    def __init__(self, path: str, size: int) -> None:
+        super().__init__(f"{path} is not empty ({size} bytes)")
+        self.path = path
+        self.size = size
+        """Bytes in the file when it was looked at."""
+
+
 def run(
     path: str,
     options: SimOptions,
     stop: threading.Event | None = None,
     on_batch: Callable[[int], None] | None = None,
+    existing: Existing = Existing.OVERWRITE,
 ) -> int:
-    """Writes the run to ``path`` (emptied first), pacing updates ``interval`` apart.
+    """Writes the run to ``path``, pacing updates ``interval`` apart.
 
+    What ``path`` already holds is emptied first, kept before the run, or (``KEEP``) is
+    a reason to write nothing: a regular file of one byte or more is then refused.
     ``on_batch`` is called with the records written so far after each update's lines.
     Returns the number of records written; fewer than planned when ``stop`` is set.
 
     Raises:
+        NotEmpty: ``existing`` is KEEP and the file holds something.
         OSError: the file cannot be opened or written.
     """
     stop = stop or threading.Event()
     written = 0
-    with TelemetryWriter(path, truncate=True) as out:
+    if existing is Existing.KEEP:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            pass
+        else:
+            if stat.S_ISREG(st.st_mode) and st.st_size > 0:
+                raise NotEmpty(path, st.st_size)
+    with TelemetryWriter(path, truncate=existing is Existing.OVERWRITE) as out:
         for i, batch in enumerate(batches(options, _clock(options.start))):
             if i and options.interval > 0 and stop.wait(options.interval):
                 break
