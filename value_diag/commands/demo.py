@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -54,10 +56,62 @@ class Producer:
         return self.error is not None or frames[0].state.records >= self.written
 
 
+class Captioned:
+    """A sink showing every frame under a caption instead of its source's name.
+
+    The demo's file is a temporary one, gone when the demo ends: its path would tell the
+    user nothing they could use.
+    """
+
+    def __init__(self, sink: Sink, caption: str) -> None:
+        self.sink = sink
+        self.renderer = sink.renderer
+        self.caption = caption
+
+    def __enter__(self) -> Captioned:
+        self.sink.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sink.__exit__(*exc)
+
+    def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
+        """Shows the frames, captioned."""
+        self.sink.show(self._captioned(frames), changed, now)
+
+    def tick(self, frames: list[Frame], now: float) -> None:
+        """Redraws the frames, captioned."""
+        self.sink.tick(self._captioned(frames), now)
+
+    def conclude(self, line: str) -> None:
+        """Passes the closing line on."""
+        self.sink.conclude(line)
+
+    def _captioned(self, frames: list[Frame]) -> list[Frame]:
+        return [dataclasses.replace(f, source=self.caption) for f in frames]
+
+
+def caption(options: simulate.SimOptions) -> str:
+    """What the demo's panel is titled with: the scenario, and how to leave."""
+    return f"simulated {options.scenario.value} · Ctrl-C to stop"
+
+
+def closing(out: str | None) -> str:
+    """The lines after the demo: what to try next."""
+    if out is None:
+        return (
+            "value-diag: watch your own run: value-diag watch YOUR_RUN.jsonl\n"
+            "value-diag: keep a simulated one: value-diag demo --out run.jsonl"
+        )
+    return f"value-diag: the run is kept in {out}: try value-diag once {out} --trend"
+
+
 def run_demo(options: simulate.SimOptions, sink: Sink, out: str | None = None) -> ExitCode:
     """Simulates a run into ``out`` (a temporary file when None) and watches it to the end.
 
-    Ends with exit 0 after the final frame is shown, or at Ctrl-C / SIGTERM.
+    A temporary file's frames are captioned with the scenario instead of its path. Ends
+    with exit 0 after the final frame is shown, or at Ctrl-C / SIGTERM, and then says on
+    stderr what to try next.
 
     Raises:
         ReadError: the run could not be written (named with the path and the reason).
@@ -66,11 +120,12 @@ def run_demo(options: simulate.SimOptions, sink: Sink, out: str | None = None) -
         path = out or str(Path(tmp) / f"{options.scenario.value}.jsonl")
         producer = Producer(path, options)
         thread = producer.start()
+        shown = sink if out is not None else Captioned(sink, caption(options))
         try:
             # The watch opens a file that already has its first update: the first frame
             # shows data, not "waiting for" a file about to appear.
             producer.started.wait()
-            code = run_watch([path], sink, WatchOptions(until=producer.drawn))
+            code = run_watch([path], shown, WatchOptions(until=producer.drawn))
         except KeyboardInterrupt:  # Ctrl-C before the watch took over the signal
             code = ExitCode.OK
         finally:
@@ -79,4 +134,6 @@ def run_demo(options: simulate.SimOptions, sink: Sink, out: str | None = None) -
     if producer.error is not None:
         reason = producer.error.strerror or type(producer.error).__name__
         raise ReadError(f"cannot write {path}: {reason}")
+    sys.stdout.flush()
+    sys.stderr.write(closing(out) + "\n")
     return code
