@@ -132,7 +132,11 @@ def test_no_config_with_config_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "ci.toml"
     path.write_text(OWN_HEAD)
     proc = run_in(tmp_path, "thresholds", "--no-config", "--config", str(path))
-    assert_one_error_line(proc, "--config", "--no-config")
+    assert proc.returncode == 2
+    assert proc.stderr.decode().splitlines() == [
+        "Usage: value-diag thresholds [OPTIONS]",
+        "value-diag: error: --config and --no-config cannot go together",
+    ]
 
 
 # --- the auto-load check -------------------------------------------------------------------

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, clean_env, run_cli, script
 
 from value_diag.producer.metrics import compute_value_metrics
 from value_diag.producer.simulate import (
@@ -227,7 +228,13 @@ def test_simulate_command_writes_a_readable_run(tmp_path: Path) -> None:
          "--format", "flat", "--seed", "7"]
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == b"" and proc.stderr == b""
+    assert proc.stdout == b""
+    assert proc.stderr.decode().splitlines() == [
+        f"value-diag: writing a simulated bimodal run to {path}: 8 updates,"
+        " as fast as they can be written",
+        f"value-diag: done in {proc.stderr.decode().split('done in ')[1].split(' s:')[0]} s:"
+        f" 9 records written to {path}",
+    ]
     frame = once_json(path)
     assert (frame["records"], frame["status"]) == (9, "warning")
     direct = tmp_path / "direct.jsonl"
@@ -240,7 +247,8 @@ def test_simulate_command_writes_a_readable_run(tmp_path: Path) -> None:
     [
         (["--scenario", "nope"], "--scenario must be one of healthy, collapse, bimodal, eager"),
         (["--format", "csv"], "--format must be one of esper, flat, snapshot"),
-        (["--updates", "0"], "Invalid value for '--updates'"),
+        (["--updates", "0"], "--updates must be a whole number from 1 to 1000000, not '0'"),
+        (["--force", "--append"], "--force and --append cannot go together"),
     ],
 )
 def test_simulate_command_refuses_bad_options(
@@ -259,3 +267,70 @@ def test_simulate_command_names_an_unwritable_path(tmp_path: Path) -> None:
     assert proc.stderr.decode() == f"value-diag: error: cannot write {target}: " + (
         "No such file or directory\n"
     )
+
+
+# --- an existing file -------------------------------------------------------------------------
+
+
+OLD_LOG = "".join(f'{{"step": {i}, "bellman_error": 1.0}}\n' for i in range(301))
+
+
+def test_a_file_that_holds_anything_is_left_alone(tmp_path: Path) -> None:
+    """`simulate` is a typo away from `watch`: a run's log is never emptied by default."""
+    path = tmp_path / "myrun.jsonl"
+    path.write_text(OLD_LOG)
+    proc = run_cli(["simulate", str(path), "--interval", "0", "--updates", "2"])
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    assert proc.stderr.decode() == (
+        f"value-diag: error: {path} already holds 301 lines: add --force to overwrite it,"
+        " or --append to write after it\n"
+    )
+    assert path.read_text() == OLD_LOG
+
+
+def test_an_empty_file_is_written_without_asking(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    path.touch()
+    proc = run_cli(["simulate", str(path), "--interval", "0", "--updates", "2", "-q"])
+    assert (proc.returncode, proc.stderr) == (0, b"")
+    assert once_json(path)["records"] == 3
+
+
+def test_force_overwrites_and_append_writes_after(tmp_path: Path) -> None:
+    forced, appended = tmp_path / "forced.jsonl", tmp_path / "appended.jsonl"
+    forced.write_text(OLD_LOG)
+    appended.write_text(OLD_LOG)
+    base = ["--interval", "0", "--updates", "2", "--format", "flat"]
+    proc = run_cli(["simulate", str(forced), "--force", *base])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.decode().startswith(f"value-diag: overwriting {forced} with a simulated")
+    assert "step" in forced.read_text() and OLD_LOG not in forced.read_text()
+    assert len(forced.read_text().splitlines()) == 3
+    proc = run_cli(["simulate", str(appended), "--append", *base])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.decode().startswith("value-diag: appending a simulated collapse run to ")
+    text = appended.read_text()
+    assert text.startswith(OLD_LOG) and len(text.splitlines()) == 301 + 3
+
+
+def test_a_paced_run_says_what_it_writes_before_it_ends(tmp_path: Path) -> None:
+    """The first line comes at once, the last at Ctrl-C, with what the file holds."""
+    path = tmp_path / "run.jsonl"
+    with subprocess.Popen(
+        [*script(), "simulate", str(path), "--interval", "3600"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    ) as proc:
+        assert proc.stderr is not None
+        first = proc.stderr.readline().decode()
+        assert first == (
+            f"value-diag: writing a simulated collapse run to {path}: 60 updates,"
+            " one every 3600 s, about 59 h; Ctrl-C stops it\n"
+        )
+        assert proc.poll() is None, "still writing: the line came before the end"
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stderr.read().decode()
+        assert proc.wait(timeout=30) == 0
+    assert rest == f"value-diag: stopped after 1 of 60 updates: 2 records written to {path}\n"
