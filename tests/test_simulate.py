@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import SAMPLES, clean_env, run_cli, script
 
-from value_diag.producer.metrics import compute_value_metrics
+from value_diag.producer.metrics import CRITIC_FIELDS, compute_value_metrics
 from value_diag.producer.simulate import (
     N_ENVS,
     PROFILES,
@@ -152,7 +152,7 @@ def test_flat_format_is_what_telemetry_writer_writes(tmp_path: Path) -> None:
         "compile_backend": "inductor",
         "compile_mode": "reduce-overhead",
     }
-    assert [list(line) for line in lines[1:]] == [["step", *VALUE_FIELDS]] * 2
+    assert [list(line) for line in lines[1:]] == [["step", *VALUE_FIELDS, *CRITIC_FIELDS]] * 2
 
 
 def test_a_run_emptied_first_and_then_paced_stops_when_asked(tmp_path: Path) -> None:
