@@ -7,7 +7,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from value_diag.producer.simulate import LogFormat, Scenario, SimOptions, run
+from value_diag.producer.simulate import Existing, LogFormat, Scenario, SimOptions, run
 
 START = datetime(2026, 11, 25, 9, 0, 0, tzinfo=UTC)
 """Simulated start of every run (offset by a few minutes per seed), so files never change."""
@@ -27,6 +27,17 @@ SAMPLES: dict[str, SimOptions] = {
     "snapshot": SimOptions(Scenario.HEALTHY, updates=50, seed=6606, format=LogFormat.SNAPSHOT),
 }
 
+GROUPED: dict[str, tuple[SimOptions, ...]] = {
+    # esper-lite's A/B mode (dual_ab.py) as it writes today: the groups train one after the
+    # other into one events.jsonl, in the directory DirectoryOutput makes for the run.
+    "ab/events.jsonl": (
+        SimOptions(Scenario.HEALTHY, updates=40, seed=7707, group="A", skipped=frozenset({17, 39})),
+        SimOptions(Scenario.COLLAPSE, updates=40, seed=8808, group="B"),
+    ),
+}
+GROUP_GAP = timedelta(hours=1)
+"""Simulated time between the starts of two groups of one file."""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -38,6 +49,16 @@ def main() -> None:
         path = out / f"{name}.jsonl"
         records = run(str(path), dataclasses.replace(options, start=start))
         print(f"wrote {path} ({records} records)")
+    for name, groups in GROUPED.items():
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        start = START + timedelta(minutes=(groups[0].seed or 0) % 600)
+        records = 0
+        for i, options in enumerate(groups):
+            existing = Existing.APPEND if i else Existing.OVERWRITE
+            timed = dataclasses.replace(options, start=start + i * GROUP_GAP)
+            records += run(str(path), timed, existing=existing)
+        print(f"wrote {path} ({records} records, {len(groups)} groups)")
 
 
 if __name__ == "__main__":

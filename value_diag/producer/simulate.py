@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-from value_diag.producer.metrics import compute_value_metrics
+from value_diag.producer.metrics import RolloutMetrics, compute_value_metrics
 from value_diag.producer.writer import TelemetryWriter, compile_record, flat_record
 from value_diag.schema import VALUE_FIELDS, ValueFunctionMetrics
 
@@ -157,6 +157,10 @@ class SimOptions:
     """None: the scenario's compile status."""
     start: datetime | None = None
     """Event timestamps simulated from this moment; None: the real clock."""
+    group: str = "default"
+    """esper format: the events' ``group_id`` (esper-lite's A/B runs name theirs "A", "B")."""
+    skipped: frozenset[int] = frozenset()
+    """esper format: updates (0-based) whose PPO event is esper-lite's skipped placeholder."""
 
 
 # --- rollouts -> metrics (pure; a seeded generator in, numbers out) ----------------------------
@@ -236,17 +240,24 @@ def _explained_variance(values: list[float], returns: list[float]) -> float:
 
 # --- metrics -> lines ----------------------------------------------------------------------------
 
-# The PPO_UPDATE_COMPLETED keys esper-lite writes besides the nine, with typical values.
+# esper-lite's PPOUpdatePayload, field for field in its order (esper-lite 2016337, June 2026),
+# as FileOutput writes it (dataclasses.asdict): the required fields with typical values, the
+# rest with the dataclass's defaults. Each update overwrites what it computes.
 PPO_TEMPLATE: Final[dict[str, Any]] = {
     "policy_loss": 0.1, "value_loss": 0.5, "entropy": 1.2, "grad_norm": 1.0,
-    "kl_divergence": 0.01, "clip_fraction": 0.1, "nan_grad_count": 0, "pre_clip_grad_norm": 0.0,
-    "explained_variance": None, "entropy_loss": 0.0, "advantage_mean": 0.0,
+    "kl_divergence": 0.01, "clip_fraction": 0.1, "nan_grad_count": 0,
+    "pre_clip_grad_norm": 0.0, "explained_variance": None, "value_nrmse": None,
+    "ev_low_return_variance": False, "ev_return_variance": None,
+    "ev_low_return_variance_count": 0, "entropy_loss": 0.0, "advantage_mean": 0.0,
     "advantage_std": 0.0, "advantage_skewness": 0.0, "advantage_kurtosis": 0.0,
     "advantage_positive_ratio": 0.5, "pre_norm_advantage_mean": 0.0,
     "pre_norm_advantage_std": 0.0, "return_mean": 0.0, "return_std": 0.0,
-    "value_target_scale": 1.0, "ratio_mean": 1.0, "ratio_min": 1.0, "ratio_max": 1.0,
-    "ratio_std": 0.0, "log_prob_min": 0.0, "log_prob_max": 0.0, "lr": None,
-    "entropy_coef": None, "inf_grad_count": 0, "dead_layers": 0, "exploding_layers": 0,
+    "v_return_correlation": 0.0, "td_error_mean": 0.0, "td_error_std": 0.0,
+    "bellman_error": 0.0, "return_p10": 0.0, "return_p50": 0.0, "return_p90": 0.0,
+    "return_variance": 0.0, "return_skewness": 0.0, "value_target_scale": 1.0,
+    "ratio_mean": 1.0, "ratio_min": 1.0, "ratio_max": 1.0, "ratio_std": 0.0,
+    "log_prob_min": 0.0, "log_prob_max": 0.0, "lr": None, "entropy_coef": None,
+    "inf_grad_count": 0, "dead_layers": 0, "exploding_layers": 0,
     "layer_gradient_health": None, "entropy_collapsed": False, "head_nan_detected": None,
     "head_inf_detected": None, "loss_scale": None, "amp_overflow_detected": False,
     "update_skipped": False, "update_time_ms": 0.0, "early_stop_epoch": None,
@@ -254,23 +265,47 @@ PPO_TEMPLATE: Final[dict[str, Any]] = {
     "head_blueprint_grad_norm": None, "head_style_grad_norm": None,
     "head_tempo_grad_norm": None, "head_alpha_target_grad_norm": None,
     "head_alpha_speed_grad_norm": None, "head_alpha_curve_grad_norm": None,
-    "head_op_grad_norm": None, "head_style_entropy": None, "head_tempo_entropy": None,
-    "head_alpha_target_entropy": None, "head_alpha_speed_entropy": None,
-    "head_alpha_curve_entropy": None, "head_op_entropy": None, "head_slot_ratio_max": 1.0,
-    "head_blueprint_ratio_max": 1.0, "head_style_ratio_max": 1.0, "head_tempo_ratio_max": 1.0,
+    "head_op_grad_norm": None, "head_value_grad_norm": None, "head_q_grad_norm": None,
+    "head_style_entropy": None, "head_tempo_entropy": None, "head_alpha_target_entropy": None,
+    "head_alpha_speed_entropy": None, "head_alpha_curve_entropy": None,
+    "head_op_entropy": None, "head_slot_learnable_fraction": None,
+    "head_blueprint_learnable_fraction": None, "head_style_learnable_fraction": None,
+    "head_tempo_learnable_fraction": None, "head_alpha_target_learnable_fraction": None,
+    "head_alpha_speed_learnable_fraction": None, "head_alpha_curve_learnable_fraction": None,
+    "head_op_learnable_fraction": None, "head_slot_gradient_state": None,
+    "head_blueprint_gradient_state": None, "head_style_gradient_state": None,
+    "head_tempo_gradient_state": None, "head_alpha_target_gradient_state": None,
+    "head_alpha_speed_gradient_state": None, "head_alpha_curve_gradient_state": None,
+    "head_op_gradient_state": None, "head_value_gradient_state": None,
+    "head_q_gradient_state": None, "head_slot_ratio_max": 1.0, "head_blueprint_ratio_max": 1.0,
+    "head_style_ratio_max": 1.0, "head_tempo_ratio_max": 1.0,
     "head_alpha_target_ratio_max": 1.0, "head_alpha_speed_ratio_max": 1.0,
     "head_alpha_curve_ratio_max": 1.0, "head_op_ratio_max": 1.0, "joint_ratio_max": 1.0,
-    "inner_epoch": 0, "batch": 0, "ppo_updates_count": 1, "skipped": False, "value_mean": 0.0,
-    "value_std": 0.0, "value_min": 0.0, "value_max": 0.0, "q_germinate": 0.0, "q_advance": 0.0,
-    "q_fossilize": 0.0, "q_prune": 0.0, "q_wait": 0.0, "q_set_alpha": 0.0, "q_variance": 0.0,
-    "q_spread": 0.0, "clip_fraction_positive": 0.0, "clip_fraction_negative": 0.0,
+    "head_slot_clip_fraction": 0.0, "head_blueprint_clip_fraction": 0.0,
+    "head_style_clip_fraction": 0.0, "head_tempo_clip_fraction": 0.0,
+    "head_alpha_target_clip_fraction": 0.0, "head_alpha_speed_clip_fraction": 0.0,
+    "head_alpha_curve_clip_fraction": 0.0, "head_op_clip_fraction": 0.0, "inner_epoch": 0,
+    "batch": 0, "ppo_updates_count": 1, "skipped": False, "value_mean": 0.0, "value_std": 0.0,
+    "value_min": 0.0, "value_max": 0.0, "op_q_values": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    "op_valid_mask": [True, True, True, True, True, True], "q_variance": 0.0, "q_spread": 0.0,
+    "q_aux_loss": None, "clip_fraction_positive": 0.0, "clip_fraction_negative": 0.0,
     "gradient_cv": 0.0, "cuda_memory_allocated_gb": 0.0, "cuda_memory_reserved_gb": 0.0,
-    "cuda_memory_peak_gb": 0.0, "cuda_memory_fragmentation": 0.0, "lstm_h_l2_total": None,
-    "lstm_c_l2_total": None, "lstm_h_rms": None, "lstm_c_rms": None,
+    "cuda_memory_peak_gb": 0.0, "cuda_memory_fragmentation": 0.0, "dataloader_wait_ratio": 0.0,
+    "lstm_h_l2_total": None, "lstm_c_l2_total": None, "lstm_h_rms": None, "lstm_c_rms": None,
     "lstm_h_env_rms_mean": None, "lstm_h_env_rms_max": None, "lstm_c_env_rms_mean": None,
     "lstm_c_env_rms_max": None, "lstm_h_max": None, "lstm_c_max": None, "lstm_has_nan": False,
-    "lstm_has_inf": False,
+    "lstm_has_inf": False, "rollout_lstm_h_l2_total": None, "rollout_lstm_c_l2_total": None,
+    "rollout_lstm_h_rms": None, "rollout_lstm_c_rms": None,
+    "rollout_lstm_h_env_rms_mean": None, "rollout_lstm_h_env_rms_max": None,
+    "rollout_lstm_c_env_rms_mean": None, "rollout_lstm_c_env_rms_max": None,
+    "rollout_lstm_h_max": None, "rollout_lstm_c_max": None, "rollout_lstm_has_nan": False,
+    "rollout_lstm_has_inf": False, "forced_step_ratio": 0.0, "usable_actor_timesteps": 0,
+    "decision_density": 1.0, "advantage_std_floored": False, "d5_pre_norm_advantage_std": None,
+    "rollback_count": 0, "rollback_steps_zeroed": 0, "rollback_attempt_count": 0,
+    "rollback_unattributed_count": 0,
 }  # fmt: skip
+NUM_OPS: Final = 6
+"""Lifecycle operations in esper-lite (op_q_values and op_valid_mask hold one each)."""
 START_DATA: Final[dict[str, Any]] = {
     "n_envs": N_ENVS, "max_epochs": MAX_EPOCHS, "max_batches": 80, "task": "cifar_baseline",
     "host_params": 123456, "slot_ids": ["r0c0", "r0c1"], "seed": 0, "n_episodes": 80,
@@ -278,7 +313,13 @@ START_DATA: Final[dict[str, Any]] = {
     "policy_device": "cuda:0", "env_devices": ["cuda:0", "cuda:1"], "reward_mode": "shaped",
     "episode_id": "", "resume_path": "", "start_episode": 0, "entropy_anneal": None,
     "world_size": 1, "rank": 0, "local_rank": 0, "amp_enabled": False, "amp_dtype": None,
+    "compile_enabled": False, "compile_backend": None, "compile_mode": None,
+    "proof_baseline_mode": None, "proof_baseline_pair_id": None,
+    "proof_baseline_lifecycle_policy": None, "proof_baseline_schedule_id": None,
+    "proof_baseline_schedule_hash": None, "proof_baseline_schedule_version": None,
+    "proof_baseline_schedule_action_count": None,
 }  # fmt: skip
+"""esper-lite's TrainingStartedPayload, field for field (the compile fields are the run's)."""
 
 
 def _values(metrics: ValueFunctionMetrics) -> dict[str, float]:
@@ -288,9 +329,13 @@ def _values(metrics: ValueFunctionMetrics) -> dict[str, float]:
 class EventLog:
     """Builds esper-lite events: ids and timings from a seeded generator, time from a clock."""
 
-    def __init__(self, rng: random.Random, clock: Callable[[float], datetime]) -> None:
+    def __init__(
+        self, rng: random.Random, clock: Callable[[float], datetime], group: str = "default"
+    ) -> None:
         self.rng = rng
         self.clock = clock
+        self.group = group
+        """The events' group_id."""
         self.elapsed = 0.0
         """Simulated seconds since the run started."""
 
@@ -307,7 +352,7 @@ class EventLog:
             "seed_id": None,
             "slot_id": None,
             "epoch": epoch,
-            "group_id": "default",
+            "group_id": self.group,
             "message": message,
             "data": data,
             "severity": "info",
@@ -320,9 +365,13 @@ class EventLog:
         return self.event("TRAINING_STARTED", None, data, "training started")
 
     def update(
-        self, epoch: int, metrics: ValueFunctionMetrics, explained: float
+        self, epoch: int, metrics: ValueFunctionMetrics, explained: float, skipped: bool = False
     ) -> list[dict[str, Any]]:
-        """One EPOCH_COMPLETED per environment, then the PPO_UPDATE_COMPLETED."""
+        """One EPOCH_COMPLETED per environment, then the PPO_UPDATE_COMPLETED.
+
+        A ``skipped`` update (esper-lite rolled its buffer back) writes esper-lite's
+        placeholder: the required numbers 0, the Q-values NaN, ``"skipped": true``.
+        """
         rng = self.rng
         self.elapsed += rng.uniform(38.0, 46.0)
         acc = 45.0 + 35.0 * (1.0 - math.exp(-epoch / 20.0))
@@ -335,16 +384,17 @@ class EventLog:
                 "val_accuracy": acc + rng.gauss(0.0, 0.4),
                 "val_loss": val_loss,
                 "inner_epoch": epoch % MAX_EPOCHS,
+                "episode_idx": epoch // MAX_EPOCHS * N_ENVS + env,
                 "train_loss": 0.9 * val_loss,
                 "train_accuracy": None,
                 "host_grad_norm": None,
                 "seeds": None,
+                "observation_stats": None,
             }
             events.append(self.event("EPOCH_COMPLETED", epoch, data))
         self.elapsed += rng.uniform(1.4, 1.7)
-        events.append(
-            self.event("PPO_UPDATE_COMPLETED", epoch, self._ppo(epoch, metrics, explained))
-        )
+        ppo = _skipped_ppo() if skipped else self._ppo(epoch, metrics, explained)
+        events.append(self.event("PPO_UPDATE_COMPLETED", epoch, ppo))
         return events
 
     def _ppo(self, epoch: int, metrics: ValueFunctionMetrics, explained: float) -> dict[str, Any]:
@@ -359,7 +409,7 @@ class EventLog:
             grad_norm=abs(rng.gauss(0.8, 0.15)),
             kl_divergence=abs(rng.gauss(0.012, 0.003)),
             clip_fraction=abs(rng.gauss(0.12, 0.02)),
-            explained_variance=None if epoch == 0 else explained,
+            **_critic(epoch, metrics, explained),
             return_mean=metrics.return_p50 + 0.3 * std * metrics.return_skewness,
             return_std=std,
             layer_gradient_health={f"layer{j}": rng.random() for j in range(12)},
@@ -368,6 +418,46 @@ class EventLog:
             batch=epoch,
         )
         return data
+
+
+def _critic(epoch: int, metrics: ValueFunctionMetrics, explained: float) -> dict[str, Any]:
+    """The critic's fields: explained variance null, then NaN, early in training, as in
+    esper-lite; value statistics (with the Q-values about them) when the metrics have them."""
+    early = epoch < 2
+    # sqrt(1 - EV) is the value error over the returns' spread; NaN with a NaN EV.
+    nrmse = math.nan if math.isnan(explained) else math.sqrt(max(0.0, 1.0 - explained))
+    fields: dict[str, Any] = {
+        "explained_variance": None if epoch == 0 else math.nan if early else explained,
+        "value_nrmse": None if early else nrmse,
+        "ev_return_variance": None if early else metrics.return_variance,
+    }
+    if isinstance(metrics, RolloutMetrics):
+        mean, std = metrics.value_mean, metrics.value_std
+        q = [mean + 0.05 * std * k for k in (0.0, 0.4, -0.2, -0.6, 0.3, 0.1)]
+        q_mean = math.fsum(q) / NUM_OPS
+        fields.update(
+            value_mean=mean,
+            value_std=std,
+            value_min=metrics.value_min,
+            value_max=metrics.value_max,
+            op_q_values=q,
+            q_variance=math.fsum((x - q_mean) ** 2 for x in q) / NUM_OPS,
+            q_spread=max(q) - min(q),
+        )
+    return fields
+
+
+def _skipped_ppo() -> dict[str, Any]:
+    """esper-lite's PPOUpdatePayload.skipped_update(), as FileOutput writes it."""
+    data = dict(PPO_TEMPLATE)
+    data.update(
+        policy_loss=0.0, value_loss=0.0, entropy=0.0, grad_norm=0.0, kl_divergence=0.0,
+        clip_fraction=0.0, nan_grad_count=0, op_q_values=[math.nan] * NUM_OPS,
+        op_valid_mask=[False] * NUM_OPS, q_variance=math.nan, q_spread=math.nan,
+        q_aux_loss=math.nan, head_q_grad_norm=math.nan, head_q_gradient_state="skipped",
+        skipped=True,
+    )  # fmt: skip
+    return data
 
 
 def _seed(options: SimOptions) -> int:
@@ -385,10 +475,10 @@ def batches(
     compile_ = options.compile or PROFILES[options.scenario].compile
     series = metric_series(options.scenario, options.updates, seed, options.steps)
     if options.format is LogFormat.ESPER:
-        log = EventLog(random.Random(f"{seed}:events"), clock)
+        log = EventLog(random.Random(f"{seed}:events"), clock, options.group)
         opening = [log.started(seed, compile_)]
         for epoch, (metrics, explained) in enumerate(series):
-            yield opening + log.update(epoch, metrics, explained)
+            yield opening + log.update(epoch, metrics, explained, epoch in options.skipped)
             opening = []
     elif options.format is LogFormat.FLAT:
         opening = [compile_record(*compile_)]
@@ -471,5 +561,9 @@ def _clock(start: datetime | None) -> Callable[[float], datetime]:
 
 
 def _is_record(obj: dict[str, Any]) -> bool:
-    """Whether value-diag uses this line (esper events other than these two are not)."""
-    return obj.get("event_type") in (None, "TRAINING_STARTED", "PPO_UPDATE_COMPLETED")
+    """Whether value-diag uses this line (esper events other than these two are not, nor
+    skipped updates)."""
+    kind = obj.get("event_type")
+    if kind == "PPO_UPDATE_COMPLETED":
+        return obj["data"].get("skipped") is not True
+    return kind in (None, "TRAINING_STARTED")
