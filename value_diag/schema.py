@@ -21,6 +21,16 @@ VALUE_FIELDS: tuple[str, ...] = (
 COMPILE_FIELDS: tuple[str, ...] = ("compile_enabled", "compile_backend", "compile_mode")
 """The infrastructure fields the panel shows."""
 
+CRITIC_FIELDS: tuple[str, ...] = (
+    "explained_variance",
+    "value_mean",
+    "value_std",
+    "value_min",
+    "value_max",
+)
+"""The critic's own numbers: esper-lite's PPO update and TamiyoState names (value-diag's
+CRITIC CALIBRATION block)."""
+
 
 def _history() -> deque[float]:
     return deque(maxlen=100)
@@ -60,10 +70,20 @@ class InfrastructureMetrics:
 
 @dataclass
 class TamiyoState:
-    """The policy agent's state: the two parts this panel reads."""
+    """The policy agent's state: the parts the two panels read.
+
+    The critic's five numbers sit on the agent's state itself, as in esper-lite's schema:
+    explained variance 1 - Var(g - v) / Var(g), and the mean, standard deviation, minimum
+    and maximum of the value predictions v.
+    """
 
     value_function: ValueFunctionMetrics = field(default_factory=ValueFunctionMetrics)
     infrastructure: InfrastructureMetrics = field(default_factory=InfrastructureMetrics)
+    explained_variance: float = 0.0
+    value_mean: float = 0.0
+    value_std: float = 0.0
+    value_min: float = 0.0
+    value_max: float = 0.0
 
 
 @dataclass

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from value_diag.schema import CRITIC_FIELDS as CRITIC_FIELDS  # re-exported: written after the nine
 from value_diag.schema import ValueFunctionMetrics
 
 if TYPE_CHECKING:
@@ -16,14 +17,6 @@ if TYPE_CHECKING:
 
     FloatArray = npt.NDArray[np.float64]
 
-CRITIC_FIELDS: Final = (
-    "explained_variance",
-    "value_mean",
-    "value_std",
-    "value_min",
-    "value_max",
-)
-"""The critic's own numbers, written after the nine (names as in esper-lite's PPO update)."""
 PERCENTILES: Final = (10.0, 50.0, 90.0)
 """The return percentiles reported as return_p10, return_p50 and return_p90."""
 NEAR_ZERO: Final = 1e-12
