@@ -7,6 +7,7 @@ from typing import Final
 
 from value_diag import health
 from value_diag.health import DEFAULT_THRESHOLDS, Health, Thresholds
+from value_diag.schema import CRITIC_FIELDS
 from value_diag.state import FoldState, to_snapshot
 
 NO_METRIC_HINT: Final = (
@@ -54,6 +55,13 @@ def unreported(state: FoldState) -> frozenset[str]:
     return frozenset(parts)
 
 
+def unreported_critic(state: FoldState) -> frozenset[str]:
+    """The critic's fields the current run has not given (so they are not judged)."""
+    critic = state.critic or (None,) * len(CRITIC_FIELDS)
+    return frozenset(name for name, x in zip(CRITIC_FIELDS, critic, strict=True) if x is None)
+
+
 def assess(state: FoldState, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Health:
     """The health of a folded state."""
-    return health.assess(to_snapshot(state), unreported(state), thresholds)
+    missing = unreported(state) | unreported_critic(state)
+    return health.assess(to_snapshot(state), missing, thresholds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from value_diag.schema import (
+    CRITIC_FIELDS,
     VALUE_FIELDS,
     InfrastructureMetrics,
     SanctumSnapshot,
@@ -25,8 +26,11 @@ class FoldState:
         bad_lines: examined lines that could not be used.
         last_error: "line N: reason" of the newest bad line.
         last_update: clock time (seconds) at which the newest record was folded.
-        history: the newest value records of the current run, oldest first.
+        history: the newest value records of the current run, oldest first: the nine
+            metrics, then the explained variance when the record reported one.
         history_len: how many value records ``history`` keeps (0: none).
+        critic: the critic's five numbers (CRITIC_FIELDS order, None for one not
+            reported), or None while the current run has reported none.
     """
 
     values: tuple[float, ...] | None = None
@@ -37,6 +41,7 @@ class FoldState:
     last_update: float | None = None
     history: tuple[tuple[float, ...], ...] = ()
     history_len: int = 0
+    critic: tuple[float | None, ...] | None = None
 
     @property
     def has_data(self) -> bool:
@@ -60,7 +65,11 @@ def to_snapshot(state: FoldState) -> SanctumSnapshot | None:
         infra.compile_enabled = state.compile.enabled
         infra.compile_backend = state.compile.backend
         infra.compile_mode = state.compile.mode
-    return SanctumSnapshot(tamiyo=TamiyoState(value_function=vf, infrastructure=infra))
+    tamiyo = TamiyoState(value_function=vf, infrastructure=infra)
+    for name, number in zip(CRITIC_FIELDS, state.critic or (), strict=False):
+        if number is not None:
+            setattr(tamiyo, name, number)
+    return SanctumSnapshot(tamiyo=tamiyo)
 
 
 @dataclass(frozen=True, slots=True)
