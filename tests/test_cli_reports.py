@@ -331,7 +331,7 @@ def test_thresholds_command_prints_every_value_and_its_source(tmp_path: Path) ->
     proc = run_in(tmp_path, ["thresholds"])
     assert proc.returncode == 0, proc.stderr
     rows = [row.split() for row in proc.stdout.decode("utf-8").splitlines()]
-    assert [(r[0], r[1], float(r[2]), r[3]) for r in rows] == [
+    assert [(r[0], r[1], r[2] if r[0] == "compile" else float(r[2]), r[3]) for r in rows] == [
         ("v_return_correlation", "excellent", 0.8, "default"),
         ("v_return_correlation", "warning", 0.5, "default"),
         ("v_return_correlation", "critical", 0.3, "default"),
@@ -343,12 +343,16 @@ def test_thresholds_command_prints_every_value_and_its_source(tmp_path: Path) ->
         ("return_skewness", "critical", 2.0, "default"),
         ("return_variance", "warning", 100.0, "default"),
         ("return_spread", "warning", 50.0, "default"),
+        ("explained_variance", "warning", 0.3, "default"),
+        ("explained_variance", "critical", 0.0, "default"),
+        ("low_return_variance", "floor", 1.0, "default"),
+        ("compile", "eager", "warning", "default"),
     ]
 
     config = write(tmp_path / "ci.toml", LENIENT + "return_spread = { warning = 75.5 }\n")
     out = run_in(tmp_path, ["thresholds", "--config", str(config)]).stdout.decode("utf-8")
     by_key = {tuple(row.split()[:2]): row for row in out.splitlines()}
-    assert len(by_key) == 11
+    assert len(by_key) == 15
     assert by_key[("bellman_error", "warning")].split()[2] == "100"
     assert by_key[("bellman_error", "warning")].endswith(
         f"{config}: thresholds.bellman_error.warning"

@@ -23,6 +23,10 @@ SPEC_DEFAULTS: Final = {
     ("return_skewness", "critical"): 2.0,
     ("return_variance", "warning"): 100.0,
     ("return_spread", "warning"): 50.0,
+    ("explained_variance", "warning"): 0.3,
+    ("explained_variance", "critical"): 0.0,
+    ("low_return_variance", "floor"): 1.0,
+    ("compile", "eager"): "warning",
 }
 """The issue's table of defaults, written out here (not read from the product)."""
 
@@ -47,7 +51,7 @@ def pyproject(cwd: Path, body: str) -> Path:
     )
 
 
-def table(effective: Effective) -> dict[tuple[str, str], float]:
+def table(effective: Effective) -> dict[tuple[str, str], float | str]:
     return {(metric, level): value for metric, level, value, _ in describe(effective)}
 
 
@@ -56,7 +60,7 @@ def sources(effective: Effective) -> dict[tuple[str, str], str]:
 
 
 def bellman_warning(effective: Effective) -> float:
-    return table(effective)[("bellman_error", "warning")]
+    return effective.thresholds.bellman_warning
 
 
 # --- defaults and precedence ---------------------------------------------------------------

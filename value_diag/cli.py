@@ -290,6 +290,23 @@ NoConfigOpt = Annotated[
 TrendOpt = Annotated[
     bool, typer.Option("--trend", help="Add a sparkline of recent values to lines 1-4.")
 ]
+CriticOpt = Annotated[
+    bool,
+    typer.Option(
+        "--critic",
+        help="Add the CRITIC CALIBRATION block (V-Corr, EV, TD, Bellman, V-Span, V-Mean,"
+        " V-Std, Calib) under the panel; its verdicts count toward the status.",
+    ),
+]
+PresetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--preset",
+        metavar="NAME",
+        help="default (the spec's table, in reward units) or scale-free (only quantities"
+        " that fit any reward scale). Default: the config's preset, else default.",
+    ),
+]
 MAX_HISTORY = 10_000
 """Most value records --history keeps (about 3 MB); the sparkline shows 30 columns anyway."""
 HistoryOpt = Annotated[
@@ -319,15 +336,25 @@ def _thresholds(config: str | None, no_config: bool) -> Effective:
     return effective
 
 
-def _renderer(ascii: bool, config: str | None, trend: bool, no_config: bool = False) -> Renderer:
-    """Display options; the thresholds from the config in force."""
+def _renderer(
+    ascii: bool,
+    config: str | None,
+    trend: bool,
+    no_config: bool = False,
+    *,
+    critic: bool = False,
+    preset: str | None = None,
+) -> Renderer:
+    """Display options; the thresholds from the config in force, under ``preset`` if given."""
+    from value_diag.health import Preset
     from value_diag.render.frames import Renderer
     from value_diag.render.terminal import ascii_locale, can_encode_unicode
 
+    chosen = None if preset is None else _choice(Preset, preset, "--preset")
     effective = _thresholds(config, no_config)
     return Renderer(
         ascii_only=ascii or not can_encode_unicode() or ascii_locale(),
-        thresholds=effective.thresholds,
+        thresholds=effective.rules(chosen, critic),
         trend=trend,
         thresholds_from=effective.origin,
     )
@@ -370,6 +397,8 @@ def once(
     no_config: NoConfigOpt = False,
     trend: TrendOpt = False,
     history: HistoryOpt = HISTORY_LEN,
+    critic: CriticOpt = False,
+    preset: PresetOpt = None,
     compare: Annotated[
         bool, typer.Option("--compare", help="One table: a row per run, worst first.")
     ] = False,
@@ -390,7 +419,7 @@ def once(
         level = _choice(FailOn, fail_on, "--fail-on")
         _one_stdin(paths)
         console = make_console(_choice(ColorMode, color, "--color"))
-        renderer = _renderer(ascii, config, trend, no_config)
+        renderer = _renderer(ascii, config, trend, no_config, critic=critic, preset=preset)
         options = OnceOptions(
             format=fmt,
             fail_on=level.status(),
@@ -457,6 +486,8 @@ def watch(
     no_config: NoConfigOpt = False,
     trend: TrendOpt = False,
     history: HistoryOpt = HISTORY_LEN,
+    critic: CriticOpt = False,
+    preset: PresetOpt = None,
 ) -> None:
     """Follow growing telemetry files and redraw the panel on every update."""
 
@@ -469,7 +500,8 @@ def watch(
         level = _choice(FailOn, fail_on, "--fail-on")
         _one_stdin(paths)
         console = make_console(_choice(ColorMode, color, "--color"))
-        sink = choose_sink(console, _renderer(ascii, config, trend, no_config), fmt)
+        renderer = _renderer(ascii, config, trend, no_config, critic=critic, preset=preset)
+        sink = choose_sink(console, renderer, fmt)
         options = WatchOptions(fail_on=level.status(), poll=poll, history=history if trend else 0)
         return run_watch(paths, sink, options)
 
@@ -477,16 +509,23 @@ def watch(
 
 
 @app.command(cls=_Command, short_help="Print the thresholds in force and where each comes from.")
-def thresholds(config: ConfigOpt = None, no_config: NoConfigOpt = False) -> None:
+def thresholds(
+    config: ConfigOpt = None, no_config: NoConfigOpt = False, preset: PresetOpt = None
+) -> None:
     """Print the thresholds in force and where each one comes from."""
 
     def body() -> ExitCode:
-        from value_diag.config import describe
+        from value_diag.config import describe, reason, shown
         from value_diag.exitcodes import ExitCode
+        from value_diag.health import Preset
         from value_diag.render.sanitize import clean
 
-        for metric, level, value, source in describe(_thresholds(config, no_config)):
-            print(f"{metric:22} {level:10} {value:>8g}   {clean(source, limit=None)}")
+        chosen = None if preset is None else _choice(Preset, preset, "--preset")
+        effective = _thresholds(config, no_config)
+        for metric, level, value, source in describe(effective, chosen):
+            why = reason(effective, chosen, metric, level)
+            line = f"{metric:22} {level:10} {shown(value):>8}   {clean(source, limit=None)}"
+            print(line + (f"   # {why}" if why else ""))
         return ExitCode.OK
 
     _exit(body)

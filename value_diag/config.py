@@ -13,9 +13,19 @@ from typing import Any, Final
 from value_diag.health import (
     ABSOLUTE,
     CONFIG_KEYS,
+    DEFAULT_RULES,
     DEFAULT_THRESHOLDS,
     HIGHER_IS_HEALTHIER,
+    LEVEL_KEYS,
+    PRESET_KEY,
+    REASONS,
+    SCALE_FREE_INFO,
+    SCALE_FREE_ONLY,
+    Level,
+    Preset,
+    Rules,
     Thresholds,
+    rules_of,
 )
 
 PYPROJECT: Final = "pyproject.toml"
@@ -30,6 +40,10 @@ MENTION_BLOCK: Final = 1 << 20
 """Bytes read at a time when looking for our name in a pyproject.toml."""
 LONGEST_KEY: Final = 64
 """Characters of a key from the file kept in a message; a longer one is cut in the middle."""
+PRESET_OPTION: Final = "--preset"
+"""The source of a preset chosen on the command line."""
+INFO: Final = "info"
+"""What `value-diag thresholds` shows for a metric the preset does not judge."""
 
 
 class ConfigError(Exception):
@@ -46,6 +60,21 @@ class Effective:
     """The file the thresholds were read from, or "default"."""
     warnings: tuple[str, ...] = ()
     """Tables in the file that look meant for us but are not read, one line each."""
+    preset: Preset = DEFAULT_RULES.preset
+    eager: Level = DEFAULT_RULES.eager
+    explicit: frozenset[str] = frozenset()
+    """The metrics whose thresholds the file set."""
+
+    def rules(self, preset: Preset | None = None, critic: bool = False) -> Rules:
+        """What judges a frame: these thresholds, the preset (``preset`` if given, else the
+        file's), the eager level, and whether the critic block counts (``--critic``)."""
+        return rules_of(
+            self.thresholds,
+            eager=self.eager,
+            preset=self.preset if preset is None else preset,
+            explicit=self.explicit,
+            critic=critic,
+        )
 
 
 def defaults() -> Effective:
@@ -71,7 +100,10 @@ def load(explicit: str | None = None, cwd: Path | None = None) -> Effective:
 
 
 def _fields() -> list[str]:
-    return [f for levels in CONFIG_KEYS.values() for f in levels.values()]
+    named = [
+        f for keys in (CONFIG_KEYS, LEVEL_KEYS) for levels in keys.values() for f in levels.values()
+    ]
+    return [PRESET_KEY, *named]
 
 
 def _find(explicit: str | None, cwd: Path, warnings: list[str]) -> tuple[Path, str, Any] | None:
@@ -195,10 +227,19 @@ def _apply(table: object, where: str, prefix: str) -> Effective:
         raise ConfigError(f"{where}: {prefix} must be a table")
     values: dict[str, float] = {}
     sources = dict.fromkeys(_fields(), DEFAULT_SOURCE)
+    chosen: dict[str, Any] = {}
+    known_keys = ", ".join([*CONFIG_KEYS, *LEVEL_KEYS, PRESET_KEY])
     for metric, levels in table.items():
         key = f"{prefix}.{_name(metric)}"
+        if metric == PRESET_KEY or metric in LEVEL_KEYS:
+            chosen.update(_choice(metric, levels, where, key))
+            sources.update(
+                (field, f"{where}: {key}" + ("" if field == PRESET_KEY else f".{level}"))
+                for level, field in _chosen_fields(metric, levels)
+            )
+            continue
         if metric not in CONFIG_KEYS:
-            raise ConfigError(f"{where}: {key}: unknown metric (known: {', '.join(CONFIG_KEYS)})")
+            raise ConfigError(f"{where}: {key}: unknown metric (known: {known_keys})")
         if not isinstance(levels, dict):
             raise ConfigError(f"{where}: {key}: must be a table like {{ warning = 1 }}")
         for level, value in levels.items():
@@ -220,7 +261,41 @@ def _apply(table: object, where: str, prefix: str) -> Effective:
             sources[field] = f"{where}: {key}.{level}"
     thresholds = dataclasses.replace(DEFAULT_THRESHOLDS, **values)
     _check_order(thresholds, where, prefix)
-    return Effective(thresholds, sources)
+    explicit = frozenset(m for m, levels in table.items() if m in CONFIG_KEYS and levels)
+    return Effective(thresholds, sources, explicit=explicit, **chosen)
+
+
+def _choice(metric: str, value: object, where: str, key: str) -> dict[str, Any]:
+    """The preset (``preset = "scale-free"``) or a level (``compile = { eager = "ok" }``)."""
+    if metric == PRESET_KEY:
+        names = ", ".join(f'"{p.value}"' for p in Preset)
+        if not isinstance(value, str) or value not in set(Preset):
+            raise ConfigError(f"{where}: {key}: must be one of {names}")
+        return {"preset": Preset(value)}
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: {key}: must be a table like {{ eager = "ok" }}')
+    out: dict[str, Any] = {}
+    levels = ", ".join(f'"{lv.value}"' for lv in LEVEL_CHOICES)
+    for level, word in value.items():
+        if level not in LEVEL_KEYS[metric]:
+            known = ", ".join(LEVEL_KEYS[metric])
+            raise ConfigError(f"{where}: {key}.{_name(level)}: unknown key (known: {known})")
+        if not isinstance(word, str) or word not in {lv.value for lv in LEVEL_CHOICES}:
+            raise ConfigError(f"{where}: {key}.{level}: must be one of {levels}")
+        out[LEVEL_KEYS[metric][level]] = Level(word)
+    return out
+
+
+def _chosen_fields(metric: str, value: object) -> list[tuple[str, str]]:
+    """(key, field) of what a preset or level entry set, for the sources."""
+    if metric == PRESET_KEY:
+        return [("", PRESET_KEY)]
+    assert isinstance(value, dict)
+    return [(level, LEVEL_KEYS[metric][level]) for level in value]
+
+
+LEVEL_CHOICES: Final = (Level.OK, Level.INFO, Level.WARNING, Level.CRITICAL)
+"""The levels a config entry may name."""
 
 
 def _check_order(t: Thresholds, where: str, prefix: str) -> None:
@@ -238,11 +313,49 @@ def _check_order(t: Thresholds, where: str, prefix: str) -> None:
                 )
 
 
-def describe(effective: Effective) -> list[tuple[str, str, float, str]]:
-    """(metric, level, value, source) for every threshold, in table order."""
-    t = effective.thresholds
-    return [
-        (metric, level, getattr(t, field), effective.sources[field])
-        for metric, levels in CONFIG_KEYS.items()
-        for level, field in levels.items()
-    ]
+Row = tuple[str, str, float | str, str]
+"""(metric, level, value, source): one line of `value-diag thresholds`."""
+
+
+def describe(effective: Effective, preset: Preset | None = None) -> list[Row]:
+    """(metric, level, value, source) for every rule in force, in table order.
+
+    The seed's default table first. A preset other than the default adds a first row
+    (``preset``) and judges by its own rules: a metric it does not judge is one
+    ``info`` row, unless the file set its thresholds. ``preset`` (from --preset) replaces
+    the file's.
+    """
+    chosen = effective.preset if preset is None else preset
+    t, sources = effective.thresholds, effective.sources
+    scale_free = chosen is Preset.SCALE_FREE
+    rows: list[Row] = []
+    if chosen is not Preset.DEFAULT or sources[PRESET_KEY] != DEFAULT_SOURCE:
+        source = PRESET_OPTION if preset is not None else sources[PRESET_KEY]
+        rows.append((PRESET_KEY, "", chosen.value, source))
+    ratios = set(SCALE_FREE_ONLY.values())
+    for metric in CONFIG_KEYS:
+        if metric in ratios:
+            continue  # shown in place of the metric it judges, under scale-free only
+        shown_as = metric
+        if scale_free and metric in SCALE_FREE_INFO and metric not in effective.explicit:
+            if metric not in SCALE_FREE_ONLY:
+                rows.append((metric, INFO, INFO, chosen.value))
+                continue
+            shown_as = SCALE_FREE_ONLY[metric]
+        for lv, f in CONFIG_KEYS[shown_as].items():
+            rows.append((shown_as, lv, getattr(t, f), sources[f]))
+    for metric, levels in LEVEL_KEYS.items():
+        rules = effective.rules()
+        rows += [(metric, lv, getattr(rules, f).value, sources[f]) for lv, f in levels.items()]
+    return rows
+
+
+def shown(value: float | str) -> str:
+    """A value of describe() as `value-diag thresholds` prints it."""
+    return value if isinstance(value, str) else f"{value:g}"
+
+
+def reason(effective: Effective, preset: Preset | None, metric: str, level: str) -> str | None:
+    """Why a level stands where it does, said of the scale-free rules (else None)."""
+    chosen = effective.preset if preset is None else preset
+    return REASONS.get((metric, level)) if chosen is Preset.SCALE_FREE else None
