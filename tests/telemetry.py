@@ -41,6 +41,7 @@ FRAME_KEYS = frozenset(
         "status",
         "value_function",
         "infrastructure",
+        "critic",
         "thresholds",
     }
 )

@@ -21,7 +21,7 @@ from value_diag.options import ColorMode
 from value_diag.render.frames import Renderer, age_style, age_text
 from value_diag.render.jsonframe import to_json
 from value_diag.render.terminal import can_encode_unicode, make_console
-from value_diag.schema import VALUE_FIELDS
+from value_diag.schema import CRITIC_FIELDS, VALUE_FIELDS
 from value_diag.state import Compile, FoldState
 
 INF = math.inf
@@ -97,6 +97,12 @@ def test_json_of_the_spec_example_is_exact() -> None:
             "compile_backend": "inductor",
             "compile_mode": "reduce-overhead",
             "level": "ok",
+        },
+        "critic": {
+            **{
+                name: {"value": None, "level": "no_data"} for name in (*CRITIC_FIELDS, "value_span")
+            },
+            "calib": {"value": "ok", "level": "ok"},
         },
         "thresholds": "default",
         "hint": None,

@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, Final
 from rich.table import Table
 from rich.text import Text
 
-from value_diag import health
 from value_diag.health import Status
 from value_diag.render import styles
 from value_diag.render.frames import TITLE
-from value_diag.render.panel import METRICS, metric_cells, not_reported
+from value_diag.render.panel import CRITIC_METRICS, METRICS, cell_names, metric_cells, not_reported
 from value_diag.render.sanitize import clean
 
 if TYPE_CHECKING:
@@ -36,6 +35,10 @@ def compare(frames: list[Frame], renderer: Renderer) -> Table:
     for label, _spec in METRICS.values():
         table.add_column(label, justify="right", no_wrap=True, min_width=max(len(label), 5))
     table.add_column("compile", no_wrap=True, overflow="ellipsis", min_width=8, max_width=24)
+    critic = renderer.critic
+    if critic:
+        for label, _spec in CRITIC_METRICS.values():
+            table.add_column(label, justify="right", no_wrap=True, min_width=max(len(label), 5))
     table.add_column("records", justify="right", no_wrap=True, min_width=7)
     table.add_column("bad", justify="right", no_wrap=True, min_width=3)
     for frame in sort_worst_first(frames):
@@ -46,12 +49,12 @@ def compare(frames: list[Frame], renderer: Renderer) -> Table:
             Text(h.status.value, styles.status_style(h.status)),
         ]
         if cells:
-            names = [*METRICS, health.COMPILE]
-            cols = zip(cells, names, strict=True)
+            cols = zip(cells, cell_names(frame), strict=True)
             row += [Text(v, styles.style_of(h, name)) for (_, v, _), name in cols]
         else:
             dash = not_reported(renderer.ascii_only)
-            row += [Text(dash, styles.NOT_REPORTED) for _ in range(len(METRICS) + 1)]
+            columns = len(METRICS) + 1 + (len(CRITIC_METRICS) if critic else 0)
+            row += [Text(dash, styles.NOT_REPORTED) for _ in range(columns)]
         st = frame.state
         row += [str(st.records), Text(str(st.bad_lines), "yellow" if st.bad_lines else "")]
         table.add_row(*row)

@@ -17,12 +17,13 @@ from rich.console import (
 from rich.measure import Measurement
 from rich.text import Text
 
+from value_diag import health
 from value_diag.frame import Frame, unreported
 from value_diag.health import DEFAULT_THRESHOLDS, Status, Thresholds
 from value_diag.options import Format
 from value_diag.render import styles
 from value_diag.render.jsonframe import DEFAULT_ORIGIN, dumps, to_json
-from value_diag.render.panel import ValueDiagnosticsPanel, culprits
+from value_diag.render.panel import ValueDiagnosticsPanel, cell_names, culprits, metric_cells
 from value_diag.render.sanitize import clean, middle
 from value_diag.state import to_snapshot
 
@@ -132,22 +133,50 @@ class Renderer:
         self.trend = trend
         self.thresholds_from = thresholds_from
         """The config file the thresholds were read from, or "default"."""
+        self.critic = health.rules_of(thresholds).critic
+        """Show the CRITIC CALIBRATION block (--critic)."""
         self.sep = " | " if ascii_only else " · "
 
     def body(self, frame: Frame, width: int | None = None) -> Text:
         """The five panel lines (or "[no data]") of a frame, fitted to ``width`` if given."""
         panel = ValueDiagnosticsPanel(
-            ascii_only=self.ascii_only, thresholds=self.thresholds, trend=self.trend
+            ascii_only=self.ascii_only,
+            thresholds=self.thresholds,
+            trend=self.trend,
+            critic=self.critic,
         )
         st = frame.state
         panel.update_snapshot(to_snapshot(st), unreported(st), st.history, judged=frame.health)
         out = panel.render(width)
+        note = self.note(frame)
+        if note:
+            out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
+            out.append("\n")
+            out.append(note, "dim")
         if frame.hint:
             # One line, cut like the panel's: a hint is not worth a screenful when narrow.
             out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
             out.append("\n")
             out.append(frame.hint, "dim")
         return out
+
+    def note(self, frame: Frame) -> str | None:
+        """Why metrics shown are not judged: "low return variance: V-Corr, EV shown as info"."""
+        h = frame.health
+        if not h.marks:
+            return None
+        labels: dict[str, list[str]] = {}
+        for name, (label, _value, _level) in zip(
+            cell_names(frame), metric_cells(frame, self.ascii_only), strict=True
+        ):
+            note = h.mark(name).note
+            if note:
+                labels.setdefault(note, []).append(label)
+        if not labels:
+            return None
+        return "; ".join(
+            f"{note}: {', '.join(names)} shown as info" for note, names in labels.items()
+        )
 
     def caption(
         self,
@@ -247,7 +276,7 @@ class Renderer:
         out = Text(TITLE, "bold")
         out.append(" | ")
         out.append(h.status.value, styles.status_style(h.status))
-        names = culprits(h, self.ascii_only)
+        names = culprits(h, self.ascii_only, self.critic)
         if names:
             shown = names[:MAX_CULPRITS]
             if len(names) > len(shown):
@@ -273,7 +302,7 @@ class Renderer:
     def verdict(self, frame: Frame, fail_on: Status) -> str:
         """The stderr line of a run that ends the process: its name, status and culprits."""
         status = frame.health.status
-        names = ", ".join(culprits(frame.health, self.ascii_only))
+        names = ", ".join(culprits(frame.health, self.ascii_only, self.critic))
         source = clean(frame.source, self.ascii_only)
         return f"value-diag: {source} reached {status.value} (--fail-on {fail_on.value}): {names}"
 

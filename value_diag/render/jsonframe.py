@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from value_diag import health
 from value_diag.health import Level
-from value_diag.schema import VALUE_FIELDS
+from value_diag.schema import CRITIC_FIELDS, VALUE_FIELDS
 
 if TYPE_CHECKING:
     from value_diag.frame import Frame
@@ -66,17 +66,36 @@ def to_json(
 
     ``thresholds_from`` is where the thresholds judging it came from: "default", or the
     path of the config file; it is the object's "thresholds" key.
+
+    "critic" is always there: the critic's five numbers, "value_span" (max - min) and
+    "calib" (its value "ok", "weak", "bad" or "n/a"), each null and "no_data" until a
+    line reports it. An entry not judged for a reason carries it as "note" (e.g. "low
+    return variance"). With ``trend`` and --critic, the history has "explained_variance"
+    too (null for a record without one).
     """
     st = frame.state
     h = frame.health
 
     def level(name: str) -> Level:
-        mark = h.marks.get(name)
-        return mark.level if mark else Level.NO_DATA
+        return h.mark(name).level
 
     def value(name: str) -> float | str | None:
         # Not judged, not reported: the health holds the spec's defaults, never given.
         return None if level(name) is Level.NO_DATA else _number(h.values[name])
+
+    def entry(name: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"value": value(name), "level": level(name).value}
+        note = h.mark(name).note
+        if note:
+            out["note"] = note
+        return out
+
+    calib: dict[str, Any] = {
+        "value": health.CALIB_WORDS.get(level(health.CALIB)),
+        "level": level(health.CALIB).value,
+    }
+    if h.mark(health.CALIB).note:
+        calib["note"] = h.mark(health.CALIB).note
 
     compile_ = st.compile if level(health.COMPILE) is not Level.NO_DATA else None
     out: dict[str, Any] = {
@@ -85,15 +104,16 @@ def to_json(
         "bad_lines": st.bad_lines,
         "last_error": st.last_error,
         "status": h.status.value,
-        "value_function": {
-            name: {"value": value(name), "level": level(name).value}
-            for name in (*VALUE_FIELDS, health.SPREAD)
-        },
+        "value_function": {name: entry(name) for name in (*VALUE_FIELDS, health.SPREAD)},
         "infrastructure": {
             "compile_enabled": compile_.enabled if compile_ else None,
             "compile_backend": compile_.backend if compile_ else None,
             "compile_mode": compile_.mode if compile_ else None,
             "level": level(health.COMPILE).value,
+        },
+        "critic": {
+            **{name: entry(name) for name in (*CRITIC_FIELDS, health.SPAN)},
+            health.CALIB: calib,
         },
         "thresholds": thresholds_from,
         "hint": frame.hint,
@@ -103,4 +123,9 @@ def to_json(
             name: [_number(record[i]) for record in st.history]
             for i, name in enumerate(VALUE_FIELDS)
         }
+        if health.rules_of(frame.thresholds).critic:
+            ev = len(VALUE_FIELDS)
+            out["history"]["explained_variance"] = [
+                _number(r[ev]) if len(r) > ev else None for r in st.history
+            ]
     return out

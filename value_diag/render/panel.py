@@ -12,7 +12,7 @@ from value_diag import health
 from value_diag.health import DEFAULT_THRESHOLDS, Health, Icon, Level, Mark, Thresholds
 from value_diag.render import styles
 from value_diag.render.sanitize import clean, middle
-from value_diag.schema import SanctumSnapshot
+from value_diag.schema import VALUE_FIELDS, SanctumSnapshot
 
 if TYPE_CHECKING:
     from value_diag.frame import Frame
@@ -51,6 +51,21 @@ MIN_TREND_W: Final = 4
 TREND_SERIES: Final = ((0, False), (1, False), (5, False), (7, True))
 """Per line 1-4: the index in VALUE_FIELDS of its first metric, and whether it is shown
 as a standard deviation (Ret σ from return_variance)."""
+EV_INDEX: Final = len(VALUE_FIELDS)
+"""Where a history record holds its explained variance, when it has one."""
+CRITIC_TITLE: Final = "CRITIC CALIBRATION"
+"""The heading of the block --critic adds under the panel (esper-lite's panel title)."""
+CRITIC_LABELS: Final = (
+    "V-Corr",
+    "EV (fit)",
+    "TD Mean",
+    "TD Std",
+    "Bellman",
+    "V-Span",
+    "V-Mean",
+    "V-Std",
+    "Calib",
+)
 SPARK_UNICODE: Final = "▁▂▃▄▅▆▇█"
 SPARK_ASCII: Final = " .:-=+*#"
 SPARK_NONFINITE: Final = "!"
@@ -88,11 +103,14 @@ class ValueDiagnosticsPanel:
         ascii_only: bool = False,
         thresholds: Thresholds = DEFAULT_THRESHOLDS,
         trend: bool = False,
+        critic: bool = False,
     ):
         self.ascii_only = ascii_only
         self.thresholds = thresholds
         self.trend = trend
         """Add a sparkline of each of lines 1-4's first metric on the right."""
+        self.critic = critic
+        """Add the CRITIC CALIBRATION block under the five lines."""
         self.glyphs = ASCII_GLYPHS if ascii_only else UNICODE_GLYPHS
         self._snapshot: SanctumSnapshot | None = None
         self._unreported: frozenset[str] = frozenset()
@@ -156,11 +174,51 @@ class ValueDiagnosticsPanel:
             out.append("\n")
         self._label(out, "Compile")
         self._compile(out, h.marks[health.COMPILE])
+        if self.critic:
+            self._critic(out, h, column)
         return out
 
     def _labels(self) -> tuple[str, ...]:
         sigma = "Ret sigma" if self.ascii_only else "Ret σ"
-        return ("V-Corr", "Bellman", "TD Mean", "TD Std", "Returns", sigma, "Skew", "Compile")
+        five = ("V-Corr", "Bellman", "TD Mean", "TD Std", "Returns", sigma, "Skew", "Compile")
+        return (*five, *CRITIC_LABELS) if self.critic else five
+
+    def _critic(self, out: Text, h: Health, column: int) -> None:
+        """The CRITIC CALIBRATION block, in esper-lite's layout, with EV's trend on line 1."""
+        v = h.values
+        out.append("\n\n")
+        out.append(CRITIC_TITLE, "bold")
+        rows = [Text() for _ in range(4)]
+        pairs = (
+            ("td_error_mean", "+.1f", "td_error_std", ".1f"),
+            ("bellman_error", ".1f", health.SPAN, ".1f"),
+            ("value_mean", "+.1f", "value_std", ".1f"),
+        )
+        self._label(rows[0], "V-Corr")
+        icon = self._glyph(h.mark("v_return_correlation"))
+        corr = format_number(v["v_return_correlation"], ".2f", VAL_W - len(icon))
+        self._cell(rows[0], corr + icon, h, "v_return_correlation")
+        self._label(rows[0], "EV (fit)")
+        ev = format_number(v["explained_variance"], ".2f")
+        self._cell(rows[0], ev, h, "explained_variance", last=True)
+        for row, (left, left_spec, right, right_spec), labels in zip(
+            rows[1:], pairs, ((2, 3), (4, 5), (6, 7)), strict=True
+        ):
+            self._label(row, CRITIC_LABELS[labels[0]])
+            self._cell(row, format_number(v[left], left_spec), h, left)
+            self._label(row, CRITIC_LABELS[labels[1]])
+            self._cell(row, format_number(v[right], right_spec), h, right, last=True)
+        history = [r[EV_INDEX] for r in self._history if len(r) > EV_INDEX]
+        for i, row in enumerate(rows):
+            out.append("\n")
+            out.append_text(row)
+            if i == 0:
+                self._trend_of(out, column - row.cell_len, column, history)
+        out.append("\n")
+        self._label(out, "Calib")
+        calib = h.mark(health.CALIB)
+        word = health.CALIB_WORDS.get(calib.level, "")
+        self._cell(out, word, h, health.CALIB, last=True)
 
     def _rows(self, h: Health) -> list[Text]:
         """Lines 1-4, with the label width and gap in force."""
@@ -208,11 +266,15 @@ class ValueDiagnosticsPanel:
 
     def _trend(self, out: Text, pad: int, column: int, series: tuple[int, bool]) -> None:
         """The sparkline of a line's first metric at ``column``, when trends are on."""
+        index, as_sigma = series
+        points = [_sigma(r[index]) if as_sigma else r[index] for r in self._history]
+        self._trend_of(out, pad, column, points)
+
+    def _trend_of(self, out: Text, pad: int, column: int, points: Sequence[float]) -> None:
+        """The sparkline of ``points`` at ``column``, when trends are on and there is room."""
         room = TREND_W if self._width is None else self._width - column
-        if self.trend and self._history and room >= MIN_TREND_W:
+        if self.trend and points and room >= MIN_TREND_W:
             out.append(" " * pad)
-            index, as_sigma = series
-            points = [_sigma(r[index]) if as_sigma else r[index] for r in self._history]
             for glyph, style in sparkline(points, min(TREND_W, room), self.ascii_only):
                 out.append(glyph, style)
 
@@ -223,7 +285,7 @@ class ValueDiagnosticsPanel:
         return not_reported(self.ascii_only) if mark.level is Level.NO_DATA else number
 
     def _cell(self, out: Text, value: str, h: Health, name: str, *, last: bool = False) -> None:
-        value = self._shown(value, h.marks[name])
+        value = self._shown(value, h.mark(name))
         out.append(value, styles.style_of(h, name))
         if not last:
             out.append(" " * (max(VAL_W - len(value), 0) + self._gap))
@@ -297,13 +359,30 @@ METRICS: Final = {
     "return_spread": ("p90-p10", ".0f"),
 }
 """Label and format of each metric in tables and annotations, in panel order."""
+CRITIC_METRICS: Final = {
+    "explained_variance": ("EV", ".2f"),
+    "value_mean": ("V-Mean", "+.1f"),
+    "value_std": ("V-Std", ".1f"),
+    health.SPAN: ("V-Span", ".1f"),
+    health.CALIB: ("Calib", ""),
+}
+"""What --critic adds to tables and annotations: the critic block's own metrics."""
 
 
-def metric_text(name: str, value: float) -> str:
-    """A metric as the panel prints it (return_variance as its standard deviation)."""
+def critic_shown(frame: Frame) -> bool:
+    """Whether the frame's rules show (and count) the CRITIC CALIBRATION block."""
+    return health.rules_of(frame.thresholds).critic
+
+
+def metric_text(name: str, value: float, level: Level = Level.OK) -> str:
+    """A metric as the panel prints it (return_variance as its standard deviation, Calib
+    as its word)."""
+    if name == health.CALIB:
+        return health.CALIB_WORDS.get(level, "")
     if name == "return_variance":
         value = _sigma(value)
-    return format_number(value, METRICS[name][1], width=12)
+    spec = METRICS[name][1] if name in METRICS else CRITIC_METRICS[name][1]
+    return format_number(value, spec, width=12)
 
 
 def compile_text(enabled: bool, backend: str, mode: str, ascii_only: bool = False) -> str:
@@ -342,33 +421,46 @@ def metric_cells(frame: Frame, ascii_only: bool = False) -> list[tuple[str, str,
     h = frame.health
     if not h.marks:
         return []
-    rows = [
-        (
-            label,
-            not_reported(ascii_only)
-            if h.marks[name].level is Level.NO_DATA
-            else metric_text(name, h.values[name]),
-            h.marks[name].level,
-        )
-        for name, (label, _spec) in METRICS.items()
-    ]
+    rows = [_cell(h, name, label, ascii_only) for name, (label, _spec) in METRICS.items()]
     c = frame.state.compile
     words = compile_text(c.enabled, c.backend, c.mode, True) if c else "not reported"
     rows.append(("Compile", words, h.marks[health.COMPILE].level))
+    if critic_shown(frame):
+        rows += [_cell(h, n, label, ascii_only) for n, (label, _) in CRITIC_METRICS.items()]
     return rows
 
 
-def culprits(h: Health, ascii_only: bool = False) -> list[str]:
-    """The labels of the alarming metrics: critical ones first, each group in panel order."""
+def cell_names(frame: Frame) -> list[str]:
+    """The metric of each row metric_cells() gives, in order."""
     names = [*METRICS, health.COMPILE]
-    alarming = [n for n in names if n in h.marks and h.marks[n].level in health.ALARMS]
-    alarming.sort(key=lambda n: h.marks[n].level is not Level.CRITICAL)
+    return names + list(CRITIC_METRICS) if critic_shown(frame) else names
+
+
+def _cell(h: Health, name: str, label: str, ascii_only: bool) -> tuple[str, str, Level]:
+    level = h.mark(name).level
+    if level is Level.NO_DATA:
+        return label, not_reported(ascii_only), level
+    return label, metric_text(name, h.values.get(name, 0.0), level), level
+
+
+def culprits(h: Health, ascii_only: bool = False, critic: bool = False) -> list[str]:
+    """The labels of the alarming metrics: critical ones first, each group in panel order.
+
+    With ``critic``, the critic block's own metrics too (not Calib, which only sums up).
+    """
+    names = [*METRICS, health.COMPILE]
+    if critic:
+        names += [n for n in CRITIC_METRICS if n != health.CALIB]
+    alarming = [n for n in names if h.mark(n).level in health.ALARMS]
+    alarming.sort(key=lambda n: h.mark(n).level is not Level.CRITICAL)
     return [_culprit_label(n, ascii_only) for n in alarming]
 
 
 def _culprit_label(name: str, ascii_only: bool) -> str:
     if name == health.COMPILE:
         return "Compile"
+    if name in CRITIC_METRICS:
+        return CRITIC_METRICS[name][0]
     if name == "return_variance" and not ascii_only:
         return "Ret σ"
     return METRICS[name][0]

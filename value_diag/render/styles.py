@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from value_diag.health import COMPILE, Health, Icon, Level, Mark, Status
+from value_diag.health import CALIB, COMPILE, SPAN, Health, Icon, Level, Mark, Status
 
 CRITICAL: Final = "red bold"
 WARNING: Final = "yellow"
@@ -20,8 +20,12 @@ OK: Final = {
     "return_variance": "cyan",
     "return_skewness": "cyan",
     COMPILE: "green",
+    "explained_variance": "green",
+    CALIB: "green",
 }
 """The colour of a metric within its thresholds; the others (TD Std, spread) stay plain."""
+CRITIC_INFO: Final = frozenset({"value_mean", "value_std", "value_min", "value_max", SPAN})
+"""The critic's value statistics: informational, cyan as in esper-lite's panel."""
 PERCENTILES: Final = frozenset({"return_p10", "return_p50", "return_p90"})
 """Informational, but coloured by their sign: a negative return is red."""
 STATUS: Final = {Status.CRITICAL: CRITICAL, Status.WARNING: WARNING, Status.OK: "green"}
@@ -36,6 +40,8 @@ def mark_style(name: str, mark: Mark, value: float = 0.0) -> str:
     if mark.level is Level.WARNING:
         return EAGER if name == COMPILE else WARNING
     if mark.level is Level.INFO:
+        if name in CRITIC_INFO:
+            return "cyan"
         return ("red" if value < 0 else "green") if name in PERCENTILES else ""
     if name == "v_return_correlation" and mark.icon is Icon.UP:
         return EXCELLENT
@@ -43,8 +49,8 @@ def mark_style(name: str, mark: Mark, value: float = 0.0) -> str:
 
 
 def style_of(h: Health, name: str) -> str:
-    """The style of one metric of a frame's health."""
-    return mark_style(name, h.marks[name], h.values.get(name, 0.0))
+    """The style of one metric of a frame's health (of the panel or the critic block)."""
+    return mark_style(name, h.mark(name), h.values.get(name, 0.0))
 
 
 def status_style(status: Status) -> str:
