@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Final
 
 from value_diag.errors import ReadError
-from value_diag.frame import Frame
 from value_diag.ingest.files import display_name
 from value_diag.ingest.files import reason as source_reason
-from value_diag.ingest.fold import fold
+from value_diag.ingest.fold import FileState, fold_file
 from value_diag.ingest.lines import LineScanner
 from value_diag.ingest.parallel import Stop, catch_up
 from value_diag.ingest.tail import RESTARTS, Change, Tail
@@ -32,7 +31,7 @@ def _never() -> bool:
 
 
 class Followed:
-    """One followed source: its tail, its line scanner and its folded state.
+    """One followed source: its tail, its line scanner and its runs' folded states.
 
     ``note`` says what happened to the file. A change (created, recreated, truncated,
     replaced) is noted for NOTE_S seconds of the clock passed to ``update``, then the note
@@ -48,16 +47,18 @@ class Followed:
         """Asked while a large file is read from the top: True ends the reading."""
         self.tail = Tail(path, PASS_BLOCK)
         self.scanner = LineScanner()
-        self.state = FoldState(history_len=history)
+        self.file = FileState.empty(history)
+        """The runs of the file (one per group once it has two groups or more)."""
         self.note: str | None = None
         self.fades_at: float | None = None
         """When the note about a change goes (the clock of ``update``); None: it stays."""
         self.pending = False
         """The last update stopped at its deadline with bytes left to read."""
 
-    def frame(self) -> Frame:
-        """The current frame of this source."""
-        return Frame(self.name, self.state, self.note)
+    @property
+    def state(self) -> FoldState:
+        """The file folded as one run."""
+        return self.file.whole
 
     def update(self, now: float, deadline: float = math.inf) -> bool:
         """Takes in what happened to the file, reading until ``deadline`` (time.monotonic).
@@ -70,7 +71,7 @@ class Followed:
         """
         if self.fades_at is not None and now >= self.fades_at:
             self.note, self.fades_at = None, None
-        before = (self.state, self.note)
+        before = (self.file, self.note)
         self.pending = False
         change = self.tail.sync()
         if change is not None:
@@ -82,7 +83,7 @@ class Followed:
             if change in RESTARTS:
                 self._restart(written)
             for block in self.tail.read():
-                self.state = fold(self.state, self.scanner.feed(block), written)
+                self.file = fold_file(self.file, self.scanner.feed(block), written)
                 if time.monotonic() >= deadline or self.stop():
                     self.pending = True
                     break
@@ -92,12 +93,12 @@ class Followed:
             self.tail.fail(self.tail.error or why)
             self.note = _describe(Change.ERROR, self.path, self.tail.error)
             self.fades_at = None
-        return (self.state, self.note) != before
+        return (self.file, self.note) != before
 
     def _restart(self, written: float) -> None:
         """Reads the file from the top with a fresh state: a large one in parts, at once."""
         self.scanner = LineScanner()
-        self.state = FoldState(history_len=self.history)
+        self.file = FileState.empty(self.history)
         if self.tail.fd is None:
             return
         done = catch_up(
@@ -108,7 +109,7 @@ class Followed:
             name=self.name,
             stop=self.stop,
         )
-        self.state = done.state
+        self.file = done.file
         self.scanner.lines = done.lines
         self.tail.skip_to(done.offset)
 

@@ -13,7 +13,7 @@ from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
 from value_diag.health import Status, reaches
 from value_diag.ingest.files import display_name
-from value_diag.ingest.parallel import fold_path
+from value_diag.ingest.parallel import read_path
 from value_diag.options import Format
 from value_diag.render.frames import Renderer
 from value_diag.render.sanitize import clean
@@ -44,8 +44,9 @@ def run_once(
 ) -> ExitCode:
     """Prints the frames of ``paths`` and says how the process should exit.
 
-    An unreadable file is reported on stderr and the others are still shown; the exit
-    code is then 2. Otherwise the worst of the files' codes.
+    A file of several groups (esper-lite's A/B runs) gives a frame per group, judged as
+    a run of its own. An unreadable file is reported on stderr and the others are still
+    shown; the exit code is then 2. Otherwise the worst of the runs' codes.
     """
     check_paths(paths)
     now = time.time()
@@ -53,16 +54,17 @@ def run_once(
     codes: list[ExitCode] = []
     for path in paths:
         try:
-            state = fold_path(path, now, history=options.history)
+            runs = read_path(path, now, history=options.history)
         except ReadError as exc:
             if len(paths) == 1:
                 raise
             sys.stderr.write(f"value-diag: error: {clean(str(exc), limit=None)}\n")
             codes.append(ExitCode.ERROR)
             continue
-        frame = Frame(display_name(path), state, thresholds=renderer.thresholds)
-        frames.append(frame)
-        codes.append(exit_code(frame.health.status, options.fail_on))
+        for name, state in runs.named(display_name(path)):
+            frame = Frame(name, state, thresholds=renderer.thresholds)
+            frames.append(frame)
+            codes.append(exit_code(frame.health.status, options.fail_on))
     try:
         _print(frames, console, renderer, options)
         console.file.flush()

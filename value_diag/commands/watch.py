@@ -20,7 +20,7 @@ from value_diag.exitcodes import ExitCode
 from value_diag.frame import Frame
 from value_diag.health import Status, Thresholds, reaches
 from value_diag.ingest.files import BLOCK, STDIN
-from value_diag.ingest.fold import fold
+from value_diag.ingest.fold import fold_file
 from value_diag.ingest.parallel import Interrupted
 from value_diag.render.sinks import Sink
 
@@ -55,16 +55,27 @@ def _verdict(frames: list[Frame], sink: Sink, fail_on: Status | None) -> ExitCod
     return None
 
 
-def _frames(sources: list[Followed], thresholds: Thresholds, last: list[Frame]) -> list[Frame]:
-    """The sources' frames, each judged once: a source whose state and note are those of
-    its frame in ``last`` keeps that frame, and its health."""
-    kept: list[Frame | None] = [*last] if len(last) == len(sources) else [None] * len(sources)
-    return [
-        f
-        if f is not None and f.state is s.state and f.note == s.note
-        else Frame(s.name, s.state, s.note, thresholds)
-        for s, f in zip(sources, kept, strict=True)
-    ]
+def _frames(
+    sources: list[Followed], thresholds: Thresholds, last: list[Frame], changed: list[int]
+) -> tuple[list[Frame], list[int]]:
+    """The frames of the sources' runs, each judged once, and the indexes of the new ones.
+
+    A run whose state and note are those of its frame in ``last`` (by name) keeps that
+    frame, and its health. ``changed`` indexes the sources that changed: their runs with
+    a new frame are new; a frame made again only because its note went is not.
+    """
+    kept = {f.source: f for f in last}
+    frames: list[Frame] = []
+    new: list[int] = []
+    for i, s in enumerate(sources):
+        for name, state in s.file.named(s.name):
+            f = kept.get(name)
+            if f is None or f.state is not state or f.note != s.note:
+                f = Frame(name, state, s.note, thresholds)
+                if i in changed:
+                    new.append(len(frames))
+            frames.append(f)
+    return frames, new
 
 
 def run_watch(
@@ -162,8 +173,8 @@ def _follow(
     turn = 0
     frames: list[Frame] = []
     while True:
-        frames = _frames(sources, sink.renderer.thresholds, frames)
-        verdict = step(frames, changed)
+        frames, new = _frames(sources, sink.renderer.thresholds, frames, changed)
+        verdict = step(frames, new)
         if verdict is not None:
             return verdict
         if stop() or (options.until is not None and options.until(frames)):
@@ -202,8 +213,10 @@ def _watch_stdin(
     frames: list[Frame] = []
     try:
         while True:
-            frames = _frames([source], sink.renderer.thresholds, frames)
-            verdict = step(frames, [0] if changed else [])
+            frames, new = _frames(
+                [source], sink.renderer.thresholds, frames, [0] if changed else []
+            )
+            verdict = step(frames, new)
             if verdict is not None:
                 return verdict
             if eof or stopper.event.is_set():
@@ -226,7 +239,7 @@ def _read_batch(
     """
     ready = {key.fd for key, _ in sel.select(TICK_S)}
     stopper.drain()
-    state = source.state
+    before = source.file
     batch_end = clock() + PASS_S
     while fd in ready and clock() < batch_end:
         try:
@@ -235,8 +248,8 @@ def _read_batch(
             source.note = f"read error: {exc.strerror or type(exc).__name__}; stream ended"
             chunk = b""
         if not chunk:
-            source.state = fold(source.state, source.scanner.finish(), clock())
+            source.file = fold_file(source.file, source.scanner.finish(), clock())
             return True, True
-        source.state = fold(source.state, source.scanner.feed(chunk), clock())
+        source.file = fold_file(source.file, source.scanner.feed(chunk), clock())
         ready = {key.fd for key, _ in sel.select(0)}
-    return source.state != state, False
+    return source.file != before, False

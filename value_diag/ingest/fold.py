@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Final
 
 from value_diag.ingest.lines import Line
-from value_diag.ingest.parse import BadLine, parse
+from value_diag.ingest.parse import BadLine, Record, parse
 from value_diag.state import Compile, FoldState
 
 
@@ -40,6 +40,12 @@ class Segment:
         history: the segment's newest value records (up to the length asked for),
             after its last new run.
         restarted: the segment holds a new run, so the history before it is over.
+        critic: the critic's five numbers the segment leaves, None if a new run cleared
+            them, KEEP if no line touched them.
+        shared: once a line of a group is met, what the lines of no group do (the
+            fields above are then what all the lines do); None while none was met.
+        groups: per group met, in order of first appearance: what its lines and the
+            lines of no group do, from the segment's first line.
     """
 
     records: int = 0
@@ -50,45 +56,132 @@ class Segment:
     lines: int = 0
     history: tuple[tuple[float, ...], ...] = ()
     restarted: bool = False
+    shared: Segment | None = None
+    groups: tuple[tuple[str, Segment], ...] = ()
+    critic: tuple[float | None, ...] | Keep | None = KEEP
+
+
+class _Effect:
+    """What lines do to a state, gathered line by line (the mutable side of a Segment)."""
+
+    __slots__ = (
+        "bad",
+        "compile",
+        "critic",
+        "history",
+        "last_error",
+        "records",
+        "restarted",
+        "values",
+    )
+
+    def __init__(self, history_len: int) -> None:
+        self.values: tuple[float, ...] | Keep | None = KEEP
+        self.compile: Compile | None = None
+        self.records = 0
+        self.bad = 0
+        self.last_error: tuple[int, str] | None = None
+        self.history: deque[tuple[float, ...]] = deque(maxlen=history_len)
+        self.restarted = False
+        self.critic: tuple[float | None, ...] | Keep | None = KEEP
+
+    def copy(self) -> _Effect:
+        twin = _Effect(0)
+        twin.values, twin.compile, twin.records, twin.bad = (
+            self.values,
+            self.compile,
+            self.records,
+            self.bad,
+        )
+        twin.last_error, twin.restarted = self.last_error, self.restarted
+        twin.history = self.history.copy()
+        twin.critic = self.critic
+        return twin
+
+    def take(self, number: int, parsed: Record | BadLine) -> None:
+        if isinstance(parsed, BadLine):
+            self.bad += 1
+            self.last_error = (number, parsed.reason)
+            return
+        self.records += 1
+        if parsed.new_run:
+            self.values = None
+            self.critic = None
+            self.history.clear()
+            self.restarted = True
+        if parsed.values is not None or parsed.critic is not None:
+            # The critic's numbers describe the rollout of the nine: a value line without
+            # them leaves them unreported, never an older update's beside newer metrics.
+            self.critic = parsed.critic
+        if parsed.values is not None:
+            self.values = parsed.values
+            if self.history.maxlen:
+                self.history.append(parsed.values + _explained_variance(parsed))
+        if parsed.compile is not None:
+            self.compile = parsed.compile
+
+    def segment(self, line_count: int = 0) -> Segment:
+        return Segment(
+            self.records,
+            self.bad,
+            self.last_error,
+            self.values,
+            self.compile,
+            line_count,
+            tuple(self.history),
+            self.restarted,
+            critic=self.critic,
+        )
+
+
+def _explained_variance(parsed: Record) -> tuple[float, ...]:
+    """What a value record adds to the nine in the history: its explained variance, if any."""
+    ev = None if parsed.critic is None else parsed.critic[0]
+    return () if ev is None else (ev,)
 
 
 def summarize(lines: Iterable[Line], line_count: int = 0, history_len: int = 0) -> Segment:
     """The effect of numbered lines, in order; bad lines are counted and change nothing.
 
-    The newest ``history_len`` value records are kept for trends.
+    The newest ``history_len`` value records are kept for trends. A line of a group is
+    the group's; a line of no group (and a bad line that names none) is every group's.
     """
-    values: tuple[float, ...] | Keep | None = KEEP
-    compile_: Compile | None = None
-    records = bad = 0
-    last_error: tuple[int, str] | None = None
-    history: deque[tuple[float, ...]] = deque(maxlen=history_len)
-    restarted = False
+    whole = _Effect(history_len)
+    shared: _Effect | None = None
+    groups: dict[str, _Effect] = {}
     for number, line in lines:
         parsed = parse(line) if isinstance(line, bytes) else line
         if parsed is None:
             continue
-        if isinstance(parsed, BadLine):
-            bad += 1
-            last_error = (number, parsed.reason)
-            continue
-        records += 1
-        if parsed.new_run:
-            values = None
-            history.clear()
-            restarted = True
-        if parsed.values is not None:
-            values = parsed.values
-            if history_len:
-                history.append(values)
-        if parsed.compile is not None:
-            compile_ = parsed.compile
-    return Segment(
-        records, bad, last_error, values, compile_, line_count, tuple(history), restarted
+        group = parsed.group
+        if group is None:
+            if shared is not None:
+                shared.take(number, parsed)
+                for effect in groups.values():
+                    effect.take(number, parsed)
+        else:
+            if shared is None:
+                shared = whole.copy()  # every line so far was of no group
+            own = groups.get(group)
+            if own is None:
+                own = groups[group] = shared.copy()
+            own.take(number, parsed)
+        whole.take(number, parsed)
+    seg = whole.segment(line_count)
+    if shared is None:
+        return seg
+    return replace(
+        seg,
+        shared=shared.segment(),
+        groups=tuple((name, effect.segment()) for name, effect in groups.items()),
     )
 
 
 def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> FoldState:
-    """The state after a segment whose line numbers start after ``line_offset`` lines."""
+    """The state after a segment whose line numbers start after ``line_offset`` lines.
+
+    Every line counts, of whatever group: this is the state of the file as one run.
+    """
     if not seg.records and not seg.bad_lines:
         return state
     last_error = state.last_error
@@ -98,6 +191,7 @@ def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> F
     history = seg.history if seg.restarted else state.history + seg.history
     return FoldState(
         values=state.values if seg.values is KEEP else seg.values,
+        critic=state.critic if seg.critic is KEEP else seg.critic,
         compile=seg.compile or state.compile,
         records=state.records + seg.records,
         bad_lines=state.bad_lines + seg.bad_lines,
@@ -109,5 +203,76 @@ def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> F
 
 
 def fold(state: FoldState, lines: Iterable[Line], now: float) -> FoldState:
-    """Applies numbered lines to a state, in order; bad lines are counted and change nothing."""
+    """Applies numbered lines to a state, in order; bad lines are counted and change nothing.
+
+    Every line counts, of whatever group: this is the state of the file as one run.
+    """
     return apply(state, summarize(lines, history_len=state.history_len), now)
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """A file's runs: the file as one, or one per group once it has two groups or more.
+
+    esper-lite's A/B and cohort modes write several runs into one file, each event
+    naming its run in ``group_id``. A line of no group (``null``, ``""`` or
+    ``"default"``) belongs to every run: a TRAINING_STARTED without a group restarts
+    them all, and a bad line whose group cannot be told counts in each.
+
+    Attributes:
+        whole: every line folded as one run (what a file of at most one group shows).
+        shared: the lines of no group only (where a group met later starts from).
+        groups: each group met, in order of first appearance, with its state: its own
+            lines and every line of no group.
+    """
+
+    whole: FoldState
+    shared: FoldState
+    groups: tuple[tuple[str, FoldState], ...] = ()
+
+    @classmethod
+    def empty(cls, history_len: int = 0) -> FileState:
+        """The state of a file before any line."""
+        state = FoldState(history_len=history_len)
+        return cls(state, state)
+
+    @property
+    def runs(self) -> list[tuple[str | None, FoldState]]:
+        """The runs to show, each with its group: (None, whole) for at most one group."""
+        if len(self.groups) < 2:
+            return [(None, self.whole)]
+        return list(self.groups)
+
+    def named(self, source: str) -> list[tuple[str, FoldState]]:
+        """The runs to show, named ``source`` or, one per group, ``source#GROUP``."""
+        return [(run_name(source, group), state) for group, state in self.runs]
+
+
+def run_name(source: str, group: str | None) -> str:
+    """How a run is named: its file, and its group after a ``#`` when it has one."""
+    return source if group is None else f"{source}#{group}"
+
+
+def apply_file(state: FileState, seg: Segment, now: float, line_offset: int = 0) -> FileState:
+    """The file's runs after a segment whose line numbers start after ``line_offset`` lines."""
+    if not seg.records and not seg.bad_lines:
+        return state
+    shared_seg = seg if seg.shared is None else seg.shared
+    met = dict(seg.groups)
+    groups = [
+        (name, apply(run, met.pop(name, shared_seg), now, line_offset))
+        for name, run in state.groups
+    ]
+    # A group new to the file starts where the lines of no group had brought it; its
+    # segment holds those of the segment before its first line.
+    groups += [(name, apply(state.shared, s, now, line_offset)) for name, s in met.items()]
+    return FileState(
+        whole=apply(state.whole, seg, now, line_offset),
+        shared=apply(state.shared, shared_seg, now, line_offset),
+        groups=tuple(groups),
+    )
+
+
+def fold_file(state: FileState, lines: Iterable[Line], now: float) -> FileState:
+    """Applies numbered lines to a file's runs, in order."""
+    return apply_file(state, summarize(lines, history_len=state.whole.history_len), now)

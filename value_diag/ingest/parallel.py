@@ -23,7 +23,7 @@ from value_diag.ingest.files import (
     read_range,
     read_stdin,
 )
-from value_diag.ingest.fold import Segment, apply, summarize
+from value_diag.ingest.fold import FileState, Segment, apply_file, summarize
 from value_diag.ingest.lines import LineScanner
 from value_diag.state import FoldState
 
@@ -36,13 +36,18 @@ BOUNDARY_LOOKAHEAD: Final = 16 << 20
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """The state after the complete lines of a file prefix."""
+    """The runs of a file after the complete lines of a prefix."""
 
-    state: FoldState
+    file: FileState
     lines: int
     """Complete lines in the prefix."""
     offset: int
     """Bytes of the prefix: just after its last newline."""
+
+    @property
+    def state(self) -> FoldState:
+        """The prefix folded as one run."""
+        return self.file.whole
 
 
 class Interrupted(Exception):
@@ -58,7 +63,16 @@ def _never() -> bool:
 
 
 def fold_path(path: str, now: float, parts: int | None = None, history: int = 0) -> FoldState:
-    """Folds a file (or stdin for ``-``) up to the size it had when opened.
+    """Folds a file (or stdin for ``-``) as one run; see read_path.
+
+    Raises:
+        ReadError: the input cannot be read, or is not a regular file.
+    """
+    return read_path(path, now, parts, history).whole
+
+
+def read_path(path: str, now: float, parts: int | None = None, history: int = 0) -> FileState:
+    """Folds a file (or stdin for ``-``) into its runs, up to the size it had when opened.
 
     The last line counts even without a newline. A file that keeps growing is not
     chased: what was written after the open is for the next look. ``parts`` overrides
@@ -70,7 +84,7 @@ def fold_path(path: str, now: float, parts: int | None = None, history: int = 0)
     """
     if path == STDIN:
         lines = LineScanner().read(read_stdin())
-        return apply(FoldState(history_len=history), summarize(lines, history_len=history), now)
+        return apply_file(FileState.empty(history), summarize(lines, history_len=history), now)
     try:
         fd, st = open_regular(path)
     except OSError as exc:
@@ -80,7 +94,7 @@ def fold_path(path: str, now: float, parts: int | None = None, history: int = 0)
         scanner = LineScanner()
         scanner.lines = done.lines
         tail = scanner.read(read_range(fd, done.offset, st.st_size))
-        return apply(done.state, summarize(tail, history_len=history), now)
+        return apply_file(done.file, summarize(tail, history_len=history), now)
     except OSError as exc:
         raise describe(path, exc) from None
     finally:
@@ -119,9 +133,9 @@ def catch_up(
         if isinstance(answer, str):
             raise ReadError(f"cannot read {name}: {answer}")
     segments = [first, *(a for a in answers if isinstance(a, Segment))]
-    state, lines = FoldState(history_len=history), 0
+    state, lines = FileState.empty(history), 0
     for seg in segments:
-        state = apply(state, seg, now, lines)
+        state = apply_file(state, seg, now, lines)
         lines += seg.lines
     return Progress(state, lines, end)
 

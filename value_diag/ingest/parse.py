@@ -9,12 +9,14 @@ from typing import Any, Final
 import orjson
 
 from value_diag.ingest.finder import make_finder
-from value_diag.schema import COMPILE_FIELDS, VALUE_FIELDS
+from value_diag.schema import COMPILE_FIELDS, CRITIC_FIELDS, VALUE_FIELDS
 from value_diag.state import Compile
 
 CONTAINER_KEYS: Final = ("tamiyo", "value_function", "infrastructure")
 EVENT_TYPES: Final = ("TRAINING_STARTED", "PPO_UPDATE_COMPLETED")
-KNOWN_NAMES: Final[tuple[str, ...]] = VALUE_FIELDS + COMPILE_FIELDS + CONTAINER_KEYS + EVENT_TYPES
+KNOWN_NAMES: Final[tuple[str, ...]] = (
+    VALUE_FIELDS + CRITIC_FIELDS + COMPILE_FIELDS + CONTAINER_KEYS + EVENT_TYPES
+)
 """A line is examined only if one of these occurs in it as a quoted JSON string."""
 
 
@@ -33,18 +35,25 @@ class Record:
         values: the nine metrics in VALUE_FIELDS order, or None when the line has none.
         compile: the compile status, or None when the line has none.
         new_run: a TRAINING_STARTED event: the value metrics reset before this applies.
+        critic: the critic's five numbers in CRITIC_FIELDS order (None for one the line
+            does not give), or None when the line names none of them.
+        group: the event's ``group_id`` (esper-lite's A/B and cohort runs), or None for a
+            line of no group (no, a null, an empty or the "default" group_id).
     """
 
     values: tuple[float, ...] | None = None
     compile: Compile | None = None
     new_run: bool = False
+    group: str | None = None
+    critic: tuple[float | None, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class BadLine:
-    """An examined line that could not be used, and why."""
+    """An examined line that could not be used, and why; its group if the event names one."""
 
     reason: str
+    group: str | None = None
 
 
 Parsed = Record | BadLine | None
@@ -119,7 +128,15 @@ break-even: 22 tokens on a 3.3 KB esper update, 4 on 0.85 KB. Past it a line goe
 straight to the stdlib, so a line of tokens costs a list slot per token, not a string.
 """
 _CONTAINERS: Final = ("data", *CONTAINER_KEYS)
-_READ_KEYS: Final = ("event_type", *_CONTAINERS, *VALUE_FIELDS, *COMPILE_FIELDS)
+_READ_KEYS: Final = (
+    "event_type",
+    "group_id",
+    "skipped",
+    *_CONTAINERS,
+    *VALUE_FIELDS,
+    *CRITIC_FIELDS,
+    *COMPILE_FIELDS,
+)
 """Every key _interpret reads, in the objects it reads them from."""
 
 
@@ -227,28 +244,60 @@ def _interpret(obj: dict[str, Any]) -> Parsed:
             values = _values(_object(tamiyo, "value_function"))
         if "infrastructure" in tamiyo:
             compile_ = _compile(_object(tamiyo, "infrastructure"))
+        critic = _critic(tamiyo)
     else:
         values = _values(obj) if any(k in obj for k in VALUE_FIELDS) else None
         compile_ = _compile(obj) if any(k in obj for k in COMPILE_FIELDS) else None
-    if values is None and compile_ is None:
+        critic = _critic(obj)
+    if values is None and compile_ is None and critic is None:
         return None
-    return Record(values=values, compile=compile_)
+    return Record(values=values, compile=compile_, critic=critic)
+
+
+DEFAULT_GROUPS: Final = frozenset({"", "default"})
+"""group_id values that name no group: esper-lite writes "default" outside A/B runs."""
 
 
 def _event(obj: dict[str, Any]) -> Parsed:
     kind = obj["event_type"]
+    if kind != "PPO_UPDATE_COMPLETED" and kind != "TRAINING_STARTED":
+        return None
+    group = _group(obj)
+    try:
+        return _event_record(obj, kind, group)
+    except _Bad as bad:
+        return BadLine(str(bad), group)
+
+
+def _group(obj: dict[str, Any]) -> str | None:
+    group = obj.get("group_id")
+    if group is None:
+        return None
+    if not isinstance(group, str):
+        raise _Bad(f"group_id is {_kind(group)}, expected a string")
+    return None if group in DEFAULT_GROUPS else group
+
+
+def _event_record(obj: dict[str, Any], kind: str, group: str | None) -> Parsed:
     if kind == "PPO_UPDATE_COMPLETED":
         if "data" not in obj:
             return None
         data = _object(obj, "data")
+        if _skipped(data):  # esper-lite's placeholder for an update that did not happen
+            return None
         if not any(k in data for k in VALUE_FIELDS):
             return None
-        return Record(values=_values(data))
-    if kind == "TRAINING_STARTED":
-        data = _object(obj, "data") if "data" in obj else {}
-        has_compile = any(k in data for k in COMPILE_FIELDS)
-        return Record(compile=_compile(data) if has_compile else None, new_run=True)
-    return None
+        return Record(values=_values(data), group=group, critic=_critic(data))
+    data = _object(obj, "data") if "data" in obj else {}
+    has_compile = any(k in data for k in COMPILE_FIELDS)
+    return Record(compile=_compile(data) if has_compile else None, new_run=True, group=group)
+
+
+def _skipped(data: dict[str, Any]) -> bool:
+    skipped = data.get("skipped")
+    if skipped is not None and not isinstance(skipped, bool):
+        raise _Bad(f"skipped is {_kind(skipped)}, expected true or false")
+    return skipped is True
 
 
 def _object(parent: dict[str, Any], key: str) -> dict[str, Any]:
@@ -260,6 +309,14 @@ def _object(parent: dict[str, Any], key: str) -> dict[str, Any]:
 
 def _values(src: dict[str, Any]) -> tuple[float, ...]:
     return tuple(_number(src, name) for name in VALUE_FIELDS)
+
+
+def _critic(src: dict[str, Any]) -> tuple[float | None, ...] | None:
+    """The critic's five numbers, None for each one absent or null; None for a line that
+    names none of them."""
+    if not any(k in src for k in CRITIC_FIELDS):
+        return None
+    return tuple(None if src.get(name) is None else _number(src, name) for name in CRITIC_FIELDS)
 
 
 def _number(src: dict[str, Any], name: str) -> float:
