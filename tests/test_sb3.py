@@ -348,7 +348,7 @@ def test_a_healthy_cartpole_run_is_ok_scale_free_and_critical_by_default(
     """The reward-scale case: a critic that fits CartPole's returns, judged both ways.
 
     PPO with the RL Zoo's CartPole settings learns its value function within 16k steps
-    (V-Corr about 0.96, EV about 0.93). Its discounted returns pile up under the γ
+    (V-Corr about 0.96, EV about 0.93). Its discounted returns pile up under the gamma
     ceiling, so the default table (absolute skew) calls it critical; scale-free calls it ok.
     """
     from stable_baselines3.common.env_util import make_vec_env
