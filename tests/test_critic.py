@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import run_cli
+from conftest import SAMPLES, run_cli
 from telemetry import EXAMPLE, EXAMPLE_LINES, dumps, flat, ppo
 
 from value_diag import health
@@ -245,3 +245,19 @@ def test_a_bad_eager_entry_is_refused(tmp_path: Path, body: str) -> None:
 def test_default_rules_judge_eager_as_a_warning() -> None:
     assert health.compile_status(False).level is Level.WARNING
     assert health.compile_status(False, Rules(eager=Level.OK)).level is Level.OK
+
+
+def test_the_bundled_esper_samples_of_todays_format_show_the_block() -> None:
+    """esper's current PPO payload carries the critic: the samples show it with --critic."""
+    healthy = run_cli(["once", str(SAMPLES / "healthy.jsonl"), "--critic"])
+    assert healthy.returncode == 0, healthy.stderr
+    text = healthy.stdout.decode()
+    block = text[text.index("CRITIC CALIBRATION") :].splitlines()
+    assert block[1].startswith("V-Corr    0.91") and "EV (fit)  0.79" in block[1], block
+    assert block[-1] == "Calib     ok", block
+    ab = run_cli(["once", str(SAMPLES / "ab" / "events.jsonl"), "--critic", "-f", "json"])
+    runs = {
+        f["source"].rsplit("#", 1)[1]: f["critic"] for f in map(json.loads, ab.stdout.splitlines())
+    }
+    assert runs["A"]["calib"]["value"] == "ok" and runs["B"]["calib"]["value"] == "bad", runs
+    assert all(isinstance(runs["A"][k]["value"], float) for k in CRITIC_FIELDS)
