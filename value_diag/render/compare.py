@@ -1,25 +1,74 @@
-"""Several runs in one table, worst first."""
+"""Several runs in one table, worst first, fitted to the width there is."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from rich.cells import cell_len
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from value_diag.health import Status
+from value_diag.health import ALARMS, Status, reaches
 from value_diag.render import styles
 from value_diag.render.frames import TITLE
 from value_diag.render.panel import CRITIC_METRICS, METRICS, cell_names, metric_cells, not_reported
-from value_diag.render.sanitize import clean
+from value_diag.render.sanitize import clean, middle
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from value_diag.frame import Frame
     from value_diag.render.frames import Renderer
+
 _STATUS_ORDER: Final = {Status.CRITICAL: 0, Status.WARNING: 1, Status.NO_DATA: 2, Status.OK: 3}
 """Worst first: a dying run, then a worrying one, then one that reports nothing."""
+
+RUN: Final = "run"
+STATUS: Final = "status"
+AGE: Final = "age"
+"""How long since a run's last record. A slot only, for now: a frame does not carry the
+time of a run's last record yet (a one-off read stamps every record with the time of the
+read), so no column fills it and the footer never names it. Inventing it would mislead."""
+COMPILE: Final = "compile"
+RECORDS: Final = "records"
+BAD: Final = "bad"
+
+ALWAYS: Final = (STATUS, AGE)
+"""Shown right after the run name at any width (when there is such a column)."""
+PRIORITY: Final = (
+    "V-Corr",
+    "Bellman",
+    "TD Std",
+    "TD Mean",
+    "Ret sigma",
+    "p90-p10",
+    "Skew",
+    "EV",
+    "V-Span",
+    "Calib",
+    BAD,
+    COMPILE,
+    "p50",
+    "p10",
+    "p90",
+    "V-Mean",
+    "V-Std",
+    RECORDS,
+)
+"""Which columns a narrow table keeps, most telling first; the last go first. A column
+holding a warning or a critical value (or bad lines) in some run comes before every
+column that holds none, this order kept within each group. The run name is never left
+out, nor the status."""
+KEPT: Final = 3
+"""Columns of PRIORITY kept however narrow, if the run name can keep MIN_RUN cells."""
+MIN_RUN: Final = 12
+"""Cells a run name keeps, at least, when the table is fitted (its middle cut out)."""
+MAX_COMPILE: Final = 24
+"""Cells of the compile column in a terminal table: backend and mode come from the file."""
+PAD: Final = 2
+"""Cells of padding each column takes in a borderless table."""
 
 
 def sort_worst_first(frames: list[Frame]) -> list[Frame]:
@@ -27,35 +76,187 @@ def sort_worst_first(frames: list[Frame]) -> list[Frame]:
     return sorted(frames, key=lambda f: (_STATUS_ORDER[f.health.status], f.source))
 
 
-def compare(frames: list[Frame], renderer: Renderer) -> Table:
-    """One row per run, one column per metric, styled by level, worst run first."""
-    table = Table(title=f"{TITLE}: {len(frames)} runs", title_justify="left", box=None)
-    table.add_column("run", overflow="fold", min_width=12)
-    table.add_column("status", no_wrap=True, min_width=8)
-    for label, _spec in METRICS.values():
-        table.add_column(label, justify="right", no_wrap=True, min_width=max(len(label), 5))
-    table.add_column("compile", no_wrap=True, overflow="ellipsis", min_width=8, max_width=24)
-    critic = renderer.critic
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One run's entry in a column, whole: the renderers shorten it if they must."""
+
+    text: str
+    style: str = ""
+    alarm: bool = False
+    """A warning or critical value (bold in markdown)."""
+    literal: bool = False
+    """A string from the file or its name (a code span in markdown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of the comparison: its header and a cell per run, worst run first."""
+
+    label: str
+    cells: tuple[Cell, ...]
+    right: bool = True
+    cap: int | None = None
+    """Cells the column takes at most in a terminal table (its text's middle cut out)."""
+
+    @property
+    def alarming(self) -> bool:
+        """True if some run has an alarming value in this column."""
+        return any(c.alarm for c in self.cells)
+
+    @property
+    def width(self) -> int:
+        """Cells the column needs to show every entry whole (up to its cap)."""
+        wanted = max([cell_len(self.label), *(cell_len(c.text) for c in self.cells)])
+        return wanted if self.cap is None else min(wanted, max(self.cap, cell_len(self.label)))
+
+
+def columns(frames: list[Frame], ascii_only: bool = False, critic: bool = False) -> list[Column]:
+    """Every column of the comparison in display order, the runs worst first."""
+    ordered = sort_worst_first(frames)
+    labels = [label for label, _spec in METRICS.values()] + [COMPILE]
     if critic:
-        for label, _spec in CRITIC_METRICS.values():
-            table.add_column(label, justify="right", no_wrap=True, min_width=max(len(label), 5))
-    table.add_column("records", justify="right", no_wrap=True, min_width=7)
-    table.add_column("bad", justify="right", no_wrap=True, min_width=3)
-    for frame in sort_worst_first(frames):
+        labels += [label for label, _spec in CRITIC_METRICS.values()]
+    metrics: list[list[Cell]] = [[] for _ in labels]
+    runs, statuses, records, bad = [], [], [], []
+    dash = not_reported(ascii_only)
+    for frame in ordered:
         h = frame.health
-        cells = metric_cells(frame, renderer.ascii_only)
-        row: list[RenderableType] = [
-            Text(clean(frame.source, renderer.ascii_only)),
-            Text(h.status.value, styles.status_style(h.status)),
-        ]
+        runs.append(Cell(clean(frame.source, ascii_only), literal=True))
+        statuses.append(
+            Cell(h.status.value, styles.status_style(h.status), h.status in _ALARM_STATUS)
+        )
+        cells = metric_cells(frame, ascii_only)
         if cells:
-            cols = zip(cells, cell_names(frame), strict=True)
-            row += [Text(v, styles.style_of(h, name)) for (_, v, _), name in cols]
+            c = frame.state.compile
+            from_file = c is not None and c.enabled  # backend:mode, not a word of ours
+            for i, ((label, value, level), name) in enumerate(
+                zip(cells, cell_names(frame), strict=True)
+            ):
+                literal = from_file and label == "Compile"
+                shown = clean(value, ascii_only) if literal else value
+                style = styles.style_of(h, name)
+                metrics[i].append(Cell(shown, style, level in ALARMS, literal))
         else:
-            dash = not_reported(renderer.ascii_only)
-            columns = len(METRICS) + 1 + (len(CRITIC_METRICS) if critic else 0)
-            row += [Text(dash, styles.NOT_REPORTED) for _ in range(columns)]
+            for column in metrics:
+                column.append(Cell(dash, styles.NOT_REPORTED))
         st = frame.state
-        row += [str(st.records), Text(str(st.bad_lines), "yellow" if st.bad_lines else "")]
+        records.append(Cell(str(st.records)))
+        bad.append(Cell(str(st.bad_lines), "yellow" if st.bad_lines else "", st.bad_lines > 0))
+    out = [Column(RUN, tuple(runs), right=False), Column(STATUS, tuple(statuses), right=False)]
+    for label, cells_of in zip(labels, metrics, strict=True):
+        if label == COMPILE:
+            out.append(Column(label, tuple(cells_of), right=False, cap=MAX_COMPILE))
+        else:
+            out.append(Column(label, tuple(cells_of)))
+    out += [Column(RECORDS, tuple(records)), Column(BAD, tuple(bad))]
+    return out
+
+
+_ALARM_STATUS: Final = frozenset({Status.WARNING, Status.CRITICAL})
+
+
+def _rank(column: Column) -> tuple[int, int]:
+    if column.label in ALWAYS:
+        return (0, ALWAYS.index(column.label))
+    return (1 if column.alarming else 2, PRIORITY.index(column.label))
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """The columns a width leaves, in display order, and the labels of those left out."""
+
+    shown: list[Column]
+    hidden: list[str]
+    run_width: int
+
+
+def fit(cols: list[Column], width: int | None) -> Fitted:
+    """The columns that fit in ``width`` cells, whole, the least telling left out first.
+
+    The run name is always first and never left out: it gets what the status and the
+    KEPT most telling columns leave (at least MIN_RUN cells), then every other column is
+    added in priority order until the next one does not fit; whatever room is left goes
+    back to the run name. ``width`` None: every column, the run names whole.
+    """
+    run, rest = cols[0], cols[1:]
+    if width is None:
+        return Fitted(cols, [], run.width)
+    order = sorted(rest, key=_rank)
+    must = [c for c in order if c.label in ALWAYS]
+    first = must + [c for c in order if c.label not in ALWAYS][:KEPT]
+    room = width - PAD - sum(c.width + PAD for c in first)
+    run_w = min(run.width, max(room, MIN_RUN))
+    used = run_w + PAD
+    shown: list[Column] = []
+    for column in order:
+        need = column.width + PAD
+        if used + need > width and column not in must:
+            break
+        shown.append(column)
+        used += need
+    run_w = min(run.width, run_w + max(width - used, 0))
+    kept = [run] + [c for c in rest if c in shown]
+    return Fitted(kept, [c.label for c in rest if c not in shown], run_w)
+
+
+def compare(frames: list[Frame], renderer: Renderer, width: int | None = None) -> RenderableType:
+    """One row per run, one column per metric, styled by level, worst run first.
+
+    With ``width``, whole columns are left out (see PRIORITY) until the table fits, and a
+    footer names them; a run name too long for what is left loses its middle.
+    """
+    fitted = fit(columns(frames, renderer.ascii_only, renderer.critic), width)
+    table = Table(title=f"{TITLE}: {len(frames)} runs", title_justify="left", box=None)
+    for column in fitted.shown:
+        wide = fitted.run_width if column.label == RUN else column.width
+        table.add_column(
+            column.label,
+            justify="right" if column.right else "left",
+            no_wrap=True,
+            width=wide,
+            overflow="crop",
+        )
+    for i in range(len(frames)):
+        row: list[RenderableType] = []
+        for column in fitted.shown:
+            cell = column.cells[i]
+            text = cell.text
+            if column.label == RUN:
+                text = middle(text, fitted.run_width, renderer.ascii_only)
+            elif column.cap is not None:
+                text = middle(text, column.width, renderer.ascii_only)
+            row.append(Text(text, cell.style))
         table.add_row(*row)
-    return table
+    if not fitted.hidden:
+        return table
+    return Group(table, footer(fitted.hidden, width))
+
+
+def footer(hidden: list[str], width: int | None) -> Text:
+    """Which columns are left out, in lines of ``width`` broken between labels only."""
+    said = f"not shown at {width} columns:"
+    words = [*said.split(), *(f"{label}," for label in hidden[:-1]), hidden[-1]]
+    lines = [words[0]]
+    for word in words[1:]:
+        if width is not None and cell_len(lines[-1]) + 1 + cell_len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] += " " + word
+    return Text("\n".join(lines), "dim", no_wrap=True, overflow="crop")
+
+
+def failing(frames: list[Frame], fail_on: Status | None) -> list[Frame]:
+    """The runs whose status reaches ``fail_on``, worst first."""
+    return [f for f in sort_worst_first(frames) if reaches(f.health.status, fail_on)]
+
+
+def count_line(frames: list[Frame], fail_on: Status, fail_count: int, ascii_only: bool) -> str:
+    """The stderr line of a sweep judged by --fail-count: how many runs reached the level
+    of how many, against what count, and their names."""
+    failed = failing(frames, fail_on)
+    names = ", ".join(clean(f.source, ascii_only) for f in failed)
+    runs = "run" if len(frames) == 1 else "runs"
+    said = f"value-diag: {len(failed)} of {len(frames)} {runs} reached {fail_on.value}"
+    if len(failed) >= fail_count:
+        return f"{said} (--fail-count {fail_count}): {names}"
+    return f"{said}, fewer than --fail-count {fail_count}: {names}"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from value_diag.health import Level
-from value_diag.render.markdown import markdown
+from value_diag.render.markdown import compare_markdown, markdown
 from value_diag.render.panel import metric_cells
 from value_diag.render.sanitize import clean
 
@@ -68,8 +68,18 @@ def github(frame: Frame, since: Mapping[str, Level] | None = None) -> list[str]:
     return lines
 
 
-def write_summary(frames: list[Frame]) -> None:
+def compare_github(frames: list[Frame]) -> list[str]:
+    """The annotations of several runs, worst run first (its summary is one table)."""
+    from value_diag.render.compare import sort_worst_first
+
+    return [line for frame in sort_worst_first(frames) for line in github(frame)]
+
+
+def write_summary(frames: list[Frame], compare: bool = False, critic: bool = False) -> None:
     """Appends the frames as markdown to the file GITHUB_STEP_SUMMARY names, if any.
+
+    With ``compare``, one table of every run (``critic``: with the critic's columns)
+    instead of a section each.
 
     Best effort: the annotations and the exit code matter more than the summary, so a
     file that cannot be written costs a one-line warning on stderr and nothing else.
@@ -77,7 +87,10 @@ def write_summary(frames: list[Frame]) -> None:
     path = os.environ.get(STEP_SUMMARY)
     if not path or not frames:
         return
-    text = "".join(markdown(frame) + "\n" for frame in frames)
+    if compare:
+        text = compare_markdown(frames, critic=critic) + "\n"
+    else:
+        text = "".join(markdown(frame) + "\n" for frame in frames)
     try:
         with Path(path).open("a", encoding="utf-8") as f:
             f.write(text)

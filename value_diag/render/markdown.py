@@ -60,3 +60,28 @@ def markdown(frame: Frame, ascii_only: bool = False) -> str:
         cell = _code(value, in_table=True) if label == "Compile" and from_file else value
         out.append(f"| {label} | {cell} | {shown} |")
     return "\n".join(out)
+
+
+def compare_markdown(frames: list[Frame], ascii_only: bool = False, critic: bool = False) -> str:
+    """Several runs as one markdown table, a row per run, worst first.
+
+    Every column is there (a page has no width to fit). Run names and the compile backend
+    and mode from the file are code spans; alarming values and statuses are bold.
+    """
+    from value_diag.render.compare import columns
+
+    cols = columns(frames, ascii_only, critic)
+    out = [
+        f"### {TITLE}: {len(frames)} runs",
+        "",
+        "| " + " | ".join(c.label for c in cols) + " |",
+        "|" + "|".join("---:" if c.right else "---" for c in cols) + "|",
+    ]
+    for i in range(len(frames)):
+        cells = []
+        for column in cols:
+            cell = column.cells[i]
+            text = _code(cell.text, in_table=True) if cell.literal else cell.text
+            cells.append(f"**{text}**" if cell.alarm and not cell.literal else text)
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)

@@ -1,0 +1,232 @@
+"""`once --compare` at any width, and in every format: run names whole, whole columns left out.
+
+Through the real console script: COLUMNS for a log's width, a pseudo-terminal for a real one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+from conftest import clean_env, script
+from markdown_it import MarkdownIt
+from test_cli_once import metrics
+from test_report_safety import BACKEND, DATA_MARKERS, MODE, SAFE_TAGS, gfm, hostile_run
+
+COMPILE_LINE: Final = json.dumps(
+    {"compile_enabled": True, "compile_backend": "inductor", "compile_mode": "reduce-overhead"}
+)
+SWEEP: Final = {
+    "seed-0": metrics(),
+    "seed-1": metrics(bellman_error=80.0),  # critical
+    "seed-2": metrics(return_skewness=2.5),  # critical, through Skew alone
+    "seed-3": metrics(),
+}
+RUNS: Final = [f"runs/{seed}/run.jsonl" for seed in SWEEP]
+LABELS: Final = {
+    "run",
+    "status",
+    "V-Corr",
+    "Bellman",
+    "TD Mean",
+    "TD Std",
+    "p10",
+    "p50",
+    "p90",
+    "Ret sigma",
+    "Skew",
+    "p90-p10",
+    "compile",
+    "records",
+    "bad",
+}
+FOOTER: Final = re.compile(r"not shown at (\d+) columns: (.*)", re.S)
+
+
+def sweep(root: Path) -> list[str]:
+    """Four seeds under ``root``/runs, two of them critical; their relative paths."""
+    for seed, row in SWEEP.items():
+        run = root / "runs" / seed / "run.jsonl"
+        run.parent.mkdir(parents=True)
+        run.write_text(COMPILE_LINE + "\n" + json.dumps(row) + "\n", encoding="utf-8")
+    return RUNS
+
+
+def run_in(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*script(), *args],
+        cwd=cwd,
+        capture_output=True,
+        env=clean_env(**env),
+        timeout=30,
+        check=False,
+        text=True,
+        encoding="utf-8",
+    )
+
+
+def cells(line: str) -> list[str]:
+    """A table line's cells: columns are apart by two spaces or more."""
+    return re.split(r"\s{2,}", line.strip())
+
+
+def parse(text: str) -> tuple[list[str], list[list[str]], list[str]]:
+    """Header, rows and the hidden labels the footer names, of a comparison printed as text."""
+    lines = text.splitlines()
+    assert lines[0].startswith("VALUE DIAGNOSTICS: "), text
+    header = cells(lines[1])
+    rows = [cells(line) for line in lines[2:] if line.startswith(" ")]
+    rest = "\n".join(line for line in lines[2:] if not line.startswith(" "))
+    found = FOOTER.fullmatch(rest.strip())
+    hidden = [] if found is None else [h.strip() for h in found.group(2).split(",")]
+    assert rest.strip() == "" or found is not None, rest
+    return header, rows, hidden
+
+
+def whole_table(tmp_path: Path) -> dict[str, dict[str, str]]:
+    """Run -> column -> cell, from the table a log gets (every column, nothing cut)."""
+    proc = run_in(tmp_path, "once", *RUNS, "--compare")
+    header, rows, hidden = parse(proc.stdout)
+    assert set(header) == LABELS and hidden == []
+    return {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+
+
+@pytest.mark.parametrize("cols", [60, 80, 120, 200])
+def test_every_width_keeps_run_names_whole_and_columns_whole(tmp_path: Path, cols: int) -> None:
+    sweep(tmp_path)
+    full = whole_table(tmp_path)
+    proc = run_in(tmp_path, "once", *RUNS, "--compare", COLUMNS=str(cols))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert all(len(line.rstrip()) <= cols for line in lines), proc.stdout
+    header, rows, hidden = parse(proc.stdout)
+    assert header[:2] == ["run", "status"], "the run name first, then the status"
+    assert [row[0] for row in rows] == [RUNS[1], RUNS[2], RUNS[0], RUNS[3]], "whole, worst first"
+    for row in rows:  # each cell as the whole table has it: nothing cut mid-word
+        assert len(row) == len(header), row
+        assert row == [full[row[0]][label] for label in header]
+    assert set(header) | set(hidden) == LABELS and not set(header) & set(hidden)
+    if cols == 200:
+        assert hidden == [] and "not shown" not in proc.stdout
+    else:
+        assert hidden, "a narrow table says what it left out"
+
+
+def test_sixty_columns_keep_the_three_most_telling_metrics(tmp_path: Path) -> None:
+    sweep(tmp_path)
+    proc = run_in(tmp_path, "once", *RUNS, "--compare", COLUMNS="60")
+    header, _rows, hidden = parse(proc.stdout)
+    # Bellman and Skew hold the critical values, so they come before V-Corr, which
+    # leads the columns that hold none; the display keeps the panel's order.
+    assert header == ["run", "status", "V-Corr", "Bellman", "Skew"]
+    assert hidden == [
+        "TD Mean",
+        "TD Std",
+        "p10",
+        "p50",
+        "p90",
+        "Ret sigma",
+        "p90-p10",
+        "compile",
+        "records",
+        "bad",
+    ]
+
+
+def test_the_least_telling_columns_go_first(tmp_path: Path) -> None:
+    sweep(tmp_path)
+    shown, left_out = [], []
+    for cols in range(60, 160, 4):
+        proc = run_in(tmp_path, "once", *RUNS, "--compare", COLUMNS=str(cols))
+        header, _rows, hidden = parse(proc.stdout)
+        shown.append(set(header))
+        left_out.append(hidden)
+    assert all(a <= b for a, b in itertools.pairwise(shown)), "wider never hides more"
+    last = [hidden for hidden in left_out if hidden][-1]
+    assert last == ["records"], "the record count is the first to go"
+    assert left_out[-1] == [], "a wide enough table shows every column"
+
+
+def test_a_real_terminal_is_fitted(tmp_path: Path, ptys: Callable[..., Any]) -> None:
+    sweep(tmp_path)
+    term = ptys("once", *RUNS, "--compare", cwd=tmp_path, cols=80, rows=20)
+    assert term.finish() == 0
+    screen = [line.rstrip() for line in term.display()]
+    text = "\n".join(line for line in screen if line)
+    header, rows, hidden = parse(text)
+    assert [row[0] for row in rows] == [RUNS[1], RUNS[2], RUNS[0], RUNS[3]]
+    assert hidden and "run" in header
+    assert "not shown at 80 columns:" in text
+
+
+@pytest.mark.parametrize("cols", [60, 80])
+def test_a_very_long_run_name_loses_its_middle_not_its_row(tmp_path: Path, cols: int) -> None:
+    long = tmp_path / ("a-very-long-experiment-directory-name-" * 3) / "seed-7" / "run.jsonl"
+    long.parent.mkdir(parents=True)
+    long.write_text(json.dumps(metrics()) + "\n", encoding="utf-8")
+    short = tmp_path / "b.jsonl"
+    short.write_text(json.dumps(metrics(bellman_error=80.0)) + "\n", encoding="utf-8")
+    proc = run_in(tmp_path, "once", str(long), "b.jsonl", "--compare", COLUMNS=str(cols))
+    assert proc.returncode == 0, proc.stderr
+    assert all(len(line.rstrip()) <= cols for line in proc.stdout.splitlines()), proc.stdout
+    header, rows, _hidden = parse(proc.stdout)
+    assert header[:2] == ["run", "status"] and len(header) >= 5
+    assert rows[0][0] == "b.jsonl"
+    name = rows[1][0]
+    assert "…" in name and name.endswith("/run.jsonl") and name.startswith(str(tmp_path)[:4])
+
+
+def test_markdown_is_one_table_with_names_as_code_spans(tmp_path: Path) -> None:
+    hostile = hostile_run(tmp_path)
+    (tmp_path / "ok.jsonl").write_text(json.dumps(metrics()) + "\n", encoding="utf-8")
+    ok = str(tmp_path / "ok.jsonl")
+    proc = run_in(tmp_path, "once", ok, hostile, "--compare", "--format", "markdown")
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert text.startswith("### VALUE DIAGNOSTICS: 2 runs\n")
+    html = MarkdownIt("gfm-like").render(text)
+    assert html.count("<table>") == 1 and html.count("<tr>") == 3, html
+    page = gfm(text)
+    assert page.tags <= SAFE_TAGS, page.tags - SAFE_TAGS
+    for marker in DATA_MARKERS:
+        assert marker not in page.outside, (marker, page.outside)
+    assert hostile in page.code and ok in page.code, "each name whole, in one code span"
+    assert f"{BACKEND}:{MODE}" in page.code
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert hostile.split("/")[-1][:5] in rows[0], "worst first: the warning run"
+    assert "| **warning** |" in rows[0] and "| **30.0** |" in rows[0]
+    assert "| ok |" in rows[1]
+
+
+def test_github_annotates_each_run_and_sums_up_in_one_table(tmp_path: Path) -> None:
+    sweep(tmp_path)
+    summary = tmp_path / "summary.md"
+    proc = run_in(
+        tmp_path,
+        "once",
+        *RUNS,
+        "--compare",
+        "--format",
+        "github",
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert all(line.startswith("::") for line in lines), lines
+    said = [next(r for r in RUNS if r in line) for line in lines]
+    assert said == [RUNS[1], RUNS[2], RUNS[0], RUNS[3]], "a run's annotations, worst first"
+    assert "Bellman 80.0 (critical)" in lines[0] and "Skew +2.5 (critical)" in lines[1]
+    assert lines[2].startswith("::notice") and lines[3].startswith("::notice")
+    text = summary.read_text(encoding="utf-8")
+    assert text.count("### VALUE DIAGNOSTICS") == 1 and text.startswith(
+        "### VALUE DIAGNOSTICS: 4 runs"
+    )
+    html = MarkdownIt("gfm-like").render(text)
+    assert html.count("<table>") == 1 and html.count("<tr>") == 5, html
+    assert set(gfm(text).code) >= set(RUNS)
