@@ -271,6 +271,16 @@ FailOnOpt = Annotated[
         help="Exit 1 when the status reaches LEVEL: warning, critical or never.",
     ),
 ]
+FailCountOpt = Annotated[
+    int,
+    typer.Option(
+        "--fail-count",
+        metavar="N",
+        min=1,
+        help="With several runs: exit 1 only when at least N of them reach --fail-on"
+        " (a sweep that tolerates a bad seed). Needs --fail-on.",
+    ),
+]
 ConfigOpt = Annotated[
     str | None,
     typer.Option(
@@ -393,6 +403,7 @@ def once(
     color: ColorOpt = "auto",
     ascii: AsciiOpt = False,
     fail_on: FailOnOpt = "never",
+    fail_count: FailCountOpt = 1,
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     trend: TrendOpt = False,
@@ -417,12 +428,14 @@ def once(
 
         fmt = _choice(Format, format, "--format")
         level = _choice(FailOn, fail_on, "--fail-on")
+        _fail_count(level, fail_count)
         _one_stdin(paths)
         console = make_console(_choice(ColorMode, color, "--color"))
         renderer = _renderer(ascii, config, trend, no_config, critic=critic, preset=preset)
         options = OnceOptions(
             format=fmt,
             fail_on=level.status(),
+            fail_count=fail_count,
             boxed=is_tty(),
             compare=compare,
             history=history if trend else 0,
@@ -470,6 +483,7 @@ def watch(
     color: ColorOpt = "auto",
     ascii: AsciiOpt = False,
     fail_on: FailOnOpt = "never",
+    fail_count: FailCountOpt = 1,
     poll: Annotated[
         float | None,
         typer.Option(
@@ -498,11 +512,17 @@ def watch(
 
         fmt = _choice(Format, format, "--format")
         level = _choice(FailOn, fail_on, "--fail-on")
+        _fail_count(level, fail_count)
         _one_stdin(paths)
         console = make_console(_choice(ColorMode, color, "--color"))
         renderer = _renderer(ascii, config, trend, no_config, critic=critic, preset=preset)
         sink = choose_sink(console, renderer, fmt)
-        options = WatchOptions(fail_on=level.status(), poll=poll, history=history if trend else 0)
+        options = WatchOptions(
+            fail_on=level.status(),
+            fail_count=fail_count,
+            poll=poll,
+            history=history if trend else 0,
+        )
         return run_watch(paths, sink, options)
 
     _exit(body)
@@ -697,6 +717,12 @@ def demo(
 # --- running a command, and saying what went wrong ------------------------------------------------
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+def _fail_count(level: FailOn, count: int) -> None:
+    """--fail-count counts runs that reach --fail-on: without a level it would count none."""
+    if count > 1 and level is FailOn.NEVER:
+        raise UsageError("--fail-count needs --fail-on warning or --fail-on critical")
 
 
 def _choice(kind: type[_Choice], value: str, flag: str) -> _Choice:

@@ -13,7 +13,7 @@ class ExitCode(IntEnum):
     OK = 0
     """A frame was printed (and the status stayed below --fail-on)."""
     FAIL = 1
-    """The status reached the --fail-on level."""
+    """The status reached the --fail-on level (in at least --fail-count runs)."""
     ERROR = 2
     """Usage error, or the input could not be read."""
     NO_DATA = 3
@@ -33,6 +33,12 @@ _SEVERITY = (ExitCode.OK, ExitCode.NO_DATA, ExitCode.FAIL, ExitCode.ERROR)
 """Several inputs: an unreadable one outweighs a failing one, which outweighs no data."""
 
 
-def worst(codes: list[ExitCode]) -> ExitCode:
-    """The exit code for several inputs (OK for none)."""
+def worst(codes: list[ExitCode], fail_count: int = 1) -> ExitCode:
+    """The exit code for several inputs (OK for none).
+
+    FAIL counts only when at least ``fail_count`` inputs failed: a sweep that tolerates
+    one bad seed passes with one, and its other codes still apply.
+    """
+    if codes.count(ExitCode.FAIL) < fail_count:
+        codes = [ExitCode.OK if code is ExitCode.FAIL else code for code in codes]
     return max(codes, key=_SEVERITY.index, default=ExitCode.OK)

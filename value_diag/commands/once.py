@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ class OnceOptions:
 
     format: Format = Format.TEXT
     fail_on: Status | None = None
+    fail_count: int = 1
+    """Runs that must reach ``fail_on`` for the process to exit 1."""
     boxed: bool = False
     """Draw bordered panels (on a terminal) instead of plain lines."""
     compare: bool = False
@@ -46,7 +49,8 @@ def run_once(
 
     A file of several groups (esper-lite's A/B runs) gives a frame per group, judged as
     a run of its own. An unreadable file is reported on stderr and the others are still
-    shown; the exit code is then 2. Otherwise the worst of the runs' codes.
+    shown; the exit code is then 2. Otherwise the worst of the runs' codes, a failed
+    run counting only when at least ``fail_count`` runs failed.
     """
     check_paths(paths)
     now = time.time()
@@ -73,11 +77,9 @@ def run_once(
     if frames and options.format is Format.GITHUB:
         from value_diag.render.github import write_summary
 
-        write_summary(frames)  # after the annotations: it may fail
-    if options.fail_on is not None:  # exit 1 says that a run failed; stderr says which, and why
-        for frame in frames:
-            if reaches(frame.health.status, options.fail_on):
-                sys.stderr.write(renderer.verdict(frame, options.fail_on) + "\n")
+        write_summary(frames, options.compare, renderer.critic)  # after the annotations
+    if options.fail_on is not None:
+        _say_verdict(frames, renderer, options.fail_on, options.fail_count)
     if frames and (options.svg or options.html):
         from value_diag.render.export import export
 
@@ -85,7 +87,22 @@ def run_once(
         for target, kind in ((options.svg, "svg"), (options.html, "html")):
             if target:
                 export(picture, target, kind)
-    return worst(codes)
+    return worst(codes, options.fail_count)
+
+
+def _say_verdict(frames: list[Frame], renderer: Renderer, fail_on: Status, fail_count: int) -> None:
+    """Exit 1 says that runs failed; stderr says which, and why (and, for a count, how many)."""
+    failed = [f for f in frames if reaches(f.health.status, fail_on)]
+    if fail_count > 1 and failed:
+        from value_diag.render.compare import count_line
+
+        if len(failed) >= fail_count:
+            for frame in failed:
+                sys.stderr.write(renderer.verdict(frame, fail_on) + "\n")
+        sys.stderr.write(count_line(frames, fail_on, fail_count, renderer.ascii_only) + "\n")
+        return
+    for frame in failed:
+        sys.stderr.write(renderer.verdict(frame, fail_on) + "\n")
 
 
 def _picture(frames: list[Frame], renderer: Renderer, options: OnceOptions) -> RenderableType:
@@ -97,21 +114,8 @@ def _picture(frames: list[Frame], renderer: Renderer, options: OnceOptions) -> R
 
 
 def _print(frames: list[Frame], console: Console, renderer: Renderer, options: OnceOptions) -> None:
-    if options.compare and options.format in (Format.TEXT, Format.JSON):
-        from value_diag.render.compare import compare, sort_worst_first
-        from value_diag.render.jsonframe import dumps, to_json
-
-        if options.format is Format.JSON:
-            ordered = sort_worst_first(frames)
-            trend, origin = renderer.trend, renderer.thresholds_from
-            frames_json = [to_json(f, trend=trend, thresholds_from=origin) for f in ordered]
-            console.out(dumps(frames_json))
-        else:
-            table = compare(frames, renderer)
-            if not options.boxed:  # a log has no width to fit: give the table all it wants
-                wide = console.options.update_width(10_000)
-                console.width = max(console.width, console.measure(table, options=wide).maximum)
-            console.print(table)
+    if options.compare:
+        _print_compare(frames, console, renderer, options)
         return
     if options.format is Format.TEXT and options.boxed:
         console.print(renderer.stacked(frames))
@@ -123,3 +127,35 @@ def _print(frames: list[Frame], console: Console, renderer: Renderer, options: O
         if i:
             console.out("")
         console.print(renderer.plain(frame), soft_wrap=True)
+
+
+def _print_compare(
+    frames: list[Frame], console: Console, renderer: Renderer, options: OnceOptions
+) -> None:
+    """One table of every run, worst first, in the format asked for."""
+    from value_diag.render.compare import compare, sort_worst_first
+
+    if options.format is Format.JSON:
+        from value_diag.render.jsonframe import dumps, to_json
+
+        trend, origin = renderer.trend, renderer.thresholds_from
+        ordered = sort_worst_first(frames)
+        console.out(dumps([to_json(f, trend=trend, thresholds_from=origin) for f in ordered]))
+    elif options.format is Format.MARKDOWN:
+        from value_diag.render.markdown import compare_markdown
+
+        text = compare_markdown(frames, renderer.ascii_only, renderer.critic)
+        console.out(text, highlight=False)
+    elif options.format is Format.GITHUB:
+        from value_diag.render.github import compare_github
+
+        if frames:
+            console.out("\n".join(compare_github(frames)), highlight=False)
+    else:
+        # A terminal's width is there to fit; a log has none unless COLUMNS gives one.
+        fitted = options.boxed or os.environ.get("COLUMNS", "").strip().isdigit()
+        table = compare(frames, renderer, console.width if fitted else None)
+        if not fitted:  # give the table all it wants
+            wide = console.options.update_width(10_000)
+            console.width = max(console.width, console.measure(table, options=wide).maximum)
+        console.print(table)

@@ -38,6 +38,8 @@ class WatchOptions:
     """How `watch` follows and when it gives up."""
 
     fail_on: Status | None = None
+    fail_count: int = 1
+    """Runs whose latest frame must reach ``fail_on`` together for the watch to end."""
     poll: float | None = None
     """Seconds between looks when polling; None to use file-system notifications."""
     history: int = 0
@@ -46,13 +48,28 @@ class WatchOptions:
     """Files only: the watch ends (exit 0) once this is true of the frames on screen."""
 
 
-def _verdict(frames: list[Frame], sink: Sink, fail_on: Status | None) -> ExitCode | None:
-    """FAIL, said on stderr with the run and its culprits, once a frame reaches ``fail_on``."""
-    for frame in frames:
-        if fail_on is not None and reaches(frame.health.status, fail_on):
+def _verdict(
+    frames: list[Frame], changed: list[int], sink: Sink, fail_on: Status | None, fail_count: int
+) -> ExitCode | None:
+    """FAIL, said on stderr with the run and its culprits, once a new frame reaches
+    ``fail_on`` and, with ``fail_count``, the latest frames of that many runs have."""
+    if fail_on is None:
+        return None
+    for frame in (frames[i] for i in changed):
+        if fail_count == 1 and reaches(frame.health.status, fail_on):
             sink.conclude(sink.renderer.verdict(frame, fail_on))
             return ExitCode.FAIL
-    return None
+    if fail_count == 1 or not any(reaches(frames[i].health.status, fail_on) for i in changed):
+        return None
+    from value_diag.render.compare import count_line, failing
+
+    failed = failing(frames, fail_on)
+    if len(failed) < fail_count:
+        return None
+    for frame in failed:
+        sink.conclude(sink.renderer.verdict(frame, fail_on))
+    sink.conclude(count_line(frames, fail_on, fail_count, sink.renderer.ascii_only))
+    return ExitCode.FAIL
 
 
 def _frames(
@@ -134,10 +151,15 @@ class _Step:
     for the age or a new terminal size when nothing did."""
 
     def __init__(
-        self, sink: Sink, fail_on: Status | None, stopper: Stopper, clock: Callable[[], float]
+        self,
+        sink: Sink,
+        options: WatchOptions,
+        stopper: Stopper,
+        clock: Callable[[], float],
     ) -> None:
         self.sink = sink
-        self.fail_on = fail_on
+        self.fail_on = options.fail_on
+        self.fail_count = options.fail_count
         self.stopper = stopper
         self.clock = clock
         self.last_draw = 0.0
@@ -149,7 +171,7 @@ class _Step:
         if changed:
             self.sink.show(frames, changed, now)
             self.last_draw = now
-            return _verdict([frames[i] for i in changed], self.sink, self.fail_on)
+            return _verdict(frames, changed, self.sink, self.fail_on, self.fail_count)
         if self.stopper.resized.is_set() or now - self.last_draw >= AGE_REFRESH_S:
             self.stopper.resized.clear()
             self.sink.tick(frames, now)
@@ -168,7 +190,7 @@ def _follow(
     stop = stopper.event.is_set
     sources = [Followed(p, options.history, stop) for p in paths]
     waker = Waker(paths, stopper, options.poll)
-    step = _Step(sink, options.fail_on, stopper, clock)
+    step = _Step(sink, options, stopper, clock)
     changed = _read_pass(sources, clock(), 0)
     turn = 0
     frames: list[Frame] = []
@@ -208,7 +230,7 @@ def _watch_stdin(
     sel: selectors.BaseSelector = poll()
     sel.register(fd, selectors.EVENT_READ)
     sel.register(stopper.wake_fd, selectors.EVENT_READ)
-    step = _Step(sink, options.fail_on, stopper, clock)
+    step = _Step(sink, options, stopper, clock)
     changed, eof = True, False  # the first frame is drawn before anything is read
     frames: list[Frame] = []
     try:
