@@ -138,7 +138,7 @@ def test_defaults_and_whole_buffers() -> None:
         assert finder.search(b"") == -1, name
 
 
-@pytest.mark.parametrize("count", [3, 9, 17, 20])
+@pytest.mark.parametrize("count", [3, 9, 11, 17, 20])
 def test_many_different_second_bytes(count: int) -> None:
     """More second bytes than one vector test takes: the wider test, then byte by byte."""
     needles = tuple(b'"' + bytes([65 + i]) + b'z"' for i in range(count))

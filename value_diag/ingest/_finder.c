@@ -248,8 +248,12 @@ find(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end, Py_ssize_t
 #if HAVE_SIMD
     if (self->simd) {
         const Py_ssize_t found =
-            self->nseconds <= 8 ? find_simd(self, s, i, end, &i, newlines, 8, counting)
-                                : find_simd(self, s, i, end, &i, newlines, 16, counting);
+            /* One compare per second byte and position: the narrowest unrolled width that
+             * holds them all (the known names have 9 second bytes). */
+            self->nseconds <= 8    ? find_simd(self, s, i, end, &i, newlines, 8, counting)
+            : self->nseconds <= 10 ? find_simd(self, s, i, end, &i, newlines, 10, counting)
+            : self->nseconds <= 12 ? find_simd(self, s, i, end, &i, newlines, 12, counting)
+                                   : find_simd(self, s, i, end, &i, newlines, 16, counting);
         if (found >= 0)
             return found;
     }
