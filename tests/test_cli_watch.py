@@ -91,6 +91,19 @@ def run(tmp_path: Path) -> Path:
 # --------------------------------------------------------------------------- following a file
 
 
+@pytest.mark.parametrize("content", ["", "plain log line\n"])
+def test_a_file_with_nothing_of_ours_still_gets_its_first_frame(
+    spawn: Spawn, tmp_path: Path, content: str
+) -> None:
+    """An empty log (a run about to start) is shown at once, not only after its first line."""
+    (tmp_path / "run.jsonl").write_text(content)
+    w = spawn("run.jsonl", "--format", "json")
+    first = w.frame()
+    assert (first["source"], first["status"], first["records"]) == ("run.jsonl", "no_data", 0)
+    append(tmp_path / "run.jsonl", healthy(5.0))
+    assert w.frame(has_bellman(5.0))["records"] == 1
+
+
 def test_start_frame_then_appends(spawn: Spawn, run: Path) -> None:
     w = spawn("run.jsonl", "--format", "json")
 

@@ -191,7 +191,8 @@ def _follow(
     sources = [Followed(p, options.history, stop) for p in paths]
     waker = Waker(paths, stopper, options.poll)
     step = _Step(sink, options, stopper, clock)
-    changed = _read_pass(sources, clock(), 0)
+    _read_pass(sources, clock(), 0)
+    changed = list(range(len(sources)))  # the first frames are drawn whatever they hold
     turn = 0
     frames: list[Frame] = []
     while True:
