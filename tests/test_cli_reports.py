@@ -5,22 +5,20 @@ Every test runs the real console script in a subprocess, as a user or a CI job w
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import os
-import queue
 import re
 import subprocess
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import pytest
-from conftest import DEADLINE, SAMPLES, clean_env, run_cli, script
+from conftest import SAMPLES, clean_env, run_cli, script
 from telemetry import COLLAPSE_CULPRITS, json_value
 from test_cli_once import NINE, metrics
+from watching import Spawn
 
 from value_diag.frame import Frame
 from value_diag.ingest.parallel import fold_path
@@ -370,60 +368,6 @@ def test_thresholds_command_refuses_a_bad_config(tmp_path: Path) -> None:
     assert str(config) in err and "v_return_correlation.warning" in err, err
 
 
-class Watch:
-    """`value-diag watch ...` with stdout read on a thread (no wall-clock asserts)."""
-
-    def __init__(self, args: list[str], cwd: Path) -> None:
-        self.popen = subprocess.Popen(
-            [*script(), "watch", *args],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=clean_env(),
-        )
-        self.lines: queue.Queue[bytes | None] = queue.Queue()
-        assert self.popen.stdout is not None
-        self.thread = threading.Thread(target=self._read, args=(self.popen.stdout,), daemon=True)
-        self.thread.start()
-
-    def _read(self, stream: IO[bytes]) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            for raw in stream:
-                self.lines.put(raw)
-        self.lines.put(None)
-
-    def frame(self) -> Json:
-        try:
-            raw = self.lines.get(timeout=DEADLINE)
-        except queue.Empty:
-            raise AssertionError(f"no frame within {DEADLINE}s") from None
-        assert raw is not None, "watch ended early"
-        obj = strict(raw.decode("utf-8"))
-        assert isinstance(obj, dict)
-        return obj
-
-    def wait(self) -> int:
-        return self.popen.wait(timeout=DEADLINE)
-
-    def close(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
-        self.popen.wait()
-        self.thread.join(timeout=5)
-        for stream in (self.popen.stdout, self.popen.stderr):
-            if stream is not None:
-                stream.close()
-
-
-@pytest.fixture
-def watch(tmp_path: Path) -> Iterator[list[Watch]]:
-    started: list[Watch] = []
-    yield started
-    for w in started:
-        w.close()
-
-
 def append(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
@@ -432,23 +376,19 @@ def append(path: Path, text: str) -> None:
         os.close(fd)
 
 
-def test_watch_uses_the_config_for_fail_on(tmp_path: Path, watch: list[Watch]) -> None:
+def test_watch_uses_the_config_for_fail_on(tmp_path: Path, spawn: Spawn) -> None:
     run = run_file(tmp_path / "run.jsonl", {"bellman_error": 7.0})
     write(tmp_path / "lenient.toml", LENIENT)
-    w = Watch(
-        ["run.jsonl", "--format", "json", "--fail-on", "warning", "--config", "lenient.toml"],
-        cwd=tmp_path,
-    )
-    watch.append(w)
-    assert w.frame()["status"] == "ok"
+    w = spawn("run.jsonl", "--format", "json", "--fail-on", "warning", "--config", "lenient.toml")
+    assert strict(w.lines(1)[0])["status"] == "ok"
 
     append(run, line({**HEALTHY, "bellman_error": 60.0}))  # critical under the defaults
-    frame = w.frame()
+    frame = strict(w.lines(1)[0])
     assert frame["value_function"]["bellman_error"] == {"value": 60.0, "level": "ok"}
     assert frame["status"] == "ok"
 
     append(run, line({**HEALTHY, "bellman_error": 150.0}))
-    frame = w.frame()
+    frame = strict(w.lines(1)[0])
     assert frame["value_function"]["bellman_error"] == {"value": 150.0, "level": "warning"}
     assert w.wait() == 1
 

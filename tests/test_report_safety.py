@@ -5,24 +5,20 @@ CLI behaviour runs the real console script in a subprocess, as a CI job would.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import queue
 import re
 import signal
-import subprocess
-import threading
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import IO, Final
+from typing import Final
 
 import pytest
-from conftest import DEADLINE, SAMPLES, clean_env, run_cli, script
+from conftest import SAMPLES, clean_env, run_cli
 from markdown_it import MarkdownIt
 from telemetry import COLLAPSE_CULPRITS
 from test_cli_once import metrics
+from watching import Spawn
 
 BACKEND: Final = "<img src=https://evil.example/p.png>"
 MODE: Final = "[Fix](https://evil.example) @org/team ``x`` | &amp; www.evil.example #1 *b*"
@@ -147,67 +143,6 @@ def test_github_annotations_come_first_and_an_unwritable_summary_is_a_warning(
     ]
 
 
-class Watch:
-    """`value-diag watch ...` in ``cwd`` with the step summary at ``summary``."""
-
-    def __init__(self, args: list[str], cwd: Path, summary: Path) -> None:
-        self.popen = subprocess.Popen(
-            [*script(), "watch", *args],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=clean_env(GITHUB_STEP_SUMMARY=str(summary)),
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        assert self.popen.stdout is not None
-        self.thread = threading.Thread(target=self._read, args=(self.popen.stdout,), daemon=True)
-        self.thread.start()
-
-    def _read(self, stream: IO[bytes]) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            for raw in stream:
-                self.lines.put(raw.decode("utf-8").rstrip("\n"))
-        self.lines.put(None)
-
-    def line(self) -> str:
-        try:
-            text = self.lines.get(timeout=DEADLINE)
-        except queue.Empty:
-            raise AssertionError(f"no output within {DEADLINE}s") from None
-        assert text is not None, "watch ended early"
-        return text
-
-    def rest(self) -> list[str]:
-        """The lines printed after the last one read, up to the end of the output."""
-        self.wait()
-        self.thread.join(timeout=DEADLINE)
-        out = []
-        while (text := self.lines.get(timeout=DEADLINE)) is not None:
-            out.append(text)
-        return out
-
-    def wait(self) -> int:
-        return self.popen.wait(timeout=DEADLINE)
-
-    def close(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
-        self.popen.wait()
-        self.thread.join(timeout=5)
-        for stream in (self.popen.stdout, self.popen.stderr):
-            if stream is not None:
-                stream.close()
-
-
-@pytest.fixture
-def started() -> Iterator[list[Watch]]:
-    out: list[Watch] = []
-    yield out
-    for w in out:
-        w.close()
-
-
 def append(path: Path, **overrides: float) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
@@ -230,31 +165,29 @@ def title(annotation: str) -> tuple[str, str]:
 
 
 def test_watch_annotates_level_changes_per_source_and_summarises_once_at_exit(
-    tmp_path: Path, started: list[Watch]
+    tmp_path: Path, spawn: Spawn
 ) -> None:
     a = new_run(tmp_path / "a.jsonl")
     b = new_run(tmp_path / "b.jsonl", bellman_error=30.0)
     summary = tmp_path / "summary.md"
-    w = Watch(
-        ["a.jsonl", "b.jsonl", "--format", "github", "--fail-on", "critical"], tmp_path, summary
-    )
-    started.append(w)
-    assert w.line().startswith("::notice title=value-diag::a.jsonl: ok, ")
-    assert title(w.line()) == ("warning", "b.jsonl value-diag%3A Bellman warning")
+    env = clean_env(GITHUB_STEP_SUMMARY=str(summary))
+    w = spawn("a.jsonl", "b.jsonl", "--format", "github", "--fail-on", "critical", env=env)
+    assert w.lines(1)[0].startswith("::notice title=value-diag::a.jsonl: ok, ")
+    assert title(w.lines(1)[0]) == ("warning", "b.jsonl value-diag%3A Bellman warning")
 
     append(a, bellman_error=30.0)  # b's Bellman warning says nothing about a's
-    assert title(w.line()) == ("warning", "a.jsonl value-diag%3A Bellman warning")
+    assert title(w.lines(1)[0]) == ("warning", "a.jsonl value-diag%3A Bellman warning")
     append(a, bellman_error=31.0, td_error_mean=6.0)  # Bellman unchanged: not repeated
-    assert title(w.line()) == ("warning", "a.jsonl value-diag%3A TD Mean warning")
+    assert title(w.lines(1)[0]) == ("warning", "a.jsonl value-diag%3A TD Mean warning")
     append(a, bellman_error=32.0, td_error_mean=1.0)  # a recovery is news too
-    command, named = title(w.line())
+    command, named = title(w.lines(1)[0])
     assert command == "notice" and named.startswith("a.jsonl value-diag%3A TD Mean "), named
     assert not summary.exists(), "the summary waits for the end"
 
     append(b, bellman_error=60.0)
-    assert title(w.line()) == ("error", "b.jsonl value-diag%3A Bellman critical")
-    assert w.rest() == []
-    assert w.popen.returncode == 1
+    assert title(w.lines(1)[0]) == ("error", "b.jsonl value-diag%3A Bellman critical")
+    assert w.rest_lines() == []
+    assert w.wait() == 1
     md = summary.read_text(encoding="utf-8")
     sections = md.split("### VALUE DIAGNOSTICS: ")[1:]
     assert [s.splitlines()[0] for s in sections] == ["`a.jsonl`", "`b.jsonl`"], md
@@ -263,18 +196,15 @@ def test_watch_annotates_level_changes_per_source_and_summarises_once_at_exit(
     assert "| Bellman | 60.0 | **critical** |" in sections[1], "b's last frame"
 
 
-def test_watch_stopped_by_a_signal_still_writes_the_summary(
-    tmp_path: Path, started: list[Watch]
-) -> None:
+def test_watch_stopped_by_a_signal_still_writes_the_summary(tmp_path: Path, spawn: Spawn) -> None:
     new_run(tmp_path / "a.jsonl")
     summary = tmp_path / "summary.md"
-    w = Watch(["a.jsonl", "--format", "github"], tmp_path, summary)
-    started.append(w)
-    assert w.line().startswith("::notice title=value-diag::a.jsonl: ok")
+    w = spawn("a.jsonl", "--format", "github", env=clean_env(GITHUB_STEP_SUMMARY=str(summary)))
+    assert w.lines(1)[0].startswith("::notice title=value-diag::a.jsonl: ok")
     assert not summary.exists(), "written at the end, not with each frame"
-    w.popen.send_signal(signal.SIGTERM)
-    assert w.rest() == []
-    assert w.popen.returncode == 0
+    w.send(signal.SIGTERM)
+    assert w.rest_lines() == []
+    assert w.wait() == 0
     assert summary.read_text(encoding="utf-8").count("### VALUE DIAGNOSTICS: `a.jsonl`") == 1
 
 

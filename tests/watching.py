@@ -131,6 +131,14 @@ class Watch:
         """The first frame (from here on) satisfying ``pred``."""
         return self.until(pred)[0]
 
+    def rest_lines(self) -> list[str]:
+        """All remaining stdout lines, up to the end of output (the process must end)."""
+        deadline = time.monotonic() + DEADLINE
+        out = []
+        while (text := self.next_line(deadline)) is not None:
+            out.append(text)
+        return out
+
     def rest(self) -> list[Json]:
         """All remaining frames, up to the end of output (the process must end)."""
         deadline = time.monotonic() + DEADLINE
