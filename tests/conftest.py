@@ -67,13 +67,20 @@ def run_cli(
 
 @pytest.fixture
 def spawn(tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """Starts `value-diag watch ARGS` in tmp_path; every process is killed at teardown."""
+    """Starts `[PREFIX...] value-diag watch ARGS` (in tmp_path unless ``cwd``); every process is
+    killed at teardown."""
     from watching import Watch
 
     started: list[Watch] = []
 
-    def start(*args: str, stdin: bool = False, env: dict[str, str] | None = None) -> Watch:
-        w = Watch(list(args), cwd=tmp_path, stdin=stdin, env=env)
+    def start(
+        *args: str,
+        stdin: bool = False,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        prefix: Sequence[str] = (),
+    ) -> Watch:
+        w = Watch(list(args), cwd=cwd or tmp_path, stdin=stdin, env=env, prefix=prefix)
         started.append(w)
         return w
 

@@ -15,13 +15,13 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_cli_watch import COMPILE_LINE, append, healthy, line
-from watching import Watch
+from watching import Spawn, Watch
 
 from value_diag.commands.follower import Followed
 from value_diag.ingest.parallel import fold_path
@@ -176,23 +176,6 @@ def test_stat_error_is_shown_and_retried(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- through the script
 
 
-@pytest.fixture
-def watches() -> Iterator[Callable[..., Watch]]:
-    """Starts `[PREFIX...] value-diag watch ARGS` (text frames in a pipe); killed at teardown."""
-    started: list[Watch] = []
-
-    def start(*args: str, cwd: Path, prefix: Sequence[str] = ()) -> Watch:
-        w = Watch(list(args), cwd=cwd, prefix=prefix)
-        started.append(w)
-        return w
-
-    try:
-        yield start
-    finally:
-        for w in started:
-            w.close()
-
-
 def header(w: Watch, pred: Callable[[str], bool]) -> str:
     """The first text-frame header (from here on) satisfying ``pred``; fails if watch ends."""
     while True:
@@ -211,12 +194,10 @@ def recovered(w: Watch, records: str, bellman: str) -> None:
     assert "Traceback" not in w.stderr
 
 
-def test_file_becoming_a_directory_is_shown_and_retried(
-    tmp_path: Path, watches: Callable[..., Watch]
-) -> None:
+def test_file_becoming_a_directory_is_shown_and_retried(tmp_path: Path, spawn: Spawn) -> None:
     path = tmp_path / "run.jsonl"
     path.write_text(line(COMPILE_LINE) + healthy(3.0))
-    w = watches("run.jsonl", cwd=tmp_path)
+    w = spawn("run.jsonl", cwd=tmp_path)
     header(w, lambda h: "| 2 records |" in h)
 
     path.unlink()
@@ -260,12 +241,10 @@ def shared() -> Iterator[Path]:
         shutil.rmtree(d)
 
 
-def test_permission_revoked_on_the_open_file_changes_nothing(
-    shared: Path, watches: Callable[..., Watch]
-) -> None:
+def test_permission_revoked_on_the_open_file_changes_nothing(shared: Path, spawn: Spawn) -> None:
     """Like tail -f: an open file stays readable whatever its mode becomes."""
     path = shared / "run.jsonl"
-    w = watches(str(path), cwd=shared, prefix=as_nobody())
+    w = spawn(str(path), cwd=shared, prefix=as_nobody())
     header(w, lambda h: "| 2 records |" in h)
     path.chmod(0o000)
     append(path, healthy(4.0))
@@ -274,11 +253,9 @@ def test_permission_revoked_on_the_open_file_changes_nothing(
 
 
 @pytest.mark.parametrize("how", ["replaced-by-an-unreadable-file", "directory-closed"])
-def test_permission_revoked_is_shown_and_retried(
-    shared: Path, watches: Callable[..., Watch], how: str
-) -> None:
+def test_permission_revoked_is_shown_and_retried(shared: Path, spawn: Spawn, how: str) -> None:
     path = shared / "run.jsonl"
-    w = watches(str(path), cwd=shared, prefix=as_nobody())
+    w = spawn(str(path), cwd=shared, prefix=as_nobody())
     header(w, lambda h: "| 2 records |" in h)
 
     if how == "directory-closed":
