@@ -5,8 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -446,22 +444,6 @@ def test_watch_fail_on_names_the_group(spawn: Spawn, tmp_path: Path) -> None:
     w = spawn("events.jsonl", "--format", "json", "--fail-on", "critical")
     assert w.wait() == 1
     assert "events.jsonl#B reached critical" in w.stderr
-
-
-# --- the sample -------------------------------------------------------------------------------
-
-
-def test_the_ab_sample_is_what_generate_writes(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(SAMPLES / "generate.py"), "--out", str(tmp_path)],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()
-    bundled = (SAMPLES / "ab" / "events.jsonl").read_bytes()
-    assert (tmp_path / "ab" / "events.jsonl").read_bytes() == bundled
-    assert len(bundled) < 800_000
 
 
 def test_the_ab_sample_is_two_runs_with_skipped_updates() -> None:

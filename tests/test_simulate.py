@@ -216,6 +216,9 @@ def test_bundled_samples_are_what_generate_writes(tmp_path: Path) -> None:
         bundled = (SAMPLES / name).read_bytes()
         assert (tmp_path / name).read_bytes() == bundled, name
         assert len(bundled) < 500_000, f"{name} stays small"
+    ab = (SAMPLES / "ab" / "events.jsonl").read_bytes()  # esper's A/B layout: a run folder
+    assert (tmp_path / "ab" / "events.jsonl").read_bytes() == ab
+    assert len(ab) < 800_000
 
 
 # --- the command ---------------------------------------------------------------------------------
