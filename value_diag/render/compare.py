@@ -112,7 +112,13 @@ class Column:
 
 def columns(frames: list[Frame], ascii_only: bool = False, critic: bool = False) -> list[Column]:
     """Every column of the comparison in display order, the runs worst first."""
-    ordered = sort_worst_first(frames)
+    return columns_of(sort_worst_first(frames), ascii_only, critic)
+
+
+def columns_of(
+    ordered: list[Frame], ascii_only: bool = False, critic: bool = False
+) -> list[Column]:
+    """Every column of the comparison in display order, the runs in the order given."""
     labels = [label for label, _spec in METRICS.values()] + [COMPILE]
     if critic:
         labels += [label for label, _spec in CRITIC_METRICS.values()]
@@ -155,9 +161,9 @@ def columns(frames: list[Frame], ascii_only: bool = False, critic: bool = False)
 _ALARM_STATUS: Final = frozenset({Status.WARNING, Status.CRITICAL})
 
 
-def _rank(column: Column) -> tuple[int, int]:
-    if column.label in ALWAYS:
-        return (0, ALWAYS.index(column.label))
+def _rank(column: Column, always: tuple[str, ...]) -> tuple[int, int]:
+    if column.label in always:
+        return (0, always.index(column.label))
     return (1 if column.alarming else 2, PRIORITY.index(column.label))
 
 
@@ -170,20 +176,22 @@ class Fitted:
     run_width: int
 
 
-def fit(cols: list[Column], width: int | None) -> Fitted:
+def fit(cols: list[Column], width: int | None, always: tuple[str, ...] = ALWAYS) -> Fitted:
     """The columns that fit in ``width`` cells, whole, the least telling left out first.
 
     The run name is always first and never left out: it gets what the status and the
     KEPT most telling columns leave (at least MIN_RUN cells), then every other column is
     added in priority order until the next one does not fit; whatever room is left goes
-    back to the run name. ``width`` None: every column, the run names whole.
+    back to the run name. ``width`` None: every column, the run names whole. ``always``
+    names the columns kept at any width, in that order (a column neither there nor in
+    PRIORITY cannot be fitted).
     """
     run, rest = cols[0], cols[1:]
     if width is None:
         return Fitted(cols, [], run.width)
-    order = sorted(rest, key=_rank)
-    must = [c for c in order if c.label in ALWAYS]
-    first = must + [c for c in order if c.label not in ALWAYS][:KEPT]
+    order = sorted(rest, key=lambda c: _rank(c, always))
+    must = [c for c in order if c.label in always]
+    first = must + [c for c in order if c.label not in always][:KEPT]
     room = width - PAD - sum(c.width + PAD for c in first)
     run_w = min(run.width, max(room, MIN_RUN))
     used = run_w + PAD
