@@ -119,42 +119,51 @@ def columns_of(
     ordered: list[Frame], ascii_only: bool = False, critic: bool = False
 ) -> list[Column]:
     """Every column of the comparison in display order, the runs in the order given."""
-    labels = [label for label, _spec in METRICS.values()] + [COMPILE]
+    return assemble(labels(critic), [row(f, ascii_only, critic) for f in ordered])
+
+
+def labels(critic: bool = False) -> list[str]:
+    """The comparison's column labels, in display order (``critic``: with --critic's)."""
+    metrics = [label for label, _spec in METRICS.values()] + [COMPILE]
     if critic:
-        labels += [label for label, _spec in CRITIC_METRICS.values()]
-    metrics: list[list[Cell]] = [[] for _ in labels]
-    runs, statuses, records, bad = [], [], [], []
-    dash = not_reported(ascii_only)
-    for frame in ordered:
-        h = frame.health
-        runs.append(Cell(clean(frame.source, ascii_only), literal=True))
-        statuses.append(
-            Cell(h.status.value, styles.status_style(h.status), h.status in _ALARM_STATUS)
-        )
-        cells = metric_cells(frame, ascii_only)
-        if cells:
-            c = frame.state.compile
-            from_file = c is not None and c.enabled  # backend:mode, not a word of ours
-            for i, ((label, value, level), name) in enumerate(
-                zip(cells, cell_names(frame), strict=True)
-            ):
-                literal = from_file and label == "Compile"
-                shown = clean(value, ascii_only) if literal else value
-                style = styles.style_of(h, name)
-                metrics[i].append(Cell(shown, style, level in ALARMS, literal))
+        metrics += [label for label, _spec in CRITIC_METRICS.values()]
+    return [RUN, STATUS, *metrics, RECORDS, BAD]
+
+
+def row(frame: Frame, ascii_only: bool = False, critic: bool = False) -> tuple[Cell, ...]:
+    """One run's cells, one for each of ``labels(critic)``."""
+    h = frame.health
+    out = [
+        Cell(clean(frame.source, ascii_only), literal=True),
+        Cell(h.status.value, styles.status_style(h.status), h.status in _ALARM_STATUS),
+    ]
+    metrics = len(labels(critic)) - 4
+    cells = metric_cells(frame, ascii_only)
+    c = frame.state.compile
+    from_file = c is not None and c.enabled  # backend:mode, not a word of ours
+    for (label, value, level), name in zip(cells[:metrics], cell_names(frame), strict=False):
+        literal = from_file and label == "Compile"
+        shown = clean(value, ascii_only) if literal else value
+        out.append(Cell(shown, styles.style_of(h, name), level in ALARMS, literal))
+    dash = Cell(not_reported(ascii_only), styles.NOT_REPORTED)
+    out += [dash] * (metrics - min(len(cells), metrics))  # nothing reported yet
+    st = frame.state
+    out.append(Cell(str(st.records)))
+    out.append(Cell(str(st.bad_lines), "yellow" if st.bad_lines else "", st.bad_lines > 0))
+    return tuple(out)
+
+
+def assemble(names: list[str], rows: list[tuple[Cell, ...]]) -> list[Column]:
+    """Rows of cells, one cell per label of ``names``, as the columns of a table."""
+    by_column = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    out = []
+    for label, cells in zip(names, by_column, strict=True):
+        if label in (RUN, STATUS):
+            out.append(Column(label, tuple(cells), right=False))
+        elif label == COMPILE:
+            out.append(Column(label, tuple(cells), right=False, cap=MAX_COMPILE))
         else:
-            for column in metrics:
-                column.append(Cell(dash, styles.NOT_REPORTED))
-        st = frame.state
-        records.append(Cell(str(st.records)))
-        bad.append(Cell(str(st.bad_lines), "yellow" if st.bad_lines else "", st.bad_lines > 0))
-    out = [Column(RUN, tuple(runs), right=False), Column(STATUS, tuple(statuses), right=False)]
-    for label, cells_of in zip(labels, metrics, strict=True):
-        if label == COMPILE:
-            out.append(Column(label, tuple(cells_of), right=False, cap=MAX_COMPILE))
-        else:
-            out.append(Column(label, tuple(cells_of)))
-    out += [Column(RECORDS, tuple(records)), Column(BAD, tuple(bad))]
+            out.append(Column(label, tuple(cells)))
     return out
 
 
