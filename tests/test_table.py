@@ -1,4 +1,5 @@
-"""The live sweep table: fitted to any screen, sorted, the selection kept in view and on its run."""
+"""The live sweep table (render/runs, tableview, table): fitted to any screen, sorted, the
+selection kept in view and on its run."""
 
 from __future__ import annotations
 
@@ -18,23 +19,9 @@ from value_diag.frame import Frame
 from value_diag.health import Status
 from value_diag.render import styles
 from value_diag.render.frames import Renderer
-from value_diag.render.table import (
-    Bucket,
-    Key,
-    Mode,
-    Run,
-    Sort,
-    TableView,
-    chrome,
-    header,
-    natural_key,
-    ordered,
-    render,
-    run_of,
-    short_age,
-    table_lines,
-    window,
-)
+from value_diag.render.runs import Bucket, Run, Sort, natural_key, ordered, run_of
+from value_diag.render.table import header, render, short_age, table_lines
+from value_diag.render.tableview import Key, Mode, TableView, chrome, window
 from value_diag.state import FoldState
 
 OK_VALUES: Final = (0.9, 1.0, 3.0, 4.0, 10.0, 30.0, 50.0, 25.0, 0.1)

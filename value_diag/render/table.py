@@ -1,19 +1,16 @@
-"""The live sweep table: a row per run, sorted, scrolled to the selection, fitted to the screen.
+"""The live sweep table drawn: a row per run, counted where they do not fit, in the
+lines and columns there are. Pure.
 
-Pure: a TableView is the state (runs, sort, selection, scroll, mode) and every key
-returns a new one; ``render`` draws a view in exactly the lines and columns given. The
-cells, their colours and the columns left out at narrow widths are --compare's.
+The cells, their colours and the columns left out at narrow widths are --compare's.
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from functools import lru_cache, partial
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Final
 
 from rich.cells import cell_len
@@ -32,105 +29,18 @@ from value_diag.render.compare import (
     assemble,
     fit,
     labels,
-    row,
 )
 from value_diag.render.frames import age_style
 from value_diag.render.panel import not_reported
+from value_diag.render.runs import Bucket, Run, age_of
 from value_diag.render.sanitize import middle
+from value_diag.render.tableview import Mode, TableView, chrome, window
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
-    from value_diag.frame import Frame
     from value_diag.render.frames import Renderer
 
-
-# --- Where a frame keeps what the table shows. ---------------------------------------
-# The one place that knows. FoldState.step and the stale flag are being added beside this
-# module; point these three at the real fields when they land (then drop the getattr):
-#   step_of  -> frame.state.step
-#   stale_of -> frame.health.stale is not None
-#   age_of   -> frame.age(now)
-
-
-def step_of(frame: Frame) -> int | None:
-    """The training step of the run's newest record, if its lines name one.
-
-    PROVISIONAL: reads FoldState.step while that field is being added.
-    """
-    step = getattr(frame.state, "step", None)
-    return step if isinstance(step, int) and not isinstance(step, bool) else None
-
-
-def stale_of(frame: Frame) -> bool:
-    """Whether the run has written nothing for longer than --max-age.
-
-    PROVISIONAL: reads Health.stale (the age of a stale run's last record, else None)
-    while that field is being added; False without it.
-    """
-    return getattr(frame.health, "stale", None) is not None
-
-
-def age_of(frame: Frame, now: float | None) -> float | None:
-    """Seconds from the run's last record to ``now``; None without either."""
-    last = frame.state.last_update
-    return None if now is None or last is None else max(0.0, now - last)
-
-
-# --- The vocabulary. -------------------------------------------------------------------
-
-
-class Key(StrEnum):
-    """What a key press asks of the view (commands/keys.py turns bytes into these)."""
-
-    QUIT = "q"
-    HELP = "?"
-    UP = "up"
-    DOWN = "down"
-    PAGE_UP = "pgup"
-    PAGE_DOWN = "pgdn"
-    HOME = "home"
-    END = "end"
-    ENTER = "enter"
-    ESC = "esc"
-    SORT = "s"
-
-
-class Sort(StrEnum):
-    """The orders `s` cycles through, in that order. Ties go by natural name order."""
-
-    WORST = "worst"
-    """Critical, warning, ok, stale, waiting (BUCKETS)."""
-    NAME = "name"
-    """Natural order: seed2 before seed10."""
-    STEP = "step"
-    """Lowest step first (the runs that lag); runs that name no step last."""
-    AGE = "age"
-    """Longest silent first (a hung run on top); runs with no record yet last."""
-
-
-class Mode(StrEnum):
-    """What the screen shows: the table, the selected run's panel, or the keys."""
-
-    TABLE = "table"
-    DETAIL = "detail"
-    HELP = "help"
-
-
-class Bucket(StrEnum):
-    """Where a run sorts under Sort.WORST, and what the header counts."""
-
-    CRITICAL = "critical"
-    WARNING = "warning"
-    OK = "ok"
-    STALE = "stale"
-    WAITING = "waiting"
-
-
-BUCKETS: Final = tuple(Bucket)
-"""Sort.WORST's order. A stale run (critical under --max-age) comes after the healthy
-ones: finished runs go stale too, and would otherwise bury the dying ones; its row says
-stale in red, and its metrics keep their colours."""
 COUNTED: Final = (Bucket.CRITICAL, Bucket.WARNING, Bucket.STALE, Bucket.WAITING)
 """The buckets the header counts, when there are any, after the number of runs."""
 SHORT_BUCKET: Final = {
@@ -146,8 +56,6 @@ LIVE_ALWAYS: Final = (STATUS, AGE, STEP)
 a screen too narrow even for them, the line is cut at its end."""
 MIN_RUN_TINY: Final = 4
 """Cells a run name keeps on a screen too narrow for the columns of LIVE_ALWAYS."""
-MIN_BODY: Final = 2
-"""Lines the rows keep before the column header, then the footer, are left out."""
 HELP_KEYS: Final = (
     ("q", "quit"),
     ("↑↓/jk", "move"),
@@ -160,299 +68,6 @@ HELP_KEYS: Final = (
 )
 """The keys and what they do, as the help screen lists them."""
 ASCII_KEYS: Final = {"↑↓/jk": "Up/Down/jk"}
-
-
-@lru_cache(maxsize=4096)
-def natural_key(name: str) -> tuple[tuple[int, str], ...]:
-    """A sort key in which the numbers in a name count as numbers: seed2 before seed10.
-
-    Case is ignored. Text and digit runs alternate from a text run (maybe empty), so two
-    keys compare text with text and numbers with numbers.
-    """
-    parts = _DIGITS.split(name.casefold())
-    return tuple((int(p), "") if i % 2 else (0, p) for i, p in enumerate(parts))
-
-
-_DIGITS: Final = re.compile("([0-9]+)")
-
-
-# --- One run, and the view. ----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    """A run as the table knows it: its latest frame, and what the frame says of it."""
-
-    name: str
-    frame: Frame
-    step: int | None = None
-    stale: bool = False
-    _rows: dict[tuple[bool, bool], tuple[Cell, ...]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-    """--compare's cells of the frame, made once for each (ascii_only, critic)."""
-
-    def cells(self, ascii_only: bool = False, critic: bool = False) -> tuple[Cell, ...]:
-        """The frame's --compare row: a cell for each of ``labels(critic)``."""
-        key = (ascii_only, critic)
-        cells = self._rows.get(key)
-        if cells is None:
-            cells = self._rows[key] = row(self.frame, ascii_only, critic)
-        return cells
-
-    @property
-    def bucket(self) -> Bucket:
-        """Waiting before any metric, stale past --max-age, else its status."""
-        status = self.frame.health.status
-        if status is Status.NO_DATA:
-            return Bucket.WAITING
-        if self.stale:
-            return Bucket.STALE
-        return Bucket(status.value)
-
-
-def run_of(frame: Frame) -> Run:
-    """A frame as a row of the table."""
-    return Run(frame.source, frame, step_of(frame), stale_of(frame))
-
-
-def _by_name(run: Run) -> tuple[tuple[tuple[int, str], ...], str]:
-    return natural_key(run.name), run.name
-
-
-SORT_KEYS: Final[dict[Sort, Callable[[Run], tuple[object, ...]]]] = {
-    Sort.WORST: lambda r: (BUCKETS.index(r.bucket), _by_name(r)),
-    Sort.NAME: lambda r: (_by_name(r),),
-    Sort.STEP: lambda r: (r.step is None, r.step or 0, _by_name(r)),
-    Sort.AGE: lambda r: (
-        r.frame.state.last_update is None,
-        r.frame.state.last_update or 0.0,
-        _by_name(r),
-    ),
-}
-
-
-def ordered(runs: Iterable[Run], sort: Sort) -> list[Run]:
-    """The runs in the order of ``sort``."""
-    return sorted(runs, key=SORT_KEYS[sort])
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """Which rows of ``total`` show: ``shown`` of them from ``first``."""
-
-    first: int
-    shown: int
-    total: int
-
-    @property
-    def above(self) -> int:
-        """Rows before the first shown."""
-        return self.first
-
-    @property
-    def below(self) -> int:
-        """Rows after the last shown."""
-        return self.total - self.first - self.shown
-
-
-def window(total: int, lines: int, selected: int, offset: int) -> Window:
-    """The rows that ``lines`` lines show, the selected one among them, counting the rest.
-
-    Rows above and below take a line each ("↑ 3 more", "+17 more ↓"); the view scrolls
-    from ``offset`` (the first row shown before) only as far as the selection needs. Two
-    lines show the selected row and one line counting both sides; one line only counts.
-    """
-    if total <= lines:
-        return Window(0, total, total)
-    if lines <= 1:
-        return Window(0, 0, total)
-    selected = min(max(selected, 0), total - 1)
-    if lines == 2:
-        return Window(selected, 1, total)
-    bottom = total - (lines - 1)  # the first row when nothing is below
-    first = min(max(offset, 0), bottom)
-    if not first <= selected < first + _rows(first, bottom, lines):
-        # Scroll as little as will do: the selection becomes the first or the last row.
-        first = selected if selected < first else selected - (lines - 2) + 1
-        first = min(max(first, 0), bottom)
-    return Window(first, _rows(first, bottom, lines), total)
-
-
-def _rows(first: int, bottom: int, lines: int) -> int:
-    """Rows shown from ``first``: a line goes to each side that has more."""
-    return lines - 1 if first in (0, bottom) else lines - 2
-
-
-def chrome(height: int) -> tuple[bool, bool, int]:
-    """Whether ``height`` lines have room for the column header and the footer, and the
-    lines left for the rows. The header line with the counts is always there."""
-    labels = height - 2 >= MIN_BODY
-    footer = height - 3 >= MIN_BODY
-    return labels, footer, max(0, height - 1 - labels - footer)
-
-
-@dataclass(frozen=True, slots=True)
-class TableView:
-    """The live table's state. Every key returns a new view; nothing is drawn here.
-
-    ``selected`` names the selected run, so the selection follows its run when the
-    order changes; None selects the top row, whichever run it is, until a key moves it.
-    ``offset`` is the first row shown; ``height`` the lines of the screen, which sets
-    how far a page moves and how far the view scrolls.
-    """
-
-    runs: Mapping[str, Run] = field(default_factory=dict)
-    now: float | None = None
-    """The clock time (s) the ages are counted to."""
-    sort: Sort = Sort.WORST
-    selected: str | None = None
-    offset: int = 0
-    mode: Mode = Mode.TABLE
-    back: Mode = Mode.TABLE
-    """The mode help goes back to."""
-    height: int = 24
-
-    def order(self) -> list[Run]:
-        """The runs as the table lists them."""
-        return ordered(self.runs.values(), self.sort)
-
-    def index(self) -> int:
-        """The selected row's place in the order (0: the top, also for no selection)."""
-        if self.selected is None:
-            return 0
-        names = [r.name for r in self.order()]
-        return names.index(self.selected) if self.selected in names else 0
-
-    def current(self) -> Run | None:
-        """The selected run; None without runs."""
-        order = self.order()
-        return order[self.index()] if order else None
-
-    def window(self) -> Window:
-        """The rows on screen at the view's height."""
-        return window(len(self.runs), chrome(self.height)[2], self.index(), self.offset)
-
-    # -- what changes the view
-
-    def with_frames(self, frames: Iterable[Frame], now: float | None = None) -> TableView:
-        """The view of new frames: the selection stays with its run, on the same line of
-        the screen if it can; a run that went takes its place in the order to the next."""
-        runs = {}
-        for run in map(run_of, frames):
-            old = self.runs.get(run.name)
-            runs[run.name] = old if old is not None and old.frame is run.frame else run
-        return self.with_runs(runs, now)
-
-    def with_runs(self, runs: Mapping[str, Run], now: float | None = None) -> TableView:
-        """As ``with_frames``, with the runs made already."""
-        selected = self.selected
-        if selected is not None and selected not in runs:
-            after = ordered(runs.values(), self.sort)
-            selected = after[min(self.index(), len(after) - 1)].name if after else None
-        return self._keeping_line(replace(self, runs=dict(runs), now=now, selected=selected))
-
-    def at(self, now: float) -> TableView:
-        """The view with its ages counted to ``now``."""
-        return replace(self, now=now)
-
-    def sized(self, height: int) -> TableView:
-        """The view on a screen of ``height`` lines, scrolled to keep the selection in it."""
-        return replace(self, height=height)._scrolled()
-
-    def press(self, key: str) -> TableView:
-        """The view after a key (a Key's value); keys it has no use for change nothing.
-
-        Key.QUIT is the caller's: it ends the watch.
-        """
-        if self.mode is Mode.HELP:
-            if key in (Key.ESC, Key.HELP, Key.ENTER):
-                return replace(self, mode=self.back)
-            return self
-        action = _ACTIONS.get(key)
-        return self if action is None else action(self)
-
-    def up(self) -> TableView:
-        """The row above."""
-        return self._select(self.index() - 1)
-
-    def down(self) -> TableView:
-        """The row below."""
-        return self._select(self.index() + 1)
-
-    def page_up(self) -> TableView:
-        """A screenful up, the rows moving with the selection."""
-        page = max(1, self.window().shown)
-        return replace(self._select(self.index() - page), offset=self.offset - page)._scrolled()
-
-    def page_down(self) -> TableView:
-        """A screenful down, the rows moving with the selection."""
-        page = max(1, self.window().shown)
-        return replace(self._select(self.index() + page), offset=self.offset + page)._scrolled()
-
-    def home(self) -> TableView:
-        """The top row."""
-        return self._select(0)
-
-    def end(self) -> TableView:
-        """The bottom row."""
-        return self._select(len(self.runs) - 1)
-
-    def enter(self) -> TableView:
-        """Opens the selected run's panel (and holds on to that run)."""
-        run = self.current()
-        if run is None or self.mode is not Mode.TABLE:
-            return self
-        return replace(self, mode=Mode.DETAIL, selected=run.name)
-
-    def esc(self) -> TableView:
-        """Back to the table."""
-        return replace(self, mode=Mode.TABLE)
-
-    def cycle_sort(self) -> TableView:
-        """The next order of Sort; the selection stays with its run."""
-        sorts = list(Sort)
-        following = sorts[(sorts.index(self.sort) + 1) % len(sorts)]
-        return self._keeping_line(replace(self, sort=following))
-
-    def help(self) -> TableView:
-        """The list of keys; ? or Esc goes back to where it was opened."""
-        return replace(self, mode=Mode.HELP, back=self.mode)
-
-    # -- helpers
-
-    def _select(self, index: int) -> TableView:
-        order = self.order()
-        if not order:
-            return self
-        run = order[min(max(index, 0), len(order) - 1)]
-        return replace(self, selected=run.name)._scrolled()
-
-    def _scrolled(self) -> TableView:
-        """The offset that keeps the selection on screen, moved as little as it can."""
-        return replace(self, offset=self.window().first)
-
-    def _keeping_line(self, after: TableView) -> TableView:
-        """``after``, scrolled so that the selection stays on the screen line it was on."""
-        line = self.index() - self.offset
-        return replace(after, offset=after.index() - line)._scrolled()
-
-
-_ACTIONS: Final[dict[str, Callable[[TableView], TableView]]] = {
-    Key.UP: TableView.up,
-    Key.DOWN: TableView.down,
-    Key.PAGE_UP: TableView.page_up,
-    Key.PAGE_DOWN: TableView.page_down,
-    Key.HOME: TableView.home,
-    Key.END: TableView.end,
-    Key.ENTER: TableView.enter,
-    Key.ESC: TableView.esc,
-    Key.SORT: TableView.cycle_sort,
-    Key.HELP: TableView.help,
-}
-
-
-# --- Drawing. ----------------------------------------------------------------------------
 
 
 def render(view: TableView, renderer: Renderer, width: int, height: int) -> RenderableType:

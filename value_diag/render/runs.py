@@ -1,0 +1,149 @@
+"""A sweep's runs as the live table knows them: step, staleness, where each sorts. Pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from typing import TYPE_CHECKING, Final
+
+from value_diag.health import Status
+from value_diag.render.compare import Cell, row
+
+if TYPE_CHECKING:
+    from value_diag.frame import Frame
+
+
+# --- Where a frame keeps what the table shows. ---------------------------------------
+# The one place that knows. FoldState.step and the stale flag are being added beside this
+# module; point these three at the real fields when they land (then drop the getattr):
+#   step_of  -> frame.state.step
+#   stale_of -> frame.health.stale is not None
+#   age_of   -> frame.age(now)
+
+
+def step_of(frame: Frame) -> int | None:
+    """The training step of the run's newest record, if its lines name one.
+
+    PROVISIONAL: reads FoldState.step while that field is being added.
+    """
+    step = getattr(frame.state, "step", None)
+    return step if isinstance(step, int) and not isinstance(step, bool) else None
+
+
+def stale_of(frame: Frame) -> bool:
+    """Whether the run has written nothing for longer than --max-age.
+
+    PROVISIONAL: reads Health.stale (the age of a stale run's last record, else None)
+    while that field is being added; False without it.
+    """
+    return getattr(frame.health, "stale", None) is not None
+
+
+def age_of(frame: Frame, now: float | None) -> float | None:
+    """Seconds from the run's last record to ``now``; None without either."""
+    last = frame.state.last_update
+    return None if now is None or last is None else max(0.0, now - last)
+
+
+class Sort(StrEnum):
+    """The orders `s` cycles through, in that order. Ties go by natural name order."""
+
+    WORST = "worst"
+    """Critical, warning, ok, stale, waiting (BUCKETS)."""
+    NAME = "name"
+    """Natural order: seed2 before seed10."""
+    STEP = "step"
+    """Lowest step first (the runs that lag); runs that name no step last."""
+    AGE = "age"
+    """Longest silent first (a hung run on top); runs with no record yet last."""
+
+
+class Bucket(StrEnum):
+    """Where a run sorts under Sort.WORST, and what the header counts."""
+
+    CRITICAL = "critical"
+    WARNING = "warning"
+    OK = "ok"
+    STALE = "stale"
+    WAITING = "waiting"
+
+
+BUCKETS: Final = tuple(Bucket)
+"""Sort.WORST's order. A stale run (critical under --max-age) comes after the healthy
+ones: finished runs go stale too, and would otherwise bury the dying ones; its row says
+stale in red, and its metrics keep their colours."""
+
+
+@lru_cache(maxsize=4096)
+def natural_key(name: str) -> tuple[tuple[int, str], ...]:
+    """A sort key in which the numbers in a name count as numbers: seed2 before seed10.
+
+    Case is ignored. Text and digit runs alternate from a text run (maybe empty), so two
+    keys compare text with text and numbers with numbers.
+    """
+    parts = _DIGITS.split(name.casefold())
+    return tuple((int(p), "") if i % 2 else (0, p) for i, p in enumerate(parts))
+
+
+_DIGITS: Final = re.compile("([0-9]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A run as the table knows it: its latest frame, and what the frame says of it."""
+
+    name: str
+    frame: Frame
+    step: int | None = None
+    stale: bool = False
+    _rows: dict[tuple[bool, bool], tuple[Cell, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """--compare's cells of the frame, made once for each (ascii_only, critic)."""
+
+    def cells(self, ascii_only: bool = False, critic: bool = False) -> tuple[Cell, ...]:
+        """The frame's --compare row: a cell for each of ``labels(critic)``."""
+        key = (ascii_only, critic)
+        cells = self._rows.get(key)
+        if cells is None:
+            cells = self._rows[key] = row(self.frame, ascii_only, critic)
+        return cells
+
+    @property
+    def bucket(self) -> Bucket:
+        """Waiting before any metric, stale past --max-age, else its status."""
+        status = self.frame.health.status
+        if status is Status.NO_DATA:
+            return Bucket.WAITING
+        if self.stale:
+            return Bucket.STALE
+        return Bucket(status.value)
+
+
+def run_of(frame: Frame) -> Run:
+    """A frame as a row of the table."""
+    return Run(frame.source, frame, step_of(frame), stale_of(frame))
+
+
+def _by_name(run: Run) -> tuple[tuple[tuple[int, str], ...], str]:
+    return natural_key(run.name), run.name
+
+
+SORT_KEYS: Final[dict[Sort, Callable[[Run], tuple[object, ...]]]] = {
+    Sort.WORST: lambda r: (BUCKETS.index(r.bucket), _by_name(r)),
+    Sort.NAME: lambda r: (_by_name(r),),
+    Sort.STEP: lambda r: (r.step is None, r.step or 0, _by_name(r)),
+    Sort.AGE: lambda r: (
+        r.frame.state.last_update is None,
+        r.frame.state.last_update or 0.0,
+        _by_name(r),
+    ),
+}
+
+
+def ordered(runs: Iterable[Run], sort: Sort) -> list[Run]:
+    """The runs in the order of ``sort``."""
+    return sorted(runs, key=SORT_KEYS[sort])
