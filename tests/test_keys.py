@@ -206,9 +206,11 @@ def test_keys_are_read_without_blocking_and_without_echo(pty_pair: tuple[int, in
     master, slave = pty_pair
     with KeyReader(slave) as reader:
         assert within(reader.read_keys) == []
+        assert not reader.pending()
         os.write(master, b"jk\x1b[6~\r?q")
         ready, _, _ = select.select([reader.fd], [], [], DEADLINE)
         assert ready
+        assert reader.pending()
         assert within(reader.read_keys) == [
             Key.DOWN,
             Key.UP,
@@ -218,6 +220,7 @@ def test_keys_are_read_without_blocking_and_without_echo(pty_pair: tuple[int, in
             Key.QUIT,
         ]
         assert within(reader.read_keys) == []
+        assert not reader.pending()
         assert select.select([master], [], [], 0.0)[0] == []  # nothing echoed
 
 
@@ -237,6 +240,7 @@ def test_a_terminal_that_hung_up_gives_no_keys(pty_pair: tuple[int, int]) -> Non
         assert within(reader.read_keys) == []
         assert reader.closed
         assert within(reader.read_keys) == []
+        assert not reader.pending()  # always readable now, but there is nothing to read
 
 
 CHILD: Final = """

@@ -167,6 +167,16 @@ class KeyReader:
             with contextlib.suppress(OSError, termios.error):  # the terminal is gone
                 termios.tcsetattr(self._fd, termios.TCSANOW, saved)
 
+    def pending(self) -> bool:
+        """Whether keys are waiting to be read; never blocks.
+
+        For waits that cannot select on the fd: watchfiles' ``stop_event`` takes any
+        object with an ``is_set()``, such as one that asks this and the Stopper's event.
+        """
+        if self.closed:
+            return False
+        return bool(self._rest) or bool(select.select([self._fd], [], [], 0.0)[0])
+
     def read_keys(self) -> list[str]:
         """The keys typed since the last call; [] at once if none.
 
