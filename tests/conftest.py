@@ -53,8 +53,9 @@ def run_cli(
     input: bytes | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 30,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Runs `value-diag ARGS` as a user would and captures everything."""
+    """Runs `value-diag ARGS` (in ``cwd`` if given) as a user would and captures everything."""
     return subprocess.run(
         [*script(), *args],
         input=input,
@@ -62,6 +63,7 @@ def run_cli(
         env=env if env is not None else clean_env(),
         timeout=timeout,
         check=False,
+        cwd=cwd,
     )
 
 

@@ -34,6 +34,9 @@ EXAMPLE_LINES = [
 FRAME_KEYS = frozenset(
     {
         "source",
+        "step",
+        "age_s",
+        "stale",
         "records",
         "bad_lines",
         "hint",
@@ -84,3 +87,12 @@ def json_value(x: float) -> float | str:
 
 COLLAPSE_CULPRITS = "V-Corr, Bellman, TD Mean, TD Std, Ret σ, Skew, p90-p10"
 """What sample_logs/collapse.jsonl alarms on: critical first, then the warnings, in panel order."""
+
+
+TIMED = ("age_s",)
+"""The keys of a JSON frame that depend on when it was made, not on the file."""
+
+
+def timeless(frame: dict[str, Any]) -> dict[str, Any]:
+    """A JSON frame without the keys that depend on the moment it was made."""
+    return {k: v for k, v in frame.items() if k not in TIMED}

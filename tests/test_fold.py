@@ -87,7 +87,7 @@ def test_nothing_folded_is_the_empty_state() -> None:
 
 def test_a_value_line_sets_the_values_and_counts_a_record() -> None:
     state = fold(FoldState(), numbered(flat(A)), NOW)
-    assert state == FoldState(values=tup(A), records=1, last_update=NOW)
+    assert state == FoldState(values=tup(A), records=1, last_update=NOW, step=7)
     assert state.has_data
 
 

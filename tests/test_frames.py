@@ -76,6 +76,9 @@ def test_json_of_the_spec_example_is_exact() -> None:
     got = strict_loads(Renderer().json_line(Frame("run.jsonl", st_)))
     assert got == {
         "source": "run.jsonl",
+        "step": None,
+        "age_s": None,
+        "stale": False,
         "records": 3,
         "bad_lines": 1,
         "last_error": "line 2: invalid JSON",

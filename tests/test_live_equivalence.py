@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from conftest import DEADLINE, clean_env, script
+from telemetry import timeless
 from test_cli_watch import append as append_bytes
 from watching import Watch
 
@@ -225,6 +226,7 @@ class Following(Watch):
         assert raw is not None, "watch ended" + self._context()
         frame = json.loads(raw)
         assert isinstance(frame, dict), raw
+        frame = timeless(frame)  # watch dates records as they come, once by the file's mtime
         self.frames.append(frame)
         return frame
 
@@ -253,7 +255,7 @@ def once_json(path: Path) -> Json:
     assert proc.returncode in (0, 3), proc.stderr.decode()
     frame = json.loads(proc.stdout)
     assert isinstance(frame, dict)
-    return frame
+    return timeless(frame)
 
 
 @pytest.fixture

@@ -115,7 +115,7 @@ def test_snapshot_with_both_parts() -> None:
         NINE, {"compile_enabled": True, "compile_backend": "inductor", "compile_mode": "max"}
     )
     assert parse(line) == Record(
-        values=NINE_TUPLE, compile=Compile(True, "inductor", "max"), new_run=False
+        values=NINE_TUPLE, compile=Compile(True, "inductor", "max"), new_run=False, step=3
     )
 
 
@@ -125,12 +125,12 @@ def test_snapshot_values_follow_field_names_not_key_order() -> None:
 
 
 def test_snapshot_with_only_value_function() -> None:
-    assert parse(snapshot(NINE)) == Record(values=NINE_TUPLE, compile=None)
+    assert parse(snapshot(NINE)) == Record(values=NINE_TUPLE, compile=None, step=3)
 
 
 def test_snapshot_with_only_infrastructure() -> None:
     line = snapshot(infra={"compile_enabled": False, "cuda_memory_peak_gb": 3.5})
-    assert parse(line) == Record(values=None, compile=Compile(False, "", ""))
+    assert parse(line) == Record(values=None, compile=Compile(False, "", ""), step=3)
 
 
 def test_snapshot_with_neither_part_carries_nothing() -> None:
@@ -147,7 +147,8 @@ def test_snapshot_ignores_other_top_level_keys() -> None:
             "tamiyo": {"value_function": {"bellman_error": 4.0}},
         }
     )
-    assert parse(line) == Record(values=(0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+    values = (0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    assert parse(line) == Record(values=values, step=7)
 
 
 def test_snapshot_value_function_with_missing_and_null_fields_takes_zero() -> None:
@@ -157,11 +158,11 @@ def test_snapshot_value_function_with_missing_and_null_fields_takes_zero() -> No
 
 
 def test_empty_value_function_object_still_replaces_the_values() -> None:
-    assert parse(snapshot({})) == Record(values=ZEROS)
+    assert parse(snapshot({})) == Record(values=ZEROS, step=3)
 
 
 def test_empty_infrastructure_object_gives_default_compile() -> None:
-    assert parse(snapshot(infra={})) == Record(compile=Compile(False, "", ""))
+    assert parse(snapshot(infra={})) == Record(compile=Compile(False, "", ""), step=3)
 
 
 # --- shape (b): esper-lite events ---------------------------------------------------------
@@ -169,7 +170,7 @@ def test_empty_infrastructure_object_gives_default_compile() -> None:
 
 def test_ppo_update_reads_the_nine_metrics_among_other_fields() -> None:
     data = {"policy_loss": 0.1, "entropy": None, "layers": {"a": 1}, **NINE, "lstm_has_nan": False}
-    assert parse(ppo(data)) == Record(values=NINE_TUPLE, compile=None, new_run=False)
+    assert parse(ppo(data)) == Record(values=NINE_TUPLE, compile=None, new_run=False, step=1)
 
 
 def test_ppo_update_ignores_compile_fields_and_top_level_fields() -> None:
@@ -246,7 +247,7 @@ def test_other_event_types_are_ignored_not_errors(line: bytes) -> None:
 
 
 def test_flat_values() -> None:
-    assert parse(dumps({"step": 0, **NINE})) == Record(values=NINE_TUPLE, compile=None)
+    assert parse(dumps({"step": 0, **NINE})) == Record(values=NINE_TUPLE, compile=None, step=0)
 
 
 def test_flat_compile_only() -> None:

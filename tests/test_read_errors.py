@@ -203,7 +203,7 @@ def test_file_becoming_a_directory_is_shown_and_retried(tmp_path: Path, spawn: S
     path.unlink()
     path.mkdir()
     text = header(w, lambda h: "read error" in h)
-    assert text.endswith("| read error: Is a directory; retrying"), text
+    assert "| read error: Is a directory; retrying | updated " in text, text
 
     path.rmdir()
     path.write_text(healthy(11.0))
@@ -267,7 +267,7 @@ def test_permission_revoked_is_shown_and_retried(shared: Path, spawn: Spawn, how
         new.chmod(0o600)
         os.replace(new, path)
     text = header(w, lambda h: "read error" in h)
-    assert text.endswith("| read error: Permission denied; retrying"), text
+    assert "| read error: Permission denied; retrying | updated " in text, text
 
     shared.chmod(0o755)
     path.chmod(0o644)

@@ -267,7 +267,7 @@ def test_the_frame_of_a_change_says_what_changed(spawn: Spawn, tmp_path: Path, h
         note = REPLACED
     else:
         delete(path)
-        assert header(w, lambda h: "deleted" in h).endswith(f"| {DELETED}")
+        assert f"| {DELETED} | updated " in header(w, lambda h: "deleted" in h)
         path.write_text(healthy(5.0))
         note = RECREATED
     text = header(w, lambda h: "| 1 record |" in h)

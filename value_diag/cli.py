@@ -317,6 +317,15 @@ PresetOpt = Annotated[
         " that fit any reward scale). Default: the config's preset, else default.",
     ),
 ]
+MaxAgeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-age",
+        metavar="DURATION",
+        help="A run whose last record is older than DURATION (90s, 10m, 2h) is stale:"
+        " critical, so --fail-on critical catches hung runs too.",
+    ),
+]
 MAX_HISTORY = 10_000
 """Most value records --history keeps (about 3 MB); the sparkline shows 30 columns anyway."""
 HistoryOpt = Annotated[
@@ -354,17 +363,24 @@ def _renderer(
     *,
     critic: bool = False,
     preset: str | None = None,
+    max_age: str | None = None,
 ) -> Renderer:
     """Display options; the thresholds from the config in force, under ``preset`` if given."""
-    from value_diag.health import Preset
+    from value_diag.health import Preset, rules_of
+    from value_diag.options import parse_duration
     from value_diag.render.frames import Renderer
     from value_diag.render.terminal import ascii_locale, can_encode_unicode
 
     chosen = None if preset is None else _choice(Preset, preset, "--preset")
+    seconds = None if max_age is None else parse_duration(max_age)
+    if max_age is not None and seconds is None:
+        raise UsageError(
+            f"--max-age: {max_age!r} is not a duration (a number of seconds, or 90s, 10m, 2h, 1d)"
+        )
     effective = _thresholds(config, no_config)
     return Renderer(
         ascii_only=ascii or not can_encode_unicode() or ascii_locale(),
-        thresholds=effective.rules(chosen, critic),
+        thresholds=rules_of(effective.rules(chosen, critic), max_age=seconds),
         trend=trend,
         thresholds_from=effective.origin,
     )
@@ -381,6 +397,7 @@ Examples:
   value-diag once run.jsonl                     # the latest frame
   value-diag once run.jsonl --fail-on critical  # CI: exit 1 if it is dying
   value-diag once run.jsonl --format json | jq .status
+  value-diag once run.jsonl --max-age 15m --fail-on critical  # hung too
   ssh gpu-box cat run.jsonl | value-diag once -
 
 \b
@@ -410,6 +427,7 @@ def once(
     history: HistoryOpt = HISTORY_LEN,
     critic: CriticOpt = False,
     preset: PresetOpt = None,
+    max_age: MaxAgeOpt = None,
     compare: Annotated[
         bool, typer.Option("--compare", help="One table: a row per run, worst first.")
     ] = False,
@@ -431,7 +449,9 @@ def once(
         _fail_count(level, fail_count)
         _one_stdin(paths)
         console = make_console(_choice(ColorMode, color, "--color"))
-        renderer = _renderer(ascii, config, trend, no_config, critic=critic, preset=preset)
+        renderer = _renderer(
+            ascii, config, trend, no_config, critic=critic, preset=preset, max_age=max_age
+        )
         options = OnceOptions(
             format=fmt,
             fail_on=level.status(),
@@ -502,6 +522,7 @@ def watch(
     history: HistoryOpt = HISTORY_LEN,
     critic: CriticOpt = False,
     preset: PresetOpt = None,
+    max_age: MaxAgeOpt = None,
 ) -> None:
     """Follow growing telemetry files and redraw the panel on every update."""
 
@@ -515,7 +536,9 @@ def watch(
         _fail_count(level, fail_count)
         _one_stdin(paths)
         console = make_console(_choice(ColorMode, color, "--color"))
-        renderer = _renderer(ascii, config, trend, no_config, critic=critic, preset=preset)
+        renderer = _renderer(
+            ascii, config, trend, no_config, critic=critic, preset=preset, max_age=max_age
+        )
         sink = choose_sink(console, renderer, fmt)
         options = WatchOptions(
             fail_on=level.status(),

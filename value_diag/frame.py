@@ -24,17 +24,26 @@ class Frame:
     """One source's state at one moment, what happened to the file, and its health.
 
     ``health`` is assessed once, from ``thresholds``, when the frame is made; every
-    renderer reads it instead of judging the state again.
+    renderer reads it instead of judging the state again. ``at`` is the moment (clock
+    seconds) the frame shows: the age of the last record, and whether the run is stale,
+    are counted to it (None: the frame has no moment, and no age).
     """
 
     source: str
     state: FoldState
     note: str | None = None
     thresholds: Thresholds = field(default=DEFAULT_THRESHOLDS, repr=False)
+    at: float | None = None
     health: Health = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "health", assess(self.state, self.thresholds))
+        object.__setattr__(self, "health", assess(self.state, self.thresholds, self.age()))
+
+    def age(self, now: float | None = None) -> float | None:
+        """Seconds from the last record to ``now`` (default: the frame's moment), if any."""
+        now = self.at if now is None else now
+        last = self.state.last_update
+        return None if now is None or last is None else max(0.0, now - last)
 
     @property
     def hint(self) -> str | None:
@@ -61,7 +70,9 @@ def unreported_critic(state: FoldState) -> frozenset[str]:
     return frozenset(name for name, x in zip(CRITIC_FIELDS, critic, strict=True) if x is None)
 
 
-def assess(state: FoldState, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Health:
-    """The health of a folded state."""
+def assess(
+    state: FoldState, thresholds: Thresholds = DEFAULT_THRESHOLDS, age: float | None = None
+) -> Health:
+    """The health of a folded state whose last record is ``age`` seconds old."""
     missing = unreported(state) | unreported_critic(state)
-    return health.assess(to_snapshot(state), missing, thresholds)
+    return health.assess(to_snapshot(state), missing, thresholds, age)

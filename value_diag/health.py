@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, Final
 
@@ -118,13 +118,16 @@ class Rules(Thresholds):
     ``preset`` picks the rules; ``eager`` is the level of a run with torch.compile off;
     ``explicit`` names the config metrics whose thresholds a file set (under scale-free
     they keep those thresholds); ``critic`` counts the CRITIC CALIBRATION block in the
-    status (``--critic``). Plain Thresholds judge as the default Rules.
+    status (``--critic``). ``max_age`` (s, ``--max-age``) makes a run whose last record
+    is older than that stale, and a stale run critical. Plain Thresholds judge as the
+    default Rules.
     """
 
     eager: Level = Level.WARNING
     preset: Preset = Preset.DEFAULT
     explicit: frozenset[str] = frozenset()
     critic: bool = False
+    max_age: float | None = None
 
 
 DEFAULT_RULES: Final = Rules()
@@ -137,6 +140,7 @@ def rules_of(
     preset: Preset | None = None,
     explicit: frozenset[str] | None = None,
     critic: bool | None = None,
+    max_age: float | None = None,
 ) -> Rules:
     """``t`` as Rules, with the choices given replaced (the others kept, or the defaults)."""
     base = t if isinstance(t, Rules) else DEFAULT_RULES
@@ -147,6 +151,7 @@ def rules_of(
         preset=base.preset if preset is None else preset,
         explicit=base.explicit if explicit is None else explicit,
         critic=base.critic if critic is None else critic,
+        max_age=base.max_age if max_age is None else max_age,
     )
 
 
@@ -341,28 +346,45 @@ class Health:
     ``value_span``; ``marks`` the ten of the five-line panel and ``compile``; ``critic``
     the CRITIC CALIBRATION block's own: the critic's five, ``value_span`` and ``calib``.
     The status counts ``critic`` only when the thresholds say so (``--critic``).
+    ``stale`` is the age of the last record (s) of a run judged stale, else None.
     """
 
     status: Status
     values: Mapping[str, float] = field(default_factory=dict)
     marks: Mapping[str, Mark] = field(default_factory=dict)
     critic: Mapping[str, Mark] = field(default_factory=dict)
+    stale: float | None = None
 
     def mark(self, name: str) -> Mark:
         """The mark of any metric, of the panel or of the critic block."""
         return self.marks.get(name) or self.critic.get(name) or NOT_REPORTED
 
 
+def is_stale(age: float | None, t: Thresholds = DEFAULT_THRESHOLDS) -> bool:
+    """Whether a run whose last record is ``age`` seconds old (None: no record) is stale."""
+    max_age = t.max_age if isinstance(t, Rules) else None
+    return max_age is not None and age is not None and age > max_age
+
+
 def assess(
     snapshot: SanctumSnapshot | None,
     unreported: frozenset[str] = frozenset(),
     t: Thresholds = DEFAULT_THRESHOLDS,
+    age: float | None = None,
 ) -> Health:
     """Marks every metric of a snapshot; parts named in ``unreported`` are not judged.
 
     ``unreported`` holds part names (VALUE_PART, INFRA_PART) and the names of the
-    critic's fields a file has not given.
+    critic's fields a file has not given. ``age`` is how old the last record is (s):
+    past the rules' ``max_age`` the run is stale, and critical whatever its metrics.
     """
+    health = _assess(snapshot, unreported, t)
+    if snapshot is None or not is_stale(age, t):
+        return health
+    return replace(health, status=Status.CRITICAL, stale=age)
+
+
+def _assess(snapshot: SanctumSnapshot | None, unreported: frozenset[str], t: Thresholds) -> Health:
     if snapshot is None:
         return Health(Status.NO_DATA)
     r = rules_of(t)

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
+from typing import Final
 
 
 class Format(StrEnum):
@@ -32,3 +26,17 @@ class ColorMode(StrEnum):
 
 HISTORY_LEN = 60
 """Value records kept for --trend by default."""
+
+
+DURATION_UNITS: Final = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+"""The units a duration is written in (a bare number is seconds)."""
+_DURATION: Final = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in "90s", "10m", "2h", "1.5d" or "45"; None for anything else (or zero)."""
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        return None
+    seconds = float(match[1]) * DURATION_UNITS[match[2].lower() or "s"]
+    return seconds if seconds > 0 else None

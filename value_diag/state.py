@@ -31,6 +31,8 @@ class FoldState:
         history_len: how many value records ``history`` keeps (0: none).
         critic: the critic's five numbers (CRITIC_FIELDS order, None for one not
             reported), or None while the current run has reported none.
+        step: the training step named by the newest line that named one in the current
+            run, or None.
     """
 
     values: tuple[float, ...] | None = None
@@ -42,6 +44,7 @@ class FoldState:
     history: tuple[tuple[float, ...], ...] = ()
     history_len: int = 0
     critic: tuple[float | None, ...] | None = None
+    step: int | None = None
 
     @property
     def has_data(self) -> bool:

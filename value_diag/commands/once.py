@@ -58,7 +58,7 @@ def run_once(
     codes: list[ExitCode] = []
     for path in paths:
         try:
-            runs = read_path(path, now, history=options.history)
+            runs = read_path(path, history=options.history)
         except ReadError as exc:
             if len(paths) == 1:
                 raise
@@ -66,7 +66,7 @@ def run_once(
             codes.append(ExitCode.ERROR)
             continue
         for name, state in runs.named(display_name(path)):
-            frame = Frame(name, state, thresholds=renderer.thresholds)
+            frame = Frame(name, state, thresholds=renderer.thresholds, at=now)
             frames.append(frame)
             codes.append(exit_code(frame.health.status, options.fail_on))
     try:

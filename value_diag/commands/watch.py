@@ -18,7 +18,7 @@ from value_diag.commands.waker import TICK_S, Waker
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
 from value_diag.frame import Frame
-from value_diag.health import Status, Thresholds, reaches
+from value_diag.health import Status, Thresholds, is_stale, reaches
 from value_diag.ingest.files import BLOCK, STDIN
 from value_diag.ingest.fold import fold_file
 from value_diag.ingest.parallel import Interrupted
@@ -73,13 +73,18 @@ def _verdict(
 
 
 def _frames(
-    sources: list[Followed], thresholds: Thresholds, last: list[Frame], changed: list[int]
+    sources: list[Followed],
+    thresholds: Thresholds,
+    last: list[Frame],
+    changed: list[int],
+    now: float,
 ) -> tuple[list[Frame], list[int]]:
     """The frames of the sources' runs, each judged once, and the indexes of the new ones.
 
     A run whose state and note are those of its frame in ``last`` (by name) keeps that
-    frame, and its health. ``changed`` indexes the sources that changed: their runs with
-    a new frame are new; a frame made again only because its note went is not.
+    frame, and its health, until it goes stale (--max-age). ``changed`` indexes the
+    sources that changed: their runs with a new frame are new, and so is a run that
+    went stale; a frame made again only because its note went is not.
     """
     kept = {f.source: f for f in last}
     frames: list[Frame] = []
@@ -87,9 +92,10 @@ def _frames(
     for i, s in enumerate(sources):
         for name, state in s.file.named(s.name):
             f = kept.get(name)
-            if f is None or f.state is not state or f.note != s.note:
-                f = Frame(name, state, s.note, thresholds)
-                if i in changed:
+            staled = f is not None and f.health.stale is None and is_stale(f.age(now), thresholds)
+            if f is None or f.state is not state or f.note != s.note or staled:
+                f = Frame(name, state, s.note, thresholds, at=now)
+                if i in changed or staled:
                     new.append(len(frames))
             frames.append(f)
     return frames, new
@@ -196,7 +202,7 @@ def _follow(
     turn = 0
     frames: list[Frame] = []
     while True:
-        frames, new = _frames(sources, sink.renderer.thresholds, frames, changed)
+        frames, new = _frames(sources, sink.renderer.thresholds, frames, changed, clock())
         verdict = step(frames, new)
         if verdict is not None:
             return verdict
@@ -237,7 +243,7 @@ def _watch_stdin(
     try:
         while True:
             frames, new = _frames(
-                [source], sink.renderer.thresholds, frames, [0] if changed else []
+                [source], sink.renderer.thresholds, frames, [0] if changed else [], clock()
             )
             verdict = step(frames, new)
             if verdict is not None:

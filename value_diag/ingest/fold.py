@@ -42,6 +42,8 @@ class Segment:
         restarted: the segment holds a new run, so the history before it is over.
         critic: the critic's five numbers the segment leaves, None if a new run cleared
             them, KEEP if no line touched them.
+        step: the training step the segment leaves, None if a new run cleared it, KEEP
+            if no line named one.
         shared: once a line of a group is met, what the lines of no group do (the
             fields above are then what all the lines do); None while none was met.
         groups: per group met, in order of first appearance: what its lines and the
@@ -59,6 +61,7 @@ class Segment:
     shared: Segment | None = None
     groups: tuple[tuple[str, Segment], ...] = ()
     critic: tuple[float | None, ...] | Keep | None = KEEP
+    step: int | Keep | None = KEEP
 
 
 class _Effect:
@@ -72,6 +75,7 @@ class _Effect:
         "last_error",
         "records",
         "restarted",
+        "step",
         "values",
     )
 
@@ -84,6 +88,7 @@ class _Effect:
         self.history: deque[tuple[float, ...]] = deque(maxlen=history_len)
         self.restarted = False
         self.critic: tuple[float | None, ...] | Keep | None = KEEP
+        self.step: int | Keep | None = KEEP
 
     def copy(self) -> _Effect:
         twin = _Effect(0)
@@ -95,7 +100,7 @@ class _Effect:
         )
         twin.last_error, twin.restarted = self.last_error, self.restarted
         twin.history = self.history.copy()
-        twin.critic = self.critic
+        twin.critic, twin.step = self.critic, self.step
         return twin
 
     def take(self, number: int, parsed: Record | BadLine) -> None:
@@ -107,8 +112,11 @@ class _Effect:
         if parsed.new_run:
             self.values = None
             self.critic = None
+            self.step = None
             self.history.clear()
             self.restarted = True
+        if parsed.step is not None:
+            self.step = parsed.step
         if parsed.values is not None or parsed.critic is not None:
             # The critic's numbers describe the rollout of the nine: a value line without
             # them leaves them unreported, never an older update's beside newer metrics.
@@ -131,6 +139,7 @@ class _Effect:
             tuple(self.history),
             self.restarted,
             critic=self.critic,
+            step=self.step,
         )
 
 
@@ -192,6 +201,7 @@ def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> F
     return FoldState(
         values=state.values if seg.values is KEEP else seg.values,
         critic=state.critic if seg.critic is KEEP else seg.critic,
+        step=state.step if seg.step is KEEP else seg.step,
         compile=seg.compile or state.compile,
         records=state.records + seg.records,
         bad_lines=state.bad_lines + seg.bad_lines,

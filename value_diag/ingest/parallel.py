@@ -10,6 +10,7 @@ import contextlib
 import os
 import selectors
 import signal
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Final, NoReturn
@@ -71,7 +72,9 @@ def fold_path(path: str, now: float, parts: int | None = None, history: int = 0)
     return read_path(path, now, parts, history).whole
 
 
-def read_path(path: str, now: float, parts: int | None = None, history: int = 0) -> FileState:
+def read_path(
+    path: str, now: float | None = None, parts: int | None = None, history: int = 0
+) -> FileState:
     """Folds a file (or stdin for ``-``) into its runs, up to the size it had when opened.
 
     The last line counts even without a newline. A file that keeps growing is not
@@ -79,22 +82,27 @@ def read_path(path: str, now: float, parts: int | None = None, history: int = 0)
     how many processes share the file (default: by size and the cores available);
     ``history`` is how many value records to keep for trends.
 
+    Records are dated ``now``; without it, a file's by its modification time, the moment
+    of its last write (so a file nobody writes to any more looks as old as it is), and
+    stdin's by the time it ends.
+
     Raises:
         ReadError: the input cannot be read, or is not a regular file.
     """
     if path == STDIN:
-        lines = LineScanner().read(read_stdin())
-        return apply_file(FileState.empty(history), summarize(lines, history_len=history), now)
+        seg = summarize(LineScanner().read(read_stdin()), history_len=history)
+        return apply_file(FileState.empty(history), seg, time.time() if now is None else now)
     try:
         fd, st = open_regular(path)
     except OSError as exc:
         raise describe(path, exc) from None
+    written = st.st_mtime if now is None else now
     try:
-        done = catch_up(fd, st.st_size, now, parts, history, name=path)
+        done = catch_up(fd, st.st_size, written, parts, history, name=path)
         scanner = LineScanner()
         scanner.lines = done.lines
         tail = scanner.read(read_range(fd, done.offset, st.st_size))
-        return apply_file(done.file, summarize(tail, history_len=history), now)
+        return apply_file(done.file, summarize(tail, history_len=history), written)
     except OSError as exc:
         raise describe(path, exc) from None
     finally:

@@ -25,6 +25,11 @@ FINDER: Final = make_finder(KNOWN_NAMES)
 
 BOM: Final = b"\xef\xbb\xbf"
 DEFAULT_VALUES: Final[tuple[float, ...]] = (0.0,) * len(VALUE_FIELDS)
+STEP_KEYS: Final = ("step", "global_step", "epoch")
+"""Where a line names its training step, at its top level; the first that holds a whole
+number wins. ``step`` is what TelemetryWriter and the SB3 callback write, ``global_step``
+CleanRL's name, ``epoch`` esper-lite's event counter of PPO batches. Any other value
+(a string, a fraction, null) names no step: the line's metrics still count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,7 @@ class Record:
             does not give), or None when the line names none of them.
         group: the event's ``group_id`` (esper-lite's A/B and cohort runs), or None for a
             line of no group (no, a null, an empty or the "default" group_id).
+        step: the training step the line names (see STEP_KEYS), or None.
     """
 
     values: tuple[float, ...] | None = None
@@ -46,6 +52,7 @@ class Record:
     new_run: bool = False
     group: str | None = None
     critic: tuple[float | None, ...] | None = None
+    step: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +258,7 @@ def _interpret(obj: dict[str, Any]) -> Parsed:
         critic = _critic(obj)
     if values is None and compile_ is None and critic is None:
         return None
-    return Record(values=values, compile=compile_, critic=critic)
+    return Record(values=values, compile=compile_, critic=critic, step=_step(obj))
 
 
 DEFAULT_GROUPS: Final = frozenset({"", "default"})
@@ -287,10 +294,22 @@ def _event_record(obj: dict[str, Any], kind: str, group: str | None) -> Parsed:
             return None
         if not any(k in data for k in VALUE_FIELDS):
             return None
-        return Record(values=_values(data), group=group, critic=_critic(data))
+        return Record(values=_values(data), group=group, critic=_critic(data), step=_step(obj))
     data = _object(obj, "data") if "data" in obj else {}
     has_compile = any(k in data for k in COMPILE_FIELDS)
-    return Record(compile=_compile(data) if has_compile else None, new_run=True, group=group)
+    compile_ = _compile(data) if has_compile else None
+    return Record(compile=compile_, new_run=True, group=group, step=_step(obj))
+
+
+def _step(obj: dict[str, Any]) -> int | None:
+    """The line's training step: the first of STEP_KEYS holding a whole number."""
+    for key in STEP_KEYS:
+        value = obj.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    return None
 
 
 def _skipped(data: dict[str, Any]) -> bool:

@@ -136,6 +136,7 @@ class Renderer:
         self.critic = health.rules_of(thresholds).critic
         """Show the CRITIC CALIBRATION block (--critic)."""
         self.sep = " | " if ascii_only else " · "
+        self._ellipsis = "." if ascii_only else "…"
 
     def body(self, frame: Frame, width: int | None = None) -> Text:
         """The five panel lines (or "[no data]") of a frame, fitted to ``width`` if given."""
@@ -186,22 +187,23 @@ class Renderer:
         sep: str | None = None,
         width: int | None = None,
     ) -> Text:
-        """Source, counts, the last error, what happened to the file, and the age.
+        """Source, step, counts, the last error, what happened to the file, and the age.
 
-        With ``width``, the parts that judge the run least go first until it fits: the
-        last error's text, the record count, the bad-line count, then the middle of the
-        source name; the note and the age (a hung run's signal) stay.
+        The age is counted to ``now``, else to the frame's moment. With ``width``, the
+        parts that judge the run least go first until it fits: the last error's text,
+        the record count, the bad-line count, the step, the word "updated", then the
+        middle of the source name; the note and the age (a hung run's signal) stay.
         """
         sep = self.sep if sep is None else sep
         shown = self._caption(frame, now, sep, 0, None)
         if width is None:
             return shown
-        for drop in range(4):
+        for drop in range(6):
             shown = self._caption(frame, now, sep, drop, None)
             if shown.cell_len <= width:
                 return shown
         room = width - (shown.cell_len - cell_len(clean(frame.source, self.ascii_only)))
-        return self._caption(frame, now, sep, 3, max(room, MIN_SOURCE))
+        return self._caption(frame, now, sep, 5, max(room, MIN_SOURCE))
 
     def _caption(
         self, frame: Frame, now: float | None, sep: str, drop: int, source_w: int | None
@@ -212,6 +214,8 @@ class Renderer:
         if source_w is not None:
             source = middle(source, source_w, self.ascii_only)
         out = Text(source, style="bold")
+        if st.step is not None and drop < 4:
+            out.append(f"{sep}step {st.step:,}")
         if drop < 2:
             out.append(f"{sep}{_count(st.records, 'record')}")
         if drop < 3:
@@ -222,10 +226,11 @@ class Renderer:
         if frame.note:
             out.append(sep)
             out.append(clean(frame.note, self.ascii_only), "yellow")
-        if now is not None and st.last_update is not None:
-            age = now - st.last_update
+        age = frame.age(now)
+        if age is not None:
             out.append(sep)
-            out.append(age_text(age), age_style(age))
+            text = age_text(age) if drop < 5 else age_text(age).removeprefix("updated ")
+            out.append(text, styles.CRITICAL if frame.health.stale else age_style(age))
         return out
 
     def title(self, frame: Frame, named: bool = False, width: int | None = None) -> Text:
@@ -270,10 +275,10 @@ class Renderer:
             return self.boxed(frames[0], now)
         return Group(*(self.boxed(f, now, named=True) for f in frames))
 
-    def header(self, frame: Frame) -> Text:
+    def header(self, frame: Frame, title: str = TITLE) -> Text:
         """TITLE, the status and what caused it: "critical: V-Corr, Bellman, Skew, +2"."""
         h = frame.health
-        out = Text(TITLE, "bold")
+        out = Text(title, "bold")
         out.append(" | ")
         out.append(h.status.value, styles.status_style(h.status))
         names = culprits(h, self.ascii_only, self.critic)
@@ -288,13 +293,20 @@ class Renderer:
         """For a log: a header line, then the five lines from column 0, no border.
 
         With ``width`` (a terminal that cannot redraw), the caption and the lines are
-        fitted to it as in a panel.
+        fitted to it as in a panel; the title gives way before the source or the age.
         """
         out = Text(end="")
-        out.append_text(self.header(frame))
+        head = self.header(frame)
+        room = None if width is None else width - head.cell_len - 3
+        caption = self.caption(frame, now, sep=" | ", width=room)
+        if width is not None and room is not None and caption.cell_len > room:
+            need = self._caption(frame, now, " | ", 5, None).cell_len  # all that judges
+            keep = max(MIN_TITLE, len(TITLE) - (need - room)) - 1
+            head = self.header(frame, TITLE[:keep] + self._ellipsis)
+            caption = self.caption(frame, now, sep=" | ", width=width - head.cell_len - 3)
+        out.append_text(head)
         out.append(" | ")
-        room = None if width is None else width - out.cell_len
-        out.append_text(self.caption(frame, now, sep=" | ", width=room))
+        out.append_text(caption)
         out.append("\n")
         out.append_text(self.body(frame, width))
         return out

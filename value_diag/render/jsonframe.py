@@ -72,9 +72,15 @@ def to_json(
     line reports it. An entry not judged for a reason carries it as "note" (e.g. "low
     return variance"). With ``trend`` and --critic, the history has "explained_variance"
     too (null for a record without one).
+
+    "step" is the training step of the newest line that named one (null if none did);
+    "age_s" the seconds from the last record to the frame's moment (null before any
+    record, or for a frame of no moment); "stale" whether --max-age made the run stale,
+    and so critical.
     """
     st = frame.state
     h = frame.health
+    age = frame.age()
 
     def level(name: str) -> Level:
         return h.mark(name).level
@@ -100,6 +106,9 @@ def to_json(
     compile_ = st.compile if level(health.COMPILE) is not Level.NO_DATA else None
     out: dict[str, Any] = {
         "source": frame.source,
+        "step": st.step,
+        "age_s": None if age is None else round(age, 3),
+        "stale": h.stale is not None,
         "records": st.records,
         "bad_lines": st.bad_lines,
         "last_error": st.last_error,

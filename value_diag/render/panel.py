@@ -444,7 +444,8 @@ def _cell(h: Health, name: str, label: str, ascii_only: bool) -> tuple[str, str,
 
 
 def culprits(h: Health, ascii_only: bool = False, critic: bool = False) -> list[str]:
-    """The labels of the alarming metrics: critical ones first, each group in panel order.
+    """The labels of the alarming metrics: critical ones first, each group in panel order,
+    after the reason a stale run is critical.
 
     With ``critic``, the critic block's own metrics too (not Calib, which only sums up).
     """
@@ -453,7 +454,25 @@ def culprits(h: Health, ascii_only: bool = False, critic: bool = False) -> list[
         names += [n for n in CRITIC_METRICS if n != health.CALIB]
     alarming = [n for n in names if h.mark(n).level in health.ALARMS]
     alarming.sort(key=lambda n: h.mark(n).level is not Level.CRITICAL)
-    return [_culprit_label(n, ascii_only) for n in alarming]
+    stale = [] if h.stale is None else [stale_reason(h.stale)]
+    return stale + [_culprit_label(n, ascii_only) for n in alarming]
+
+
+def stale_reason(seconds: float) -> str:
+    """Why a stale run is critical: "stale: no record for 17m"."""
+    return f"stale: no record for {duration(seconds)}"
+
+
+def duration(seconds: float) -> str:
+    """A span of time in its largest units: "45s", "17m", "2h 5m", "3d 4h"."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
 
 
 def _culprit_label(name: str, ascii_only: bool) -> str:
