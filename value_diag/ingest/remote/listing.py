@@ -1,0 +1,67 @@
+"""The run files a remote URL names: a directory or prefix, a pattern, or one file."""
+
+from __future__ import annotations
+
+import glob
+from fnmatch import fnmatchcase
+from typing import Final
+
+from value_diag.errors import ReadError
+from value_diag.ingest.remote.backends import RemoteFailure, connect
+from value_diag.ingest.remote.urls import path_part, public, rebuild, scheme
+
+RUN_FILES: Final = "*.jsonl"
+"""The names of the run files of a directory, by default (esper-lite's
+``telemetry_*/events.jsonl`` is one)."""
+_FLAT: Final = frozenset({"http", "https"})
+"""Schemes with no directories: a URL is one file, and ``?`` starts its query."""
+
+
+def list_runs(url: str, pattern: str | None = None) -> list[str]:
+    """The run files ``url`` names, sorted; each keeps the URL's credentials and query.
+
+    A directory or prefix (``s3://bucket/sweep/``, or an existing directory without the
+    slash) gives every file below it, at any depth and outside hidden folders, whose name
+    matches ``pattern`` (default RUN_FILES), or whose path relative to it does for a
+    pattern with a ``/`` (``*/events.jsonl``; ``*`` matches ``/`` too). A URL whose
+    path has ``*``, ``?`` or ``[`` gives the files it matches. Any other URL is one
+    file, there or not yet (a watch waits for it). Only ``public()`` of the URLs may
+    be shown.
+
+    Raises:
+        ReadError: the backend is missing, or the listing failed (the message names
+            ``public(url)``).
+    """
+    try:
+        remote = connect(url)
+        if scheme(url) in _FLAT:
+            return [url]
+        if glob.has_magic(path_part(url)):
+            found = remote.glob()
+        elif path_part(url).endswith("/") or _is_directory(url):
+            base = remote.path.rstrip("/") + "/"
+            found = [p for p in remote.find() if _wanted(p.removeprefix(base), pattern)]
+        else:
+            return [url]
+    except FileNotFoundError:
+        return []
+    except RemoteFailure as exc:
+        raise ReadError(f"cannot list {public(url)}: {exc.reason}") from None
+    return sorted(rebuild(url, path) for path in found)
+
+
+def _wanted(relative: str, pattern: str | None) -> bool:
+    """Whether a file below the directory is a run file: never in a hidden folder; its
+    path matched by a pattern with a ``/``, its name by one without (as for local ones)."""
+    *folders, name = relative.split("/")
+    if any(folder.startswith(".") for folder in folders):
+        return False
+    wanted = pattern or RUN_FILES
+    return fnmatchcase(relative if "/" in wanted else name, wanted)
+
+
+def _is_directory(url: str) -> bool:
+    try:
+        return connect(url).stat().directory
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,198 @@
+"""Follows one remote file by polling: appends, re-uploads, truncation, deletion.
+
+The remote twin of ingest/tail.py's Tail, with the same interface. Object stores send no
+notifications and cannot append in place: a growing S3 object is uploaded again whole,
+each time with a new ETag. So each ``sync()`` makes one metadata call (size, ETag or
+mtime), and growth is told from a rewrite by the bytes just before the old end: they are
+fetched again with the new ones, in the same ranged read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from value_diag.errors import ReadError
+from value_diag.ingest.files import BLOCK
+from value_diag.ingest.remote.backends import Remote, RemoteFailure, Stat, connect, require
+from value_diag.ingest.remote.urls import public
+from value_diag.ingest.tail import Change
+
+OVERLAP: Final = 64
+"""Bytes before the old end read again with each append (the cost of telling an append from
+an object rewritten whole and longer: if they differ, it is read from the top)."""
+
+
+class RemoteTail:
+    """Follows one remote file (a URL) by polling; the interface of ingest/tail.Tail.
+
+    ``sync()`` makes one metadata call and, when the file grew, one ranged read of the new
+    bytes (OVERLAP bytes before them included, to check the old end is unchanged);
+    ``read()`` then yields the new bytes, in ranged reads of ``block`` bytes, up to the
+    size seen by that sync. After a change in ingest.tail.RESTARTS ``read()`` starts
+    from the first byte: there is no descriptor (``fd`` is None) for
+    ingest.parallel.catch_up, and reading from the top is ``read()`` itself.
+
+    Every call is time-bounded (ingest/remote/backends.py): a failure or a timeout
+    makes ``sync()`` return Change.ERROR with the reason in ``error``, and the next
+    ``sync()`` that succeeds returns Change.OPENED (read again from the top).
+    """
+
+    def __init__(self, url: str, block: int = BLOCK) -> None:
+        """Raises ReadError if the backend of the URL's scheme is not installed."""
+        require(url)
+        self.path = url
+        """The URL as given (with its credentials): only ``public(path)`` may be shown."""
+        self.block = block
+        self.offset = 0
+        """Bytes of the current file consumed so far."""
+        self.error: str | None = None
+        """Why the last look failed, if it did."""
+        self.mtime: float | None = None
+        """Modification time of the file at the last look (seconds since the epoch)."""
+        self._size = 0
+        """Size of the file at the last look: ``read()`` reads up to it."""
+        self._version: str | float | None = None
+        """ETag (or mtime where there is none) at the last look."""
+        self._following = False
+        """A file is being followed: size and version are known."""
+        self._ahead = b""
+        """Bytes after ``offset`` fetched by sync, not yet given out by read."""
+        self._signature = b""
+        """The last OVERLAP bytes fetched, which must still be there when the file grows."""
+        self._missing = False
+        """The last look found nothing at the URL."""
+        self._opened_once = False
+        """A file at the URL has been followed (so one appearing now is a new one)."""
+
+    @property
+    def fd(self) -> int | None:
+        """Always None: a remote file has no descriptor; ``read()`` reads from the top."""
+        return None
+
+    def close(self) -> None:
+        """Stops following the current file; the next sync starts afresh (connections stay)."""
+        self._following = False
+        self._ahead = b""
+
+    def sync(self) -> Change | None:
+        """Looks at the URL; returns what changed, or None if it was only appended to."""
+        try:
+            remote = connect(self.path)
+            st = remote.stat()
+        except FileNotFoundError:
+            return self._gone()
+        except RemoteFailure as exc:
+            return self.fail(exc.reason)
+        appeared = self._missing
+        self._missing = False
+        self.mtime = st.mtime
+        if st.directory:
+            self.close()
+            return self.fail("a directory (give the run files)")
+        if self._following:
+            try:
+                return self._compare(remote, st)
+            except FileNotFoundError:
+                return self._gone()
+            except RemoteFailure as exc:
+                return self.fail(exc.reason)
+        recovered = self.error is not None
+        self._restart(st)
+        self.error = None
+        opened_before, self._opened_once = self._opened_once, True
+        if recovered:  # readable again after an error: read from the top, the error note goes
+            return Change.OPENED
+        if appeared:
+            return Change.RECREATED if opened_before else Change.CREATED
+        return Change.OPENED
+
+    def size(self) -> int:
+        """Size of the file at the last look (0 if none is followed)."""
+        return self._size if self._following else 0
+
+    def skip_to(self, offset: int) -> None:
+        """Marks the bytes before ``offset`` as consumed (read by someone else).
+
+        Raises:
+            ReadError: the bytes before ``offset`` (kept to notice a rewrite) cannot be read.
+        """
+        if not self._following:
+            return
+        self.offset = offset
+        self._ahead = b""
+        self._signature = self._fetch(max(0, offset - OVERLAP), offset) if offset else b""
+
+    def read(self) -> Iterator[bytes]:
+        """The bytes appended since the last read, in blocks. Raises ReadError."""
+        if not self._following:
+            return
+        if self._ahead:
+            chunk, self._ahead = self._ahead, b""
+            self.offset += len(chunk)
+            yield chunk
+        while self.offset < self._size:
+            chunk = self._fetch(self.offset, min(self._size, self.offset + self.block))
+            if not chunk:
+                return
+            self.offset += len(chunk)
+            self._signature = (self._signature + chunk)[-OVERLAP:]
+            yield chunk
+
+    def fail(self, reason: str) -> Change:
+        """Lets go of the file after a failed call; the next sync reads it from the top."""
+        self.close()
+        self.error = reason
+        return Change.ERROR
+
+    def _compare(self, remote: Remote, st: Stat) -> Change | None:
+        """What happened to the followed file since the last look (None: nothing, or growth)."""
+        version = st.tag or st.mtime
+        if st.size < self._size:
+            self._restart(st)
+            return Change.TRUNCATED
+        if st.size == self._size:
+            if version != self._version:  # the same length, other bytes: uploaded again
+                self._restart(st)
+                return Change.REPLACED
+            self.error = None
+            return None
+        if not self._ahead:
+            fetched = self.offset
+            start = fetched - len(self._signature)
+            data = remote.cat(start, min(st.size, fetched + self.block))
+            if data[: len(self._signature)] != self._signature:  # rewritten, and longer
+                self._restart(st)
+                return Change.REPLACED
+            self._ahead = data[len(self._signature) :]
+            self._signature = data[-OVERLAP:]
+        self._size, self._version = st.size, version
+        self.error = None
+        return None
+
+    def _restart(self, st: Stat) -> None:
+        """Follows the file from its first byte."""
+        self._following = True
+        self._size, self._version = st.size, st.tag or st.mtime
+        self.offset = 0
+        self._ahead = b""
+        self._signature = b""
+
+    def _gone(self) -> Change | None:
+        if self._missing:
+            return None
+        self._missing = True
+        self.close()  # whatever failed before is no longer true: there is nothing to read
+        self.error = None
+        return Change.DELETED if self._opened_once else Change.MISSING
+
+    def _fetch(self, start: int, end: int) -> bytes:
+        """Bytes [start, end) of the file; a failure lets go of it and raises ReadError."""
+        try:
+            return connect(self.path).cat(start, end)
+        except FileNotFoundError:
+            why = "deleted while being read"
+        except RemoteFailure as exc:
+            why = exc.reason
+        self.fail(why)
+        raise ReadError(f"cannot read {public(self.path)}: {why}")

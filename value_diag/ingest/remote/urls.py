@@ -1,0 +1,79 @@
+"""URLs of remote run files: telling them from paths, and the only form that may be shown. Pure."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+from urllib.parse import urlsplit
+
+_SCHEME: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+"""RFC 3986's scheme, then ``//``: what sets a URL apart from a path (``C:\\`` has no //)."""
+_CREDENTIALS: Final = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"]*@")
+"""User-info inside a URL quoted in some message."""
+_TOKENS: Final = re.compile(r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s?#'\"]*)[?#][^\s'\"]*")
+"""A query string or fragment after a URL quoted in some message."""
+
+
+def scheme(url: str) -> str | None:
+    """The URL's scheme in lower case (``s3``, ``sftp``), or None for a path."""
+    found = _SCHEME.match(url)
+    return found.group(1).lower() if found else None
+
+
+def is_url(path: str) -> bool:
+    """Whether ``path`` is a remote URL (``scheme://...``); ``file://`` is a local path."""
+    found = scheme(path)
+    return found is not None and found != "file"
+
+
+def public(url: str) -> str:
+    """The URL as it may be shown: without user-info (``user:pass@``), query or fragment.
+
+    Query strings carry tokens (pre-signed S3 URLs, Azure SAS) and user-info carries
+    passwords: neither may appear in output, errors or JSON.
+    """
+    if scheme(url) is None:
+        return url
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{_host(parts.netloc)}{parts.path}"
+
+
+def scrub(text: str, url: str = "") -> str:
+    """``text`` with every secret of ``url``, and any user-info or query of a URL in it, gone.
+
+    For messages of libraries, which may quote the URL they were given in full.
+    """
+    if url and scheme(url) is not None:
+        parts = urlsplit(url)
+        secrets = [parts.query, parts.fragment, parts.netloc.rpartition("@")[0]]
+        for secret in sorted(filter(None, secrets), key=len, reverse=True):
+            text = text.replace(secret, "…")
+    text = _CREDENTIALS.sub(r"\g<scheme>", text)
+    return _TOKENS.sub(r"\g<url>", text)
+
+
+def path_part(url: str) -> str:
+    """The path of a URL (after the host or bucket), where glob characters may be."""
+    return urlsplit(url).path
+
+
+def rebuild(url: str, fs_path: str) -> str:
+    """The URL of ``fs_path`` (a path as the file system lists it) beside ``url``.
+
+    It keeps ``url``'s user-info and query, so that it can be opened the same way. Object
+    stores list ``bucket/key`` (the bucket is the URL's host); hosts list ``/abs/path``.
+    """
+    parts = urlsplit(url)
+    host = _host(parts.netloc)
+    user = parts.netloc[: len(parts.netloc) - len(host)]  # "user:pass@" or ""
+    if host and not fs_path.startswith("/") and (fs_path == host or fs_path.startswith(host + "/")):
+        netloc, path = user + host, fs_path[len(host) :]
+    else:
+        netloc, path = parts.netloc, fs_path if fs_path.startswith("/") else "/" + fs_path
+    query = f"?{parts.query}" if parts.query else ""
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return f"{parts.scheme}://{netloc}{path}{query}{fragment}"
+
+
+def _host(netloc: str) -> str:
+    return netloc.rpartition("@")[2]

@@ -1,0 +1,160 @@
+"""Whole remote files folded: a big object read in ranged parts at once, each split at lines.
+
+Where ingest/parallel.py cuts a local file at line starts first and then reads the parts,
+a remote part finds its own line boundaries in the bytes it reads anyway: part k holds
+the lines that start in [size * k / n, size * (k + 1) / n), so it skips the bytes before
+its first line start and reads on past its end to the end of its last line. No request
+is spent on finding cuts, and the parts' summaries (fold.Segment), applied in order,
+give the state of folding every line in one pass, as for local files.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from itertools import chain, pairwise
+from typing import Final
+
+from value_diag.errors import ReadError
+from value_diag.ingest.fold import FileState, Segment, apply_file, summarize
+from value_diag.ingest.lines import LineScanner
+from value_diag.ingest.remote.backends import Remote, RemoteFailure, Stat, connect
+from value_diag.ingest.remote.urls import public
+
+RANGE_BLOCK: Final = 4 << 20
+"""Bytes per ranged read of a whole file: each part streams in reads of this size, so
+memory stays at a block per part whatever the size of the file."""
+PARTS_AT_ONCE: Final = 8
+"""Most parts of one file read at once (threads: the work waits on the network)."""
+PART_MIN: Final = 4 * RANGE_BLOCK
+"""Smallest part worth a reader of its own (bytes)."""
+
+
+class _Stopped(Exception):
+    """Another part failed: this one ends at its next block."""
+
+
+def info(url: str) -> Stat:
+    """Size, modification time and version of a remote file: one metadata call.
+
+    Raises:
+        ReadError: the file is not there, or cannot be reached (the message names
+            ``public(url)`` and says why).
+    """
+    try:
+        return connect(url).stat()
+    except FileNotFoundError:
+        raise ReadError(f"cannot read {public(url)}: not found") from None
+    except RemoteFailure as exc:
+        raise ReadError(f"cannot read {public(url)}: {exc.reason}") from None
+
+
+def read_remote(url: str, now: float, history: int = 0, parts: int | None = None) -> FileState:
+    """Folds a remote file into its runs, up to the size it had at the first look.
+
+    What ingest.parallel.read_path is for a local file, with the same result: the last
+    line counts even without a newline; ``history`` is how many value records to keep
+    for trends; ``parts`` overrides how many parts the file is read in (default: by
+    size, read at once; one over sftp, whose single connection takes requests in turn).
+
+    Raises:
+        ReadError: the file is not there, is a directory, or a read failed.
+    """
+    st = info(url)
+    if st.directory:
+        raise ReadError(f"cannot read {public(url)}: a directory (give the run files)")
+    try:
+        remote = connect(url)
+    except RemoteFailure as exc:
+        raise ReadError(f"cannot read {public(url)}: {exc.reason}") from None
+    size = st.size
+    n = max(1, parts if parts is not None else _parts(size, remote))
+    ranges = list(pairwise([size * k // n for k in range(n + 1)]))
+    try:
+        segments = _fold_parts(remote, ranges, size, history)
+    except FileNotFoundError:
+        raise ReadError(f"cannot read {public(url)}: deleted while being read") from None
+    except RemoteFailure as exc:
+        raise ReadError(f"cannot read {public(url)}: {exc.reason}") from None
+    state, lines = FileState.empty(history), 0
+    for seg in segments:
+        state = apply_file(state, seg, now, lines)
+        lines += seg.lines
+    return state
+
+
+def _parts(size: int, remote: Remote) -> int:
+    if not _concurrent(remote):
+        return 1
+    return max(1, min(PARTS_AT_ONCE, size // PART_MIN))
+
+
+def _concurrent(remote: Remote) -> bool:
+    """Whether parts may be read at once: an asyncio backend takes calls from any thread;
+    an sftp connection's requests must take turns (paramiko's client is not shared)."""
+    return bool(getattr(remote.fs, "async_impl", False))
+
+
+def _fold_parts(
+    remote: Remote, ranges: list[tuple[int, int]], size: int, history: int
+) -> list[Segment]:
+    """The summaries of the parts, in order: read at once where the backend allows."""
+    stop = threading.Event()
+    if len(ranges) == 1 or not _concurrent(remote):
+        return [_fold_part(remote, a, b, size, history, stop) for a, b in ranges]
+    with ThreadPoolExecutor(len(ranges), thread_name_prefix="value-diag-read") as pool:
+        futures = [pool.submit(_fold_part, remote, a, b, size, history, stop) for a, b in ranges]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            stop.set()  # the other parts end at their next block
+            raise
+
+
+def _fold_part(
+    remote: Remote, start: int, end: int, size: int, history: int, stop: threading.Event
+) -> Segment:
+    """The summary of the lines that start in [start, end), numbered from the part's first."""
+    scanner = LineScanner()
+    lines = scanner.read(_part_bytes(remote, start, end, size, stop))
+    return replace(summarize(lines, history_len=history), lines=scanner.lines)
+
+
+def _part_bytes(
+    remote: Remote, start: int, end: int, size: int, stop: threading.Event
+) -> Iterator[bytes]:
+    """The bytes of the lines that start in [start, end): from the first line start at or
+    after ``start`` through the newline at or after ``end - 1`` (or the end of the file)."""
+    blocks = _blocks(remote, max(0, start - 1), size, stop)
+    if start > 0:  # the first line start is just after a newline at start - 1 or later
+        for pos, block in blocks:
+            i = block.find(b"\n", 0, max(0, end - 1 - pos))
+            if i >= 0:
+                blocks = chain([(pos + i + 1, block[i + 1 :])], blocks)
+                break
+            if pos + len(block) >= end - 1:
+                return  # no line starts in the part: one line runs across it
+        else:
+            return
+    for pos, block in blocks:
+        i = block.find(b"\n", max(0, end - 1 - pos)) if end - 1 - pos < len(block) else -1
+        if i >= 0:
+            yield block[: i + 1]
+            return
+        yield block
+
+
+def _blocks(
+    remote: Remote, pos: int, size: int, stop: threading.Event
+) -> Iterator[tuple[int, bytes]]:
+    """Bytes [pos, size) in ranged reads: (offset, block) pairs, ending early on ``stop``."""
+    while pos < size:
+        if stop.is_set():
+            raise _Stopped
+        block = remote.cat(pos, min(size, pos + RANGE_BLOCK))
+        if not block:
+            return
+        yield pos, block
+        pos += len(block)
