@@ -7,7 +7,8 @@ from fnmatch import fnmatchcase
 from typing import Final
 
 from value_diag.errors import ReadError
-from value_diag.ingest.remote.backends import RemoteFailure, connect
+from value_diag.ingest.remote.backends import connect
+from value_diag.ingest.remote.reasons import RemoteFailure
 from value_diag.ingest.remote.urls import path_part, public, rebuild, scheme
 
 RUN_FILES: Final = "*.jsonl"

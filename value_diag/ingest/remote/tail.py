@@ -14,7 +14,8 @@ from typing import Final
 
 from value_diag.errors import ReadError
 from value_diag.ingest.files import BLOCK
-from value_diag.ingest.remote.backends import Remote, RemoteFailure, Stat, connect, require
+from value_diag.ingest.remote.backends import Remote, Stat, connect, require
+from value_diag.ingest.remote.reasons import RemoteFailure
 from value_diag.ingest.remote.urls import public
 from value_diag.ingest.tail import Change
 

@@ -20,7 +20,8 @@ from typing import Final
 from value_diag.errors import ReadError
 from value_diag.ingest.fold import FileState, Segment, apply_file, summarize
 from value_diag.ingest.lines import LineScanner
-from value_diag.ingest.remote.backends import Remote, RemoteFailure, Stat, connect
+from value_diag.ingest.remote.backends import Remote, Stat, connect
+from value_diag.ingest.remote.reasons import RemoteFailure
 from value_diag.ingest.remote.urls import public
 
 RANGE_BLOCK: Final = 4 << 20

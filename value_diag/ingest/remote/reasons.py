@@ -1,0 +1,74 @@
+"""Why a remote call failed, in a few words: no traceback, no secret. Pure."""
+
+from __future__ import annotations
+
+from typing import Final
+from urllib.parse import urlsplit
+
+from value_diag.ingest.remote.urls import scrub
+
+_REASONS: Final = {
+    "FSTimeoutError": "timed out",
+    "ConnectTimeoutError": "timed out connecting",
+    "ReadTimeoutError": "timed out waiting for the server",
+    "TimeoutError": "timed out",
+    "NoValidConnectionsError": "connection refused",
+    "ConnectionRefusedError": "connection refused",
+    "ConnectionResetError": "connection reset by the server",
+    "ConnectionClosedError": "connection closed by the server",
+    "EOFError": "connection closed by the server",
+    "NoCredentialsError": "no credentials found (AWS_ACCESS_KEY_ID, a profile, a role)",
+    "PartialCredentialsError": "incomplete credentials",
+    "BadHostKeyException": "the host key does not match ~/.ssh/known_hosts",
+    "AuthenticationException": "authentication failed",
+    "PermissionError": "permission denied",
+    "IsADirectoryError": "a directory",
+    "FileNotFoundError": "not found",
+}
+"""Exception classes (by name, anywhere in the hierarchy, most specific first) in words."""
+_SSH_MESSAGES: Final = {
+    "Server connection dropped": "connection closed by the server",
+    "Error reading SSH protocol banner": "timed out waiting for the ssh banner",
+    "No existing session": "timed out starting the ssh session",  # connect gave up waiting
+}
+"""paramiko's SSHException says what happened only in its message: the usual ones in words."""
+_MAX_REASON: Final = 160
+
+
+class RemoteFailure(Exception):
+    """A remote call failed; ``reason`` says why in a few words, with no secret in it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def reason(exc: BaseException, url: str = "") -> str:
+    """Why a remote call failed, in a few words: no traceback, no secret of ``url``."""
+    names = [cls.__name__ for cls in type(exc).__mro__]
+    for name in names:
+        if name in _REASONS:
+            return _REASONS[name]
+    if "SSHException" in names:
+        text = str(exc)
+        said = next((v for k, v in _SSH_MESSAGES.items() if text.startswith(k)), None)
+        return said or scrub(f"ssh: {(text.splitlines() or [''])[0]}", url)[:_MAX_REASON]
+    if "EndpointConnectionError" in names:
+        return f"cannot connect to {_endpoint(str(exc))}"
+    if "ClientError" in names:  # botocore: the service's error code says it all
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+        if code:
+            return scrub(str(code), url)[:_MAX_REASON]
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    first = (text.strip().splitlines() or [""])[0]
+    said = first if isinstance(exc, OSError) and first else f"{type(exc).__name__}: {first}"
+    return scrub(said.rstrip(": "), url)[:_MAX_REASON]
+
+
+def _endpoint(text: str) -> str:
+    """The scheme, host and port of the first URL in a message ('the endpoint' if none)."""
+    for word in text.replace('"', " ").split():
+        if "://" in word:
+            parts = urlsplit(word)
+            return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    return "the endpoint"

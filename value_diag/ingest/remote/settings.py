@@ -1,0 +1,143 @@
+"""How each backend is set up: the timeouts, retries and ssh settings, in one place.
+
+Every network call is time-bounded so that a caller (watch's drawing loop) never waits
+long: each backend gets its own connect and read timeouts and a single attempt, and the
+asyncio backends (S3, GCS, Azure, HTTP) a wall-clock bound on every call besides.
+
+For sftp the URL's user and port come first, then ``~/.ssh/config`` (HostName, Port,
+User, IdentityFile), then paramiko's defaults (the keys in ``~/.ssh``, the ssh agent);
+``~/.ssh/known_hosts`` is checked (a host it does not list is accepted, one whose key
+changed is refused). ProxyJump and ProxyCommand are not followed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import cache
+from typing import Any, Final
+from urllib.parse import SplitResult, unquote
+
+SSH: Final = frozenset({"sftp", "ssh"})
+"""Schemes of ssh hosts: the URL names a host and an absolute path on it, and the file
+system is one connection, which a failure drops (the next call makes it again)."""
+
+CONNECT_TIMEOUT_S: Final = 3.0
+"""Longest wait for a connection (TCP, TLS, the ssh banner and authentication) (s)."""
+READ_TIMEOUT_S: Final = 5.0
+"""Longest wait for the next bytes of an answer once connected (s)."""
+CALL_TIMEOUT_S: Final = 10.0
+"""Wall-clock bound of any one call to an asyncio backend (S3, GCS, Azure, HTTP), retries
+included: whatever a backend's own settings say, no call takes longer (s)."""
+
+
+def options(protocol: str, parts: SplitResult) -> dict[str, Any]:
+    """The keyword arguments of the fsspec class of ``protocol`` for the URL ``parts``."""
+    return _OPTIONS.get(protocol, _no_options)(parts)
+
+
+def tune(protocol: str, fs: Any) -> None:
+    """What can only be set on a file system once it is made."""
+    if protocol in ("s3", "s3a"):
+        fs.retries = 1  # s3fs's own retry loop, on top of botocore's (also one attempt)
+    elif protocol in SSH:
+        fs.ftp.get_channel().settimeout(READ_TIMEOUT_S)  # each sftp request, once connected
+
+
+def _no_options(parts: SplitResult) -> dict[str, Any]:
+    return {}
+
+
+def _s3_options(parts: SplitResult) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "config_kwargs": {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "read_timeout": READ_TIMEOUT_S,
+            "retries": {"mode": "standard", "total_max_attempts": 1},
+        },
+    }
+    if parts.username:  # s3://KEY:SECRET@bucket/..., s3fs's own spelling
+        kwargs["username"] = unquote(parts.username)
+        kwargs["password"] = unquote(parts.password or "")
+    return kwargs
+
+
+def _azure_options(parts: SplitResult) -> dict[str, Any]:
+    return {"connection_timeout": CONNECT_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
+
+
+def _http_options(parts: SplitResult) -> dict[str, Any]:
+    import aiohttp
+
+    timeout = aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT_S, sock_read=READ_TIMEOUT_S)
+    return {"client_kwargs": {"timeout": timeout}}
+
+
+def _ssh_options(parts: SplitResult) -> dict[str, Any]:
+    """paramiko's connect arguments: the URL, then ~/.ssh/config, then paramiko's defaults."""
+    alias = parts.hostname or ""
+    config = _ssh_config(alias)
+    kwargs: dict[str, Any] = {
+        "host": config.get("hostname", alias),
+        "port": parts.port or int(config.get("port", 22)),
+        "timeout": CONNECT_TIMEOUT_S,
+        "banner_timeout": CONNECT_TIMEOUT_S,
+        "auth_timeout": CONNECT_TIMEOUT_S,
+        "channel_timeout": CONNECT_TIMEOUT_S,
+        "host_key_policy": _known_hosts_policy()(),
+    }
+    user = unquote(parts.username) if parts.username else config.get("user")
+    if user:
+        kwargs["username"] = user
+    if parts.password:
+        kwargs["password"] = unquote(parts.password)
+    keys = [os.path.expanduser(k) for k in config.get("identityfile", [])]
+    if keys := [k for k in keys if os.path.exists(k)]:
+        kwargs["key_filename"] = keys
+    return kwargs
+
+
+def _ssh_config(alias: str) -> dict[str, Any]:
+    """What ``~/.ssh/config`` says about a host ({} without the file)."""
+    import paramiko  # type: ignore[import-untyped]
+
+    path = os.path.expanduser("~/.ssh/config")
+    if not os.path.exists(path):
+        return {}
+    return dict(paramiko.SSHConfig.from_path(path).lookup(alias))
+
+
+@cache
+def _known_hosts_policy() -> Any:
+    """paramiko's policy for host keys: ~/.ssh/known_hosts is checked, new hosts accepted.
+
+    fsspec's client knows no host keys, so paramiko asks this policy about every one.
+    """
+    import paramiko
+
+    class KnownHosts(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
+        def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+            known = paramiko.HostKeys()
+            try:
+                known.load(os.path.expanduser("~/.ssh/known_hosts"))
+            except OSError:
+                return
+            entry = known.lookup(hostname)
+            if entry is not None and key.get_name() in entry and entry[key.get_name()] != key:
+                raise paramiko.BadHostKeyException(hostname, key, entry[key.get_name()])
+
+    return KnownHosts
+
+
+_OPTIONS: Final[dict[str, Callable[[SplitResult], dict[str, Any]]]] = {
+    "s3": _s3_options,
+    "s3a": _s3_options,
+    "az": _azure_options,
+    "abfs": _azure_options,
+    "abfss": _azure_options,
+    "http": _http_options,
+    "https": _http_options,
+    "sftp": _ssh_options,
+    "ssh": _ssh_options,
+}
+"""Each backend's own timeouts, retries and credentials (others: CALL_TIMEOUT_S only)."""
