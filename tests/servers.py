@@ -1,0 +1,337 @@
+"""Real servers for the remote tests, on 127.0.0.1: moto's S3 server and an sftp server.
+
+The code under test finds them the ways a user's machine would say:
+
+- S3: ``AWS_ENDPOINT_URL`` names the server, and dummy keys are in ``AWS_ACCESS_KEY_ID``
+  and ``AWS_SECRET_ACCESS_KEY`` (no profile or instance role is looked at).
+- sftp: ``HOME`` is a throwaway home whose ``~/.ssh/config`` has a ``Host`` entry (HostName,
+  Port, User, IdentityFile) for the alias SFTP_HOST, so URLs read
+  ``sftp://SFTP_HOST/sweep/run.jsonl``; the key it names is the only one the server
+  accepts, and no ssh agent is asked.
+
+Each server can be stopped and started again on the same port, to test errors and
+recovery. The S3 server forgets its buckets when stopped; the sftp server serves a folder.
+
+Test modules load the fixtures with ``pytest_plugins = ("servers",)`` and import the
+classes beside them; so that pytest does not warn that it cannot rewrite this module's
+asserts (it is imported before it is registered), it asks for none: PYTEST_DONT_REWRITE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+from needs import need
+
+from value_diag.ingest.remote import forget_connections
+
+STARTUP_S: Final = 15.0
+"""How long a server may take to answer after it is started (a safety net, not a measure)."""
+SFTP_HOST: Final = "gpu-box"
+"""The alias of the sftp server in the throwaway ~/.ssh/config."""
+SFTP_USER: Final = "trainer"
+DUMMY_KEY: Final = "testing-key-id"
+DUMMY_SECRET: Final = "testing-secret-key"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start within {STARTUP_S} s")
+        time.sleep(0.02)
+
+
+class S3Server:
+    """moto's standalone S3 server, a subprocess; every request it gets is recorded."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.recording = workdir / "s3-requests.jsonl"
+        self.log = workdir / "s3-server.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "MOTO_ENABLE_RECORDING": "1",
+            "MOTO_RECORDER_FILEPATH": str(self.recording),
+        }
+        with self.log.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        _wait_for(self._answers, "moto's S3 server")
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def _answers(self) -> bool:
+        assert self._process is not None
+        if self._process.poll() is not None:
+            raise RuntimeError(f"moto's S3 server exited: {self.log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def client(self) -> Any:
+        """A boto3 client of the server, for putting objects where the tests want them."""
+        import boto3  # type: ignore[import-untyped]
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=DUMMY_KEY,
+            aws_secret_access_key=DUMMY_SECRET,
+            region_name="us-east-1",
+        )
+
+    def forget_requests(self) -> None:
+        """Empties the request log."""
+        self.recording.write_text("")
+
+    def requests(self, method: str | None = None, key: str = "") -> list[dict[str, Any]]:
+        """The requests recorded since the last forget_requests (headers, method, url)."""
+        if not self.recording.exists():
+            return []
+        entries = [json.loads(line) for line in self.recording.read_text().splitlines() if line]
+        return [
+            e
+            for e in entries
+            if (method is None or e["method"] == method) and key in e["url"].partition("?")[0]
+        ]
+
+
+class SftpServer:
+    """An asyncssh sftp server in a thread of its own, serving a folder, accepting one key.
+
+    ``reads`` records every read request it answers: (path, offset, bytes sent).
+    """
+
+    def __init__(self, root: Path, keys: Path) -> None:
+        import asyncssh
+
+        self.root = root
+        self.port = free_port()
+        self.reads: list[tuple[str, int, int]] = []
+        self.host_key = asyncssh.generate_private_key("ssh-ed25519")
+        client_key = asyncssh.generate_private_key("ssh-ed25519")
+        self.client_key = keys / "value_diag_test_key"
+        self.client_key.write_bytes(client_key.export_private_key("openssh"))
+        self.client_key.chmod(0o600)
+        self._authorized = asyncssh.import_authorized_keys(
+            client_key.export_public_key("openssh").decode()
+        )
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._acceptor: Any = None
+        self._connections: set[Any] = set()
+
+    def start(self) -> None:
+        self._run(self._listen())
+
+    def stop(self) -> None:
+        """Stops listening and drops every connection, as a host going down would."""
+        self._run(self._close())
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def shutdown(self) -> None:
+        self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+    def ssh_config(self) -> str:
+        """A ~/.ssh/config entry for this server, as a user would write it."""
+        return (
+            f"Host {SFTP_HOST}\n"
+            f"    HostName 127.0.0.1\n"
+            f"    Port {self.port}\n"
+            f"    User {SFTP_USER}\n"
+            f"    IdentityFile ~/.ssh/{self.client_key.name}\n"
+        )
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(STARTUP_S)
+
+    async def _listen(self) -> None:
+        import asyncssh
+
+        server = self
+
+        class Server(asyncssh.SSHServer):
+            def connection_made(self, conn: Any) -> None:
+                server._connections.add(conn)
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                pass
+
+        class Files(asyncssh.SFTPServer):
+            def __init__(self, chan: Any) -> None:
+                super().__init__(chan, chroot=str(server.root).encode())
+                self._paths: dict[int, str] = {}
+
+            def open(self, path: bytes, pflags: int, attrs: Any) -> Any:
+                handle = super().open(path, pflags, attrs)
+                self._paths[id(handle)] = path.decode()
+                return handle
+
+            def read(self, file_obj: object, offset: int, size: int) -> Any:
+                data = super().read(file_obj, offset, size)  # asyncssh's own: not awaitable
+                assert isinstance(data, bytes)
+                server.reads.append((self._paths.get(id(file_obj), "?"), offset, len(data)))
+                return data
+
+        if self._acceptor is not None:
+            return
+        self._acceptor = await asyncssh.listen(
+            "127.0.0.1",
+            self.port,
+            server_factory=Server,
+            server_host_keys=[self.host_key],
+            authorized_client_keys=self._authorized,
+            sftp_factory=Files,
+            allow_scp=False,
+            reuse_address=True,
+        )
+
+    async def _close(self) -> None:
+        if self._acceptor is not None:
+            self._acceptor.close()
+            await self._acceptor.wait_closed()
+            self._acceptor = None
+        for conn in list(self._connections):
+            conn.abort()
+        self._connections.clear()
+
+
+class BlackHole:
+    """A TCP port that accepts connections and never says a word: a hung server."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = int(self.sock.getsockname()[1])
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+        self._thread.start()
+
+    def _hold(self) -> None:
+        self.sock.settimeout(0.05)
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                conn, _ = self.sock.accept()
+                self._held.append(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        for conn in self._held:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server for the whole session."""
+    need("moto.server")
+    server = S3Server(tmp_path_factory.mktemp("s3"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
+    """The S3 server, named by AWS_ENDPOINT_URL with dummy keys, running, its log empty."""
+    if s3_server._process is None:  # a test before stopped it and failed to start it
+        s3_server.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "FSSPEC_S3_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    s3_server.forget_requests()
+    forget_connections()
+    yield s3_server
+    forget_connections()
+
+
+@pytest.fixture(scope="session")
+def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer]:
+    """The sftp server for the whole session, serving a folder of its own."""
+    need("asyncssh")
+    home = tmp_path_factory.mktemp("home")
+    (home / ".ssh").mkdir(mode=0o700)
+    server = SftpServer(tmp_path_factory.mktemp("sftp-root"), home / ".ssh")
+    (home / ".ssh" / "config").write_text(server.ssh_config())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def sftp(sftp_server: SftpServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[SftpServer]:
+    """The sftp server, running, with HOME the throwaway home that knows it; no ssh agent."""
+    sftp_server.start()
+    monkeypatch.setenv("HOME", str(sftp_server.client_key.parent.parent))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    sftp_server.reads.clear()
+    forget_connections()
+    yield sftp_server
+    forget_connections()
