@@ -29,9 +29,13 @@ SWEEP: Final = {
     "seed-3": metrics(),
 }
 RUNS: Final = [f"runs/{seed}/run.jsonl" for seed in SWEEP]
+NAMES: Final = list(SWEEP)
+"""How the runs are shown: the directory and file name they share left out."""
 LABELS: Final = {
     "run",
     "status",
+    "age",
+    "step",
     "V-Corr",
     "Bellman",
     "TD Mean",
@@ -107,7 +111,7 @@ def test_every_width_keeps_run_names_whole_and_columns_whole(tmp_path: Path, col
     assert all(len(line.rstrip()) <= cols for line in lines), proc.stdout
     header, rows, hidden = parse(proc.stdout)
     assert header[:2] == ["run", "status"], "the run name first, then the status"
-    assert [row[0] for row in rows] == [RUNS[1], RUNS[2], RUNS[0], RUNS[3]], "whole, worst first"
+    assert [row[0] for row in rows] == [NAMES[1], NAMES[2], NAMES[0], NAMES[3]], "whole, worst first"
     for row in rows:  # each cell as the whole table has it: nothing cut mid-word
         assert len(row) == len(header), row
         assert row == [full[row[0]][label] for label in header]
@@ -124,8 +128,9 @@ def test_sixty_columns_keep_the_three_most_telling_metrics(tmp_path: Path) -> No
     header, _rows, hidden = parse(proc.stdout)
     # Bellman and Skew hold the critical values, so they come before V-Corr, which
     # leads the columns that hold none; the display keeps the panel's order.
-    assert header == ["run", "status", "V-Corr", "Bellman", "Skew"]
+    assert header == ["run", "status", "age", "V-Corr", "Bellman", "Skew"]
     assert hidden == [
+        "step",
         "TD Mean",
         "TD Std",
         "p10",
@@ -160,7 +165,7 @@ def test_a_real_terminal_is_fitted(tmp_path: Path, ptys: Callable[..., Any]) -> 
     screen = [line.rstrip() for line in term.display()]
     text = "\n".join(line for line in screen if line)
     header, rows, hidden = parse(text)
-    assert [row[0] for row in rows] == [RUNS[1], RUNS[2], RUNS[0], RUNS[3]]
+    assert [row[0] for row in rows] == [NAMES[1], NAMES[2], NAMES[0], NAMES[3]]
     assert hidden and "run" in header
     assert "not shown at 80 columns:" in text
 
@@ -177,9 +182,9 @@ def test_a_very_long_run_name_loses_its_middle_not_its_row(tmp_path: Path, cols:
     assert all(len(line.rstrip()) <= cols for line in proc.stdout.splitlines()), proc.stdout
     header, rows, _hidden = parse(proc.stdout)
     assert header[:2] == ["run", "status"] and len(header) >= 5
-    assert rows[0][0] == "b.jsonl"
+    assert rows[0][0] == "b"
     name = rows[1][0]
-    assert "…" in name and name.endswith("/run.jsonl") and name.startswith(str(tmp_path)[:4])
+    assert "…" in name and name.endswith("/seed-7/run") and name.startswith(str(tmp_path)[:4])
 
 
 def test_markdown_is_one_table_with_names_as_code_spans(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from conftest import clean_env, script
-from test_compare_width import RUNS, sweep
+from test_compare_width import NAMES, RUNS, sweep
 
-DYING = [RUNS[1], RUNS[2]]
+DYING = [NAMES[1], NAMES[2]]
 """The sweep's two critical runs, worst first (by name among equals)."""
 
 

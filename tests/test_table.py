@@ -17,10 +17,12 @@ from rich.text import Text
 
 from value_diag.frame import Frame
 from value_diag.health import Status
+from value_diag.naming import natural_key
 from value_diag.render import styles
+from value_diag.render.compare import short_age
 from value_diag.render.frames import Renderer
-from value_diag.render.runs import Bucket, Run, Sort, natural_key, ordered, run_of
-from value_diag.render.table import header, render, short_age, table_lines
+from value_diag.render.runs import Bucket, Run, Sort, ordered, run_of
+from value_diag.render.table import header, render, table_lines
 from value_diag.render.tableview import Key, Mode, TableView, chrome, window
 from value_diag.state import FoldState
 

@@ -240,7 +240,12 @@ def _root(
 
 
 PathsArg = Annotated[
-    list[str], typer.Argument(metavar="PATH", help="Telemetry JSONL files, or - for stdin.")
+    list[str],
+    typer.Argument(
+        metavar="PATH",
+        help="Telemetry JSONL files, directories of runs, quoted patterns ('runs/*/run.jsonl'),"
+        " or - for stdin.",
+    ),
 ]
 FormatOpt = Annotated[
     str,
@@ -315,6 +320,23 @@ PresetOpt = Annotated[
         metavar="NAME",
         help="default (the spec's table, in reward units) or scale-free (only quantities"
         " that fit any reward scale). Default: the config's preset, else default.",
+    ),
+]
+PatternOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--pattern",
+        metavar="GLOB",
+        help="The run files a directory stands for: a file name (events.jsonl) or a path"
+        " below it (seed*/run.jsonl). Default: every *.jsonl below it.",
+    ),
+]
+LatestOpt = Annotated[
+    bool,
+    typer.Option(
+        "--latest",
+        help="A directory or pattern stands for its newest run file only (by the time in"
+        " esper-lite's telemetry_* folder names, else the last created).",
     ),
 ]
 MaxAgeOpt = Annotated[
@@ -397,7 +419,8 @@ Examples:
   value-diag once run.jsonl                     # the latest frame
   value-diag once run.jsonl --fail-on critical  # CI: exit 1 if it is dying
   value-diag once run.jsonl --format json | jq .status
-  value-diag once run.jsonl --max-age 15m --fail-on critical  # hung too
+  value-diag once runs/ --compare               # a sweep: a row per run
+  value-diag once runs/ --max-age 15m --fail-on critical  # dying or hung
   ssh gpu-box cat run.jsonl | value-diag once -
 
 \b
@@ -428,6 +451,8 @@ def once(
     critic: CriticOpt = False,
     preset: PresetOpt = None,
     max_age: MaxAgeOpt = None,
+    pattern: PatternOpt = None,
+    latest: LatestOpt = False,
     compare: Annotated[
         bool, typer.Option("--compare", help="One table: a row per run, worst first.")
     ] = False,
@@ -461,6 +486,8 @@ def once(
             history=history if trend else 0,
             svg=svg,
             html=html,
+            pattern=pattern,
+            latest=latest,
         )
         return run_once(paths, console, renderer, options)
 
@@ -477,14 +504,17 @@ EPILOG_WATCH = """
 \b
 Examples:
   value-diag watch run.jsonl                # live panel in this terminal
-  value-diag watch runs/*/run.jsonl         # one panel per seed, stacked
+  value-diag watch runs/                    # every run below runs/, new ones too
+  value-diag watch telemetry/ --latest      # esper-lite: the newest run, as runs start
   value-diag watch run.jsonl --format json  # a JSON line per update
   value-diag watch run.jsonl --fail-on critical  # CI: exit 1 once it dies
   ssh gpu-box tail -F run.jsonl | value-diag watch -
   value-diag watch /mnt/nfs/run.jsonl --poll 1    # network file systems
 
 Follows each file like `tail -F`: waits for it to appear, and starts again from
-the top when it is truncated or replaced. Ctrl-C exits 0.
+the top when it is truncated or replaced. A panel per run while they fit, else
+a table: arrows move, Enter opens a run, Esc goes back, s sorts, ? helps, q quits.
+Ctrl-C exits 0.
 
 --poll without SECONDS looks every 0.5 s. It is taken as bare when it comes last,
 or before another option or an existing file; any other word after it is an error
@@ -523,12 +553,22 @@ def watch(
     critic: CriticOpt = False,
     preset: PresetOpt = None,
     max_age: MaxAgeOpt = None,
+    pattern: PatternOpt = None,
+    latest: LatestOpt = False,
+    table: Annotated[
+        bool,
+        typer.Option(
+            "--table",
+            help="On a terminal: one row per run (keys: arrows, Enter, Esc, s, ?, q), even"
+            " when every run's panel would fit.",
+        ),
+    ] = False,
 ) -> None:
     """Follow growing telemetry files and redraw the panel on every update."""
 
     def body() -> ExitCode:
         from value_diag.commands.watch import WatchOptions, run_watch
-        from value_diag.render.sinks import choose_sink
+        from value_diag.render.sinks import LiveSink, choose_sink
         from value_diag.render.terminal import make_console
 
         fmt = _choice(Format, format, "--format")
@@ -539,12 +579,15 @@ def watch(
         renderer = _renderer(
             ascii, config, trend, no_config, critic=critic, preset=preset, max_age=max_age
         )
-        sink = choose_sink(console, renderer, fmt)
+        sink = choose_sink(console, renderer, fmt, table)
         options = WatchOptions(
             fail_on=level.status(),
             fail_count=fail_count,
             poll=poll,
-            history=history if trend else 0,
+            # A run opened from the live table shows its trend: keep the history for it.
+            history=history if trend or isinstance(sink, LiveSink) else 0,
+            pattern=pattern,
+            latest=latest,
         )
         return run_watch(paths, sink, options)
 

@@ -34,10 +34,17 @@ class Frame:
     note: str | None = None
     thresholds: Thresholds = field(default=DEFAULT_THRESHOLDS, repr=False)
     at: float | None = None
+    short: str | None = None
+    """The shortest name that tells the run from the others shown (None: ``source``)."""
     health: Health = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "health", assess(self.state, self.thresholds, self.age()))
+
+    @property
+    def name(self) -> str:
+        """How the run is shown: its short name, else its source (path, and #group)."""
+        return self.short or self.source
 
     def age(self, now: float | None = None) -> float | None:
         """Seconds from the last record to ``now`` (default: the frame's moment), if any."""

@@ -8,6 +8,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from value_diag.commands.watch import WatchOptions, run_watch
 from value_diag.errors import ReadError
@@ -15,6 +16,9 @@ from value_diag.exitcodes import ExitCode
 from value_diag.frame import Frame
 from value_diag.producer import simulate
 from value_diag.render.sinks import Sink
+
+if TYPE_CHECKING:
+    from value_diag.render.keys import KeyReader
 
 
 @dataclass
@@ -87,8 +91,16 @@ class Captioned:
         """Passes the closing line on."""
         self.sink.conclude(line)
 
+    def keys(self) -> KeyReader | None:
+        """The keys of the sink (q ends the demo on a terminal)."""
+        return self.sink.keys()
+
+    def press(self, keys: list[str]) -> bool:
+        """Passes the keys on."""
+        return self.sink.press(keys)
+
     def _captioned(self, frames: list[Frame]) -> list[Frame]:
-        return [dataclasses.replace(f, source=self.caption) for f in frames]
+        return [dataclasses.replace(f, source=self.caption, short=None) for f in frames]
 
 
 def caption(options: simulate.SimOptions) -> str:

@@ -95,6 +95,10 @@ class Followed:
             self.fades_at = None
         return (self.file, self.note) != before
 
+    def announce(self, note: str, now: float) -> None:
+        """Notes an event about the source (a switch to a newer run) for NOTE_S seconds."""
+        self.note, self.fades_at = note, now + NOTE_S
+
     def _restart(self, written: float) -> None:
         """Reads the file from the top with a fresh state: a large one in parts, at once."""
         self.scanner = LineScanner()

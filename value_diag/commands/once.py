@@ -8,12 +8,12 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from value_diag.commands.paths import check_paths
+from value_diag.commands.framing import frames_of
+from value_diag.commands.paths import named_in_order, run_files, targets
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
 from value_diag.health import Status, reaches
-from value_diag.ingest.files import display_name
 from value_diag.ingest.parallel import read_path
 from value_diag.options import Format
 from value_diag.render.frames import Renderer
@@ -40,6 +40,10 @@ class OnceOptions:
     """Value records kept for the trend column (0: no trend)."""
     svg: str | None = None
     html: str | None = None
+    pattern: str | None = None
+    """The run files a directory stands for (default: every *.jsonl below it)."""
+    latest: bool = False
+    """A directory or pattern stands for its newest run file only."""
 
 
 def run_once(
@@ -52,21 +56,20 @@ def run_once(
     shown; the exit code is then 2. Otherwise the worst of the runs' codes, a failed
     run counting only when at least ``fail_count`` runs failed.
     """
-    check_paths(paths)
+    files = run_files(targets(paths, options.pattern), options.latest)
     now = time.time()
     frames: list[Frame] = []
     codes: list[ExitCode] = []
-    for path in paths:
+    for path, name in named_in_order(files):
         try:
             runs = read_path(path, history=options.history)
         except ReadError as exc:
-            if len(paths) == 1:
+            if len(files) == 1:
                 raise
             sys.stderr.write(f"value-diag: error: {clean(str(exc), limit=None)}\n")
             codes.append(ExitCode.ERROR)
             continue
-        for name, state in runs.named(display_name(path)):
-            frame = Frame(name, state, thresholds=renderer.thresholds, at=now)
+        for frame in frames_of(runs, path, name, renderer.thresholds, now):
             frames.append(frame)
             codes.append(exit_code(frame.health.status, options.fail_on))
     try:

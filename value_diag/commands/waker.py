@@ -6,9 +6,14 @@ import os
 import selectors
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from value_diag.commands.stopper import Stopper
+
+if TYPE_CHECKING:
+    from watchfiles import Change
+
+    from value_diag.render.keys import KeyReader
 
 STEP_MS: Final = 8
 """How often the file watcher looks for a quiet moment after a change (ms): the latency."""
@@ -19,55 +24,87 @@ TICK_S: Final = 0.25
 
 
 class Waker:
-    """Blocks until a followed path may have changed, a signal arrives, or a tick passes.
+    """Blocks until a followed path may have changed, a run file was created below a
+    watched directory, a key was pressed, a signal arrived, or a tick passed.
 
     File-system notifications come from watchfiles, watching the parent directories
-    (not the files: a replaced file would no longer be watched). Where a directory
-    does not exist yet, or with --poll, it looks at a fixed interval instead.
+    (not the files: a replaced file would no longer be watched), and the ``roots`` in
+    which new run files may appear, with what lies below them. Where a directory does
+    not exist yet, or with --poll, it looks at a fixed interval instead.
     """
 
-    def __init__(self, paths: list[str], stopper: Stopper, poll: float | None) -> None:
+    def __init__(
+        self,
+        paths: list[str],
+        stopper: Stopper,
+        poll: float | None,
+        roots: list[str] | None = None,
+        keys: KeyReader | None = None,
+    ) -> None:
         self.stopper = stopper
         self.poll = poll
+        self.keys = keys
         # A symlinked log changes where the link points: watch both places. realpath, unlike
         # Path.resolve on Python 3.11, stops at a symlink loop instead of raising.
         absolute = [os.path.abspath(p) for p in paths]
         self._targets = set(absolute) | {os.path.realpath(p) for p in absolute}
-        self._dirs = sorted({str(Path(p).parent) for p in self._targets})
-        self._watch: Iterator[object] | None = None
+        self._roots = tuple(os.path.join(os.path.abspath(r), "") for r in roots or ())
+        self._dirs = sorted(
+            {str(Path(p).parent) for p in self._targets} | {os.path.abspath(r) for r in roots or ()}
+        )
+        self._watch: Iterator[set[tuple[Change, str]]] | None = None
 
-    def wait(self) -> None:
-        """Returns after the next change, signal or tick."""
+    def wait(self) -> bool:
+        """Returns after the next change, key, signal or tick: True if a file was
+        created below one of the roots."""
         if self.poll is None and self._watch is None:
             self._watch = self._start()
         if self._watch is None:
             self._sleep(self.poll if self.poll is not None else TICK_S)
-            return
+            return False
         try:
-            next(self._watch)
+            changes = next(self._watch)
         except StopIteration:
             self._watch = None
+            return False
         except OSError:  # a watched directory went away: look again shortly
             self._watch = None
             self._sleep(TICK_S)
+            return False
+        from watchfiles import Change  # imported by _start already
 
-    def _start(self) -> Iterator[object] | None:
+        return any(change is Change.added and path not in self._targets for change, path in changes)
+
+    def close(self) -> None:
+        """Stops watching (the notifier's thread ends)."""
+        if self._watch is not None:
+            close = getattr(self._watch, "close", None)
+            if close is not None:
+                close()
+            self._watch = None
+
+    def _start(self) -> Iterator[set[tuple[Change, str]]] | None:
         if not all(Path(d).is_dir() for d in self._dirs):
             return None
         import watchfiles
+        from watchfiles import Change
 
-        targets = self._targets
+        targets, roots = self._targets, self._roots
+
+        def wanted(change: Change, path: str) -> bool:
+            return path in targets or (change is Change.added and path.startswith(roots))
+
         try:
-            watcher: Iterator[object] = watchfiles.watch(
+            watcher: Iterator[set[tuple[Change, str]]] = watchfiles.watch(
                 *self._dirs,
-                watch_filter=lambda _change, path: path in targets,
+                watch_filter=wanted,
                 debounce=DEBOUNCE_MS,
                 step=STEP_MS,
-                stop_event=self.stopper.event,
+                stop_event=_Either(self.stopper, self.keys),
                 rust_timeout=int(TICK_S * 1000),
                 yield_on_timeout=True,
                 raise_interrupt=False,
-                recursive=False,
+                recursive=bool(roots),
             )
             return watcher
         except OSError:
@@ -77,7 +114,22 @@ class Waker:
         sel = selectors.DefaultSelector()
         try:
             sel.register(self.stopper.wake_fd, selectors.EVENT_READ)
+            if self.keys is not None:
+                sel.register(self.keys.fd, selectors.EVENT_READ)
             sel.select(seconds)
         finally:
             sel.close()
         self.stopper.drain()
+
+
+class _Either:
+    """What watchfiles asks every STEP_MS whether to stop: a signal, or a key pressed.
+
+    After a key the notifier is started again (the caller's next wait)."""
+
+    def __init__(self, stopper: Stopper, keys: KeyReader | None) -> None:
+        self.stopper = stopper
+        self.keys = keys
+
+    def is_set(self) -> bool:
+        return self.stopper.event.is_set() or (self.keys is not None and self.keys.pending())

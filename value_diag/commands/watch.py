@@ -9,26 +9,36 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 from value_diag.commands.follower import Followed
-from value_diag.commands.paths import check_paths
+from value_diag.commands.framing import frames_of
+from value_diag.commands.paths import Runs, named_in_order, targets
 from value_diag.commands.stopper import Stopper
 from value_diag.commands.waker import TICK_S, Waker
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
 from value_diag.frame import Frame
 from value_diag.health import Status, Thresholds, is_stale, reaches
-from value_diag.ingest.files import BLOCK, STDIN
+from value_diag.ingest.files import BLOCK, STDIN, display_name
 from value_diag.ingest.fold import fold_file
 from value_diag.ingest.parallel import Interrupted
+from value_diag.ingest.runfiles import Kind, Target
 from value_diag.render.sinks import Sink
+from value_diag.state import FoldState
+
+if TYPE_CHECKING:
+    from value_diag.render.keys import KeyReader
 
 PASS_S: Final = 0.05
 """Longest one pass reads before the frame for what arrived so far is drawn and the stop
 flag is asked (s): a writer faster than the fold still gets frames, and signals are obeyed."""
 FD_RESERVE: Final = 32
 """Open files value-diag needs besides one per followed file (streams, pipes, notifications)."""
+LOOK_S: Final = 1.0
+"""How often a directory or pattern is looked at again for new run files (s), besides
+when a file-system event says one was created; with --poll, at most as often as it polls."""
 AGE_REFRESH_S: Final = 1.0
 """How often a terminal frame is redrawn only to update the age (s)."""
 
@@ -46,6 +56,10 @@ class WatchOptions:
     """Value records kept for the trend column (0: no trend)."""
     until: Callable[[list[Frame]], bool] | None = None
     """Files only: the watch ends (exit 0) once this is true of the frames on screen."""
+    pattern: str | None = None
+    """The run files a directory stands for (default: every *.jsonl below it)."""
+    latest: bool = False
+    """A directory or pattern stands for its newest run file only, switching to newer ones."""
 
 
 def _verdict(
@@ -81,24 +95,39 @@ def _frames(
 ) -> tuple[list[Frame], list[int]]:
     """The frames of the sources' runs, each judged once, and the indexes of the new ones.
 
-    A run whose state and note are those of its frame in ``last`` (by name) keeps that
-    frame, and its health, until it goes stale (--max-age). ``changed`` indexes the
-    sources that changed: their runs with a new frame are new, and so is a run that
-    went stale; a frame made again only because its note went is not.
+    A run whose state, note and name are those of its frame in ``last`` (by source)
+    keeps that frame, and its health, until it goes stale (--max-age). ``changed``
+    indexes the sources that changed: their runs with a new frame are new, and so is a
+    run that went stale; a frame made again only because its note went is not.
     """
     kept = {f.source: f for f in last}
     frames: list[Frame] = []
     new: list[int] = []
     for i, s in enumerate(sources):
-        for name, state in s.file.named(s.name):
-            f = kept.get(name)
+        for made in frames_of(s.file, s.path, s.name, thresholds, now, s.note):
+            f = kept.get(made.source)
             staled = f is not None and f.health.stale is None and is_stale(f.age(now), thresholds)
-            if f is None or f.state is not state or f.note != s.note or staled:
-                f = Frame(name, state, s.note, thresholds, at=now)
-                if i in changed or staled:
+            if f is None or f.state is not made.state or f.note != s.note or f.name != made.name:
+                f = made
+                if i in changed:
                     new.append(len(frames))
+            elif staled:
+                f = made
+                new.append(len(frames))
             frames.append(f)
     return frames, new
+
+
+def _waiting(runs: Runs, thresholds: Thresholds) -> list[Frame]:
+    """Frames saying what is awaited while no run file is there to follow."""
+    return [
+        Frame(t.given, FoldState(), f"waiting for run files {_where(t)}", thresholds)
+        for t in runs.found
+    ]
+
+
+def _where(t: Target) -> str:
+    return f"matching {t.given}" if t.kind is Kind.PATTERN else f"in {t.given}"
 
 
 def run_watch(
@@ -113,14 +142,20 @@ def run_watch(
         ReadError: a path is a directory or a pattern that matched nothing, or the files
             cannot all be followed (the open-file limit is too low).
     """
-    check_paths(paths)
+    found = targets(paths, options.pattern)
+    for t in found:
+        if t.kind is Kind.PATTERN and not os.path.isdir(t.root):
+            raise ReadError(f"no file matches {t.given}")
     stopper = Stopper()
-    with stopper.installed(), sink:
-        if paths == [STDIN]:
+    if paths == [STDIN]:
+        with stopper.installed(), sink:
             return _watch_stdin(sink, options, stopper, clock)
-        make_room(len(paths))
+    runs = Runs(found, options.latest)
+    make_room(len(runs.files))
+    keys = sink.keys()
+    with stopper.installed(), keys or contextlib.nullcontext(), sink:
         try:
-            return _follow(paths, sink, options, stopper, clock)
+            return _follow(runs, sink, options, stopper, clock, keys)
         except Interrupted:  # a signal arrived while a large file was read from the top
             return ExitCode.OK
 
@@ -186,34 +221,81 @@ class _Step:
 
 
 def _follow(
-    paths: list[str],
+    runs: Runs,
     sink: Sink,
     options: WatchOptions,
     stopper: Stopper,
     clock: Callable[[], float],
+    keys: KeyReader | None = None,
 ) -> ExitCode:
-    """The watch loop over files: draw, judge, wait (unless reading is behind), read."""
+    """The watch loop over files: draw, judge, wait (unless reading is behind), read,
+    and now and then look for new run files."""
     stop = stopper.event.is_set
-    sources = [Followed(p, options.history, stop) for p in paths]
-    waker = Waker(paths, stopper, options.poll)
+    known: dict[str, Followed] = {}
+    sources = _sources(runs, known, options, stop)
+    waker = Waker(runs.files, stopper, options.poll, runs.roots, keys)
     step = _Step(sink, options, stopper, clock)
     _read_pass(sources, clock(), 0)
     changed = list(range(len(sources)))  # the first frames are drawn whatever they hold
     turn = 0
     frames: list[Frame] = []
+    looked = time.monotonic()
     while True:
-        frames, new = _frames(sources, sink.renderer.thresholds, frames, changed, clock())
+        thresholds = sink.renderer.thresholds
+        if sources:
+            frames, new = _frames(sources, thresholds, frames, changed, clock())
+        else:
+            frames, new = _waiting(runs, thresholds), list(range(len(runs.found)))
+            new = new if changed or not turn else []
         verdict = step(frames, new)
         if verdict is not None:
             return verdict
         if stop() or (options.until is not None and options.until(frames)):
             return ExitCode.OK
         if not any(s.pending for s in sources):
-            waker.wait()
+            added = waker.wait()
+            if keys is not None and keys.pending() and sink.press(keys.read_keys()):
+                return ExitCode.OK
+        else:
+            added = False
         if stop():
             return ExitCode.OK
         turn += 1
-        changed = _read_pass(sources, clock(), turn)
+        every = LOOK_S if options.poll is None else max(options.poll, LOOK_S)
+        if runs.grows and (added or time.monotonic() - looked >= every):
+            looked = time.monotonic()
+            if runs.refresh():
+                make_room(len(runs.files))
+                sources = _sources(runs, known, options, stop)
+                waker.close()
+                waker = Waker(runs.files, stopper, options.poll, runs.roots, keys)
+        now = clock()
+        changed = _read_pass(sources, now, turn)
+        for i, s in enumerate(sources):
+            if s.path in runs.switched:
+                s.announce(_switched(runs.switched.pop(s.path)), now)
+                changed = sorted({*changed, i})
+
+
+def _switched(old: str) -> str:
+    """The note of a run --latest switched to: which run it replaces."""
+    path = Path(old)
+    return f"newer run; was {path.parent.name if path.name == 'events.jsonl' else path.name}"
+
+
+def _sources(
+    runs: Runs, known: dict[str, Followed], options: WatchOptions, stop: Callable[[], bool]
+) -> list[Followed]:
+    """A follower per run file (kept across calls in ``known``), named by the shortest
+    names that tell them apart, in natural order of those names."""
+    sources = []
+    for path, name in named_in_order(runs.files):
+        s = known.get(path)
+        if s is None:
+            s = known[path] = Followed(path, options.history, stop)
+        s.name = display_name(path) if name == path else name
+        sources.append(s)
+    return sources
 
 
 def _read_pass(sources: list[Followed], now: float, turn: int) -> list[int]:

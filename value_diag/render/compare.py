@@ -11,8 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from value_diag.health import ALARMS, Status, reaches
+from value_diag.naming import natural_key
 from value_diag.render import styles
-from value_diag.render.frames import TITLE
+from value_diag.render.frames import TITLE, age_style
 from value_diag.render.panel import CRITIC_METRICS, METRICS, cell_names, metric_cells, not_reported
 from value_diag.render.sanitize import clean, middle
 
@@ -28,9 +29,11 @@ _STATUS_ORDER: Final = {Status.CRITICAL: 0, Status.WARNING: 1, Status.NO_DATA: 2
 RUN: Final = "run"
 STATUS: Final = "status"
 AGE: Final = "age"
-"""How long since a run's last record. A slot only, for now: a frame does not carry the
-time of a run's last record yet (a one-off read stamps every record with the time of the
-read), so no column fills it and the footer never names it. Inventing it would mislead."""
+"""How long since a run's last record (once: since its file was last written)."""
+STEP: Final = "step"
+"""The training step of a run's newest record that named one."""
+STALE: Final = "stale"
+"""The status word of a run --max-age made stale (critical)."""
 COMPILE: Final = "compile"
 RECORDS: Final = "records"
 BAD: Final = "bad"
@@ -41,6 +44,7 @@ PRIORITY: Final = (
     "V-Corr",
     "Bellman",
     "TD Std",
+    STEP,
     "TD Mean",
     "Ret sigma",
     "p90-p10",
@@ -72,8 +76,8 @@ PAD: Final = 2
 
 
 def sort_worst_first(frames: list[Frame]) -> list[Frame]:
-    """Frames ordered by status, worst first, then by source."""
-    return sorted(frames, key=lambda f: (_STATUS_ORDER[f.health.status], f.source))
+    """Frames ordered by status, worst first, then by name (seed2 before seed10)."""
+    return sorted(frames, key=lambda f: (_STATUS_ORDER[f.health.status], natural_key(f.name)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,17 +131,21 @@ def labels(critic: bool = False) -> list[str]:
     metrics = [label for label, _spec in METRICS.values()] + [COMPILE]
     if critic:
         metrics += [label for label, _spec in CRITIC_METRICS.values()]
-    return [RUN, STATUS, *metrics, RECORDS, BAD]
+    return [RUN, STATUS, AGE, STEP, *metrics, RECORDS, BAD]
 
 
 def row(frame: Frame, ascii_only: bool = False, critic: bool = False) -> tuple[Cell, ...]:
-    """One run's cells, one for each of ``labels(critic)``."""
+    """One run's cells, one for each of ``labels(critic)``; the age at the frame's moment."""
     h = frame.health
+    dash = Cell(not_reported(ascii_only), styles.NOT_REPORTED)
+    step = frame.state.step
     out = [
-        Cell(clean(frame.source, ascii_only), literal=True),
-        Cell(h.status.value, styles.status_style(h.status), h.status in _ALARM_STATUS),
+        Cell(clean(frame.name, ascii_only), literal=True),
+        status_cell(frame),
+        age_cell(frame, None, ascii_only),
+        dash if step is None else Cell(f"{step:,}"),
     ]
-    metrics = len(labels(critic)) - 4
+    metrics = len(labels(critic)) - 6
     cells = metric_cells(frame, ascii_only)
     c = frame.state.compile
     from_file = c is not None and c.enabled  # backend:mode, not a word of ours
@@ -145,7 +153,6 @@ def row(frame: Frame, ascii_only: bool = False, critic: bool = False) -> tuple[C
         literal = from_file and label == "Compile"
         shown = clean(value, ascii_only) if literal else value
         out.append(Cell(shown, styles.style_of(h, name), level in ALARMS, literal))
-    dash = Cell(not_reported(ascii_only), styles.NOT_REPORTED)
     out += [dash] * (metrics - min(len(cells), metrics))  # nothing reported yet
     st = frame.state
     out.append(Cell(str(st.records)))
@@ -153,12 +160,41 @@ def row(frame: Frame, ascii_only: bool = False, critic: bool = False) -> tuple[C
     return tuple(out)
 
 
+def status_cell(frame: Frame) -> Cell:
+    """The run's status; "stale" for a run --max-age made critical."""
+    h = frame.health
+    if h.stale is not None:
+        return Cell(STALE, styles.CRITICAL, True)
+    return Cell(h.status.value, styles.status_style(h.status), h.status in _ALARM_STATUS)
+
+
+def age_cell(frame: Frame, now: float | None, ascii_only: bool = False) -> Cell:
+    """How long since the run's last record, to ``now`` (default: the frame's moment)."""
+    age = frame.age(now)
+    if age is None:
+        return Cell(not_reported(ascii_only), styles.NOT_REPORTED)
+    stale = frame.health.stale is not None
+    return Cell(short_age(age), styles.CRITICAL if stale else age_style(age), stale)
+
+
+def short_age(seconds: float) -> str:
+    """An age in at most six cells: "12s", "4m10s", "2h05m", "3d04h"."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
 def assemble(names: list[str], rows: list[tuple[Cell, ...]]) -> list[Column]:
     """Rows of cells, one cell per label of ``names``, as the columns of a table."""
     by_column = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     out = []
     for label, cells in zip(names, by_column, strict=True):
-        if label in (RUN, STATUS):
+        if label in (RUN, STATUS, AGE):
             out.append(Column(label, tuple(cells), right=False))
         elif label == COMPILE:
             out.append(Column(label, tuple(cells), right=False, cap=MAX_COMPILE))
@@ -271,7 +307,7 @@ def count_line(frames: list[Frame], fail_on: Status, fail_count: int, ascii_only
     """The stderr line of a sweep judged by --fail-count: how many runs reached the level
     of how many, against what count, and their names."""
     failed = failing(frames, fail_on)
-    names = ", ".join(clean(f.source, ascii_only) for f in failed)
+    names = ", ".join(clean(f.name, ascii_only) for f in failed)
     runs = "run" if len(frames) == 1 else "runs"
     said = f"value-diag: {len(failed)} of {len(frames)} {runs} reached {fail_on.value}"
     if len(failed) >= fail_count:

@@ -202,7 +202,7 @@ class Renderer:
             shown = self._caption(frame, now, sep, drop, None)
             if shown.cell_len <= width:
                 return shown
-        room = width - (shown.cell_len - cell_len(clean(frame.source, self.ascii_only)))
+        room = width - (shown.cell_len - cell_len(clean(frame.name, self.ascii_only)))
         return self._caption(frame, now, sep, 5, max(room, MIN_SOURCE))
 
     def _caption(
@@ -210,7 +210,7 @@ class Renderer:
     ) -> Text:
         """The caption without its ``drop`` least telling parts, the source in ``source_w``."""
         st = frame.state
-        source = clean(frame.source, self.ascii_only)
+        source = clean(frame.name, self.ascii_only)
         if source_w is not None:
             source = middle(source, source_w, self.ascii_only)
         out = Text(source, style="bold")
@@ -248,7 +248,7 @@ class Renderer:
             title = TITLE[: room - 1] + ("." if self.ascii_only else "…")
         out = Text(title, style="bold")
         if named:
-            source = clean(frame.source, self.ascii_only)
+            source = clean(frame.name, self.ascii_only)
             if width is not None:
                 room = width - len(title) - 2 - len(verdict)
                 source = middle(source, max(room, MIN_SOURCE), self.ascii_only)
@@ -315,7 +315,7 @@ class Renderer:
         """The stderr line of a run that ends the process: its name, status and culprits."""
         status = frame.health.status
         names = ", ".join(culprits(frame.health, self.ascii_only, self.critic))
-        source = clean(frame.source, self.ascii_only)
+        source = clean(frame.name, self.ascii_only)
         return f"value-diag: {source} reached {status.value} (--fail-on {fail_on.value}): {names}"
 
     def json_line(self, frame: Frame) -> str:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Final
 
 from value_diag.health import Level
 from value_diag.render.markdown import compare_markdown, markdown
-from value_diag.render.panel import metric_cells
+from value_diag.render.panel import duration, metric_cells
 from value_diag.render.sanitize import clean
 
 if TYPE_CHECKING:
@@ -31,9 +31,21 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+STALE_LABEL: Final = "Stale"
+
+
+def _cells(frame: Frame) -> list[tuple[str, str, Level]]:
+    """Label, value and level of every metric and the compile status, and of the age
+    when --max-age made the run stale."""
+    cells = metric_cells(frame, ascii_only=True)
+    if frame.health.stale is not None:
+        cells.append((STALE_LABEL, f"no record for {duration(frame.health.stale)}", Level.CRITICAL))
+    return cells
+
+
 def levels(frame: Frame) -> dict[str, Level]:
     """Label -> level of every metric and the compile status (empty without data)."""
-    return {label: level for label, _value, level in metric_cells(frame)}
+    return {label: level for label, _value, level in _cells(frame)}
 
 
 def _annotation(command: str, source: str, label: str, value: str, level: Level) -> str:
@@ -50,10 +62,10 @@ def github(frame: Frame, since: Mapping[str, Level] | None = None) -> list[str]:
             only the metrics whose level changed are annotated (a recovery as a notice),
             and nothing is said if none did, so a followed run does not repeat itself.
     """
-    source = clean(frame.source, ascii_only=True)
+    source = clean(frame.name, ascii_only=True)
     st = frame.state
     lines = []
-    for label, value, level in metric_cells(frame, ascii_only=True):
+    for label, value, level in _cells(frame):
         before = None if since is None else since.get(label, Level.NO_DATA)
         if level is before:
             continue

@@ -73,6 +73,8 @@ def to_json(
     return variance"). With ``trend`` and --critic, the history has "explained_variance"
     too (null for a record without one).
 
+    "source" is the file (``#GROUP`` for a run of an esper-lite group), "name" how the
+    run is shown: the shortest name that tells it from the others read with it.
     "step" is the training step of the newest line that named one (null if none did);
     "age_s" the seconds from the last record to the frame's moment (null before any
     record, or for a frame of no moment); "stale" whether --max-age made the run stale,
@@ -106,6 +108,7 @@ def to_json(
     compile_ = st.compile if level(health.COMPILE) is not Level.NO_DATA else None
     out: dict[str, Any] = {
         "source": frame.source,
+        "name": frame.name,
         "step": st.step,
         "age_s": None if age is None else round(age, 3),
         "stale": h.stale is not None,

@@ -43,7 +43,7 @@ def markdown(frame: Frame, ascii_only: bool = False) -> str:
     st = frame.state
     status = frame.health.status
     out = [
-        f"### {TITLE}: {_code(frame.source)}",
+        f"### {TITLE}: {_code(frame.name)}",
         "",
         f"**{status.value}** | {st.records} records | {st.bad_lines} bad lines"
         + (f" | last: {_code(st.last_error)}" if st.last_error else ""),

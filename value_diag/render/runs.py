@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
 from value_diag.health import Status
+from value_diag.naming import natural_key
 from value_diag.render.compare import Cell, row
 
 if TYPE_CHECKING:
     from value_diag.frame import Frame
-
-
-# --- Where a frame keeps what the table shows. ---------------------------------------
-# The one place that knows. FoldState.step and the stale flag are being added beside this
-# module; point these three at the real fields when they land (then drop the getattr):
-#   step_of  -> frame.state.step
-#   stale_of -> frame.health.stale is not None
-#   age_of   -> frame.age(now)
-
-
-def step_of(frame: Frame) -> int | None:
-    """The training step of the run's newest record, if its lines name one.
-
-    PROVISIONAL: reads FoldState.step while that field is being added.
-    """
-    step = getattr(frame.state, "step", None)
-    return step if isinstance(step, int) and not isinstance(step, bool) else None
-
-
-def stale_of(frame: Frame) -> bool:
-    """Whether the run has written nothing for longer than --max-age.
-
-    PROVISIONAL: reads Health.stale (the age of a stale run's last record, else None)
-    while that field is being added; False without it.
-    """
-    return getattr(frame.health, "stale", None) is not None
-
-
-def age_of(frame: Frame, now: float | None) -> float | None:
-    """Seconds from the run's last record to ``now``; None without either."""
-    last = frame.state.last_update
-    return None if now is None or last is None else max(0.0, now - last)
 
 
 class Sort(StrEnum):
@@ -75,20 +42,6 @@ BUCKETS: Final = tuple(Bucket)
 """Sort.WORST's order. A stale run (critical under --max-age) comes after the healthy
 ones: finished runs go stale too, and would otherwise bury the dying ones; its row says
 stale in red, and its metrics keep their colours."""
-
-
-@lru_cache(maxsize=4096)
-def natural_key(name: str) -> tuple[tuple[int, str], ...]:
-    """A sort key in which the numbers in a name count as numbers: seed2 before seed10.
-
-    Case is ignored. Text and digit runs alternate from a text run (maybe empty), so two
-    keys compare text with text and numbers with numbers.
-    """
-    parts = _DIGITS.split(name.casefold())
-    return tuple((int(p), "") if i % 2 else (0, p) for i, p in enumerate(parts))
-
-
-_DIGITS: Final = re.compile("([0-9]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +78,7 @@ class Run:
 
 def run_of(frame: Frame) -> Run:
     """A frame as a row of the table."""
-    return Run(frame.source, frame, step_of(frame), stale_of(frame))
+    return Run(frame.name, frame, frame.state.step, frame.health.stale is not None)
 
 
 def _by_name(run: Run) -> tuple[tuple[tuple[int, str], ...], str]:

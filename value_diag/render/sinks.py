@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console, OverflowMethod, RenderableType
 
     from value_diag.health import Level
+    from value_diag.render.keys import KeyReader
 
 
 class Sink(Protocol):
@@ -35,6 +36,12 @@ class Sink(Protocol):
 
     def conclude(self, line: str) -> None:
         """Why the watch ends, for stderr, where the user still sees it after the frames."""
+
+    def keys(self) -> KeyReader | None:
+        """The terminal's keys, when this sink has a use for them."""
+
+    def press(self, keys: list[str]) -> bool:
+        """Keys pressed (Key values); True to end the watch (q)."""
 
 
 class StreamSink:
@@ -83,6 +90,14 @@ class StreamSink:
     def tick(self, frames: list[Frame], now: float) -> None:
         """A log gets no frame without new data."""
 
+    def keys(self) -> KeyReader | None:
+        """None: keys are read from a terminal only, and frames here go to a log."""
+        return None
+
+    def press(self, keys: list[str]) -> bool:
+        """Never called: there are no keys."""
+        return False
+
     def conclude(self, line: str) -> None:
         """Writes the line to stderr now, after the frames already printed."""
         with contextlib.suppress(OSError, ValueError):  # stdout gone: the line still counts
@@ -109,13 +124,24 @@ class StreamSink:
 
 
 class LiveSink:
-    """One panel per source redrawn in place on the alternate screen; the last stays after."""
+    """The runs redrawn in place on the alternate screen, the last screen kept after.
 
-    def __init__(self, console: Console, renderer: Renderer) -> None:
+    A panel per run while they all fit (and --table is not given); else one table with
+    a row per run, moved through with keys (render/table.py). ``q`` ends the watch.
+    """
+
+    def __init__(self, console: Console, renderer: Renderer, table: bool = False) -> None:
         from rich.live import Live
+
+        from value_diag.render.tableview import TableView
 
         self.console = console
         self.renderer = renderer
+        self.table = table
+        """Always the table, even when the panels would fit."""
+        self.view = TableView()
+        self._frames: list[Frame] = []
+        self._now: float | None = None
         self._last: RenderableType = Text("")
         self._conclusion: str | None = None
         self._live = Live(
@@ -143,21 +169,58 @@ class LiveSink:
         """Keeps the line for stderr until the alternate screen, which would hide it, is left."""
         self._conclusion = line
 
+    def keys(self) -> KeyReader | None:
+        """The keys of the terminal on stdin, if it is one."""
+        from value_diag.render.keys import stdin_keys
+
+        return stdin_keys()
+
+    def press(self, keys: list[str]) -> bool:
+        """Moves through the table; True for q."""
+        from value_diag.render.tableview import Key
+
+        for key in keys:
+            if key == Key.QUIT:
+                return True
+            self.view = self.view.press(key)
+        self._draw()
+        return False
+
     def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
-        """Redraws every panel."""
+        """Redraws every run."""
         self.tick(frames, now)
 
     def tick(self, frames: list[Frame], now: float) -> None:
-        """Redraws every panel (the age of the last update moves on)."""
-        self._last = self.renderer.stacked(frames, now)
+        """Redraws every run (the age of the last update moves on)."""
+        self._frames, self._now = frames, now
+        self.view = self.view.with_frames(frames, now)
+        self._draw()
+
+    def _draw(self) -> None:
+        width, height = self.console.size
+        panels = self.renderer.stacked(self._frames, self._now)
+        if self.table or self._taller(panels, height):
+            from value_diag.render.table import render
+
+            self.view = self.view.sized(height)
+            self._last = render(self.view, self.renderer, width, height)
+        else:
+            self._last = panels
         self._live.update(self._last, refresh=True)
 
+    def _taller(self, panels: RenderableType, height: int) -> bool:
+        """Whether the panels need more lines than the screen has."""
+        if len(self._frames) < 2:
+            return False
+        return len(self.console.render_lines(panels, pad=False)) > height
 
-def choose_sink(console: Console, renderer: Renderer, fmt: Format) -> Sink:
-    """Live redraws on a terminal that can redraw in place; frames one after another elsewhere."""
+
+def choose_sink(console: Console, renderer: Renderer, fmt: Format, table: bool = False) -> Sink:
+    """Live redraws on a terminal that can redraw in place; frames one after another
+    elsewhere. ``table``: the live view is the table of runs even when panels would fit."""
     from value_diag.render.terminal import is_tty
 
     # A dumb terminal cannot redraw in place: it gets plain frames one after another.
     if fmt is Format.TEXT and is_tty(console.file) and not console.is_dumb_terminal:
-        return LiveSink(console, renderer)
+        return LiveSink(console, renderer, table)
     return StreamSink(console, renderer, fmt)

@@ -24,15 +24,15 @@ from value_diag.render.compare import (
     PAD,
     RUN,
     STATUS,
+    STEP,
     Cell,
     Column,
+    age_cell,
     assemble,
     fit,
     labels,
 )
-from value_diag.render.frames import age_style
-from value_diag.render.panel import not_reported
-from value_diag.render.runs import Bucket, Run, age_of
+from value_diag.render.runs import Bucket, Run
 from value_diag.render.sanitize import middle
 from value_diag.render.tableview import Mode, TableView, chrome, window
 
@@ -50,7 +50,6 @@ SHORT_BUCKET: Final = {
     Bucket.WAITING: "wait",
 }
 """The header's words when the full ones do not fit."""
-STEP: Final = "step"
 LIVE_ALWAYS: Final = (STATUS, AGE, STEP)
 """The columns the live table shows at any width, after the run name, in this order: on
 a screen too narrow even for them, the line is cut at its end."""
@@ -157,49 +156,26 @@ BUCKET_STYLE: Final = {
 
 
 def live_columns(order: list[Run], now: float | None, renderer: Renderer) -> list[Column]:
-    """--compare's columns for the runs in this order, the status saying stale and
-    waiting, with the step and the age after it."""
+    """--compare's columns for the runs in this order, the status saying waiting, the
+    ages counted to ``now``."""
     ascii_only = renderer.ascii_only
-    dash = Cell(not_reported(ascii_only), styles.NOT_REPORTED)
-    steps = tuple(dash if r.step is None else Cell(f"{r.step:,}") for r in order)
-    ages = tuple(_age_cell(r, now, dash) for r in order)
-    out: list[Column] = []
     rows = [run.cells(ascii_only, renderer.critic) for run in order]
+    out: list[Column] = []
     for column in assemble(labels(renderer.critic), rows):
-        if column.label in (STEP, AGE):
-            continue  # ours, below
-        if column.label != STATUS:
-            out.append(column)
-            continue
-        status = tuple(_status_cell(r, c) for r, c in zip(order, column.cells, strict=True))
-        out += [replace(column, cells=status), Column(AGE, ages), Column(STEP, steps)]
+        if column.label == AGE:
+            ages = tuple(age_cell(r.frame, now, ascii_only) for r in order)
+            column = replace(column, cells=ages)
+        elif column.label == STATUS:
+            status = tuple(_status_cell(r, c) for r, c in zip(order, column.cells, strict=True))
+            column = replace(column, cells=status)
+        out.append(column)
     return out
 
 
 def _status_cell(run: Run, cell: Cell) -> Cell:
-    bucket = run.bucket
-    if bucket in (Bucket.STALE, Bucket.WAITING):
-        return Cell(bucket.value, BUCKET_STYLE[bucket], bucket is Bucket.STALE)
+    if run.bucket is Bucket.WAITING:
+        return Cell(Bucket.WAITING.value, BUCKET_STYLE[Bucket.WAITING])
     return cell
-
-
-def _age_cell(run: Run, now: float | None, dash: Cell) -> Cell:
-    age = age_of(run.frame, now)
-    if age is None:
-        return dash
-    return Cell(short_age(age), styles.CRITICAL if run.stale else age_style(age), run.stale)
-
-
-def short_age(seconds: float) -> str:
-    """An age in at most six cells: "12s", "4m10s", "2h05m", "3d04h"."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class Key(StrEnum):
-    """What a key press asks of the view (commands/keys.py turns bytes into these)."""
+    """What a key press asks of the view (render/keys.py turns bytes into these)."""
 
     QUIT = "q"
     HELP = "?"

@@ -1,0 +1,51 @@
+"""How runs are named and ordered on screen: short names that tell them apart, in the
+order people count. Pure."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from typing import Final
+
+_DIGITS: Final = re.compile("([0-9]+)")
+
+
+@lru_cache(maxsize=4096)
+def natural_key(name: str) -> tuple[tuple[int, str], ...]:
+    """A sort key in which the numbers in a name count as numbers: seed2 before seed10.
+
+    Case is ignored. Text and digit runs alternate from a text run (maybe empty), so two
+    keys compare text with text and numbers with numbers.
+    """
+    parts = _DIGITS.split(name.casefold())
+    return tuple((int(p), "") if i % 2 else (0, p) for i, p in enumerate(parts))
+
+
+def short_names(paths: list[str]) -> list[str]:
+    """The shortest names that tell the paths apart: the directories they all start with
+    and the file name they all end with left out, then an extension they all share.
+
+    ``runs/seed1/run.jsonl`` and ``runs/seed12/run.jsonl`` are ``seed1`` and ``seed12``.
+    One path keeps its name as given.
+    """
+    if len(paths) < 2 or len(set(paths)) < len(paths):
+        return list(paths)
+    split = [p.split(os.sep) for p in paths]
+    head = 0
+    while all(len(parts) > head + 1 for parts in split) and len({s[head] for s in split}) == 1:
+        head += 1
+    tail = 0
+    while (
+        all(len(parts) - head > tail + 1 for parts in split)
+        and len({s[len(s) - 1 - tail] for s in split}) == 1
+    ):
+        tail += 1
+    kept = [parts[head : len(parts) - tail] for parts in split]
+    ext = {os.path.splitext(parts[-1])[1] for parts in kept}
+    if len(ext) == 1 and (suffix := ext.pop()):
+        stripped = [[*parts[:-1], parts[-1][: -len(suffix)]] for parts in kept]
+        if all(parts[-1] for parts in stripped):
+            kept = stripped
+    names = [os.sep.join(parts) for parts in kept]
+    return names if len(set(names)) == len(names) else list(paths)
