@@ -34,6 +34,7 @@ EXAMPLE_LINES = [
 FRAME_KEYS = frozenset(
     {
         "source",
+        "name",
         "step",
         "age_s",
         "stale",

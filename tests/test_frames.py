@@ -76,6 +76,7 @@ def test_json_of_the_spec_example_is_exact() -> None:
     got = strict_loads(Renderer().json_line(Frame("run.jsonl", st_)))
     assert got == {
         "source": "run.jsonl",
+        "name": "run.jsonl",
         "step": None,
         "age_s": None,
         "stale": False,
