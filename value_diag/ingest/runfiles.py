@@ -114,15 +114,15 @@ def _below(directory: str, pattern: str) -> Iterator[str]:
 
 
 def newest(files: Iterable[str]) -> str | None:
-    """The newest run file: by the time in its esper-lite run folder's name when every
-    one has such a folder, else the one created last (written last, where the system
-    keeps no creation time); None for none."""
+    """The newest run file: of those in esper-lite run folders, the one whose folder
+    name says it started last; without such folders, the one created last (written
+    last, where the system keeps no creation time); None for none."""
     paths = list(files)
     if not paths:
         return None
-    stamps = [_esper_stamp(p) for p in paths]
-    if all(s is not None for s in stamps):
-        return max(zip(stamps, paths, strict=True))[1]
+    stamped = [(s, p) for p in paths if (s := _esper_stamp(p)) is not None]
+    if stamped:
+        return max(stamped)[1]
     return max(paths, key=_created)
 
 
