@@ -1,0 +1,163 @@
+"""The live table of a sweep, on a real terminal: what it shows, and the keys.
+
+`value-diag watch runs/` on a pseudo-terminal read back with pyte: 64 runs in 100x30,
+the header's counts, rows that do not fit counted, the keys (j/k and arrows, Enter, Esc,
+s, ?, q), a run that starts later, and the terminal as it was after q.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import DEADLINE
+from ptyterm import Pty
+from test_cli_watch import append, healthy
+
+RUNS = 64
+DYING = (3, 17, 40)
+"""Seeds whose Bellman error is critical."""
+WORRYING = (5, 6)
+"""Seeds whose Bellman error is a warning."""
+
+
+def sweep(root: Path, n: int = RUNS) -> None:
+    for seed in range(n):
+        bellman = 80.0 if seed in DYING else 30.0 if seed in WORRYING else 3.0
+        run = root / "runs" / f"seed{seed}" / "run.jsonl"
+        run.parent.mkdir(parents=True)
+        run.write_text(healthy(bellman, step=seed * 10))
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Callable[..., Pty]:
+    started: list[Pty] = []
+
+    def start(*args: str, cols: int = 100, rows: int = 30) -> Pty:
+        term = Pty(["watch", "runs/", *args], tmp_path, cols=cols, rows=rows)
+        started.append(term)
+        return term
+
+    sweep(tmp_path)
+    yield start
+    for term in started:
+        term.close()
+
+
+def shows(text: str) -> Callable[[list[str]], bool]:
+    return lambda screen: any(text in row for row in screen)
+
+
+def press(term: Pty, keys: bytes) -> None:
+    os.write(term.master, keys)
+
+
+def selected(term: Pty) -> str:
+    """The name on the selected (reverse video) row."""
+    with term.changed:
+        for y in range(term.screen.lines):
+            line = term.screen.buffer[y]
+            if line[0].reverse:
+                return "".join(line[x].data for x in range(term.screen.columns)).split()[0]
+    raise AssertionError("no row is selected")
+
+
+def test_64_runs_fill_a_100x30_terminal_as_one_table(table: Callable[..., Pty]) -> None:
+    term = table()
+    screen = term.wait_for(shows("64 runs"), "the header")
+    assert all(len(row.rstrip()) <= 100 for row in screen)
+    header = next(row for row in screen if "64 runs" in row)
+    assert re.search(r"64 runs · 3 critical · 2 warning\b", header), header
+    rows = [row for row in screen if re.match(r"\s*seed\d+\s", row)]
+    more = next(row for row in screen if "more ↓" in row)
+    hidden = int(re.search(r"\+(\d+) more", more).group(1))  # type: ignore[union-attr]
+    assert len(rows) + hidden == RUNS, "every run is shown or counted"
+    # Worst first: the three critical runs on top (natural order), then the warnings.
+    assert [r.split()[0] for r in rows[:5]] == ["seed3", "seed17", "seed40", "seed5", "seed6"]
+    assert "age" in screen[1] or any("step" in row for row in screen[:3])
+    assert term.finish() == 0
+
+
+def test_keys_move_open_sort_help_and_quit(table: Callable[..., Pty]) -> None:
+    term = table()
+    term.wait_for(shows("64 runs"), "the table")
+    assert selected(term) == "seed3"
+    press(term, b"j")
+    term.wait_for(lambda s: selected(term) == "seed17", "j moving down")
+    press(term, b"\x1b[B")  # down arrow
+    term.wait_for(lambda s: selected(term) == "seed40", "the arrow moving down")
+    press(term, b"k")
+    term.wait_for(lambda s: selected(term) == "seed17", "k moving up")
+    press(term, b"\r")
+    panel = term.wait_for(shows("Esc back"), "the run's panel")
+    assert any("seed17" in row for row in panel) and any("Bellman" in row for row in panel)
+    press(term, b"\x1b")
+    term.wait_for(shows("64 runs"), "Esc going back to the table")
+    press(term, b"s")
+    term.wait_for(shows("sort: name"), "s sorting by name")
+    press(term, b"\x1b[H")  # Home
+    term.wait_for(lambda s: selected(term) == "seed0", "Home selecting the first run")
+    press(term, b"\x1b[F")  # End
+    term.wait_for(lambda s: selected(term) == "seed63", "End selecting the last run")
+    press(term, b"?")
+    term.wait_for(shows("q quit"), "the help")
+    press(term, b"?")
+    term.wait_for(shows("64 runs"), "? going back")
+    before = term.screen.alt_entries
+    press(term, b"q")
+    assert term.popen.wait(timeout=DEADLINE) == 0, "q quits with exit 0"
+    term.reader.join(timeout=DEADLINE)
+    assert before == 1 and not term.screen.in_alt, "the normal screen is back"
+    assert "Traceback" not in term.text
+
+
+def test_a_run_that_starts_later_gets_a_row(table: Callable[..., Pty], tmp_path: Path) -> None:
+    term = table()
+    term.wait_for(shows("64 runs"), "the table")
+    run = tmp_path / "runs" / "seed64" / "run.jsonl"
+    run.parent.mkdir()
+    append(run, healthy(90.0))
+    screen = term.wait_for(shows("65 runs · 4 critical"), "the new run counted")
+    assert any(row.split()[:1] == ["seed64"] for row in screen), "a critical run on top"
+    assert term.finish() == 0
+
+
+def test_the_selection_follows_its_run_when_the_order_changes(
+    table: Callable[..., Pty], tmp_path: Path
+) -> None:
+    term = table()
+    term.wait_for(shows("64 runs"), "the table")
+    press(term, b"jj")
+    term.wait_for(lambda s: selected(term) == "seed40", "the third row")
+    append(tmp_path / "runs" / "seed1" / "run.jsonl", healthy(99.0))  # now critical, first
+    term.wait_for(shows("4 critical"), "seed1 turning critical")
+    time.sleep(0.2)
+    assert selected(term) == "seed40"
+    assert term.finish() == 0
+
+
+def test_ctrl_c_restores_the_terminal(table: Callable[..., Pty]) -> None:
+    term = table()
+    term.wait_for(shows("64 runs"), "the table")
+    os.kill(term.popen.pid, signal.SIGINT)
+    assert term.popen.wait(timeout=DEADLINE) == 0
+    term.reader.join(timeout=DEADLINE)
+    assert not term.screen.in_alt
+
+
+def test_few_runs_get_panels_unless_table_is_asked(tmp_path: Path) -> None:
+    sweep(tmp_path, 2)
+    panels = Pty(["watch", "runs/"], tmp_path, cols=100, rows=30)
+    tabled = Pty(["watch", "runs/", "--table"], tmp_path, cols=100, rows=30)
+    try:
+        panels.wait_for(shows("VALUE DIAGNOSTICS: seed0"), "a panel per run")
+        tabled.wait_for(shows("2 runs"), "the table")
+        assert panels.finish() == 0 and tabled.finish() == 0
+    finally:
+        panels.close()
+        tabled.close()
