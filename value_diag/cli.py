@@ -505,7 +505,7 @@ EPILOG_WATCH = """
 Examples:
   value-diag watch run.jsonl                # live panel in this terminal
   value-diag watch runs/                    # every run below runs/, new ones too
-  value-diag watch telemetry/ --latest      # esper-lite: the newest run, as runs start
+  value-diag watch telemetry/ --latest      # esper-lite: the newest run
   value-diag watch run.jsonl --format json  # a JSON line per update
   value-diag watch run.jsonl --fail-on critical  # CI: exit 1 once it dies
   ssh gpu-box tail -F run.jsonl | value-diag watch -
