@@ -504,7 +504,7 @@ EPILOG_WATCH = """
 \b
 Examples:
   value-diag watch run.jsonl                # live panel in this terminal
-  value-diag watch runs/                    # every run below runs/, new ones too
+  value-diag watch runs/                    # every run below, new ones too
   value-diag watch telemetry/ --latest      # esper-lite: the newest run
   value-diag watch run.jsonl --format json  # a JSON line per update
   value-diag watch run.jsonl --fail-on critical  # CI: exit 1 once it dies
