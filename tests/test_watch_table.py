@@ -11,7 +11,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,7 @@ def sweep(root: Path, n: int = RUNS) -> None:
 
 
 @pytest.fixture
-def table(tmp_path: Path) -> Callable[..., Pty]:
+def table(tmp_path: Path) -> Iterator[Callable[..., Pty]]:
     started: list[Pty] = []
 
     def start(*args: str, cols: int = 100, rows: int = 30) -> Pty:

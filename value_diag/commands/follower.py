@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from value_diag.errors import ReadError
 from value_diag.ingest.files import display_name
@@ -14,10 +15,19 @@ from value_diag.ingest.fold import FileState, fold_file
 from value_diag.ingest.lines import LineScanner
 from value_diag.ingest.parallel import Stop, catch_up
 from value_diag.ingest.tail import RESTARTS, Change, Tail
+from value_diag.ingest.urls import is_url
 from value_diag.state import FoldState
+
+if TYPE_CHECKING:
+    from value_diag.ingest.remote.prefetch import Prefetched
 
 PASS_BLOCK: Final = 256 << 10
 """Bytes read between two looks at the clock: folding them takes a few ms at most."""
+REMOTE_POLL_S: Final = 2.0
+"""How often a remote file (a URL) is looked at, unless --poll says otherwise (s): one
+metadata call each time, and a ranged read of what was added."""
+CONNECTING: Final = "connecting"
+"""The note of a remote file until its first look answers (it is read on a thread)."""
 NOTE_S: Final = 3.0
 """How long a note about a change to the file (created, recreated, truncated, replaced)
 stays in the frame (s). Notes about a state (waiting for the file, a read error) stay
@@ -30,6 +40,10 @@ def _never() -> bool:
     return False
 
 
+def _nothing() -> None:
+    return None
+
+
 class Followed:
     """One followed source: its tail, its line scanner and its runs' folded states.
 
@@ -39,13 +53,26 @@ class Followed:
     that is for new records or for the age. "waiting for" and read errors stay while true.
     """
 
-    def __init__(self, path: str, history: int = 0, stop: Stop = _never) -> None:
+    def __init__(
+        self,
+        path: str,
+        history: int = 0,
+        stop: Stop = _never,
+        *,
+        poll: float = REMOTE_POLL_S,
+        wake: Callable[[], None] = _nothing,
+    ) -> None:
+        """A URL is followed on a thread of its own, looking every ``poll`` seconds and
+        calling ``wake`` when it has news (see ingest/remote/prefetch.py).
+
+        Raises:
+            ReadError: the URL's backend is not installed (the remote extra).
+        """
         self.path = path
         self.name = display_name(path)
         self.history = history
         self.stop = stop
         """Asked while a large file is read from the top: True ends the reading."""
-        self.tail = Tail(path, PASS_BLOCK)
         self.scanner = LineScanner()
         self.file = FileState.empty(history)
         """The runs of the file (one per group once it has two groups or more)."""
@@ -54,6 +81,14 @@ class Followed:
         """When the note about a change goes (the clock of ``update``); None: it stays."""
         self.pending = False
         """The last update stopped at its deadline with bytes left to read."""
+        self.tail: Tail | Prefetched
+        if is_url(path):
+            from value_diag.ingest.remote.prefetch import Prefetched
+
+            self.tail = Prefetched(path, poll, wake, PASS_BLOCK)
+            self.note = CONNECTING
+        else:
+            self.tail = Tail(path, PASS_BLOCK)
 
     @property
     def state(self) -> FoldState:
@@ -87,6 +122,7 @@ class Followed:
                 if time.monotonic() >= deadline or self.stop():
                     self.pending = True
                     break
+            self.pending = self.pending or self.tail.backlog
         except (OSError, ReadError) as exc:
             # Let go of the file: the next look opens it again and reads it from the top.
             why = source_reason(exc) if isinstance(exc, OSError) else str(exc)
@@ -98,6 +134,10 @@ class Followed:
     def announce(self, note: str, now: float) -> None:
         """Notes an event about the source (a switch to a newer run) for NOTE_S seconds."""
         self.note, self.fades_at = note, now + NOTE_S
+
+    def close(self) -> None:
+        """Lets go of the file (a remote one's thread ends)."""
+        self.tail.close()
 
     def _restart(self, written: float) -> None:
         """Reads the file from the top with a fresh state: a large one in parts, at once."""
@@ -119,7 +159,7 @@ class Followed:
 
 
 def _describe(change: Change, path: str, error: str | None) -> str | None:
-    name = Path(path).name
+    name = Path(display_name(path)).name
     return {
         Change.OPENED: None,
         Change.MISSING: f"waiting for {name}",

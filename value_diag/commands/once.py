@@ -14,7 +14,9 @@ from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
 from value_diag.health import Status, reaches
+from value_diag.ingest.fold import FileState
 from value_diag.ingest.parallel import read_path
+from value_diag.ingest.urls import is_url
 from value_diag.options import Format
 from value_diag.render.frames import Renderer
 from value_diag.render.sanitize import clean
@@ -62,7 +64,7 @@ def run_once(
     codes: list[ExitCode] = []
     for path, name in named_in_order(files):
         try:
-            runs = read_path(path, history=options.history)
+            runs = _read(path, options.history)
         except ReadError as exc:
             if len(files) == 1:
                 raise
@@ -91,6 +93,19 @@ def run_once(
             if target:
                 export(picture, target, kind)
     return worst(codes, options.fail_count)
+
+
+def _read(path: str, history: int) -> FileState:
+    """A file's runs; a remote one (a URL) read in ranged parts, dated by its last write.
+
+    Raises:
+        ReadError: it cannot be read (a URL is named without its credentials).
+    """
+    if not is_url(path):
+        return read_path(path, history=history)
+    from value_diag.ingest.remote import info, read_remote
+
+    return read_remote(path, info(path).mtime or time.time(), history)
 
 
 def _say_verdict(frames: list[Frame], renderer: Renderer, fail_on: Status, fail_count: int) -> None:

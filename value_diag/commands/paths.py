@@ -9,12 +9,17 @@ so runs that start later are followed too.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from value_diag.errors import ReadError
+from value_diag.ingest.files import display_name
 from value_diag.ingest.runfiles import Kind, Target, is_esper, newest, target
 from value_diag.naming import natural_key, short_names
+
+if TYPE_CHECKING:
+    from value_diag.ingest.remote.prefetch import Listing
 
 
 def targets(paths: Sequence[str], pattern: str | None = None) -> list[Target]:
@@ -44,11 +49,19 @@ def run_files(found: Sequence[Target], latest: bool = False) -> list[str]:
 
 
 def _named(t: Target, latest: bool) -> list[str]:
-    files = t.files()
+    return _pick(t, t.files(), latest)
+
+
+def _pick(t: Target, files: list[str], latest: bool) -> list[str]:
+    """The files of a target to read: all, or with ``latest`` its newest."""
     if latest and t.grows:
         chosen = newest(files)
         return [] if chosen is None else [chosen]
     return files
+
+
+def _nothing() -> None:
+    return None
 
 
 def _once_each(files: list[str]) -> list[str]:
@@ -65,9 +78,8 @@ def _once_each(files: list[str]) -> list[str]:
 
 def named_in_order(files: Sequence[str]) -> list[tuple[str, str]]:
     """Each file with the name it is shown by, in natural order of those names."""
-    return sorted(
-        zip(files, short_names(list(files)), strict=True), key=lambda p: natural_key(p[1])
-    )
+    shown = short_names([display_name(f) for f in files])  # a URL without its credentials
+    return sorted(zip(files, shown, strict=True), key=lambda p: natural_key(p[1]))
 
 
 @dataclass
@@ -86,20 +98,42 @@ class Runs:
     files: list[str] = field(default_factory=list)
     switched: dict[str, str] = field(default_factory=dict)
     """New file -> the file it replaced (--latest), until the caller takes it."""
+    wake: Callable[[], None] | None = None
+    """Called from a listing thread when a remote directory holds new run files."""
+    poll: float = 2.0
+    """Seconds between two looks at a remote file (remote directories: LIST_EVERY looks)."""
     _seen: set[str] = field(default_factory=set)
     _current: dict[int, str] = field(default_factory=dict)
     """--latest: the index of a directory or pattern -> the file followed for it."""
+    _listings: dict[int, Listing] = field(default_factory=dict)
+    """The index of a remote directory or pattern -> its listing thread."""
 
     def __post_init__(self) -> None:
         files: list[str] = []
         for i, t in enumerate(self.found):
-            named = _named(t, self.latest)
+            now = t.files()
+            named = _pick(t, now, self.latest)
             if t.grows:
-                self._seen.update(t.files())
+                self._seen.update(now)
                 if self.latest and named:
                     self._current[i] = named[0]
+                if t.kind is Kind.URL:
+                    from value_diag.ingest.remote.prefetch import LIST_EVERY, Listing
+
+                    every = self.poll * LIST_EVERY
+                    self._listings[i] = Listing(t.files, now, every, self.wake or _nothing)
             files += named
         self.files = _once_each(files)
+
+    def close(self) -> None:
+        """Stops listing remote directories."""
+        for listing in self._listings.values():
+            listing.close()
+
+    def _files(self, i: int, t: Target) -> list[str]:
+        """What a target names now: a remote one's latest listing, never waiting for it."""
+        listing = self._listings.get(i)
+        return t.files() if listing is None else listing.files
 
     @property
     def grows(self) -> bool:
@@ -117,7 +151,7 @@ class Runs:
         for i, t in enumerate(self.found):
             if not t.grows:
                 continue
-            new = [f for f in t.files() if f not in self._seen]
+            new = [f for f in self._files(i, t) if f not in self._seen]
             self._seen.update(new)
             if not new:
                 continue

@@ -17,6 +17,9 @@ class Stopper:
         self.event = threading.Event()
         self.resized = threading.Event()
         self._r, self._w = os.pipe()
+        self._lock = threading.Lock()
+        self._open = True
+        """The pipe is open: a late poke from a thread must not write to a reused fd."""
         os.set_blocking(self._w, False)
         os.set_blocking(self._r, False)
 
@@ -37,8 +40,10 @@ class Stopper:
         finally:
             for sig, handler in old.items():
                 signal.signal(sig, handler)
-            os.close(self._r)
-            os.close(self._w)
+            with self._lock:
+                self._open = False
+                os.close(self._r)
+                os.close(self._w)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGWINCH:
@@ -47,6 +52,12 @@ class Stopper:
             self.event.set()
         with contextlib.suppress(OSError):
             os.write(self._w, b"\0")
+
+    def poke(self) -> None:
+        """Wakes the select() of the watch loop (from a thread that has news for it)."""
+        with self._lock, contextlib.suppress(OSError):
+            if self._open:
+                os.write(self._w, b"\1")
 
     def drain(self) -> None:
         """Empties the wake-up pipe."""

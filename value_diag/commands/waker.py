@@ -57,7 +57,7 @@ class Waker:
     def wait(self) -> bool:
         """Returns after the next change, key, signal or tick: True if a file was
         created below one of the roots."""
-        if self.poll is None and self._watch is None:
+        if self.poll is None and self._watch is None and self._dirs:
             self._watch = self._start()
         if self._watch is None:
             self._sleep(self.poll if self.poll is not None else TICK_S)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from value_diag.commands.follower import Followed
+from value_diag.commands.follower import REMOTE_POLL_S, Followed
 from value_diag.commands.framing import frames_of
 from value_diag.commands.paths import Runs, named_in_order, targets
 from value_diag.commands.stopper import Stopper
@@ -21,10 +21,11 @@ from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
 from value_diag.frame import Frame
 from value_diag.health import Status, Thresholds, is_stale, reaches
-from value_diag.ingest.files import BLOCK, STDIN, display_name
+from value_diag.ingest.files import BLOCK, STDIN
 from value_diag.ingest.fold import fold_file
 from value_diag.ingest.parallel import Interrupted
 from value_diag.ingest.runfiles import Kind, Target
+from value_diag.ingest.urls import is_url
 from value_diag.render.sinks import Sink
 from value_diag.state import FoldState
 
@@ -150,14 +151,18 @@ def run_watch(
     if paths == [STDIN]:
         with stopper.installed(), sink:
             return _watch_stdin(sink, options, stopper, clock)
-    runs = Runs(found, options.latest)
-    make_room(len(runs.files))
-    keys = sink.keys()
-    with stopper.installed(), keys or contextlib.nullcontext(), sink:
-        try:
-            return _follow(runs, sink, options, stopper, clock, keys)
-        except Interrupted:  # a signal arrived while a large file was read from the top
-            return ExitCode.OK
+    poll = REMOTE_POLL_S if options.poll is None else options.poll
+    runs = Runs(found, options.latest, wake=stopper.poke, poll=poll)
+    try:
+        make_room(len(runs.files))
+        keys = sink.keys()
+        with stopper.installed(), keys or contextlib.nullcontext(), sink:
+            try:
+                return _follow(runs, sink, options, stopper, clock, keys)
+            except Interrupted:  # a signal arrived while a large file was read from the top
+                return ExitCode.OK
+    finally:
+        runs.close()
 
 
 def make_room(files: int) -> None:
@@ -230,10 +235,27 @@ def _follow(
 ) -> ExitCode:
     """The watch loop over files: draw, judge, wait (unless reading is behind), read,
     and now and then look for new run files."""
-    stop = stopper.event.is_set
     known: dict[str, Followed] = {}
-    sources = _sources(runs, known, options, stop)
-    waker = Waker(runs.files, stopper, options.poll, runs.roots, keys)
+    try:
+        return _loop(runs, known, sink, options, stopper, clock, keys)
+    finally:
+        for s in known.values():
+            s.close()
+
+
+def _loop(
+    runs: Runs,
+    known: dict[str, Followed],
+    sink: Sink,
+    options: WatchOptions,
+    stopper: Stopper,
+    clock: Callable[[], float],
+    keys: KeyReader | None,
+) -> ExitCode:
+    """The loop of ``_follow``; ``known`` gathers every follower made, for closing."""
+    stop = stopper.event.is_set
+    sources = _sources(runs, known, options, stopper)
+    waker = Waker(_local(runs.files), stopper, options.poll, runs.roots, keys)
     step = _Step(sink, options, stopper, clock)
     _read_pass(sources, clock(), 0)
     changed = list(range(len(sources)))  # the first frames are drawn whatever they hold
@@ -266,9 +288,9 @@ def _follow(
             looked = time.monotonic()
             if runs.refresh():
                 make_room(len(runs.files))
-                sources = _sources(runs, known, options, stop)
+                sources = _sources(runs, known, options, stopper)
                 waker.close()
-                waker = Waker(runs.files, stopper, options.poll, runs.roots, keys)
+                waker = Waker(_local(runs.files), stopper, options.poll, runs.roots, keys)
         now = clock()
         changed = _read_pass(sources, now, turn)
         for i, s in enumerate(sources):
@@ -284,18 +306,26 @@ def _switched(old: str) -> str:
 
 
 def _sources(
-    runs: Runs, known: dict[str, Followed], options: WatchOptions, stop: Callable[[], bool]
+    runs: Runs, known: dict[str, Followed], options: WatchOptions, stopper: Stopper
 ) -> list[Followed]:
     """A follower per run file (kept across calls in ``known``), named by the shortest
-    names that tell them apart, in natural order of those names."""
+    names that tell them apart, in natural order of those names. A remote file is
+    looked at every --poll seconds (REMOTE_POLL_S without it), on a thread of its own."""
     sources = []
+    poll = REMOTE_POLL_S if options.poll is None else options.poll
     for path, name in named_in_order(runs.files):
         s = known.get(path)
         if s is None:
-            s = known[path] = Followed(path, options.history, stop)
-        s.name = display_name(path) if name == path else name
+            s = Followed(path, options.history, stopper.event.is_set, poll=poll, wake=stopper.poke)
+            known[path] = s
+        s.name = name
         sources.append(s)
     return sources
+
+
+def _local(files: list[str]) -> list[str]:
+    """The files that are not URLs: the ones file-system notifications can tell of."""
+    return [f for f in files if not is_url(f)]
 
 
 def _read_pass(sources: list[Followed], now: float, turn: int) -> list[int]:

@@ -22,8 +22,12 @@ STDIN: Final = "-"
 
 
 def display_name(path: str) -> str:
-    """How a source is named in frames and messages."""
-    return "<stdin>" if path == STDIN else path
+    """How a source is named in frames and messages (a URL without its credentials)."""
+    if path == STDIN:
+        return "<stdin>"
+    from value_diag.ingest.urls import public  # no fsspec: a few string functions
+
+    return public(path)
 
 
 NOT_REGULAR: Final = "not a regular file"

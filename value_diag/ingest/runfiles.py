@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Final
 
 from value_diag.ingest.files import STDIN
+from value_diag.ingest.urls import is_url, path_part, public
 from value_diag.naming import natural_key
 
 RUN_PATTERN: Final = "*.jsonl"
@@ -39,6 +40,8 @@ class Kind(StrEnum):
     """A file, or a path that names nothing yet (a run file to wait for)."""
     DIRECTORY = "directory"
     PATTERN = "pattern"
+    URL = "url"
+    """A remote file, directory or pattern (s3://, sftp://, ...): ingest/remote."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,9 @@ class Target:
     @property
     def grows(self) -> bool:
         """Whether run files may be added to it while it is watched."""
+        if self.kind is Kind.URL:
+            path = path_part(self.given)
+            return path.endswith("/") or glob.has_magic(path)
         return self.kind in (Kind.DIRECTORY, Kind.PATTERN)
 
     @property
@@ -77,14 +83,20 @@ class Target:
         if self.kind is Kind.PATTERN:
             found = (p for p in glob.iglob(self.given, recursive=True) if _is_file(p))
             return sorted(found, key=natural_key)
+        if self.kind is Kind.URL:  # over the network, time-bounded; ReadError if it fails
+            from value_diag.ingest.remote import list_runs
+
+            return sorted(list_runs(self.given, self.pattern), key=lambda u: natural_key(public(u)))
         return [self.given]
 
 
 def target(given: str, pattern: str | None = None) -> Target:
-    """What ``given`` names: stdin, a directory, a pattern (holding ``*``, ``?`` or ``[``
-    and naming no file as written), or a file."""
+    """What ``given`` names: stdin, a URL, a directory, a pattern (holding ``*``, ``?``
+    or ``[`` and naming no file as written), or a file."""
     if given == STDIN:
         return Target(given, Kind.STDIN)
+    if is_url(given):
+        return Target(given, Kind.URL, pattern or RUN_PATTERN)
     if os.path.isdir(given):
         return Target(given, Kind.DIRECTORY, pattern or RUN_PATTERN)
     if glob.has_magic(given) and not os.path.lexists(given):

@@ -119,6 +119,12 @@ class Tail:
         return Change.OPENED
 
     @property
+    def backlog(self) -> bool:
+        """False: ``read()`` gives what there is up to the end of the file (a remote
+        file's reader may hold more back: ingest/remote/prefetch.py)."""
+        return False
+
+    @property
     def fd(self) -> int | None:
         """The open file, if any (for reading a large prefix in parts)."""
         return self._fd

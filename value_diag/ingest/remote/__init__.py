@@ -13,17 +13,16 @@ it. Only ``public(url)`` of a URL may be shown: the URL as given may hold creden
 from __future__ import annotations
 
 from value_diag.ingest.remote.backends import Stat, forget_connections, require
-from value_diag.ingest.remote.listing import RUN_FILES, list_runs
+from value_diag.ingest.remote.listing import list_runs
 from value_diag.ingest.remote.settings import CALL_TIMEOUT_S, CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from value_diag.ingest.remote.tail import RemoteTail
-from value_diag.ingest.remote.urls import is_url, public
 from value_diag.ingest.remote.whole import info, read_remote
+from value_diag.ingest.urls import is_url, public
 
 __all__ = [
     "CALL_TIMEOUT_S",
     "CONNECT_TIMEOUT_S",
     "READ_TIMEOUT_S",
-    "RUN_FILES",
     "RemoteTail",
     "Stat",
     "forget_connections",

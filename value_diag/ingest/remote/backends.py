@@ -23,7 +23,7 @@ from urllib.parse import SplitResult, urlsplit
 from value_diag.errors import ReadError
 from value_diag.ingest.remote import settings
 from value_diag.ingest.remote.reasons import RemoteFailure, reason
-from value_diag.ingest.remote.urls import public, scheme
+from value_diag.ingest.urls import public, scheme
 
 REMOTE_EXTRA: Final = "pip install 'value-diag[remote]'"
 _EXTRA_PACKAGES: Final = frozenset({"fsspec", "s3fs", "paramiko", "aiohttp"})

@@ -9,11 +9,8 @@ from typing import Final
 from value_diag.errors import ReadError
 from value_diag.ingest.remote.backends import connect
 from value_diag.ingest.remote.reasons import RemoteFailure
-from value_diag.ingest.remote.urls import path_part, public, rebuild, scheme
+from value_diag.ingest.urls import path_part, public, rebuild, scheme
 
-RUN_FILES: Final = "*.jsonl"
-"""The names of the run files of a directory, by default (esper-lite's
-``telemetry_*/events.jsonl`` is one)."""
 _FLAT: Final = frozenset({"http", "https"})
 """Schemes with no directories: a URL is one file, and ``?`` starts its query."""
 
@@ -23,7 +20,7 @@ def list_runs(url: str, pattern: str | None = None) -> list[str]:
 
     A directory or prefix (``s3://bucket/sweep/``, or an existing directory without the
     slash) gives every file below it, at any depth and outside hidden folders, whose name
-    matches ``pattern`` (default RUN_FILES), or whose path relative to it does for a
+    matches ``pattern`` (default RUN_PATTERN), or whose path relative to it does for a
     pattern with a ``/`` (``*/events.jsonl``; ``*`` matches ``/`` too). A URL whose
     path has ``*``, ``?`` or ``[`` gives the files it matches. Any other URL is one
     file, there or not yet (a watch waits for it). Only ``public()`` of the URLs may
@@ -57,7 +54,9 @@ def _wanted(relative: str, pattern: str | None) -> bool:
     *folders, name = relative.split("/")
     if any(folder.startswith(".") for folder in folders):
         return False
-    wanted = pattern or RUN_FILES
+    from value_diag.ingest.runfiles import RUN_PATTERN  # runfiles imports this package
+
+    wanted = pattern or RUN_PATTERN
     return fnmatchcase(relative if "/" in wanted else name, wanted)
 
 

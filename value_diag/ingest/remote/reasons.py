@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 from urllib.parse import urlsplit
 
-from value_diag.ingest.remote.urls import scrub
+from value_diag.ingest.urls import scrub
 
 _REASONS: Final = {
     "FSTimeoutError": "timed out",

@@ -16,8 +16,8 @@ from value_diag.errors import ReadError
 from value_diag.ingest.files import BLOCK
 from value_diag.ingest.remote.backends import Remote, Stat, connect, require
 from value_diag.ingest.remote.reasons import RemoteFailure
-from value_diag.ingest.remote.urls import public
 from value_diag.ingest.tail import Change
+from value_diag.ingest.urls import public
 
 OVERLAP: Final = 64
 """Bytes before the old end read again with each append (the cost of telling an append from

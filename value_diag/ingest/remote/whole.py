@@ -22,7 +22,7 @@ from value_diag.ingest.fold import FileState, Segment, apply_file, summarize
 from value_diag.ingest.lines import LineScanner
 from value_diag.ingest.remote.backends import Remote, Stat, connect
 from value_diag.ingest.remote.reasons import RemoteFailure
-from value_diag.ingest.remote.urls import public
+from value_diag.ingest.urls import public
 
 RANGE_BLOCK: Final = 4 << 20
 """Bytes per ranged read of a whole file: each part streams in reads of this size, so

@@ -1,0 +1,155 @@
+"""once and watch on URLs, end to end: the console script against the real S3 server (moto)
+and the real sftp server the fixtures start on 127.0.0.1 (tests/servers.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli
+from servers import S3Server, SftpServer
+from test_cli_watch import healthy
+from test_remote import bucket, put, sftp_put  # noqa: F401  (bucket is a fixture)
+
+pytest_plugins = ("servers",)
+
+SECRET = "s3cr3t-t0ken"
+
+
+def frames(stdout: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def env() -> dict[str, str]:
+    """The environment the fixtures set up (endpoint, dummy keys, throwaway home)."""
+    return {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+
+
+def test_once_reads_an_s3_prefix_as_a_sweep(s3: S3Server, bucket: tuple[Any, str]) -> None:  # noqa: F811
+    client, name = bucket
+    put(client, name, "sweep/seed1/run.jsonl", healthy(3.0).encode())
+    put(client, name, "sweep/seed10/run.jsonl", healthy(80.0).encode())
+    put(client, name, "sweep/seed2/run.jsonl", (healthy(3.0) + healthy(4.0)).encode())
+    put(client, name, "sweep/.hidden/run.jsonl", healthy(3.0).encode())
+    proc = run_cli(["once", f"s3://{name}/sweep/", "--format", "json"], env=env())
+    assert proc.returncode == 0, proc.stderr
+    got = [(f["name"], f["source"], f["records"]) for f in frames(proc.stdout)]
+    assert got == [
+        ("seed1", f"s3://{name}/sweep/seed1/run.jsonl", 1),
+        ("seed2", f"s3://{name}/sweep/seed2/run.jsonl", 2),
+        ("seed10", f"s3://{name}/sweep/seed10/run.jsonl", 1),
+    ]
+    text = run_cli(["once", f"s3://{name}/sweep/", "--compare"], env=env()).stdout.decode()
+    assert text.splitlines()[2].split()[:2] == ["seed10", "critical"]
+
+
+def test_once_never_shows_credentials(s3: S3Server, bucket: tuple[Any, str]) -> None:  # noqa: F811
+    client, name = bucket
+    put(client, name, "run.jsonl", healthy(3.0).encode())
+    url = f"s3://user:{SECRET}@{name}/run.jsonl?token={SECRET}"
+    proc = run_cli(["once", url, "--format", "json"], env=env())
+    missing = run_cli(["once", f"s3://{name}/nope.jsonl?token={SECRET}"], env=env())
+    for out in (proc.stdout, proc.stderr, missing.stdout, missing.stderr):
+        assert SECRET.encode() not in out
+    assert missing.returncode == 2
+    assert missing.stderr.decode().startswith(
+        f"value-diag: error: cannot read s3://{name}/nope.jsonl"
+    )
+
+
+def test_once_dates_a_remote_run_by_its_last_upload(s3: S3Server, bucket: tuple[Any, str]) -> None:  # noqa: F811
+    client, name = bucket
+    put(client, name, "run.jsonl", healthy(3.0).encode())
+    proc = run_cli(["once", f"s3://{name}/run.jsonl", "--format", "json"], env=env())
+    (frame,) = frames(proc.stdout)
+    assert 0 <= frame["age_s"] < 60
+
+
+def test_watch_follows_uploads_and_new_runs(
+    s3: S3Server,
+    bucket: tuple[Any, str],  # noqa: F811
+    spawn: Callable[..., Any],
+) -> None:
+    client, name = bucket
+    put(client, name, "sweep/seed0/run.jsonl", healthy(3.0).encode())
+    w = spawn(f"s3://{name}/sweep/", "--format", "json", "--poll", "0.2", env=env())
+    w.frame(lambda f: f["records"] == 1)
+    # An object store has no append: a growing log is uploaded again, longer.
+    put(client, name, "sweep/seed0/run.jsonl", (healthy(3.0) + healthy(4.0)).encode())
+    grown = w.frame(lambda f: f["records"] == 2)
+    assert grown["source"] == f"s3://{name}/sweep/seed0/run.jsonl"
+    # A run that starts later, in the same prefix.
+    put(client, name, "sweep/seed1/run.jsonl", healthy(80.0).encode())
+    new = w.frame(lambda f: f["name"] == "seed1" and f["records"] == 1)
+    assert new["status"] == "critical" and new["source"] == f"s3://{name}/sweep/seed1/run.jsonl"
+    # Rewritten with other bytes: read again from the top.
+    put(client, name, "sweep/seed0/run.jsonl", healthy(9.0).encode())
+    assert w.frame(lambda f: f["name"] == "seed0" and f["records"] == 1)
+
+
+def test_watch_shows_a_read_error_and_recovers(
+    s3: S3Server,
+    bucket: tuple[Any, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """In text, the caption says the error while the server is gone, then it goes."""
+    from watching import Watch
+
+    client, name = bucket
+    put(client, name, "run.jsonl", healthy(3.0).encode())
+    w = Watch([f"s3://{name}/run.jsonl", "--poll", "0.2"], cwd=tmp_path, env=env())
+    try:
+        w.next_line()
+        s3.stop()
+        assert any(
+            "read error:" in line and "retrying" in line for line in _lines_until(w, "read error")
+        )
+        s3.start()
+        client2 = s3.client()
+        client2.create_bucket(Bucket=name)  # the server forgot its buckets
+        put(client2, name, "run.jsonl", (healthy(3.0) + healthy(4.0)).encode())
+        assert any(
+            "2 records" in line and "read error" not in line
+            for line in _lines_until(w, "2 records")
+        )
+    finally:
+        w.close()
+
+
+def _lines_until(w: Any, text: str) -> list[str]:
+    seen: list[str] = []
+    while True:
+        line = w.next_line()
+        assert line is not None, "watch ended:\n" + "\n".join(seen)
+        seen.append(line)
+        if text in line:
+            return seen
+
+
+def test_sftp_once_and_watch(sftp: SftpServer, spawn: Callable[..., Any]) -> None:
+    local = sftp_put(sftp, "/runs/seed0/run.jsonl", healthy(3.0).encode())
+    sftp_put(sftp, "/runs/seed1/run.jsonl", healthy(80.0).encode())
+    url = "sftp://gpu-box/runs/"
+    proc = run_cli(["once", url, "--format", "json"], env=env())
+    assert proc.returncode == 0, proc.stderr
+    assert [f["name"] for f in frames(proc.stdout)] == ["seed0", "seed1"]
+    w = spawn("sftp://gpu-box/runs/seed0/run.jsonl", "--format", "json", "--poll", "0.2", env=env())
+    w.frame(lambda f: f["records"] == 1)
+    with local.open("a") as f:
+        f.write(healthy(4.0))
+    assert w.frame(lambda f: f["records"] == 2)["source"] == "sftp://gpu-box/runs/seed0/run.jsonl"
+
+
+@pytest.mark.parametrize("url", ["s3://bucket/run.jsonl", "sftp://host/run.jsonl"])
+def test_without_the_extra_a_url_is_one_line(url: str, tmp_path: Path) -> None:
+    """A stand-in fsspec that cannot be imported, as on a machine without the extra."""
+    (tmp_path / "fsspec").mkdir()
+    (tmp_path / "fsspec" / "__init__.py").write_text("raise ImportError('no fsspec here')\n")
+    proc = run_cli(["once", url], env={**env(), "PYTHONPATH": str(tmp_path)})
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1 and "pip install 'value-diag[remote]'" in err, err
