@@ -1,13 +1,21 @@
-"""Start-up: --help and thresholds load the option declarations, not the fold machinery."""
+"""Start-up: --help and thresholds load the option declarations, not the fold machinery;
+`once` into a pipe writes plain text without importing a console."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+import time
 
 import pytest
-from conftest import clean_env
+from conftest import SAMPLES, clean_env
+
+from value_diag.commands.once import OnceOptions, run_once
+from value_diag.options import ColorMode, Format
+from value_diag.render.frames import Renderer
+from value_diag.render.terminal import make_console
 
 FOLD_MACHINERY = (
     "value_diag.ingest.parse",
@@ -54,3 +62,35 @@ def test_the_probe_sees_what_once_loads() -> None:
     code, modules = loaded_by("once", "-", "--format", "json")
     assert code == 3  # no input on stdin
     assert {"value_diag.ingest.parse", "value_diag.ingest.fold", "orjson"} <= modules
+
+
+CONSOLE_AND_REMOTE = ("rich.console", "rich.live", "rich.table", "fsspec", "s3fs", "paramiko")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "github"])
+def test_once_into_a_pipe_loads_no_console_and_nothing_remote(fmt: str) -> None:
+    code, modules = loaded_by("once", str(SAMPLES / "collapse.jsonl"), "--format", fmt)
+    assert code == 0
+    assert modules.isdisjoint(CONSOLE_AND_REMOTE), sorted(modules & set(CONSOLE_AND_REMOTE))
+
+
+def test_the_probe_sees_the_console_a_comparison_needs() -> None:
+    code, modules = loaded_by("once", str(SAMPLES / "collapse.jsonl"), "--compare")
+    assert code == 0 and "rich.console" in modules
+
+
+@pytest.mark.parametrize("fmt", list(Format))
+@pytest.mark.parametrize("trend", [False, True], ids=["", "trend"])
+def test_plain_output_is_what_a_console_writes(
+    fmt: Format, trend: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Written without a console, every format is byte for byte what Rich would print."""
+    monkeypatch.setattr(time, "time", lambda: 1.8e9)  # one moment for both
+    paths = [*sorted(str(p) for p in SAMPLES.glob("*.jsonl")), str(SAMPLES / "ab" / "events.jsonl")]
+    options = OnceOptions(format=fmt, history=60 if trend else 0)
+    for runs in ([paths[0]], paths):
+        through = io.StringIO()
+        run_once(runs, make_console(ColorMode.NEVER, file=through), Renderer(trend=trend), options)
+        capsys.readouterr()
+        run_once(runs, None, Renderer(trend=trend), options)
+        assert capsys.readouterr().out == through.getvalue()

@@ -467,13 +467,15 @@ def once(
 
     def body() -> ExitCode:
         from value_diag.commands.once import OnceOptions, run_once
-        from value_diag.render.terminal import is_tty, make_console
+        from value_diag.render.terminal import is_tty, make_console, plain_stdout
 
         fmt = _choice(Format, format, "--format")
         level = _choice(FailOn, fail_on, "--fail-on")
         _fail_count(level, fail_count)
         _one_stdin(paths)
-        console = make_console(_choice(ColorMode, color, "--color"))
+        mode = _choice(ColorMode, color, "--color")
+        # Plain text needs no console (and so no rich.console import): a comparison does.
+        console = None if plain_stdout(mode) and not compare else make_console(mode)
         renderer = _renderer(
             ascii, config, trend, no_config, critic=critic, preset=preset, max_age=max_age
         )

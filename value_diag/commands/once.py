@@ -49,9 +49,13 @@ class OnceOptions:
 
 
 def run_once(
-    paths: list[str], console: Console, renderer: Renderer, options: OnceOptions
+    paths: list[str], console: Console | None, renderer: Renderer, options: OnceOptions
 ) -> ExitCode:
     """Prints the frames of ``paths`` and says how the process should exit.
+
+    Without a ``console`` (stdout is no terminal and no colour is asked for: see
+    render/terminal.plain_stdout), frames are written as the plain text a console would
+    write, without importing one. A comparison always needs one.
 
     A file of several groups (esper-lite's A/B runs) gives a frame per group, judged as
     a run of its own. An unreadable file is reported on stderr and the others are still
@@ -75,8 +79,11 @@ def run_once(
             frames.append(frame)
             codes.append(exit_code(frame.health.status, options.fail_on))
     try:
-        _print(frames, console, renderer, options)
-        console.file.flush()
+        if console is None:
+            _write(frames, renderer, options.format)
+        else:
+            _print(frames, console, renderer, options)
+        sys.stdout.flush()
     except BrokenPipeError:  # the reader left (`| head -1`); the verdict still stands
         silence_stdout()
     if frames and options.format is Format.GITHUB:
@@ -129,6 +136,18 @@ def _picture(frames: list[Frame], renderer: Renderer, options: OnceOptions) -> R
 
         return compare(frames, renderer)
     return renderer.stacked(frames)
+
+
+def _write(frames: list[Frame], renderer: Renderer, fmt: Format) -> None:
+    """The frames as plain text on stdout: what ``_print`` writes when nothing is coloured."""
+    out = sys.stdout
+    for i, frame in enumerate(frames):
+        if fmt is not Format.TEXT:
+            out.write(renderer.text(frame, fmt) + "\n")
+            continue
+        if i:
+            out.write("\n")
+        out.write(renderer.plain(frame).plain + "\n")
 
 
 def _print(frames: list[Frame], console: Console, renderer: Renderer, options: OnceOptions) -> None:

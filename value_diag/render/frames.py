@@ -7,13 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from rich.cells import cell_len
-from rich.console import (
-    Console,
-    ConsoleOptions,
-    Group,
-    RenderableType,
-    RenderResult,
-)
 from rich.measure import Measurement
 from rich.text import Text
 
@@ -29,6 +22,7 @@ from value_diag.state import to_snapshot
 
 if TYPE_CHECKING:
     from rich.box import Box
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
 TITLE: Final = "VALUE DIAGNOSTICS"
 STALE_WARNING_S: Final = 60.0
@@ -273,6 +267,8 @@ class Renderer:
         """Several sources, one panel each, titled with their paths."""
         if len(frames) == 1:
             return self.boxed(frames[0], now)
+        from rich.console import Group  # terminals only
+
         return Group(*(self.boxed(f, now, named=True) for f in frames))
 
     def header(self, frame: Frame, title: str = TITLE) -> Text:

@@ -6,25 +6,42 @@ import os
 import sys
 from typing import IO, TYPE_CHECKING
 
-from rich.console import (
-    Console,
-)
+from functools import cache
 
 from value_diag.options import ColorMode
 from value_diag.render.panel import UNICODE_PROBE
 
 if TYPE_CHECKING:
-    pass
+    from rich.console import Console
 
 
-class _Console(Console):
-    """A console whose reader may leave early (`| head`): output stops, the code stays."""
+@cache
+def _console_class() -> type[Console]:
+    """Rich's Console, for a reader that may leave early (imported only when one is made:
+    plain output needs none, and rich.console is a third of value-diag's start-up)."""
+    from rich.console import Console
 
-    def on_broken_pipe(self) -> None:
-        """Silences stdout and lets the caller decide the exit code (Rich would exit 1)."""
-        self.quiet = True
-        silence_stdout()
-        raise BrokenPipeError
+    class _Console(Console):
+        """A console whose reader may leave early (`| head`): output stops, the code stays."""
+
+        def on_broken_pipe(self) -> None:
+            """Silences stdout and lets the caller decide the exit code (Rich would exit 1)."""
+            self.quiet = True
+            silence_stdout()
+            raise BrokenPipeError
+
+    return _Console
+
+
+def plain_stdout(color: ColorMode = ColorMode.AUTO) -> bool:
+    """Whether stdout takes plain text a console would write unchanged: it is not a
+    terminal, and no colour is asked for (--color always, FORCE_COLOR, TTY_COMPATIBLE=1)."""
+    if is_tty() or color is ColorMode.ALWAYS:
+        return False
+    env = os.environ
+    if env.get("TTY_COMPATIBLE") == "1":
+        return False
+    return color is ColorMode.NEVER or not env.get("FORCE_COLOR")
 
 
 def silence_stdout() -> None:
@@ -47,7 +64,7 @@ def make_console(
         force, no_color = True, False
     elif color is ColorMode.NEVER:
         no_color = True
-    console = _Console(
+    console = _console_class()(
         file=file,
         force_terminal=force,
         no_color=no_color,
