@@ -160,8 +160,9 @@ def test_cron_catches_the_hung_run_and_the_dying_one_alike(tmp_path: Path) -> No
         "fresh.jsonl": ("ok", False),
         "dying.jsonl": ("critical", False),
     }
-    assert "hung.jsonl reached critical" in err and "stale: no record for 1h 0m" in err
-    assert "dying.jsonl reached critical" in err and "fresh.jsonl" not in err
+    # Shown by their short names: the extension they share left out.
+    assert "value-diag: hung reached critical" in err and "stale: no record for 1h 00m" in err
+    assert "value-diag: dying reached critical" in err and "fresh" not in err
 
 
 def test_a_file_with_no_record_is_waiting_never_stale(tmp_path: Path) -> None:

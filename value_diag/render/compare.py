@@ -14,7 +14,14 @@ from value_diag.health import ALARMS, Status, reaches
 from value_diag.naming import natural_key
 from value_diag.render import styles
 from value_diag.render.frames import TITLE, age_style
-from value_diag.render.panel import CRITIC_METRICS, METRICS, cell_names, metric_cells, not_reported
+from value_diag.render.panel import (
+    CRITIC_METRICS,
+    METRICS,
+    cell_names,
+    metric_cells,
+    not_reported,
+    span,
+)
 from value_diag.render.sanitize import clean, middle
 
 if TYPE_CHECKING:
@@ -179,14 +186,7 @@ def age_cell(frame: Frame, now: float | None, ascii_only: bool = False) -> Cell:
 
 def short_age(seconds: float) -> str:
     """An age in at most six cells: "12s", "4m10s", "2h05m", "3d04h"."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+    return span(seconds, sep="", fine=True)
 
 
 def assemble(names: list[str], rows: list[tuple[Cell, ...]]) -> list[Column]:

@@ -16,7 +16,13 @@ from value_diag.health import DEFAULT_THRESHOLDS, Status, Thresholds
 from value_diag.options import Format
 from value_diag.render import styles
 from value_diag.render.jsonframe import DEFAULT_ORIGIN, dumps, to_json
-from value_diag.render.panel import ValueDiagnosticsPanel, cell_names, culprits, metric_cells
+from value_diag.render.panel import (
+    ValueDiagnosticsPanel,
+    cell_names,
+    culprits,
+    metric_cells,
+    span,
+)
 from value_diag.render.sanitize import clean, middle
 from value_diag.state import to_snapshot
 
@@ -44,13 +50,8 @@ def _count(n: int, word: str) -> str:
 
 
 def age_text(seconds: float) -> str:
-    """'updated 3s ago', '4m 10s', '2h 5m': how long since the last record."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"updated {s}s ago"
-    if s < 3600:
-        return f"updated {s // 60}m {s % 60:02d}s ago"
-    return f"updated {s // 3600}h {s % 3600 // 60:02d}m ago"
+    """'updated 3s ago', '4m 10s', '2h 05m': how long since the last record."""
+    return f"updated {span(seconds, fine=True)} ago"
 
 
 def age_style(seconds: float) -> str:

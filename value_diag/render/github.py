@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Final
 
 from value_diag.health import Level
 from value_diag.render.markdown import compare_markdown, markdown
-from value_diag.render.panel import duration, metric_cells
+from value_diag.render.panel import metric_cells, span
 from value_diag.render.sanitize import clean
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def _cells(frame: Frame) -> list[tuple[str, str, Level]]:
     when --max-age made the run stale."""
     cells = metric_cells(frame, ascii_only=True)
     if frame.health.stale is not None:
-        cells.append((STALE_LABEL, f"no record for {duration(frame.health.stale)}", Level.CRITICAL))
+        cells.append((STALE_LABEL, f"no record for {span(frame.health.stale)}", Level.CRITICAL))
     return cells
 
 

@@ -460,19 +460,20 @@ def culprits(h: Health, ascii_only: bool = False, critic: bool = False) -> list[
 
 def stale_reason(seconds: float) -> str:
     """Why a stale run is critical: "stale: no record for 17m"."""
-    return f"stale: no record for {duration(seconds)}"
+    return f"stale: no record for {span(seconds)}"
 
 
-def duration(seconds: float) -> str:
-    """A span of time in its largest units: "45s", "17m", "2h 5m", "3d 4h"."""
+def span(seconds: float, sep: str = " ", fine: bool = False) -> str:
+    """A span of time in its two largest units: "45s", "17m" ("17m 05s" if ``fine``),
+    "2h 05m", "3d 04h"; ``sep`` between the two."""
     s = max(0, int(seconds))
     if s < 60:
         return f"{s}s"
     if s < 3600:
-        return f"{s // 60}m"
+        return f"{s // 60}m{sep}{s % 60:02d}s" if fine else f"{s // 60}m"
     if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
+        return f"{s // 3600}h{sep}{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{sep}{s % 86400 // 3600:02d}h"
 
 
 def _culprit_label(name: str, ascii_only: bool) -> str:
