@@ -149,6 +149,16 @@ def sample(name: str) -> str:
 # --- --trend -------------------------------------------------------------------------------
 
 
+UPDATED: Final = re.compile(r" \| updated [^|]+ ago$")
+"""The end of a caption: the age of the last record, counted when the frame is drawn."""
+
+
+def undated(caption: str) -> str:
+    """A caption without its age, which may move on by a second between two runs."""
+    assert UPDATED.search(caption), caption
+    return UPDATED.sub("", caption)
+
+
 def test_once_trend_text_adds_sparklines_to_lines_1_to_4() -> None:
     path = sample("collapse")
     env = clean_env(LC_ALL="C.UTF-8")  # Unicode glyphs whatever the developer's locale
@@ -158,7 +168,7 @@ def test_once_trend_text_adds_sparklines_to_lines_1_to_4() -> None:
     assert proc.stderr == b""
     lines = proc.stdout.decode("utf-8").splitlines()
     assert len(lines) == len(plain) == 6
-    assert lines[0] == plain[0]
+    assert undated(lines[0]) == undated(plain[0]), "the caption as without --trend"
     for k in range(1, 5):
         assert lines[k][:TREND_COL].rstrip() == plain[k], lines[k]
         spark = lines[k][TREND_COL:]
@@ -636,7 +646,12 @@ def test_svg_of_a_comparison_holds_every_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     shown = visible(svg.read_text(encoding="utf-8"))
     assert "VALUE DIAGNOSTICS" in shown
-    assert "healthy.jsonl" in shown and "collapse.jsonl" in shown
+    # A row per run, by the name the table shows (the directory and .jsonl they share left
+    # out), worst first. The drawing need not keep the spaces between cells.
+    rows = [re.match(r"(collapse|healthy)\s*(critical|ok)", line) for line in shown.splitlines()]
+    said = [(m[1], m[2]) for m in rows if m is not None]
+    assert said == [("collapse", "critical"), ("healthy", "ok")], shown
+    assert ".jsonl" not in shown
 
 
 def test_unwritable_export_is_exit_2(tmp_path: Path) -> None:
@@ -666,17 +681,32 @@ CULPRITS: Final = {
 """What a text header names after the status: at most three metrics, critical first."""
 
 
+NATURAL: Final = ["bimodal", "collapse", "eager", "flat", "healthy", "snapshot"]
+"""ALL as the runs are shown: by the name left once the directory and the .jsonl they
+share are left out, in natural order of those names whatever order they were given in."""
+STEPS: Final = {
+    "bimodal": 49,
+    "collapse": 59,
+    "eager": 43,
+    "flat": 49,
+    "healthy": 59,
+    "snapshot": 49,
+}
+"""The training step of each sample's newest record."""
+
+
 def test_several_files_print_one_text_frame_each_in_order() -> None:
     paths = [sample(n) for n in ALL]
     proc = run_cli(["once", *paths])
     assert proc.returncode == 0, proc.stderr
     frames = proc.stdout.decode("utf-8").split("\n\n")
     assert len(frames) == len(ALL)
-    for frame, name in zip(frames, ALL, strict=True):
+    for frame, name in zip(frames, NATURAL, strict=True):
         lines = frame.strip("\n").splitlines()
         assert len(lines) == 6, lines
         said = STATUS[name] + CULPRITS.get(name, "")
-        assert lines[0].startswith(f"VALUE DIAGNOSTICS | {said} | {sample(name)} | ")
+        assert lines[0].startswith(f"VALUE DIAGNOSTICS | {said} | {name} | step {STEPS[name]} | ")
+        assert UPDATED.search(lines[0]), lines[0]
 
 
 def test_several_files_print_one_json_line_each_in_order() -> None:
@@ -684,7 +714,9 @@ def test_several_files_print_one_json_line_each_in_order() -> None:
     proc = run_cli(["once", *paths, "--format", "json"])
     assert proc.returncode == 0, proc.stderr
     frames = json_lines(proc)
-    assert [(f["source"], f["status"]) for f in frames] == [(sample(n), STATUS[n]) for n in ALL]
+    assert [(f["source"], f["name"], f["status"]) for f in frames] == [
+        (sample(n), n, STATUS[n]) for n in NATURAL
+    ], "the full path in source, the name it is shown by, in natural order of the names"
 
 
 def test_compare_is_one_table_sorted_worst_first() -> None:
@@ -696,10 +728,11 @@ def test_compare_is_one_table_sorted_worst_first() -> None:
     header = next(row for row in out.splitlines() if "status" in row.split())
     for label in ("V-Corr", "Bellman", "TD Mean", "Skew"):
         assert label in header
-    rows = [row for row in out.splitlines() if ".jsonl" in row]
+    rows = [row for row in out.splitlines() if row.split()[:1] and row.split()[0] in ALL]
     assert len(rows) == len(ALL)
-    order = [next(n for n in ALL if sample(n) in row) for row in rows]
+    order = [row.split()[0] for row in rows]
     assert sorted(order) == sorted(ALL)
+    assert ".jsonl" not in out and str(SAMPLES) not in out, "runs shown by their short names"
     statuses = [row.split()[1] for row in rows]
     assert statuses == [STATUS[n] for n in order]
     assert [SEVERITY[s] for s in statuses] == sorted(SEVERITY[s] for s in statuses)
@@ -711,15 +744,16 @@ def test_compare_json_is_a_list_in_the_same_order() -> None:
     paths = [sample(n) for n in reversed(ALL)]
     text = run_cli(["once", *paths, "--compare"]).stdout.decode("utf-8")
     table_order = [
-        next(n for n in ALL if sample(n) in row) for row in text.splitlines() if ".jsonl" in row
+        row.split()[0] for row in text.splitlines() if row.split()[:1] and row.split()[0] in ALL
     ]
+    assert sorted(table_order) == sorted(ALL), text
     proc = run_cli(["once", *paths, "--compare", "--format", "json"])
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode("utf-8")
     assert out.count("\n") == 1
     frames = strict(out)
     assert isinstance(frames, list)
-    assert [f["source"] for f in frames] == [sample(n) for n in table_order]
+    assert [(f["source"], f["name"]) for f in frames] == [(sample(n), n) for n in table_order]
     assert [SEVERITY[f["status"]] for f in frames] == sorted(SEVERITY[f["status"]] for f in frames)
     assert all("value_function" in f and "history" not in f for f in frames)
 
@@ -733,20 +767,34 @@ def test_compare_colours_cells_by_level() -> None:
     assert "1;31" in styles_of(out, "NaN")
 
 
+def copied(directory: Path, name: str) -> str:
+    """A sample copied into ``directory``, so that every run given shares that directory
+    and is shown by the sample's name."""
+    path = directory / f"{name}.jsonl"
+    path.write_bytes(Path(sample(name)).read_bytes())
+    return str(path)
+
+
 def test_several_files_unreadable_one_is_reported_and_the_others_printed(
     tmp_path: Path,
 ) -> None:
     missing = tmp_path / "gone.jsonl"
-    proc = run_cli(["once", sample("healthy"), str(missing), sample("bimodal"), "-f", "json"])
+    healthy, bimodal = copied(tmp_path, "healthy"), copied(tmp_path, "bimodal")
+    proc = run_cli(["once", healthy, str(missing), bimodal, "-f", "json"])
     assert proc.returncode == 2
     assert str(missing) in one_error_line(proc)
-    assert [f["source"] for f in json_lines(proc)] == [sample("healthy"), sample("bimodal")]
+    assert [(f["source"], f["name"]) for f in json_lines(proc)] == [
+        (bimodal, "bimodal"),
+        (healthy, "healthy"),
+    ], "the runs read, in natural order of their names"
 
-    table = run_cli(["once", sample("healthy"), str(missing), sample("collapse"), "--compare"])
+    collapse = copied(tmp_path, "collapse")
+    table = run_cli(["once", healthy, str(missing), collapse, "--compare"])
     assert table.returncode == 2
     assert str(missing) in one_error_line(table)
     out = table.stdout.decode("utf-8")
-    assert "healthy.jsonl" in out and "collapse.jsonl" in out
+    rows = [line.split()[:2] for line in out.splitlines()[2:] if line.startswith(" ")]
+    assert rows == [["collapse", "critical"], ["healthy", "ok"]], out
 
 
 @pytest.mark.parametrize(
@@ -764,10 +812,11 @@ def test_several_files_exit_with_the_worst_code(
 ) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
-    paths = [str(empty) if n == "empty" else sample(n) for n in names]
+    paths = [str(empty) if n == "empty" else copied(tmp_path, n) for n in names]
     proc = run_cli(["once", *paths, *args])
     assert proc.returncode == code, proc.stderr
-    # --fail-on says which run failed it, and why; nothing else is said.
-    dying = f"value-diag: {sample('collapse')} reached critical (--fail-on critical): "
+    # --fail-on says which run failed it, by the name it is shown by, and why; nothing
+    # else is said.
+    dying = "value-diag: collapse reached critical (--fail-on critical): "
     said = [dying + COLLAPSE_CULPRITS] if code == 1 else []
     assert proc.stderr.decode("utf-8").splitlines() == said

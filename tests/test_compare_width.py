@@ -111,7 +111,9 @@ def test_every_width_keeps_run_names_whole_and_columns_whole(tmp_path: Path, col
     assert all(len(line.rstrip()) <= cols for line in lines), proc.stdout
     header, rows, hidden = parse(proc.stdout)
     assert header[:2] == ["run", "status"], "the run name first, then the status"
-    assert [row[0] for row in rows] == [NAMES[1], NAMES[2], NAMES[0], NAMES[3]], "whole, worst first"
+    assert [row[0] for row in rows] == [NAMES[1], NAMES[2], NAMES[0], NAMES[3]], (
+        "whole, worst first"
+    )
     for row in rows:  # each cell as the whole table has it: nothing cut mid-word
         assert len(row) == len(header), row
         assert row == [full[row[0]][label] for label in header]
@@ -127,12 +129,11 @@ def test_sixty_columns_keep_the_three_most_telling_metrics(tmp_path: Path) -> No
     proc = run_in(tmp_path, "once", *RUNS, "--compare", COLUMNS="60")
     header, _rows, hidden = parse(proc.stdout)
     # Bellman and Skew hold the critical values, so they come before V-Corr, which
-    # leads the columns that hold none; the display keeps the panel's order.
-    assert header == ["run", "status", "age", "V-Corr", "Bellman", "Skew"]
+    # leads the columns that hold none, then TD Std and step; the short run names leave
+    # room for those two beside the three most telling. The display keeps the panel's order.
+    assert header == ["run", "status", "age", "step", "V-Corr", "Bellman", "TD Std", "Skew"]
     assert hidden == [
-        "step",
         "TD Mean",
-        "TD Std",
         "p10",
         "p50",
         "p90",
@@ -187,6 +188,10 @@ def test_a_very_long_run_name_loses_its_middle_not_its_row(tmp_path: Path, cols:
     assert "…" in name and name.endswith("/seed-7/run") and name.startswith(str(tmp_path)[:4])
 
 
+HOSTILE_NAME: Final = "https://x.example/<b>@o [a](b) `t` |x| &lt; *y*"
+"""How hostile_run's file is shown beside ok.jsonl: its directory and .jsonl left out."""
+
+
 def test_markdown_is_one_table_with_names_as_code_spans(tmp_path: Path) -> None:
     hostile = hostile_run(tmp_path)
     (tmp_path / "ok.jsonl").write_text(json.dumps(metrics()) + "\n", encoding="utf-8")
@@ -201,10 +206,12 @@ def test_markdown_is_one_table_with_names_as_code_spans(tmp_path: Path) -> None:
     assert page.tags <= SAFE_TAGS, page.tags - SAFE_TAGS
     for marker in DATA_MARKERS:
         assert marker not in page.outside, (marker, page.outside)
-    assert hostile in page.code and ok in page.code, "each name whole, in one code span"
+    assert HOSTILE_NAME in page.code and "ok" in page.code, "each name whole, in one code span"
+    assert str(tmp_path) not in text, "the runs are named apart, not by their paths"
     assert f"{BACKEND}:{MODE}" in page.code
     rows = [line for line in text.splitlines() if line.startswith("| `")]
-    assert hostile.split("/")[-1][:5] in rows[0], "worst first: the warning run"
+    assert "https://x.example/<b>@o" in rows[0], "worst first: the warning run"
+    assert rows[1].startswith("| `ok` |")
     assert "| **warning** |" in rows[0] and "| **30.0** |" in rows[0]
     assert "| ok |" in rows[1]
 
@@ -224,8 +231,9 @@ def test_github_annotates_each_run_and_sums_up_in_one_table(tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert all(line.startswith("::") for line in lines), lines
-    said = [next(r for r in RUNS if r in line) for line in lines]
-    assert said == [RUNS[1], RUNS[2], RUNS[0], RUNS[3]], "a run's annotations, worst first"
+    said = [line.split("::", 2)[2].split(": ", 1)[0] for line in lines]
+    assert said == [NAMES[1], NAMES[2], NAMES[0], NAMES[3]], "a run's annotations, worst first"
+    assert not any("runs/" in line for line in lines), "named by the short name, not the path"
     assert "Bellman 80.0 (critical)" in lines[0] and "Skew +2.5 (critical)" in lines[1]
     assert lines[2].startswith("::notice") and lines[3].startswith("::notice")
     text = summary.read_text(encoding="utf-8")
@@ -234,4 +242,4 @@ def test_github_annotates_each_run_and_sums_up_in_one_table(tmp_path: Path) -> N
     )
     html = MarkdownIt("gfm-like").render(text)
     assert html.count("<table>") == 1 and html.count("<tr>") == 5, html
-    assert set(gfm(text).code) >= set(RUNS)
+    assert set(gfm(text).code) >= set(NAMES)

@@ -172,25 +172,25 @@ def test_watch_annotates_level_changes_per_source_and_summarises_once_at_exit(
     summary = tmp_path / "summary.md"
     env = clean_env(GITHUB_STEP_SUMMARY=str(summary))
     w = spawn("a.jsonl", "b.jsonl", "--format", "github", "--fail-on", "critical", env=env)
-    assert w.lines(1)[0].startswith("::notice title=value-diag::a.jsonl: ok, ")
-    assert title(w.lines(1)[0]) == ("warning", "b.jsonl value-diag%3A Bellman warning")
+    assert w.lines(1)[0].startswith("::notice title=value-diag::a: ok, ")
+    assert title(w.lines(1)[0]) == ("warning", "b value-diag%3A Bellman warning")
 
     append(a, bellman_error=30.0)  # b's Bellman warning says nothing about a's
-    assert title(w.lines(1)[0]) == ("warning", "a.jsonl value-diag%3A Bellman warning")
+    assert title(w.lines(1)[0]) == ("warning", "a value-diag%3A Bellman warning")
     append(a, bellman_error=31.0, td_error_mean=6.0)  # Bellman unchanged: not repeated
-    assert title(w.lines(1)[0]) == ("warning", "a.jsonl value-diag%3A TD Mean warning")
+    assert title(w.lines(1)[0]) == ("warning", "a value-diag%3A TD Mean warning")
     append(a, bellman_error=32.0, td_error_mean=1.0)  # a recovery is news too
     command, named = title(w.lines(1)[0])
-    assert command == "notice" and named.startswith("a.jsonl value-diag%3A TD Mean "), named
+    assert command == "notice" and named.startswith("a value-diag%3A TD Mean "), named
     assert not summary.exists(), "the summary waits for the end"
 
     append(b, bellman_error=60.0)
-    assert title(w.lines(1)[0]) == ("error", "b.jsonl value-diag%3A Bellman critical")
+    assert title(w.lines(1)[0]) == ("error", "b value-diag%3A Bellman critical")
     assert w.rest_lines() == []
     assert w.wait() == 1
     md = summary.read_text(encoding="utf-8")
     sections = md.split("### VALUE DIAGNOSTICS: ")[1:]
-    assert [s.splitlines()[0] for s in sections] == ["`a.jsonl`", "`b.jsonl`"], md
+    assert [s.splitlines()[0] for s in sections] == ["`a`", "`b`"], md
     assert "| Bellman | 32.0 | **warning** |" in sections[0], "a's last frame"
     assert "| TD Mean | +1.0 |" in sections[0]
     assert "| Bellman | 60.0 | **critical** |" in sections[1], "b's last frame"

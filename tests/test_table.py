@@ -16,7 +16,7 @@ from rich.console import Console, RenderableType
 from rich.text import Text
 
 from value_diag.frame import Frame
-from value_diag.health import Status
+from value_diag.health import DEFAULT_RULES, Rules, Status
 from value_diag.naming import natural_key
 from value_diag.render import styles
 from value_diag.render.compare import short_age
@@ -31,6 +31,8 @@ WARNING_VALUES: Final = (0.4, 1.0, 3.0, 4.0, 10.0, 30.0, 50.0, 25.0, 0.1)  # V-C
 CRITICAL_VALUES: Final = (0.9, 1.0, 3.0, 80.0, 10.0, 30.0, 50.0, 25.0, 0.1)  # Bellman
 VALUES: Final = {"ok": OK_VALUES, "warning": WARNING_VALUES, "critical": CRITICAL_VALUES}
 NOW: Final = 10_000.0
+STALE_BY: Final = 1.0
+"""How much longer than --max-age a stale run has been silent (s)."""
 KINDS: Final = ("critical", "warning", "ok", "stale", "waiting")
 UP_MORE: Final = re.compile(r"↑ ?(\d+)")
 DOWN_MORE: Final = re.compile(r"\+(\d+) more ↓|↓(\d+)")
@@ -39,12 +41,17 @@ ASCII: Final = Renderer(ascii_only=True)
 
 
 def make_run(name: str, kind: str = "ok", step: int | None = None, age: float = 5.0) -> Run:
-    """A run of a kind: critical, warning, ok, stale (metrics ok) or waiting (no record)."""
+    """A run of a kind: critical, warning, ok, stale (metrics ok) or waiting (no record).
+
+    Made as the live table makes its runs: from a frame at NOW whose state carries the
+    step, a stale one judged by --max-age rules that its age exceeds.
+    """
     if kind == "waiting":
-        return Run(name, Frame(name, FoldState()), step)
+        return run_of(Frame(name, FoldState(step=step), at=NOW))
     values = VALUES.get(kind, OK_VALUES)
-    state = FoldState(values=values, records=3, last_update=NOW - age)
-    return Run(name, Frame(name, state), step, stale=kind == "stale")
+    state = FoldState(values=values, records=3, last_update=NOW - age, step=step)
+    rules = Rules(max_age=age - STALE_BY) if kind == "stale" else DEFAULT_RULES
+    return run_of(Frame(name, state, thresholds=rules, at=NOW))
 
 
 def sweep(kinds: list[str]) -> dict[str, Run]:
@@ -222,8 +229,9 @@ def test_stale_and_waiting_rows_say_so() -> None:
     rows = {line.plain.split()[0]: line for line in lines[2:4]}
     assert rows["a"].plain.split()[1:3] == ["stale", "20m00s"]
     assert rows["b"].plain.split()[1:4] == ["waiting", "—", "—"]
-    age = next(s for s in rows["a"].spans if rows["a"].plain[s.start : s.end] == "20m00s")
-    assert str(age.style) == styles.CRITICAL
+    spans = {rows["a"].plain[s.start : s.end]: str(s.style) for s in rows["a"].spans}
+    assert spans["stale"] == styles.CRITICAL
+    assert spans["20m00s"] == styles.CRITICAL
 
 
 def test_the_selected_row_is_reversed_across_the_screen() -> None:
