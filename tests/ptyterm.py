@@ -22,6 +22,10 @@ from conftest import DEADLINE, clean_env, script
 ALT_SCREEN_MODES = frozenset({47, 1047, 1049})
 
 
+QUIET_S = 0.15
+"""How long output must pause for a screen to count as drawn whole."""
+
+
 class AltScreen(pyte.Screen):
     """pyte.Screen plus xterm's alternate screen, which pyte ignores.
 
@@ -114,6 +118,21 @@ class Pty:
                     raise AssertionError(f"screen never showed {what}:\n" + "\n".join(shown))
                 self.changed.wait(left)
             return shown
+
+    def settled(self, pred: Callable[[list[str]], bool], what: str) -> list[str]:
+        """Waits until the screen satisfies ``pred`` with nothing more arriving for
+        QUIET_S (a redraw can reach pyte in pieces: its first lines new, the rest old)."""
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            self.wait_for(pred, what)
+            with self.changed:
+                seen = len(self.raw)
+            time.sleep(QUIET_S)
+            with self.changed:
+                if len(self.raw) == seen and pred(shown := list(self.screen.display)):
+                    return shown
+            if time.monotonic() > deadline:
+                raise AssertionError(f"screen never settled on {what}")
 
     def wait_for_raw(self, needle: bytes) -> None:
         deadline = time.monotonic() + DEADLINE

@@ -58,7 +58,7 @@ def press(term: Pty, keys: bytes) -> None:
 
 
 def selected(term: Pty) -> str:
-    """The name on the selected (reverse video) row."""
+    """The name on the selected (reverse video) row of the screen as it is now."""
     with term.changed:
         for y in range(term.screen.lines):
             line = term.screen.buffer[y]
@@ -69,7 +69,7 @@ def selected(term: Pty) -> str:
 
 def test_64_runs_fill_a_100x30_terminal_as_one_table(table: Callable[..., Pty]) -> None:
     term = table()
-    screen = term.wait_for(shows("64 runs"), "the header")
+    screen = term.settled(shows("64 runs"), "the header")
     assert all(len(row.rstrip()) <= 100 for row in screen)
     header = next(row for row in screen if "64 runs" in row)
     assert re.search(r"64 runs · 3 critical · 2 warning\b", header), header
@@ -85,29 +85,29 @@ def test_64_runs_fill_a_100x30_terminal_as_one_table(table: Callable[..., Pty]) 
 
 def test_keys_move_open_sort_help_and_quit(table: Callable[..., Pty]) -> None:
     term = table()
-    term.wait_for(shows("64 runs"), "the table")
+    term.settled(shows("64 runs"), "the table")
     assert selected(term) == "seed3"
     press(term, b"j")
-    term.wait_for(lambda s: selected(term) == "seed17", "j moving down")
+    term.settled(lambda s: selected(term) == "seed17", "j moving down")
     press(term, b"\x1b[B")  # down arrow
-    term.wait_for(lambda s: selected(term) == "seed40", "the arrow moving down")
+    term.settled(lambda s: selected(term) == "seed40", "the arrow moving down")
     press(term, b"k")
-    term.wait_for(lambda s: selected(term) == "seed17", "k moving up")
+    term.settled(lambda s: selected(term) == "seed17", "k moving up")
     press(term, b"\r")
-    panel = term.wait_for(shows("Esc back"), "the run's panel")
+    panel = term.settled(shows("Esc back"), "the run's panel")
     assert any("seed17" in row for row in panel) and any("Bellman" in row for row in panel)
     press(term, b"\x1b")
-    term.wait_for(shows("64 runs"), "Esc going back to the table")
+    term.settled(shows("64 runs"), "Esc going back to the table")
     press(term, b"s")
-    term.wait_for(shows("sort: name"), "s sorting by name")
+    term.settled(shows("sort: name"), "s sorting by name")
     press(term, b"\x1b[H")  # Home
-    term.wait_for(lambda s: selected(term) == "seed0", "Home selecting the first run")
+    term.settled(lambda s: selected(term) == "seed0", "Home selecting the first run")
     press(term, b"\x1b[F")  # End
-    term.wait_for(lambda s: selected(term) == "seed63", "End selecting the last run")
+    term.settled(lambda s: selected(term) == "seed63", "End selecting the last run")
     press(term, b"?")
-    term.wait_for(shows("q quit"), "the help")
+    term.settled(shows("q quit"), "the help")
     press(term, b"?")
-    term.wait_for(shows("64 runs"), "? going back")
+    term.settled(shows("64 runs"), "? going back")
     before = term.screen.alt_entries
     press(term, b"q")
     assert term.popen.wait(timeout=DEADLINE) == 0, "q quits with exit 0"
@@ -118,11 +118,11 @@ def test_keys_move_open_sort_help_and_quit(table: Callable[..., Pty]) -> None:
 
 def test_a_run_that_starts_later_gets_a_row(table: Callable[..., Pty], tmp_path: Path) -> None:
     term = table()
-    term.wait_for(shows("64 runs"), "the table")
+    term.settled(shows("64 runs"), "the table")
     run = tmp_path / "runs" / "seed64" / "run.jsonl"
     run.parent.mkdir()
     append(run, healthy(90.0))
-    screen = term.wait_for(shows("65 runs · 4 critical"), "the new run counted")
+    screen = term.settled(shows("65 runs · 4 critical"), "the new run counted")
     assert any(row.split()[:1] == ["seed64"] for row in screen), "a critical run on top"
     assert term.finish() == 0
 
@@ -131,11 +131,11 @@ def test_the_selection_follows_its_run_when_the_order_changes(
     table: Callable[..., Pty], tmp_path: Path
 ) -> None:
     term = table()
-    term.wait_for(shows("64 runs"), "the table")
+    term.settled(shows("64 runs"), "the table")
     press(term, b"jj")
-    term.wait_for(lambda s: selected(term) == "seed40", "the third row")
+    term.settled(lambda s: selected(term) == "seed40", "the third row")
     append(tmp_path / "runs" / "seed1" / "run.jsonl", healthy(99.0))  # now critical, first
-    term.wait_for(shows("4 critical"), "seed1 turning critical")
+    term.settled(shows("4 critical"), "seed1 turning critical")
     time.sleep(0.2)
     assert selected(term) == "seed40"
     assert term.finish() == 0
@@ -143,7 +143,7 @@ def test_the_selection_follows_its_run_when_the_order_changes(
 
 def test_ctrl_c_restores_the_terminal(table: Callable[..., Pty]) -> None:
     term = table()
-    term.wait_for(shows("64 runs"), "the table")
+    term.settled(shows("64 runs"), "the table")
     os.kill(term.popen.pid, signal.SIGINT)
     assert term.popen.wait(timeout=DEADLINE) == 0
     term.reader.join(timeout=DEADLINE)

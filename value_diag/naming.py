@@ -35,6 +35,8 @@ def short_names(paths: list[str]) -> list[str]:
     head = 0
     while all(len(parts) > head + 1 for parts in split) and len({s[head] for s in split}) == 1:
         head += 1
+    if head == 1 and not split[0][0]:  # only the root is shared: /a/x and /b/y stay absolute
+        head = 0
     tail = 0
     while (
         all(len(parts) - head > tail + 1 for parts in split)

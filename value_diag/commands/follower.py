@@ -81,8 +81,10 @@ class Followed:
         """When the note about a change goes (the clock of ``update``); None: it stays."""
         self.pending = False
         """The last update stopped at its deadline with bytes left to read."""
+        self.remote = is_url(path)
+        """Followed by a thread of its own, which wakes the loop when it has news."""
         self.tail: Tail | Prefetched
-        if is_url(path):
+        if self.remote:
             from value_diag.ingest.remote.prefetch import Prefetched
 
             self.tail = Prefetched(path, poll, wake, PASS_BLOCK)

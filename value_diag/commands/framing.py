@@ -6,6 +6,19 @@ from value_diag.frame import Frame
 from value_diag.health import Thresholds
 from value_diag.ingest.files import display_name
 from value_diag.ingest.fold import FileState, run_name
+from value_diag.state import FoldState
+
+
+def runs_of(runs: FileState, path: str, name: str) -> list[tuple[str, str | None, FoldState]]:
+    """A file's runs: its one run, or one per esper-lite group, each as (source, short
+    name or None, state). The source is the path (``path#GROUP`` for a group's run,
+    ``<stdin>`` for ``-``); the short name is ``name`` (``name#GROUP``) when that differs."""
+    source = display_name(path)
+    short = None if name == source else name
+    return [
+        (run_name(source, group), None if short is None else run_name(short, group), state)
+        for group, state in runs.runs
+    ]
 
 
 def frames_of(
@@ -16,21 +29,8 @@ def frames_of(
     at: float | None = None,
     note: str | None = None,
 ) -> list[Frame]:
-    """The frames of a file's runs: its one run, or one per esper-lite group.
-
-    A frame's source is the path (``path#GROUP`` for a group's run, ``<stdin>`` for
-    ``-``); it is shown as ``name`` (``name#GROUP``) when that differs.
-    """
-    source = display_name(path)
-    short = None if name == path else name
+    """The frames of a file's runs (see ``runs_of``), judged at ``at``."""
     return [
-        Frame(
-            run_name(source, group),
-            state,
-            note,
-            thresholds,
-            at,
-            None if short is None else run_name(short, group),
-        )
-        for group, state in runs.runs
+        Frame(source, state, note, thresholds, at, short)
+        for source, short, state in runs_of(runs, path, name)
     ]

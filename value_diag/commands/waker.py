@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import selectors
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -21,6 +22,20 @@ DEBOUNCE_MS: Final = 20
 """Longest a frame waits while writes keep arriving (ms)."""
 TICK_S: Final = 0.25
 """Longest sleep without looking (s): resizes, the age of the last update, missed events."""
+
+
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """What a wait learnt: the followed paths that changed (absolute, as followed, or
+    their symlinks' targets; None when it cannot tell: a poll, a tick without
+    notifications), and whether a file was created below a watched directory."""
+
+    paths: frozenset[str] | None
+    added: bool = False
+
+
+UNKNOWN: Final = Wake(None)
+"""A wait that cannot tell what changed: every followed file is looked at."""
 
 
 class Waker:
@@ -54,26 +69,35 @@ class Waker:
         )
         self._watch: Iterator[set[tuple[Change, str]]] | None = None
 
-    def wait(self) -> bool:
-        """Returns after the next change, key, signal or tick: True if a file was
-        created below one of the roots."""
+    def wait(self) -> Wake:
+        """Returns after the next change, key, signal or tick: what it knows changed.
+
+        The first wait of a notifier cannot tell: what changed before it started sent no
+        event it could see.
+        """
+        fresh = False
         if self.poll is None and self._watch is None and self._dirs:
             self._watch = self._start()
+            fresh = True
         if self._watch is None:
             self._sleep(self.poll if self.poll is not None else TICK_S)
-            return False
+            return UNKNOWN
         try:
             changes = next(self._watch)
         except StopIteration:
             self._watch = None
-            return False
+            return UNKNOWN
         except OSError:  # a watched directory went away: look again shortly
             self._watch = None
             self._sleep(TICK_S)
-            return False
+            return UNKNOWN
         from watchfiles import Change  # imported by _start already
 
-        return any(change is Change.added and path not in self._targets for change, path in changes)
+        targets = self._targets
+        return Wake(
+            paths=None if fresh else frozenset(p for _change, p in changes if p in targets),
+            added=any(c is Change.added and p not in targets for c, p in changes),
+        )
 
     def close(self) -> None:
         """Stops watching (the notifier's thread ends)."""

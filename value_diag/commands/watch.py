@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from value_diag.commands.follower import REMOTE_POLL_S, Followed
-from value_diag.commands.framing import frames_of
+from value_diag.commands.framing import runs_of
 from value_diag.commands.paths import Runs, named_in_order, targets
 from value_diag.commands.stopper import Stopper
-from value_diag.commands.waker import TICK_S, Waker
+from value_diag.commands.waker import TICK_S, UNKNOWN, Waker
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
 from value_diag.frame import Frame
@@ -40,6 +40,10 @@ FD_RESERVE: Final = 32
 LOOK_S: Final = 1.0
 """How often a directory or pattern is looked at again for new run files (s), besides
 when a file-system event says one was created; with --poll, at most as often as it polls."""
+CHECK_ALL_S: Final = 1.0
+"""How often every followed file is looked at even when file-system events named only
+some (s): the net under an event that never came. Between, a wake-up reads the files
+its events name, so following hundreds of files costs per line, not per file."""
 AGE_REFRESH_S: Final = 1.0
 """How often a terminal frame is redrawn only to update the age (s)."""
 
@@ -97,25 +101,26 @@ def _frames(
     """The frames of the sources' runs, each judged once, and the indexes of the new ones.
 
     A run whose state, note and name are those of its frame in ``last`` (by source)
-    keeps that frame, and its health, until it goes stale (--max-age). ``changed``
-    indexes the sources that changed: their runs with a new frame are new, and so is a
-    run that went stale; a frame made again only because its note went is not.
+    keeps that frame, and its health, until it goes stale (--max-age): nothing is judged
+    again for a run that did not change. ``changed`` indexes the sources that changed:
+    their runs with a new frame are new, and so is a run that went stale; a frame made
+    again only because its note went is not.
     """
     kept = {f.source: f for f in last}
     frames: list[Frame] = []
     new: list[int] = []
     for i, s in enumerate(sources):
-        for made in frames_of(s.file, s.path, s.name, thresholds, now, s.note):
-            f = kept.get(made.source)
-            staled = f is not None and f.health.stale is None and is_stale(f.age(now), thresholds)
-            if f is None or f.state is not made.state or f.note != s.note or f.name != made.name:
-                f = made
-                if i in changed:
-                    new.append(len(frames))
-            elif staled:
-                f = made
+        for source, short, state in runs_of(s.file, s.path, s.name):
+            f = kept.get(source)
+            same = f is not None and f.state is state and f.note == s.note and f.short == short
+            if f is not None and same:
+                if f.health.stale is not None or not is_stale(f.age(now), thresholds):
+                    frames.append(f)
+                    continue
+                new.append(len(frames))  # it went stale
+            elif i in changed:
                 new.append(len(frames))
-            frames.append(f)
+            frames.append(Frame(source, state, s.note, thresholds, now, short))
     return frames, new
 
 
@@ -261,7 +266,8 @@ def _loop(
     changed = list(range(len(sources)))  # the first frames are drawn whatever they hold
     turn = 0
     frames: list[Frame] = []
-    looked = time.monotonic()
+    looked = checked = time.monotonic()
+    where = _where_followed(sources)
     while True:
         thresholds = sink.renderer.thresholds
         if sources:
@@ -274,25 +280,32 @@ def _loop(
             return verdict
         if stop() or (options.until is not None and options.until(frames)):
             return ExitCode.OK
+        wake = UNKNOWN
         if not any(s.pending for s in sources):
-            added = waker.wait()
+            wake = waker.wait()
             if keys is not None and keys.pending() and sink.press(keys.read_keys()):
                 return ExitCode.OK
-        else:
-            added = False
         if stop():
             return ExitCode.OK
         turn += 1
         every = LOOK_S if options.poll is None else max(options.poll, LOOK_S)
-        if runs.grows and (added or time.monotonic() - looked >= every):
+        if runs.grows and (wake.added or time.monotonic() - looked >= every):
             looked = time.monotonic()
             if runs.refresh():
+                wake = UNKNOWN  # the new files are read from the top
                 make_room(len(runs.files))
                 sources = _sources(runs, known, options, stopper)
+                where = _where_followed(sources)
                 waker.close()
                 waker = Waker(_local(runs.files), stopper, options.poll, runs.roots, keys)
+        only = None
+        if wake.paths is not None and time.monotonic() - checked < CHECK_ALL_S:
+            only = {i for p in wake.paths for i in where.get(p, ())}
+            only |= {i for i, s in enumerate(sources) if s.pending or s.remote}
+        else:
+            checked = time.monotonic()
         now = clock()
-        changed = _read_pass(sources, now, turn)
+        changed = _read_pass(sources, now, turn, only)
         for i, s in enumerate(sources):
             if s.path in runs.switched:
                 s.announce(_switched(runs.switched.pop(s.path)), now)
@@ -328,13 +341,30 @@ def _local(files: list[str]) -> list[str]:
     return [f for f in files if not is_url(f)]
 
 
-def _read_pass(sources: list[Followed], now: float, turn: int) -> list[int]:
-    """One bounded pass over the sources, starting at a different one each turn so that a
-    fast writer cannot starve the others; the indexes of the frames that changed."""
+def _read_pass(
+    sources: list[Followed], now: float, turn: int, only: set[int] | None = None
+) -> list[int]:
+    """One bounded pass over the sources (those indexed by ``only``, if given), starting
+    at a different one each turn so that a fast writer cannot starve the others; the
+    indexes of the frames that changed."""
     deadline = time.monotonic() + PASS_S
     n = len(sources)
     order = [(turn + k) % n for k in range(n)]
+    if only is not None:
+        order = [i for i in order if i in only]
     return sorted(i for i in order if sources[i].update(now, deadline))
+
+
+def _where_followed(sources: list[Followed]) -> dict[str, list[int]]:
+    """The paths file-system events name (absolute, and a symlink's target) -> the
+    indexes of the sources that follow them."""
+    where: dict[str, list[int]] = {}
+    for i, s in enumerate(sources):
+        if not s.remote:
+            absolute = os.path.abspath(s.path)
+            for p in {absolute, os.path.realpath(absolute)}:
+                where.setdefault(p, []).append(i)
+    return where
 
 
 def _watch_stdin(
