@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO, TYPE_CHECKING
-
 from functools import cache
+from typing import IO, TYPE_CHECKING
 
 from value_diag.options import ColorMode
 from value_diag.render.panel import UNICODE_PROBE
