@@ -418,8 +418,8 @@ def test_stdin_gives_the_same_json_as_the_path() -> None:
     by_stdin = run_cli(["once", "-", "--format", "json"], input=path.read_bytes())
     assert by_stdin.returncode == by_path.returncode == 0
     from_path, from_stdin = strict_json(by_path.stdout), strict_json(by_stdin.stdout)
-    assert from_stdin.pop("source") == "<stdin>"
-    assert from_path.pop("source") == str(path)
+    assert from_stdin.pop("source") == from_stdin.pop("name") == "<stdin>"
+    assert from_path.pop("source") == from_path.pop("name") == str(path)
     # A file is as old as its last write; a stream's records arrived as it was read.
     assert from_path.pop("age_s") > from_stdin.pop("age_s") >= 0
     assert from_stdin == from_path
