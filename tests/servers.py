@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -63,9 +63,14 @@ def _wait_for(condition: Any, what: str) -> None:
 
 
 class S3Server:
-    """moto's standalone S3 server, a subprocess; every request it gets is recorded."""
+    """moto's standalone S3 server, a subprocess; every request it gets is recorded.
 
-    def __init__(self, workdir: Path) -> None:
+    ``launcher`` is what the interpreter runs, given moto.server's options: moto's own
+    server, or a script that adjusts moto before it calls ``moto.server.main``.
+    """
+
+    def __init__(self, workdir: Path, launcher: Sequence[str] = ("-m", "moto.server")) -> None:
+        self.launcher = tuple(launcher)
         self.port = free_port()
         self.recording = workdir / "s3-requests.jsonl"
         self.log = workdir / "s3-server.log"
@@ -83,7 +88,7 @@ class S3Server:
         }
         with self.log.open("ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                [sys.executable, *self.launcher, "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
