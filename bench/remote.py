@@ -150,6 +150,7 @@ class Window:
     body_bytes: Counter[str] = field(default_factory=Counter)
     """Bytes of the answers' bodies (computed: see the module's docstring)."""
     request_header_bytes: int = 0
+    """Request lines and headers of watch's requests, as logged (not the bench's PUTs)."""
     response_header_bytes: int = 0
     """Estimated: each kind's count times the headers of one answer of that kind."""
     uploaded_bytes: int = 0
@@ -184,6 +185,14 @@ def range_length(header: str) -> int | None:
     return int(end) - int(start) + 1
 
 
+def request_head(entry: dict[str, Any]) -> int:
+    """Bytes of a logged request's request line and headers, as they went out."""
+    parts = urlsplit(entry["url"])
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    line = len(f"{entry['method']} {target} HTTP/1.1\r\n")
+    return line + sum(len(f"{k}: {v}\r\n") for k, v in entry["headers"].items()) + 2
+
+
 def count(server: S3Server, seconds: float) -> Window:
     """The log since recorder(server, "reset"), counted; the server is asked a few things
     again afterwards (one request of each kind, each distinct listing, whole GETs)."""
@@ -195,15 +204,14 @@ def count(server: S3Server, seconds: float) -> Window:
         k = kind(entry)
         window.requests[k] += 1
         sample.setdefault(k, entry)
-        window.request_header_bytes += len(f"{entry['method']} {entry['url']} HTTP/1.1\r\n") + sum(
-            len(f"{name}: {value}\r\n") for name, value in entry["headers"].items()
-        )
-        if k == "PUT":
+        if k == "PUT":  # the bench's, not watch's: only their bodies are counted
             body = entry.get("body") or ""
             window.uploaded_bytes += len(
                 base64.b64decode(body) if entry.get("body_encoded") else body.encode()
             )
-        elif k == "ranged GET":
+            continue
+        window.request_header_bytes += request_head(entry)
+        if k == "ranged GET":
             length = range_length(_range(entry) or "")
             if length is None:
                 whole[entry["url"]] += 1
