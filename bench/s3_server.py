@@ -7,11 +7,11 @@ for, and the request log is written one request at a time.
   in 4 MiB ranges so costs 256 reads of 1 GiB, one at a time (0.6 s each on the 2-core
   machine of docs/performance.md): that measures moto, and fails `once`'s per-call
   timeout. S3 itself, MinIO and any file server read the range only; so does this server.
-- moto's request log (MOTO_ENABLE_RECORDING) is appended by each request's thread through
-  a buffered text file, so an entry longer than the buffer (a PUT's body is in it) goes
-  out in several writes, and another request's entry can land between them: the log then
-  has a line that is two entries spliced. Here one entry is written at a time, and
-  emptying the log (POST /moto-api/recorder/reset-recording) waits for it.
+- moto's request log (MOTO_ENABLE_RECORDING) is appended by each request's thread, an
+  entry and then its newline; an entry longer than the file's buffer (a PUT's body is in
+  it) goes out at once and its newline later, so another request's entry can land
+  between them: the log then has a line holding two entries. Here one entry is written
+  at a time, and emptying the log (POST /moto-api/recorder/reset-recording) waits for it.
 
 Everything else is moto's own: the same requests, answers and headers.
 
