@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -131,17 +132,21 @@ def _lines_until(w: Any, text: str) -> list[str]:
 
 
 def test_sftp_once_and_watch(sftp: SftpServer, spawn: Callable[..., Any]) -> None:
-    local = sftp_put(sftp, "/runs/seed0/run.jsonl", healthy(3.0).encode())
-    sftp_put(sftp, "/runs/seed1/run.jsonl", healthy(80.0).encode())
-    url = "sftp://gpu-box/runs/"
+    top = f"/cli-{uuid.uuid4().hex[:8]}"  # the server's folder lasts the whole session
+    local = sftp_put(sftp, f"{top}/seed0/run.jsonl", healthy(3.0).encode())
+    sftp_put(sftp, f"{top}/seed1/run.jsonl", healthy(80.0).encode())
+    url = f"sftp://gpu-box{top}/"
     proc = run_cli(["once", url, "--format", "json"], env=env())
     assert proc.returncode == 0, proc.stderr
     assert [f["name"] for f in frames(proc.stdout)] == ["seed0", "seed1"]
-    w = spawn("sftp://gpu-box/runs/seed0/run.jsonl", "--format", "json", "--poll", "0.2", env=env())
+    w = spawn(
+        f"sftp://gpu-box{top}/seed0/run.jsonl", "--format", "json", "--poll", "0.2", env=env()
+    )
     w.frame(lambda f: f["records"] == 1)
     with local.open("a") as f:
         f.write(healthy(4.0))
-    assert w.frame(lambda f: f["records"] == 2)["source"] == "sftp://gpu-box/runs/seed0/run.jsonl"
+    grown = w.frame(lambda f: f["records"] == 2)
+    assert grown["source"] == f"sftp://gpu-box{top}/seed0/run.jsonl"
 
 
 @pytest.mark.parametrize("url", ["s3://bucket/run.jsonl", "sftp://host/run.jsonl"])

@@ -32,6 +32,8 @@ from value_diag.ingest.remote import (
     settings,
     whole,
 )
+from value_diag.ingest.remote.backends import Remote
+from value_diag.ingest.remote.reasons import RemoteFailure
 from value_diag.ingest.remote.tail import OVERLAP
 from value_diag.ingest.tail import Change
 from value_diag.producer.esperlog import Mix, write
@@ -360,6 +362,45 @@ def test_s3_read_remote_in_parts_equals_folding_the_local_file(
     assert len(data) <= fetched <= len(data) + parts * (1 << 20), (
         "each byte once, but the line across a boundary"
     )
+
+
+def test_s3_read_remote_reads_each_byte_once_but_for_the_tail_of_each_part(
+    s3: S3Server, bucket: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its end a part reads small blocks up to its last newline, not a whole block
+    of the next part's bytes (which that part reads again)."""
+    client, name = bucket
+    data = b"".join(
+        b'{"bellman_error": %d.25, "pad": "%s"}\n' % (i, b"x" * 60) for i in range(30_000)
+    )
+    put(client, name, "lines.jsonl", data)
+    monkeypatch.setattr(whole, "RANGE_BLOCK", 256 << 10)
+    monkeypatch.setattr(whole, "TAIL_BLOCK", 1 << 10)
+    s3.forget_requests()
+    state = read_remote(f"s3://{name}/lines.jsonl", NOW, parts=3)
+    assert state.whole.records == 30_000
+    fetched = sum(end - start for start, end in map(_range, s3.requests("GET", "lines.jsonl")))
+    assert len(data) <= fetched <= len(data) + 3 * ((1 << 10) + 1), fetched - len(data)
+
+
+def test_s3_read_remote_tries_a_failed_read_again(
+    s3: S3Server, bucket: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One answer that fails (a timeout, a throttled request) in a big read is tried again."""
+    client, name = bucket
+    put(client, name, "run.jsonl", lines(0, 50))
+    real = Remote.cat
+    failures = iter([RemoteFailure("timed out waiting for the server")])
+
+    def flaky(self: Remote, start: int, end: int) -> bytes:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real(self, start, end)
+
+    monkeypatch.setattr(Remote, "cat", flaky)
+    monkeypatch.setattr(whole, "RETRY_S", 0.01)
+    assert read_remote(f"s3://{name}/run.jsonl", NOW).whole.records == 50
 
 
 def aligned_log(shift: int, long_line: bool = False) -> bytes:

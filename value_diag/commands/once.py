@@ -110,9 +110,9 @@ def _read(path: str, history: int) -> FileState:
     """
     if not is_url(path):
         return read_path(path, history=history)
-    from value_diag.ingest.remote import info, read_remote
+    from value_diag.ingest.remote import read_remote
 
-    return read_remote(path, info(path).mtime or time.time(), history)
+    return read_remote(path, history=history)
 
 
 def _say_verdict(frames: list[Frame], renderer: Renderer, fail_on: Status, fail_count: int) -> None:

@@ -11,6 +11,7 @@ give the state of folding every line in one pass, as for local files.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -27,6 +28,14 @@ from value_diag.ingest.urls import public
 RANGE_BLOCK: Final = 4 << 20
 """Bytes per ranged read of a whole file: each part streams in reads of this size, so
 memory stays at a block per part whatever the size of the file."""
+TAIL_BLOCK: Final = 64 << 10
+"""Read size past a part's end, while looking for the newline that ends its last line:
+the bytes after it are the next part's, and small reads do not fetch them twice."""
+ATTEMPTS: Final = 3
+"""Tries of each ranged read of a whole file: one slow answer in the many of a big
+file must not fail the read (a followed file just looks again at its next poll)."""
+RETRY_S: Final = 0.5
+"""Wait before the second try (doubled before each next one)."""
 PARTS_AT_ONCE: Final = 8
 """Most parts of one file read at once (threads: the work waits on the network)."""
 PART_MIN: Final = 4 * RANGE_BLOCK
@@ -52,13 +61,16 @@ def info(url: str) -> Stat:
         raise ReadError(f"cannot read {public(url)}: {exc.reason}") from None
 
 
-def read_remote(url: str, now: float, history: int = 0, parts: int | None = None) -> FileState:
+def read_remote(
+    url: str, now: float | None = None, history: int = 0, parts: int | None = None
+) -> FileState:
     """Folds a remote file into its runs, up to the size it had at the first look.
 
     What ingest.parallel.read_path is for a local file, with the same result: the last
     line counts even without a newline; ``history`` is how many value records to keep
     for trends; ``parts`` overrides how many parts the file is read in (default: by
     size, read at once; one over sftp, whose single connection takes requests in turn).
+    Records are dated ``now``; without it, by the file's modification time.
 
     Raises:
         ReadError: the file is not there, is a directory, or a read failed.
@@ -80,8 +92,9 @@ def read_remote(url: str, now: float, history: int = 0, parts: int | None = None
     except RemoteFailure as exc:
         raise ReadError(f"cannot read {public(url)}: {exc.reason}") from None
     state, lines = FileState.empty(history), 0
+    written = now if now is not None else st.mtime if st.mtime is not None else time.time()
     for seg in segments:
-        state = apply_file(state, seg, now, lines)
+        state = apply_file(state, seg, written, lines)
         lines += seg.lines
     return state
 
@@ -128,7 +141,7 @@ def _part_bytes(
 ) -> Iterator[bytes]:
     """The bytes of the lines that start in [start, end): from the first line start at or
     after ``start`` through the newline at or after ``end - 1`` (or the end of the file)."""
-    blocks = _blocks(remote, max(0, start - 1), size, stop)
+    blocks = _blocks(remote, max(0, start - 1), size, stop, end)
     if start > 0:  # the first line start is just after a newline at start - 1 or later
         for pos, block in blocks:
             i = block.find(b"\n", 0, max(0, end - 1 - pos))
@@ -148,14 +161,34 @@ def _part_bytes(
 
 
 def _blocks(
-    remote: Remote, pos: int, size: int, stop: threading.Event
+    remote: Remote, pos: int, size: int, stop: threading.Event, end: int
 ) -> Iterator[tuple[int, bytes]]:
-    """Bytes [pos, size) in ranged reads: (offset, block) pairs, ending early on ``stop``."""
+    """Bytes [pos, size) in ranged reads: (offset, block) pairs, ending early on ``stop``;
+    RANGE_BLOCK at most up to ``end``; past it TAIL_BLOCK, doubled for each next read up
+    to RANGE_BLOCK (a long last line costs few requests)."""
+    tail = TAIL_BLOCK
     while pos < size:
         if stop.is_set():
             raise _Stopped
-        block = remote.cat(pos, min(size, pos + RANGE_BLOCK))
+        if pos < end:
+            upto = min(pos + RANGE_BLOCK, end)
+        else:
+            upto, tail = pos + tail, min(tail * 2, RANGE_BLOCK)
+        block = _cat(remote, pos, min(size, upto), stop)
         if not block:
             return
         yield pos, block
         pos += len(block)
+
+
+def _cat(remote: Remote, start: int, end: int, stop: threading.Event) -> bytes:
+    """Bytes [start, end), tried ATTEMPTS times. Raises the last RemoteFailure."""
+    wait = RETRY_S
+    for attempt in range(ATTEMPTS):
+        try:
+            return remote.cat(start, end)
+        except RemoteFailure:
+            if attempt == ATTEMPTS - 1 or stop.wait(wait):
+                raise
+            wait *= 2
+    raise AssertionError("unreachable")
