@@ -48,6 +48,23 @@ def test_once_reads_an_s3_prefix_as_a_sweep(s3: S3Server, bucket: tuple[Any, str
     assert text.splitlines()[2].split()[:2] == ["seed10", "critical"]
 
 
+def test_once_reads_a_remote_pattern_and_a_pattern_below_a_prefix(
+    s3: S3Server,
+    bucket: tuple[Any, str],  # noqa: F811
+) -> None:
+    client, name = bucket
+    for seed in (1, 2):
+        put(client, name, f"exp/telemetry_{seed}/events.jsonl", healthy(3.0).encode())
+        put(client, name, f"exp/telemetry_{seed}/notes.jsonl", b"")
+    glob = run_cli(["once", f"s3://{name}/exp/*/events.jsonl", "--format", "json"], env=env())
+    below = run_cli(
+        ["once", f"s3://{name}/exp/", "--pattern", "events.jsonl", "--format", "json"], env=env()
+    )
+    for proc in (glob, below):
+        assert proc.returncode == 0, proc.stderr
+        assert [f["name"] for f in frames(proc.stdout)] == ["telemetry_1", "telemetry_2"]
+
+
 def test_once_never_shows_credentials(s3: S3Server, bucket: tuple[Any, str]) -> None:  # noqa: F811
     client, name = bucket
     put(client, name, "run.jsonl", healthy(3.0).encode())

@@ -173,3 +173,15 @@ def test_watch_says_what_it_waits_for(tmp_path: Path) -> None:
         assert term.finish() == 0
     finally:
         term.close()
+
+
+def test_watch_expands_a_quoted_pattern_again_as_runs_start(
+    runs: Path, spawn: Callable[..., Any]
+) -> None:
+    w = spawn("runs/*/run.jsonl", "--format", "json")
+    assert {w.frame()["name"], w.frame()["name"]} == {"seed0", "seed1"}
+    later = runs / "runs" / "seed2" / "run.jsonl"
+    later.parent.mkdir()
+    later.write_text(healthy(4.0))
+    frame = w.frame(lambda f: f["name"] == "seed2" and f["records"] == 1)
+    assert frame["source"] == os.path.join("runs", "seed2", "run.jsonl")
