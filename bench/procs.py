@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -53,3 +58,69 @@ def peak_rss_kb(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     return 0
+
+
+class Watched:
+    """A running `value-diag watch ARGS`, its stdout on a pipe read by a thread of the
+    subclass's (``reader``), its stderr in ``err`` for the message of a failure."""
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        err: IO[bytes],
+        *,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.err = err
+        self.proc = subprocess.Popen(
+            [*value_diag(), "watch", *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=err,
+        )
+        self.reader: threading.Thread | None = None
+
+    def read(self, target: Callable[[IO[bytes]], None]) -> None:
+        """Reads stdout with ``target`` on a thread of its own."""
+        assert self.proc.stdout is not None
+        self.reader = threading.Thread(target=target, args=(self.proc.stdout,), daemon=True)
+        self.reader.start()
+
+    def failure(self, what: str) -> RuntimeError:
+        """What to raise when watch failed the benchmark: what, its exit code, its stderr."""
+        self.err.flush()
+        self.err.seek(0)
+        stderr = self.err.read().decode(errors="replace")[-2000:]
+        return RuntimeError(f"watch: {what} (exit code {self.proc.poll()}); stderr:\n{stderr}")
+
+    def stop(self) -> None:
+        """SIGINT (watch exits 0 on it), then SIGKILL if it has not gone after 10 s."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.reader is not None:
+            self.reader.join(timeout=5)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+
+
+W = TypeVar("W", bound=Watched)
+
+
+@contextlib.contextmanager
+def watching(start: Callable[[IO[bytes]], W]) -> Iterator[W]:
+    """The watch ``start`` makes (given a file for its stderr), stopped however the block
+    ends."""
+    with tempfile.TemporaryFile() as err:
+        watch = start(err)
+        try:
+            yield watch
+        finally:
+            watch.stop()

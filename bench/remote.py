@@ -47,7 +47,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections import Counter
@@ -65,7 +64,7 @@ sys.path.append(str(HERE.parent / "tests"))  # servers.py; appended: nothing the
 from servers import DUMMY_KEY, DUMMY_SECRET, S3Server  # noqa: E402
 
 from bench.esper_log import Mix, parse_size, write  # noqa: E402
-from bench.procs import cpu_seconds, peak_rss_kb, value_diag  # noqa: E402
+from bench.procs import Watched, cpu_seconds, peak_rss_kb, value_diag, watching  # noqa: E402
 from value_diag.ingest.remote.tail import OVERLAP  # noqa: E402
 from value_diag.producer.simulate import Scenario, metric_series  # noqa: E402
 from value_diag.producer.writer import encode, flat_record  # noqa: E402
@@ -299,25 +298,16 @@ def append(
 # -- watch
 
 
-class Watch:
+class Watch(Watched):
     """A running `value-diag watch --format json`: the last frame of each run, as it comes."""
 
     def __init__(self, args: Sequence[str], env: dict[str, str], err: IO[bytes]) -> None:
-        self.err = err
-        self.proc = subprocess.Popen(
-            [*value_diag(), "watch", *args, "--format", "json"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=err,
-        )
+        super().__init__([*args, "--format", "json"], err, env=env)
         self.last: dict[str, dict[str, Any]] = {}
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self.read(self._read)
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in iter(self.proc.stdout.readline, b""):
+    def _read(self, stdout: IO[bytes]) -> None:
+        for line in iter(stdout.readline, b""):
             frame = json.loads(line)
             self.last[frame["source"]] = frame
 
@@ -334,35 +324,12 @@ class Watch:
                 raise self.failure(f"{behind} of {len(expected)} runs not at their records")
             time.sleep(0.1)
 
-    def failure(self, what: str) -> RuntimeError:
-        self.err.flush()
-        self.err.seek(0)
-        stderr = self.err.read().decode(errors="replace")[-2000:]
-        return RuntimeError(f"watch: {what} (exit code {self.proc.poll()}); stderr:\n{stderr}")
 
-    def stop(self) -> None:
-        """SIGINT (watch exits 0 on it), then SIGKILL if it has not gone after 10 s."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
-
-
-@contextlib.contextmanager
-def watching(args: Sequence[str], env: dict[str, str]) -> Iterator[Watch]:
+def watching_s3(
+    args: Sequence[str], env: dict[str, str]
+) -> contextlib.AbstractContextManager[Watch]:
     """A Watch, stopped however the block ends."""
-    with tempfile.TemporaryFile() as err:
-        watch = Watch(args, env, err)
-        try:
-            yield watch
-        finally:
-            watch.stop()
+    return watching(lambda err: Watch(args, env, err))
 
 
 def cpu_pct(pid: int, seconds_since: float, cpu_since: float) -> float:
@@ -393,7 +360,7 @@ def follow_remote(
         f"s3://{BUCKET}/{n}": lines for n, lines in zip(runs.names, runs.lines, strict=True)
     }
     args = [f"s3://{BUCKET}/sweep/", "--poll", f"{poll:g}"]
-    with watching(args, client_env(server)) as watch:
+    with watching_s3(args, client_env(server)) as watch:
         watch.wait_for(expected, 120)
         time.sleep(poll)  # the reads from the top are done
         recorder(server, "reset")
@@ -433,7 +400,7 @@ def follow_local(runs: Runs, interval: float, seconds: float) -> tuple[float, fl
             files.append(path.open("ab", buffering=0))
         try:
             expected = {str(root / n): k for n, k in zip(runs.names, runs.lines, strict=True)}
-            with watching([str(root / "sweep")], os.environ.copy()) as watch:
+            with watching_s3([str(root / "sweep")], os.environ.copy()) as watch:
                 watch.wait_for(expected, 60)
                 time.sleep(1)
                 t0, cpu0 = time.perf_counter(), cpu_seconds(watch.proc.pid)

@@ -34,9 +34,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
@@ -46,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.esper_log import Mix, write  # noqa: E402
-from bench.procs import cpu_seconds, peak_rss_kb, read_lines, value_diag  # noqa: E402
+from bench.procs import Watched, cpu_seconds, peak_rss_kb, read_lines, value_diag, watching  # noqa: E402
 from bench.scale import run  # noqa: E402
 from value_diag.producer.simulate import Scenario, metric_series  # noqa: E402
 from value_diag.producer.writer import TelemetryWriter  # noqa: E402
@@ -100,24 +99,13 @@ class FirstFrame:
     runs: int
 
 
-class Watch:
+class Watch(Watched):
     """A running `value-diag watch --format json`, its stdout lines timed as they arrive."""
 
     def __init__(self, paths: Sequence[str], cwd: Path, err: IO[bytes]) -> None:
-        self.err = err
-        self.proc = subprocess.Popen(
-            [*value_diag(), "watch", "--format", "json", *paths],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=err,
-        )
-        assert self.proc.stdout is not None
+        super().__init__(["--format", "json", *paths], err, cwd=cwd)
         self.frames: queue.Queue[Arrival] = queue.Queue()
-        self._reader = threading.Thread(
-            target=read_lines, args=(self.proc.stdout, self.frames), daemon=True
-        )
-        self._reader.start()
+        self.read(lambda stdout: read_lines(stdout, self.frames))
 
     @property
     def pid(self) -> int:
@@ -148,35 +136,10 @@ class Watch:
         if self.proc.poll() is not None:
             raise self.failure("watch ended")
 
-    def failure(self, what: str) -> RuntimeError:
-        self.err.flush()
-        self.err.seek(0)
-        stderr = self.err.read().decode(errors="replace")[-2000:]
-        return RuntimeError(f"{what} (exit code {self.proc.poll()}); stderr:\n{stderr}")
 
-    def stop(self) -> None:
-        """SIGINT (watch exits 0 on it), then SIGKILL if it has not gone after 10 s."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
-
-
-@contextlib.contextmanager
-def watching(paths: Sequence[str], cwd: Path) -> Iterator[Watch]:
+def watching_paths(paths: Sequence[str], cwd: Path) -> contextlib.AbstractContextManager[Watch]:
     """A Watch of ``paths`` (relative to ``cwd``), stopped however the block ends."""
-    with tempfile.TemporaryFile() as err:
-        watch = Watch(paths, cwd, err)
-        try:
-            yield watch
-        finally:
-            watch.stop()
+    return watching(lambda err: Watch(paths, cwd, err))
 
 
 class Appender:
@@ -271,7 +234,7 @@ def follow(
         root = Path(tmp)
         appender = Appender(root, names, metrics)
         try:
-            with watching(names, root) as watch:
+            with watching_paths(names, root) as watch:
                 watch.take(files, timeout=60)  # the first frame of each file
                 time.sleep(SETTLE_S)
                 watch.drain()
@@ -324,7 +287,7 @@ def ensure_logs(cache: Path, files: int) -> list[Path]:
 def watch_first(paths: Sequence[str], cwd: Path) -> tuple[float, float]:
     """Seconds from starting watch to its frame of the last of ``paths``, and VmHWM (MB)."""
     t0 = time.perf_counter()
-    with watching(paths, cwd) as watch:
+    with watching_paths(paths, cwd) as watch:
         last = watch.take(len(paths), timeout=600)[-1][0]
         return last - t0, peak_rss_kb(watch.pid) / 1024
 
