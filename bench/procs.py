@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import IO, TypeVar
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -109,6 +110,12 @@ class Watched:
             self.reader.join(timeout=5)
         assert self.proc.stdout is not None
         self.proc.stdout.close()
+
+
+def unwind(signum: int, frame: FrameType | None) -> None:
+    """A SIGTERM handler that unwinds the benchmark like Ctrl-C: watch and the servers
+    stopped, temporary files removed."""
+    raise SystemExit(128 + signum)
 
 
 W = TypeVar("W", bound=Watched)

@@ -53,7 +53,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from types import FrameType
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -64,7 +63,7 @@ sys.path.append(str(HERE.parent / "tests"))  # servers.py; appended: nothing the
 from servers import DUMMY_KEY, DUMMY_SECRET, S3Server  # noqa: E402
 
 from bench.esper_log import Mix, parse_size, write  # noqa: E402
-from bench.procs import Watched, cpu_seconds, peak_rss_kb, value_diag, watching  # noqa: E402
+from bench.procs import Watched, cpu_seconds, peak_rss_kb, unwind, value_diag, watching  # noqa: E402
 from value_diag.ingest.remote.tail import OVERLAP  # noqa: E402
 from value_diag.producer.simulate import Scenario, metric_series  # noqa: E402
 from value_diag.producer.writer import encode, flat_record  # noqa: E402
@@ -665,10 +664,6 @@ def plain(obj: Any) -> Any:
     return obj
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds: watch and the server stopped, files removed
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=64, help="runs in the bucket")
@@ -682,7 +677,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=CACHE, help="where the big log is kept")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, unwind)
     size = parse_size(args.size)
     log = ensure_log(args.cache, size, args.size)
     metrics = [m for m, _ in metric_series(Scenario.HEALTHY, 64, seed=1)]

@@ -38,14 +38,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import FrameType
 from typing import IO, Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.esper_log import Mix, write  # noqa: E402
-from bench.procs import Watched, cpu_seconds, peak_rss_kb, read_lines, value_diag, watching  # noqa: E402
+from bench.procs import Watched, cpu_seconds, peak_rss_kb, read_lines, unwind, value_diag, watching  # noqa: E402
 from bench.scale import run  # noqa: E402
 from value_diag.producer.simulate import Scenario, metric_series  # noqa: E402
 from value_diag.producer.writer import TelemetryWriter  # noqa: E402
@@ -410,10 +409,6 @@ def details(sweep: Following, one: Following, first: FirstFrame, seconds: float)
     ]
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds, so that watch is stopped and files removed
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=256, help="run files of the sweep")
@@ -426,7 +421,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=CACHE, help="where the 4 MiB logs are kept")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, unwind)
     metrics = [m for m, _ in metric_series(Scenario.HEALTHY, 64, seed=1)]
     sweeps: list[Following] = []
     ones: list[Following] = []
