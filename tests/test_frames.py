@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console
 from rich.style import Style
-from rich.text import Text
 from telemetry import EXAMPLE_COMPILE, EXAMPLE_LINES, EXAMPLE_VALUES, FRAME_KEYS
 
 from value_diag.frame import NO_METRIC_HINT, Frame, unreported
 from value_diag.options import ColorMode
 from value_diag.render.frames import Renderer, age_style, age_text
 from value_diag.render.jsonframe import to_json
+from value_diag.render.styled import StyledText
 from value_diag.render.terminal import can_encode_unicode, make_console
 from value_diag.schema import CRITIC_FIELDS, VALUE_FIELDS
 from value_diag.state import Compile, FoldState
@@ -381,7 +381,7 @@ def test_plain_ascii() -> None:
     assert text.plain.isascii()
 
 
-def span_style(text: Text, needle: str) -> str:
+def span_style(text: StyledText, needle: str) -> str:
     start = text.plain.index(needle)
     styles = [str(s.style) for s in text.spans if s.start == start and s.end == start + len(needle)]
     assert len(styles) == 1, (needle, text.spans)
@@ -409,10 +409,10 @@ def test_plain_status_word_is_styled(
     assert span_style(text, status) == style
 
 
-def rendered_style(text: Text, needle: str) -> Style:
+def rendered_style(text: StyledText, needle: str) -> Style:
     """The style a console actually draws ``needle`` in (base style and spans combined)."""
     console = Console(width=200, file=io.StringIO(), color_system="standard")
-    segments = [seg for seg in text.render(console) if seg.text == needle]
+    segments = [seg for seg in text.to_rich().render(console) if seg.text == needle]
     assert len(segments) == 1, needle
     assert segments[0].style is not None
     return segments[0].style
@@ -427,7 +427,7 @@ def test_plain_keeps_the_panel_styles() -> None:
 def test_plain_title_is_bold() -> None:
     text = Renderer().plain(Frame("run.jsonl", EXAMPLE))
     console = Console(width=200, file=io.StringIO(), color_system="standard")
-    first = next(iter(text.render(console)))
+    first = next(iter(text.to_rich().render(console)))
     assert first.text.startswith("VALUE DIAGNOSTICS")
     assert first.style is not None and first.style.bold
 

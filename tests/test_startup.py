@@ -65,6 +65,8 @@ def test_the_probe_sees_what_once_loads() -> None:
 
 
 CONSOLE_AND_REMOTE = ("rich.console", "rich.live", "rich.table", "fsspec", "s3fs", "paramiko")
+RICH_TEXT = ("rich.text", "rich.style", "rich.segment", "rich.measure")
+"""What a console draws with: plain text is built without it (render/styled.py)."""
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown", "github"])
@@ -72,6 +74,15 @@ def test_once_into_a_pipe_loads_no_console_and_nothing_remote(fmt: str) -> None:
     code, modules = loaded_by("once", str(SAMPLES / "collapse.jsonl"), "--format", fmt)
     assert code == 0
     assert modules.isdisjoint(CONSOLE_AND_REMOTE), sorted(modules & set(CONSOLE_AND_REMOTE))
+    assert modules.isdisjoint(RICH_TEXT), sorted(modules & set(RICH_TEXT))
+
+
+def test_the_probe_sees_rich_text_on_a_terminal_path() -> None:
+    """The check above would notice: coloured output builds Rich's Text."""
+    path = str(SAMPLES / "collapse.jsonl")
+    code, modules = loaded_by("once", path, "--color", "always")
+    assert code == 0
+    assert set(RICH_TEXT) <= modules
 
 
 def test_the_probe_sees_the_console_a_comparison_needs() -> None:
@@ -81,16 +92,22 @@ def test_the_probe_sees_the_console_a_comparison_needs() -> None:
 
 @pytest.mark.parametrize("fmt", list(Format))
 @pytest.mark.parametrize("trend", [False, True], ids=["", "trend"])
+@pytest.mark.parametrize("ascii_only", [False, True], ids=["", "ascii"])
 def test_plain_output_is_what_a_console_writes(
-    fmt: Format, trend: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    fmt: Format,
+    trend: bool,
+    ascii_only: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Written without a console, every format is byte for byte what Rich would print."""
     monkeypatch.setattr(time, "time", lambda: 1.8e9)  # one moment for both
     paths = [*sorted(str(p) for p in SAMPLES.glob("*.jsonl")), str(SAMPLES / "ab" / "events.jsonl")]
     options = OnceOptions(format=fmt, history=60 if trend else 0)
+    renderer = Renderer(trend=trend, ascii_only=ascii_only)
     for runs in ([paths[0]], paths):
         through = io.StringIO()
-        run_once(runs, make_console(ColorMode.NEVER, file=through), Renderer(trend=trend), options)
+        run_once(runs, make_console(ColorMode.NEVER, file=through), renderer, options)
         capsys.readouterr()
-        run_once(runs, None, Renderer(trend=trend), options)
+        run_once(runs, None, renderer, options)
         assert capsys.readouterr().out == through.getvalue()

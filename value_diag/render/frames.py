@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from rich.cells import cell_len
-from rich.measure import Measurement
-from rich.text import Text
 
 from value_diag import health
 from value_diag.frame import Frame, unreported
@@ -24,11 +20,13 @@ from value_diag.render.panel import (
     span,
 )
 from value_diag.render.sanitize import clean, middle
+from value_diag.render.styled import StyledText
 from value_diag.state import to_snapshot
 
 if TYPE_CHECKING:
-    from rich.box import Box
-    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.console import RenderableType
+
+    from value_diag.render.boxed import Boxed
 
 TITLE: Final = "VALUE DIAGNOSTICS"
 STALE_WARNING_S: Final = 60.0
@@ -41,8 +39,6 @@ MIN_SOURCE: Final = 8
 """Cells a source name keeps, at least, when a caption or title is shortened to fit."""
 MIN_TITLE: Final = 6
 """Fewer cells than this for TITLE beside the status word: the status word alone."""
-FRAME_COLS: Final = 8
-"""Columns a border takes around its title or caption: corners, rules and padding."""
 
 
 def _count(n: int, word: str) -> str:
@@ -61,55 +57,6 @@ def age_style(seconds: float) -> str:
     if seconds >= STALE_WARNING_S:
         return styles.WARNING
     return "dim"
-
-
-@dataclass(frozen=True, slots=True)
-class Boxed:
-    """A panel as wide as its body or its caption needs, but never wider than the screen.
-
-    Body, title and caption are made for the width there is, so what is cut when the
-    screen is narrow is chosen (padding, counts, the middle of a name), not whatever
-    happens to come last.
-    """
-
-    body: Callable[[int | None], Text]
-    """The panel lines for a given inner width."""
-    title: Callable[[int | None], Text]
-    caption: Callable[[int | None], Text]
-    """The title and caption for the room in the border (None: all they want)."""
-    box: Box
-    border_style: str = ""
-
-    def _wanted(self, max_width: int) -> int:
-        """Columns the panel takes when ``max_width`` are there, border included."""
-        body = self.body(max_width - 4)  # inside the border and its padding
-        room = max_width - FRAME_COLS
-        title, caption = self.title(room), self.caption(room)
-        inner = max((line.cell_len for line in body.split("\n")), default=0)
-        return min(max(inner, caption.cell_len + 4, title.cell_len + 4) + 4, max_width)
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        # Without this, an export sized to its content would take every column offered.
-        wanted = self._wanted(options.max_width)
-        return Measurement(wanted, wanted)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        body = self.body(options.max_width - 4)  # inside the border and its padding
-        room = options.max_width - FRAME_COLS
-        title, caption = self.title(room), self.caption(room)
-        wanted = self._wanted(options.max_width)
-        from rich.panel import Panel  # only terminals draw borders
-
-        yield Panel(
-            body,
-            title=title,
-            subtitle=caption,
-            subtitle_align="left",
-            box=self.box,
-            border_style=self.border_style,
-            expand=True,
-            width=wanted,
-        )
 
 
 class Renderer:
@@ -133,7 +80,7 @@ class Renderer:
         self.sep = " | " if ascii_only else " · "
         self._ellipsis = "." if ascii_only else "…"
 
-    def body(self, frame: Frame, width: int | None = None) -> Text:
+    def body(self, frame: Frame, width: int | None = None) -> StyledText:
         """The five panel lines (or "[no data]") of a frame, fitted to ``width`` if given."""
         panel = ValueDiagnosticsPanel(
             ascii_only=self.ascii_only,
@@ -143,7 +90,7 @@ class Renderer:
         )
         st = frame.state
         panel.update_snapshot(to_snapshot(st), unreported(st), st.history, judged=frame.health)
-        out = panel.render(width)
+        out = panel.styled(width)
         note = self.note(frame)
         if note:
             out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
@@ -181,7 +128,7 @@ class Renderer:
         *,
         sep: str | None = None,
         width: int | None = None,
-    ) -> Text:
+    ) -> StyledText:
         """Source, step, counts, the last error, what happened to the file, and the age.
 
         The age is counted to ``now``, else to the frame's moment. With ``width``, the
@@ -202,13 +149,13 @@ class Renderer:
 
     def _caption(
         self, frame: Frame, now: float | None, sep: str, drop: int, source_w: int | None
-    ) -> Text:
+    ) -> StyledText:
         """The caption without its ``drop`` least telling parts, the source in ``source_w``."""
         st = frame.state
         source = clean(frame.name, self.ascii_only)
         if source_w is not None:
             source = middle(source, source_w, self.ascii_only)
-        out = Text(source, style="bold")
+        out = StyledText(source, style="bold")
         if st.step is not None and drop < 4:
             out.append(f"{sep}step {st.step:,}")
         if drop < 2:
@@ -228,7 +175,7 @@ class Renderer:
             out.append(text, styles.CRITICAL if frame.health.stale else age_style(age))
         return out
 
-    def title(self, frame: Frame, named: bool = False, width: int | None = None) -> Text:
+    def title(self, frame: Frame, named: bool = False, width: int | None = None) -> StyledText:
         """TITLE, the source's name if ``named``, and the status word: the panel's verdict.
 
         With ``width``, the middle of the name goes first: the verdict stays.
@@ -239,9 +186,9 @@ class Renderer:
         if width is not None and len(TITLE) + len(verdict) > width:  # too narrow for both
             room = width - len(verdict)
             if room < MIN_TITLE:
-                return Text(status.value, styles.status_style(status))
+                return StyledText(status.value, styles.status_style(status))
             title = TITLE[: room - 1] + ("." if self.ascii_only else "…")
-        out = Text(title, style="bold")
+        out = StyledText(title, style="bold")
         if named:
             source = clean(frame.name, self.ascii_only)
             if width is not None:
@@ -255,6 +202,8 @@ class Renderer:
     def boxed(self, frame: Frame, now: float | None = None, named: bool = False) -> Boxed:
         """The bordered panel for a terminal, its border in the colour of the status."""
         from rich.box import ASCII, ROUNDED
+
+        from value_diag.render.boxed import Boxed
 
         return Boxed(
             lambda width: self.body(frame, width),
@@ -272,10 +221,10 @@ class Renderer:
 
         return Group(*(self.boxed(f, now, named=True) for f in frames))
 
-    def header(self, frame: Frame, title: str = TITLE) -> Text:
+    def header(self, frame: Frame, title: str = TITLE) -> StyledText:
         """TITLE, the status and what caused it: "critical: V-Corr, Bellman, Skew, +2"."""
         h = frame.health
-        out = Text(title, "bold")
+        out = StyledText(title, "bold")
         out.append(" | ")
         out.append(h.status.value, styles.status_style(h.status))
         names = culprits(h, self.ascii_only, self.critic)
@@ -286,13 +235,13 @@ class Renderer:
             out.append(": " + ", ".join(shown), styles.status_style(h.status))
         return out
 
-    def plain(self, frame: Frame, now: float | None = None, width: int | None = None) -> Text:
+    def plain(self, frame: Frame, now: float | None = None, width: int | None = None) -> StyledText:
         """For a log: a header line, then the five lines from column 0, no border.
 
         With ``width`` (a terminal that cannot redraw), the caption and the lines are
         fitted to it as in a panel; the title gives way before the source or the age.
         """
-        out = Text(end="")
+        out = StyledText(end="")
         head = self.header(frame)
         room = None if width is None else width - head.cell_len - 3
         caption = self.caption(frame, now, sep=" | ", width=room)

@@ -6,15 +6,16 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-from rich.text import Text
-
 from value_diag import health
 from value_diag.health import DEFAULT_THRESHOLDS, Health, Icon, Level, Mark, Thresholds
 from value_diag.render import styles
 from value_diag.render.sanitize import clean, middle
+from value_diag.render.styled import StyledText
 from value_diag.schema import VALUE_FIELDS, SanctumSnapshot
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from value_diag.frame import Frame
 
 LABEL_W: Final = 10  # Label width (characters)
@@ -71,7 +72,7 @@ SPARK_ASCII: Final = " .:-=+*#"
 SPARK_NONFINITE: Final = "!"
 
 LABEL_STYLE: Final = "dim"
-NO_DATA: Final = Text("[no data]", style="dim")
+NO_DATA: Final = StyledText("[no data]", style="dim")
 NOT_REPORTED: Final = "—"
 NOT_REPORTED_ASCII: Final = "-"
 """What a metric of a part the file has not reported shows instead of a number."""
@@ -144,7 +145,15 @@ class ValueDiagnosticsPanel:
         self._health = judged
 
     def render(self, width: int | None = None) -> Text:
-        """The panel's text: five lines that never wrap, or "[no data]".
+        """The panel's text, as Rich's Text: five lines that never wrap, or "[no data]".
+
+        Args:
+            width: columns available, if known (see ``styled``).
+        """
+        return self.styled(width).to_rich()
+
+    def styled(self, width: int | None = None) -> StyledText:
+        """What ``render`` returns, without importing rich.text (for plain output).
 
         Args:
             width: columns available, if known: the trend column is narrowed to fit, so
@@ -165,7 +174,7 @@ class ValueDiagnosticsPanel:
             self._label_w, self._gap = longest + TIGHT_GAP, TIGHT_GAP
             rows = self._rows(h)
 
-        out = Text(no_wrap=True, overflow="crop" if self.ascii_only else "ellipsis", end="")
+        out = StyledText(no_wrap=True, overflow="crop" if self.ascii_only else "ellipsis", end="")
         # One column for the four sparklines, right of the longest line, whatever its numbers.
         column = max(TREND_COL, *(row.cell_len + GAP for row in rows))
         for row, series in zip(rows, TREND_SERIES, strict=True):
@@ -183,12 +192,12 @@ class ValueDiagnosticsPanel:
         five = ("V-Corr", "Bellman", "TD Mean", "TD Std", "Returns", sigma, "Skew", "Compile")
         return (*five, *CRITIC_LABELS) if self.critic else five
 
-    def _critic(self, out: Text, h: Health, column: int) -> None:
+    def _critic(self, out: StyledText, h: Health, column: int) -> None:
         """The CRITIC CALIBRATION block, in esper-lite's layout, with EV's trend on line 1."""
         v = h.values
         out.append("\n\n")
         out.append(CRITIC_TITLE, "bold")
-        rows = [Text() for _ in range(4)]
+        rows = [StyledText() for _ in range(4)]
         pairs = (
             ("td_error_mean", "+.1f", "td_error_std", ".1f"),
             ("bellman_error", ".1f", health.SPAN, ".1f"),
@@ -220,10 +229,10 @@ class ValueDiagnosticsPanel:
         word = health.CALIB_WORDS.get(calib.level, "")
         self._cell(out, word, h, health.CALIB, last=True)
 
-    def _rows(self, h: Health) -> list[Text]:
+    def _rows(self, h: Health) -> list[StyledText]:
         """Lines 1-4, with the label width and gap in force."""
         v, m = h.values, h.marks
-        rows = [Text() for _ in TREND_SERIES]
+        rows = [StyledText() for _ in TREND_SERIES]
 
         out = rows[0]
         self._label(out, "V-Corr")
@@ -264,13 +273,13 @@ class ValueDiagnosticsPanel:
         self._cell(out, skew, h, "return_skewness", last=True)
         return rows
 
-    def _trend(self, out: Text, pad: int, column: int, series: tuple[int, bool]) -> None:
+    def _trend(self, out: StyledText, pad: int, column: int, series: tuple[int, bool]) -> None:
         """The sparkline of a line's first metric at ``column``, when trends are on."""
         index, as_sigma = series
         points = [_sigma(r[index]) if as_sigma else r[index] for r in self._history]
         self._trend_of(out, pad, column, points)
 
-    def _trend_of(self, out: Text, pad: int, column: int, points: Sequence[float]) -> None:
+    def _trend_of(self, out: StyledText, pad: int, column: int, points: Sequence[float]) -> None:
         """The sparkline of ``points`` at ``column``, when trends are on and there is room."""
         room = TREND_W if self._width is None else self._width - column
         if self.trend and points and room >= MIN_TREND_W:
@@ -278,13 +287,15 @@ class ValueDiagnosticsPanel:
             for glyph, style in sparkline(points, min(TREND_W, room), self.ascii_only):
                 out.append(glyph, style)
 
-    def _label(self, out: Text, label: str) -> None:
+    def _label(self, out: StyledText, label: str) -> None:
         out.append(label.ljust(self._label_w), LABEL_STYLE)
 
     def _shown(self, number: str, mark: Mark) -> str:
         return not_reported(self.ascii_only) if mark.level is Level.NO_DATA else number
 
-    def _cell(self, out: Text, value: str, h: Health, name: str, *, last: bool = False) -> None:
+    def _cell(
+        self, out: StyledText, value: str, h: Health, name: str, *, last: bool = False
+    ) -> None:
         value = self._shown(value, h.mark(name))
         out.append(value, styles.style_of(h, name))
         if not last:
@@ -295,7 +306,7 @@ class ValueDiagnosticsPanel:
             return ""
         return self.glyphs[mark.icon]
 
-    def _compile(self, out: Text, mark: Mark) -> None:
+    def _compile(self, out: StyledText, mark: Mark) -> None:
         if mark.level is Level.NO_DATA:
             out.append("not reported", "dim")
             return

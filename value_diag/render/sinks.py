@@ -11,6 +11,7 @@ from rich.text import Text
 from value_diag.frame import Frame
 from value_diag.options import Format
 from value_diag.render.frames import Renderer
+from value_diag.render.styled import StyledText
 
 if TYPE_CHECKING:
     from rich.console import Console, OverflowMethod, RenderableType
@@ -113,7 +114,7 @@ class StreamSink:
         if lines:
             self.console.out("\n".join(lines), highlight=False)
 
-    def _print_plain(self, text: Text) -> None:
+    def _print_plain(self, text: StyledText) -> None:
         if self.console.is_terminal:
             # A terminal that cannot redraw in place (TERM=dumb): each line is cut at the
             # width instead of wrapping into the next.
