@@ -109,6 +109,8 @@ class Thresholds:
 
 
 DEFAULT_THRESHOLDS: Final = Thresholds()
+DEFAULT_ORIGIN: Final = "default"
+"""Where DEFAULT_THRESHOLDS come from, as JSON's "thresholds" says (else a config file's path)."""
 
 
 @dataclass(frozen=True, slots=True)

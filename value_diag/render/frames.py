@@ -8,10 +8,9 @@ from rich.cells import cell_len
 
 from value_diag import health
 from value_diag.frame import Frame, unreported
-from value_diag.health import DEFAULT_THRESHOLDS, Status, Thresholds
+from value_diag.health import DEFAULT_ORIGIN, DEFAULT_THRESHOLDS, Status, Thresholds
 from value_diag.options import Format
 from value_diag.render import styles
-from value_diag.render.jsonframe import DEFAULT_ORIGIN, dumps, to_json
 from value_diag.render.panel import (
     ValueDiagnosticsPanel,
     cell_names,
@@ -266,6 +265,8 @@ class Renderer:
 
     def json_line(self, frame: Frame) -> str:
         """The frame as one line of strict JSON, ASCII only (non-finite numbers as strings)."""
+        from value_diag.render.jsonframe import dumps, to_json  # text frames do not need it
+
         return dumps(to_json(frame, trend=self.trend, thresholds_from=self.thresholds_from))
 
     def text(self, frame: Frame, fmt: Format) -> str:

@@ -7,14 +7,12 @@ import re
 from typing import TYPE_CHECKING, Any, Final
 
 from value_diag import health
-from value_diag.health import Level
+from value_diag.health import DEFAULT_ORIGIN, Level
 from value_diag.schema import CRITIC_FIELDS, VALUE_FIELDS
 
 if TYPE_CHECKING:
     from value_diag.frame import Frame
 
-DEFAULT_ORIGIN: Final = "default"
-"""The JSON "thresholds" of the built-in thresholds (else it is the config file's path)."""
 SURROGATE: Final = re.compile("[\ud800-\udfff]")
 REPLACEMENT: Final = "\ufffd"
 
