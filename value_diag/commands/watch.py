@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Final
 
 from value_diag.commands.follower import REMOTE_POLL_S, Followed
 from value_diag.commands.framing import runs_of
-from value_diag.commands.paths import Runs, named_in_order, targets
+from value_diag.commands.paths import named_in_order, targets
 from value_diag.commands.stopper import Stopper
 from value_diag.commands.waker import TICK_S, UNKNOWN, Waker
+from value_diag.commands.watchlist import Runs
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
 from value_diag.frame import Frame

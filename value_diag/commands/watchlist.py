@@ -1,0 +1,113 @@
+"""The run files a watch follows, asked again as it goes so runs that start later count too."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from value_diag.commands.paths import once_each, pick
+from value_diag.ingest.runfiles import Kind, Target, is_esper, newest
+
+if TYPE_CHECKING:
+    from value_diag.ingest.remote.prefetch import Listing
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class Runs:
+    """The run files a watch follows, asked again as it goes.
+
+    Files named as such are followed from the start, whether they exist or not. A
+    directory or a pattern adds the run files that appear in it; with --latest it
+    switches to a newer one when one appears (a file that appears is newer than those
+    there before it, unless esper-lite's folder names say otherwise), and ``switched``
+    says from which.
+    """
+
+    found: list[Target]
+    latest: bool = False
+    files: list[str] = field(default_factory=list)
+    switched: dict[str, str] = field(default_factory=dict)
+    """New file -> the file it replaced (--latest), until the caller takes it."""
+    wake: Callable[[], None] | None = None
+    """Called from a listing thread when a remote directory holds new run files."""
+    poll: float = 2.0
+    """Seconds between two looks at a remote file (remote directories: LIST_EVERY looks)."""
+    _seen: set[str] = field(default_factory=set)
+    _current: dict[int, str] = field(default_factory=dict)
+    """--latest: the index of a directory or pattern -> the file followed for it."""
+    _listings: dict[int, Listing] = field(default_factory=dict)
+    """The index of a remote directory or pattern -> its listing thread."""
+
+    def __post_init__(self) -> None:
+        files: list[str] = []
+        for i, t in enumerate(self.found):
+            now = t.files()
+            named = pick(t, now, self.latest)
+            if t.grows:
+                self._seen.update(now)
+                if self.latest and named:
+                    self._current[i] = named[0]
+                if t.kind is Kind.URL:
+                    from value_diag.ingest.remote.prefetch import LIST_EVERY, Listing
+
+                    every = self.poll * LIST_EVERY
+                    self._listings[i] = Listing(t.files, now, every, self.wake or _nothing)
+            files += named
+        self.files = once_each(files)
+
+    def close(self) -> None:
+        """Stops listing remote directories."""
+        for listing in self._listings.values():
+            listing.close()
+
+    def _files(self, i: int, t: Target) -> list[str]:
+        """What a target names now: a remote one's latest listing, never waiting for it."""
+        listing = self._listings.get(i)
+        return t.files() if listing is None else listing.files
+
+    @property
+    def grows(self) -> bool:
+        """Whether any target may name more files later (worth looking again)."""
+        return any(t.grows for t in self.found)
+
+    @property
+    def roots(self) -> list[str]:
+        """The directories in which new run files may appear."""
+        return sorted({t.root for t in self.found if t.grows})
+
+    def refresh(self) -> bool:
+        """Looks for new run files; True if the files to follow changed."""
+        files = list(self.files)
+        for i, t in enumerate(self.found):
+            if not t.grows:
+                continue
+            new = [f for f in self._files(i, t) if f not in self._seen]
+            self._seen.update(new)
+            if not new:
+                continue
+            if not self.latest:
+                files += new
+                continue
+            candidate = newest(new)
+            current = self._current.get(i)
+            if candidate is None or (
+                current is not None
+                and newest([current, candidate]) == current
+                and is_esper(current)
+            ):
+                continue
+            self._current[i] = candidate
+            if current is None:
+                files.append(candidate)
+            else:
+                files[files.index(current)] = candidate
+                self.switched[candidate] = current
+        files = once_each(files)
+        changed = files != self.files
+        self.files = files
+        return changed
