@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import termios
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -161,3 +162,33 @@ def test_few_runs_get_panels_unless_table_is_asked(tmp_path: Path) -> None:
     finally:
         panels.close()
         tabled.close()
+
+
+def _state(pid: int) -> str:
+    """The process's state letter (T: stopped)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def _line_editing(term: Pty) -> bool:
+    """Whether the pty is in canonical mode with echo, as a shell leaves it."""
+    lflag = termios.tcgetattr(term.master)[3]
+    return bool(lflag & termios.ICANON) and bool(lflag & termios.ECHO)
+
+
+def test_ctrl_z_gives_the_terminal_back_and_fg_the_table(table: Callable[..., Pty]) -> None:
+    term = table()
+    term.settled(shows("64 runs"), "the table")
+    assert term.screen.in_alt and not _line_editing(term)
+    os.kill(term.popen.pid, signal.SIGTSTP)
+    deadline = time.monotonic() + DEADLINE
+    while _state(term.popen.pid) != "T":
+        assert time.monotonic() < deadline, "Ctrl-Z did not stop the watch"
+        time.sleep(0.05)
+    with term.changed:
+        assert not term.screen.in_alt, "stopped: the normal screen is back"
+    assert _line_editing(term), "stopped: echo and line editing are back"
+    os.kill(term.popen.pid, signal.SIGCONT)
+    term.settled(lambda s: term.screen.in_alt and any("64 runs" in r for r in s), "fg")
+    assert not _line_editing(term), "continued: keys are read one by one again"
+    press(term, b"q")
+    assert term.popen.wait(timeout=DEADLINE) == 0

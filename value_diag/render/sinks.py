@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import sys
-from typing import TYPE_CHECKING, Protocol
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.text import Text
 
@@ -14,6 +17,8 @@ from value_diag.render.frames import Renderer
 from value_diag.render.styled import StyledText
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from rich.console import Console, OverflowMethod, RenderableType
 
     from value_diag.health import Level
@@ -145,6 +150,9 @@ class LiveSink:
         self._now: float | None = None
         self._last: RenderableType = Text("")
         self._conclusion: str | None = None
+        self._reader: KeyReader | None = None
+        self._tstp: Any = None
+        """The SIGTSTP handler before ours (None: ours is not installed)."""
         self._live = Live(
             self._last,
             console=console,
@@ -157,9 +165,14 @@ class LiveSink:
 
     def __enter__(self) -> LiveSink:
         self._live.start()
+        if threading.current_thread() is threading.main_thread():
+            self._tstp = signal.signal(signal.SIGTSTP, self._suspend)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._tstp is not None:
+            signal.signal(signal.SIGTSTP, self._tstp)
+            self._tstp = None
         self._live.stop()
         self.console.print(self._last)
         if self._conclusion is not None:
@@ -174,7 +187,24 @@ class LiveSink:
         """The keys of the terminal on stdin, if it is one."""
         from value_diag.render.keys import stdin_keys
 
-        return stdin_keys()
+        self._reader = stdin_keys()
+        return self._reader
+
+    def _suspend(self, signum: int, frame: FrameType | None) -> None:
+        """Ctrl-Z: the terminal as it was (normal screen, cursor, line editing) while the
+        watch is stopped, and the live screen back when it is continued (fg)."""
+        if self._reader is not None:
+            self._reader.restore()
+        self.console.set_alt_screen(False)
+        self.console.show_cursor(True)
+        # SIGSTOP, not SIGTSTP again: the kernel drops a SIGTSTP for an orphaned process
+        # group, and the watch would then go on with the terminal given back.
+        os.kill(os.getpid(), signal.SIGSTOP)
+        if self._reader is not None:
+            self._reader.__enter__()
+        self.console.set_alt_screen(True)
+        self.console.show_cursor(False)
+        self._draw()
 
     def press(self, keys: list[str]) -> bool:
         """Moves through the table; True for q."""
