@@ -621,6 +621,17 @@ def test_a_library_message_quoting_the_url_is_scrubbed() -> None:
     assert said.startswith("RuntimeError: GET https://host.example/run.jsonl failed")
 
 
+@pytest.mark.parametrize(
+    "exc",
+    [OSError("Socket is closed"), EOFError(), ConnectionResetError(104, "Connection reset")],
+    ids=["socket-closed", "eof", "reset"],
+)
+def test_a_dropped_ssh_connection_is_said_in_words(exc: BaseException) -> None:
+    """paramiko reports a server gone in several ways, whichever call meets it first."""
+    said = reasons.reason(exc)
+    assert said in ("connection closed by the server", "connection reset by the server"), said
+
+
 # --- without the extra --------------------------------------------------------------------
 
 

@@ -28,10 +28,12 @@ _REASONS: Final = {
 """Exception classes (by name, anywhere in the hierarchy, most specific first) in words."""
 _SSH_MESSAGES: Final = {
     "Server connection dropped": "connection closed by the server",
+    "Socket is closed": "connection closed by the server",  # an OSError, once it is
     "Error reading SSH protocol banner": "timed out waiting for the ssh banner",
     "No existing session": "timed out starting the ssh session",  # connect gave up waiting
 }
-"""paramiko's SSHException says what happened only in its message: the usual ones in words."""
+"""paramiko says what happened only in the message of its SSHException (or OSError): the
+usual ones in words."""
 _MAX_REASON: Final = 160
 
 
@@ -61,6 +63,8 @@ def reason(exc: BaseException, url: str = "") -> str:
             return scrub(str(code), url)[:_MAX_REASON]
     text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     first = (text.strip().splitlines() or [""])[0]
+    if first in _SSH_MESSAGES:  # paramiko's OSError for a connection it saw close
+        return _SSH_MESSAGES[first]
     said = first if isinstance(exc, OSError) and first else f"{type(exc).__name__}: {first}"
     return scrub(said.rstrip(": "), url)[:_MAX_REASON]
 
