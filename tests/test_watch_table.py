@@ -58,14 +58,15 @@ def press(term: Pty, keys: bytes) -> None:
     os.write(term.master, keys)
 
 
-def selected(term: Pty) -> str:
-    """The name on the selected (reverse video) row of the screen as it is now."""
+def selected(term: Pty) -> str | None:
+    """The name on the selected (reverse video) row of the screen as it is now; None while
+    none is (a redraw half arrived)."""
     with term.changed:
         for y in range(term.screen.lines):
             line = term.screen.buffer[y]
             if line[0].reverse:
                 return "".join(line[x].data for x in range(term.screen.columns)).split()[0]
-    raise AssertionError("no row is selected")
+    return None
 
 
 def test_64_runs_fill_a_100x30_terminal_as_one_table(table: Callable[..., Pty]) -> None:
@@ -103,6 +104,11 @@ def test_keys_move_open_sort_help_and_quit(table: Callable[..., Pty]) -> None:
     term.settled(shows("sort: name"), "s sorting by name")
     press(term, b"\x1b[H")  # Home
     term.settled(lambda s: selected(term) == "seed0", "Home selecting the first run")
+    press(term, b"\x1b[6~")  # PgDn: a screenful of rows further, the view scrolled with it
+    paged = term.settled(lambda s: selected(term) not in ("seed0", "seed1"), "PgDn")
+    assert any("↑" in row and "more" in row for row in paged), "the rows above are counted"
+    press(term, b"\x1b[5~")  # PgUp: back to the top
+    term.settled(lambda s: selected(term) == "seed0", "PgUp going back a page")
     press(term, b"\x1b[F")  # End
     term.settled(lambda s: selected(term) == "seed63", "End selecting the last run")
     press(term, b"?")

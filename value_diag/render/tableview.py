@@ -189,13 +189,20 @@ class TableView:
 
     def page_up(self) -> TableView:
         """A screenful up, the rows moving with the selection."""
-        page = max(1, self.window().shown)
+        page = self._page()
         return replace(self._select(self.index() - page), offset=self.offset - page)._scrolled()
 
     def page_down(self) -> TableView:
         """A screenful down, the rows moving with the selection."""
-        page = max(1, self.window().shown)
+        page = self._page()
         return replace(self._select(self.index() + page), offset=self.offset + page)._scrolled()
+
+    def _page(self) -> int:
+        """Rows a page moves: all the rows when they fit, else as many as the screen shows
+        between both "more" lines; the same down and up, so that PgDn then PgUp comes back
+        to the same row."""
+        lines = chrome(self.height)[2]
+        return max(1, lines if len(self.runs) <= lines else lines - 2)
 
     def home(self) -> TableView:
         """The top row."""
