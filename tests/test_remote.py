@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import DEADLINE
 from servers import SFTP_HOST, BlackHole, S3Server, SftpServer, free_port
 
 from value_diag.errors import ReadError
@@ -41,9 +43,6 @@ from value_diag.producer.esperlog import Mix, write
 pytest_plugins = ("servers",)
 
 NOW = 1_000.0
-HANG_GUARD_S = 5.0
-"""A call against a stopped or hung server must come back well within this (a hang guard,
-not a benchmark: the timeouts are a few seconds, and lowered where a test waits for one)."""
 LINE = b'{"step": %d, "bellman_error": %d.5, "td_error_mean": 0.25}\n'
 
 
@@ -174,9 +173,8 @@ def test_s3_a_stopped_server_is_an_error_and_its_return_a_fresh_start(
     read_all(tail)
 
     s3.stop()
-    change, took = timed(tail.sync)
+    change = returned(tail.sync)
     assert change is Change.ERROR
-    assert took < HANG_GUARD_S
     assert tail.error == f"cannot connect to {s3.endpoint}"
     assert read_all(tail) == b""
 
@@ -227,9 +225,7 @@ def test_s3_a_hung_server_times_out(
         monkeypatch.setattr(settings, "READ_TIMEOUT_S", read_s)
         monkeypatch.setattr(settings, "CALL_TIMEOUT_S", call_s)
         tail = RemoteTail("s3://bucket/run.jsonl")
-        change, took = timed(tail.sync)
-        assert (change, tail.error) == (Change.ERROR, reason)
-        assert took < min(read_s, call_s) + 2.0
+        assert (returned(tail.sync), tail.error) == (Change.ERROR, reason)
     finally:
         hole.close()
 
@@ -516,10 +512,9 @@ def test_sftp_a_stopped_server_is_an_error_and_its_return_a_fresh_start(
     tail.sync()
     read_all(tail)
     sftp.stop()
-    change, took = timed(tail.sync)
-    assert (change, took < HANG_GUARD_S) == (Change.ERROR, True)
+    assert returned(tail.sync) is Change.ERROR
     assert tail.error in ("connection closed by the server", "connection refused")
-    assert timed(tail.sync)[0] is Change.ERROR
+    assert returned(tail.sync) is Change.ERROR
     assert tail.error == "connection refused"
 
     sftp.start()
@@ -532,13 +527,11 @@ def test_sftp_a_hung_server_times_out(sftp: SftpServer, monkeypatch: pytest.Monk
     try:
         monkeypatch.setattr(settings, "CONNECT_TIMEOUT_S", 0.5)
         tail = RemoteTail(f"sftp://127.0.0.1:{hole.port}/runs/run.jsonl")
-        change, took = timed(tail.sync)
-        assert change is Change.ERROR
+        assert returned(tail.sync) is Change.ERROR
         assert tail.error in (
             "timed out waiting for the ssh banner",
             "timed out starting the ssh session",
         )
-        assert took < 0.5 + 2.0
     finally:
         hole.close()
 
@@ -700,10 +693,15 @@ def test_a_missing_backend_is_one_line_saying_what_to_install(
 # --- helpers ------------------------------------------------------------------------------
 
 
-def timed(call: Callable[[], Change | None]) -> tuple[Change | None, float]:
-    start = time.monotonic()
-    result = call()
-    return result, time.monotonic() - start
+def returned(call: Callable[[], Change | None]) -> Change | None:
+    """What ``call`` returns; the test fails, instead of hanging, if it never does. That a
+    time bound fired is shown by the reason it gives, not by a clock."""
+    out: list[Change | None] = []
+    worker = threading.Thread(target=lambda: out.append(call()), daemon=True)
+    worker.start()
+    worker.join(DEADLINE)
+    assert out, "the call against a stopped or hung server never came back"
+    return out[0]
 
 
 def _range(request: dict[str, Any]) -> tuple[int, int]:
