@@ -176,18 +176,9 @@ def test_stat_error_is_shown_and_retried(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- through the script
 
 
-def header(w: Watch, pred: Callable[[str], bool]) -> str:
-    """The first text-frame header (from here on) satisfying ``pred``; fails if watch ends."""
-    while True:
-        text = w.next_line()
-        assert text is not None, "watch ended" + w._context()
-        if text.startswith("VALUE DIAGNOSTICS | ") and pred(text):
-            return text
-
-
 def recovered(w: Watch, records: str, bellman: str) -> None:
     """The next frame without the error shows the file's data again."""
-    text = header(w, lambda h: "read error" not in h)
+    text = w.header(lambda h: "read error" not in h)
     assert f"| {records} |" in text, text
     assert f"Bellman   {bellman}" in w.lines(1)[0]
     assert w.popen.poll() is None, "watch exited" + w._context()
@@ -198,11 +189,11 @@ def test_file_becoming_a_directory_is_shown_and_retried(tmp_path: Path, spawn: S
     path = tmp_path / "run.jsonl"
     path.write_text(line(COMPILE_LINE) + healthy(3.0))
     w = spawn("run.jsonl", cwd=tmp_path)
-    header(w, lambda h: "| 2 records |" in h)
+    w.header(lambda h: "| 2 records |" in h)
 
     path.unlink()
     path.mkdir()
-    text = header(w, lambda h: "read error" in h)
+    text = w.header(lambda h: "read error" in h)
     assert "| read error: Is a directory; retrying | updated " in text, text
 
     path.rmdir()
@@ -245,10 +236,10 @@ def test_permission_revoked_on_the_open_file_changes_nothing(shared: Path, spawn
     """Like tail -f: an open file stays readable whatever its mode becomes."""
     path = shared / "run.jsonl"
     w = spawn(str(path), cwd=shared, prefix=as_nobody())
-    header(w, lambda h: "| 2 records |" in h)
+    w.header(lambda h: "| 2 records |" in h)
     path.chmod(0o000)
     append(path, healthy(4.0))
-    text = header(w, lambda h: "| 3 records |" in h)
+    text = w.header(lambda h: "| 3 records |" in h)
     assert "read error" not in text, text
 
 
@@ -256,7 +247,7 @@ def test_permission_revoked_on_the_open_file_changes_nothing(shared: Path, spawn
 def test_permission_revoked_is_shown_and_retried(shared: Path, spawn: Spawn, how: str) -> None:
     path = shared / "run.jsonl"
     w = spawn(str(path), cwd=shared, prefix=as_nobody())
-    header(w, lambda h: "| 2 records |" in h)
+    w.header(lambda h: "| 2 records |" in h)
 
     if how == "directory-closed":
         shared.chmod(0o700)
@@ -266,7 +257,7 @@ def test_permission_revoked_is_shown_and_retried(shared: Path, spawn: Spawn, how
         new.write_text(healthy(4.0) + healthy(5.0) + healthy(6.0))
         new.chmod(0o600)
         os.replace(new, path)
-    text = header(w, lambda h: "read error" in h)
+    text = w.header(lambda h: "read error" in h)
     assert "| read error: Permission denied; retrying | updated " in text, text
 
     shared.chmod(0o755)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from ptyterm import Pty
 from test_cli_watch import append, healthy, shown_bellman
-from watching import Spawn, Watch
+from watching import Spawn
 
 from value_diag.commands.follower import NOTE_S, Followed
 from value_diag.ingest.tail import Change, Tail
@@ -231,22 +231,13 @@ def test_a_read_error_stays_while_it_lasts(tmp_path: Path, monkeypatch: pytest.M
 # --------------------------------------------------------------------------- through the script
 
 
-def header(w: Watch, pred: Callable[[str], bool]) -> str:
-    """The first text-frame header (from here on) satisfying ``pred``; fails if watch ends."""
-    while True:
-        text = w.next_line()
-        assert text is not None, "watch ended" + w._context()
-        if text.startswith("VALUE DIAGNOSTICS | ") and pred(text):
-            return text
-
-
 def test_a_file_that_appears_is_created_not_replaced(spawn: Spawn, tmp_path: Path) -> None:
     w = spawn("run.jsonl")
-    first = header(w, lambda h: True)
+    first = w.header(lambda h: True)
     assert first.endswith(f"| {WAITING}"), first
 
     (tmp_path / "run.jsonl").write_text(healthy(43.0))
-    text = header(w, lambda h: "1 record" in h)
+    text = w.header(lambda h: "1 record" in h)
     assert f"| {CREATED}" in text, text
     assert "replaced" not in text and "waiting" not in text, text
 
@@ -256,7 +247,7 @@ def test_the_frame_of_a_change_says_what_changed(spawn: Spawn, tmp_path: Path, h
     path = tmp_path / "run.jsonl"
     path.write_text(healthy(3.0) + healthy(4.0))
     w = spawn("run.jsonl")
-    assert "| 2 records |" in header(w, lambda h: True)
+    assert "| 2 records |" in w.header(lambda h: True)
 
     if how == "truncated":
         with open(path, "w") as f:  # the same file, rewritten shorter
@@ -267,25 +258,25 @@ def test_the_frame_of_a_change_says_what_changed(spawn: Spawn, tmp_path: Path, h
         note = REPLACED
     else:
         delete(path)
-        assert f"| {DELETED} | updated " in header(w, lambda h: "deleted" in h)
+        assert f"| {DELETED} | updated " in w.header(lambda h: "deleted" in h)
         path.write_text(healthy(5.0))
         note = RECREATED
-    text = header(w, lambda h: "| 1 record |" in h)
+    text = w.header(lambda h: "| 1 record |" in h)
     assert f"| {note}" in text, text
 
 
 def test_a_directory_where_the_file_should_appear_is_retried(spawn: Spawn, tmp_path: Path) -> None:
     """A directory at a path found missing at start is a read error, not an exit."""
     w = spawn("run.jsonl")
-    assert WAITING in header(w, lambda h: True)
+    assert WAITING in w.header(lambda h: True)
     (tmp_path / "run.jsonl").mkdir()
-    text = header(w, lambda h: "read error" in h)
+    text = w.header(lambda h: "read error" in h)
     assert text.endswith("| read error: Is a directory; retrying"), text
 
     (tmp_path / "run.jsonl").rmdir()
-    assert WAITING in header(w, lambda h: "read error" not in h)
+    assert WAITING in w.header(lambda h: "read error" not in h)
     (tmp_path / "run.jsonl").write_text(healthy(9.0))
-    assert f"| {CREATED}" in header(w, lambda h: "| 1 record |" in h)
+    assert f"| {CREATED}" in w.header(lambda h: "| 1 record |" in h)
     assert w.popen.poll() is None, "watch exited" + w._context()
 
 

@@ -77,6 +77,14 @@ class Watch:
             f"\nstderr: {self.stderr[-2000:]!r}"
         )
 
+    def header(self, pred: Callable[[str], bool]) -> str:
+        """The first text-frame header (from here on) satisfying ``pred``; fails if watch ends."""
+        while True:
+            text = self.next_line()
+            assert text is not None, "watch ended" + self._context()
+            if text.startswith("VALUE DIAGNOSTICS | ") and pred(text):
+                return text
+
     def next_line(self, deadline: float | None = None) -> str | None:
         """The next stdout line, or None at end of output."""
         if self._eof:
