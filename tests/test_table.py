@@ -21,7 +21,7 @@ from value_diag.naming import natural_key
 from value_diag.render import styles
 from value_diag.render.compare import short_age
 from value_diag.render.frames import Renderer
-from value_diag.render.runs import Bucket, Run, Sort, ordered, run_of
+from value_diag.render.runs import Bucket, Run, Sort, ordered
 from value_diag.render.table import header, render, table_lines
 from value_diag.render.tableview import Key, Mode, TableView, chrome, window
 from value_diag.state import FoldState
@@ -47,11 +47,11 @@ def make_run(name: str, kind: str = "ok", step: int | None = None, age: float = 
     step, a stale one judged by --max-age rules that its age exceeds.
     """
     if kind == "waiting":
-        return run_of(Frame(name, FoldState(step=step), at=NOW))
+        return Run(Frame(name, FoldState(step=step), at=NOW))
     values = VALUES.get(kind, OK_VALUES)
     state = FoldState(values=values, records=3, last_update=NOW - age, step=step)
     rules = Rules(max_age=age - STALE_BY) if kind == "stale" else DEFAULT_RULES
-    return run_of(Frame(name, state, thresholds=rules, at=NOW))
+    return Run(Frame(name, state, thresholds=rules, at=NOW))
 
 
 def sweep(kinds: list[str]) -> dict[str, Run]:
@@ -473,7 +473,7 @@ def test_enter_opens_the_selected_runs_panel_and_esc_goes_back() -> None:
 def test_the_panel_shows_the_trend() -> None:
     history = tuple(OK_VALUES for _ in range(10))
     state = FoldState(values=OK_VALUES, records=10, history=history, history_len=10)
-    runs = {"a": Run("a", Frame("a", state))}
+    runs = {"a": Run(Frame("a", state))}
     lines = screen(view_of(runs, 12).press(Key.ENTER), 80, 12)
     assert any("▄" in line for line in lines)  # a flat history, mid-height
 
@@ -507,11 +507,11 @@ def test_no_runs_yet() -> None:
 
 def test_a_frame_becomes_a_run_by_its_source() -> None:
     frame = Frame("runs/a.jsonl", FoldState(values=OK_VALUES, records=1))
-    run = run_of(frame)
+    run = Run(frame)
     assert (run.name, run.frame, run.step, run.stale) == ("runs/a.jsonl", frame, None, False)
     assert run.bucket is Bucket.OK
     assert Frame("x", FoldState()).health.status is Status.NO_DATA
-    assert run_of(Frame("x", FoldState())).bucket is Bucket.WAITING
+    assert Run(Frame("x", FoldState())).bucket is Bucket.WAITING
 
 
 def test_keys_the_view_has_no_use_for_change_nothing() -> None:

@@ -48,10 +48,7 @@ stale in red, and its metrics keep their colours."""
 class Run:
     """A run as the table knows it: its latest frame, and what the frame says of it."""
 
-    name: str
     frame: Frame
-    step: int | None = None
-    stale: bool = False
     _rows: dict[tuple[bool, bool], tuple[Cell, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -66,6 +63,21 @@ class Run:
         return cells
 
     @property
+    def name(self) -> str:
+        """How the run is shown (and told from the others)."""
+        return self.frame.name
+
+    @property
+    def step(self) -> int | None:
+        """The training step of its newest line that named one."""
+        return self.frame.state.step
+
+    @property
+    def stale(self) -> bool:
+        """Whether --max-age made it stale."""
+        return self.frame.health.stale is not None
+
+    @property
     def bucket(self) -> Bucket:
         """Waiting before any metric, stale past --max-age, else its status."""
         status = self.frame.health.status
@@ -74,11 +86,6 @@ class Run:
         if self.stale:
             return Bucket.STALE
         return Bucket(status.value)
-
-
-def run_of(frame: Frame) -> Run:
-    """A frame as a row of the table."""
-    return Run(frame.name, frame, frame.state.step, frame.health.stale is not None)
 
 
 def _by_name(run: Run) -> tuple[tuple[tuple[int, str], ...], str]:

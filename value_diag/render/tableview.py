@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
-from value_diag.render.runs import Run, Sort, ordered, run_of
+from value_diag.render.runs import Run, Sort, ordered
 
 if TYPE_CHECKING:
     from value_diag.frame import Frame
@@ -146,7 +146,7 @@ class TableView:
         """The view of new frames: the selection stays with its run, on the same line of
         the screen if it can; a run that went takes its place in the order to the next."""
         runs = {}
-        for run in map(run_of, frames):
+        for run in map(Run, frames):
             old = self.runs.get(run.name)
             runs[run.name] = old if old is not None and old.frame is run.frame else run
         return self.with_runs(runs, now)
