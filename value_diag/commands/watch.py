@@ -324,13 +324,14 @@ def _sources(
 ) -> list[Followed]:
     """A follower per run file (kept across calls in ``known``), named by the shortest
     names that tell them apart, in natural order of those names. A remote file is
-    looked at every --poll seconds (REMOTE_POLL_S without it), on a thread of its own."""
+    looked at every ``runs.poll`` seconds, on a thread of its own."""
     sources = []
-    poll = REMOTE_POLL_S if options.poll is None else options.poll
     for path, name in named_in_order(runs.files):
         s = known.get(path)
         if s is None:
-            s = Followed(path, options.history, stopper.event.is_set, poll=poll, wake=stopper.poke)
+            s = Followed(
+                path, options.history, stopper.event.is_set, poll=runs.poll, wake=stopper.poke
+            )
             known[path] = s
         s.name = name
         sources.append(s)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from value_diag.commands.follower import REMOTE_POLL_S
 from value_diag.commands.paths import once_each, pick
 from value_diag.ingest.runfiles import Kind, Target, is_esper, newest
 
@@ -35,7 +36,7 @@ class Runs:
     """New file -> the file it replaced (--latest), until the caller takes it."""
     wake: Callable[[], None] | None = None
     """Called from a listing thread when a remote directory holds new run files."""
-    poll: float = 2.0
+    poll: float = REMOTE_POLL_S
     """Seconds between two looks at a remote file (remote directories: LIST_EVERY looks)."""
     _seen: set[str] = field(default_factory=set)
     _current: dict[int, str] = field(default_factory=dict)
