@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from value_diag.errors import ReadError
+from value_diag.ingest.urls import public
 
 BLOCK: Final = 1 << 20
 """Read size (bytes): large enough that per-call overhead vanishes, small enough for caches."""
@@ -23,11 +24,7 @@ STDIN: Final = "-"
 
 def display_name(path: str) -> str:
     """How a source is named in frames and messages (a URL without its credentials)."""
-    if path == STDIN:
-        return "<stdin>"
-    from value_diag.ingest.urls import public  # no fsspec: a few string functions
-
-    return public(path)
+    return "<stdin>" if path == STDIN else public(path)
 
 
 NOT_REGULAR: Final = "not a regular file"
