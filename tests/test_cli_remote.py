@@ -180,3 +180,21 @@ def test_without_the_extra_a_url_is_one_line(url: str, tmp_path: Path) -> None:
     assert proc.returncode == 2
     err = proc.stderr.decode()
     assert err.count("\n") == 1 and "pip install 'value-diag[remote]'" in err, err
+
+
+def test_only_local_directories_are_watched_for_new_runs(
+    s3: S3Server,
+    bucket: tuple[Any, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A remote prefix is listed again on a thread; a file-system watch of it would name a
+    local directory that does not exist, and cost the local files their notifications."""
+    from value_diag.commands.paths import targets
+    from value_diag.commands.watchlist import Runs
+
+    (tmp_path / "runs").mkdir()
+    runs = Runs(targets([str(tmp_path / "runs"), f"s3://{bucket[1]}/sweep/"]))
+    try:
+        assert runs.roots == [str(tmp_path / "runs")]
+    finally:
+        runs.close()

@@ -78,8 +78,9 @@ class Runs:
 
     @property
     def roots(self) -> list[str]:
-        """The directories in which new run files may appear."""
-        return sorted({t.root for t in self.found if t.grows})
+        """The local directories in which new run files may appear (a remote one is
+        listed again by its Listing thread instead)."""
+        return sorted({t.root for t in self.found if t.grows and t.kind is not Kind.URL})
 
     def refresh(self) -> bool:
         """Looks for new run files; True if the files to follow changed."""
