@@ -9,6 +9,7 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -633,11 +634,32 @@ def svg_columns(drawing: str) -> float:
 
 @pytest.mark.parametrize("runs", [["collapse"], ["collapse", "healthy"]])
 def test_svg_is_as_wide_as_the_panels_not_the_whole_canvas(tmp_path: Path, runs: list[str]) -> None:
-    """The panels are measured: the picture is the export's 100 columns, not thousands."""
-    svg = tmp_path / "frame.svg"
-    proc = run_cli(["once", *(sample(r) for r in runs), "--svg", str(svg)])
+    """The panels are measured: the picture is the export's 100 columns, not thousands.
+
+    The files are named as a user in their folder types them: a panel's title holds its path, so
+    a checkout in a deep folder would make the title, and rightly the picture, wider.
+    """
+    for run in runs:
+        shutil.copy(sample(run), tmp_path)
+    proc = run_cli(["once", *(f"{r}.jsonl" for r in runs), "--svg", "frame.svg"], cwd=tmp_path)
     assert proc.returncode in (0, 1), proc.stderr
-    assert 95 < svg_columns(svg.read_text(encoding="utf-8")) < 110
+    assert 95 < svg_columns((tmp_path / "frame.svg").read_text(encoding="utf-8")) < 110
+
+
+def test_svg_is_wide_enough_for_a_long_title(tmp_path: Path) -> None:
+    """A long path widens the picture, and keeps its end: the file and the folders nearest it."""
+    deep = tmp_path.joinpath(*[f"a-rather-long-folder-name-{i}" for i in range(8)])
+    deep.mkdir(parents=True)
+    run = Path(shutil.copy(sample("collapse"), deep))
+    assert len(str(run)) > 250
+    svg = tmp_path / "frame.svg"
+    proc = run_cli(["once", str(run), "--svg", str(svg)])
+    assert proc.returncode == 0, proc.stderr
+    drawing = svg.read_text(encoding="utf-8")
+    assert svg_columns(drawing) > 200
+    shown = visible(drawing)
+    assert "a-rather-long-folder-name-6/a-rather-long-folder-name-7/collapse.jsonl ·" in shown
+    assert f"{tmp_path.parts[1]}/" in shown, "the start is kept too"
 
 
 def test_svg_of_a_comparison_holds_every_run(tmp_path: Path) -> None:

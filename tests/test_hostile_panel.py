@@ -7,10 +7,11 @@ from typing import Final
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.cells import cell_len
 from telemetry import EXAMPLE, EXAMPLE_VALUES
 
 from value_diag.render.panel import GAP, TREND_COL, ValueDiagnosticsPanel
-from value_diag.render.sanitize import MAX_STRING, clean
+from value_diag.render.sanitize import MAX_STRING, clean, clean_name
 from value_diag.schema import VALUE_FIELDS
 from value_diag.state import Compile, FoldState, to_snapshot
 
@@ -130,3 +131,23 @@ def test_clean_without_a_limit_keeps_the_reason_at_the_end() -> None:
 
 def test_clean_of_a_lone_surrogate_removes_it() -> None:
     assert clean("a\udcffb\ud800", limit=None) == "ab"
+
+
+def test_a_long_run_name_loses_its_middle_not_its_file() -> None:
+    trial = "PPO_CartPole-v1_5a1b2_00003_3_clip_param=0.2000,lr=0.0003_2026-11-30_16-53-38"
+    name = "/mnt/shared/" + "experiments/" * 20 + trial + "/progress.jsonl"
+    assert len(name) > MAX_STRING
+    shown = clean_name(name)
+    assert len(shown) == MAX_STRING and "…" in shown
+    assert shown.startswith("/mnt/shared/") and shown.endswith(f"/{trial}/progress.jsonl")
+    assert clean_name("\x1b[31m" + name + "\x07") == shown, "escapes removed before it is cut"
+    assert clean_name(name, ascii_only=True).count("...") == 1
+
+
+@given(st.text(max_size=600), st.booleans())
+def test_a_run_name_is_shown_whole_when_it_fits(name: str, ascii_only: bool) -> None:
+    whole = clean(name, ascii_only, limit=None)
+    shown = clean_name(name, ascii_only)
+    if cell_len(whole) <= MAX_STRING:
+        assert shown == whole
+    assert cell_len(shown) <= MAX_STRING

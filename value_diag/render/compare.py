@@ -22,7 +22,7 @@ from value_diag.render.panel import (
     not_reported,
     span,
 )
-from value_diag.render.sanitize import clean, middle
+from value_diag.render.sanitize import clean, clean_name, middle
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -147,7 +147,7 @@ def row(frame: Frame, ascii_only: bool = False, critic: bool = False) -> tuple[C
     dash = Cell(not_reported(ascii_only), styles.NOT_REPORTED)
     step = frame.state.step
     out = [
-        Cell(clean(frame.name, ascii_only), literal=True),
+        Cell(clean_name(frame.name, ascii_only), literal=True),
         status_cell(frame),
         age_cell(frame, None, ascii_only),
         dash if step is None else Cell(f"{step:,}"),
@@ -307,7 +307,7 @@ def count_line(frames: list[Frame], fail_on: Status, fail_count: int, ascii_only
     """The stderr line of a sweep judged by --fail-count: how many runs reached the level
     of how many, against what count, and their names."""
     failed = failing(frames, fail_on)
-    names = ", ".join(clean(f.name, ascii_only) for f in failed)
+    names = ", ".join(clean_name(f.name, ascii_only) for f in failed)
     runs = "run" if len(frames) == 1 else "runs"
     said = f"value-diag: {len(failed)} of {len(frames)} {runs} reached {fail_on.value}"
     if len(failed) >= fail_count:

@@ -18,7 +18,7 @@ from value_diag.render.panel import (
     metric_cells,
     span,
 )
-from value_diag.render.sanitize import clean, middle
+from value_diag.render.sanitize import clean, clean_name, middle
 from value_diag.render.styled import StyledText
 from value_diag.state import to_snapshot
 
@@ -143,7 +143,7 @@ class Renderer:
             shown = self._caption(frame, now, sep, drop, None)
             if shown.cell_len <= width:
                 return shown
-        room = width - (shown.cell_len - cell_len(clean(frame.name, self.ascii_only)))
+        room = width - (shown.cell_len - cell_len(clean_name(frame.name, self.ascii_only)))
         return self._caption(frame, now, sep, 5, max(room, MIN_SOURCE))
 
     def _caption(
@@ -151,7 +151,7 @@ class Renderer:
     ) -> StyledText:
         """The caption without its ``drop`` least telling parts, the source in ``source_w``."""
         st = frame.state
-        source = clean(frame.name, self.ascii_only)
+        source = clean_name(frame.name, self.ascii_only)
         if source_w is not None:
             source = middle(source, source_w, self.ascii_only)
         out = StyledText(source, style="bold")
@@ -189,7 +189,7 @@ class Renderer:
             title = TITLE[: room - 1] + ("." if self.ascii_only else "…")
         out = StyledText(title, style="bold")
         if named:
-            source = clean(frame.name, self.ascii_only)
+            source = clean_name(frame.name, self.ascii_only)
             if width is not None:
                 room = width - len(title) - 2 - len(verdict)
                 source = middle(source, max(room, MIN_SOURCE), self.ascii_only)
@@ -260,7 +260,7 @@ class Renderer:
         """The stderr line of a run that ends the process: its name, status and culprits."""
         status = frame.health.status
         names = ", ".join(culprits(frame.health, self.ascii_only, self.critic))
-        source = clean(frame.name, self.ascii_only)
+        source = clean_name(frame.name, self.ascii_only)
         return f"value-diag: {source} reached {status.value} (--fail-on {fail_on.value}): {names}"
 
     def json_line(self, frame: Frame) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Final
 from value_diag.health import Level
 from value_diag.render.markdown import compare_markdown, markdown
 from value_diag.render.panel import metric_cells, span
-from value_diag.render.sanitize import clean
+from value_diag.render.sanitize import clean, clean_name
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -62,7 +62,7 @@ def github(frame: Frame, since: Mapping[str, Level] | None = None) -> list[str]:
             only the metrics whose level changed are annotated (a recovery as a notice),
             and nothing is said if none did, so a followed run does not repeat itself.
     """
-    source = clean(frame.name, ascii_only=True)
+    source = clean_name(frame.name, ascii_only=True)
     st = frame.state
     lines = []
     for label, value, level in _cells(frame):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final
 from value_diag.health import ALARMS
 from value_diag.render.frames import TITLE
 from value_diag.render.panel import metric_cells
-from value_diag.render.sanitize import clean
+from value_diag.render.sanitize import clean, clean_name
 
 if TYPE_CHECKING:
     from value_diag.frame import Frame
@@ -43,7 +43,7 @@ def markdown(frame: Frame, ascii_only: bool = False) -> str:
     st = frame.state
     status = frame.health.status
     out = [
-        f"### {TITLE}: {_code(frame.name)}",
+        f"### {TITLE}: {_code(clean_name(frame.name, ascii_only=True))}",
         "",
         f"**{status.value}** | {st.records} records | {st.bad_lines} bad lines"
         + (f" | last: {_code(st.last_error)}" if st.last_error else ""),

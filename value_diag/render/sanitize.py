@@ -6,7 +6,7 @@ import re
 import unicodedata
 from typing import Final
 
-MAX_STRING: Final = 200  # Longest backend/mode string kept before the line is fitted
+MAX_STRING: Final = 200  # Longest string from the file (or run name) kept before a line is fitted
 
 ESCAPE_SEQUENCE: Final = re.compile(
     "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, erases
@@ -52,6 +52,15 @@ def clean(value: str, ascii_only: bool = False, *, limit: int | None = MAX_STRIN
     if limit is not None and len(text) > limit:
         text = text[: limit - 3] + ("..." if ascii_only else "…")
     return text
+
+
+def clean_name(name: str, ascii_only: bool = False) -> str:
+    """A run's name (its path or URL) made safe to print, at most ``MAX_STRING`` cells.
+
+    A longer one loses its middle, not its end: the file name and the folders nearest it
+    tell runs apart (a Ray Tune trial's folder holds its parameters).
+    """
+    return middle(clean(name, ascii_only, limit=None), MAX_STRING, ascii_only)
 
 
 def middle(text: str, width: int, ascii_only: bool = False) -> str:
