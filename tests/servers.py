@@ -1,4 +1,5 @@
-"""Real servers for the remote tests, on 127.0.0.1: moto's S3 server and an sftp server.
+"""Real servers for the remote tests, on 127.0.0.1: moto's S3 server, an sftp server, a GCS
+emulator and Azurite.
 
 The code under test finds them the ways a user's machine would say:
 
@@ -8,6 +9,8 @@ The code under test finds them the ways a user's machine would say:
   Port, User, IdentityFile) for the alias SFTP_HOST, so URLs read
   ``sftp://SFTP_HOST/sweep/run.jsonl``; the key it names is the only one the server
   accepts, and no ssh agent is asked.
+- GCS: ``STORAGE_EMULATOR_HOST`` names gcp-storage-emulator (anonymous, as for any emulator).
+- Azure: ``AZURE_STORAGE_CONNECTION_STRING`` names Azurite, with its development account.
 
 Each server can be stopped and started again on the same port, to test errors and
 recovery. The S3 server forgets its buckets when stopped; the sftp server serves a folder.
@@ -23,18 +26,21 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from needs import need
+from needs import in_ci, need
 
 from value_diag.ingest.remote import forget_connections
 
@@ -62,43 +68,55 @@ def _wait_for(condition: Any, what: str) -> None:
         time.sleep(0.02)
 
 
-class S3Server:
-    """moto's standalone S3 server, a subprocess; every request it gets is recorded.
+class ServerProcess:
+    """A server in a subprocess on 127.0.0.1:``port``, that can be stopped and started again
+    on the same port; its output goes to ``log``. Subclasses say how to start it and how to
+    tell that it answers."""
 
-    ``launcher`` is what the interpreter runs, given moto.server's options: moto's own
-    server, or a script that adjusts moto before it calls ``moto.server.main``.
-    """
+    name = "the server"
+    stop_signal: signal.Signals = signal.SIGTERM
 
-    def __init__(self, workdir: Path, launcher: Sequence[str] = ("-m", "moto.server")) -> None:
-        self.launcher = tuple(launcher)
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
         self.port = free_port()
-        self.recording = workdir / "s3-requests.jsonl"
-        self.log = workdir / "s3-server.log"
+        self.log = workdir / "server.log"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def answers(self) -> bool:
+        """Whether the server answers now (a plain TCP connect unless a subclass asks more)."""
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+            return True
+        return False
+
     def start(self) -> None:
-        env = {
-            **os.environ,
-            "MOTO_ENABLE_RECORDING": "1",
-            "MOTO_RECORDER_FILEPATH": str(self.recording),
-        }
         with self.log.open("ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, *self.launcher, "-H", "127.0.0.1", "-p", str(self.port)],
+                self.command(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=env,
+                env=self.environment(),
+                cwd=self.workdir,  # whatever a server writes beside it stays in its folder
             )
-        _wait_for(self._answers, "moto's S3 server")
+        _wait_for(self._started, self.name)
 
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
+        self._process.send_signal(self.stop_signal)
         try:
             self._process.wait(5)
         except subprocess.TimeoutExpired:
@@ -110,10 +128,39 @@ class S3Server:
         self.stop()
         self.start()
 
-    def _answers(self) -> bool:
+    def _started(self) -> bool:
         assert self._process is not None
         if self._process.poll() is not None:
-            raise RuntimeError(f"moto's S3 server exited: {self.log.read_text()[-2000:]}")
+            raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
+        return self.answers()
+
+
+class S3Server(ServerProcess):
+    """moto's standalone S3 server, a subprocess; every request it gets is recorded.
+
+    ``launcher`` is what the interpreter runs, given moto.server's options: moto's own
+    server, or a script that adjusts moto before it calls ``moto.server.main``.
+    """
+
+    name = "moto's S3 server"
+
+    def __init__(self, workdir: Path, launcher: Sequence[str] = ("-m", "moto.server")) -> None:
+        super().__init__(workdir)
+        self.launcher = tuple(launcher)
+        self.recording = workdir / "s3-requests.jsonl"
+        self.log = workdir / "s3-server.log"
+
+    def command(self) -> list[str]:
+        return [sys.executable, *self.launcher, "-H", "127.0.0.1", "-p", str(self.port)]
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "MOTO_ENABLE_RECORDING": "1",
+            "MOTO_RECORDER_FILEPATH": str(self.recording),
+        }
+
+    def answers(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):
                 return True
@@ -146,6 +193,107 @@ class S3Server:
             for e in entries
             if (method is None or e["method"] == method) and key in e["url"].partition("?")[0]
         ]
+
+
+class GcsServer(ServerProcess):
+    """gcp-storage-emulator, Google Cloud Storage's JSON API in memory, a subprocess.
+
+    Found the way gcsfs and Google's clients find an emulator: ``STORAGE_EMULATOR_HOST``.
+    The tests put objects through the JSON API itself, with no client library. A restart
+    forgets every bucket.
+    """
+
+    name = "the GCS emulator"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "gcp_storage_emulator", "start",
+            "--host", "127.0.0.1", "--port", str(self.port), "--in-memory",
+        ]  # fmt: skip
+
+    def answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/storage/v1/b", timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def create_bucket(self, bucket: str) -> None:
+        body = json.dumps({"name": bucket}).encode()
+        self._send("POST", "/storage/v1/b?project=test", body, "application/json")
+
+    def put(self, bucket: str, key: str, data: bytes) -> None:
+        """Uploads ``data`` whole as gs://BUCKET/KEY (a new generation of the object)."""
+        name = urllib.parse.quote(key, safe="")
+        where = f"/upload/storage/v1/b/{bucket}/o?uploadType=media&name={name}"
+        self._send("POST", where, data, "application/octet-stream")
+
+    def _send(self, method: str, where: str, body: bytes, kind: str) -> None:
+        request = urllib.request.Request(
+            self.endpoint + where, body, {"Content-Type": kind}, method=method
+        )
+        with urllib.request.urlopen(request, timeout=STARTUP_S) as answer:
+            assert answer.status == 200, answer.read()
+
+
+AZURITE_ACCOUNT: Final = "devstoreaccount1"
+AZURITE_KEY: Final = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+"""Azurite's well-known development account: published by Microsoft, no secret."""
+
+
+def azurite() -> str:
+    """The azurite-blob program: ``VALUE_DIAG_AZURITE`` (set by .ci/run, which installs it
+    from npm), else on the PATH; a skip without it, in CI a failure."""
+    found = os.environ.get("VALUE_DIAG_AZURITE") or shutil.which("azurite-blob")
+    if not found or not os.access(found, os.X_OK):
+        why = "azurite-blob is not installed (npm install azurite; .ci/run does)"
+        if in_ci():
+            pytest.fail(f"{why}; VALUE_DIAG_AZURITE={found!r}")
+        pytest.skip(why)
+    return found
+
+
+class AzuriteServer(ServerProcess):
+    """Azurite's blob service, Azure Storage's emulator, in memory, a subprocess.
+
+    Found the way adlfs and Azure's clients find an account: a connection string in
+    ``AZURE_STORAGE_CONNECTION_STRING``. A restart forgets every container.
+    """
+
+    name = "Azurite"
+    stop_signal = signal.SIGKILL  # on SIGTERM it waits for its clients to hang up
+
+    def __init__(self, workdir: Path, program: str) -> None:
+        super().__init__(workdir)
+        self.program = program
+
+    def command(self) -> list[str]:
+        return [
+            self.program, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck", "--silent",
+        ]  # fmt: skip
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+            f"AccountKey={AZURITE_KEY};BlobEndpoint={self.endpoint}/{AZURITE_ACCOUNT};"
+        )
+
+    def create_container(self, container: str) -> None:
+        self._service().create_container(container)
+
+    def put(self, container: str, key: str, data: bytes) -> None:
+        """Uploads ``data`` whole as az://CONTAINER/KEY (a block blob, a new ETag)."""
+        self._service().get_blob_client(container, key).upload_blob(data, overwrite=True)
+
+    def _service(self) -> Any:
+        from azure.storage.blob import BlobServiceClient
+
+        return BlobServiceClient.from_connection_string(self.connection_string)
 
 
 class SftpServer:
@@ -298,7 +446,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 @pytest.fixture
 def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
     """The S3 server, named by AWS_ENDPOINT_URL with dummy keys, running, its log empty."""
-    if s3_server._process is None:  # a test before stopped it and failed to start it
+    if not s3_server.running:  # a test before stopped it and failed to start it
         s3_server.start()
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_KEY)
@@ -339,4 +487,58 @@ def sftp(sftp_server: SftpServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     sftp_server.reads.clear()
     forget_connections()
     yield sftp_server
+    forget_connections()
+
+
+@pytest.fixture(scope="session")
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsServer]:
+    """The GCS emulator for the whole session."""
+    need("gcp_storage_emulator")
+    need("gcsfs")
+    server = GcsServer(tmp_path_factory.mktemp("gcs"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def gcs(gcs_server: GcsServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[GcsServer]:
+    """The GCS emulator, running, named by STORAGE_EMULATOR_HOST (and nothing else)."""
+    if not gcs_server.running:
+        gcs_server.start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server.endpoint)
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"):
+        monkeypatch.delenv(name, raising=False)
+    forget_connections()
+    yield gcs_server
+    forget_connections()
+
+
+@pytest.fixture(scope="session")
+def azurite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]:
+    """Azurite's blob service for the whole session."""
+    program = azurite()
+    need("adlfs")
+    server = AzuriteServer(tmp_path_factory.mktemp("azurite"), program)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def azure(
+    azurite_server: AzuriteServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[AzuriteServer]:
+    """Azurite, running, named by AZURE_STORAGE_CONNECTION_STRING (and nothing else)."""
+    if not azurite_server.running:
+        azurite_server.start()
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite_server.connection_string)
+    for name in ("ACCOUNT_NAME", "ACCOUNT_KEY", "SAS_TOKEN", "CLIENT_ID", "ANON"):
+        monkeypatch.delenv(f"AZURE_STORAGE_{name}", raising=False)
+    forget_connections()
+    yield azurite_server
     forget_connections()

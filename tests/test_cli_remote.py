@@ -171,15 +171,24 @@ def test_sftp_once_and_watch(sftp: SftpServer, spawn: Callable[..., Any]) -> Non
     assert grown["source"] == f"sftp://gpu-box{top}/seed0/run.jsonl"
 
 
-@pytest.mark.parametrize("url", ["s3://bucket/run.jsonl", "sftp://host/run.jsonl"])
-def test_without_the_extra_a_url_is_one_line(url: str, tmp_path: Path) -> None:
-    """A stand-in fsspec that cannot be imported, as on a machine without the extra."""
+@pytest.mark.parametrize(
+    ("url", "extra"),
+    [
+        ("s3://bucket/run.jsonl", "remote"),
+        ("sftp://host/run.jsonl", "remote"),
+        ("gs://bucket/run.jsonl", "gcs"),
+        ("az://container/run.jsonl", "azure"),
+    ],
+)
+def test_without_the_extra_a_url_is_one_line(url: str, extra: str, tmp_path: Path) -> None:
+    """A stand-in fsspec that cannot be imported, as on a machine without the extras: the
+    line names the extra that reads the URL's scheme."""
     (tmp_path / "fsspec").mkdir()
     (tmp_path / "fsspec" / "__init__.py").write_text("raise ImportError('no fsspec here')\n")
     proc = run_cli(["once", url], env={**env(), "PYTHONPATH": str(tmp_path)})
     assert proc.returncode == 2
     err = proc.stderr.decode()
-    assert err.count("\n") == 1 and "pip install 'value-diag[remote]'" in err, err
+    assert err.count("\n") == 1 and f"pip install 'value-diag[{extra}]'" in err, err
 
 
 def test_only_local_directories_are_watched_for_new_runs(

@@ -625,6 +625,33 @@ def test_a_dropped_ssh_connection_is_said_in_words(exc: BaseException) -> None:
     assert said in ("connection closed by the server", "connection reset by the server"), said
 
 
+def test_a_wrapped_connection_error_is_said_by_what_it_wraps() -> None:
+    """Azure's client wraps aiohttp's, which wraps the refused connection (its os_error)."""
+    refused = ConnectionRefusedError(111, "Connection refused")
+    connector = type("ClientConnectorError", (OSError,), {})(111, "Cannot connect to host")
+    connector.os_error = refused
+    outer = type("ServiceRequestError", (Exception,), {})("Cannot connect to host x:1")
+    outer.__cause__ = connector
+    assert reasons.reason(outer) == "connection refused"
+
+
+def test_an_error_raised_while_handling_another_is_said_as_itself() -> None:
+    try:
+        try:
+            raise FileNotFoundError("cache")
+        except FileNotFoundError:
+            raise ValueError("the answer was not JSON") from None
+    except ValueError as exc:
+        assert reasons.reason(exc) == "ValueError: the answer was not JSON"
+    try:
+        try:
+            raise TimeoutError
+        except TimeoutError:
+            raise KeyError("size")  # noqa: B904  (as a library might)
+    except KeyError as exc:
+        assert reasons.reason(exc) == "KeyError: 'size'"
+
+
 # --- without the extra --------------------------------------------------------------------
 
 
@@ -665,7 +692,17 @@ def test_importing_the_remote_layer_imports_no_backend() -> None:
         (
             "gcsfs",
             "gs://bucket/run.jsonl",
-            "reading gs:// URLs needs gcsfs: pip install 'value-diag[remote]' gcsfs",
+            "reading gs:// URLs needs the gcs extra: pip install 'value-diag[gcs]'",
+        ),
+        (
+            "adlfs",
+            "az://container/run.jsonl",
+            "reading az:// URLs needs the azure extra: pip install 'value-diag[azure]'",
+        ),
+        (
+            "ocifs",
+            "oci://bucket@namespace/run.jsonl",
+            "reading oci:// URLs needs ocifs: pip install 'value-diag[remote]' ocifs",
         ),
         (
             "fsspec-is-there",

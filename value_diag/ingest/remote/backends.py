@@ -4,8 +4,10 @@ One file system per scheme and host, shared; each call through ``Remote`` is tim
 (settings.py) and its failure said in a few words without secrets (reasons.py).
 Endpoints and credentials come from each backend's standard chain: for S3 the AWS
 environment, profiles and roles (``AWS_ENDPOINT_URL`` or ``FSSPEC_S3_ENDPOINT_URL`` for
-MinIO or a local server, ``FSSPEC_S3_ANON=true`` for a public bucket); for sftp the ssh
-settings of settings.py.
+MinIO or a local server, ``FSSPEC_S3_ANON=true`` for a public bucket); for GCS Google's
+application default credentials (``STORAGE_EMULATOR_HOST`` for an emulator); for Azure
+``AZURE_STORAGE_CONNECTION_STRING`` or the account name and key or identity variables; for
+sftp the ssh settings of settings.py.
 """
 
 from __future__ import annotations
@@ -26,8 +28,15 @@ from value_diag.ingest.remote.reasons import RemoteFailure, reason
 from value_diag.ingest.urls import public, scheme
 
 REMOTE_EXTRA: Final = "pip install 'value-diag[remote]'"
-_EXTRA_PACKAGES: Final = frozenset({"fsspec", "s3fs", "paramiko", "aiohttp"})
-"""What the remote extra installs (the packages whose absence it cures)."""
+_EXTRAS: Final = {
+    "fsspec": "remote",
+    "s3fs": "remote",
+    "paramiko": "remote",
+    "aiohttp": "remote",
+    "gcsfs": "gcs",
+    "adlfs": "azure",
+}
+"""The extra that installs each backend package (the one whose absence it cures)."""
 _WEB: Final = frozenset({"http", "https"})
 
 
@@ -172,8 +181,9 @@ def _class(protocol: str) -> Any:
     try:
         import fsspec  # type: ignore[import-untyped]
     except ImportError:
-        raise ReadError(_needs(protocol, "the remote extra", REMOTE_EXTRA)) from None
+        raise ReadError(_needs(protocol, _scheme_extra(protocol))) from None
     _quiet_loggers()
+    settings.prepare(protocol)
     try:
         return fsspec.get_filesystem_class(protocol)
     except ValueError:
@@ -184,9 +194,11 @@ def _class(protocol: str) -> Any:
         from fsspec.registry import known_implementations  # type: ignore[import-untyped]
 
         package = known_implementations[protocol]["class"].split(".")[0]
-        if package in _EXTRA_PACKAGES:
-            raise ReadError(_needs(protocol, "the remote extra", REMOTE_EXTRA)) from None
-        raise ReadError(_needs(protocol, package, f"{REMOTE_EXTRA} {package}")) from None
+        if package in _EXTRAS:
+            raise ReadError(_needs(protocol, _EXTRAS[package])) from None
+        raise ReadError(
+            f"reading {protocol}:// URLs needs {package}: {REMOTE_EXTRA} {package}"
+        ) from None
 
 
 @cache
@@ -204,8 +216,15 @@ def _quiet_loggers() -> None:
 _LOGGERS: Final = ("paramiko", "fsspec", "s3fs", "aiobotocore", "botocore", "gcsfs", "adlfs")
 
 
-def _needs(protocol: str, what: str, command: str) -> str:
-    return f"reading {protocol}:// URLs needs {what}: {command}"
+def _scheme_extra(protocol: str) -> str:
+    """The extra that makes URLs of ``protocol`` readable (it brings fsspec too)."""
+    if protocol in settings.GCS:
+        return "gcs"
+    return "azure" if protocol in settings.AZURE else "remote"
+
+
+def _needs(protocol: str, extra: str) -> str:
+    return f"reading {protocol}:// URLs needs the {extra} extra: pip install 'value-diag[{extra}]'"
 
 
 def _make(cls: Any, protocol: str, parts: SplitResult) -> Any:

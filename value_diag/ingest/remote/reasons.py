@@ -47,10 +47,11 @@ class RemoteFailure(Exception):
 
 def reason(exc: BaseException, url: str = "") -> str:
     """Why a remote call failed, in a few words: no traceback, no secret of ``url``."""
+    for cause in _causes(exc):
+        for cls in type(cause).__mro__:
+            if cls.__name__ in _REASONS:
+                return _REASONS[cls.__name__]
     names = [cls.__name__ for cls in type(exc).__mro__]
-    for name in names:
-        if name in _REASONS:
-            return _REASONS[name]
     if "SSHException" in names:
         text = str(exc)
         said = next((v for k, v in _SSH_MESSAGES.items() if text.startswith(k)), None)
@@ -67,6 +68,27 @@ def reason(exc: BaseException, url: str = "") -> str:
         return _SSH_MESSAGES[first]
     said = first if isinstance(exc, OSError) and first else f"{type(exc).__name__}: {first}"
     return scrub(said.rstrip(": "), url)[:_MAX_REASON]
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and those it says it wraps, outermost first.
+
+    A library that wraps another's error names it as its cause (``raise ... from``), or,
+    as aiohttp does for a failed connect, in ``os_error``: Azure's "ServiceRequestError"
+    is, two links down, a ConnectionRefusedError. An error raised while another was being
+    handled (``__context__``) is not followed: that one is not what went wrong.
+    """
+    chain = [exc]
+    while len(chain) < _MAX_CAUSES:
+        last = chain[-1]
+        inner = last.__cause__ or getattr(last, "os_error", None)
+        if not isinstance(inner, BaseException) or inner in chain:
+            break
+        chain.append(inner)
+    return chain
+
+
+_MAX_CAUSES: Final = 6
 
 
 def _endpoint(text: str) -> str:

@@ -2,7 +2,9 @@
 
 Every network call is time-bounded so that a caller (watch's drawing loop) never waits
 long: each backend gets its own connect and read timeouts and a single attempt, and the
-asyncio backends (S3, GCS, Azure, HTTP) a wall-clock bound on every call besides.
+asyncio backends (S3, GCS, Azure, HTTP) a wall-clock bound on every call besides. gcsfs
+alone cannot be held to one attempt (its retries are fixed when it is imported): a GCS
+server that is down is said as timed out, after CALL_TIMEOUT_S.
 
 For sftp the URL's user and port come first, then ``~/.ssh/config`` (HostName, Port,
 User, IdentityFile), then paramiko's defaults (the keys in ``~/.ssh``, the ssh agent);
@@ -36,12 +38,45 @@ def options(protocol: str, parts: SplitResult) -> dict[str, Any]:
     return _OPTIONS.get(protocol, _no_options)(parts)
 
 
+GCS: Final = frozenset({"gs", "gcs"})
+AZURE: Final = frozenset({"az", "abfs", "abfss"})
+
+
+def prepare(protocol: str) -> None:
+    """What must be settled before a backend is imported.
+
+    gcsfs asks every bucket over gRPC whether it has a hierarchical namespace, unless
+    ``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT`` is false; an emulator named by
+    ``STORAGE_EMULATOR_HOST`` speaks only the JSON API, so the question would hang until
+    the call's bound. With an emulator the question is not asked (unless the variable
+    says otherwise): its buckets are plain ones.
+    """
+    if protocol in GCS and os.environ.get("STORAGE_EMULATOR_HOST"):
+        os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
+
 def tune(protocol: str, fs: Any) -> None:
     """What can only be set on a file system once it is made."""
     if protocol in ("s3", "s3a"):
         fs.retries = 1  # s3fs's own retry loop, on top of botocore's (also one attempt)
     elif protocol in SSH:
         fs.ftp.get_channel().settimeout(READ_TIMEOUT_S)  # each sftp request, once connected
+    elif protocol in AZURE:
+        _one_azure_attempt(fs)
+
+
+def _one_azure_attempt(fs: Any) -> None:
+    """One attempt per Azure call, as for the other backends.
+
+    adlfs builds its client with the storage SDK's retry policy (three retries, the first
+    after 15 s, which would hold a failing call until CALL_TIMEOUT_S and a recovered
+    server unread as long); no option of adlfs reaches it, so it is set on the client.
+    """
+    client = getattr(fs, "service_client", None)
+    policy = getattr(getattr(client, "_config", None), "retry_policy", None)
+    for name in ("total_retries", "connect_retries", "read_retries", "status_retries"):
+        if hasattr(policy, name):
+            setattr(policy, name, 0)
 
 
 def _no_options(parts: SplitResult) -> dict[str, Any]:
@@ -62,15 +97,23 @@ def _s3_options(parts: SplitResult) -> dict[str, Any]:
     return kwargs
 
 
+def _gcs_options(parts: SplitResult) -> dict[str, Any]:
+    return {"requests_timeout": _aiohttp_timeout()}
+
+
 def _azure_options(parts: SplitResult) -> dict[str, Any]:
     return {"connection_timeout": CONNECT_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
 
 
 def _http_options(parts: SplitResult) -> dict[str, Any]:
+    return {"client_kwargs": {"timeout": _aiohttp_timeout()}}
+
+
+def _aiohttp_timeout() -> Any:
+    """The connect and read bounds as aiohttp takes them (the HTTP and GCS backends)."""
     import aiohttp
 
-    timeout = aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT_S, sock_read=READ_TIMEOUT_S)
-    return {"client_kwargs": {"timeout": timeout}}
+    return aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT_S, sock_read=READ_TIMEOUT_S)
 
 
 def _ssh_options(parts: SplitResult) -> dict[str, Any]:
@@ -132,9 +175,8 @@ def _known_hosts_policy() -> Any:
 _OPTIONS: Final[dict[str, Callable[[SplitResult], dict[str, Any]]]] = {
     "s3": _s3_options,
     "s3a": _s3_options,
-    "az": _azure_options,
-    "abfs": _azure_options,
-    "abfss": _azure_options,
+    **dict.fromkeys(GCS, _gcs_options),
+    **dict.fromkeys(AZURE, _azure_options),
     "http": _http_options,
     "https": _http_options,
     "sftp": _ssh_options,
