@@ -37,7 +37,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 
 import pytest
 from needs import in_ci, need
@@ -75,6 +75,8 @@ class ServerProcess:
 
     name = "the server"
     stop_signal: signal.Signals = signal.SIGTERM
+    probe: str | None = None
+    """A path whose GET answers once the server is up (None: accepting is enough)."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -97,10 +99,15 @@ class ServerProcess:
         return dict(os.environ)
 
     def answers(self) -> bool:
-        """Whether the server answers now (a plain TCP connect unless a subclass asks more)."""
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
-            return True
-        return False
+        """Whether the server answers now: a GET of ``probe``, or without one a connect."""
+        try:
+            if self.probe is None:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+            else:
+                urllib.request.urlopen(self.endpoint + self.probe, timeout=1).close()
+        except OSError:
+            return False
+        return True
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -143,6 +150,7 @@ class S3Server(ServerProcess):
     """
 
     name = "moto's S3 server"
+    probe = "/moto-api/"
 
     def __init__(self, workdir: Path, launcher: Sequence[str] = ("-m", "moto.server")) -> None:
         super().__init__(workdir)
@@ -159,13 +167,6 @@ class S3Server(ServerProcess):
             "MOTO_ENABLE_RECORDING": "1",
             "MOTO_RECORDER_FILEPATH": str(self.recording),
         }
-
-    def answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):
-                return True
-        except OSError:
-            return False
 
     def client(self) -> Any:
         """A boto3 client of the server, for putting objects where the tests want them."""
@@ -204,19 +205,13 @@ class GcsServer(ServerProcess):
     """
 
     name = "the GCS emulator"
+    probe = "/storage/v1/b"
 
     def command(self) -> list[str]:
         return [
             sys.executable, "-m", "gcp_storage_emulator", "start",
             "--host", "127.0.0.1", "--port", str(self.port), "--in-memory",
         ]  # fmt: skip
-
-    def answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.endpoint}/storage/v1/b", timeout=1):
-                return True
-        except OSError:
-            return False
 
     def create_bucket(self, bucket: str) -> None:
         body = json.dumps({"name": bucket}).encode()
@@ -321,6 +316,10 @@ class SftpServer:
         self._thread.start()
         self._acceptor: Any = None
         self._connections: set[Any] = set()
+
+    @property
+    def running(self) -> bool:
+        return self._acceptor is not None
 
     def start(self) -> None:
         self._run(self._listen())
@@ -431,11 +430,19 @@ class BlackHole:
         self.sock.close()
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """moto's S3 server for the whole session."""
-    need("moto.server")
-    server = S3Server(tmp_path_factory.mktemp("s3"))
+class Startable(Protocol):
+    @property
+    def running(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+
+Served = TypeVar("Served", bound=Startable)
+ServedProcess = TypeVar("ServedProcess", bound=ServerProcess)
+
+
+def serving(server: ServedProcess) -> Iterator[ServedProcess]:
+    """A session fixture's body: the server started, and stopped when the session ends."""
     server.start()
     try:
         yield server
@@ -443,24 +450,48 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         server.stop()
 
 
+def named(
+    server: Served,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: dict[str, str],
+    unset: Sequence[str] = (),
+) -> Iterator[Served]:
+    """A test's fixture body: the server running (a test before may have stopped it),
+    named by the environment a user would set (``settings``; ``unset`` would say other
+    things), with no connection made before."""
+    if not server.running:
+        server.start()
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    for name in unset:
+        monkeypatch.delenv(name, raising=False)
+    forget_connections()
+    yield server
+    forget_connections()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server for the whole session."""
+    need("moto.server")
+    yield from serving(S3Server(tmp_path_factory.mktemp("s3")))
+
+
 @pytest.fixture
 def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
     """The S3 server, named by AWS_ENDPOINT_URL with dummy keys, running, its log empty."""
-    if not s3_server.running:  # a test before stopped it and failed to start it
-        s3_server.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "FSSPEC_S3_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
     s3_server.forget_requests()
-    forget_connections()
-    yield s3_server
-    forget_connections()
+    settings = {
+        "AWS_ENDPOINT_URL": s3_server.endpoint,
+        "AWS_ACCESS_KEY_ID": DUMMY_KEY,
+        "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    unset = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "FSSPEC_S3_ENDPOINT_URL")
+    yield from named(s3_server, monkeypatch, settings, unset)
 
 
 @pytest.fixture(scope="session")
@@ -481,13 +512,9 @@ def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer
 @pytest.fixture
 def sftp(sftp_server: SftpServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[SftpServer]:
     """The sftp server, running, with HOME the throwaway home that knows it; no ssh agent."""
-    sftp_server.start()
-    monkeypatch.setenv("HOME", str(sftp_server.client_key.parent.parent))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     sftp_server.reads.clear()
-    forget_connections()
-    yield sftp_server
-    forget_connections()
+    home = {"HOME": str(sftp_server.client_key.parent.parent)}
+    yield from named(sftp_server, monkeypatch, home, ("SSH_AUTH_SOCK",))
 
 
 @pytest.fixture(scope="session")
@@ -495,25 +522,15 @@ def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsServer]:
     """The GCS emulator for the whole session."""
     need("gcp_storage_emulator")
     need("gcsfs")
-    server = GcsServer(tmp_path_factory.mktemp("gcs"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from serving(GcsServer(tmp_path_factory.mktemp("gcs")))
 
 
 @pytest.fixture
 def gcs(gcs_server: GcsServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[GcsServer]:
     """The GCS emulator, running, named by STORAGE_EMULATOR_HOST (and nothing else)."""
-    if not gcs_server.running:
-        gcs_server.start()
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server.endpoint)
-    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"):
-        monkeypatch.delenv(name, raising=False)
-    forget_connections()
-    yield gcs_server
-    forget_connections()
+    settings = {"STORAGE_EMULATOR_HOST": gcs_server.endpoint}
+    unset = ("GOOGLE_APPLICATION_CREDENTIALS", "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT")
+    yield from named(gcs_server, monkeypatch, settings, unset)
 
 
 @pytest.fixture(scope="session")
@@ -521,12 +538,7 @@ def azurite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite
     """Azurite's blob service for the whole session."""
     program = azurite()
     need("adlfs")
-    server = AzuriteServer(tmp_path_factory.mktemp("azurite"), program)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from serving(AzuriteServer(tmp_path_factory.mktemp("azurite"), program))
 
 
 @pytest.fixture
@@ -534,11 +546,9 @@ def azure(
     azurite_server: AzuriteServer, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[AzuriteServer]:
     """Azurite, running, named by AZURE_STORAGE_CONNECTION_STRING (and nothing else)."""
-    if not azurite_server.running:
-        azurite_server.start()
-    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite_server.connection_string)
-    for name in ("ACCOUNT_NAME", "ACCOUNT_KEY", "SAS_TOKEN", "CLIENT_ID", "ANON"):
-        monkeypatch.delenv(f"AZURE_STORAGE_{name}", raising=False)
-    forget_connections()
-    yield azurite_server
-    forget_connections()
+    settings = {"AZURE_STORAGE_CONNECTION_STRING": azurite_server.connection_string}
+    unset = [
+        f"AZURE_STORAGE_{name}"
+        for name in ("ACCOUNT_NAME", "ACCOUNT_KEY", "SAS_TOKEN", "CLIENT_ID", "ANON")
+    ]
+    yield from named(azurite_server, monkeypatch, settings, unset)
