@@ -143,6 +143,33 @@ def test_watch_shows_a_read_error_and_recovers(
         w.close()
 
 
+def test_watch_waits_for_a_prefix_it_cannot_list_yet(
+    s3: S3Server,
+    bucket: tuple[Any, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A store that does not answer when watch starts is asked again, as a file that is not
+    there yet is waited for: the caption says why, and the runs come when it answers."""
+    from watching import Watch
+
+    _client, name = bucket
+    s3.stop()
+    w = Watch([f"s3://{name}/sweep/", "--poll", "0.2"], cwd=tmp_path, env=env())
+    try:
+        first = w.next_line()
+        assert first is not None and first.startswith("VALUE DIAGNOSTICS | no_data |"), first
+        assert f"waiting for run files in s3://{name}/sweep/ (cannot list" in first, first
+        assert first.endswith("; retrying)"), first
+        s3.start()
+        client = s3.client()
+        client.create_bucket(Bucket=name)  # the server forgot its buckets
+        put(client, name, "sweep/seed0/run.jsonl", healthy(3.0).encode())
+        seen = _lines_until(w, "1 record")
+        assert "seed0" in seen[-1] and "cannot list" not in seen[-1], seen
+    finally:
+        w.close()
+
+
 def _lines_until(w: Any, text: str) -> list[str]:
     seen: list[str] = []
     while True:

@@ -126,11 +126,16 @@ def _frames(
 
 
 def _waiting(runs: Runs, thresholds: Thresholds) -> list[Frame]:
-    """Frames saying what is awaited while no run file is there to follow."""
-    return [
-        Frame(t.given, FoldState(), f"waiting for run files {_where(t)}", thresholds)
-        for t in runs.found
-    ]
+    """Frames saying what is awaited while no run file is there to follow (and why a
+    remote directory could not be listed, while it cannot)."""
+    frames = []
+    for i, t in enumerate(runs.found):
+        error = runs.listing_error(i)
+        said = f" ({error}; retrying)" if error else ""
+        frames.append(
+            Frame(t.given, FoldState(), f"waiting for run files {_where(t)}{said}", thresholds)
+        )
+    return frames
 
 
 def _where(t: Target) -> str:
@@ -274,8 +279,13 @@ def _loop(
         if sources:
             frames, new = _frames(sources, thresholds, frames, changed, clock())
         else:
-            frames, new = _waiting(runs, thresholds), list(range(len(runs.found)))
-            new = new if changed or not turn else []
+            waiting = _waiting(runs, thresholds)
+            new = [
+                i
+                for i, f in enumerate(waiting)
+                if changed or not turn or i >= len(frames) or frames[i].note != f.note
+            ]
+            frames = waiting
         verdict = step(frames, new)
         if verdict is not None:
             return verdict

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from value_diag.commands.follower import REMOTE_POLL_S
 from value_diag.commands.paths import once_each, pick
+from value_diag.errors import ReadError
 from value_diag.ingest.runfiles import Kind, Target, is_esper, newest
 
 if TYPE_CHECKING:
@@ -47,17 +48,25 @@ class Runs:
     def __post_init__(self) -> None:
         files: list[str] = []
         for i, t in enumerate(self.found):
-            now = t.files()
+            remote = t.grows and t.kind is Kind.URL
+            error = None
+            try:
+                now = t.files()
+            except ReadError as exc:
+                if not remote:
+                    raise
+                now, error = [], str(exc)  # the server may answer later: listed again
             named = pick(t, now, self.latest)
             if t.grows:
                 self._seen.update(now)
                 if self.latest and named:
                     self._current[i] = named[0]
-                if t.kind is Kind.URL:
-                    from value_diag.ingest.remote.prefetch import LIST_EVERY, Listing
+            if remote:
+                from value_diag.ingest.remote.prefetch import LIST_EVERY, Listing
 
-                    every = self.poll * LIST_EVERY
-                    self._listings[i] = Listing(t.files, now, every, self.wake or _nothing)
+                every = self.poll * LIST_EVERY
+                wake = self.wake or _nothing
+                self._listings[i] = Listing(t.files, now, every, wake, error)
             files += named
         self.files = once_each(files)
 
@@ -70,6 +79,11 @@ class Runs:
         """What a target names now: a remote one's latest listing, never waiting for it."""
         listing = self._listings.get(i)
         return t.files() if listing is None else listing.files
+
+    def listing_error(self, i: int) -> str | None:
+        """Why the last listing of the remote directory or pattern ``found[i]`` failed."""
+        listing = self._listings.get(i)
+        return None if listing is None else listing.error
 
     @property
     def grows(self) -> bool:

@@ -165,7 +165,11 @@ file, and new runs are rarer than new lines."""
 
 class Listing:
     """The run files a remote directory or pattern names, listed again on a thread every
-    ``interval`` seconds; ``files`` is the newest listing (the first one, until then)."""
+    ``interval`` seconds; ``files`` is the newest listing (the first one, until then).
+
+    ``wake`` is called when the files change, and when a listing fails for another
+    reason than the one before or works again (``error`` is the first listing's failure).
+    """
 
     def __init__(
         self,
@@ -173,9 +177,10 @@ class Listing:
         first: list[str],
         interval: float,
         wake: Callable[[], None] = _nothing,
+        error: str | None = None,
     ) -> None:
         self.files = first
-        self.error: str | None = None
+        self.error = error
         """Why the last listing failed, if it did (the files of the one before stay)."""
         self._list = list_files
         self._wake = wake
@@ -194,10 +199,12 @@ class Listing:
             try:
                 files = self._list()
             except ReadError as exc:
-                self.error = str(exc)
+                said, self.error = self.error, str(exc)
                 wait = min(wait * 2, BACKOFF_MAX_S * 4)
+                if said != self.error:
+                    self._wake()
                 continue
-            self.error, wait = None, self._interval
-            if files != self.files:
+            said, self.error, wait = self.error, None, self._interval
+            if files != self.files or said is not None:
                 self.files = files
                 self._wake()
