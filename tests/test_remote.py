@@ -16,13 +16,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
 from conftest import DEADLINE
 from servers import SFTP_HOST, BlackHole, S3Server, SftpServer, free_port
 
 from value_diag.errors import ReadError
+from value_diag.ingest import urls
 from value_diag.ingest.parallel import read_path
 from value_diag.ingest.remote import (
     RemoteTail,
@@ -623,6 +624,33 @@ def test_a_dropped_ssh_connection_is_said_in_words(exc: BaseException) -> None:
     """paramiko reports a server gone in several ways, whichever call meets it first."""
     said = reasons.reason(exc)
     assert said in ("connection closed by the server", "connection reset by the server"), said
+
+
+AZURE_URL: Final = "abfss://ctr@acct.dfs.core.windows.net/sweep/"
+
+
+def test_an_azure_container_before_its_account_is_shown_and_kept() -> None:
+    """It says where the file is (no one's name, no password), so it is not user-info."""
+    assert urls.azure_container(AZURE_URL) == "ctr"
+    assert urls.public(AZURE_URL + f"run.jsonl?sig={SECRET}") == AZURE_URL + "run.jsonl"
+    assert urls.rebuild(AZURE_URL, "ctr/sweep/seed1/run.jsonl") == AZURE_URL + "seed1/run.jsonl"
+    said = urls.scrub(f"container ctr: GET {AZURE_URL}?sig={SECRET} failed", AZURE_URL + "?sig=x")
+    assert said.startswith("container ctr: GET abfss://") and SECRET not in said, said
+    assert urls.rebuild("az://ctr/sweep/", "ctr/sweep/a.jsonl") == "az://ctr/sweep/a.jsonl"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"abfss://ctr:{SECRET}@acct.dfs.core.windows.net/run.jsonl",
+        f"s3://{SECRET}@bucket/run.jsonl",
+        f"sftp://{SECRET}@host/run.jsonl",
+    ],
+)
+def test_other_user_info_is_hidden(url: str) -> None:
+    assert urls.azure_container(url) is None
+    assert SECRET not in urls.public(url)
+    assert SECRET not in urls.scrub(f"failed: {url}", url)
 
 
 def test_a_wrapped_connection_error_is_said_by_what_it_wraps() -> None:

@@ -6,6 +6,8 @@ import re
 from typing import Final
 from urllib.parse import urlsplit
 
+AZURE: Final = frozenset({"az", "abfs", "abfss"})
+"""Schemes of Azure Blob Storage (adlfs)."""
 _SCHEME: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 """RFC 3986's scheme, then ``//``: what sets a URL apart from a path (``C:\\`` has no //)."""
 _CREDENTIALS: Final = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"]*@")
@@ -30,12 +32,26 @@ def public(url: str) -> str:
     """The URL as it may be shown: without user-info (``user:pass@``), query or fragment.
 
     Query strings carry tokens (pre-signed S3 URLs, Azure SAS) and user-info carries
-    passwords: neither may appear in output, errors or JSON.
+    passwords: neither may appear in output, errors or JSON. An Azure container written
+    before its account (``abfss://container@account.dfs.core.windows.net/...``) is not
+    user-info but where the file is: it stays.
     """
     if scheme(url) is None:
         return url
     parts = urlsplit(url)
-    return f"{parts.scheme}://{_host(parts.netloc)}{parts.path}"
+    container = azure_container(url)
+    shown = "" if container is None else container + "@"
+    return f"{parts.scheme}://{shown}{_host(parts.netloc)}{parts.path}"
+
+
+def azure_container(url: str) -> str | None:
+    """The container of an Azure URL written ``container@account.…`` (as Azure's portal,
+    Databricks and Synapse write ``abfss://`` URLs); None for any other URL."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in AZURE or "@" not in parts.netloc:
+        return None
+    user = parts.netloc.rpartition("@")[0]
+    return None if not user or ":" in user else user
 
 
 def scrub(text: str, url: str = "") -> str:
@@ -45,7 +61,8 @@ def scrub(text: str, url: str = "") -> str:
     """
     if url and scheme(url) is not None:
         parts = urlsplit(url)
-        secrets = [parts.query, parts.fragment, parts.netloc.rpartition("@")[0]]
+        user = "" if azure_container(url) else parts.netloc.rpartition("@")[0]
+        secrets = [parts.query, parts.fragment, user]
         for secret in sorted(filter(None, secrets), key=len, reverse=True):
             text = text.replace(secret, "…")
     text = _CREDENTIALS.sub(r"\g<scheme>", text)
@@ -66,8 +83,13 @@ def rebuild(url: str, fs_path: str) -> str:
     parts = urlsplit(url)
     host = _host(parts.netloc)
     user = parts.netloc[: len(parts.netloc) - len(host)]  # "user:pass@" or ""
-    if host and not fs_path.startswith("/") and (fs_path == host or fs_path.startswith(host + "/")):
-        netloc, path = user + host, fs_path[len(host) :]
+    bucket = azure_container(url) or host  # Azure lists container/key under either form
+    if (
+        bucket
+        and not fs_path.startswith("/")
+        and (fs_path == bucket or fs_path.startswith(bucket + "/"))
+    ):
+        netloc, path = user + host, fs_path[len(bucket) :]
     else:
         netloc, path = parts.netloc, fs_path if fs_path.startswith("/") else "/" + fs_path
     query = f"?{parts.query}" if parts.query else ""

@@ -25,7 +25,7 @@ from urllib.parse import SplitResult, urlsplit
 from value_diag.errors import ReadError
 from value_diag.ingest.remote import settings
 from value_diag.ingest.remote.reasons import RemoteFailure, reason
-from value_diag.ingest.urls import public, scheme
+from value_diag.ingest.urls import AZURE, azure_container, public, scheme
 
 REMOTE_EXTRA: Final = "pip install 'value-diag[remote]'"
 _EXTRAS: Final = {
@@ -220,7 +220,7 @@ def _scheme_extra(protocol: str) -> str:
     """The extra that makes URLs of ``protocol`` readable (it brings fsspec too)."""
     if protocol in settings.GCS:
         return "gcs"
-    return "azure" if protocol in settings.AZURE else "remote"
+    return "azure" if protocol in AZURE else "remote"
 
 
 def _needs(protocol: str, extra: str) -> str:
@@ -239,6 +239,8 @@ def _fs_path(fs: Any, protocol: str, parts: SplitResult, url: str) -> str:
     if protocol in _WEB:
         return url  # the query may be the token that grants access
     bucket = parts.netloc.rpartition("@")[2]  # as written: hostname would lower its case
+    if azure_container(url):
+        bucket = parts.netloc  # adlfs reads container@account itself
     return str(fs._strip_protocol(f"{protocol}://{bucket}{parts.path}"))
 
 

@@ -20,6 +20,8 @@ from functools import cache
 from typing import Any, Final
 from urllib.parse import SplitResult, unquote
 
+from value_diag.ingest.urls import AZURE, azure_container
+
 SSH: Final = frozenset({"sftp", "ssh"})
 """Schemes of ssh hosts: the URL names a host and an absolute path on it, and the file
 system is one connection, which a failure drops (the next call makes it again)."""
@@ -39,7 +41,6 @@ def options(protocol: str, parts: SplitResult) -> dict[str, Any]:
 
 
 GCS: Final = frozenset({"gs", "gcs"})
-AZURE: Final = frozenset({"az", "abfs", "abfss"})
 
 
 def prepare(protocol: str) -> None:
@@ -102,7 +103,13 @@ def _gcs_options(parts: SplitResult) -> dict[str, Any]:
 
 
 def _azure_options(parts: SplitResult) -> dict[str, Any]:
-    return {"connection_timeout": CONNECT_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
+    kwargs: dict[str, Any] = {
+        "connection_timeout": CONNECT_TIMEOUT_S,
+        "read_timeout": READ_TIMEOUT_S,
+    }
+    if azure_container(parts.geturl()) and parts.hostname:  # container@account.dfs.core...
+        kwargs["account_name"] = parts.hostname.split(".")[0]
+    return kwargs
 
 
 def _http_options(parts: SplitResult) -> dict[str, Any]:
