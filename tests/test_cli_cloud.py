@@ -1,5 +1,6 @@
 """once and watch on gs:// and az:// URLs, end to end: the console script against the GCS
-emulator and Azurite that the fixtures start on 127.0.0.1 (tests/servers.py).
+emulator and Azurite that the fixtures start on 127.0.0.1 (tests/servers.py); and a big
+object read in ranged parts, in this process.
 
 Each test runs against both stores; the URLs, the uploads and the restarts are the only
 things that differ, and a Store says them.
@@ -20,6 +21,10 @@ import pytest
 from conftest import DEADLINE, run_cli
 from servers import AZURITE_ACCOUNT, AzuriteServer, GcsServer
 from test_cli_watch import healthy
+from test_remote import NOW, big_log, same  # noqa: F401  (big_log is a fixture)
+
+from value_diag.ingest.parallel import read_path
+from value_diag.ingest.remote import read_remote, whole
 
 pytest_plugins = ("servers",)
 
@@ -177,3 +182,20 @@ def lines_until(w: Any, done: Callable[[str], bool]) -> list[str]:
         seen.append(line)
         if done(line):
             return seen
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_a_big_object_read_in_ranged_parts_equals_the_local_file(
+    store: Store,
+    big_log: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    parts: int,
+) -> None:
+    """The same split-at-line-starts fold as for S3 and local files, through this store's
+    ranged reads (several blocks to each part, the lines across their edges included)."""
+    store.put("big.jsonl", big_log.read_bytes())
+    monkeypatch.setattr(whole, "RANGE_BLOCK", 256 << 10)
+    state = read_remote(store.url("big.jsonl"), NOW, history=8, parts=parts)
+    expected = read_path(str(big_log), NOW, history=8)
+    assert expected.whole.records > 0 and expected.whole.bad_lines > 0
+    assert same(state, expected)
