@@ -25,6 +25,8 @@ from value_diag.ingest.urls import AZURE, azure_container
 SSH: Final = frozenset({"sftp", "ssh"})
 """Schemes of ssh hosts: the URL names a host and an absolute path on it, and the file
 system is one connection, which a failure drops (the next call makes it again)."""
+GCS: Final = frozenset({"gs", "gcs"})
+"""Schemes of Google Cloud Storage (gcsfs); Azure's are urls.AZURE."""
 
 CONNECT_TIMEOUT_S: Final = 3.0
 """Longest wait for a connection (TCP, TLS, the ssh banner and authentication) (s)."""
@@ -38,9 +40,6 @@ included: whatever a backend's own settings say, no call takes longer (s)."""
 def options(protocol: str, parts: SplitResult) -> dict[str, Any]:
     """The keyword arguments of the fsspec class of ``protocol`` for the URL ``parts``."""
     return _OPTIONS.get(protocol, _no_options)(parts)
-
-
-GCS: Final = frozenset({"gs", "gcs"})
 
 
 def prepare(protocol: str) -> None:
