@@ -422,6 +422,11 @@ class BlackHole:
                 conn, _ = self.sock.accept()
                 self._held.append(conn)
 
+    @property
+    def held(self) -> int:
+        """How many connections it has accepted (and holds, unanswered)."""
+        return len(self._held)
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(2)

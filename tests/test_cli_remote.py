@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -12,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
-from servers import S3Server, SftpServer
+from conftest import DEADLINE, run_cli, script
+from servers import BlackHole, S3Server, SftpServer
 from test_cli_watch import healthy
 from test_remote import bucket, put, sftp_put  # noqa: F401  (bucket is a fixture)
 
@@ -168,6 +170,31 @@ def test_watch_waits_for_a_prefix_it_cannot_list_yet(
         assert "seed0" in seen[-1] and "cannot list" not in seen[-1], seen
     finally:
         w.close()
+
+
+def test_ctrl_c_while_a_prefix_is_first_listed_ends_watch_as_later(
+    s3: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first listing of a hung server can take the call's bound: Ctrl-C then ends
+    watch as it does once it runs, exit 0 and nothing said."""
+    hole = BlackHole()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{hole.port}")
+        proc = subprocess.Popen(
+            [*script(), "watch", "s3://bucket/sweep/"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env(),
+        )
+        deadline = time.monotonic() + DEADLINE
+        while not hole.held and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # until watch has connected: the listing waits for an answer
+        assert hole.held, "watch never asked the server"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=DEADLINE)
+        assert (proc.returncode, out, err) == (0, b"", b"")
+    finally:
+        hole.close()
 
 
 def _lines_until(w: Any, text: str) -> list[str]:

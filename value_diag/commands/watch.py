@@ -163,7 +163,10 @@ def run_watch(
         with stopper.installed(), sink:
             return _watch_stdin(sink, options, stopper, clock)
     poll = REMOTE_POLL_S if options.poll is None else options.poll
-    runs = Runs(found, options.latest, wake=stopper.poke, poll=poll)
+    try:
+        runs = Runs(found, options.latest, wake=stopper.poke, poll=poll)
+    except KeyboardInterrupt:  # Ctrl-C while a remote directory is first listed: as later
+        return ExitCode.OK
     try:
         make_room(len(runs.files))
         keys = sink.keys()
