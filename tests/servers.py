@@ -44,6 +44,10 @@ from needs import in_ci, need
 
 from value_diag.ingest.remote import forget_connections
 
+OUTAGE_S: Final = 60.0
+"""How long a test waits for watch to say that a server is gone, and then that it is back:
+backends retry on their own before a call gives up, and watch asks a failing server again
+with backoff (a safety net, not a measure)."""
 STARTUP_S: Final = 15.0
 """How long a server may take to answer after it is started (a safety net, not a measure)."""
 SFTP_HOST: Final = "gpu-box"

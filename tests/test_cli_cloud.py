@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import DEADLINE, run_cli
-from servers import AZURITE_ACCOUNT, AzuriteServer, GcsServer
+from conftest import run_cli
+from servers import AZURITE_ACCOUNT, OUTAGE_S, AzuriteServer, GcsServer
 from test_cli_watch import healthy
 from test_remote import NOW, big_log, same  # noqa: F401  (big_log is a fixture)
 
@@ -29,9 +29,6 @@ from value_diag.ingest.remote import read_remote, whole
 pytest_plugins = ("servers",)
 
 SECRET: Final = "s1gn4ture-t0ken"
-OUTAGE_S: Final = 60.0
-"""How long a test waits for watch to say that the store is gone, and then that it is back:
-each backend retries on its own before a call gives up (a safety net, not a measure)."""
 
 
 @dataclass
@@ -158,30 +155,17 @@ def test_watch_shows_a_read_error_and_recovers(store: Store, tmp_path: Path) -> 
     store.put("run.jsonl", healthy(3.0))
     w = Watch([store.url("run.jsonl"), "--poll", "0.2"], cwd=tmp_path, env=env())
     try:
-        lines_until(w, lambda line: "1 record" in line)
+        w.lines_until(lambda line: "1 record" in line)
         store.server.stop()
-        seen = lines_until(w, lambda line: "read error:" in line and "retrying" in line)
+        seen = w.lines_until(lambda line: "read error:" in line and "retrying" in line, OUTAGE_S)
         if isinstance(store.server, AzuriteServer):  # one attempt; the refusal under the wraps
             assert "read error: connection refused; retrying" in seen[-1], seen
         store.server.start()
         store.create()  # the emulator forgot its buckets
         store.put("run.jsonl", healthy(3.0) + healthy(4.0))
-        back = lines_until(w, lambda line: "2 records" in line)
-        assert "read error" not in back[-1], seen + back
+        w.lines_until(lambda line: "2 records" in line and "read error" not in line, OUTAGE_S)
     finally:
         w.close()
-
-
-def lines_until(w: Any, done: Callable[[str], bool]) -> list[str]:
-    """watch's lines up to the first that is ``done``; the test fails if none comes."""
-    deadline = time.monotonic() + OUTAGE_S + DEADLINE
-    seen: list[str] = []
-    while True:
-        line = w.next_line(deadline)
-        assert line is not None, "watch ended:\n" + "\n".join(seen)
-        seen.append(line)
-        if done(line):
-            return seen
 
 
 @pytest.mark.parametrize("parts", [1, 3])

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import DEADLINE, run_cli, script
-from servers import BlackHole, S3Server, SftpServer
+from servers import OUTAGE_S, BlackHole, S3Server, SftpServer
 from test_cli_watch import healthy
 from test_remote import bucket, put, sftp_put  # noqa: F401  (bucket is a fixture)
 
@@ -130,17 +130,13 @@ def test_watch_shows_a_read_error_and_recovers(
     try:
         w.next_line()
         s3.stop()
-        assert any(
-            "read error:" in line and "retrying" in line for line in _lines_until(w, "read error")
-        )
+        said = w.lines_until(lambda line: "read error" in line, OUTAGE_S)[-1]
+        assert "read error:" in said and "retrying" in said, said
         s3.start()
         client2 = s3.client()
         client2.create_bucket(Bucket=name)  # the server forgot its buckets
         put(client2, name, "run.jsonl", (healthy(3.0) + healthy(4.0)).encode())
-        assert any(
-            "2 records" in line and "read error" not in line
-            for line in _lines_until(w, "2 records")
-        )
+        w.lines_until(lambda line: "2 records" in line and "read error" not in line, OUTAGE_S)
     finally:
         w.close()
 
@@ -166,7 +162,7 @@ def test_watch_waits_for_a_prefix_it_cannot_list_yet(
         client = s3.client()
         client.create_bucket(Bucket=name)  # the server forgot its buckets
         put(client, name, "sweep/seed0/run.jsonl", healthy(3.0).encode())
-        seen = _lines_until(w, "1 record")
+        seen = w.lines_until(lambda line: "1 record" in line, OUTAGE_S)
         assert "seed0" in seen[-1] and "cannot list" not in seen[-1], seen
     finally:
         w.close()
@@ -195,16 +191,6 @@ def test_ctrl_c_while_a_prefix_is_first_listed_ends_watch_as_later(
         assert (proc.returncode, out, err) == (0, b"", b"")
     finally:
         hole.close()
-
-
-def _lines_until(w: Any, text: str) -> list[str]:
-    seen: list[str] = []
-    while True:
-        line = w.next_line()
-        assert line is not None, "watch ended:\n" + "\n".join(seen)
-        seen.append(line)
-        if text in line:
-            return seen
 
 
 def test_sftp_once_and_watch(sftp: SftpServer, spawn: Callable[..., Any]) -> None:

@@ -111,6 +111,18 @@ class Watch:
             out.append(text)
         return out
 
+    def lines_until(self, done: Callable[[str], bool], within: float = DEADLINE) -> list[str]:
+        """The stdout lines up to the first that is ``done``, which must come within
+        ``within`` seconds; the test fails if it does not, or if watch ends first."""
+        deadline = time.monotonic() + within
+        seen: list[str] = []
+        while True:
+            line = self.next_line(deadline)
+            assert line is not None, "watch ended:\n" + "\n".join(seen) + self._context()
+            seen.append(line)
+            if done(line):
+                return seen
+
     def next_frame(self, deadline: float | None = None) -> Json | None:
         """The next JSON frame, or None at end of output."""
         text = self.next_line(deadline)
