@@ -36,6 +36,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Protocol, TypeVar
 
@@ -227,6 +228,14 @@ class GcsServer(ServerProcess):
         where = f"/upload/storage/v1/b/{bucket}/o?uploadType=media&name={name}"
         self._send("POST", where, data, "application/octet-stream")
 
+    def uploaded(self, bucket: str, key: str) -> float:
+        """When gs://BUCKET/KEY was last uploaded, as the store records it (``updated``)."""
+        name = urllib.parse.quote(key, safe="")
+        where = f"{self.endpoint}/storage/v1/b/{bucket}/o/{name}"
+        with urllib.request.urlopen(where, timeout=STARTUP_S) as answer:
+            updated = json.load(answer)["updated"]
+        return datetime.fromisoformat(updated.replace("Z", "+00:00")).timestamp()
+
     def _send(self, method: str, where: str, body: bytes, kind: str) -> None:
         request = urllib.request.Request(
             self.endpoint + where, body, {"Content-Type": kind}, method=method
@@ -288,6 +297,11 @@ class AzuriteServer(ServerProcess):
     def put(self, container: str, key: str, data: bytes) -> None:
         """Uploads ``data`` whole as az://CONTAINER/KEY (a block blob, a new ETag)."""
         self._service().get_blob_client(container, key).upload_blob(data, overwrite=True)
+
+    def uploaded(self, container: str, key: str) -> float:
+        """When az://CONTAINER/KEY was last uploaded, as the store records it."""
+        blob = self._service().get_blob_client(container, key)
+        return float(blob.get_blob_properties().last_modified.timestamp())
 
     def _service(self) -> Any:
         from azure.storage.blob import BlobServiceClient
