@@ -185,6 +185,14 @@ class S3Server(ServerProcess):
             region_name="us-east-1",
         )
 
+    def start_again(self, bucket: str) -> Any:
+        """Starts the server after a stop with ``bucket`` made again (moto forgets its
+        buckets when it stops); a client of it."""
+        self.start()
+        client = self.client()
+        client.create_bucket(Bucket=bucket)
+        return client
+
     def forget_requests(self) -> None:
         """Empties the request log."""
         self.recording.write_text("")

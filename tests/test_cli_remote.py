@@ -132,10 +132,7 @@ def test_watch_shows_a_read_error_and_recovers(
         s3.stop()
         said = w.lines_until(lambda line: "read error" in line, OUTAGE_S)[-1]
         assert "read error:" in said and "retrying" in said, said
-        s3.start()
-        client2 = s3.client()
-        client2.create_bucket(Bucket=name)  # the server forgot its buckets
-        put(client2, name, "run.jsonl", (healthy(3.0) + healthy(4.0)).encode())
+        put(s3.start_again(name), name, "run.jsonl", (healthy(3.0) + healthy(4.0)).encode())
         w.lines_until(lambda line: "2 records" in line and "read error" not in line, OUTAGE_S)
     finally:
         w.close()
@@ -158,10 +155,7 @@ def test_watch_waits_for_a_prefix_it_cannot_list_yet(
         assert first is not None and first.startswith("VALUE DIAGNOSTICS | no_data |"), first
         assert f"waiting for run files in s3://{name}/sweep/ (cannot list" in first, first
         assert first.endswith("; retrying)"), first
-        s3.start()
-        client = s3.client()
-        client.create_bucket(Bucket=name)  # the server forgot its buckets
-        put(client, name, "sweep/seed0/run.jsonl", healthy(3.0).encode())
+        put(s3.start_again(name), name, "sweep/seed0/run.jsonl", healthy(3.0).encode())
         seen = w.lines_until(lambda line: "1 record" in line, OUTAGE_S)
         assert "seed0" in seen[-1] and "cannot list" not in seen[-1], seen
     finally:

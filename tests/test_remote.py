@@ -180,10 +180,7 @@ def test_s3_a_stopped_server_is_an_error_and_its_return_a_fresh_start(
     assert tail.error == f"cannot connect to {s3.endpoint}"
     assert read_all(tail) == b""
 
-    s3.start()  # moto forgets its buckets when it stops: the run is uploaded again
-    client = s3.client()
-    client.create_bucket(Bucket=name)
-    put(client, name, "run.jsonl", lines(0, 25))
+    put(s3.start_again(name), name, "run.jsonl", lines(0, 25))
     assert tail.sync() is Change.OPENED
     assert tail.error is None
     assert read_all(tail) == lines(0, 25)
@@ -203,10 +200,7 @@ def test_s3_a_read_that_fails_is_a_read_error_and_the_next_sync_starts_afresh(
         str(caught.value) == f"cannot read s3://{name}/run.jsonl: cannot connect to {s3.endpoint}"
     )
     assert tail.error == f"cannot connect to {s3.endpoint}"
-    s3.start()
-    client = s3.client()
-    client.create_bucket(Bucket=name)
-    put(client, name, "run.jsonl", lines(0, 20))
+    put(s3.start_again(name), name, "run.jsonl", lines(0, 20))
     assert tail.sync() is Change.OPENED
     assert read_all(tail) == lines(0, 20)
 
