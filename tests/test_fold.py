@@ -25,7 +25,7 @@ from value_diag.schema import (
     SanctumSnapshot,
     ValueFunctionMetrics,
 )
-from value_diag.state import Compile, FoldState, to_snapshot
+from value_diag.state import Compile, FoldState, Update, to_snapshot
 
 NOW = 1_700_000_000.5
 LATER = NOW + 60.0
@@ -70,9 +70,9 @@ def nan_safe(values: tuple[float, ...] | None) -> tuple[object, ...] | None:
     return tuple("nan" if math.isnan(v) else v for v in values)
 
 
-def comparable(state: FoldState) -> tuple[object, ...]:
-    """Everything but last_update, with NaN equal to NaN."""
-    return (nan_safe(state.values), state.compile, state.records, state.bad_lines, state.last_error)
+def comparable(state: FoldState) -> str:
+    """Everything but last_update, with NaN equal to NaN (floats compared by repr)."""
+    return repr(dataclasses.replace(state, last_update=None))
 
 
 # --- folding the parts ------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def test_nothing_folded_is_the_empty_state() -> None:
 
 def test_a_value_line_sets_the_values_and_counts_a_record() -> None:
     state = fold(FoldState(), numbered(flat(A)), NOW)
-    assert state == FoldState(values=tup(A), records=1, last_update=NOW, step=7)
+    assert state == FoldState(values=tup(A), records=1, last_update=NOW, step=7, updates=1)
     assert state.has_data
 
 
@@ -510,6 +510,108 @@ def test_bundled_collapse_sample_ends_with_non_finite_values() -> None:
     assert got["td_error_std"] == math.inf
 
 
+# --- fit, updates, recent, run headers, esper's Bellman --------------------------------------
+
+
+def header(writer: str | None = "TelemetryWriter", rules: str | None = "scale-free") -> bytes:
+    return dumps({"value_diag_run": {"writer": writer, "version": "0", "rules": rules}})
+
+
+def esper_ev_only(ev: float, step: int) -> bytes:
+    data = {"explained_variance": ev, "value_mean": 1.0, "return_mean": 2.0}
+    return dumps({"event_type": "PPO_UPDATE_COMPLETED", "epoch": step, "data": data})
+
+
+def test_fit_is_the_newest_value_lines_never_an_older_updates() -> None:
+    state = fold(FoldState(), numbered(flat({**A, "return_mean": 4.0})), NOW)
+    assert state.fit == (4.0,)
+    state = fold(state, numbered(flat(B)), NOW)
+    assert state.fit is None
+    state = fold(state, numbered(dumps({"return_mean": 5.0})), NOW)
+    assert state.fit == (5.0,)
+    assert state.values == tup(B)
+
+
+def test_updates_count_value_records_of_the_current_run() -> None:
+    lines = [flat(A), snap(infra={}), ppo(B), dumps({"explained_variance": 0.5}), flat(A)]
+    state = fold(FoldState(), numbered(*lines), NOW)
+    assert state.updates == 3
+    assert fold(state, numbered(started()), NOW).updates == 0
+    assert fold(state, numbered(header()), NOW).updates == 0
+    assert fold(state, numbered(header(), flat(B)), NOW).updates == 1
+
+
+def test_recent_keeps_the_newest_updates_of_the_run_oldest_first() -> None:
+    lines = [
+        flat({**A, "explained_variance": 0.5, "return_mean": 1.0}),
+        ppo(B),
+        esper_ev_only(0.25, 9),
+        flat(A),
+    ]
+    state = fold(FoldState(recent_len=3), numbered(*lines), NOW)
+    assert state.recent == (
+        Update(tup(B), None, None, None, True),
+        Update(None, (0.25, 1.0, None, None, None), (2.0,), 9, True),
+        Update(tup(A), None, None, 7, False),
+    )
+    assert state.updates == 4
+    assert fold(FoldState(), numbered(*lines), NOW).recent == ()
+    restarted = fold(state, numbered(header(), flat(B)), NOW)
+    assert restarted.recent == (Update(tup(B), None, None, 7, False),)
+
+
+def test_an_esper_update_without_the_nine_counts_and_sets_the_critic() -> None:
+    state = fold(
+        FoldState(recent_len=5), numbered(esper_ev_only(0.5, 1), esper_ev_only(-0.2, 2)), NOW
+    )
+    assert state.values is None
+    assert state.updates == 2
+    assert state.critic == (-0.2, 1.0, None, None, None)
+    assert state.fit == (2.0,)
+    assert state.step == 2
+    assert state.has_data
+
+
+def test_a_run_header_starts_a_new_run_and_names_it() -> None:
+    first = [started(compile_enabled=True), flat({**A, "return_mean": 1.0, "value_mean": 2.0})]
+    state = fold(FoldState(history_len=5, recent_len=5), numbered(*first), NOW)
+    state = fold(state, numbered(header("stable-baselines3")), NOW)
+    assert (state.values, state.critic, state.fit, state.step) == (None, None, None, None)
+    assert (state.history, state.recent, state.updates) == ((), (), 0)
+    assert (state.writer, state.rules) == ("stable-baselines3", "scale-free")
+    assert state.compile == Compile(True, "", "")  # what the process runs on stays
+    assert state.records == 3
+    state = fold(state, numbered(flat(B)), NOW)
+    assert (state.writer, state.rules, state.updates) == ("stable-baselines3", "scale-free", 1)
+
+
+def test_a_training_started_forgets_the_writer() -> None:
+    state = fold(FoldState(), numbered(header(), flat(A), started()), NOW)
+    assert (state.writer, state.rules) == (None, None)
+
+
+def test_a_script_run_twice_on_one_file_shows_only_the_second_run() -> None:
+    run = [header(), flat(A), flat(B), flat(A)]
+    state = fold(FoldState(history_len=10, recent_len=10), numbered(*run, *run[:2]), NOW)
+    assert state.updates == 1
+    assert state.history == (tup(A),)
+    assert [u.values for u in state.recent] == [tup(A)]
+    assert state.writer == "TelemetryWriter"
+
+
+def test_mean_abs_td_goes_with_the_values() -> None:
+    state = fold(FoldState(), numbered(ppo(A)), NOW)
+    assert state.mean_abs_td
+    assert not fold(state, numbered(flat(B)), NOW).mean_abs_td
+    assert fold(state, numbered(esper_ev_only(0.1, 3)), NOW).mean_abs_td  # the values stay
+    assert fold(state, numbered(compile_line()), NOW).mean_abs_td
+    assert not fold(state, numbered(started()), NOW).mean_abs_td
+
+
+def compile_line() -> bytes:
+    return flat({"compile_enabled": True})
+
+
 # --- property: batching does not matter -------------------------------------------------------
 
 numbers = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**70), 2**70) | st.none()
@@ -530,9 +632,18 @@ a_line: st.SearchStrategy[bytes | BadLine] = st.one_of(
     compile_fields.map(lambda c: snap(infra=c)),
     compile_fields.map(lambda c: started(**c)),
     compile_fields.map(flat),
+    st.builds(
+        lambda f, ev, ret: ppo({**f, "explained_variance": ev, "return_mean": ret}),
+        fields,
+        numbers,
+        numbers,
+    ),
+    st.builds(lambda ev: esper_ev_only(ev, 4), st.floats(allow_nan=False)),
+    st.builds(header, st.sampled_from(["TelemetryWriter", "stable-baselines3", None])),
     st.sampled_from(
         [
             b'garbage "bellman_error"',
+            b'{"value_diag_run": {"writer": 1}}',
             b'{"tamiyo": 1}',
             b'{"bellman_error": "x"}',
             b'{"event_type": "EPOCH_COMPLETED", "data": {}}',
@@ -550,10 +661,10 @@ def test_folding_in_batches_equals_folding_at_once(
     lines: list[bytes | BadLine], cuts: list[int]
 ) -> None:
     all_lines = numbered(*lines)
-    whole = fold(FoldState(), all_lines, NOW)
+    whole = fold(FoldState(history_len=3, recent_len=4), all_lines, NOW)
     points = sorted({c for c in cuts if 0 < c < len(all_lines)})
     bounds = [0, *points, len(all_lines)]
-    batched = FoldState()
+    batched = FoldState(history_len=3, recent_len=4)
     for a, b in itertools.pairwise(bounds):
         batched = fold(batched, all_lines[a:b], NOW)
     assert comparable(batched) == comparable(whole)

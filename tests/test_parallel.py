@@ -22,13 +22,13 @@ from value_diag.state import FoldState
 NOW = 1_000.0
 
 
-def reference(data: bytes) -> FoldState:
+def reference(data: bytes, history: int = 0, recent: int = 0) -> FoldState:
     """The simple path: split into lines, examine each candidate line, fold in order."""
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     numbered = [(i + 1, line) for i, line in enumerate(lines) if is_candidate(line)]
-    return fold(FoldState(), numbered, NOW)
+    return fold(FoldState(history_len=history, recent_len=recent), numbered, NOW)
 
 
 def _event_type(line: bytes) -> object:
@@ -44,6 +44,7 @@ MIXES = {
     "names-in-strings": Mix(names_in_strings=True),
     "restart-after-last-update": Mix(restart_at_end=True),
     "everything": Mix(bad_every=5, names_in_strings=True, restart_at_end=True),
+    "runs": Mix(run_headers=4, ev_only=True),
 }
 
 
@@ -61,6 +62,15 @@ def test_fold_path_in_parts_equals_folding_every_line(log: Path, parts: int) -> 
     assert fold_path(str(log), NOW, parts=parts) == expected
 
 
+@pytest.mark.parametrize("parts", [2, 5])
+def test_history_and_recent_in_parts_equal_folding_every_line(log: Path, parts: int) -> None:
+    expected = reference(log.read_bytes(), history=7, recent=30)
+    assert expected.records > 0
+    got = fold_path(str(log), NOW, parts=parts, history=7, recent=30)
+    assert repr(got) == repr(expected)  # NaN equals NaN
+    assert len(got.recent) == min(30, got.updates)
+
+
 def test_generated_logs_hold_what_the_cases_name(log: Path) -> None:
     """The fixtures really contain bad lines, NaN, names in strings, a final restart."""
     data = log.read_bytes()
@@ -76,6 +86,12 @@ def test_generated_logs_hold_what_the_cases_name(log: Path) -> None:
     assert (foreign_candidates > 0) is mix.names_in_strings
     if mix.restart_at_end:
         assert state.values is None, "a TRAINING_STARTED after the last update clears values"
+    headers = data.count(b'"value_diag_run"')
+    assert headers == mix.run_headers
+    if mix.run_headers:
+        assert state.writer is not None and state.rules == "scale-free"
+    every = reference(data, recent=10**6)
+    assert any(u.values is None for u in every.recent) is mix.ev_only
 
 
 @pytest.mark.parametrize("parts", [1, 2, 4])

@@ -170,7 +170,9 @@ def test_empty_infrastructure_object_gives_default_compile() -> None:
 
 def test_ppo_update_reads_the_nine_metrics_among_other_fields() -> None:
     data = {"policy_loss": 0.1, "entropy": None, "layers": {"a": 1}, **NINE, "lstm_has_nan": False}
-    assert parse(ppo(data)) == Record(values=NINE_TUPLE, compile=None, new_run=False, step=1)
+    assert parse(ppo(data)) == Record(
+        values=NINE_TUPLE, compile=None, new_run=False, step=1, mean_abs_td=True
+    )
 
 
 def test_ppo_update_ignores_compile_fields_and_top_level_fields() -> None:
@@ -181,7 +183,9 @@ def test_ppo_update_ignores_compile_fields_and_top_level_fields() -> None:
             "data": {"bellman_error": 1.0, "compile_enabled": True, "compile_backend": "x"},
         }
     )
-    assert parse(line) == Record(values=(0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+    assert parse(line) == Record(
+        values=(0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0), mean_abs_td=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -681,3 +685,159 @@ def test_lines_that_could_confuse_stand_ins_go_to_the_stdlib(line: bytes) -> Non
     import value_diag.ingest.parse as records
 
     assert records._loads_constants(line) is records._REFUSED
+
+
+# --- FIT_FIELDS, run headers, esper's Bellman and its updates without the nine -------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        dumps({"step": 3, **NINE, "return_mean": -2.5}),
+        ppo({**NINE, "return_mean": -2.5}),
+        dumps({"step": 3, "tamiyo": {"value_function": NINE, "return_mean": -2.5}}),
+    ],
+)
+def test_every_shape_gives_the_fit_fields(line: bytes) -> None:
+    parsed = parse(line)
+    assert isinstance(parsed, Record)
+    assert parsed.fit == (-2.5,)
+    assert parsed.values == NINE_TUPLE
+
+
+@pytest.mark.parametrize(
+    ("line", "fit"),
+    [
+        (dumps({"step": 3, **NINE}), None),
+        (dumps({"step": 3, **NINE, "return_mean": None}), (None,)),
+        (dumps({"return_mean": NINE["bellman_error"]}), (NINE["bellman_error"],)),
+        (b'{"return_mean": NaN, "bellman_error": 1}', (math.nan,)),
+    ],
+)
+def test_fit_fields_absent_null_alone_and_nan(
+    line: bytes, fit: tuple[float | None, ...] | None
+) -> None:
+    parsed = parse(line)
+    assert isinstance(parsed, Record)
+    assert repr(parsed.fit) == repr(fit)
+
+
+def test_a_fit_field_of_the_wrong_type_is_a_bad_line() -> None:
+    assert reason_of(parse(dumps({**NINE, "return_mean": "x"}))) == (
+        "return_mean is a string, expected a number"
+    )
+
+
+def test_a_run_header_starts_a_run_named_by_its_writer_and_rules() -> None:
+    line = dumps(
+        {
+            "value_diag_run": {
+                "writer": "stable-baselines3",
+                "version": "1.2.3",
+                "rules": "scale-free",
+                "started": 1.7e9,
+                "future": {"anything": [1]},
+            }
+        }
+    )
+    assert is_candidate(line)
+    assert parse(line) == Record(new_run=True, writer="stable-baselines3", rules="scale-free")
+
+
+@pytest.mark.parametrize(
+    ("header", "writer", "rules"),
+    [({}, None, None), ({"writer": None, "rules": None}, None, None), ({"writer": ""}, "", None)],
+)
+def test_a_run_header_without_a_writer_or_rules(
+    header: dict[str, Any], writer: str | None, rules: str | None
+) -> None:
+    assert parse(dumps({"value_diag_run": header})) == Record(
+        new_run=True, writer=writer, rules=rules
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b'{"value_diag_run": {"writer": 3}}', "writer is a number, expected a string"),
+        (b'{"value_diag_run": {"rules": true}}', "rules is a boolean, expected a string"),
+        (b'{"value_diag_run": {"rules": NaN}}', "rules is a number, expected a string"),
+        (b'{"value_diag_run": {"writer": ["x"]}}', "writer is a list, expected a string"),
+        (
+            b'{"value_diag_run": "TelemetryWriter"}',
+            "value_diag_run is a string, expected an object",
+        ),
+    ],
+)
+def test_a_bad_run_header_is_a_bad_line(line: bytes, reason: str) -> None:
+    assert reason_of(parse(line)) == reason
+
+
+def test_a_training_started_names_no_writer() -> None:
+    parsed = parse(started({}))
+    assert parsed == Record(new_run=True, writer=None, rules=None)
+
+
+def test_only_esper_updates_say_their_bellman_is_the_mean_absolute_td() -> None:
+    esper = parse(ppo(NINE))
+    assert isinstance(esper, Record) and esper.mean_abs_td
+    for line in (dumps(NINE), dumps({"tamiyo": {"value_function": NINE}})):
+        ours = parse(line)
+        assert isinstance(ours, Record) and not ours.mean_abs_td
+
+
+# esper-lite's PPOUpdatePayload of December 2025 (339fbd0d, before abd37455 added the nine):
+# explained_variance and the value statistics, none of the nine.
+DEC_2025 = {
+    "policy_loss": 0.1,
+    "value_loss": 2.0,
+    "entropy": 1.2,
+    "explained_variance": 0.42,
+    "return_mean": 3.5,
+    "return_std": 1.0,
+    "value_mean": 3.0,
+    "value_std": 0.9,
+    "value_min": 1.0,
+    "value_max": 5.0,
+}
+
+
+def test_an_esper_update_with_only_explained_variance_is_an_update_without_values() -> None:
+    parsed = parse(ppo(DEC_2025))
+    assert parsed == Record(
+        values=None,
+        critic=(0.42, 3.0, 0.9, 1.0, 5.0),
+        fit=(3.5,),
+        step=1,
+        mean_abs_td=True,
+        update=True,
+    )
+    assert parsed.is_update
+
+
+@pytest.mark.parametrize("ev", [None, math.nan])
+def test_an_esper_update_whose_explained_variance_is_null_or_nan_still_counts(
+    ev: float | None,
+) -> None:
+    parsed = parse(ppo({"policy_loss": 0.1, "explained_variance": ev}))
+    assert isinstance(parsed, Record) and parsed.is_update and parsed.values is None
+    assert parsed.critic is not None and repr(parsed.critic[0]) == repr(ev)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        ppo({"policy_loss": 0.1, "value_mean": 1.0}),  # neither the nine nor explained variance
+        ppo({**DEC_2025, "skipped": True}),  # esper's placeholder
+        dumps({"explained_variance": 0.5}),  # not an update event: the critic, no update
+    ],
+)
+def test_other_lines_without_the_nine_are_not_updates(line: bytes) -> None:
+    parsed = parse(line)
+    assert parsed is None or (isinstance(parsed, Record) and not parsed.is_update)
+
+
+def test_a_line_with_the_nine_is_an_update() -> None:
+    for line in (ppo(NINE), dumps(NINE), dumps({"tamiyo": {"value_function": NINE}})):
+        parsed = parse(line)
+        assert isinstance(parsed, Record) and parsed.is_update

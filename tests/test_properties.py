@@ -38,6 +38,8 @@ from value_diag.render.panel import ValueDiagnosticsPanel
 from value_diag.render.sinks import StreamSink
 from value_diag.render.terminal import make_console
 from value_diag.schema import (
+    CRITIC_FIELDS,
+    FIT_FIELDS,
     VALUE_FIELDS,
     InfrastructureMetrics,
     SanctumSnapshot,
@@ -88,8 +90,13 @@ def candidates(data: bytes) -> list[Line]:
     return out
 
 
+def kept(history: int) -> FoldState:
+    """An empty state keeping ``history`` value records, and a different number of Updates."""
+    return FoldState(history_len=history, recent_len=(0, 2, 1, 5)[history])
+
+
 def one_at_a_time(data: bytes, history: int) -> FoldState:
-    state = FoldState(history_len=history)
+    state = kept(history)
     for numbered in candidates(data):
         state = fold(state, [numbered], NOW)
     return state
@@ -104,7 +111,7 @@ def chunked(data: bytes, cuts: Sequence[int]) -> Iterator[bytes]:
 def streamed(data: bytes, cuts: Sequence[int], history: int) -> FoldState:
     """As watch reads: bytes in arbitrary chunks, a fold per chunk, the tail at the end."""
     scanner = LineScanner()
-    state = FoldState(history_len=history)
+    state = kept(history)
     for chunk in chunked(data, cuts):
         state = fold(state, scanner.feed(chunk), NOW)
     return fold(state, scanner.finish(), NOW)
@@ -135,6 +142,17 @@ def started(fields: dict[str, Any]) -> bytes:
     return dumps({"event_type": "TRAINING_STARTED", "data": {"n_envs": 4, **fields}})
 
 
+def header(writer: str | None, rules: str | None) -> bytes:
+    """The run header TelemetryWriter writes first."""
+    return dumps({"value_diag_run": {"writer": writer, "version": "0.1", "rules": rules}})
+
+
+critic_fields = st.dictionaries(
+    st.sampled_from([*CRITIC_FIELDS, *FIT_FIELDS]), numbers, min_size=1, max_size=3
+)
+names = st.sampled_from(["TelemetryWriter", "stable-baselines3", "scale-free", None])
+
+
 valid_lines = st.one_of(
     value_fields.map(flat),
     value_fields.map(ppo),
@@ -142,6 +160,12 @@ valid_lines = st.one_of(
     compile_fields.map(started),
     compile_fields.map(flat),
     st.builds(lambda v, c: flat({**v, **c}), value_fields, compile_fields),
+    st.builds(lambda v, c: flat({**v, **c}), value_fields, critic_fields),
+    st.builds(lambda v, c: ppo({**v, **c}), value_fields, critic_fields),
+    # esper-lite's updates of December 2025: explained variance, none of the nine
+    critic_fields.map(lambda c: ppo({"explained_variance": 0.5, **c})),
+    critic_fields.map(flat),
+    st.builds(header, names, names),
 )
 
 BAD_LINES = [
@@ -160,6 +184,9 @@ BAD_LINES = [
     b'{"compile_enabled": "yes"}',  # not a boolean
     b'{"compile_backend": 3}',
     b'{"event_type": "TRAINING_STARTED", "data": {"compile_mode": {}}}',
+    b'{"value_diag_run": {"writer": 1}}',
+    b'{"value_diag_run": []}',
+    b'{"return_mean": "x", "bellman_error": 1}',
     b"[" * 3000 + b'"tamiyo"' + b"]" * 3000,  # nested too deeply
     b'{"bellman_error": 1e999999999999999999999}' + b"\x00",
 ]
@@ -219,6 +246,16 @@ NAMED_CASES = {
     "restart-with-compile-last": [flat(A), b"", ppo(B), started({"compile_enabled": False})],
     "nan-tokens-and-crlf": [flat({**A, "bellman_error": math.nan}) + b"\r", b"\r", flat(B)],
     "bom-then-foreign": [b"\xef\xbb\xbf" + flat(A), FOREIGN_LINES[3], FOREIGN_LINES[0]],
+    # A script run twice on one file: the second header starts the run afresh.
+    "run-twice": [
+        header("TelemetryWriter", "scale-free"),
+        flat({**A, "return_mean": 1.0}),
+        ppo({"explained_variance": 0.5}),
+        header("stable-baselines3", "scale-free"),
+        flat(B),
+        started({}),
+        flat(A),
+    ],
 }
 
 
@@ -241,6 +278,7 @@ def file_of(lines: Sequence[bytes], trailing_newline: bool) -> bytes:
 @example(NAMED_CASES["restart-after-last-update"], False, [2, 3], [70], 2)
 @example(NAMED_CASES["restart-with-compile-last"], True, [3], [], 3)
 @example(NAMED_CASES["nan-tokens-and-crlf"], False, [], [1, 2, 3, 4, 5], 1)
+@example(NAMED_CASES["run-twice"], True, [1, 3, 4], [30, 200], 3)
 def test_one_at_a_time_in_batches_at_once_and_streamed_are_the_same(
     lines: list[bytes],
     trailing_newline: bool,
@@ -252,11 +290,11 @@ def test_one_at_a_time_in_batches_at_once_and_streamed_are_the_same(
     expected = one_at_a_time(data, history)
     numbered = candidates(data)
 
-    at_once = fold(FoldState(history_len=history), numbered, NOW)
+    at_once = fold(kept(history), numbered, NOW)
     assert_same(at_once, expected, "all at once")
 
     points = sorted({c for c in batch_cuts if 0 < c < len(numbered)})
-    batched = FoldState(history_len=history)
+    batched = kept(history)
     for a, b in itertools.pairwise([0, *points, len(numbered)]):
         batched = fold(batched, numbered[a:b], NOW)
     assert_same(batched, expected, f"in batches cut at {points}")
@@ -288,6 +326,7 @@ def scratch() -> Iterator[Path]:
 @example(NAMED_CASES["restart-with-compile-last"], False, 3)
 @example(NAMED_CASES["nan-tokens-and-crlf"] * 4, True, 0)
 @example(NAMED_CASES["bom-then-foreign"] * 4, True, 0)
+@example(NAMED_CASES["run-twice"] * 3, True, 3)
 def test_fold_path_in_any_number_of_parts_equals_the_simple_fold(
     scratch: Path, lines: list[bytes], trailing_newline: bool, history: int
 ) -> None:
@@ -296,7 +335,9 @@ def test_fold_path_in_any_number_of_parts_equals_the_simple_fold(
     path.write_bytes(data)
     expected = one_at_a_time(data, history)
     for parts in range(1, 5):
-        got = fold_path(str(path), NOW, parts=parts, history=history)
+        got = fold_path(
+            str(path), NOW, parts=parts, history=history, recent=kept(history).recent_len
+        )
         assert_same(got, expected, f"fold_path in {parts} parts")
 
 
@@ -323,6 +364,11 @@ def test_named_cases_hold_what_they_name() -> None:
     assert restarted.values is None
     assert restarted.compile == Compile(True, "inductor", "default")
     assert restarted.records == 4
+    twice = one_at_a_time(file_of(NAMED_CASES["run-twice"], True), 3)
+    assert (twice.updates, twice.writer, twice.rules) == (1, None, None)
+    assert [u.values for u in twice.recent] == [tuple(A[name] for name in VALUE_FIELDS)]
+    second = one_at_a_time(file_of(NAMED_CASES["run-twice"][:5], True), 3)
+    assert (second.updates, second.writer, second.rules) == (1, "stable-baselines3", "scale-free")
 
 
 # --- property: the panel never breaks ------------------------------------------------------

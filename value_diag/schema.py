@@ -31,6 +31,10 @@ CRITIC_FIELDS: tuple[str, ...] = (
 """The critic's own numbers: esper-lite's PPO update and TamiyoState names (value-diag's
 CRITIC CALIBRATION block)."""
 
+FIT_FIELDS: tuple[str, ...] = ("return_mean",)
+"""Statistics the verdict rules need beyond the nine and the critic's five, of the same
+rollout: ``return_mean`` is the population mean of the returns (the value targets)."""
+
 
 def _history() -> deque[float]:
     return deque(maxlen=100)

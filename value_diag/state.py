@@ -15,6 +15,28 @@ from value_diag.schema import (
 
 
 @dataclass(frozen=True, slots=True)
+class Update:
+    """One value record (a PPO update) of a run, as ``FoldState.recent`` keeps it.
+
+    Attributes:
+        values: the nine metrics (VALUE_FIELDS order), or None for an update that gave
+            only the critic's numbers (esper-lite's runs of December 2025).
+        critic: the critic's five numbers (CRITIC_FIELDS order, None for one not
+            given), or None when the update named none.
+        fit: the FIT_FIELDS (None for one not given), or None when it named none.
+        step: the training step the update's line named, or None.
+        mean_abs_td: its ``bellman_error`` is the mean |TD error| (esper-lite's), not
+            the mean squared TD error.
+    """
+
+    values: tuple[float, ...] | None
+    critic: tuple[float | None, ...] | None
+    fit: tuple[float | None, ...] | None
+    step: int | None
+    mean_abs_td: bool
+
+
+@dataclass(frozen=True, slots=True)
 class FoldState:
     """Everything a frame shows, folded from the lines read so far.
 
@@ -33,6 +55,18 @@ class FoldState:
             reported), or None while the current run has reported none.
         step: the training step named by the newest line that named one in the current
             run, or None.
+        fit: the FIT_FIELDS (None for one not reported) of the newest value record, or
+            None while the current run has reported none or the newest value record
+            gave none (never an older update's).
+        updates: value records in the current run (lines with the nine metrics, and
+            esper updates that carry only the critic's numbers).
+        recent: the newest ``recent_len`` value records of the current run, oldest first.
+        recent_len: how many value records ``recent`` keeps (0: none).
+        writer: what wrote the current run, from its run header (``value_diag_run``);
+            None for a run without one.
+        rules: the rules the run header asks for (``"scale-free"``), or None.
+        mean_abs_td: the current values' ``bellman_error`` is the mean |TD error|
+            (esper-lite's), not the mean squared TD error (value-diag's producer).
     """
 
     values: tuple[float, ...] | None = None
@@ -45,6 +79,13 @@ class FoldState:
     history_len: int = 0
     critic: tuple[float | None, ...] | None = None
     step: int | None = None
+    fit: tuple[float | None, ...] | None = None
+    updates: int = 0
+    recent: tuple[Update, ...] = ()
+    recent_len: int = 0
+    writer: str | None = None
+    rules: str | None = None
+    mean_abs_td: bool = False
 
     @property
     def has_data(self) -> bool:

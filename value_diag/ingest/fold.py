@@ -10,7 +10,7 @@ from typing import Final
 
 from value_diag.ingest.lines import Line
 from value_diag.ingest.parse import BadLine, Record, parse
-from value_diag.state import Compile, FoldState
+from value_diag.state import Compile, FoldState, Update
 
 
 class Keep(Enum):
@@ -48,6 +48,15 @@ class Segment:
             fields above are then what all the lines do); None while none was met.
         groups: per group met, in order of first appearance: what its lines and the
             lines of no group do, from the segment's first line.
+        fit: the FIT_FIELDS the segment leaves, None if a new run cleared them, KEEP if
+            no line touched them.
+        updates: value records after the segment's last new run (all of them if none).
+        recent: the segment's newest value records (up to the length asked for), after
+            its last new run.
+        writer: the writer named by the segment's last new run (when ``restarted``).
+        rules: the rules named by the segment's last new run (when ``restarted``).
+        mean_abs_td: what the ``bellman_error`` of the values the segment leaves is (when
+            ``values`` is not KEEP).
     """
 
     records: int = 0
@@ -62,6 +71,12 @@ class Segment:
     groups: tuple[tuple[str, Segment], ...] = ()
     critic: tuple[float | None, ...] | Keep | None = KEEP
     step: int | Keep | None = KEEP
+    fit: tuple[float | None, ...] | Keep | None = KEEP
+    updates: int = 0
+    recent: tuple[Update, ...] = ()
+    writer: str | None = None
+    rules: str | None = None
+    mean_abs_td: bool = False
 
 
 class _Effect:
@@ -71,15 +86,21 @@ class _Effect:
         "bad",
         "compile",
         "critic",
+        "fit",
         "history",
         "last_error",
+        "mean_abs_td",
+        "recent",
         "records",
         "restarted",
+        "rules",
         "step",
+        "updates",
         "values",
+        "writer",
     )
 
-    def __init__(self, history_len: int) -> None:
+    def __init__(self, history_len: int, recent_len: int = 0) -> None:
         self.values: tuple[float, ...] | Keep | None = KEEP
         self.compile: Compile | None = None
         self.records = 0
@@ -89,6 +110,12 @@ class _Effect:
         self.restarted = False
         self.critic: tuple[float | None, ...] | Keep | None = KEEP
         self.step: int | Keep | None = KEEP
+        self.fit: tuple[float | None, ...] | Keep | None = KEEP
+        self.updates = 0
+        self.recent: deque[Update] = deque(maxlen=recent_len)
+        self.writer: str | None = None
+        self.rules: str | None = None
+        self.mean_abs_td = False
 
     def copy(self) -> _Effect:
         twin = _Effect(0)
@@ -101,6 +128,9 @@ class _Effect:
         twin.last_error, twin.restarted = self.last_error, self.restarted
         twin.history = self.history.copy()
         twin.critic, twin.step = self.critic, self.step
+        twin.fit, twin.updates, twin.recent = self.fit, self.updates, self.recent.copy()
+        twin.writer, twin.rules = self.writer, self.rules
+        twin.mean_abs_td = self.mean_abs_td
         return twin
 
     def take(self, number: int, parsed: Record | BadLine) -> None:
@@ -112,19 +142,40 @@ class _Effect:
         if parsed.new_run:
             self.values = None
             self.critic = None
+            self.fit = None
             self.step = None
             self.history.clear()
+            self.recent.clear()
+            self.updates = 0
             self.restarted = True
+            self.writer, self.rules = parsed.writer, parsed.rules
+            self.mean_abs_td = False
         if parsed.step is not None:
             self.step = parsed.step
-        if parsed.values is not None or parsed.critic is not None:
+        update = parsed.is_update
+        if update or parsed.critic is not None:
             # The critic's numbers describe the rollout of the nine: a value line without
             # them leaves them unreported, never an older update's beside newer metrics.
             self.critic = parsed.critic
+        if update or parsed.fit is not None:
+            self.fit = parsed.fit  # the same, for the same reason
         if parsed.values is not None:
             self.values = parsed.values
+            self.mean_abs_td = parsed.mean_abs_td
             if self.history.maxlen:
                 self.history.append(parsed.values + _explained_variance(parsed))
+        if update:
+            self.updates += 1
+            if self.recent.maxlen:
+                self.recent.append(
+                    Update(
+                        parsed.values,
+                        parsed.critic,
+                        parsed.fit,
+                        parsed.step,
+                        parsed.mean_abs_td,
+                    )
+                )
         if parsed.compile is not None:
             self.compile = parsed.compile
 
@@ -140,6 +191,12 @@ class _Effect:
             self.restarted,
             critic=self.critic,
             step=self.step,
+            fit=self.fit,
+            updates=self.updates,
+            recent=tuple(self.recent),
+            writer=self.writer,
+            rules=self.rules,
+            mean_abs_td=self.mean_abs_td,
         )
 
 
@@ -149,13 +206,16 @@ def _explained_variance(parsed: Record) -> tuple[float, ...]:
     return () if ev is None else (ev,)
 
 
-def summarize(lines: Iterable[Line], line_count: int = 0, history_len: int = 0) -> Segment:
+def summarize(
+    lines: Iterable[Line], line_count: int = 0, history_len: int = 0, recent_len: int = 0
+) -> Segment:
     """The effect of numbered lines, in order; bad lines are counted and change nothing.
 
-    The newest ``history_len`` value records are kept for trends. A line of a group is
-    the group's; a line of no group (and a bad line that names none) is every group's.
+    The newest ``history_len`` value records are kept for trends, and the newest
+    ``recent_len`` as Updates. A line of a group is the group's; a line of no group (and
+    a bad line that names none) is every group's.
     """
-    whole = _Effect(history_len)
+    whole = _Effect(history_len, recent_len)
     shared: _Effect | None = None
     groups: dict[str, _Effect] = {}
     for number, line in lines:
@@ -198,10 +258,18 @@ def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> F
         number, reason = seg.last_error
         last_error = f"line {number + line_offset}: {reason}"
     history = seg.history if seg.restarted else state.history + seg.history
+    recent = seg.recent if seg.restarted else state.recent + seg.recent
     return FoldState(
         values=state.values if seg.values is KEEP else seg.values,
+        mean_abs_td=state.mean_abs_td if seg.values is KEEP else seg.mean_abs_td,
         critic=state.critic if seg.critic is KEEP else seg.critic,
+        fit=state.fit if seg.fit is KEEP else seg.fit,
         step=state.step if seg.step is KEEP else seg.step,
+        updates=seg.updates if seg.restarted else state.updates + seg.updates,
+        recent=recent[-state.recent_len :] if state.recent_len else (),
+        recent_len=state.recent_len,
+        writer=seg.writer if seg.restarted else state.writer,
+        rules=seg.rules if seg.restarted else state.rules,
         compile=seg.compile or state.compile,
         records=state.records + seg.records,
         bad_lines=state.bad_lines + seg.bad_lines,
@@ -217,7 +285,8 @@ def fold(state: FoldState, lines: Iterable[Line], now: float) -> FoldState:
 
     Every line counts, of whatever group: this is the state of the file as one run.
     """
-    return apply(state, summarize(lines, history_len=state.history_len), now)
+    seg = summarize(lines, history_len=state.history_len, recent_len=state.recent_len)
+    return apply(state, seg, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,9 +310,9 @@ class FileState:
     groups: tuple[tuple[str, FoldState], ...] = ()
 
     @classmethod
-    def empty(cls, history_len: int = 0) -> FileState:
+    def empty(cls, history_len: int = 0, recent_len: int = 0) -> FileState:
         """The state of a file before any line."""
-        state = FoldState(history_len=history_len)
+        state = FoldState(history_len=history_len, recent_len=recent_len)
         return cls(state, state)
 
     @property
@@ -285,4 +354,6 @@ def apply_file(state: FileState, seg: Segment, now: float, line_offset: int = 0)
 
 def fold_file(state: FileState, lines: Iterable[Line], now: float) -> FileState:
     """Applies numbered lines to a file's runs, in order."""
-    return apply_file(state, summarize(lines, history_len=state.whole.history_len), now)
+    whole = state.whole
+    seg = summarize(lines, history_len=whole.history_len, recent_len=whole.recent_len)
+    return apply_file(state, seg, now)

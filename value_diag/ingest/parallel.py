@@ -63,24 +63,31 @@ def _never() -> bool:
     return False
 
 
-def fold_path(path: str, now: float, parts: int | None = None, history: int = 0) -> FoldState:
+def fold_path(
+    path: str, now: float, parts: int | None = None, history: int = 0, recent: int = 0
+) -> FoldState:
     """Folds a file (or stdin for ``-``) as one run; see read_path.
 
     Raises:
         ReadError: the input cannot be read, or is not a regular file.
     """
-    return read_path(path, now, parts, history).whole
+    return read_path(path, now, parts, history, recent).whole
 
 
 def read_path(
-    path: str, now: float | None = None, parts: int | None = None, history: int = 0
+    path: str,
+    now: float | None = None,
+    parts: int | None = None,
+    history: int = 0,
+    recent: int = 0,
 ) -> FileState:
     """Folds a file (or stdin for ``-``) into its runs, up to the size it had when opened.
 
     The last line counts even without a newline. A file that keeps growing is not
     chased: what was written after the open is for the next look. ``parts`` overrides
     how many processes share the file (default: by size and the cores available);
-    ``history`` is how many value records to keep for trends.
+    ``history`` is how many value records to keep for trends, ``recent`` how many to
+    keep as Updates (FoldState.recent).
 
     Records are dated ``now``; without it, a file's by its modification time, the moment
     of its last write (so a file nobody writes to any more looks as old as it is), and
@@ -90,19 +97,21 @@ def read_path(
         ReadError: the input cannot be read, or is not a regular file.
     """
     if path == STDIN:
-        seg = summarize(LineScanner().read(read_stdin()), history_len=history)
-        return apply_file(FileState.empty(history), seg, time.time() if now is None else now)
+        seg = summarize(LineScanner().read(read_stdin()), history_len=history, recent_len=recent)
+        empty = FileState.empty(history, recent)
+        return apply_file(empty, seg, time.time() if now is None else now)
     try:
         fd, st = open_regular(path)
     except OSError as exc:
         raise describe(path, exc) from None
     written = st.st_mtime if now is None else now
     try:
-        done = catch_up(fd, st.st_size, written, parts, history, name=path)
+        done = catch_up(fd, st.st_size, written, parts, history, name=path, recent=recent)
         scanner = LineScanner()
         scanner.lines = done.lines
         tail = scanner.read(read_range(fd, done.offset, st.st_size))
-        return apply_file(done.file, summarize(tail, history_len=history), written)
+        seg = summarize(tail, history_len=history, recent_len=recent)
+        return apply_file(done.file, seg, written)
     except OSError as exc:
         raise describe(path, exc) from None
     finally:
@@ -118,8 +127,11 @@ def catch_up(
     *,
     name: str = "",
     stop: Stop = _never,
+    recent: int = 0,
 ) -> Progress:
     """Folds the complete lines of the first ``size`` bytes of an open file, on all cores.
+
+    ``history`` and ``recent`` are how many value records the state keeps (see read_path).
 
     Raises:
         ReadError: a part could not be read (the message names ``name``).
@@ -127,7 +139,8 @@ def catch_up(
     """
     end = _last_line_end(fd, size)
     cuts = _cuts(fd, end, _parts(end) if parts is None else parts)
-    jobs = [_job(fd, a, b, history) for a, b in zip([0, *cuts], [*cuts, end], strict=True)]
+    bounds = zip([0, *cuts], [*cuts, end], strict=True)
+    jobs = [_job(fd, a, b, history, recent) for a, b in bounds]
     children: list[tuple[int, int]] = []
     try:
         for job in jobs[1:]:
@@ -141,7 +154,7 @@ def catch_up(
         if isinstance(answer, str):
             raise ReadError(f"cannot read {name}: {answer}")
     segments = [first, *(a for a in answers if isinstance(a, Segment))]
-    state, lines = FileState.empty(history), 0
+    state, lines = FileState.empty(history, recent), 0
     for seg in segments:
         state = apply_file(state, seg, now, lines)
         lines += seg.lines
@@ -152,11 +165,11 @@ Job = Callable[[Stop], Segment]
 """Folds one part of a file, asking ``stop`` between blocks."""
 
 
-def _job(fd: int, start: int, end: int, history: int) -> Job:
+def _job(fd: int, start: int, end: int, history: int, recent: int) -> Job:
     def run(stop: Stop) -> Segment:
         scanner = LineScanner()
         lines = scanner.read(_stoppable(read_range(fd, start, end), stop), finish=False)
-        seg = summarize(lines, history_len=history)
+        seg = summarize(lines, history_len=history, recent_len=recent)
         return replace(seg, lines=scanner.lines)
 
     return run

@@ -9,13 +9,21 @@ from typing import Any, Final
 import orjson
 
 from value_diag.ingest.finder import make_finder
-from value_diag.schema import COMPILE_FIELDS, CRITIC_FIELDS, VALUE_FIELDS
+from value_diag.schema import COMPILE_FIELDS, CRITIC_FIELDS, FIT_FIELDS, VALUE_FIELDS
 from value_diag.state import Compile
 
 CONTAINER_KEYS: Final = ("tamiyo", "value_function", "infrastructure")
 EVENT_TYPES: Final = ("TRAINING_STARTED", "PPO_UPDATE_COMPLETED")
+RUN_HEADER: Final = "value_diag_run"
+"""The key of the line TelemetryWriter writes first: what wrote the run, and its rules."""
 KNOWN_NAMES: Final[tuple[str, ...]] = (
-    VALUE_FIELDS + CRITIC_FIELDS + COMPILE_FIELDS + CONTAINER_KEYS + EVENT_TYPES
+    VALUE_FIELDS
+    + CRITIC_FIELDS
+    + FIT_FIELDS
+    + COMPILE_FIELDS
+    + CONTAINER_KEYS
+    + EVENT_TYPES
+    + (RUN_HEADER,)
 )
 """A line is examined only if one of these occurs in it as a quoted JSON string."""
 
@@ -39,12 +47,22 @@ class Record:
     Attributes:
         values: the nine metrics in VALUE_FIELDS order, or None when the line has none.
         compile: the compile status, or None when the line has none.
-        new_run: a TRAINING_STARTED event: the value metrics reset before this applies.
+        new_run: a TRAINING_STARTED event or a run header (``value_diag_run``): the
+            run's state resets before this applies.
         critic: the critic's five numbers in CRITIC_FIELDS order (None for one the line
             does not give), or None when the line names none of them.
         group: the event's ``group_id`` (esper-lite's A/B and cohort runs), or None for a
             line of no group (no, a null, an empty or the "default" group_id).
         step: the training step the line names (see STEP_KEYS), or None.
+        fit: the FIT_FIELDS in order (None for one the line does not give), or None
+            when the line names none of them.
+        writer: what wrote the run, named by its run header; None for any other line.
+        rules: the rules the run header asks for (``"scale-free"``), or None.
+        mean_abs_td: the values come from an esper-lite PPO_UPDATE_COMPLETED event, whose
+            ``bellman_error`` is the mean |TD error| (value-diag's is the mean squared).
+        update: an esper-lite update event that carries the critic's numbers but not the
+            nine (esper-lite's runs of December 2025): it counts as an update though it
+            has no values. A line with the nine counts anyway (see is_update).
     """
 
     values: tuple[float, ...] | None = None
@@ -53,6 +71,16 @@ class Record:
     group: str | None = None
     critic: tuple[float | None, ...] | None = None
     step: int | None = None
+    fit: tuple[float | None, ...] | None = None
+    writer: str | None = None
+    rules: str | None = None
+    mean_abs_td: bool = False
+    update: bool = False
+
+    @property
+    def is_update(self) -> bool:
+        """The line is a PPO update (a value record): it has the nine, or is ``update``."""
+        return self.update or self.values is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +162,17 @@ few hundred bytes, where the stdlib shares one float among all its NaNs). Measur
 break-even: 22 tokens on a 3.3 KB esper update, 4 on 0.85 KB. Past it a line goes
 straight to the stdlib, so a line of tokens costs a list slot per token, not a string.
 """
-_CONTAINERS: Final = ("data", *CONTAINER_KEYS)
+_CONTAINERS: Final = ("data", *CONTAINER_KEYS, RUN_HEADER)
 _READ_KEYS: Final = (
     "event_type",
     "group_id",
     "skipped",
+    "writer",
+    "rules",
     *_CONTAINERS,
     *VALUE_FIELDS,
     *CRITIC_FIELDS,
+    *FIT_FIELDS,
     *COMPILE_FIELDS,
 )
 """Every key _interpret reads, in the objects it reads them from."""
@@ -242,6 +273,8 @@ def _parse_int(digits: str) -> int | float:
 
 
 def _interpret(obj: dict[str, Any]) -> Parsed:
+    if RUN_HEADER in obj:
+        return _run_header(_object(obj, RUN_HEADER))
     if "event_type" in obj:
         return _event(obj)
     if "tamiyo" in obj:
@@ -252,13 +285,26 @@ def _interpret(obj: dict[str, Any]) -> Parsed:
         if "infrastructure" in tamiyo:
             compile_ = _compile(_object(tamiyo, "infrastructure"))
         critic = _critic(tamiyo)
+        fit = _fit(tamiyo)
     else:
         values = _values(obj) if any(k in obj for k in VALUE_FIELDS) else None
         compile_ = _compile(obj) if any(k in obj for k in COMPILE_FIELDS) else None
         critic = _critic(obj)
-    if values is None and compile_ is None and critic is None:
+        fit = _fit(obj)
+    if values is None and compile_ is None and critic is None and fit is None:
         return None
-    return Record(values=values, compile=compile_, critic=critic, step=_step(obj))
+    return Record(
+        values=values,
+        compile=compile_,
+        critic=critic,
+        step=_step(obj),
+        fit=fit,
+    )
+
+
+def _run_header(header: dict[str, Any]) -> Record:
+    """A run header starts a run and names its writer and rules; other keys are ignored."""
+    return Record(new_run=True, writer=_name(header, "writer"), rules=_name(header, "rules"))
 
 
 DEFAULT_GROUPS: Final = frozenset({"", "default"})
@@ -292,9 +338,21 @@ def _event_record(obj: dict[str, Any], kind: str, group: str | None) -> Parsed:
         data = _object(obj, "data")
         if _skipped(data):  # esper-lite's placeholder for an update that did not happen
             return None
-        if not any(k in data for k in VALUE_FIELDS):
+        if any(k in data for k in VALUE_FIELDS):
+            values: tuple[float, ...] | None = _values(data)
+        elif "explained_variance" in data:  # esper-lite's updates before the nine (Dec 2025)
+            values = None
+        else:
             return None
-        return Record(values=_values(data), group=group, critic=_critic(data), step=_step(obj))
+        return Record(
+            values=values,
+            group=group,
+            critic=_critic(data),
+            step=_step(obj),
+            fit=_fit(data),
+            mean_abs_td=True,
+            update=values is None,
+        )
     data = _object(obj, "data") if "data" in obj else {}
     has_compile = any(k in data for k in COMPILE_FIELDS)
     compile_ = _compile(data) if has_compile else None
@@ -338,6 +396,13 @@ def _critic(src: dict[str, Any]) -> tuple[float | None, ...] | None:
     return tuple(None if src.get(name) is None else _number(src, name) for name in CRITIC_FIELDS)
 
 
+def _fit(src: dict[str, Any]) -> tuple[float | None, ...] | None:
+    """The FIT_FIELDS, None for each one absent or null; None for a line that names none."""
+    if not any(k in src for k in FIT_FIELDS):
+        return None
+    return tuple(None if src.get(name) is None else _number(src, name) for name in FIT_FIELDS)
+
+
 def _number(src: dict[str, Any], name: str) -> float:
     value = src.get(name)
     if value is None:
@@ -368,6 +433,14 @@ def _string(src: dict[str, Any], name: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
+        raise _Bad(f"{name} is {_kind(value)}, expected a string")
+    return value
+
+
+def _name(src: dict[str, Any], name: str) -> str | None:
+    """A string field that may be absent or null (None)."""
+    value = src.get(name)
+    if value is not None and not isinstance(value, str):
         raise _Bad(f"{name} is {_kind(value)}, expected a string")
     return value
 

@@ -35,6 +35,12 @@ class Mix:
     """A TRAINING_STARTED after the last PPO update."""
     long_line: int = 0
     """Bytes of one huge foreign line in the middle (0: none)."""
+    run_headers: int = 0
+    """Run headers (``value_diag_run``, what TelemetryWriter writes first) spread through
+    the file: the runs of a script started again on the same file (0: none)."""
+    ev_only: bool = False
+    """Half the PPO updates carry the critic's numbers and no value metrics, as esper-lite
+    wrote them in December 2025."""
 
 
 def _event(log: EventLog, kind: str, epoch: int, data: dict[str, Any], msg: str = "") -> str:
@@ -42,10 +48,15 @@ def _event(log: EventLog, kind: str, epoch: int, data: dict[str, Any], msg: str 
     return json.dumps(log.event(kind, epoch, data, msg))
 
 
-def _ppo(log: EventLog, epoch: int) -> str:
+def _ppo(log: EventLog, epoch: int, mix: Mix) -> str:
     rng = log.rng
     data: dict[str, Any] = {f"stat_{i}": rng.random() for i in range(70)}
     data["layer_gradient_health"] = {f"layer{i}": rng.random() for i in range(24)}
+    if mix.ev_only:
+        data |= {"explained_variance": rng.uniform(-1, 1), "value_mean": rng.gauss(0, 5)}
+        if rng.random() < 0.5:
+            data["return_mean"] = rng.random()
+            return _event(log, "PPO_UPDATE_COMPLETED", epoch, data)
     values = [rng.uniform(-1, 1), rng.gauss(0, 5), rng.uniform(0, 10), rng.uniform(0, 60)]
     values += sorted(rng.uniform(-50, 90) for _ in range(3))
     values += [rng.uniform(0, 300), rng.gauss(0, 1.5)]
@@ -107,6 +118,12 @@ def _start(log: EventLog, epoch: int) -> str:
     return _event(log, "TRAINING_STARTED", epoch, data, "training started")
 
 
+def _header(n: int) -> str:
+    writer = ("TelemetryWriter", "stable-baselines3")[n % 2]
+    header = {"writer": writer, "version": "0", "rules": "scale-free", "started": float(n)}
+    return json.dumps({"value_diag_run": header}) + "\n"
+
+
 BAD_LINES = (
     '{"event_type": "PPO_UPDATE_COMPLETED", "data": {"bellman_error": "high"}}',
     '{"bellman_error": 1.0, "td_error_mean": ',
@@ -123,11 +140,15 @@ def generate(size: int, seed: int = 1, mix: Mix = Mix()) -> Iterator[bytes]:
     epoch = 0
     line = _start(log, epoch) + "\n"
     long_at = size // 2 if mix.long_line else -1
+    headers_at = [size * (k + 1) // (mix.run_headers + 1) for k in range(mix.run_headers)]
     n = 0
     while written < size:
         yield line.encode()
         written += len(line)
         n += 1
+        if headers_at and headers_at[0] <= written:
+            headers_at.pop(0)
+            yield _header(n).encode()
         if 0 <= long_at <= written:
             long_at = -1
             chunk = b'{"event_type": "BLOB", "data": "' + b"x" * (1 << 20)
@@ -139,7 +160,7 @@ def generate(size: int, seed: int = 1, mix: Mix = Mix()) -> Iterator[bytes]:
         if mix.bad_every and n % mix.bad_every == 0:
             line = rng.choice(BAD_LINES)
         elif rng.random() < 0.05:
-            line = _ppo(log, epoch)
+            line = _ppo(log, epoch, mix)
         else:
             line = _foreign(log, epoch, mix)
         line += "\n"

@@ -62,14 +62,19 @@ def info(url: str) -> Stat:
 
 
 def read_remote(
-    url: str, now: float | None = None, history: int = 0, parts: int | None = None
+    url: str,
+    now: float | None = None,
+    history: int = 0,
+    parts: int | None = None,
+    recent: int = 0,
 ) -> FileState:
     """Folds a remote file into its runs, up to the size it had at the first look.
 
     What ingest.parallel.read_path is for a local file, with the same result: the last
     line counts even without a newline; ``history`` is how many value records to keep
-    for trends; ``parts`` overrides how many parts the file is read in (default: by
-    size, read at once; one over sftp, whose single connection takes requests in turn).
+    for trends, ``recent`` how many to keep as Updates; ``parts`` overrides how many
+    parts the file is read in (default: by size, read at once; one over sftp, whose
+    single connection takes requests in turn).
     Records are dated ``now``; without it, by the file's modification time.
 
     Raises:
@@ -86,12 +91,12 @@ def read_remote(
     n = max(1, parts if parts is not None else _parts(size, remote))
     ranges = list(pairwise([size * k // n for k in range(n + 1)]))
     try:
-        segments = _fold_parts(remote, ranges, size, history)
+        segments = _fold_parts(remote, ranges, size, history, recent)
     except FileNotFoundError:
         raise ReadError(f"cannot read {public(url)}: deleted while being read") from None
     except RemoteFailure as exc:
         raise ReadError(f"cannot read {public(url)}: {exc.reason}") from None
-    state, lines = FileState.empty(history), 0
+    state, lines = FileState.empty(history, recent), 0
     written = now if now is not None else st.mtime if st.mtime is not None else time.time()
     for seg in segments:
         state = apply_file(state, seg, written, lines)
@@ -112,14 +117,16 @@ def _concurrent(remote: Remote) -> bool:
 
 
 def _fold_parts(
-    remote: Remote, ranges: list[tuple[int, int]], size: int, history: int
+    remote: Remote, ranges: list[tuple[int, int]], size: int, history: int, recent: int
 ) -> list[Segment]:
     """The summaries of the parts, in order: read at once where the backend allows."""
     stop = threading.Event()
     if len(ranges) == 1 or not _concurrent(remote):
-        return [_fold_part(remote, a, b, size, history, stop) for a, b in ranges]
+        return [_fold_part(remote, a, b, size, history, recent, stop) for a, b in ranges]
     with ThreadPoolExecutor(len(ranges), thread_name_prefix="value-diag-read") as pool:
-        futures = [pool.submit(_fold_part, remote, a, b, size, history, stop) for a, b in ranges]
+        futures = [
+            pool.submit(_fold_part, remote, a, b, size, history, recent, stop) for a, b in ranges
+        ]
         try:
             return [f.result() for f in futures]
         except BaseException:
@@ -128,12 +135,19 @@ def _fold_parts(
 
 
 def _fold_part(
-    remote: Remote, start: int, end: int, size: int, history: int, stop: threading.Event
+    remote: Remote,
+    start: int,
+    end: int,
+    size: int,
+    history: int,
+    recent: int,
+    stop: threading.Event,
 ) -> Segment:
     """The summary of the lines that start in [start, end), numbered from the part's first."""
     scanner = LineScanner()
     lines = scanner.read(_part_bytes(remote, start, end, size, stop))
-    return replace(summarize(lines, history_len=history), lines=scanner.lines)
+    seg = summarize(lines, history_len=history, recent_len=recent)
+    return replace(seg, lines=scanner.lines)
 
 
 def _part_bytes(
