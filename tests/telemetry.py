@@ -47,6 +47,8 @@ FRAME_KEYS = frozenset(
         "infrastructure",
         "critic",
         "thresholds",
+        "rules",
+        "gate",
     }
 )
 """The keys of a JSON frame (without --trend)."""

@@ -26,7 +26,10 @@ SPEC_DEFAULTS: Final = {
     ("explained_variance", "warning"): 0.3,
     ("explained_variance", "critical"): 0.0,
     ("low_return_variance", "floor"): 1.0,
+    ("calib_corr", "warning"): 0.6,
     ("compile", "eager"): "warning",
+    ("gate", "warmup"): 0,
+    ("gate", "persist"): 1,
 }
 """The issue's table of defaults, written out here (not read from the product)."""
 

@@ -152,7 +152,7 @@ def test_critic_not_reported_shows_dashes_and_json_nulls(tmp_path: Path) -> None
     assert text[10].endswith("V-Span    —")
     got = json.loads(once(run, "-f", "json").stdout)
     critic = got["critic"]
-    assert set(critic) == {*CRITIC_FIELDS, "value_span", "calib"}
+    assert set(critic) == {*CRITIC_FIELDS, "value_span", "value_fit", "calib"}
     for name in (*CRITIC_FIELDS, "value_span"):
         assert critic[name] == {"value": None, "level": "no_data"}
 

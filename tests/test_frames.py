@@ -104,11 +104,20 @@ def test_json_of_the_spec_example_is_exact() -> None:
         },
         "critic": {
             **{
-                name: {"value": None, "level": "no_data"} for name in (*CRITIC_FIELDS, "value_span")
+                name: {"value": None, "level": "no_data"}
+                for name in (*CRITIC_FIELDS, "value_span", "value_fit")
             },
             "calib": {"value": "ok", "level": "ok"},
         },
         "thresholds": "default",
+        "rules": {"preset": "default", "why": "default", "warmup": 0, "persist": 1},
+        "gate": {
+            "level": "warning",
+            "updates": 0,
+            "held": 1,
+            "warming_up": False,
+            "why": None,
+        },
         "hint": None,
     }
 
@@ -273,6 +282,9 @@ def check_schema(obj: Any) -> None:
         assert isinstance(infra["compile_mode"], str)
     assert infra["level"] in LEVELS
     assert obj["hint"] is None or obj["hint"] == NO_METRIC_HINT
+    assert set(obj["rules"]) == {"preset", "why", "warmup", "persist"}
+    assert obj["gate"]["level"] in STATUSES
+    assert set(obj["gate"]) == {"level", "updates", "held", "warming_up", "why"}
 
 
 ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)

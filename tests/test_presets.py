@@ -46,8 +46,13 @@ FLAT_RETURNS: Final = {
     "td_error_mean": 0.01,
     "bellman_error": 0.0001,
     "explained_variance": math.nan,
+    "value_mean": 98.6,
+    "value_std": 0.3,
+    "value_min": 97.9,
+    "value_max": 99.1,
 }
-"""Every episode reached the time limit: the returns do not vary, EV is 0/0."""
+"""Every episode reached the time limit: the returns do not vary, EV is 0/0, and V sits
+within 1 % of them."""
 
 
 def write(path: Path, *lines: bytes) -> Path:
@@ -91,14 +96,29 @@ def test_nan_ev_of_constant_returns_is_not_critical(tmp_path: Path, preset: str)
     assert f"{LOW_RETURN_VARIANCE}:" in text and "EV" in text.splitlines()[-1]
 
 
-def test_scale_free_flat_returns_show_correlation_and_ratios_as_info(tmp_path: Path) -> None:
+def test_scale_free_flat_returns_show_correlation_as_info_and_judge_the_fit(
+    tmp_path: Path,
+) -> None:
     run = write(tmp_path / "run.jsonl", flat(FLAT_RETURNS))
     got = json.loads(run_cli(["once", str(run), "--preset", "scale-free", "-f", "json"]).stdout)
     assert got["status"] == "ok"
-    for name in ("v_return_correlation", "td_error_mean", "bellman_error"):
-        assert got["value_function"][name]["level"] == "info"
-        assert got["value_function"][name]["note"] == LOW_RETURN_VARIANCE
+    corr = got["value_function"]["v_return_correlation"]
+    assert (corr["level"], corr["note"]) == ("info", LOW_RETURN_VARIANCE)
+    # TD Mean and Bellman are measured against the returns' size when they hardly vary
+    for name in ("td_error_mean", "bellman_error"):
+        assert got["value_function"][name]["level"] == "ok"
     assert status(run) == "critical", "the default judges V-Corr 0.0 as ever"
+
+
+def test_scale_free_flat_returns_with_a_constant_head_far_from_them_are_critical(
+    tmp_path: Path,
+) -> None:
+    # V 15 % under returns that do not vary, and scattered: no critic of them
+    stuck = {**FLAT_RETURNS, "value_mean": 84.0, "value_std": 12.4, "return_mean": 98.9}
+    run = write(tmp_path / "run.jsonl", flat(stuck))
+    got = json.loads(run_cli(["once", str(run), "--preset", "scale-free", "-f", "json"]).stdout)
+    assert got["status"] == "critical"
+    assert got["critic"]["value_fit"]["level"] == "critical"
 
 
 def test_non_finite_stays_critical_under_the_floor(tmp_path: Path) -> None:
@@ -129,7 +149,8 @@ def judge(values: dict[str, float], t: Rules) -> dict[str, Level]:
 def test_ratios_of_the_return_spread(
     td_mean: float, bellman: float, td_level: Level, bellman_level: Level
 ) -> None:
-    values = {**EXAMPLE, "return_variance": 100.0, "td_error_mean": td_mean}
+    # returns centred on 0: D, the returns' scale, is their sigma alone
+    values = {**EXAMPLE, "return_variance": 100.0, "td_error_mean": td_mean, "return_p50": 0.0}
     levels = judge({**values, "bellman_error": bellman}, rules())
     assert (levels["td_error_mean"], levels["bellman_error"]) == (td_level, bellman_level)
     scaled = {k: v * 1000 for k, v in values.items() if k != "v_return_correlation"}
@@ -171,12 +192,17 @@ def test_thresholds_prints_the_scale_free_rules() -> None:
         ("td_bias", "critical"): "0.5",
         ("bellman_ratio", "warning"): "0.25",
         ("bellman_ratio", "critical"): "1",
-        ("low_return_variance", "floor"): "1",
+        ("value_fit", "warning"): "0.3",
+        ("value_fit", "critical"): "0",
+        ("value_fit", "tolerance"): "0.1",
+        ("gate", "warmup"): "3",
+        ("gate", "persist"): "2",
     }.items():
         assert rows[key].split()[2] == value
         assert "   # " in rows[key], "each level says why"
     assert rows[("return_skewness", "info")]
     assert ("td_error_mean", "warning") not in rows
+    assert ("low_return_variance", "floor") not in rows, "no absolute floor under scale-free"
     default = run_cli(["thresholds", "--no-config"]).stdout.decode()
     assert "td_bias" not in default and "preset" not in default
 

@@ -23,7 +23,7 @@ from typer._click.exceptions import UsageError as ClickUsageError
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from value_diag import __version__
-from value_diag.options import HISTORY_LEN, ColorMode, Format
+from value_diag.options import HISTORY_LEN, MAX_PERSIST, MAX_WARMUP, ColorMode, Format
 
 if TYPE_CHECKING:
     from typer._click import Command as ClickCommand
@@ -348,6 +348,28 @@ MaxAgeOpt = Annotated[
         " critical, so --fail-on critical catches hung runs too.",
     ),
 ]
+WarmupOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--warmup",
+        metavar="N",
+        min=0,
+        max=MAX_WARMUP,
+        help="Updates a run makes before --fail-on may fire (a NaN or a stale run fires"
+        " at once). Default: 3 under scale-free, 0 under default (value-diag thresholds).",
+    ),
+]
+PersistOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--persist",
+        metavar="K",
+        min=1,
+        max=MAX_PERSIST,
+        help="Updates in a row a level must hold before --fail-on fires at it, like an"
+        " alert's for:. Default: 2 under scale-free, 1 under default.",
+    ),
+]
 MAX_HISTORY = 10_000
 """Most value records --history keeps (about 3 MB); the sparkline shows 30 columns anyway."""
 HistoryOpt = Annotated[
@@ -386,9 +408,13 @@ def _renderer(
     critic: bool = False,
     preset: str | None = None,
     max_age: str | None = None,
+    warmup: int | None = None,
+    persist: int | None = None,
 ) -> Renderer:
-    """Display options; the thresholds from the config in force, under ``preset`` if given."""
-    from value_diag.health import Preset, rules_of
+    """Display options; the thresholds from the config in force, under ``preset`` if given,
+    with the gate's ``warmup`` and ``persist`` if given."""
+    from value_diag.config import PRESET_OPTION
+    from value_diag.health import PRESET_KEY, Preset, rules_of
     from value_diag.options import parse_duration
     from value_diag.render.frames import Renderer
     from value_diag.render.terminal import ascii_locale, can_encode_unicode
@@ -402,7 +428,13 @@ def _renderer(
     effective = _thresholds(config, no_config)
     return Renderer(
         ascii_only=ascii or not can_encode_unicode() or ascii_locale(),
-        thresholds=rules_of(effective.rules(chosen, critic), max_age=seconds),
+        thresholds=rules_of(
+            effective.rules(chosen, critic),
+            max_age=seconds,
+            warmup=warmup,
+            persist=persist,
+            preset_from=PRESET_OPTION if chosen is not None else effective.sources[PRESET_KEY],
+        ),
         trend=trend,
         thresholds_from=effective.origin,
     )
@@ -451,6 +483,8 @@ def once(
     critic: CriticOpt = False,
     preset: PresetOpt = None,
     max_age: MaxAgeOpt = None,
+    warmup: WarmupOpt = None,
+    persist: PersistOpt = None,
     pattern: PatternOpt = None,
     latest: LatestOpt = False,
     compare: Annotated[
@@ -477,7 +511,15 @@ def once(
         # Plain text needs no console (and so no rich.console import): a comparison does.
         console = None if plain_stdout(mode) and not compare else make_console(mode)
         renderer = _renderer(
-            ascii, config, trend, no_config, critic=critic, preset=preset, max_age=max_age
+            ascii,
+            config,
+            trend,
+            no_config,
+            critic=critic,
+            preset=preset,
+            max_age=max_age,
+            warmup=warmup,
+            persist=persist,
         )
         options = OnceOptions(
             format=fmt,
@@ -555,6 +597,8 @@ def watch(
     critic: CriticOpt = False,
     preset: PresetOpt = None,
     max_age: MaxAgeOpt = None,
+    warmup: WarmupOpt = None,
+    persist: PersistOpt = None,
     pattern: PatternOpt = None,
     latest: LatestOpt = False,
     table: Annotated[
@@ -579,7 +623,15 @@ def watch(
         _one_stdin(paths)
         console = make_console(_choice(ColorMode, color, "--color"))
         renderer = _renderer(
-            ascii, config, trend, no_config, critic=critic, preset=preset, max_age=max_age
+            ascii,
+            config,
+            trend,
+            no_config,
+            critic=critic,
+            preset=preset,
+            max_age=max_age,
+            warmup=warmup,
+            persist=persist,
         )
         sink = choose_sink(console, renderer, fmt, table)
         options = WatchOptions(
@@ -598,7 +650,11 @@ def watch(
 
 @app.command(cls=_Command, short_help="Print the thresholds in force and where each comes from.")
 def thresholds(
-    config: ConfigOpt = None, no_config: NoConfigOpt = False, preset: PresetOpt = None
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    preset: PresetOpt = None,
+    warmup: WarmupOpt = None,
+    persist: PersistOpt = None,
 ) -> None:
     """Print the thresholds in force and where each one comes from."""
 
@@ -610,7 +666,7 @@ def thresholds(
 
         chosen = None if preset is None else _choice(Preset, preset, "--preset")
         effective = _thresholds(config, no_config)
-        for metric, level, value, source in describe(effective, chosen):
+        for metric, level, value, source in describe(effective, chosen, warmup, persist):
             why = reason(effective, chosen, metric, level)
             line = f"{metric:22} {level:10} {shown(value):>8}   {clean(source, limit=None)}"
             print(line + (f"   # {why}" if why else ""))

@@ -15,11 +15,14 @@ from value_diag.health import (
     CONFIG_KEYS,
     DEFAULT_RULES,
     DEFAULT_THRESHOLDS,
+    GATES,
     HIGHER_IS_HEALTHIER,
     LEVEL_KEYS,
+    NOT_LEVELS,
     PRESET_KEY,
     REASONS,
     SCALE_FREE_INFO,
+    SCALE_FREE_NEW,
     SCALE_FREE_ONLY,
     Level,
     Preset,
@@ -301,7 +304,7 @@ LEVEL_CHOICES: Final = (Level.OK, Level.INFO, Level.WARNING, Level.CRITICAL)
 def _check_order(t: Thresholds, where: str, prefix: str) -> None:
     """Each level must be on the unhealthy side of the one before it."""
     for metric, levels in CONFIG_KEYS.items():
-        names = list(levels)
+        names = [name for name in levels if name not in NOT_LEVELS]
         for healthier, worse in itertools.pairwise(names):
             a, b = getattr(t, levels[healthier]), getattr(t, levels[worse])
             wrong = b > a if metric in HIGHER_IS_HEALTHIER else b < a
@@ -317,13 +320,19 @@ Row = tuple[str, str, float | str, str]
 """(metric, level, value, source): one line of `value-diag thresholds`."""
 
 
-def describe(effective: Effective, preset: Preset | None = None) -> list[Row]:
+def describe(
+    effective: Effective,
+    preset: Preset | None = None,
+    warmup: int | None = None,
+    persist: int | None = None,
+) -> list[Row]:
     """(metric, level, value, source) for every rule in force, in table order.
 
     The seed's default table first. A preset other than the default adds a first row
     (``preset``) and judges by its own rules: a metric it does not judge is one
     ``info`` row, unless the file set its thresholds. ``preset`` (from --preset) replaces
-    the file's.
+    the file's. The last two rows are the gate's warm-up and persistence (``warmup`` and
+    ``persist`` from the command line, else the preset's).
     """
     chosen = effective.preset if preset is None else preset
     t, sources = effective.thresholds, effective.sources
@@ -336,6 +345,10 @@ def describe(effective: Effective, preset: Preset | None = None) -> list[Row]:
     for metric in CONFIG_KEYS:
         if metric in ratios:
             continue  # shown in place of the metric it judges, under scale-free only
+        if metric in SCALE_FREE_NEW and not scale_free:
+            continue  # only the scale-free preset judges it
+        if metric == "low_return_variance" and scale_free:
+            continue  # the scale-free preset measures flatness against the returns' size
         shown_as = metric
         if scale_free and metric in SCALE_FREE_INFO and metric not in effective.explicit:
             if metric not in SCALE_FREE_ONLY:
@@ -347,7 +360,25 @@ def describe(effective: Effective, preset: Preset | None = None) -> list[Row]:
     for metric, levels in LEVEL_KEYS.items():
         rules = effective.rules()
         rows += [(metric, lv, getattr(rules, f).value, sources[f]) for lv, f in levels.items()]
+    default_warmup, default_persist = GATES[chosen]
+    for key, given, default, option in (
+        ("warmup", warmup, default_warmup, "--warmup"),
+        ("persist", persist, default_persist, "--persist"),
+    ):
+        rows.append(
+            (GATE, key, default if given is None else given, _gate_source(given, option, chosen))
+        )
     return rows
+
+
+GATE: Final = "gate"
+"""The rows of `value-diag thresholds` that give --fail-on's warm-up and persistence."""
+
+
+def _gate_source(given: int | None, option: str, preset: Preset) -> str:
+    if given is not None:
+        return option
+    return DEFAULT_SOURCE if preset is Preset.DEFAULT else preset.value
 
 
 def shown(value: float | str) -> str:
@@ -356,6 +387,14 @@ def shown(value: float | str) -> str:
 
 
 def reason(effective: Effective, preset: Preset | None, metric: str, level: str) -> str | None:
-    """Why a level stands where it does, said of the scale-free rules (else None)."""
+    """Why a level stands where it does, said of the scale-free rules and the gate (else None)."""
     chosen = effective.preset if preset is None else preset
+    if metric == GATE:
+        return GATE_REASONS[level]
     return REASONS.get((metric, level)) if chosen is Preset.SCALE_FREE else None
+
+
+GATE_REASONS: Final = {
+    "warmup": "updates before --fail-on may fire (a NaN or a stale run fires at once)",
+    "persist": "updates in a row a level must hold before --fail-on fires at it",
+}

@@ -20,11 +20,12 @@ class ExitCode(IntEnum):
     """The input held no usable record."""
 
 
-def exit_code(status: Status, fail_on: Status | None) -> ExitCode:
-    """No data first (nothing to judge), then the --fail-on threshold."""
+def exit_code(status: Status, fail_on: Status | None, fired: Status | None = None) -> ExitCode:
+    """No data first (nothing to judge), then the --fail-on threshold, compared with what
+    the gate let through (``fired``: warm-up and persistence applied; default ``status``)."""
     if status is Status.NO_DATA:
         return ExitCode.NO_DATA
-    if reaches(status, fail_on):
+    if reaches(status if fired is None else fired, fail_on):
         return ExitCode.FAIL
     return ExitCode.OK
 

@@ -6,8 +6,18 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from value_diag import health
-from value_diag.health import DEFAULT_THRESHOLDS, Health, Thresholds
-from value_diag.schema import CRITIC_FIELDS
+from value_diag.health import (
+    DEFAULT_ORIGIN,
+    DEFAULT_THRESHOLDS,
+    WRITER_PRESET,
+    Fit,
+    Health,
+    Preset,
+    Rules,
+    Thresholds,
+    rules_of,
+)
+from value_diag.schema import CRITIC_FIELDS, FIT_FIELDS
 from value_diag.state import FoldState, to_snapshot
 
 NO_METRIC_HINT: Final = (
@@ -26,7 +36,9 @@ class Frame:
     ``health`` is assessed once, from ``thresholds``, when the frame is made; every
     renderer reads it instead of judging the state again. ``at`` is the moment (clock
     seconds) the frame shows: the age of the last record, and whether the run is stale,
-    are counted to it (None: the frame has no moment, and no age).
+    are counted to it (None: the frame has no moment, and no age). ``rules`` are the
+    rules that judged it: ``thresholds``, under the preset the run's first record asks
+    for when neither the command line nor a config chose one.
     """
 
     source: str
@@ -37,9 +49,12 @@ class Frame:
     short: str | None = None
     """The shortest name that tells the run from the others shown (None: ``source``)."""
     health: Health = field(init=False, repr=False, compare=False)
+    rules: Rules = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "health", assess(self.state, self.thresholds, self.age()))
+        rules = rules_in_force(self.thresholds, self.state)
+        object.__setattr__(self, "rules", rules)
+        object.__setattr__(self, "health", assess(self.state, rules, self.age()))
 
     @property
     def name(self) -> str:
@@ -77,9 +92,29 @@ def unreported_critic(state: FoldState) -> frozenset[str]:
     return frozenset(name for name, x in zip(CRITIC_FIELDS, critic, strict=True) if x is None)
 
 
+def rules_in_force(thresholds: Thresholds, state: FoldState) -> Rules:
+    """The rules judging a run: ``thresholds``' preset if the command line or a config chose
+    it, else the one the run's first record asks for (files written by TelemetryWriter
+    and the SB3 callback ask for scale-free), else the default."""
+    rules = rules_of(thresholds)
+    if rules.preset_from != DEFAULT_ORIGIN or state.rules is None:
+        return rules
+    try:
+        asked = Preset(state.rules)
+    except ValueError:
+        return rules  # a preset this version does not know: the default judges
+    return rules_of(rules, preset=asked, preset_from=f"{WRITER_PRESET} {state.writer or '?'}")
+
+
+def fit_of(state: FoldState) -> Fit:
+    """What the rules read beyond the snapshot, from the current run's newest update."""
+    given = dict(zip(FIT_FIELDS, state.fit or (), strict=False))
+    return Fit(return_mean=given.get("return_mean"), mean_abs_td=state.mean_abs_td)
+
+
 def assess(
     state: FoldState, thresholds: Thresholds = DEFAULT_THRESHOLDS, age: float | None = None
 ) -> Health:
     """The health of a folded state whose last record is ``age`` seconds old."""
     missing = unreported(state) | unreported_critic(state)
-    return health.assess(to_snapshot(state), missing, thresholds, age)
+    return health.assess(to_snapshot(state), missing, thresholds, age, fit_of(state))

@@ -18,10 +18,24 @@ SPAN: Final = "value_span"
 """value_max - value_min: how far apart the critic's predictions lie."""
 CALIB: Final = "calib"
 """The CRITIC CALIBRATION verdict: the worst of V-Corr, EV, TD Mean and Bellman."""
+CALIB_CORR: Final = "calib_corr"
+"""V-Corr as the CRITIC CALIBRATION block judges it (esper-lite's panel warns below 0.6)."""
+FIT: Final = "value_fit"
+"""V-Fit, 1 - E[(g - v)^2] / D^2: how much of the returns the critic predicts, its bias
+included, against D^2 = Var(g) + (tolerance * mean g)^2. The scale-free preset's verdict
+on the critic as a whole; information under the default preset."""
 CRITIC_MARKS: Final = (*CRITIC_FIELDS, SPAN, CALIB)
 """The marks of the CRITIC CALIBRATION block that the five-line panel does not have."""
 LOW_RETURN_VARIANCE: Final = "low return variance"
 """The note of a metric not judged because the returns hardly vary (below the floor)."""
+NO_RETURN_MEAN: Final = "no return_mean: V's bias not judged"
+"""The note of V-Fit judged on the spread of g - v alone, the file giving no return_mean."""
+NO_EV: Final = "no explained_variance: not judged"
+"""The note of V-Fit when the file gives no explained variance to judge it by."""
+NO_SCALE: Final = "returns all zero: nothing to compare with"
+"""The note of a scale-free ratio whose returns have neither spread nor size."""
+ONE_STEP_TD: Final = "one-step TD mean: no return_mean for the advantages' bias"
+"""The note of TD Mean judged by the one-step TD mean, which understates V's bias."""
 
 
 class Level(StrEnum):
@@ -81,11 +95,18 @@ class Thresholds:
     spread, which alarm strictly above theirs.
 
     Explained variance: at or below ``ev_critical`` critical, below ``ev_warning``
-    warning. ``td_bias_*`` (|td_error_mean| / return sigma) and ``bellman_ratio_*``
-    (bellman_error / return variance) judge TD Mean and Bellman under the scale-free
-    preset. While the return variance is below ``variance_floor``, explained variance
-    (and under scale-free, V-Corr and the two ratios) is not judged. The choices that
-    are not numbers are Rules'.
+    warning. While the return variance is below ``variance_floor``, explained variance
+    is not judged (the default preset).
+
+    The scale-free preset compares everything with the returns' own scale
+    D = sqrt(Var(g) + (fit_tolerance * mean g)^2): the spread of the returns, floored at
+    a tenth of their size, so that nearly constant returns are judged by how close V
+    comes to them. V-Fit (``fit_*``, 1 - E[(g - v)^2] / D^2) alarms like explained
+    variance; ``td_bias_*`` (|mean(g - v)| / D, the advantages' bias) judges TD Mean and
+    ``bellman_ratio_*`` (bellman_error / D^2) Bellman. While the returns' spread is under
+    ``fit_tolerance`` of their size, correlation and explained variance are noise and
+    not judged. ``calib_corr_warning`` is where the CRITIC CALIBRATION block's V-Corr
+    warns (esper-lite's panel). The choices that are not numbers are Rules'.
     """
 
     corr_excellent: float = 0.8
@@ -106,6 +127,10 @@ class Thresholds:
     bellman_ratio_warning: float = 0.25
     bellman_ratio_critical: float = 1.0
     variance_floor: float = 1.0
+    fit_warning: float = 0.3
+    fit_critical: float = 0.0
+    fit_tolerance: float = 0.1
+    calib_corr_warning: float = 0.6
 
 
 DEFAULT_THRESHOLDS: Final = Thresholds()
@@ -117,7 +142,10 @@ DEFAULT_ORIGIN: Final = "default"
 class Rules(Thresholds):
     """The thresholds and the choices that are not numbers.
 
-    ``preset`` picks the rules; ``eager`` is the level of a run with torch.compile off;
+    ``preset`` picks the rules, and ``preset_from`` says why ("default", "--preset", a
+    config file, or the writer a run's first record names); ``warmup`` is how many updates
+    a run makes before a gate (--fail-on) may fire, ``persist`` how many consecutive
+    updates a level must hold to fire it; ``eager`` is the level of a run with torch.compile off;
     ``explicit`` names the config metrics whose thresholds a file set (under scale-free
     they keep those thresholds); ``critic`` counts the CRITIC CALIBRATION block in the
     status (``--critic``). ``max_age`` (s, ``--max-age``) makes a run whose last record
@@ -130,9 +158,35 @@ class Rules(Thresholds):
     explicit: frozenset[str] = frozenset()
     critic: bool = False
     max_age: float | None = None
+    warmup: int | None = None
+    persist: int | None = None
+    preset_from: str = "default"
+
+    @property
+    def gate(self) -> tuple[int, int]:
+        """(warm-up, persistence) in updates: those set, else the preset's (GATES)."""
+        warmup, persist = GATES[self.preset]
+        return (
+            warmup if self.warmup is None else self.warmup,
+            persist if self.persist is None else self.persist,
+        )
 
 
 DEFAULT_RULES: Final = Rules()
+
+GATES: Final = {Preset.DEFAULT: (0, 1), Preset.SCALE_FREE: (3, 2)}
+"""Each preset's (warm-up, persistence) in updates, unless --warmup/--persist say otherwise.
+
+The default preset keeps the seed's behaviour: every frame may fire. The scale-free
+figures are the score's choice (docs/verdicts.md): a critic needs a few updates to
+learn the returns' scale, and one noisy update should not fail a run."""
+WRITER_PRESET: Final = "written by"
+"""How preset_from starts when a run's first record chose the preset."""
+
+
+def rules_for(preset: Preset) -> Rules:
+    """The default Rules of a preset (its warm-up and persistence are GATES')."""
+    return Rules(preset=preset)
 
 
 def rules_of(
@@ -143,6 +197,9 @@ def rules_of(
     explicit: frozenset[str] | None = None,
     critic: bool | None = None,
     max_age: float | None = None,
+    warmup: int | None = None,
+    persist: int | None = None,
+    preset_from: str | None = None,
 ) -> Rules:
     """``t`` as Rules, with the choices given replaced (the others kept, or the defaults)."""
     base = t if isinstance(t, Rules) else DEFAULT_RULES
@@ -154,6 +211,9 @@ def rules_of(
         explicit=base.explicit if explicit is None else explicit,
         critic=base.critic if critic is None else critic,
         max_age=base.max_age if max_age is None else max_age,
+        warmup=base.warmup if warmup is None else warmup,
+        persist=base.persist if persist is None else persist,
+        preset_from=base.preset_from if preset_from is None else preset_from,
     )
 
 
@@ -172,6 +232,12 @@ CONFIG_KEYS: Final[dict[str, dict[str, str]]] = {
     "td_bias": {"warning": "td_bias_warning", "critical": "td_bias_critical"},
     "bellman_ratio": {"warning": "bellman_ratio_warning", "critical": "bellman_ratio_critical"},
     "low_return_variance": {"floor": "variance_floor"},
+    "value_fit": {
+        "warning": "fit_warning",
+        "critical": "fit_critical",
+        "tolerance": "fit_tolerance",
+    },
+    "calib_corr": {"warning": "calib_corr_warning"},
 }
 """How a config file names each threshold: metric -> level -> the Thresholds field."""
 
@@ -182,6 +248,10 @@ PRESET_KEY: Final = "preset"
 """The config key (and Rules field) naming the preset."""
 
 SCALE_FREE_ONLY: Final = {"td_error_mean": "td_bias", "bellman_error": "bellman_ratio"}
+SCALE_FREE_NEW: Final = frozenset({"value_fit"})
+"""Config metrics only the scale-free preset judges (information under the default)."""
+NOT_LEVELS: Final = frozenset({"tolerance", "floor"})
+"""Config keys that are parameters of a rule, not a level's threshold (no order check)."""
 """Metric -> the config metric of its scale-free ratio, which the default preset does not use."""
 SCALE_FREE_INFO: Final = frozenset(
     {"td_error_mean", "bellman_error", "return_skewness", "return_variance", "return_spread"}
@@ -191,19 +261,26 @@ SCALE_FREE_INFO: Final = frozenset(
 REASONS: Final[dict[tuple[str, str], str]] = {
     ("explained_variance", "warning"): "the critic explains under a third of the return variance",
     ("explained_variance", "critical"): "predicting the mean return would do as well or better",
-    ("td_bias", "warning"): "|td_error_mean| / return sigma: V lags or leads the returns",
-    ("td_bias", "critical"): "V's bias is half the spread of the returns: advantages carry it",
-    ("bellman_ratio", "warning"): "bellman_error / return variance: RMS TD error half a sigma",
+    ("td_bias", "warning"): "|mean(g - v)| / D: the advantages carry V's bias",
+    ("td_bias", "critical"): "V's bias is half the returns' scale D: advantages are shifted",
+    ("bellman_ratio", "warning"): "bellman_error / D^2: RMS TD error half the returns' scale",
     ("bellman_ratio", "critical"): "RMS TD error as wide as the returns: V is no guide to them",
-    ("low_return_variance", "floor"): "flatter returns make EV, V-Corr and the ratios noise: info",
+    ("low_return_variance", "floor"): "default preset: flatter returns make EV noise: info",
+    ("value_fit", "warning"): "V predicts under a third of the returns (bias included)",
+    ("value_fit", "critical"): "a constant at the returns' mean would do as well or better",
+    ("value_fit", "tolerance"): "returns' spread floored at this share of their size",
 }
 """Why each scale-free level stands where it does (printed by `value-diag thresholds`)."""
 
-HIGHER_IS_HEALTHIER: Final = frozenset({"v_return_correlation", "explained_variance"})
+HIGHER_IS_HEALTHIER: Final = frozenset(
+    {"v_return_correlation", "explained_variance", "value_fit", "calib_corr"}
+)
 """Metrics whose alarms are below the threshold; for the others they are above."""
 ABSOLUTE: Final = frozenset(
     {"td_error_mean", "return_skewness", "td_bias", "bellman_ratio", "low_return_variance"}
 )
+POSITIVE: Final = frozenset({("value_fit", "tolerance")})
+"""Config entries that must be above zero."""
 """Metrics judged by an absolute value or a ratio of positives: a negative threshold makes
 no sense."""
 
@@ -304,27 +381,95 @@ def explained_variance(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
     return _WARNING if x < t.ev_warning else _OK
 
 
-def td_bias(td_mean: float, variance: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
-    """Scale-free TD Mean: |td_error_mean| / return sigma."""
-    if not math.isfinite(td_mean):
-        return _CRITICAL
-    if not math.isfinite(variance) or variance <= 0:
-        return _INFO  # no spread to compare with; the variance's own mark says why
-    return _banded(abs(td_mean) / math.sqrt(variance), t.td_bias_warning, t.td_bias_critical)
-
-
-def bellman_ratio(bellman: float, variance: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
-    """Scale-free Bellman: bellman_error / return variance = (RMS TD error / return sigma)^2."""
-    if not math.isfinite(bellman):
-        return _CRITICAL
-    if not math.isfinite(variance) or variance <= 0:
-        return _INFO
-    return _banded(bellman / variance, t.bellman_ratio_warning, t.bellman_ratio_critical)
-
-
 def low_return_variance(variance: float, t: Thresholds = DEFAULT_THRESHOLDS) -> bool:
-    """Whether the returns vary too little for EV and correlations to mean anything."""
+    """Whether the returns vary too little for EV to mean anything (the default preset)."""
     return 0 <= variance < t.variance_floor
+
+
+@dataclass(frozen=True, slots=True)
+class Scale:
+    """The returns' own scale, which the scale-free rules measure everything against.
+
+    ``d2`` is D^2 = Var(g) + (tolerance * size)^2, ``size`` |mean g| (|p50| when the file
+    gives no return_mean), ``low`` whether the spread is under ``tolerance`` of the size
+    (correlation and explained variance are then noise).
+    """
+
+    d2: float
+    low: bool
+
+    @classmethod
+    def of(cls, variance: float, size: float, t: Thresholds) -> Scale:
+        floor = t.fit_tolerance * size * t.fit_tolerance * size  # inf, never OverflowError
+        return cls(variance + floor, 0 <= variance < floor)
+
+    @property
+    def usable(self) -> bool:
+        """Whether D is a finite, positive number to divide by."""
+        return math.isfinite(self.d2) and self.d2 > 0
+
+
+def _ratio_mark(x: float, scale: Scale, warning: float, critical: float, note: str | None) -> Mark:
+    """A positive quantity over D (or D^2): alarms at or above its thresholds."""
+    if not math.isfinite(x):
+        return _CRITICAL
+    if not scale.usable:
+        return Mark(Level.INFO, note=NO_SCALE)
+    mark = _banded(x, warning, critical)
+    return mark if note is None else replace(mark, note=note)
+
+
+def td_bias(
+    bias: float, scale: Scale, t: Thresholds = DEFAULT_THRESHOLDS, note: str | None = None
+) -> Mark:
+    """Scale-free TD Mean: |mean(g - v)| / D, the bias the advantages carry."""
+    x = abs(bias) / math.sqrt(scale.d2) if scale.usable else abs(bias)
+    return _ratio_mark(x, scale, t.td_bias_warning, t.td_bias_critical, note)
+
+
+def bellman_ratio(
+    bellman: float, scale: Scale, t: Thresholds = DEFAULT_THRESHOLDS, mean_abs: bool = False
+) -> Mark:
+    """Scale-free Bellman: E[delta^2] / D^2; esper-lite's E|delta| is squared first."""
+    squared = bellman * bellman if mean_abs else bellman
+    x = squared / scale.d2 if scale.usable else squared
+    return _ratio_mark(x, scale, t.bellman_ratio_warning, t.bellman_ratio_critical, None)
+
+
+def value_fit_of(
+    ev: float | None,
+    variance: float,
+    bias: float | None,
+    value_std: float | None,
+    scale: Scale,
+) -> float | None:
+    """V-Fit = 1 - E[(g - v)^2] / D^2, with E[(g - v)^2] = (1 - EV) Var(g) + bias^2.
+
+    Returns None when it cannot be told: no explained variance, or EV undefined (the
+    returns do not vary) and no spread of V to stand for Var(g - v). A NaN input gives NaN.
+    """
+    if ev is None or not scale.usable:
+        return None
+    if math.isnan(ev) and math.isfinite(variance) and scale.low:
+        if value_std is None:
+            return None
+        spread = value_std * value_std  # g constant: Var(g - v) = Var(v)
+    else:
+        spread = (1.0 - ev) * variance
+    b2 = 0.0 if bias is None else bias * bias
+    return 1.0 - (spread + b2) / scale.d2
+
+
+def value_fit(x: float | None, t: Thresholds = DEFAULT_THRESHOLDS, note: str | None = None) -> Mark:
+    """V-Fit: at or below ``fit_critical`` critical (a constant at the mean would do as
+    well), below ``fit_warning`` warning."""
+    if x is None:
+        return Mark(Level.NO_DATA, note=note)
+    if not math.isfinite(x) or x <= t.fit_critical:
+        mark = _CRITICAL
+    else:
+        mark = _WARNING if x < t.fit_warning else _OK
+    return mark if note is None else replace(mark, note=note)
 
 
 RULES: Final = {
@@ -344,11 +489,14 @@ RULES: Final = {
 class Health:
     """The marks of one frame and its overall status.
 
-    ``values`` holds the nine metrics, ``return_spread``, the critic's five and
-    ``value_span``; ``marks`` the ten of the five-line panel and ``compile``; ``critic``
-    the CRITIC CALIBRATION block's own: the critic's five, ``value_span`` and ``calib``.
-    The status counts ``critic`` only when the thresholds say so (``--critic``).
-    ``stale`` is the age of the last record (s) of a run judged stale, else None.
+    ``values`` holds the nine metrics, ``return_spread``, the critic's five,
+    ``value_span`` and ``value_fit`` (when it can be told); ``marks`` the ten of the
+    five-line panel and ``compile``; ``critic`` the CRITIC CALIBRATION block's own: the
+    critic's five, ``value_span``, ``calib_corr``, ``value_fit`` and ``calib``. The
+    status counts ``critic`` when the thresholds say so (``--critic``), and V-Fit always
+    under the scale-free preset.
+    ``stale`` is the age of the last record (s) of a run judged stale, else None;
+    ``preset`` the rules that judged it.
     """
 
     status: Status
@@ -356,10 +504,27 @@ class Health:
     marks: Mapping[str, Mark] = field(default_factory=dict)
     critic: Mapping[str, Mark] = field(default_factory=dict)
     stale: float | None = None
+    preset: Preset = Preset.DEFAULT
 
     def mark(self, name: str) -> Mark:
         """The mark of any metric, of the panel or of the critic block."""
         return self.marks.get(name) or self.critic.get(name) or NOT_REPORTED
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """What the rules read beyond the spec's snapshot.
+
+    ``return_mean`` is the mean of the returns (None: the file gives none);
+    ``mean_abs_td`` says the file's bellman_error is mean |TD error| (esper-lite's), not
+    mean squared.
+    """
+
+    return_mean: float | None = None
+    mean_abs_td: bool = False
+
+
+NO_FIT: Final = Fit()
 
 
 def is_stale(age: float | None, t: Thresholds = DEFAULT_THRESHOLDS) -> bool:
@@ -373,20 +538,24 @@ def assess(
     unreported: frozenset[str] = frozenset(),
     t: Thresholds = DEFAULT_THRESHOLDS,
     age: float | None = None,
+    fit: Fit = NO_FIT,
 ) -> Health:
     """Marks every metric of a snapshot; parts named in ``unreported`` are not judged.
 
     ``unreported`` holds part names (VALUE_PART, INFRA_PART) and the names of the
     critic's fields a file has not given. ``age`` is how old the last record is (s):
     past the rules' ``max_age`` the run is stale, and critical whatever its metrics.
+    ``fit`` is what the scale-free rules read beyond the snapshot.
     """
-    health = _assess(snapshot, unreported, t)
+    health = _assess(snapshot, unreported, t, fit)
     if snapshot is None or not is_stale(age, t):
         return health
     return replace(health, status=Status.CRITICAL, stale=age)
 
 
-def _assess(snapshot: SanctumSnapshot | None, unreported: frozenset[str], t: Thresholds) -> Health:
+def _assess(
+    snapshot: SanctumSnapshot | None, unreported: frozenset[str], t: Thresholds, fit: Fit
+) -> Health:
     if snapshot is None:
         return Health(Status.NO_DATA)
     r = rules_of(t)
@@ -397,42 +566,71 @@ def _assess(snapshot: SanctumSnapshot | None, unreported: frozenset[str], t: Thr
     values.update((name, float(getattr(tamiyo, name))) for name in CRITIC_FIELDS)
     values[SPAN] = values["value_max"] - values["value_min"]
     reported = VALUE_PART not in unreported
-    low = reported and low_return_variance(values["return_variance"], t)
+    scale_free = r.preset is Preset.SCALE_FREE
+    size = values["return_p50"] if fit.return_mean is None else fit.return_mean
+    scale = Scale.of(values["return_variance"], abs(size), r)
+    if scale_free:
+        low = reported and scale.low
+    else:
+        low = reported and low_return_variance(values["return_variance"], t)
     marks: dict[str, Mark] = {}
     if reported:
-        marks.update(_value_marks(values, low, r))
+        marks.update(_value_marks(values, low, scale, fit, unreported, r))
     else:
         marks.update((name, NOT_REPORTED) for name in (*VALUE_FIELDS, SPREAD))
     if INFRA_PART in unreported:
         marks[COMPILE] = NOT_REPORTED
     else:
         marks[COMPILE] = compile_status(tamiyo.infrastructure.compile_enabled, r)
-    critic = _critic_marks(values, marks, unreported, low, r)
+    fit_mark = marks.pop(FIT, NOT_REPORTED)
+    critic = _critic_marks(values, marks, fit_mark, unreported, low, r)
     judged = [*marks.values(), *(critic.values() if r.critic else ())]
+    if scale_free and not r.critic:
+        judged.append(fit_mark)  # the scale-free verdict on the critic counts always
     worst = max(_RANK[m.level] for m in judged)
     status = (Status.OK, Status.WARNING, Status.CRITICAL)[worst]
-    return Health(status, values, marks, critic)
+    return Health(status, values, marks, critic, preset=r.preset)
 
 
-def _value_marks(values: Mapping[str, float], low: bool, t: Rules) -> dict[str, Mark]:
-    """The ten marks of the value metrics, by the preset's rules."""
+def _value_marks(
+    values: dict[str, float],
+    low: bool,
+    scale: Scale,
+    fit: Fit,
+    unreported: frozenset[str],
+    t: Rules,
+) -> dict[str, Mark]:
+    """The marks of the value metrics and V-Fit (``FIT``, which the caller moves to the
+    critic's marks), by the preset's rules. V-Fit's value is put in ``values`` when it can
+    be told.
+    """
     marks = {name: RULES[name](values[name], t) for name in VALUE_FIELDS}
     marks[SPREAD] = return_spread(values[SPREAD], t)
+    v_mean = None if "value_mean" in unreported else values["value_mean"]
+    bias = None if fit.return_mean is None or v_mean is None else fit.return_mean - v_mean
+    ev = None if "explained_variance" in unreported else values["explained_variance"]
+    v_std = None if "value_std" in unreported else values["value_std"]
+    x = value_fit_of(ev, values["return_variance"], bias, v_std, scale)
+    if x is not None:
+        values[FIT] = x
     if t.preset is not Preset.SCALE_FREE:
+        marks[FIT] = NOT_REPORTED if x is None else _INFO
         return marks
-    variance = values["return_variance"]
+    note = NO_EV if ev is None else (NO_RETURN_MEAN if bias is None else None)
+    marks[FIT] = value_fit(x, t, note)
     own = t.explicit  # what the config set keeps its own thresholds
     if "td_error_mean" not in own:
-        marks["td_error_mean"] = td_bias(values["td_error_mean"], variance, t)
+        if bias is None:
+            marks["td_error_mean"] = td_bias(values["td_error_mean"], scale, t, ONE_STEP_TD)
+        else:
+            marks["td_error_mean"] = td_bias(bias, scale, t)
     if "bellman_error" not in own:
-        marks["bellman_error"] = bellman_ratio(values["bellman_error"], variance, t)
+        marks["bellman_error"] = bellman_ratio(values["bellman_error"], scale, t, fit.mean_abs_td)
     for name in ("return_skewness", "return_variance", SPREAD):
         if name not in own:
             marks[name] = _shape(name, values[name])
-    if low:
-        for name in ("v_return_correlation", "td_error_mean", "bellman_error"):
-            if name not in own and math.isfinite(values[name]):
-                marks[name] = _UNRELIABLE
+    if low and "v_return_correlation" not in own and math.isfinite(values["v_return_correlation"]):
+        marks["v_return_correlation"] = _UNRELIABLE
     return marks
 
 
@@ -445,13 +643,15 @@ def _shape(name: str, x: float) -> Mark:
 
 
 def _critic_marks(
-    values: Mapping[str, float],
+    values: dict[str, float],
     marks: Mapping[str, Mark],
+    fit: Mark,
     unreported: frozenset[str],
     low: bool,
-    t: Thresholds,
+    t: Rules,
 ) -> dict[str, Mark]:
-    """The CRITIC CALIBRATION block's marks: EV judged, the value statistics shown."""
+    """The CRITIC CALIBRATION block's marks: V-Corr at esper's line, EV judged, the value
+    statistics shown, and Calib."""
     out: dict[str, Mark] = {}
     for name in CRITIC_FIELDS:
         if name in unreported:
@@ -462,8 +662,18 @@ def _critic_marks(
             out[name] = informational(values[name], t)
     span_known = "value_min" not in unreported and "value_max" not in unreported
     out[SPAN] = informational(values[SPAN], t) if span_known else NOT_REPORTED
-    parts = [marks["v_return_correlation"], out["explained_variance"]]
+    corr = marks["v_return_correlation"]
+    if corr.level in (Level.OK, Level.WARNING, Level.CRITICAL):
+        corr = correlation(
+            values["v_return_correlation"], replace(t, corr_warning=t.calib_corr_warning)
+        )
+    out[CALIB_CORR] = corr
+    values[CALIB_CORR] = values["v_return_correlation"]
+    out[FIT] = fit
+    parts = [corr, out["explained_variance"]]
     parts += [marks["td_error_mean"], marks["bellman_error"]]
+    if t.preset is Preset.SCALE_FREE:
+        parts.append(fit)
     out[CALIB] = calibration(parts)
     return out
 

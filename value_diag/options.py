@@ -26,6 +26,10 @@ class ColorMode(StrEnum):
 
 HISTORY_LEN = 60
 """Value records kept for --trend by default."""
+MAX_WARMUP: Final = 1_000_000
+"""Most updates --warmup may hold a gate back for."""
+MAX_PERSIST: Final = 50
+"""Most updates in a row --persist may ask for: each run keeps that many for the gate."""
 
 
 DURATION_UNITS: Final = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}

@@ -13,6 +13,7 @@ from value_diag.commands.paths import named_in_order, run_files, targets
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
+from value_diag.gate import KEPT, gate
 from value_diag.health import Status, reaches
 from value_diag.ingest.fold import FileState
 from value_diag.ingest.parallel import read_path
@@ -77,7 +78,7 @@ def run_once(
             continue
         for frame in frames_of(runs, path, name, renderer.thresholds, now):
             frames.append(frame)
-            codes.append(exit_code(frame.health.status, options.fail_on))
+            codes.append(exit_code(frame.health.status, options.fail_on, gate(frame).level))
     try:
         if console is None:
             _write(frames, renderer, options.format)
@@ -109,15 +110,15 @@ def _read(path: str, history: int) -> FileState:
         ReadError: it cannot be read (a URL is named without its credentials).
     """
     if not is_url(path):
-        return read_path(path, history=history)
+        return read_path(path, history=history, recent=KEPT)
     from value_diag.ingest.remote import read_remote
 
-    return read_remote(path, history=history)
+    return read_remote(path, history=history, recent=KEPT)
 
 
 def _say_verdict(frames: list[Frame], renderer: Renderer, fail_on: Status, fail_count: int) -> None:
     """Exit 1 says that runs failed; stderr says which, and why (and, for a count, how many)."""
-    failed = [f for f in frames if reaches(f.health.status, fail_on)]
+    failed = [f for f in frames if reaches(gate(f).level, fail_on)]
     if fail_count > 1 and failed:
         from value_diag.render.compare import count_line
 

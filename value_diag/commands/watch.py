@@ -21,6 +21,7 @@ from value_diag.commands.watchlist import Runs
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
 from value_diag.frame import Frame
+from value_diag.gate import gate
 from value_diag.health import Status, Thresholds, is_stale, reaches
 from value_diag.ingest.files import BLOCK, STDIN
 from value_diag.ingest.fold import fold_file
@@ -76,10 +77,10 @@ def _verdict(
     if fail_on is None:
         return None
     for frame in (frames[i] for i in changed):
-        if fail_count == 1 and reaches(frame.health.status, fail_on):
+        if fail_count == 1 and reaches(gate(frame).level, fail_on):
             sink.conclude(sink.renderer.verdict(frame, fail_on))
             return ExitCode.FAIL
-    if fail_count == 1 or not any(reaches(frames[i].health.status, fail_on) for i in changed):
+    if fail_count == 1 or not any(reaches(gate(frames[i]).level, fail_on) for i in changed):
         return None
     from value_diag.render.compare import count_line, failing
 

@@ -10,6 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from value_diag.gate import gate
 from value_diag.health import ALARMS, Status, reaches
 from value_diag.naming import natural_key
 from value_diag.render import styles
@@ -300,7 +301,7 @@ def footer(hidden: list[str], width: int | None) -> Text:
 
 def failing(frames: list[Frame], fail_on: Status | None) -> list[Frame]:
     """The runs whose status reaches ``fail_on``, worst first."""
-    return [f for f in sort_worst_first(frames) if reaches(f.health.status, fail_on)]
+    return [f for f in sort_worst_first(frames) if reaches(gate(f).level, fail_on)]
 
 
 def count_line(frames: list[Frame], fail_on: Status, fail_count: int, ascii_only: bool) -> str:

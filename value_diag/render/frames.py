@@ -8,7 +8,14 @@ from rich.cells import cell_len
 
 from value_diag import health
 from value_diag.frame import Frame, unreported
-from value_diag.health import DEFAULT_ORIGIN, DEFAULT_THRESHOLDS, Status, Thresholds
+from value_diag.health import (
+    DEFAULT_ORIGIN,
+    DEFAULT_THRESHOLDS,
+    WRITER_PRESET,
+    Preset,
+    Status,
+    Thresholds,
+)
 from value_diag.options import Format
 from value_diag.render import styles
 from value_diag.render.panel import (
@@ -157,6 +164,14 @@ class Renderer:
         out = StyledText(source, style="bold")
         if st.step is not None and drop < 4:
             out.append(f"{sep}step {st.step:,}")
+        rules = frame.rules
+        if rules.preset is not Preset.DEFAULT and drop < 4:
+            why = rules.preset_from
+            chose = why.startswith(WRITER_PRESET) and drop < 1
+            out.append(
+                f"{sep}{rules.preset.value}"
+                + (f" ({clean(why, self.ascii_only)})" if chose else "")
+            )
         if drop < 2:
             out.append(f"{sep}{_count(st.records, 'record')}")
         if drop < 3:
@@ -258,10 +273,14 @@ class Renderer:
 
     def verdict(self, frame: Frame, fail_on: Status) -> str:
         """The stderr line of a run that ends the process: its name, status and culprits."""
-        status = frame.health.status
+        from value_diag.gate import gate
+
+        fired = gate(frame)
+        held = f", {fired.held} updates in a row" if frame.rules.gate[1] > 1 and fired.held else ""
         names = ", ".join(culprits(frame.health, self.ascii_only, self.critic))
         source = clean_name(frame.name, self.ascii_only)
-        return f"value-diag: {source} reached {status.value} (--fail-on {fail_on.value}): {names}"
+        level = fired.level.value
+        return f"value-diag: {source} reached {level} (--fail-on {fail_on.value}{held}): {names}"
 
     def json_line(self, frame: Frame) -> str:
         """The frame as one line of strict JSON, ASCII only (non-finite numbers as strings)."""

@@ -51,6 +51,34 @@ def _number(x: float) -> float | str:
     return x
 
 
+def rules_json(frame: Frame) -> dict[str, Any]:
+    """The rules that judged a frame and why: preset, where the preset came from, and the
+    warm-up and persistence (in updates) of its gate."""
+    rules = frame.rules
+    warmup, persist = rules.gate
+    return {
+        "preset": rules.preset.value,
+        "why": rules.preset_from,
+        "warmup": warmup,
+        "persist": persist,
+    }
+
+
+def gate_json(frame: Frame) -> dict[str, Any]:
+    """What --fail-on acts on: the level let through, how long the status has held, whether
+    the run is warming up, and what a held-back alarm waits for."""
+    from value_diag.gate import gate
+
+    g = gate(frame)
+    return {
+        "level": g.level.value,
+        "updates": frame.state.updates,
+        "held": g.held,
+        "warming_up": g.warming,
+        "why": g.why,
+    }
+
+
 def to_json(
     frame: Frame, *, trend: bool = False, thresholds_from: str = DEFAULT_ORIGIN
 ) -> dict[str, Any]:
@@ -65,11 +93,14 @@ def to_json(
     ``thresholds_from`` is where the thresholds judging it came from: "default", or the
     path of the config file; it is the object's "thresholds" key.
 
-    "critic" is always there: the critic's five numbers, "value_span" (max - min) and
-    "calib" (its value "ok", "weak", "bad" or "n/a"), each null and "no_data" until a
-    line reports it. An entry not judged for a reason carries it as "note" (e.g. "low
-    return variance"). With ``trend`` and --critic, the history has "explained_variance"
-    too (null for a record without one).
+    "critic" is always there: the critic's five numbers, "value_span" (max - min),
+    "value_fit" (V-Fit, judged under the scale-free preset) and "calib" (its value "ok",
+    "weak", "bad" or "n/a"), each null and "no_data" until a line reports it.
+    "rules" names the preset in force and why, and the gate's warm-up and persistence;
+    "gate" is what --fail-on acts on (its "level"), the run's updates, how many of them
+    in a row held the status, and whether the run is warming up. An entry not judged for
+    a reason carries it as "note" (e.g. "low return variance"). With ``trend`` and
+    --critic, the history has "explained_variance" too (null for a record without one).
 
     "source" is the file (``#GROUP`` for a run of an esper-lite group), "name" how the
     run is shown: the shortest name that tells it from the others read with it.
@@ -122,10 +153,12 @@ def to_json(
             "level": level(health.COMPILE).value,
         },
         "critic": {
-            **{name: entry(name) for name in (*CRITIC_FIELDS, health.SPAN)},
+            **{name: entry(name) for name in (*CRITIC_FIELDS, health.SPAN, health.FIT)},
             health.CALIB: calib,
         },
         "thresholds": thresholds_from,
+        "rules": rules_json(frame),
+        "gate": gate_json(frame),
         "hint": frame.hint,
     }
     if trend:

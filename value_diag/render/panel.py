@@ -54,6 +54,8 @@ TREND_SERIES: Final = ((0, False), (1, False), (5, False), (7, True))
 as a standard deviation (Ret σ from return_variance)."""
 EV_INDEX: Final = len(VALUE_FIELDS)
 """Where a history record holds its explained variance, when it has one."""
+FIT_LABEL: Final = "V-Fit"
+"""How V-Fit (health.FIT) is named: beside Calib under scale-free, and among culprits."""
 CRITIC_TITLE: Final = "CRITIC CALIBRATION"
 """The heading of the block --critic adds under the panel (esper-lite's panel title)."""
 CRITIC_LABELS: Final = (
@@ -204,9 +206,9 @@ class ValueDiagnosticsPanel:
             ("value_mean", "+.1f", "value_std", ".1f"),
         )
         self._label(rows[0], "V-Corr")
-        icon = self._glyph(h.mark("v_return_correlation"))
+        icon = self._glyph(h.mark(health.CALIB_CORR))  # esper's block warns below 0.6
         corr = format_number(v["v_return_correlation"], ".2f", VAL_W - len(icon))
-        self._cell(rows[0], corr + icon, h, "v_return_correlation")
+        self._cell(rows[0], corr + icon, h, health.CALIB_CORR)
         self._label(rows[0], "EV (fit)")
         ev = format_number(v["explained_variance"], ".2f")
         self._cell(rows[0], ev, h, "explained_variance", last=True)
@@ -227,7 +229,13 @@ class ValueDiagnosticsPanel:
         self._label(out, "Calib")
         calib = h.mark(health.CALIB)
         word = health.CALIB_WORDS.get(calib.level, "")
-        self._cell(out, word, h, health.CALIB, last=True)
+        if h.preset is not health.Preset.SCALE_FREE:
+            self._cell(out, word, h, health.CALIB, last=True)
+            return
+        self._cell(out, word, h, health.CALIB)
+        self._label(out, FIT_LABEL)
+        fit = format_number(v.get(health.FIT, 0.0), ".2f")
+        self._cell(out, fit, h, health.FIT, last=True)
 
     def _rows(self, h: Health) -> list[StyledText]:
         """Lines 1-4, with the label width and gap in force."""
@@ -460,7 +468,7 @@ def culprits(h: Health, ascii_only: bool = False, critic: bool = False) -> list[
 
     With ``critic``, the critic block's own metrics too (not Calib, which only sums up).
     """
-    names = [*METRICS, health.COMPILE]
+    names = [*METRICS, health.COMPILE, health.FIT]
     if critic:
         names += [n for n in CRITIC_METRICS if n != health.CALIB]
     alarming = [n for n in names if h.mark(n).level in health.ALARMS]
@@ -490,6 +498,8 @@ def span(seconds: float, sep: str = " ", fine: bool = False) -> str:
 def _culprit_label(name: str, ascii_only: bool) -> str:
     if name == health.COMPILE:
         return "Compile"
+    if name == health.FIT:
+        return FIT_LABEL
     if name in CRITIC_METRICS:
         return CRITIC_METRICS[name][0]
     if name == "return_variance" and not ascii_only:

@@ -1,0 +1,192 @@
+"""--fail-on's gate: a warm-up before it may fire, a level held for K updates, and what a
+run's first record says about the rules that judge it."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Final
+
+from conftest import run_cli
+from telemetry import dumps, flat
+
+from value_diag.health import Preset, Rules, Status, rules_of
+from value_diag.replay import replay
+
+HEADER: Final = dumps(
+    {"value_diag_run": {"writer": "stable-baselines3", "version": "0", "rules": "scale-free"}}
+)
+"""The first line TelemetryWriter and the SB3 callback write."""
+
+GOOD: Final = {
+    "v_return_correlation": 0.9,
+    "td_error_mean": 0.2,
+    "td_error_std": 1.0,
+    "bellman_error": 1.0,
+    "return_p10": 35.0,
+    "return_p50": 50.0,
+    "return_p90": 65.0,
+    "return_variance": 100.0,
+    "return_skewness": 0.1,
+    "explained_variance": 0.8,
+    "value_mean": 49.5,
+    "value_std": 9.0,
+    "value_min": 20.0,
+    "value_max": 80.0,
+    "return_mean": 50.0,
+}
+"""A critic that predicts its returns: V-Fit about 0.8."""
+
+BROKEN: Final = {
+    **GOOD,
+    "v_return_correlation": 0.05,
+    "explained_variance": -1.5,
+    "value_mean": 0.0,
+    "value_std": 0.01,
+    "value_min": -0.02,
+    "value_max": 0.02,
+}
+"""A value head stuck near zero, far from returns of 50 +- 10."""
+
+
+def run_file(tmp_path: Path, *updates: dict[str, Any], header: bool = True) -> Path:
+    path = tmp_path / "run.jsonl"
+    lines = [HEADER] if header else []
+    lines += [flat({**u, "step": 100 * (i + 1)}) for i, u in enumerate(updates)]
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path
+
+
+def once_json(path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    proc = run_cli(["once", str(path), "-f", "json", "--fail-on", "critical", *args])
+    return proc.returncode, json.loads(proc.stdout), proc.stderr.decode()
+
+
+SCALE_FREE: Final = rules_of(Rules(), preset=Preset.SCALE_FREE, preset_from="--preset")
+
+
+# --- replay: what each update showed and what the gate let through ---------------------------
+
+
+def test_a_critic_broken_at_the_start_shows_critical_but_fires_after_the_warm_up(
+    tmp_path: Path,
+) -> None:
+    path = run_file(tmp_path, *[BROKEN] * 6)
+    steps = list(replay(str(path), SCALE_FREE))
+    assert [s.update for s in steps] == [1, 2, 3, 4, 5, 6]
+    assert {s.shown for s in steps} == {Status.CRITICAL}
+    warmup, _ = SCALE_FREE.gate
+    fired = [s.fired for s in steps]
+    assert fired[:warmup] == [Status.OK] * warmup
+    assert fired[warmup:] == [Status.CRITICAL] * (6 - warmup)
+
+
+def test_one_bad_update_does_not_fire_two_in_a_row_do(tmp_path: Path) -> None:
+    path = run_file(tmp_path, *[GOOD] * 5, BROKEN, GOOD, BROKEN, BROKEN, GOOD)
+    steps = list(replay(str(path), SCALE_FREE))
+    assert [s.shown for s in steps][5:9] == [Status.CRITICAL, Status.OK, Status.CRITICAL] * 1 + [
+        Status.CRITICAL
+    ]
+    assert [s.fired for s in steps] == [Status.OK] * 8 + [Status.CRITICAL, Status.OK]
+
+
+def test_a_nan_fires_at_once_even_in_the_warm_up(tmp_path: Path) -> None:
+    path = run_file(tmp_path, {**GOOD, "bellman_error": math.nan})
+    [step] = list(replay(str(path), SCALE_FREE))
+    assert step.fired is Status.CRITICAL
+
+
+def test_persistence_of_one_and_no_warm_up_fire_on_every_frame(tmp_path: Path) -> None:
+    path = run_file(tmp_path, GOOD, BROKEN, GOOD)
+    rules = rules_of(SCALE_FREE, warmup=0, persist=1)
+    assert [s.fired for s in replay(str(path), rules)] == [
+        Status.OK,
+        Status.CRITICAL,
+        Status.OK,
+    ]
+
+
+def test_the_default_preset_keeps_the_seed_gate(tmp_path: Path) -> None:
+    path = run_file(tmp_path, BROKEN, header=False)
+    [step] = list(replay(str(path), Rules()))
+    assert step.shown is step.fired is Status.CRITICAL
+
+
+# --- through the console script --------------------------------------------------------------
+
+
+def test_once_exits_1_only_when_the_level_has_held(tmp_path: Path) -> None:
+    code, frame, err = once_json(run_file(tmp_path, *[GOOD] * 4, BROKEN))
+    assert frame["status"] == "critical"
+    assert code == 0, err
+    assert frame["gate"] == {
+        "level": "ok",
+        "updates": 5,
+        "held": 1,
+        "warming_up": False,
+        "why": "critical for 1 of 2 updates",
+    }
+    code, frame, err = once_json(run_file(tmp_path, *[GOOD] * 4, BROKEN, BROKEN))
+    assert code == 1
+    assert frame["gate"]["level"] == "critical" and frame["gate"]["held"] == 2
+    assert (
+        "reached critical (--fail-on critical, 2 updates in a row): V-Corr, TD Mean, V-Fit" in err
+    )
+
+
+def test_once_in_the_warm_up_passes_and_says_so(tmp_path: Path) -> None:
+    code, frame, _ = once_json(run_file(tmp_path, BROKEN, BROKEN))
+    assert (code, frame["status"]) == (0, "critical")
+    assert frame["gate"]["warming_up"] is True
+    assert frame["gate"]["why"] == "warm-up: update 2 of 3"
+    code, _, _ = once_json(run_file(tmp_path, BROKEN, BROKEN), "--warmup", "0", "--persist", "2")
+    assert code == 1
+
+
+def test_the_run_header_picks_the_scale_free_rules_and_says_why(tmp_path: Path) -> None:
+    path = run_file(tmp_path, *[GOOD] * 4)
+    _, frame, _ = once_json(path)
+    assert frame["rules"] == {
+        "preset": "scale-free",
+        "why": "written by stable-baselines3",
+        "warmup": 3,
+        "persist": 2,
+    }
+    _, frame, _ = once_json(path, "--preset", "default")
+    assert frame["rules"]["preset"] == "default" and frame["rules"]["why"] == "--preset"
+    _, frame, _ = once_json(run_file(tmp_path, *[GOOD] * 4, header=False))
+    assert frame["rules"] == {"preset": "default", "why": "default", "warmup": 0, "persist": 1}
+
+
+def test_the_caption_names_the_rules_of_a_run_that_chose_them(tmp_path: Path) -> None:
+    text = run_cli(["once", str(run_file(tmp_path, *[GOOD] * 4))]).stdout.decode()
+    assert "scale-free (written by stable-baselines3)" in text.splitlines()[0]
+
+
+def test_a_second_run_in_the_same_file_starts_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    first = [flat({**BROKEN, "step": s}) for s in (1, 2, 3, 4, 5)]
+    second = [flat({**GOOD, "step": s}) for s in (1, 2)]
+    path.write_bytes(b"".join(x + b"\n" for x in [HEADER, *first, HEADER, *second]))
+    code, frame, _ = once_json(path)
+    assert (code, frame["status"], frame["gate"]["updates"]) == (0, "ok", 2)
+
+
+def test_thresholds_prints_the_gate_in_force() -> None:
+    out = run_cli(["thresholds", "--no-config", "--warmup", "7"]).stdout.decode()
+    rows = {tuple(line.split()[:3]): line for line in out.splitlines()}
+    assert ("gate", "warmup", "7") in rows and rows[("gate", "warmup", "7")].split()[
+        3
+    ] == "--warmup"
+    assert ("gate", "persist", "1") in rows
+
+
+def test_watch_fires_on_stdin_only_once_the_level_has_held(tmp_path: Path) -> None:
+    blip = run_file(tmp_path, *[GOOD] * 4, BROKEN)
+    proc = run_cli(["watch", "-", "-f", "json", "--fail-on", "critical"], input=blip.read_bytes())
+    assert proc.returncode == 0, proc.stderr
+    held = run_file(tmp_path, *[GOOD] * 4, BROKEN, BROKEN)
+    proc = run_cli(["watch", "-", "-f", "json", "--fail-on", "critical"], input=held.read_bytes())
+    assert proc.returncode == 1
+    assert b"2 updates in a row" in proc.stderr

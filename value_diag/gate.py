@@ -1,0 +1,103 @@
+"""What --fail-on acts on: a frame's level once the warm-up is over and the level has held. Pure.
+
+A critic needs a few updates to learn the returns' scale, and one noisy update is not a
+dying run. So a gate, like an alert's ``for:``, fires at a level only when the run has
+made more updates than the warm-up and its last ``persist`` updates were all at least at
+that level. Two things fire at once, whatever the warm-up: a non-finite metric (a NaN
+does not get better by waiting) and a stale run (no update will come to hold a level).
+The frame itself always shows the level of its newest update.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Final
+
+from value_diag.frame import Frame, assess
+from value_diag.health import ALARMS, Health, Level, Rules, Status
+from value_diag.options import MAX_PERSIST
+from value_diag.state import FoldState, Update
+
+KEPT: Final = MAX_PERSIST
+"""Updates each run keeps (FoldState.recent) for the gate: --persist is at most this."""
+_RANK: Final = {Status.NO_DATA: 0, Status.OK: 0, Status.WARNING: 1, Status.CRITICAL: 2}
+_BY_RANK: Final = (Status.OK, Status.WARNING, Status.CRITICAL)
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What a frame's gate says.
+
+    Attributes:
+        level: what --fail-on compares: the frame's status once it has held, else OK
+            (NO_DATA for a run with no data).
+        held: how many updates in a row, newest back, the frame's status has held
+            (counted among those the fold keeps, at most ``persist``).
+        warming: the run is still in its warm-up, so nothing fires but a NaN or staleness.
+        why: what a non-firing alarm is waiting for, or why one fired at once (else None).
+    """
+
+    level: Status
+    held: int = 0
+    warming: bool = False
+    why: str | None = None
+
+
+def gate(frame: Frame) -> Gate:
+    """The level --fail-on acts on for a frame."""
+    h = frame.health
+    status = h.status
+    if status in (Status.NO_DATA, Status.OK):
+        return Gate(status)
+    if h.stale is not None:
+        return Gate(status, why="stale")
+    if _non_finite(h, frame.rules):
+        return Gate(status, held=1, why="a metric is not a number")
+    warmup, persist = frame.rules.gate
+    st = frame.state
+    if warmup and st.updates <= warmup:
+        why = f"warm-up: update {st.updates} of {warmup}"
+        return Gate(Status.OK, warming=True, why=why)
+    ranks = _last_ranks(frame, persist)
+    held = next((i for i, r in enumerate(ranks) if r < _RANK[status]), len(ranks))
+    if len(ranks) < persist:
+        return Gate(Status.OK, held=held, why=f"{status.value} for {held} of {persist} updates")
+    level = _BY_RANK[min(ranks)]
+    if level is Status.OK:
+        return Gate(Status.OK, held=held, why=f"{status.value} for {held} of {persist} updates")
+    return Gate(level, held=held)
+
+
+def _last_ranks(frame: Frame, persist: int) -> list[int]:
+    """The ranks of the newest ``persist`` updates' statuses, newest first: the frame's own
+    status, then the earlier updates the fold keeps (fewer when the run has made fewer)."""
+    ranks = [_RANK[frame.health.status]]
+    st = frame.state
+    earlier = st.recent[:-1] if st.recent else ()
+    for update in reversed(earlier[max(0, len(earlier) - (persist - 1)) :] if persist > 1 else ()):
+        ranks.append(_RANK[update_status(st, update, frame.rules)])
+    return ranks
+
+
+def update_status(state: FoldState, update: Update, rules: Rules) -> Status:
+    """The status an earlier update of the run had, judged by ``rules``."""
+    past = replace(
+        state,
+        values=update.values,
+        critic=update.critic,
+        fit=update.fit,
+        step=update.step,
+        mean_abs_td=update.mean_abs_td,
+    )
+    return assess(past, rules).status
+
+
+def _non_finite(h: Health, rules: Rules) -> bool:
+    """Whether an alarm of the frame is a metric that is not a finite number."""
+    marks = [*h.marks.items(), *(h.critic.items() if rules.critic else ())]
+    return any(
+        m.level is Level.CRITICAL and name in h.values and not math.isfinite(h.values[name])
+        for name, m in marks
+        if m.level in ALARMS
+    )
