@@ -233,7 +233,8 @@ def test_a_cleanrl_shaped_loop_logs_its_rollouts(
     cleanrl_ppo(history)
 
     path = tmp_path / "runs" / "toy__ppo__1.jsonl"
-    logged = [json.loads(line) for line in path.read_text().splitlines()]
+    header, *logged = [json.loads(line) for line in path.read_text().splitlines()]
+    assert header["value_diag_run"]["writer"] == "TelemetryWriter", "a run header first"
     assert [line["step"] for line in logged] == [256 * k for k in range(1, 7)]
     gamma, lam = 0.99, 0.95
     for line, it in zip(logged, history, strict=True):
@@ -254,7 +255,8 @@ def test_a_cleanrl_shaped_loop_logs_its_rollouts(
         metrics = compute_value_metrics(it["b_values"], it["b_returns"], it["deltas"])
         assert line["td_error_mean"] == pytest.approx(metrics.td_error_mean, rel=1e-12)
         assert line["explained_variance"] == pytest.approx(metrics.explained_variance, rel=1e-12)
+        assert line["return_mean"] == pytest.approx(metrics.return_mean, rel=1e-12)
     proc = run_cli(["once", str(path), "--format", "json"])
     assert proc.returncode == 0, proc.stderr.decode()
     frame = json.loads(proc.stdout)
-    assert (frame["records"], frame["bad_lines"]) == (6, 0)
+    assert (frame["records"], frame["bad_lines"]) == (7, 0), "the header and six updates"

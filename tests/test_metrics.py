@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from value_diag.producer.metrics import (
     CRITIC_FIELDS,
+    FIT_FIELDS,
     RolloutMetrics,
     compute_value_metrics,
     floats,
@@ -26,7 +27,7 @@ from value_diag.producer.metrics import (
 from value_diag.schema import VALUE_FIELDS, ValueFunctionMetrics
 
 PATHS = [pytest.param(False, id="pure"), pytest.param(True, id="numpy")]
-ALL_FIELDS = (*VALUE_FIELDS, *CRITIC_FIELDS)
+ALL_FIELDS = (*VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS)
 
 
 def as_tuple(m: ValueFunctionMetrics) -> tuple[float, ...]:
@@ -63,6 +64,7 @@ def reference(v: Any, r: Any, d: Any) -> dict[str, float]:
         "value_std": float(np.std(v)),  # ddof=0: population
         "value_min": float(np.min(v)),
         "value_max": float(np.max(v)),
+        "return_mean": float(np.mean(r)),
         "v_return_correlation": float(np.corrcoef(v, r)[0, 1]),
         "td_error_mean": float(np.mean(d)),
         "td_error_std": float(np.std(d)),  # ddof=0: population
@@ -154,7 +156,7 @@ def test_percentile_is_numpys_linear_interpolation_bit_for_bit(
 @pytest.mark.parametrize("use_numpy", PATHS)
 def test_empty_input_is_all_zeros(use_numpy: bool) -> None:
     m = compute_value_metrics([], [], [], use_numpy=use_numpy)
-    assert as_tuple(m) == (0.0,) * 14
+    assert as_tuple(m) == (0.0,) * 15
     assert m == RolloutMetrics()
 
 
@@ -167,6 +169,7 @@ def test_a_single_step(use_numpy: bool) -> None:
     assert (m.return_variance, m.return_skewness) == (0.0, 0.0)
     assert math.isnan(m.explained_variance), "one return: no variance to explain"
     assert (m.value_mean, m.value_std, m.value_min, m.value_max) == (3.0, 0.0, 3.0, 3.0)
+    assert m.return_mean == 7.5
 
 
 @pytest.mark.parametrize("use_numpy", PATHS)
@@ -214,6 +217,7 @@ def test_nan_propagates_to_the_metrics_that_use_it(use_numpy: bool) -> None:
     assert math.isnan(m.v_return_correlation)
     assert all(math.isfinite(getattr(m, n)) for n in VALUE_FIELDS[1:]), "only V-corr uses V"
     assert all(math.isnan(getattr(m, n)) for n in CRITIC_FIELDS), "the critic's five use V"
+    assert math.isfinite(m.return_mean), "of the returns alone"
 
     m = compute_value_metrics(v, r, [0.5, nan, 1.0, 0.0], use_numpy=use_numpy)
     td = ("td_error_mean", "td_error_std", "bellman_error")
@@ -225,7 +229,7 @@ def test_nan_propagates_to_the_metrics_that_use_it(use_numpy: bool) -> None:
         "v_return_correlation", "return_p10", "return_p50", "return_p90",
         "return_variance", "return_skewness",
     )  # fmt: skip
-    assert all(math.isnan(getattr(m, n)) for n in by_returns)
+    assert all(math.isnan(getattr(m, n)) for n in (*by_returns, "return_mean"))
     assert all(math.isfinite(getattr(m, n)) for n in td)
     assert math.isnan(m.explained_variance)
     assert all(math.isfinite(getattr(m, n)) for n in CRITIC_FIELDS[1:]), "of V alone"
@@ -301,6 +305,7 @@ def test_huge_and_tiny_numbers_neither_overflow_nor_underflow(
     assert m.explained_variance == pytest.approx(unit.explained_variance, rel=1e-9)
     assert m.value_std == pytest.approx(unit.value_std * scale, rel=1e-12)
     assert m.value_mean == pytest.approx(unit.value_mean * scale, rel=1e-12)
+    assert m.return_mean == pytest.approx(unit.return_mean * scale, rel=1e-12)
     assert m.td_error_mean == pytest.approx(unit.td_error_mean * scale, rel=1e-12)
     assert m.td_error_std == pytest.approx(unit.td_error_std * scale, rel=1e-12)
     for name in ("bellman_error", "return_variance"):  # squares: beyond the float range

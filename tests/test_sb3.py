@@ -131,6 +131,23 @@ def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="ascii").splitlines()]
 
 
+def is_header(line: dict[str, Any]) -> bool:
+    """The callback's run header: it names stable-baselines3 as the writer."""
+    if list(line) != ["value_diag_run"]:
+        return False
+    header = line["value_diag_run"]
+    assert (header["writer"], header["rules"]) == ("stable-baselines3", "scale-free"), header
+    return True
+
+
+def logged_lines(path: Path) -> list[dict[str, Any]]:
+    """The lines after the run header, which is the file's first line and only header."""
+    header, *logged = lines(path)
+    assert is_header(header), header
+    assert not any(map(is_header, logged)), "one run, one header"
+    return logged
+
+
 def check_once(path: Path, records: int) -> None:
     """`value-diag once` reads the file: exit 0, every line a record, no bad line."""
     proc = run_cli(["once", str(path), "--format", "json"])
@@ -226,8 +243,9 @@ def test_ppo_with_two_envs_logs_sb3s_own_td_errors_and_explained_variance(
     assert len(callback.rollouts) == 4
     check_rollouts_exactly(callback.rollouts)
 
-    first, *logged = lines(path)
+    first, header, *logged = lines(path)
     assert first == {"note": "an earlier run"}, "appended, not truncated"
+    assert is_header(header), "a new run starts after the earlier one"
     assert [line["step"] for line in logged] == [512, 1024, 1536, 2048]
     assert len(ev_sb3) == len(logged)
     for line, rollout, ev in zip(logged, callback.rollouts, ev_sb3, strict=True):
@@ -236,11 +254,12 @@ def test_ppo_with_two_envs_logs_sb3s_own_td_errors_and_explained_variance(
         # numbers: equal to float32 precision.
         assert line["explained_variance"] == pytest.approx(ev, abs=2e-6)
     assert callback.telemetry is None, "closed when training ended"
-    check_once(path, records=4)
+    check_once(path, records=5)  # the earlier run's note is no record of ours
 
 
 def test_a2c_rollouts_are_gathered_until_min_samples(sb3: Any, tmp_path: Path) -> None:
-    """A2C's 5-step rollouts: one line per 2,048 transitions or more, not per 5."""
+    """A2C's 5-step rollouts: one line per 2,048 transitions or more, not per 5; what is
+    left at the end of training is the last line."""
     path = tmp_path / "run.jsonl"
     model = sb3.A2C("MlpPolicy", "CartPole-v1", seed=1)
     callback = recording_callback(path)
@@ -249,10 +268,27 @@ def test_a2c_rollouts_are_gathered_until_min_samples(sb3: Any, tmp_path: Path) -
     rollouts = callback.rollouts
     assert len(rollouts) == 840 and rollouts[0].values.shape == (5, 1)
     check_rollouts_exactly(rollouts)
-    logged = lines(path)
-    assert [(line["step"], line["samples"]) for line in logged] == [(2050, 2050), (4100, 2050)]
+    logged = logged_lines(path)
+    assert [(line["step"], line["samples"]) for line in logged] == [
+        (2050, 2050),
+        (4100, 2050),
+        (4200, 100),
+    ]
     check_line(logged[0], rollouts[:410])
     check_line(logged[1], rollouts[410:820])
+    check_line(logged[2], rollouts[820:])
+    check_once(path, records=4)
+
+
+def test_a_short_a2c_run_is_not_an_empty_file(sb3: Any, tmp_path: Path) -> None:
+    """Fewer transitions than min_samples in the whole run: one line at its end."""
+    path = tmp_path / "run.jsonl"
+    model = sb3.A2C("MlpPolicy", "CartPole-v1", seed=4)
+    callback = recording_callback(path)
+    model.learn(total_timesteps=100, callback=callback)
+    (line,) = logged_lines(path)
+    assert (line["step"], line["samples"]) == (100, 100)
+    check_line(line, callback.rollouts)
     check_once(path, records=2)
 
 
@@ -268,7 +304,7 @@ def test_a2c_explained_variance_is_sb3s(sb3: Any, tmp_path: Path) -> None:
 
     assert callback.truncations > 0
     check_rollouts_exactly(callback.rollouts)
-    logged = lines(path)
+    logged = logged_lines(path)
     assert len(logged) == len(ev_sb3) == 20
     for line, rollout, ev in zip(logged, callback.rollouts, ev_sb3, strict=True):
         check_line(line, [rollout])
@@ -278,16 +314,28 @@ def test_a2c_explained_variance_is_sb3s(sb3: Any, tmp_path: Path) -> None:
             assert line["explained_variance"] == pytest.approx(ev, abs=2e-5 * max(1, abs(ev)))
 
 
-def test_a_second_learn_appends_and_truncate_empties_first(sb3: Any, tmp_path: Path) -> None:
+def test_a_second_learn_continues_the_run_and_truncate_empties_first(
+    sb3: Any, tmp_path: Path
+) -> None:
+    """Each learn() ends with what it has; the second appends to the same run (no header)."""
+    from value_diag.ingest.parallel import fold_path
     from value_diag.integrations.sb3 import ValueDiagnosticsCallback
 
     path = tmp_path / "run.jsonl"
     path.write_text('{"note": "an earlier run"}\n')
     model = sb3.A2C("MlpPolicy", "CartPole-v1", n_steps=64, seed=3)
     callback = ValueDiagnosticsCallback(path, truncate=True, min_samples=256)
-    model.learn(total_timesteps=512, callback=callback)
-    model.learn(total_timesteps=512, callback=callback, reset_num_timesteps=False)
-    assert [line["step"] for line in lines(path)] == [256, 512, 768, 1024]
+    model.learn(total_timesteps=300, callback=callback)  # 5 rollouts of 64
+    model.learn(total_timesteps=300, callback=callback, reset_num_timesteps=False)
+    logged = logged_lines(path)
+    assert [(line["step"], line["samples"]) for line in logged] == [
+        (256, 256),
+        (320, 64),
+        (576, 256),
+        (640, 64),
+    ]
+    state = fold_path(str(path), 0.0)
+    assert (state.updates, state.writer, state.step) == (4, "stable-baselines3", 640)
 
 
 # torch.compile's first use imports torch.jit parts that warn about their own deprecation.
@@ -310,7 +358,7 @@ def test_a_compiled_policy_logs_its_compile_status(sb3: Any, tmp_path: Path) -> 
         want = [
             {"compile_enabled": True, "compile_backend": "inductor", "compile_mode": "max-autotune"}
         ]
-        assert lines(path) == (want if compiled else [])
+        assert logged_lines(path) == (want if compiled else [])
 
 
 def test_an_off_policy_algorithm_is_refused(sb3: Any, tmp_path: Path) -> None:
@@ -342,7 +390,7 @@ def test_the_module_imports_without_sb3_or_numpy() -> None:
     )
 
 
-def test_a_healthy_cartpole_run_is_ok_scale_free_and_critical_by_default(
+def test_a_healthy_cartpole_run_is_ok_scale_free_and_critical_under_the_seeds_table(
     sb3: Any, tmp_path: Path
 ) -> None:
     """The reward-scale case: a critic that fits CartPole's returns, judged both ways.
@@ -377,5 +425,7 @@ def test_a_healthy_cartpole_run_is_ok_scale_free_and_critical_by_default(
     assert frame["critic"]["calib"]["value"] == "ok", frame["critic"]
     assert frame["critic"]["explained_variance"]["value"] > 0.5
     assert frame["value_function"]["v_return_correlation"]["value"] > 0.8
-    default = run_cli(["once", str(path), "--fail-on", "critical"])
+    # The run header asks for the scale-free rules; the seed's table, asked for, still
+    # judges the absolute skew.
+    default = run_cli(["once", str(path), "--preset", "default", "--fail-on", "critical"])
     assert default.returncode == 1, "the seed's absolute table: CartPole's skew is critical"

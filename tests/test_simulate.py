@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import SAMPLES, clean_env, run_cli, script
 
-from value_diag.producer.metrics import CRITIC_FIELDS, compute_value_metrics
+from value_diag.producer.metrics import CRITIC_FIELDS, FIT_FIELDS, compute_value_metrics
 from value_diag.producer.simulate import (
     N_ENVS,
     PROFILES,
@@ -114,7 +114,7 @@ def test_the_three_formats_carry_the_same_metrics(tmp_path: Path) -> None:
         written = run(str(path), SimOptions(Scenario.COLLAPSE, updates=6, seed=3, format=fmt))
         frames[fmt] = once_json(path)
         assert frames[fmt]["records"] == written
-    assert [frames[f]["records"] for f in LogFormat] == [7, 7, 6]
+    assert [frames[f]["records"] for f in LogFormat] == [7, 8, 6], "flat: a run header too"
     want = values_of(frames[LogFormat.ESPER])
     assert want["v_return_correlation"] == "NaN" and want["td_error_std"] == "Infinity"
     for fmt in LogFormat:
@@ -147,12 +147,25 @@ def test_flat_format_is_what_telemetry_writer_writes(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     run(str(path), SimOptions(Scenario.HEALTHY, updates=2, format=LogFormat.FLAT))
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert lines[0] == {
+    header = lines[0]["value_diag_run"]
+    assert (header["writer"], header["rules"]) == ("TelemetryWriter", "scale-free")
+    assert lines[1] == {
         "compile_enabled": True,
         "compile_backend": "inductor",
         "compile_mode": "reduce-overhead",
     }
-    assert [list(line) for line in lines[1:]] == [["step", *VALUE_FIELDS, *CRITIC_FIELDS]] * 2
+    want = ["step", *VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS]
+    assert [list(line) for line in lines[2:]] == [want] * 2
+
+
+def test_only_the_flat_format_starts_with_a_run_header(tmp_path: Path) -> None:
+    for fmt in LogFormat:
+        path = tmp_path / f"{fmt.value}.jsonl"
+        run(str(path), SimOptions(Scenario.HEALTHY, updates=1, format=fmt, start=START))
+        first = json.loads(path.read_text().splitlines()[0])
+        assert ("value_diag_run" in first) is (fmt is LogFormat.FLAT), fmt
+        if fmt is LogFormat.FLAT:
+            assert first["value_diag_run"]["started"] == START.timestamp()
 
 
 def test_a_run_emptied_first_and_then_paced_stops_when_asked(tmp_path: Path) -> None:
@@ -236,13 +249,20 @@ def test_simulate_command_writes_a_readable_run(tmp_path: Path) -> None:
         f"value-diag: writing a simulated bimodal run to {path}: 8 updates,"
         " as fast as they can be written",
         f"value-diag: done in {proc.stderr.decode().split('done in ')[1].split(' s:')[0]} s:"
-        f" 9 records written to {path}",
+        f" 10 records written to {path}",
     ]
     frame = once_json(path)
-    assert (frame["records"], frame["status"]) == (9, "warning")
+    assert frame["records"] == 10, "the run header, the compile status and eight updates"
     direct = tmp_path / "direct.jsonl"
     run(str(direct), SimOptions(Scenario.BIMODAL, updates=8, seed=7, format=LogFormat.FLAT))
-    assert path.read_bytes() == direct.read_bytes()
+    (header, *lines), (direct_header, *direct_lines) = (
+        p.read_bytes().splitlines() for p in (path, direct)
+    )
+    assert lines == direct_lines
+    # The run header says when each run started, by the real clock: that alone differs.
+    started = [json.loads(h)["value_diag_run"].pop("started") for h in (header, direct_header)]
+    assert started[0] <= started[1]
+    assert json.loads(header)["value_diag_run"].keys() == {"writer", "version", "rules", "started"}
 
 
 @pytest.mark.parametrize(
@@ -309,12 +329,12 @@ def test_force_overwrites_and_append_writes_after(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.decode().startswith(f"value-diag: overwriting {forced} with a simulated")
     assert "step" in forced.read_text() and OLD_LOG not in forced.read_text()
-    assert len(forced.read_text().splitlines()) == 3
+    assert len(forced.read_text().splitlines()) == 4
     proc = run_cli(["simulate", str(appended), "--append", *base])
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.decode().startswith("value-diag: appending a simulated collapse run to ")
     text = appended.read_text()
-    assert text.startswith(OLD_LOG) and len(text.splitlines()) == 301 + 3
+    assert text.startswith(OLD_LOG) and len(text.splitlines()) == 301 + 4
 
 
 def test_a_paced_run_says_what_it_writes_before_it_ends(tmp_path: Path) -> None:

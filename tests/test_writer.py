@@ -7,6 +7,7 @@ import json
 import math
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ import pytest
 from conftest import run_cli
 from telemetry import json_value
 
-from value_diag.producer.metrics import CRITIC_FIELDS, compute_value_metrics
-from value_diag.producer.writer import TelemetryWriter, encode
-from value_diag.schema import VALUE_FIELDS, ValueFunctionMetrics
+import value_diag
+from value_diag.ingest.parallel import fold_path
+from value_diag.producer.metrics import CRITIC_FIELDS, FIT_FIELDS, compute_value_metrics
+from value_diag.producer.writer import RESERVED, TelemetryWriter, encode, flat_record
+from value_diag.schema import RUN_HEADER, VALUE_FIELDS, ValueFunctionMetrics
 
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -27,10 +30,21 @@ def metrics(**overrides: float) -> ValueFunctionMetrics:
     return dataclasses.replace(ValueFunctionMetrics(), **{**fields, **overrides})
 
 
-def lines_of(path: Path) -> list[str]:
+def all_lines_of(path: Path) -> list[str]:
     data = path.read_bytes()
     assert data.endswith(b"\n"), "every line is complete"
     return data.decode("ascii").splitlines()
+
+
+def is_header(line: str) -> bool:
+    return list(json.loads(line)) == [RUN_HEADER]
+
+
+def lines_of(path: Path) -> list[str]:
+    """The lines after the run header the writer writes first."""
+    header, *lines = all_lines_of(path)
+    assert is_header(header), header
+    return lines
 
 
 # --- the line format -------------------------------------------------------------------------
@@ -60,7 +74,8 @@ def test_log_writes_the_critics_five_that_compute_value_metrics_returns(tmp_path
     with TelemetryWriter(path) as out:
         out.log(compute_value_metrics(v, g, d), step=3, lr=1e-3)
     (line,) = (json.loads(text) for text in lines_of(path))
-    assert list(line) == ["step", *VALUE_FIELDS, *CRITIC_FIELDS, "lr"]
+    assert list(line) == ["step", *VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS, "lr"]
+    assert line["return_mean"] == pytest.approx(np.mean(g), rel=1e-12)
     assert line["explained_variance"] == pytest.approx(1 - np.var(g - v) / np.var(g), rel=1e-12)
     assert line["value_mean"] == pytest.approx(np.mean(v), rel=1e-12)
     assert line["value_std"] == pytest.approx(np.std(v), rel=1e-12)
@@ -83,7 +98,7 @@ def test_non_finite_values_are_bare_tokens_not_null(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     with TelemetryWriter(path) as out:
         out.log(metrics(v_return_correlation=math.nan, td_error_std=math.inf, return_p10=-math.inf))
-    raw = path.read_text(encoding="ascii")
+    (raw,) = lines_of(path)
     assert '"v_return_correlation": NaN,' in raw
     assert '"td_error_std": Infinity,' in raw
     assert '"return_p10": -Infinity,' in raw
@@ -101,13 +116,75 @@ def test_extras_of_array_types_and_unknown_objects_are_written(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(
-    "key", ["td_error_mean", "bellman_error", "explained_variance", "value_max", "compile_mode"]
+    "key",
+    [
+        "td_error_mean",
+        "bellman_error",
+        "explained_variance",
+        "value_max",
+        "return_mean",
+        "compile_mode",
+        "value_diag_run",  # would make the line a run header: a new run
+    ],
 )
 def test_extras_may_not_reuse_the_names_value_diag_reads(tmp_path: Path, key: str) -> None:
     with TelemetryWriter(tmp_path / "run.jsonl") as out, pytest.raises(ValueError, match=key):
         extra: dict[str, Any] = {key: 1.0}
         out.log(metrics(), **extra)
-    assert (tmp_path / "run.jsonl").read_bytes() == b"", "nothing written"
+    assert lines_of(tmp_path / "run.jsonl") == [], "nothing written after the header"
+    assert key in RESERVED
+
+
+# --- the run header ----------------------------------------------------------------------------
+
+
+def test_the_first_line_is_a_run_header(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    before = time.time()
+    with TelemetryWriter(path) as out:
+        out.log(metrics(), step=1)
+    after = time.time()
+    header, line = (json.loads(text) for text in all_lines_of(path))
+    started = header[RUN_HEADER].pop("started")
+    assert header == {
+        RUN_HEADER: {
+            "writer": "TelemetryWriter",
+            "version": value_diag.__version__,
+            "rules": "scale-free",
+        }
+    }
+    assert type(started) is float and before <= started <= after
+    assert line["step"] == 1
+
+
+def test_the_header_names_the_writer_given_and_can_be_left_out(tmp_path: Path) -> None:
+    named, bare = tmp_path / "named.jsonl", tmp_path / "bare.jsonl"
+    TelemetryWriter(named, writer="my-trainer").close()
+    with TelemetryWriter(bare, header=False) as out:
+        out.log(metrics(), step=1)
+    (header,) = (json.loads(text) for text in all_lines_of(named))
+    assert header[RUN_HEADER]["writer"] == "my-trainer"
+    assert [json.loads(text)["step"] for text in all_lines_of(bare)] == [1]
+
+
+def test_a_script_run_twice_on_one_file_folds_to_its_second_run(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    for run in range(2):
+        with TelemetryWriter(path) as out:
+            for step in range(3 - run):
+                out.log(metrics(v_return_correlation=run + step / 10), step=step)
+    state = fold_path(str(path), 0.0, history=10, recent=10)
+    assert (state.writer, state.rules) == ("TelemetryWriter", "scale-free")
+    assert state.updates == 2
+    assert [h[0] for h in state.history] == [1.0, 1.1]
+    assert [u.step for u in state.recent] == [0, 1]
+    assert state.records == 3 + 1 + 2 + 1, "every line counts, the headers too"
+
+
+def test_flat_record_writes_the_fit_fields_that_metrics_have() -> None:
+    m = compute_value_metrics([1.0, 2.0], [3.0, 5.0], [0.0, 1.0])
+    assert flat_record(m)["return_mean"] == 4.0
+    assert "return_mean" not in flat_record(metrics())
 
 
 # --- appending whole lines ---------------------------------------------------------------------
@@ -129,7 +206,7 @@ def test_each_line_is_one_write_of_the_whole_line(
         out.set_compile(True, "inductor", "default")
         for step in range(5):
             out.log(metrics(), step=step, note="x" * 10_000)
-    assert len(writes) == 6
+    assert len(writes) == 7, "the header, then each line: one write each"
     assert all(w.endswith(b"\n") and w.count(b"\n") == 1 for w in writes)
     assert b"".join(writes) == path.read_bytes()
 
@@ -148,7 +225,8 @@ def test_a_short_write_is_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with TelemetryWriter(path) as out:
         out.log(metrics())
     assert len(calls) > 1
-    assert json.loads(path.read_bytes()) == {k: getattr(metrics(), k) for k in VALUE_FIELDS}
+    (line,) = lines_of(path)
+    assert json.loads(line) == {k: getattr(metrics(), k) for k in VALUE_FIELDS}
 
 
 def test_the_file_is_appended_to_not_overwritten(tmp_path: Path) -> None:
@@ -159,8 +237,9 @@ def test_the_file_is_appended_to_not_overwritten(tmp_path: Path) -> None:
         a.log(metrics(), step=1)
         b.log(metrics(), step=2)
         a.log(metrics(), step=3)
-    steps = [json.loads(line).get("step") for line in lines_of(path)]
-    assert steps == [None, 1, 2, 3]
+    lines = all_lines_of(path)
+    assert [is_header(line) for line in lines] == [False, True, True, False, False, False]
+    assert [json.loads(line).get("step") for line in lines[3:]] == [1, 2, 3]
 
 
 def test_truncate_starts_the_file_afresh(tmp_path: Path) -> None:
@@ -186,9 +265,14 @@ def test_writers_in_threads_never_interleave_lines(tmp_path: Path) -> None:
     for w in workers:
         w.join()
     seen: dict[int, list[int]] = {t: [] for t in range(threads)}
-    for line in lines_of(path):
+    headers = 0
+    for line in all_lines_of(path):
         obj = json.loads(line)  # a mixed line would not parse
+        if RUN_HEADER in obj:
+            headers += 1
+            continue
         seen[obj["thread"]].append(obj["step"])
+    assert headers == threads
     assert seen == {t: list(range(per_thread)) for t in range(threads)}
 
 
@@ -246,7 +330,7 @@ def test_once_reads_back_exactly_what_the_writer_wrote(tmp_path: Path, case: str
     proc = run_cli(["once", str(path), "--format", "json"])
     assert proc.returncode == 0, proc.stderr
     frame = json.loads(proc.stdout)
-    assert frame["records"] == 4
+    assert frame["records"] == 5, "the run header and four lines"
     assert frame["bad_lines"] == 0, frame["last_error"]
     read = {name: frame["value_function"][name]["value"] for name in VALUE_FIELDS}
     assert read == {name: json_value(getattr(written, name)) for name in VALUE_FIELDS}

@@ -31,6 +31,11 @@ CRITIC_FIELDS: tuple[str, ...] = (
 """The critic's own numbers: esper-lite's PPO update and TamiyoState names (value-diag's
 CRITIC CALIBRATION block)."""
 
+RUN_HEADER: str = "value_diag_run"
+"""The key of a run header, the line TelemetryWriter writes first: an object naming what
+wrote the run (``writer``), the value-diag ``version``, the ``rules`` it asks for, and
+when it ``started`` (unix time). A reader starts the run afresh at it."""
+
 FIT_FIELDS: tuple[str, ...] = ("return_mean",)
 """Statistics the verdict rules need beyond the nine and the critic's five, of the same
 rollout: ``return_mean`` is the population mean of the returns (the value targets)."""

@@ -9,13 +9,11 @@ from typing import Any, Final
 import orjson
 
 from value_diag.ingest.finder import make_finder
-from value_diag.schema import COMPILE_FIELDS, CRITIC_FIELDS, FIT_FIELDS, VALUE_FIELDS
+from value_diag.schema import COMPILE_FIELDS, CRITIC_FIELDS, FIT_FIELDS, RUN_HEADER, VALUE_FIELDS
 from value_diag.state import Compile
 
 CONTAINER_KEYS: Final = ("tamiyo", "value_function", "infrastructure")
 EVENT_TYPES: Final = ("TRAINING_STARTED", "PPO_UPDATE_COMPLETED")
-RUN_HEADER: Final = "value_diag_run"
-"""The key of the line TelemetryWriter writes first: what wrote the run, and its rules."""
 KNOWN_NAMES: Final[tuple[str, ...]] = (
     VALUE_FIELDS
     + CRITIC_FIELDS

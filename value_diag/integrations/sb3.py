@@ -36,6 +36,8 @@ else:
 
 DEFAULT_MIN_SAMPLES: Final = 2048
 """Transitions gathered before a line is logged: enough for stable percentiles and skew."""
+WRITER: Final = "stable-baselines3"
+"""What the callback's run header names as the writer."""
 
 
 def rollout_td_errors(
@@ -101,10 +103,14 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
     ``min_samples`` transitions are there, one line is logged with ``step`` =
     ``num_timesteps`` and ``samples`` = how many transitions it describes. A2C's short
     rollouts (5 steps by default) are thus judged together, not on 5 samples each. What
-    is left under ``min_samples`` when ``learn()`` returns is kept for the next ``learn()``.
+    is left under ``min_samples`` when training ends is logged then as a last line (its
+    ``samples`` says how few), so a short run never leaves a file without metrics.
 
     The file is opened when training starts, appended to (``truncate=True`` empties it
-    first) and closed when training ends. When torch.compile wrapped the policy, a part of
+    first) and closed when training ends. The first ``learn()`` starts a run: its first
+    line is a run header naming ``stable-baselines3`` as the writer, so a script started
+    again on the same file begins a new run there. A second ``learn()`` with the same
+    callback continues that run (no new header). When torch.compile wrapped the policy, a part of
     it or its ``forward``, the compile status is logged at the start with
     ``compile_backend`` and ``compile_mode``: torch.compile's defaults unless given, as
     torch does not say which were used. An uncompiled policy logs no compile status: the
@@ -133,6 +139,7 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
         self.last_rollout: tuple[Any, Any, Any] | None = None
         """The latest rollout's values, returns and TD errors, each ``(n_steps, n_envs)``."""
         self._pending: list[tuple[Any, Any, Any]] = []
+        self._run_started = False
 
     def _on_training_start(self) -> None:
         if not isinstance(self.model, OnPolicyAlgorithm):
@@ -140,8 +147,11 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
                 "ValueDiagnosticsCallback reads an on-policy rollout buffer (PPO, A2C); "
                 f"{type(self.model).__name__} has none"
             )
-        self.telemetry = TelemetryWriter(self.path, truncate=self.truncate)
+        self.telemetry = TelemetryWriter(
+            self.path, truncate=self.truncate, header=not self._run_started, writer=WRITER
+        )
         self.truncate = False  # a second learn() continues the same file
+        self._run_started = True  # ... and the same run
         if _is_compiled(self.model.policy):
             self.telemetry.set_compile(True, self.compile_backend, self.compile_mode)
 
@@ -149,16 +159,21 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
         return True
 
     def _on_rollout_end(self) -> None:
-        import numpy as np
-
         assert isinstance(self.model, OnPolicyAlgorithm)  # checked at the start
         buffer = self.model.rollout_buffer
         deltas = rollout_td_errors(buffer, self.locals["values"], self.locals["dones"])
         self.last_rollout = (buffer.values.copy(), buffer.returns.copy(), deltas)
         self._pending.append(self.last_rollout)
-        samples = sum(v.size for v, _, _ in self._pending)
-        if samples < self.min_samples or self.telemetry is None:
+        if sum(v.size for v, _, _ in self._pending) >= self.min_samples:
+            self._log_pending()
+
+    def _log_pending(self) -> None:
+        """Logs the pending rollouts as one line, if there are any and the file is open."""
+        import numpy as np
+
+        if not self._pending or self.telemetry is None:
             return
+        samples = sum(v.size for v, _, _ in self._pending)
         values, returns, td_errors = (
             np.concatenate([p[i].ravel() for p in self._pending]) for i in range(3)
         )
@@ -168,5 +183,8 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
 
     def _on_training_end(self) -> None:
         if self.telemetry is not None:
-            self.telemetry.close()
-            self.telemetry = None
+            try:
+                self._log_pending()  # fewer than min_samples: still this run's last numbers
+            finally:
+                self.telemetry.close()
+                self.telemetry = None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from value_diag.schema import CRITIC_FIELDS as CRITIC_FIELDS  # re-exported: written after the nine
+from value_diag.schema import FIT_FIELDS as FIT_FIELDS  # re-exported: written after the critic's
 from value_diag.schema import ValueFunctionMetrics
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ _NUMERIC_KINDS: Final = "fiu"
 
 @dataclass
 class RolloutMetrics(ValueFunctionMetrics):
-    """The spec's nine metrics of a rollout, and five more about the critic's outputs."""
+    """The spec's nine metrics of a rollout, five more about the critic's outputs, and the
+    FIT_FIELDS the verdict rules need."""
 
     explained_variance: float = 0.0
     """1 - Var(returns - values) / Var(returns), population variances; NaN if Var(returns) is 0."""
@@ -46,6 +48,8 @@ class RolloutMetrics(ValueFunctionMetrics):
     """Population standard deviation (ddof=0) of the values."""
     value_min: float = 0.0
     value_max: float = 0.0
+    return_mean: float = 0.0
+    """Population mean of the returns (the value targets)."""
 
 
 def compute_value_metrics(
@@ -76,6 +80,7 @@ def compute_value_metrics(
             variances (ddof=0, as numpy's var and Stable-Baselines3's explained_variance);
             NaN when Var(returns) is (near-)zero, by the correlation's cut-off.
         value_mean, value_std, value_min, value_max: of the values (std with ddof=0).
+        return_mean: the mean of the returns.
         Empty inputs give all zeros. A NaN in an input makes the metrics that use it NaN.
 
     Raises:
@@ -282,7 +287,8 @@ def _metrics_python(v: list[float], r: list[float], d: list[float]) -> RolloutMe
     else:
         v_min, v_max = min(v), max(v)
     critic = (explained, _unscale(mean_v, ev), _unscale(sd_v, ev), v_min, v_max)
-    return _result(corr, (td_mean, td_std, bellman), ed, (p10, p50, p90), var_r, er, skew, critic)
+    returns = (p10, p50, p90, _unscale(mean_r, er))
+    return _result(corr, (td_mean, td_std, bellman), ed, returns, var_r, er, skew, critic)
 
 
 def _explained(
@@ -333,22 +339,25 @@ def _result(
     corr: float,
     td: tuple[float, float, float],
     ed: int,
-    pct: tuple[float, float, float],
+    returns: tuple[float, float, float, float],
     var_r: float,
     er: int,
     skew: float,
     critic: tuple[float, float, float, float, float],
 ) -> RolloutMetrics:
-    """The metrics from the moments of scaled series: TD by 2**ed, returns by 2**er."""
+    """The metrics from the moments of scaled series: TD by 2**ed, returns by 2**er.
+
+    ``returns`` holds the three percentiles and the mean, unscaled.
+    """
     td_mean, td_std, bellman = td
     return RolloutMetrics(
         v_return_correlation=corr,
         td_error_mean=_unscale(td_mean, ed),
         td_error_std=_unscale(td_std, ed),
         bellman_error=_unscale(bellman, 2 * ed),
-        return_p10=pct[0],
-        return_p50=pct[1],
-        return_p90=pct[2],
+        return_p10=returns[0],
+        return_p50=returns[1],
+        return_p90=returns[2],
         return_variance=_unscale(var_r, 2 * er),
         return_skewness=skew,
         explained_variance=critic[0],
@@ -356,6 +365,7 @@ def _result(
         value_std=critic[2],
         value_min=critic[3],
         value_max=critic[4],
+        return_mean=returns[3],
     )
 
 
@@ -390,7 +400,8 @@ def _metrics_numpy(np: Any, v: FloatArray, r: FloatArray, d: FloatArray) -> Roll
 
         mean_v = float(vs.mean())
         dv = vs - mean_v
-        dr = rs - rs.mean()
+        mean_r = float(rs.mean())
+        dr = rs - mean_r
         sd_v = math.sqrt(float(np.dot(dv, dv)) / n)
         dr2 = dr * dr
         var_r = float(dr2.sum()) / n
@@ -422,4 +433,5 @@ def _metrics_numpy(np: Any, v: FloatArray, r: FloatArray, d: FloatArray) -> Roll
             float(v.min()),  # NaN if any is NaN, as in the pure path
             float(v.max()),
         )
-    return _result(corr, (td_mean, td_std, bellman), ed, (p10, p50, p90), var_r, er, skew, critic)
+    returns = (p10, p50, p90, _unscale(mean_r, er))
+    return _result(corr, (td_mean, td_std, bellman), ed, returns, var_r, er, skew, critic)

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from value_diag.producer.metrics import RolloutMetrics, compute_value_metrics
-from value_diag.producer.writer import TelemetryWriter, compile_record, flat_record
+from value_diag.producer.writer import TelemetryWriter, compile_record, flat_record, run_header
 from value_diag.schema import VALUE_FIELDS, ValueFunctionMetrics
 
 GAMMA: Final = 0.99
@@ -469,7 +469,8 @@ def batches(
 ) -> Iterator[list[dict[str, Any]]]:
     """The run's lines as JSON objects, one batch per update; the first opens the run.
 
-    ``clock`` turns simulated seconds since the start into a timestamp (esper format).
+    ``clock`` turns simulated seconds since the start into a timestamp (esper format; the
+    flat format's run header).
     """
     seed = _seed(options)
     compile_ = options.compile or PROFILES[options.scenario].compile
@@ -481,7 +482,9 @@ def batches(
             yield opening + log.update(epoch, metrics, explained, epoch in options.skipped)
             opening = []
     elif options.format is LogFormat.FLAT:
-        opening = [compile_record(*compile_)]
+        # As TelemetryWriter writes a run: its header (started when the clock starts), then
+        # the compile status and a line per update.
+        opening = [run_header(started=clock(0.0).timestamp()), compile_record(*compile_)]
         for step, (metrics, _) in enumerate(series):
             yield [*opening, flat_record(metrics, step)]
             opening = []
@@ -539,7 +542,9 @@ def run(
         else:
             if stat.S_ISREG(st.st_mode) and st.st_size > 0:
                 raise NotEmpty(path, st.st_size)
-    with TelemetryWriter(path, truncate=existing is Existing.OVERWRITE) as out:
+    # The header, where the format has one, is the first line batches() gives.
+    truncate = existing is Existing.OVERWRITE
+    with TelemetryWriter(path, truncate=truncate, header=False) as out:
         for i, batch in enumerate(batches(options, _clock(options.start))):
             if i and options.interval > 0 and stop.wait(options.interval):
                 break
