@@ -355,13 +355,16 @@ def test_thresholds_command_prints_every_value_and_its_source(tmp_path: Path) ->
         ("explained_variance", "warning", 0.3, "default"),
         ("explained_variance", "critical", 0.0, "default"),
         ("low_return_variance", "floor", 1.0, "default"),
+        ("calib_corr", "warning", 0.6, "default"),
         ("compile", "eager", "warning", "default"),
+        ("gate", "warmup", 0.0, "default"),
+        ("gate", "persist", 1.0, "default"),
     ]
 
     config = write(tmp_path / "ci.toml", LENIENT + "return_spread = { warning = 75.5 }\n")
     out = run_in(tmp_path, ["thresholds", "--config", str(config)]).stdout.decode("utf-8")
     by_key = {tuple(row.split()[:2]): row for row in out.splitlines()}
-    assert len(by_key) == 15
+    assert len(by_key) == 18
     assert by_key[("bellman_error", "warning")].split()[2] == "100"
     assert by_key[("bellman_error", "warning")].endswith(
         f"{config}: thresholds.bellman_error.warning"

@@ -355,8 +355,9 @@ WarmupOpt = Annotated[
         metavar="N",
         min=0,
         max=MAX_WARMUP,
-        help="Updates a run makes before --fail-on may fire (a NaN or a stale run fires"
-        " at once). Default: 3 under scale-free, 0 under default (value-diag thresholds).",
+        help="Most updates a run warms up for before --fail-on may fire; it ends sooner,"
+        " at the first ok update (a NaN or a stale run fires at once). Default: 20 under"
+        " scale-free, 0 under default (value-diag thresholds).",
     ),
 ]
 PersistOpt = Annotated[

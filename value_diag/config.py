@@ -395,6 +395,6 @@ def reason(effective: Effective, preset: Preset | None, metric: str, level: str)
 
 
 GATE_REASONS: Final = {
-    "warmup": "updates before --fail-on may fire (a NaN or a stale run fires at once)",
+    "warmup": "most updates before --fail-on may fire; the first ok update ends it sooner",
     "persist": "updates in a row a level must hold before --fail-on fires at it",
 }

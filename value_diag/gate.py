@@ -1,9 +1,9 @@
 """What --fail-on acts on: a frame's level once the warm-up is over and the level has held. Pure.
 
-A critic needs a few updates to learn the returns' scale, and one noisy update is not a
-dying run. So a gate, like an alert's ``for:``, fires at a level only when the run has
-made more updates than the warm-up and its last ``persist`` updates were all at least at
-that level. Two things fire at once, whatever the warm-up: a non-finite metric (a NaN
+A critic starts from nothing and needs updates to learn the returns' scale, and one
+noisy update is not a dying run. So a gate, like an alert's ``for:``, fires at a level
+only once the warm-up is over (a first update whose status was ok, or ``warmup`` updates,
+whichever comes first) and its last ``persist`` updates were all at least at that level. Two things fire at once, whatever the warm-up: a non-finite metric (a NaN
 does not get better by waiting) and a stale run (no update will come to hold a level).
 The frame itself always shows the level of its newest update.
 """
@@ -56,8 +56,8 @@ def gate(frame: Frame) -> Gate:
         return Gate(status, held=1, why="a metric is not a number")
     warmup, persist = frame.rules.gate
     st = frame.state
-    if warmup and st.updates <= warmup:
-        why = f"warm-up: update {st.updates} of {warmup}"
+    if warmup and st.updates <= warmup and not _settled(frame):
+        why = f"warm-up: update {st.updates} of at most {warmup}, none ok yet"
         return Gate(Status.OK, warming=True, why=why)
     ranks = _last_ranks(frame, persist)
     held = next((i for i, r in enumerate(ranks) if r < _RANK[status]), len(ranks))
@@ -67,6 +67,15 @@ def gate(frame: Frame) -> Gate:
     if level is Status.OK:
         return Gate(Status.OK, held=held, why=f"{status.value} for {held} of {persist} updates")
     return Gate(level, held=held)
+
+
+def _settled(frame: Frame) -> bool:
+    """Whether an earlier update of the run was ok: the critic has found the returns' scale
+    once, and the warm-up is over. Looked for among the updates the fold keeps (all of
+    them while the run has made no more than KEPT)."""
+    st = frame.state
+    earlier = st.recent[:-1] if st.recent else ()
+    return any(update_status(st, u, frame.rules) is Status.OK for u in earlier)
 
 
 def _last_ranks(frame: Frame, persist: int) -> list[int]:

@@ -99,13 +99,13 @@ class Thresholds:
     is not judged (the default preset).
 
     The scale-free preset compares everything with the returns' own scale
-    D = sqrt(Var(g) + (fit_tolerance * mean g)^2): the spread of the returns, floored at
-    a tenth of their size, so that nearly constant returns are judged by how close V
+    D = max(sigma(g), fit_tolerance * |mean g|): their spread, or, when they hardly vary,
+    a share of their size, so that nearly constant returns are judged by how close V
     comes to them. V-Fit (``fit_*``, 1 - E[(g - v)^2] / D^2) alarms like explained
     variance; ``td_bias_*`` (|mean(g - v)| / D, the advantages' bias) judges TD Mean and
     ``bellman_ratio_*`` (bellman_error / D^2) Bellman. While the returns' spread is under
     ``fit_tolerance`` of their size, correlation and explained variance are noise and
-    not judged. ``calib_corr_warning`` is where the CRITIC CALIBRATION block's V-Corr
+    not judged; otherwise V-Corr warns, and V-Fit alone says critical. ``calib_corr_warning`` is where the CRITIC CALIBRATION block's V-Corr
     warns (esper-lite's panel). The choices that are not numbers are Rules'.
     """
 
@@ -122,14 +122,14 @@ class Thresholds:
     spread_warning: float = 50.0
     ev_warning: float = 0.3
     ev_critical: float = 0.0
-    td_bias_warning: float = 0.25
-    td_bias_critical: float = 0.5
+    td_bias_warning: float = 0.5
+    td_bias_critical: float = 1.0
     bellman_ratio_warning: float = 0.25
     bellman_ratio_critical: float = 1.0
     variance_floor: float = 1.0
     fit_warning: float = 0.3
     fit_critical: float = 0.0
-    fit_tolerance: float = 0.1
+    fit_tolerance: float = 0.3
     calib_corr_warning: float = 0.6
 
 
@@ -174,12 +174,14 @@ class Rules(Thresholds):
 
 DEFAULT_RULES: Final = Rules()
 
-GATES: Final = {Preset.DEFAULT: (0, 1), Preset.SCALE_FREE: (3, 2)}
+GATES: Final = {Preset.DEFAULT: (0, 1), Preset.SCALE_FREE: (20, 2)}
 """Each preset's (warm-up, persistence) in updates, unless --warmup/--persist say otherwise.
 
-The default preset keeps the seed's behaviour: every frame may fire. The scale-free
-figures are the score's choice (docs/verdicts.md): a critic needs a few updates to
-learn the returns' scale, and one noisy update should not fail a run."""
+The default preset keeps the seed's behaviour: every frame may fire. Under scale-free
+the warm-up lasts until the run's first ok update, at most 20 updates (a critic starts
+at zero and may need that long to reach returns of -100 unnormalised), and a level
+must hold for 2 updates (one noisy rollout does not fail a run): the score's choice,
+docs/verdicts.md."""
 WRITER_PRESET: Final = "written by"
 """How preset_from starts when a run's first record chose the preset."""
 
@@ -268,7 +270,7 @@ REASONS: Final[dict[tuple[str, str], str]] = {
     ("low_return_variance", "floor"): "default preset: flatter returns make EV noise: info",
     ("value_fit", "warning"): "V predicts under a third of the returns (bias included)",
     ("value_fit", "critical"): "a constant at the returns' mean would do as well or better",
-    ("value_fit", "tolerance"): "returns' spread floored at this share of their size",
+    ("value_fit", "tolerance"): "D is at least this share of |mean return|: flatter is 'low'",
 }
 """Why each scale-free level stands where it does (printed by `value-diag thresholds`)."""
 
@@ -390,9 +392,10 @@ def low_return_variance(variance: float, t: Thresholds = DEFAULT_THRESHOLDS) -> 
 class Scale:
     """The returns' own scale, which the scale-free rules measure everything against.
 
-    ``d2`` is D^2 = Var(g) + (tolerance * size)^2, ``size`` |mean g| (|p50| when the file
-    gives no return_mean), ``low`` whether the spread is under ``tolerance`` of the size
-    (correlation and explained variance are then noise).
+    ``d2`` is D^2 = max(Var(g), (tolerance * size)^2), ``size`` |mean g| (|p50| when the
+    file gives no return_mean), ``low`` whether the spread is under ``tolerance`` of the
+    size (correlation and explained variance are then noise, and V is judged by how close
+    it comes to the returns against their size).
     """
 
     d2: float
@@ -401,7 +404,9 @@ class Scale:
     @classmethod
     def of(cls, variance: float, size: float, t: Thresholds) -> Scale:
         floor = t.fit_tolerance * size * t.fit_tolerance * size  # inf, never OverflowError
-        return cls(variance + floor, 0 <= variance < floor)
+        if math.isnan(variance):
+            return cls(math.nan, False)
+        return cls(max(variance, floor), 0 <= variance < floor)
 
     @property
     def usable(self) -> bool:
@@ -629,8 +634,13 @@ def _value_marks(
     for name in ("return_skewness", "return_variance", SPREAD):
         if name not in own:
             marks[name] = _shape(name, values[name])
-    if low and "v_return_correlation" not in own and math.isfinite(values["v_return_correlation"]):
-        marks["v_return_correlation"] = _UNRELIABLE
+    corr = values["v_return_correlation"]
+    if "v_return_correlation" not in own and math.isfinite(corr):
+        if low:
+            marks["v_return_correlation"] = _UNRELIABLE
+        elif marks["v_return_correlation"].level is Level.CRITICAL:
+            # a poor correlation is V-Fit's to call critical: it also weighs V's scale
+            marks["v_return_correlation"] = replace(_WARNING, icon=Icon.DOWN)
     return marks
 
 

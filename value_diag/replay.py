@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from value_diag.frame import Frame
-from value_diag.gate import gate
+from value_diag.gate import KEPT, gate
 from value_diag.health import Rules, Status
 from value_diag.ingest.fold import fold
 from value_diag.ingest.lines import LineScanner
@@ -46,7 +46,7 @@ def replay(path: str, rules: Rules) -> Iterator[Step]:
 
 def replay_lines(chunks: Iterable[bytes], source: str, rules: Rules) -> Iterator[Step]:
     """replay() over bytes already read."""
-    state = FoldState(recent_len=recent_needed(rules))
+    state = FoldState(recent_len=KEPT)
     for line in LineScanner().read(chunks):
         newest = state.recent[-1] if state.recent else None
         state = fold(state, [line], now=0.0)
@@ -55,7 +55,3 @@ def replay_lines(chunks: Iterable[bytes], source: str, rules: Rules) -> Iterator
         frame = Frame(source, state, thresholds=rules)
         yield Step(state.updates, state.step, frame.health.status, gate(frame).level)
 
-
-def recent_needed(rules: Rules) -> int:
-    """How many updates the fold must keep for the rules' persistence."""
-    return max(1, rules.gate[1])

@@ -206,6 +206,14 @@ def metric_series(
     scenario: Scenario, updates: int, seed: int | None = None, steps: int = 256
 ) -> Iterator[tuple[ValueFunctionMetrics, float]]:
     """Each update's metrics and explained variance, computed from its rollout."""
+    for metrics, explained, _ in rollout_series(scenario, updates, seed, steps):
+        yield metrics, explained
+
+
+def rollout_series(
+    scenario: Scenario, updates: int, seed: int | None = None, steps: int = 256
+) -> Iterator[tuple[ValueFunctionMetrics, float, float]]:
+    """metric_series(), and each update's mean |TD error|: esper-lite's bellman_error."""
     profile = PROFILES[scenario]
     rng = random.Random(DEFAULT_SEEDS[scenario] if seed is None else seed)
     for i in range(updates):
@@ -213,6 +221,7 @@ def metric_series(
         # Pure Python: the same bits whether numpy is installed or not (reproducible files).
         metrics = compute_value_metrics(values, returns, td_errors, use_numpy=False)
         explained = _explained_variance(values, returns)
+        mean_abs = math.fsum(map(abs, td_errors)) / len(td_errors)
         if profile.blow_up and i == updates - 1:
             # The update whose loss went NaN, as esper-lite logs it. Written, not
             # computed: one set of TD errors cannot have a NaN mean square and an
@@ -223,8 +232,8 @@ def metric_series(
                 bellman_error=math.nan,
                 td_error_std=math.inf,
             )
-            explained = math.nan
-        yield metrics, explained
+            explained = mean_abs = math.nan
+        yield metrics, explained, mean_abs
 
 
 def _explained_variance(values: list[float], returns: list[float]) -> float:
@@ -365,12 +374,19 @@ class EventLog:
         return self.event("TRAINING_STARTED", None, data, "training started")
 
     def update(
-        self, epoch: int, metrics: ValueFunctionMetrics, explained: float, skipped: bool = False
+        self,
+        epoch: int,
+        metrics: ValueFunctionMetrics,
+        explained: float,
+        skipped: bool = False,
+        mean_abs_td: float | None = None,
     ) -> list[dict[str, Any]]:
         """One EPOCH_COMPLETED per environment, then the PPO_UPDATE_COMPLETED.
 
         A ``skipped`` update (esper-lite rolled its buffer back) writes esper-lite's
         placeholder: the required numbers 0, the Q-values NaN, ``"skipped": true``.
+        ``mean_abs_td`` is written as bellman_error, as esper-lite does (its mean |TD
+        error|); without it, the metrics' own (mean squared) bellman_error.
         """
         rng = self.rng
         self.elapsed += rng.uniform(38.0, 46.0)
@@ -393,15 +409,27 @@ class EventLog:
             }
             events.append(self.event("EPOCH_COMPLETED", epoch, data))
         self.elapsed += rng.uniform(1.4, 1.7)
-        ppo = _skipped_ppo() if skipped else self._ppo(epoch, metrics, explained)
+        ppo = _skipped_ppo() if skipped else self._ppo(epoch, metrics, explained, mean_abs_td)
         events.append(self.event("PPO_UPDATE_COMPLETED", epoch, ppo))
         return events
 
-    def _ppo(self, epoch: int, metrics: ValueFunctionMetrics, explained: float) -> dict[str, Any]:
+    def _ppo(
+        self,
+        epoch: int,
+        metrics: ValueFunctionMetrics,
+        explained: float,
+        mean_abs_td: float | None = None,
+    ) -> dict[str, Any]:
         rng = self.rng
         data = dict(PPO_TEMPLATE)
         std = math.sqrt(metrics.return_variance)
         data.update(_values(metrics))
+        if mean_abs_td is not None:
+            data["bellman_error"] = mean_abs_td
+        if isinstance(metrics, RolloutMetrics):
+            return_mean = metrics.return_mean
+        else:
+            return_mean = metrics.return_p50 + 0.3 * std * metrics.return_skewness
         data.update(
             policy_loss=rng.gauss(0.02, 0.01),
             value_loss=metrics.bellman_error / 2.0,
@@ -410,7 +438,7 @@ class EventLog:
             kl_divergence=abs(rng.gauss(0.012, 0.003)),
             clip_fraction=abs(rng.gauss(0.12, 0.02)),
             **_critic(epoch, metrics, explained),
-            return_mean=metrics.return_p50 + 0.3 * std * metrics.return_skewness,
+            return_mean=return_mean,
             return_std=std,
             layer_gradient_health={f"layer{j}": rng.random() for j in range(12)},
             update_time_ms=rng.uniform(1400.0, 1700.0),
@@ -478,8 +506,10 @@ def batches(
     if options.format is LogFormat.ESPER:
         log = EventLog(random.Random(f"{seed}:events"), clock, options.group)
         opening = [log.started(seed, compile_)]
-        for epoch, (metrics, explained) in enumerate(series):
-            yield opening + log.update(epoch, metrics, explained, epoch in options.skipped)
+        every = rollout_series(options.scenario, options.updates, seed, options.steps)
+        for epoch, (metrics, explained, mean_abs) in enumerate(every):
+            skip = epoch in options.skipped
+            yield opening + log.update(epoch, metrics, explained, skip, mean_abs)
             opening = []
     elif options.format is LogFormat.FLAT:
         # As TelemetryWriter writes a run: its header (started when the clock starts), then
