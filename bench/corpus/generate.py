@@ -1,0 +1,735 @@
+"""Train the labelled corpus of real runs that bench/verdicts.py scores.
+
+python bench/corpus/generate.py [--jobs 2] [--only NAME ...] [--out bench/corpus]
+
+Each run is a real Stable-Baselines3 PPO or A2C training (or a small PPO loop in the shape
+of CleanRL's ppo.py) whose rollouts are logged by value-diag's own producer: the SB3
+callback ``ValueDiagnosticsCallback`` or ``compute_value_metrics`` + ``TelemetryWriter``.
+Faults are injected into the critic by design (see docs/verdicts.md), and each run's label
+says what its critic is from which update on: ``labels.json``. A few runs are also written
+again in esper-lite's event format, from the same rollouts (esper writes ``bellman_error``
+as the mean |TD error|). Seeded, on the CPU, one thread per process: rerunning it gives the
+same numbers on the same machine and library versions (the run header's start time aside).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import multiprocessing
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final, SupportsFloat
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+HERE: Final = Path(__file__).resolve().parent
+
+HEALTHY: Final = "healthy"
+BROKEN: Final = "broken"
+DEGRADED: Final = "degraded"
+
+KIND_OF_FAULT: Final[dict[str, str]] = {
+    "none": HEALTHY,
+    "vf_coef_0": BROKEN,
+    "lr_blowup": BROKEN,
+    "value_head_random": BROKEN,
+    "terminal_as_truncation": BROKEN,
+    "wrong_gamma": BROKEN,
+    "unnormalised_returns": BROKEN,
+    "critic_frozen": DEGRADED,
+    "truncation_as_terminal": DEGRADED,
+}
+"""The label each fault gives its run from the fault's onset; docs/verdicts.md says why."""
+
+LR_BLOWUP: Final = 1e4
+"""The learning rate is multiplied by this at the fault (Adam: 3e-4 becomes 3): every step
+then moves each weight by about the learning rate, and the critic never settles."""
+WRONG_GAMMA: Final = 0.9
+"""The discount of the critic's targets in a wrong_gamma run (the algorithm's is 0.99)."""
+RANDOM_HEAD_SCALE: Final = 5.0
+"""A random value head's outputs spread this many RMS of the returns, around an offset
+drawn from the same scale."""
+RANDOM_GAIN: Final = 10.0
+"""The orthogonal gain of the critic's hidden layers when they are drawn again: their tanh
+units saturate, so V is a rough function of the state and their gradients vanish."""
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """One run of the corpus: what trains, at which scale, and which fault, when."""
+
+    algo: str
+    """"PPO" or "A2C" (Stable-Baselines3), or "cleanrl" (the ppo.py-shaped loop)."""
+    env: str
+    seed: int
+    fault: str = "none"
+    at: int = 0
+    """The fault acts after this many logged updates (0: from the start): onset = at + 1."""
+    scale: float = 1.0
+    """Rewards are multiplied by this (a gymnasium RewardWrapper)."""
+    vecnormalize: bool = False
+    """VecNormalize(norm_obs=True, norm_reward=True) around the environments."""
+    updates: int = 30
+    esper: bool = False
+    """Also written in esper-lite's event format, as esper-<name>.jsonl."""
+    hyper: tuple[tuple[str, Any], ...] = ()
+    """Hyperparameters of the algorithm beyond the corpus' defaults for it."""
+
+    @property
+    def name(self) -> str:
+        env = self.env.split("-")[0].lower().replace("continuous", "-cont")
+        parts = [self.algo.lower(), env]
+        if self.scale != 1.0:
+            parts.append(f"x{self.scale:g}")
+        if self.vecnormalize:
+            parts.append("vecnorm")
+        parts.append(self.fault.replace("_", "-") if self.fault != "none" else "healthy")
+        return "-".join(parts) + f"-s{self.seed}"
+
+    @property
+    def kind(self) -> str:
+        return KIND_OF_FAULT[self.fault]
+
+    @property
+    def onset(self) -> int | None:
+        return None if self.fault == "none" else self.at + 1
+
+
+PENDULUM_ZOO: Final = (
+    ("gamma", 0.9),
+    ("learning_rate", 1e-3),
+    ("gae_lambda", 0.95),
+    ("ent_coef", 0.0),
+    ("use_sde", True),
+    ("sde_sample_freq", 4),
+)
+"""RL Baselines3 Zoo's PPO on Pendulum-v1 (its n_steps cut to the corpus' rollouts)."""
+PENDULUM_LONG: Final = (("gamma", 0.99), *PENDULUM_ZOO[1:])
+"""The same with SB3's default discount: a horizon of 100 steps in 200-step episodes, so
+the time limit weighs on half of each episode's returns."""
+
+
+MC_HYPER: Final = (("ent_coef", 0.0),)
+
+
+def specs() -> list[Spec]:
+    """Every run of the corpus."""
+    cp, ac, pe, mc = "CartPole-v1", "Acrobot-v1", "Pendulum-v1", "MountainCarContinuous-v0"
+    return [
+        # Healthy controls.
+        Spec("PPO", cp, 1, esper=True),
+        Spec("PPO", cp, 2),
+        Spec("PPO", cp, 3),
+        Spec("PPO", cp, 1, vecnormalize=True),
+        Spec("PPO", cp, 1, scale=0.01),
+        Spec("PPO", cp, 2, scale=0.01, vecnormalize=True),
+        Spec("PPO", cp, 1, scale=100.0, vecnormalize=True),
+        Spec("PPO", ac, 1),
+        Spec("PPO", ac, 2, vecnormalize=True),
+        Spec("PPO", pe, 1, vecnormalize=True, hyper=PENDULUM_ZOO, esper=True),
+        Spec("PPO", pe, 2, vecnormalize=True, hyper=PENDULUM_ZOO),
+        Spec("PPO", pe, 3, vecnormalize=True, hyper=PENDULUM_LONG),
+        Spec("PPO", mc, 1, vecnormalize=True, hyper=MC_HYPER),
+        Spec("A2C", cp, 1),
+        Spec("A2C", cp, 2, vecnormalize=True),
+        Spec("A2C", ac, 1),
+        Spec("cleanrl", cp, 1),
+        Spec("cleanrl", cp, 2),
+        # Broken from the start.
+        Spec("PPO", cp, 1, "vf_coef_0", esper=True),
+        Spec("PPO", cp, 2, "vf_coef_0", vecnormalize=True),
+        Spec("A2C", cp, 1, "vf_coef_0"),
+        Spec("cleanrl", cp, 1, "vf_coef_0"),
+        Spec("PPO", cp, 1, "unnormalised_returns", scale=100.0),
+        Spec("PPO", pe, 1, "unnormalised_returns"),
+        # Broken mid-run.
+        Spec("PPO", cp, 1, "lr_blowup", at=12),
+        Spec("PPO", ac, 2, "lr_blowup", at=12),
+        Spec("A2C", cp, 1, "lr_blowup", at=12),
+        Spec("PPO", cp, 1, "value_head_random", at=12, esper=True),
+        Spec("PPO", pe, 1, "value_head_random", at=12, vecnormalize=True, hyper=PENDULUM_ZOO),
+        Spec("A2C", cp, 2, "value_head_random", at=12),
+        Spec("cleanrl", cp, 2, "value_head_random", at=12),
+        Spec("PPO", cp, 1, "terminal_as_truncation", at=12),
+        Spec("PPO", cp, 1, "wrong_gamma", at=12),
+        Spec("PPO", ac, 1, "wrong_gamma", at=12),
+        # Degraded mid-run.
+        Spec("PPO", cp, 1, "critic_frozen", at=8),
+        Spec("PPO", ac, 1, "critic_frozen", at=8),
+        Spec("A2C", cp, 1, "critic_frozen", at=8),
+        Spec("PPO", pe, 3, "truncation_as_terminal", at=12, vecnormalize=True, hyper=PENDULUM_LONG),
+        Spec("PPO", mc, 2, "truncation_as_terminal", at=12, vecnormalize=True, hyper=MC_HYPER),
+    ]
+
+
+# --- Stable-Baselines3 ------------------------------------------------------------------------
+
+N_ENVS: Final = 4
+PPO_STEPS: Final = 256
+"""Steps per environment in a PPO rollout: one logged update = 1,024 transitions."""
+A2C_ENVS: Final = 8
+A2C_STEPS: Final = 5
+A2C_ROLLOUTS: Final = 25
+"""A2C's 40-transition rollouts (SB3's default n_steps) are logged 25 at a time: 1,000."""
+
+
+def line_rollouts(spec: Spec) -> int:
+    """Rollouts per logged update."""
+    return A2C_ROLLOUTS if spec.algo == "A2C" else 1
+
+
+def _make_env(spec: Spec) -> Any:
+    import gymnasium as gym
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    scale = spec.scale
+
+    class Scaled(gym.RewardWrapper):  # type: ignore[misc,unused-ignore]
+        def reward(self, reward: SupportsFloat) -> float:
+            return float(reward) * scale
+
+    n_envs = A2C_ENVS if spec.algo == "A2C" else N_ENVS
+    wrapper = Scaled if scale != 1.0 else None
+    venv = make_vec_env(spec.env, n_envs=n_envs, seed=spec.seed, wrapper_class=wrapper)
+    venv = _bootstrap_class()(venv)
+    if spec.vecnormalize:
+        venv = VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=_gamma(spec))
+    return venv
+
+
+def _gamma(spec: Spec) -> float:
+    return float(dict(spec.hyper).get("gamma", 0.99))
+
+
+@functools.cache
+def _bootstrap_class() -> Any:
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    class _Bootstrap(VecEnvWrapper):  # type: ignore[misc,unused-ignore]
+        """Passes steps through; once ``mode`` is set, rewrites how episode ends look to SB3.
+
+        SB3 bootstraps gamma * V(terminal observation) into the reward of an episode that
+        ended with ``infos[i]["TimeLimit.truncated"]``. Mode "drop" removes that flag (a
+        time limit taken for a terminal state); mode "add" sets it on every episode end (a
+        real terminal state bootstrapped as if the episode went on).
+        """
+
+        def __init__(self, venv: Any) -> None:
+            super().__init__(venv)
+            self.mode: str | None = None
+
+        def reset(self) -> Any:
+            return self.venv.reset()
+
+        def step_wait(self) -> Any:
+            obs, rewards, dones, infos = self.venv.step_wait()
+            if self.mode is not None:
+                for i, done in enumerate(dones):
+                    if done:
+                        infos[i]["TimeLimit.truncated"] = self.mode == "add"
+            return obs, rewards, dones, infos
+
+    return _Bootstrap
+
+
+def _target_gamma_buffer() -> type:
+    from stable_baselines3.common.buffers import RolloutBuffer
+
+    class TargetGammaBuffer(RolloutBuffer):  # type: ignore[misc,unused-ignore]
+        """SB3's buffer; with ``target_gamma`` set, the critic's targets use that discount.
+
+        The advantages (the policy's) keep the algorithm's gamma; ``returns``, what the
+        value head is regressed on, are the GAE returns under ``target_gamma``.
+        """
+
+        target_gamma: float | None = None
+
+        def compute_returns_and_advantage(self, last_values: Any, dones: Any) -> None:
+            super().compute_returns_and_advantage(last_values, dones)
+            if self.target_gamma is None:
+                return
+            advantages, gamma = self.advantages.copy(), self.gamma
+            self.gamma = self.target_gamma
+            try:
+                super().compute_returns_and_advantage(last_values, dones)
+            finally:
+                self.gamma = gamma
+            self.advantages = advantages
+
+    return TargetGammaBuffer
+
+
+def _critic_parameters(policy: Any) -> list[Any]:
+    """The value head and the layers only it uses (SB3's MlpPolicy keeps them apart)."""
+    return [*policy.mlp_extractor.value_net.parameters(), *policy.value_net.parameters()]
+
+
+def randomise_critic(
+    hidden: Sequence[Any], head: Any, latent_of: Callable[[], Any], returns: Any, rng: Any
+) -> None:
+    """Draws new weights for the critic's layers, far beyond the returns' scale.
+
+    Args:
+        hidden: the critic's own ``nn.Linear`` layers before the head, drawn again with an
+            orthogonal gain of RANDOM_GAIN (their tanh units saturate).
+        head: the ``nn.Linear(n, 1)`` that gives V(s).
+        latent_of: the head's inputs on the latest rollout's observations, ``(N, n)``,
+            computed with the new hidden layers.
+        returns: the latest rollout's returns, to size the head by.
+        rng: a ``torch.Generator``.
+    """
+    import torch
+
+    with torch.no_grad():
+        for layer in hidden:
+            torch.nn.init.orthogonal_(layer.weight, RANDOM_GAIN, generator=rng)
+            layer.bias.zero_()
+        latent = latent_of()
+        rms = float(torch.sqrt(torch.mean(torch.as_tensor(returns, dtype=torch.float64) ** 2)))
+        rms = max(rms, 1e-6)
+        weight = torch.randn(head.weight.shape, generator=rng)
+        spread = float((latent @ weight.T).std()) or 1.0
+        head.weight.copy_(weight * (RANDOM_HEAD_SCALE * rms / spread))
+        offset = float(torch.randn((), generator=rng)) * RANDOM_HEAD_SCALE * rms
+        head.bias.fill_(offset)
+
+
+def _sb3_callbacks(spec: Spec, path: Path, capture: list[dict[str, float]]) -> list[Any]:
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from value_diag.integrations.sb3 import ValueDiagnosticsCallback
+
+    every = line_rollouts(spec)
+    # min_samples is one line's worth of rollouts, so the lines fall where Gather counts them.
+    diag = ValueDiagnosticsCallback(path, min_samples=every * _rollout_size(spec), truncate=True)
+
+    class Gather(BaseCallback):  # type: ignore[misc,unused-ignore]
+        """Logs every ``every`` rollouts, then injects the fault after the ``at``-th line."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.rollouts = 0
+            self.rng: Any = None
+
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            import torch
+
+            self.rollouts += 1
+            if spec.esper and diag.last_rollout is not None:
+                capture.append(esper_extras(*diag.last_rollout))
+            if self.rollouts != spec.at * every or spec.fault == "none":
+                return
+            model: Any = self.model
+            if spec.fault == "lr_blowup":
+                lr = model.lr_schedule(1.0) * LR_BLOWUP
+                model.lr_schedule = lambda _progress: lr
+            elif spec.fault == "critic_frozen":
+                for p in _critic_parameters(model.policy):
+                    p.requires_grad_(False)
+            elif spec.fault == "value_head_random":
+                buffer = model.rollout_buffer
+                obs = torch.as_tensor(buffer.observations.reshape(-1, *buffer.obs_shape))
+                policy: Any = model.policy
+
+                def latent_of() -> Any:
+                    features = policy.extract_features(obs, policy.vf_features_extractor)
+                    return policy.mlp_extractor.forward_critic(features)
+
+                hidden = [m for m in policy.mlp_extractor.value_net if hasattr(m, "weight")]
+                rng = torch.Generator().manual_seed(spec.seed)
+                randomise_critic(hidden, policy.value_net, latent_of, buffer.returns, rng)
+            elif spec.fault == "wrong_gamma":
+                model.rollout_buffer.target_gamma = WRONG_GAMMA
+            elif spec.fault in ("terminal_as_truncation", "truncation_as_terminal"):
+                env: Any = model.get_env()
+                while not isinstance(env, _bootstrap_class()):
+                    env = env.venv
+                env.mode = "add" if spec.fault == "terminal_as_truncation" else "drop"
+            else:
+                raise ValueError(f"no mid-run injection for {spec.fault}")
+
+    return [diag, Gather()]
+
+
+def _rollout_size(spec: Spec) -> int:
+    return A2C_ENVS * A2C_STEPS if spec.algo == "A2C" else N_ENVS * PPO_STEPS
+
+
+def train_sb3(spec: Spec, path: Path) -> list[dict[str, float]]:
+    """Trains one SB3 run, logging it to ``path``; returns esper's extras per update."""
+    import torch
+    from stable_baselines3 import A2C, PPO
+    from stable_baselines3.common.callbacks import CallbackList
+
+    if spec.esper and line_rollouts(spec) != 1:
+        raise ValueError(f"{spec.name}: esper's copy needs one rollout per logged update")
+    torch.set_num_threads(1)
+    torch.manual_seed(spec.seed)
+    capture: list[dict[str, float]] = []
+    env = _make_env(spec)
+    kwargs: dict[str, Any] = {"seed": spec.seed, "device": "cpu", "verbose": 0}
+    if spec.algo == "PPO":
+        kwargs |= {"n_steps": PPO_STEPS, "batch_size": 128}
+        cls: Any = PPO
+    else:
+        cls = A2C
+    if spec.fault == "vf_coef_0":
+        kwargs["vf_coef"] = 0.0
+    if spec.fault == "wrong_gamma":
+        kwargs["rollout_buffer_class"] = _target_gamma_buffer()
+    kwargs |= dict(spec.hyper)
+    if spec.fault == "unnormalised_returns":
+        kwargs.pop("gamma", None)  # SB3's defaults, as a first try on the environment runs
+    model = cls("MlpPolicy", env, **kwargs)
+    callbacks = _sb3_callbacks(spec, path, capture)
+    steps = spec.updates * line_rollouts(spec) * _rollout_size(spec)
+    model.learn(total_timesteps=steps, callback=CallbackList(callbacks))
+    env.close()
+    return capture
+
+
+# --- the CleanRL-shaped loop ------------------------------------------------------------------
+
+
+def train_cleanrl(spec: Spec, path: Path) -> list[dict[str, float]]:
+    """PPO in the shape and names of CleanRL's ppo.py, logging as the README places it.
+
+    CleanRL's defaults for CartPole (4 environments of 128 steps, 4 epochs of 4 minibatches,
+    Adam 2.5e-4 annealed, GAE 0.95, clip 0.2, vf_coef 0.5, ent_coef 0.01), with the reward
+    normalisation of CleanRL's ppo_continuous_action.py: without it the critic, at Adam's
+    step size, needs far more than the corpus' 30 updates to reach CartPole's returns. As
+    in ppo.py, an episode's end by truncation is treated as a terminal state.
+    """
+    import gymnasium as gym
+    import numpy as np
+    import torch
+    from torch import nn, optim
+    from torch.distributions.categorical import Categorical
+
+    from value_diag import TelemetryWriter, compute_value_metrics
+
+    class Args:
+        seed, num_envs, num_steps, num_iterations = spec.seed, 4, 128, spec.updates
+        learning_rate, gamma, gae_lambda, anneal_lr = 2.5e-4, 0.99, 0.95, True
+        update_epochs, num_minibatches, clip_coef = 4, 4, 0.2
+        vf_coef = 0.0 if spec.fault == "vf_coef_0" else 0.5
+        ent_coef, max_grad_norm = 0.01, 0.5
+        batch_size = num_envs * num_steps
+        minibatch_size = batch_size // num_minibatches
+
+    args = Args()
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(1)
+    device = torch.device("cpu")
+
+    def make_env() -> Any:
+        # ppo_continuous_action.py's reward normalisation: the critic's targets stay O(1).
+        env = gym.wrappers.NormalizeReward(gym.make(spec.env), gamma=args.gamma)
+        return gym.wrappers.TransformReward(env, lambda r: min(max(float(r), -10.0), 10.0))
+
+    envs = gym.vector.SyncVectorEnv(
+        [make_env for _ in range(args.num_envs)],
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+    spaces: Any = (envs.single_observation_space, envs.single_action_space)
+    obs_dim, n_actions = int(np.prod(spaces[0].shape)), int(spaces[1].n)
+
+    def layer_init(layer: Any, std: float = float(np.sqrt(2)), bias_const: float = 0.0) -> Any:
+        torch.nn.init.orthogonal_(layer.weight, std)
+        torch.nn.init.constant_(layer.bias, bias_const)
+        return layer
+
+    class Agent(nn.Module):  # type: ignore[misc,unused-ignore]
+        def __init__(self) -> None:
+            super().__init__()
+            self.critic = nn.Sequential(
+                layer_init(nn.Linear(obs_dim, 64)),
+                nn.Tanh(),
+                layer_init(nn.Linear(64, 64)),
+                nn.Tanh(),
+                layer_init(nn.Linear(64, 1), std=1.0),
+            )
+            self.actor = nn.Sequential(
+                layer_init(nn.Linear(obs_dim, 64)),
+                nn.Tanh(),
+                layer_init(nn.Linear(64, 64)),
+                nn.Tanh(),
+                layer_init(nn.Linear(64, n_actions), std=0.01),
+            )
+
+        def get_value(self, x: Any) -> Any:
+            return self.critic(x)
+
+        def get_action_and_value(self, x: Any, action: Any = None) -> tuple[Any, ...]:
+            probs: Any = Categorical(logits=self.actor(x))
+            if action is None:
+                action = probs.sample()
+            return action, probs.log_prob(action), probs.entropy(), self.critic(x)
+
+    telemetry = TelemetryWriter(path, truncate=True)
+    capture: list[dict[str, float]] = []
+    agent = Agent().to(device)
+    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
+
+    obs = torch.zeros((args.num_steps, args.num_envs, obs_dim)).to(device)
+    actions = torch.zeros((args.num_steps, args.num_envs)).to(device)
+    logprobs = torch.zeros((args.num_steps, args.num_envs)).to(device)
+    rewards = torch.zeros((args.num_steps, args.num_envs)).to(device)
+    dones = torch.zeros((args.num_steps, args.num_envs)).to(device)
+    values = torch.zeros((args.num_steps, args.num_envs)).to(device)
+
+    global_step = 0
+    next_obs_np, _ = envs.reset(seed=args.seed)
+    next_obs = torch.Tensor(next_obs_np).to(device)
+    next_done = torch.zeros(args.num_envs).to(device)
+
+    for iteration in range(1, args.num_iterations + 1):
+        if args.anneal_lr:
+            frac = 1.0 - (iteration - 1.0) / args.num_iterations
+            optimizer.param_groups[0]["lr"] = frac * args.learning_rate
+
+        for step in range(0, args.num_steps):
+            global_step += args.num_envs
+            obs[step] = next_obs
+            dones[step] = next_done
+
+            with torch.no_grad():
+                action, logprob, _, value = agent.get_action_and_value(next_obs)
+                values[step] = value.flatten()
+            actions[step] = action
+            logprobs[step] = logprob
+
+            next_obs_np, reward, terminations, truncations, _infos = envs.step(action.cpu().numpy())
+            next_done_np = np.logical_or(terminations, truncations)
+            rewards[step] = torch.tensor(reward * spec.scale).to(device).view(-1)
+            next_obs = torch.Tensor(next_obs_np).to(device)
+            next_done = torch.Tensor(next_done_np).to(device)
+
+        # bootstrap value if not done
+        with torch.no_grad():
+            next_value = agent.get_value(next_obs).reshape(1, -1)
+            advantages = torch.zeros_like(rewards).to(device)
+            deltas = torch.zeros_like(rewards).to(device)
+            lastgaelam: Any = 0
+            for t in reversed(range(args.num_steps)):
+                if t == args.num_steps - 1:
+                    nextnonterminal = 1.0 - next_done
+                    nextvalues = next_value
+                else:
+                    nextnonterminal = 1.0 - dones[t + 1]
+                    nextvalues = values[t + 1]
+                delta = rewards[t] + args.gamma * nextvalues * nextnonterminal - values[t]
+                deltas[t] = delta
+                advantages[t] = lastgaelam = (
+                    delta + args.gamma * args.gae_lambda * nextnonterminal * lastgaelam
+                )
+            returns = advantages + values
+
+        # flatten the batch
+        b_obs = obs.reshape((-1, obs_dim))
+        b_logprobs = logprobs.reshape(-1)
+        b_actions = actions.reshape(-1)
+        b_advantages = advantages.reshape(-1)
+        b_returns = returns.reshape(-1)
+        b_values = values.reshape(-1)
+        telemetry.log(compute_value_metrics(b_values, b_returns, deltas), step=global_step)
+        capture.append(esper_extras(values.numpy(), returns.numpy(), deltas.numpy()))
+
+        if spec.fault == "value_head_random" and iteration == spec.at:
+            rng = torch.Generator().manual_seed(spec.seed)
+            hidden = [agent.critic[0], agent.critic[2]]
+            latent_of = functools.partial(agent.critic[:-1], b_obs)
+            randomise_critic(hidden, agent.critic[-1], latent_of, b_returns, rng)
+
+        # Optimizing the policy and value network
+        b_inds = np.arange(args.batch_size)
+        for _epoch in range(args.update_epochs):
+            np.random.shuffle(b_inds)
+            for start in range(0, args.batch_size, args.minibatch_size):
+                mb_inds = b_inds[start : start + args.minibatch_size]
+                _, newlogprob, entropy, newvalue = agent.get_action_and_value(
+                    b_obs[mb_inds], b_actions.long()[mb_inds]
+                )
+                ratio = (newlogprob - b_logprobs[mb_inds]).exp()
+                mb_advantages = b_advantages[mb_inds]
+                mb_advantages = (mb_advantages - mb_advantages.mean()) / (
+                    mb_advantages.std() + 1e-8
+                )
+                pg_loss1 = -mb_advantages * ratio
+                pg_loss2 = -mb_advantages * torch.clamp(
+                    ratio, 1 - args.clip_coef, 1 + args.clip_coef
+                )
+                pg_loss = torch.max(pg_loss1, pg_loss2).mean()
+                v_loss = 0.5 * ((newvalue.view(-1) - b_returns[mb_inds]) ** 2).mean()
+                loss = pg_loss - args.ent_coef * entropy.mean() + v_loss * args.vf_coef
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                optimizer.step()
+
+    envs.close()
+    telemetry.close()
+    return capture
+
+
+# --- esper-lite's event format ----------------------------------------------------------------
+
+
+def esper_extras(values: Any, returns: Any, td_errors: Any) -> dict[str, float]:
+    """What esper-lite computes beyond value-diag's line, from the rollout's arrays.
+
+    Its Bellman error is the mean |TD error| (``leyline/value_metrics.py``); its explained
+    variance and value_nrmse use Bessel's variances with a return-variance floor of 1.0
+    (``compute_floored_explained_variance``); return_mean/std are of the returns.
+    """
+    import numpy as np
+
+    v, g, d = (np.asarray(x, dtype=np.float64).ravel() for x in (values, returns, td_errors))
+    floor = 1.0
+    residual_var = float(np.var(g - v, ddof=1)) if len(g) > 1 else math.nan
+    var_returns = float(np.var(g, ddof=1)) if len(g) > 1 else math.nan
+    return {
+        "n": float(len(d)),
+        "abs_td_sum": float(np.abs(d).sum()),
+        "explained_variance": 1.0 - residual_var / max(var_returns, floor),
+        "value_nrmse": math.sqrt(residual_var) / (math.sqrt(var_returns) + math.sqrt(floor)),
+        "ev_return_variance": var_returns,
+        "return_std": float(np.std(g, ddof=1)) if len(g) > 1 else math.nan,
+    }
+
+
+ESPER_START: Final = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def write_esper(flat: Path, extras: list[dict[str, float]], out: Path, seed: int) -> None:
+    """Re-encodes a flat run as esper-lite events: TRAINING_STARTED, then per update the
+    PPO_UPDATE_COMPLETED with the same nine metrics, except the Bellman error, E|delta|."""
+    from value_diag.producer.simulate import PPO_TEMPLATE, EventLog
+    from value_diag.schema import VALUE_FIELDS
+
+    lines = [json.loads(s) for s in flat.read_text().splitlines()]
+    updates = [x for x in lines if "bellman_error" in x]
+    if len(updates) != len(extras):
+        raise RuntimeError(f"{flat.name}: {len(updates)} updates but {len(extras)} rollouts")
+    log = EventLog(random.Random(seed), lambda s: ESPER_START + timedelta(seconds=s))
+    events = [log.event("TRAINING_STARTED", None, {"seed": seed, "n_envs": N_ENVS})]
+    for epoch, (line, extra) in enumerate(zip(updates, extras, strict=True), start=1):
+        log.elapsed += 40.0
+        data = dict(PPO_TEMPLATE)
+        data.update({name: line[name] for name in VALUE_FIELDS})
+        data["bellman_error"] = extra["abs_td_sum"] / extra["n"]
+        data.update(
+            explained_variance=extra["explained_variance"],
+            value_nrmse=extra["value_nrmse"],
+            ev_low_return_variance=extra["ev_return_variance"] < 1.0,
+            ev_return_variance=extra["ev_return_variance"],
+            return_std=extra["return_std"],
+            value_mean=line["value_mean"],
+            value_std=line["value_std"],
+            value_min=line["value_min"],
+            value_max=line["value_max"],
+            batch=epoch,
+        )
+        if "return_mean" in line:
+            data["return_mean"] = line["return_mean"]
+        events.append(log.event("PPO_UPDATE_COMPLETED", epoch, data))
+    out.write_text("".join(json.dumps(e) + "\n" for e in events))
+
+
+# --- the corpus -------------------------------------------------------------------------------
+
+
+def label(spec: Spec, file_format: str = "flat") -> dict[str, Any]:
+    """The run's label: the truth about its critic, by the design of its fault."""
+    return {
+        "algo": spec.algo,
+        "env": spec.env,
+        "seed": spec.seed,
+        "scale": spec.scale,
+        "vecnormalize": spec.vecnormalize,
+        "fault": spec.fault,
+        "kind": spec.kind,
+        "onset": spec.onset,
+        "format": file_format,
+    }
+
+
+def run(job: tuple[Spec, str]) -> tuple[str, float]:
+    """Trains one run into ``runs/`` (and its esper copy); returns its name and seconds."""
+    spec, out = job
+    runs = Path(out) / "runs"
+    started = time.perf_counter()
+    path = runs / f"{spec.name}.jsonl"
+    train: Callable[[Spec, Path], list[dict[str, float]]]
+    train = train_cleanrl if spec.algo == "cleanrl" else train_sb3
+    extras = train(spec, path)
+    if spec.esper:
+        write_esper(path, extras, runs / f"esper-{spec.name}.jsonl", spec.seed)
+    return spec.name, time.perf_counter() - started
+
+
+def labels(all_specs: Sequence[Spec]) -> dict[str, dict[str, Any]]:
+    """labels.json: every run file of the corpus, by file name."""
+    out: dict[str, dict[str, Any]] = {}
+    for spec in all_specs:
+        out[f"{spec.name}.jsonl"] = label(spec)
+        if spec.esper:
+            out[f"esper-{spec.name}.jsonl"] = label(spec, "esper")
+    return dict(sorted(out.items()))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=2, help="runs trained at once (processes)")
+    ap.add_argument("--only", nargs="*", default=None, help="names of the runs to train")
+    ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--updates", type=int, default=0, help="override (for a quick try)")
+    args = ap.parse_args(argv)
+    all_specs = specs()
+    names = [s.name for s in all_specs]
+    if len(set(names)) != len(names):
+        raise SystemExit(f"two runs share a name: {sorted(n for n in names if names.count(n) > 1)}")
+    chosen = [s for s in all_specs if args.only is None or s.name in args.only]
+    if args.only is not None and len(chosen) != len(args.only):
+        unknown = sorted(set(args.only) - set(names))
+        raise SystemExit(f"no such runs: {unknown}")
+    if args.updates:
+        chosen = [_with_updates(s, args.updates) for s in chosen]
+    (args.out / "runs").mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    jobs = [(s, str(args.out)) for s in chosen]
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(max(1, args.jobs), maxtasksperchild=1) as pool:
+        for name, seconds in pool.imap_unordered(run, jobs):
+            print(f"{name:55s} {seconds:6.1f} s", flush=True)
+    if args.only is None and not args.updates:
+        text = json.dumps(labels(all_specs), indent=1) + "\n"
+        (args.out / "labels.json").write_text(text)
+    print(f"{len(chosen)} runs in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return 0
+
+
+def _with_updates(spec: Spec, updates: int) -> Spec:
+    fields = asdict(spec)
+    fields["updates"] = updates
+    fields["hyper"] = spec.hyper
+    return Spec(**fields)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
