@@ -1,0 +1,327 @@
+"""How right value-diag's verdicts are on the labelled corpus of real runs (bench/corpus).
+
+python bench/verdicts.py [--markdown] [--runs] [--preset NAME ...] [--corpus bench/corpus]
+
+Each run file is replayed update by update (``value_diag.replay.replay``) under every
+preset's rules, and its levels are held against its label (bench/corpus/labels.json):
+
+- healthy updates (those of healthy runs, and those before a fault's onset) after the
+  warm-up: how many are shown, and how many fired, critical and at least warning;
+- broken runs: the detection delay, from ``start = max(onset, end of the warm-up)`` (the
+  first update at which the fault is there and a gate may fire) to the first update at or
+  after it whose fired level is critical; a miss is a run that never fires critical from
+  there, or whose last update is not fired critical;
+- degraded runs: whether the last update fires at least a warning.
+
+The warm-up is the gate's (value_diag/gate.py): it is over at the update after the run's
+first ok one, or after ``warmup`` updates, whichever comes first; the first update at which
+a gate may fire is the warm-up's end. A benchmark, not a test: it prints the figures and
+exits 0 (tests/test_verdict_score.py asserts the targets). ``--runs`` adds each run's
+shown and fired levels, one letter per update: ``.`` no data, ``o`` ok, ``w`` warning,
+``C`` critical; ``:`` marks the end of the warm-up and ``|`` the onset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from value_diag.health import Preset, Rules, Status, rules_for
+from value_diag.replay import replay
+
+CORPUS: Final = Path(__file__).resolve().parent / "corpus"
+TARGET_DELAY: Final = 3
+"""Updates after ``start`` within which a broken run must fire critical."""
+_RANK: Final = {Status.NO_DATA: 0, Status.OK: 0, Status.WARNING: 1, Status.CRITICAL: 2}
+_LETTER: Final = {Status.NO_DATA: ".", Status.OK: "o", Status.WARNING: "w", Status.CRITICAL: "C"}
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """What a run's critic is, by the design of its fault (labels.json)."""
+
+    kind: str
+    """"healthy", "broken" or "degraded"."""
+    onset: int | None
+    """The first update (1-based) the fault damages; None for a healthy run."""
+    fault: str = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One update of a replayed run: what the frame shows and what a gate acts on."""
+
+    update: int
+    step: int | None
+    shown: Status
+    fired: Status
+
+
+def _at_least(status: Status, level: Status) -> bool:
+    return _RANK[status] >= _RANK[level]
+
+
+def warmup_of(rules: Rules) -> int:
+    """The rules' warm-up in updates."""
+    gate = getattr(rules, "gate", None)
+    if isinstance(gate, tuple):
+        return int(gate[0])
+    return int(getattr(rules, "warmup", 0) or 0)
+
+
+def persist_of(rules: Rules) -> int:
+    """The rules' persistence in updates."""
+    gate = getattr(rules, "gate", None)
+    if isinstance(gate, tuple):
+        return int(gate[1])
+    return int(getattr(rules, "persist", 1) or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class RunScore:
+    """One run's levels under one preset, held against its label."""
+
+    name: str
+    label: Label
+    warmup: int
+    """The rules' warm-up: at most this many updates."""
+    steps: tuple[Step, ...]
+
+    @property
+    def armed(self) -> int:
+        """The first update at which a gate may fire: the update after the first ok one, or
+        the one after ``warmup`` updates, whichever comes first (gate.py's warm-up)."""
+        first_ok = next((s.update for s in self.steps if s.shown == Status.OK), None)
+        return min(self.warmup, self.warmup if first_ok is None else first_ok) + 1
+
+    @property
+    def start(self) -> int | None:
+        """The first update at which the fault is there and a gate may fire."""
+        if self.label.onset is None:
+            return None
+        return max(self.label.onset, self.armed)
+
+    def healthy_steps(self) -> list[Step]:
+        """The updates labelled healthy after the warm-up: a whole healthy run's, or those
+        before a fault's onset."""
+        onset, armed = self.label.onset, self.armed
+        return [s for s in self.steps if s.update >= armed and (onset is None or s.update < onset)]
+
+    @property
+    def first_critical(self) -> int | None:
+        """The first update from ``start`` on whose fired level is critical."""
+        start = self.start
+        if start is None:
+            return None
+        for s in self.steps:
+            if s.update >= start and s.fired == Status.CRITICAL:
+                return s.update
+        return None
+
+    @property
+    def delay(self) -> int | None:
+        """Updates from ``start`` to the first fired critical (None: never)."""
+        first, start = self.first_critical, self.start
+        return None if first is None or start is None else first - start
+
+    @property
+    def end(self) -> Step | None:
+        return self.steps[-1] if self.steps else None
+
+    @property
+    def false_criticals(self) -> int:
+        """Healthy updates after the warm-up whose fired level is critical."""
+        return sum(s.fired == Status.CRITICAL for s in self.healthy_steps())
+
+    @property
+    def passed(self) -> bool:
+        """Whether the run meets its target (see the module's docstring)."""
+        end = self.end
+        if self.false_criticals or end is None:
+            return False
+        if self.label.kind == "broken":
+            delay = self.delay
+            return delay is not None and delay <= TARGET_DELAY and end.fired == Status.CRITICAL
+        if self.label.kind == "degraded":
+            return _at_least(end.fired, Status.WARNING)
+        return True
+
+    def letters(self, of: Callable[[Step], Status]) -> str:
+        """One letter per update; ``:`` before the first update a gate may fire at, ``|``
+        before the onset."""
+        out = []
+        for s in self.steps:
+            if s.update == self.armed:
+                out.append(":")
+            if s.update == self.label.onset:
+                out.append("|")
+            out.append(_LETTER[of(s)])
+        return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class PresetScore:
+    """Every run's score under one preset, and the figures of the table."""
+
+    preset: Preset
+    warmup: int
+    persist: int
+    runs: tuple[RunScore, ...]
+
+    def of_kind(self, kind: str) -> list[RunScore]:
+        return [r for r in self.runs if r.label.kind == kind]
+
+    def healthy_steps(self) -> list[Step]:
+        return [s for r in self.runs for s in r.healthy_steps()]
+
+    def rate(self, level: Status, fired: bool) -> tuple[int, int]:
+        """(updates at least ``level``, healthy updates after the warm-up)."""
+        steps = self.healthy_steps()
+        hits = sum(_at_least(s.fired if fired else s.shown, level) for s in steps)
+        return hits, len(steps)
+
+    def rows(self) -> list[tuple[str, str]]:
+        """The table: (figure, value)."""
+        healthy = self.of_kind("healthy")
+        broken = self.of_kind("broken")
+        degraded = self.of_kind("degraded")
+        rows = [("warm-up (at most) / persistence", f"{self.warmup} / {self.persist} updates")]
+        n_steps = len(self.healthy_steps())
+        rows.append(("healthy updates after warm-up (runs)", f"{n_steps} ({len(healthy)})"))
+        for level, name in ((Status.CRITICAL, "critical"), (Status.WARNING, "warning or worse")):
+            shown, n = self.rate(level, fired=False)
+            fired, _ = self.rate(level, fired=True)
+            rows.append((f"false {name}: shown / fired", f"{_pct(shown, n)} / {_pct(fired, n)}"))
+        noisy = [r for r in self.runs if r.false_criticals]
+        rows.append(("runs with a false fired critical", f"{len(noisy)} / {len(self.runs)}"))
+        delays = [r.delay for r in broken if r.delay is not None]
+        in_time = sum(d <= TARGET_DELAY for d in delays)
+        rows.append(
+            (f"broken runs fired critical within {TARGET_DELAY}", f"{in_time} / {len(broken)}")
+        )
+        if delays:
+            rows.append(
+                (
+                    "detection delay: median / mean / max",
+                    f"{statistics.median(delays):g} / {statistics.fmean(delays):.1f}"
+                    f" / {max(delays)}",
+                )
+            )
+        never = sum(r.first_critical is None for r in broken)
+        not_at_end = sum(r.end is None or r.end.fired != Status.CRITICAL for r in broken)
+        rows.append(("broken: never fired critical", f"{never} / {len(broken)}"))
+        rows.append(("broken: not fired critical at the end", f"{not_at_end} / {len(broken)}"))
+        weak = sum(r.end is None or not _at_least(r.end.fired, Status.WARNING) for r in degraded)
+        rows.append(("degraded: not a warning at the end", f"{weak} / {len(degraded)}"))
+        passed = sum(r.passed for r in self.runs)
+        rows.append(("runs meeting their target", f"{passed} / {len(self.runs)}"))
+        return rows
+
+
+def _pct(hits: int, n: int) -> str:
+    return f"{100.0 * hits / n:.1f} % ({hits})" if n else "-"
+
+
+# --- replay -----------------------------------------------------------------------------------
+
+
+def replay_file(path: Path, rules: Rules) -> Iterator[Step]:
+    """The run's updates as ``value_diag.replay.replay`` gives them."""
+    for s in replay(str(path), rules):
+        yield Step(s.update, s.step, Status(s.shown), Status(s.fired))
+
+
+# --- the corpus -------------------------------------------------------------------------------
+
+
+def load_labels(corpus: Path = CORPUS) -> dict[str, Label]:
+    """labels.json, by run file name."""
+    raw: dict[str, dict[str, Any]] = json.loads((corpus / "labels.json").read_text())
+    return {
+        name: Label(kind=v["kind"], onset=v["onset"], fault=v.get("fault", "none"))
+        for name, v in raw.items()
+    }
+
+
+def score(preset: Preset, corpus: Path = CORPUS) -> PresetScore:
+    """Every labelled run of the corpus, replayed under ``preset``'s rules."""
+    rules = rules_for(preset)
+    warmup = warmup_of(rules)
+    runs = tuple(
+        RunScore(name, label, warmup, tuple(replay_file(corpus / "runs" / name, rules)))
+        for name, label in sorted(load_labels(corpus).items())
+    )
+    return PresetScore(preset, warmup, persist_of(rules), runs)
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def text_table(s: PresetScore) -> str:
+    width = max(len(k) for k, _ in s.rows())
+    lines = [f"preset {s.preset.value}"]
+    lines += [f"  {k:<{width}}  {v}" for k, v in s.rows()]
+    return "\n".join(lines)
+
+
+def markdown_table(scores: Sequence[PresetScore]) -> str:
+    head = "| | " + " | ".join(f"`{s.preset.value}`" for s in scores) + " |"
+    lines = [head, "|---" * (len(scores) + 1) + "|"]
+    columns = [s.rows() for s in scores]
+    for i, (name, _) in enumerate(columns[0]):
+        lines.append(f"| {name} | " + " | ".join(c[i][1] for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def run_lines(s: PresetScore, markdown: bool) -> str:
+    """Each run: label, start, delay, end levels, and the shown and fired sequences."""
+    out = []
+    if markdown:
+        out.append("| run | label | start | delay | end shown/fired | target | fired |")
+        out.append("|---|---|---|---|---|---|---|")
+    for r in s.runs:
+        end = r.end
+        end_text = f"{end.shown.value}/{end.fired.value}" if end else "-"
+        delay = "-" if r.start is None else ("never" if r.delay is None else str(r.delay))
+        kind = r.label.kind + (f"@{r.label.onset}" if r.label.onset else "")
+        ok = "met" if r.passed else "MISSED"
+        if markdown:
+            out.append(
+                f"| {r.name} | {kind} | {r.start or '-'} | {delay} | {end_text} | {ok} |"
+                f" `{r.letters(lambda st: st.fired)}` |"
+            )
+        else:
+            out.append(f"  {r.name}  {kind}  start {r.start or '-'}  delay {delay}  {ok}")
+            out.append(f"    shown {r.letters(lambda st: st.shown)}")
+            out.append(f"    fired {r.letters(lambda st: st.fired)}")
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--markdown", action="store_true", help="markdown tables")
+    ap.add_argument("--runs", action="store_true", help="each run's levels too")
+    ap.add_argument("--preset", nargs="*", choices=[p.value for p in Preset], default=None)
+    ap.add_argument("--corpus", type=Path, default=CORPUS)
+    args = ap.parse_args(argv)
+    presets = [Preset(p) for p in args.preset] if args.preset else list(Preset)
+    scores = [score(p, args.corpus) for p in presets]
+    if args.markdown:
+        print(markdown_table(scores))
+    else:
+        print("\n\n".join(text_table(s) for s in scores))
+    if args.runs:
+        for s in scores:
+            print(f"\n{'### ' if args.markdown else ''}runs under {s.preset.value}\n")
+            print(run_lines(s, args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
