@@ -78,7 +78,7 @@ class Spec:
     """Rewards are multiplied by this (a gymnasium RewardWrapper)."""
     vecnormalize: bool = False
     """VecNormalize(norm_obs=True, norm_reward=True) around the environments."""
-    updates: int = 30
+    updates: int = 40
     esper: bool = False
     """Also written in esper-lite's event format, as esper-<name>.jsonl."""
     hyper: tuple[tuple[str, Any], ...] = ()
@@ -119,6 +119,10 @@ the time limit weighs on half of each episode's returns."""
 
 
 MC_HYPER: Final = (("ent_coef", 0.0),)
+MID: Final = 24
+"""Mid-run faults act after this many updates of 40, once a healthy critic has settled."""
+FROZEN_AT: Final = 20
+"""The critic is frozen after this many updates, while the policy is still improving."""
 
 
 def specs() -> list[Spec]:
@@ -152,22 +156,24 @@ def specs() -> list[Spec]:
         Spec("PPO", cp, 1, "unnormalised_returns", scale=100.0),
         Spec("PPO", pe, 1, "unnormalised_returns"),
         # Broken mid-run.
-        Spec("PPO", cp, 1, "lr_blowup", at=12),
-        Spec("PPO", ac, 2, "lr_blowup", at=12),
-        Spec("A2C", cp, 1, "lr_blowup", at=12),
-        Spec("PPO", cp, 1, "value_head_random", at=12, esper=True),
-        Spec("PPO", pe, 1, "value_head_random", at=12, vecnormalize=True, hyper=PENDULUM_ZOO),
-        Spec("A2C", cp, 2, "value_head_random", at=12),
-        Spec("cleanrl", cp, 2, "value_head_random", at=12),
-        Spec("PPO", cp, 1, "terminal_as_truncation", at=12),
-        Spec("PPO", cp, 1, "wrong_gamma", at=12),
-        Spec("PPO", ac, 1, "wrong_gamma", at=12),
+        Spec("PPO", cp, 1, "lr_blowup", at=MID),
+        Spec("PPO", cp, 2, "lr_blowup", at=MID, vecnormalize=True),
+        Spec("A2C", cp, 1, "lr_blowup", at=MID),
+        Spec("PPO", cp, 1, "value_head_random", at=MID, esper=True),
+        Spec("PPO", pe, 1, "value_head_random", at=MID, vecnormalize=True, hyper=PENDULUM_ZOO),
+        Spec("A2C", cp, 2, "value_head_random", at=MID),
+        Spec("cleanrl", cp, 2, "value_head_random", at=MID),
+        Spec("PPO", cp, 1, "terminal_as_truncation", at=MID),
+        Spec("PPO", cp, 1, "wrong_gamma", at=MID),
+        Spec("PPO", ac, 1, "wrong_gamma", at=MID),
         # Degraded mid-run.
-        Spec("PPO", cp, 1, "critic_frozen", at=8),
-        Spec("PPO", ac, 1, "critic_frozen", at=8),
-        Spec("A2C", cp, 1, "critic_frozen", at=8),
-        Spec("PPO", pe, 3, "truncation_as_terminal", at=12, vecnormalize=True, hyper=PENDULUM_LONG),
-        Spec("PPO", mc, 2, "truncation_as_terminal", at=12, vecnormalize=True, hyper=MC_HYPER),
+        Spec("PPO", cp, 1, "critic_frozen", at=FROZEN_AT),
+        Spec("PPO", ac, 1, "critic_frozen", at=FROZEN_AT),
+        Spec("A2C", cp, 1, "critic_frozen", at=FROZEN_AT),
+        Spec(
+            "PPO", pe, 3, "truncation_as_terminal", at=MID, vecnormalize=True, hyper=PENDULUM_LONG
+        ),
+        Spec("PPO", mc, 2, "truncation_as_terminal", at=MID, vecnormalize=True, hyper=MC_HYPER),
     ]
 
 
