@@ -1,9 +1,10 @@
 """How right value-diag's verdicts are on the labelled corpus of real runs (bench/corpus).
 
-python bench/verdicts.py [--markdown] [--runs] [--preset NAME ...] [--corpus bench/corpus]
+python bench/verdicts.py [--markdown] [--runs] [--rules none|default|scale-free ...]
 
-Each run file is replayed update by update (``value_diag.replay.replay``) under every
-preset's rules, and its levels are held against its label (bench/corpus/labels.json):
+Each run file is replayed update by update (``value_diag.replay.replay``) under the rules
+of no option (a run header picks the preset), of ``--preset default`` and of ``--preset
+scale-free``, and its levels are held against its label (bench/corpus/labels.json):
 
 - healthy updates (those of healthy runs, and those before a fault's onset) after the
   warm-up: how many are shown, and how many fired, critical and at least warning;
@@ -32,8 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from value_diag.health import Preset, Rules, Status, rules_for
+from value_diag.config import PRESET_OPTION
+from value_diag.frame import rules_in_force
+from value_diag.health import Preset, Rules, Status, rules_for, rules_of
+from value_diag.ingest.parse import Record, parse
 from value_diag.replay import replay
+from value_diag.state import FoldState
 
 CORPUS: Final = Path(__file__).resolve().parent / "corpus"
 TARGET_DELAY: Final = 3
@@ -67,22 +72,6 @@ def _at_least(status: Status, level: Status) -> bool:
     return _RANK[status] >= _RANK[level]
 
 
-def warmup_of(rules: Rules) -> int:
-    """The rules' warm-up in updates."""
-    gate = getattr(rules, "gate", None)
-    if isinstance(gate, tuple):
-        return int(gate[0])
-    return int(getattr(rules, "warmup", 0) or 0)
-
-
-def persist_of(rules: Rules) -> int:
-    """The rules' persistence in updates."""
-    gate = getattr(rules, "gate", None)
-    if isinstance(gate, tuple):
-        return int(gate[1])
-    return int(getattr(rules, "persist", 1) or 1)
-
-
 @dataclass(frozen=True, slots=True)
 class RunScore:
     """One run's levels under one preset, held against its label."""
@@ -90,7 +79,8 @@ class RunScore:
     name: str
     label: Label
     warmup: int
-    """The rules' warm-up: at most this many updates."""
+    """The warm-up of the rules in force for the file: at most this many updates."""
+    persist: int
     steps: tuple[Step, ...]
 
     @property
@@ -166,12 +156,12 @@ class RunScore:
 
 
 @dataclass(frozen=True, slots=True)
-class PresetScore:
-    """Every run's score under one preset, and the figures of the table."""
+class Score:
+    """Every run's score under one choice of rules, and the figures of the table."""
 
-    preset: Preset
-    warmup: int
-    persist: int
+    name: str
+    """How the rules were chosen: "no flags" (a file's run header picks the preset),
+    "--preset default" or "--preset scale-free"."""
     runs: tuple[RunScore, ...]
 
     def of_kind(self, kind: str) -> list[RunScore]:
@@ -191,7 +181,9 @@ class PresetScore:
         healthy = self.of_kind("healthy")
         broken = self.of_kind("broken")
         degraded = self.of_kind("degraded")
-        rows = [("warm-up (at most) / persistence", f"{self.warmup} / {self.persist} updates")]
+        gates = sorted({(r.warmup, r.persist) for r in self.runs}, reverse=True)
+        gate = ", ".join(f"{w} / {p}" for w, p in gates)
+        rows = [("warm-up (at most) / persistence, updates", gate)]
         n_steps = len(self.healthy_steps())
         rows.append(("healthy updates after warm-up (runs)", f"{n_steps} ({len(healthy)})"))
         for level, name in ((Status.CRITICAL, "critical"), (Status.WARNING, "warning or worse")):
@@ -249,29 +241,53 @@ def load_labels(corpus: Path = CORPUS) -> dict[str, Label]:
     }
 
 
-def score(preset: Preset, corpus: Path = CORPUS) -> PresetScore:
-    """Every labelled run of the corpus, replayed under ``preset``'s rules."""
-    rules = rules_for(preset)
-    warmup = warmup_of(rules)
-    runs = tuple(
-        RunScore(name, label, warmup, tuple(replay_file(corpus / "runs" / name, rules)))
-        for name, label in sorted(load_labels(corpus).items())
-    )
-    return PresetScore(preset, warmup, persist_of(rules), runs)
+CHOICES: Final = {
+    "none": "no flags",
+    Preset.DEFAULT.value: "--preset default",
+    Preset.SCALE_FREE.value: "--preset scale-free",
+}
+"""The rules scored: of no option (a run header picks the preset), and of each preset."""
+
+
+def rules_named(choice: str) -> Rules:
+    """The rules a command line gives: none (the run header picks), or a preset."""
+    if choice == "none":
+        return rules_for(Preset.DEFAULT)
+    return rules_of(rules_for(Preset(choice)), preset_from=PRESET_OPTION)
+
+
+def in_force(path: Path, rules: Rules) -> Rules:
+    """The rules that judge the file: ``rules``, or the preset its run header asks for
+    when no option chose one (as ``once`` and ``watch`` decide)."""
+    with path.open("rb") as f:
+        first = parse(f.readline().rstrip(b"\n"))
+    header = first if isinstance(first, Record) else Record()
+    return rules_in_force(rules, FoldState(writer=header.writer, rules=header.rules))
+
+
+def score(choice: str, corpus: Path = CORPUS) -> Score:
+    """Every labelled run of the corpus, replayed under the rules of ``choice`` (CHOICES)."""
+    rules = rules_named(choice)
+    runs = []
+    for run, label in sorted(load_labels(corpus).items()):
+        path = corpus / "runs" / run
+        warmup, persist = in_force(path, rules).gate
+        runs.append(RunScore(run, label, warmup, persist, tuple(replay_file(path, rules))))
+    return Score(CHOICES[choice], tuple(runs))
 
 
 # --- output -----------------------------------------------------------------------------------
 
 
-def text_table(s: PresetScore) -> str:
+def text_table(s: Score) -> str:
     width = max(len(k) for k, _ in s.rows())
-    lines = [f"preset {s.preset.value}"]
+    lines = [s.name]
     lines += [f"  {k:<{width}}  {v}" for k, v in s.rows()]
     return "\n".join(lines)
 
 
-def markdown_table(scores: Sequence[PresetScore]) -> str:
-    head = "| | " + " | ".join(f"`{s.preset.value}`" for s in scores) + " |"
+def markdown_table(scores: Sequence[Score]) -> str:
+    head = "| | " + " | ".join(s.name for s in scores) + " |"
     lines = [head, "|---" * (len(scores) + 1) + "|"]
     columns = [s.rows() for s in scores]
     for i, (name, _) in enumerate(columns[0]):
@@ -279,7 +295,7 @@ def markdown_table(scores: Sequence[PresetScore]) -> str:
     return "\n".join(lines)
 
 
-def run_lines(s: PresetScore, markdown: bool) -> str:
+def run_lines(s: Score, markdown: bool) -> str:
     """Each run: label, start, delay, end levels, and the shown and fired sequences."""
     out = []
     if markdown:
@@ -307,18 +323,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--markdown", action="store_true", help="markdown tables")
     ap.add_argument("--runs", action="store_true", help="each run's levels too")
-    ap.add_argument("--preset", nargs="*", choices=[p.value for p in Preset], default=None)
+    ap.add_argument(
+        "--rules", nargs="*", choices=list(CHOICES), default=None, help="some of the rules only"
+    )
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     args = ap.parse_args(argv)
-    presets = [Preset(p) for p in args.preset] if args.preset else list(Preset)
-    scores = [score(p, args.corpus) for p in presets]
+    scores = [score(name, args.corpus) for name in args.rules or CHOICES]
     if args.markdown:
         print(markdown_table(scores))
     else:
         print("\n\n".join(text_table(s) for s in scores))
     if args.runs:
         for s in scores:
-            print(f"\n{'### ' if args.markdown else ''}runs under {s.preset.value}\n")
+            print(f"\n{'### ' if args.markdown else ''}runs under {s.name}\n")
             print(run_lines(s, args.markdown))
     return 0
 
