@@ -55,9 +55,11 @@ LR_BLOWUP: Final = 1e4
 then moves each weight by about the learning rate, and the critic never settles."""
 WRONG_GAMMA: Final = 0.9
 """The discount of the critic's targets in a wrong_gamma run (the algorithm's is 0.99)."""
-RANDOM_HEAD_SCALE: Final = 5.0
+RANDOM_HEAD_SCALE: Final = 50.0
 """A random value head's outputs spread this many RMS of the returns, around an offset
-drawn from the same scale."""
+drawn from the same scale: its weights are then far larger than what the rest of the run
+can move them by (about the learning rate per step), so the head cannot be learnt again
+on the saturated layers' features before the run ends."""
 RANDOM_GAIN: Final = 10.0
 """The orthogonal gain of the critic's hidden layers when they are drawn again: their tanh
 units saturate, so V is a rough function of the state and their gradients vanish."""
@@ -79,6 +81,8 @@ class Spec:
     vecnormalize: bool = False
     """VecNormalize(norm_obs=True, norm_reward=True) around the environments."""
     updates: int = 40
+    time_limit: int | None = None
+    """The episodes' time limit in steps, if not the environment's own."""
     esper: bool = False
     """Also written in esper-lite's event format, as esper-<name>.jsonl."""
     hyper: tuple[tuple[str, Any], ...] = ()
@@ -87,6 +91,7 @@ class Spec:
     @property
     def name(self) -> str:
         env = self.env.split("-")[0].lower().replace("continuous", "-cont")
+        env += "" if self.time_limit is None else f"{self.time_limit}"
         parts = [self.algo.lower(), env]
         if self.scale != 1.0:
             parts.append(f"x{self.scale:g}")
@@ -122,6 +127,9 @@ MC_HYPER: Final = (("ent_coef", 0.0),)
 MID: Final = 24
 """Mid-run faults act after this many updates of 40, once a healthy critic has settled."""
 FROZEN_AT: Final = 20
+SHORT: Final = 100
+"""A CartPole time limit that a policy of the corpus' length reaches: where V is about 60,
+and the bootstrap a truncation needs is large."""
 """The critic is frozen after this many updates, while the policy is still improving."""
 
 
@@ -133,6 +141,7 @@ def specs() -> list[Spec]:
         Spec("PPO", cp, 1, esper=True),
         Spec("PPO", cp, 2),
         Spec("PPO", cp, 3),
+        Spec("PPO", cp, 1, time_limit=SHORT),
         Spec("PPO", cp, 1, vecnormalize=True),
         Spec("PPO", cp, 1, scale=0.01),
         Spec("PPO", cp, 2, scale=0.01, vecnormalize=True),
@@ -170,10 +179,8 @@ def specs() -> list[Spec]:
         Spec("PPO", cp, 1, "critic_frozen", at=FROZEN_AT),
         Spec("PPO", ac, 1, "critic_frozen", at=FROZEN_AT),
         Spec("A2C", cp, 1, "critic_frozen", at=FROZEN_AT),
-        Spec(
-            "PPO", pe, 3, "truncation_as_terminal", at=MID, vecnormalize=True, hyper=PENDULUM_LONG
-        ),
-        Spec("PPO", mc, 2, "truncation_as_terminal", at=MID, vecnormalize=True, hyper=MC_HYPER),
+        Spec("PPO", cp, 1, "truncation_as_terminal", at=MID, time_limit=SHORT),
+        Spec("PPO", cp, 2, "truncation_as_terminal", at=MID, time_limit=SHORT),
     ]
 
 
@@ -206,7 +213,10 @@ def _make_env(spec: Spec) -> Any:
 
     n_envs = A2C_ENVS if spec.algo == "A2C" else N_ENVS
     wrapper = Scaled if scale != 1.0 else None
-    venv = make_vec_env(spec.env, n_envs=n_envs, seed=spec.seed, wrapper_class=wrapper)
+    kwargs = {} if spec.time_limit is None else {"max_episode_steps": spec.time_limit}
+    venv = make_vec_env(
+        spec.env, n_envs=n_envs, seed=spec.seed, wrapper_class=wrapper, env_kwargs=kwargs
+    )
     venv = _bootstrap_class()(venv)
     if spec.vecnormalize:
         venv = VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=_gamma(spec))
@@ -671,6 +681,7 @@ def label(spec: Spec, file_format: str = "flat") -> dict[str, Any]:
         "fault": spec.fault,
         "kind": spec.kind,
         "onset": spec.onset,
+        "time_limit": spec.time_limit,
         "format": file_format,
     }
 
@@ -723,7 +734,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ctx.Pool(max(1, args.jobs), maxtasksperchild=1) as pool:
         for name, seconds in pool.imap_unordered(run, jobs):
             print(f"{name:55s} {seconds:6.1f} s", flush=True)
-    if args.only is None and not args.updates:
+    if not args.updates:  # the labels come from the specs: the same for any --only
         text = json.dumps(labels(all_specs), indent=1) + "\n"
         (args.out / "labels.json").write_text(text)
     print(f"{len(chosen)} runs in {time.perf_counter() - started:.0f} s", file=sys.stderr)
