@@ -273,7 +273,8 @@ FailOnOpt = Annotated[
     typer.Option(
         "--fail-on",
         metavar="LEVEL",
-        help="Exit 1 when the status reaches LEVEL: warning, critical or never.",
+        help="Exit 1 when the status reaches LEVEL: warning, critical or never (after the"
+        " warm-up, once it has held --persist updates; a NaN or a stale run at once).",
     ),
 ]
 FailCountOpt = Annotated[
@@ -454,6 +455,7 @@ Examples:
   value-diag once run.jsonl --format json | jq .status
   value-diag once runs/ --compare               # a sweep: a row per run
   value-diag once runs/ --max-age 15m --fail-on critical  # dying or hung
+  value-diag once run.jsonl --fail-on critical --warmup 0 --persist 1
   ssh gpu-box cat run.jsonl | value-diag once -
 
 \b
@@ -557,7 +559,9 @@ Examples:
   value-diag watch /mnt/nfs/run.jsonl --poll 1    # network file systems
 
 Follows each file like `tail -F`: waits for it to appear, and starts again from
-the top when it is truncated or replaced. A panel per run while they fit, else
+the top when it is truncated or replaced. --fail-on waits out a run's warm-up (its
+first ok update, at most --warmup updates) and a level must hold --persist updates
+in a row: runs written by value-diag's producer are judged scale-free, 20 and 2. A panel per run while they fit, else
 a table: arrows move, Enter opens a run, Esc goes back, s sorts, ? helps, q quits.
 Ctrl-C exits 0.
 
