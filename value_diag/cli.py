@@ -561,9 +561,9 @@ Examples:
 Follows each file like `tail -F`: waits for it to appear, and starts again from
 the top when it is truncated or replaced. --fail-on waits out a run's warm-up (its
 first ok update, at most --warmup updates) and a level must hold --persist updates
-in a row: runs written by value-diag's producer are judged scale-free, 20 and 2. A panel per run while they fit, else
-a table: arrows move, Enter opens a run, Esc goes back, s sorts, ? helps, q quits.
-Ctrl-C exits 0.
+in a row: runs written by value-diag's producer are judged scale-free, 20 and 2. A
+panel per run while they fit, else a table: arrows move, Enter opens a run, Esc
+goes back, s sorts, ? helps, q quits. Ctrl-C exits 0.
 
 --poll without SECONDS looks every 0.5 s. It is taken as bare when it comes last,
 or before another option or an existing file; any other word after it is an error

@@ -1,11 +1,12 @@
 """What --fail-on acts on: a frame's level once the warm-up is over and the level has held. Pure.
 
-A critic starts from nothing and needs updates to learn the returns' scale, and one
-noisy update is not a dying run. So a gate, like an alert's ``for:``, fires at a level
-only once the warm-up is over (a first update whose status was ok, or ``warmup`` updates,
-whichever comes first) and its last ``persist`` updates were all at least at that level. Two things fire at once, whatever the warm-up: a non-finite metric (a NaN
-does not get better by waiting) and a stale run (no update will come to hold a level).
-The frame itself always shows the level of its newest update.
+A critic starts from nothing and needs updates to learn the returns' scale, and one noisy
+update is not a dying run. So a gate, like an alert's ``for:``, fires at a level only once
+the warm-up is over (a first update whose status was ok, or ``warmup`` updates, whichever
+comes first) and its last ``persist`` updates were all at least at that level. Two things
+fire at once, whatever the warm-up: a non-finite metric (a NaN does not get better by
+waiting) and a stale run (no update will come to hold a level). The frame itself always
+shows the level of its newest update.
 """
 
 from __future__ import annotations

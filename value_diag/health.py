@@ -98,15 +98,16 @@ class Thresholds:
     warning. While the return variance is below ``variance_floor``, explained variance
     is not judged (the default preset).
 
-    The scale-free preset compares everything with the returns' own scale
-    D = max(sigma(g), fit_tolerance * |mean g|): their spread, or, when they hardly vary,
-    a share of their size, so that nearly constant returns are judged by how close V
-    comes to them. V-Fit (``fit_*``, 1 - E[(g - v)^2] / D^2) alarms like explained
-    variance; ``td_bias_*`` (|mean(g - v)| / D, the advantages' bias) judges TD Mean and
-    ``bellman_ratio_*`` (bellman_error / D^2) Bellman. While the returns' spread is under
-    ``fit_tolerance`` of their size, correlation and explained variance are noise and
-    not judged; otherwise V-Corr warns, and V-Fit alone says critical. ``calib_corr_warning`` is where the CRITIC CALIBRATION block's V-Corr
-    warns (esper-lite's panel). The choices that are not numbers are Rules'.
+    The scale-free preset compares everything with the returns' own scale D = max(sigma(g),
+    fit_tolerance * |mean g|): their spread, or, when they hardly vary, a share of their
+    size, so that nearly constant returns are judged by how close V comes to them. V-Fit
+    (``fit_*``, 1 - E[(g - v)^2] / D^2) alarms like explained variance; ``td_bias_*``
+    (|mean(g - v)| / D, the advantages' bias) judges TD Mean and ``bellman_ratio_*``
+    (bellman_error / D^2) Bellman. While the returns' spread is under ``fit_tolerance`` of
+    their size, correlation and explained variance are noise and not judged; otherwise
+    V-Corr warns, and V-Fit alone says critical. ``calib_corr_warning`` is where the CRITIC
+    CALIBRATION block's V-Corr warns (esper-lite's panel). The choices that are not numbers
+    are Rules'.
     """
 
     corr_excellent: float = 0.8
