@@ -137,9 +137,7 @@ def test_once_exits_1_only_when_the_level_has_held(tmp_path: Path) -> None:
     code, frame, err = once_json(run_file(tmp_path, *[GOOD] * 4, BROKEN, BROKEN))
     assert code == 1
     assert frame["gate"]["level"] == "critical" and frame["gate"]["held"] == 2
-    assert (
-        "reached critical (--fail-on critical, 2 updates in a row): TD Mean, V-Fit" in err
-    )
+    assert "reached critical (--fail-on critical, 2 updates in a row): TD Mean, V-Fit" in err
 
 
 def test_once_in_the_warm_up_passes_and_says_so(tmp_path: Path) -> None:

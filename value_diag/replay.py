@@ -54,4 +54,3 @@ def replay_lines(chunks: Iterable[bytes], source: str, rules: Rules) -> Iterator
             continue  # a line of no update (a compile status, a run header, a bad line)
         frame = Frame(source, state, thresholds=rules)
         yield Step(state.updates, state.step, frame.health.status, gate(frame).level)
-
