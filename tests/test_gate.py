@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Any, Final
 
+import pytest
 from conftest import run_cli
 from telemetry import dumps, flat
 
@@ -196,3 +197,33 @@ def test_watch_fires_on_stdin_only_once_the_level_has_held(tmp_path: Path) -> No
     proc = run_cli(["watch", "-", "-f", "json", "--fail-on", "critical"], input=held.read_bytes())
     assert proc.returncode == 1
     assert b"2 updates in a row" in proc.stderr
+
+
+def test_a_config_sets_the_gate_and_the_command_line_overrides_it(tmp_path: Path) -> None:
+    config = tmp_path / "ci.toml"
+    config.write_text("[thresholds]\ngate = { warmup = 0, persist = 1 }\n", encoding="utf-8")
+    run = run_file(tmp_path, BROKEN)
+    code, frame, _ = once_json(run, "--config", str(config))
+    assert code == 1 and frame["rules"]["warmup"] == 0 and frame["rules"]["persist"] == 1
+    code, frame, _ = once_json(run, "--config", str(config), "--warmup", "5")
+    assert code == 0 and frame["rules"]["warmup"] == 5
+    out = run_cli(["thresholds", "--config", str(config)]).stdout.decode()
+    rows = {tuple(line.split()[:2]): line.split() for line in out.splitlines()}
+    assert rows[("gate", "persist")][2:4] == ["1", f"{config}:"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("gate = { persist = 0 }", "thresholds.gate.persist: must be a whole number from 1 to 50"),
+        ("gate = { warmup = 2.5 }", "thresholds.gate.warmup: must be a whole number from 0 to"),
+        ("gate = { wait = 3 }", "thresholds.gate.wait: unknown key (known: warmup, persist)"),
+        ("gate = 3", "thresholds.gate: must be a table like { warmup = 20, persist = 2 }"),
+    ],
+)
+def test_a_bad_gate_in_the_config_is_refused(tmp_path: Path, entry: str, message: str) -> None:
+    config = tmp_path / "ci.toml"
+    config.write_text(f"[thresholds]\n{entry}\n", encoding="utf-8")
+    proc = run_cli(["thresholds", "--config", str(config)])
+    assert proc.returncode == 2
+    assert message in proc.stderr.decode()

@@ -30,6 +30,7 @@ from value_diag.health import (
     Thresholds,
     rules_of,
 )
+from value_diag.options import MAX_PERSIST, MAX_WARMUP
 
 PYPROJECT: Final = "pyproject.toml"
 OWN_FILE: Final = "value-diag.toml"
@@ -45,6 +46,9 @@ LONGEST_KEY: Final = 64
 """Characters of a key from the file kept in a message; a longer one is cut in the middle."""
 PRESET_OPTION: Final = "--preset"
 """The source of a preset chosen on the command line."""
+GATE: Final = "gate"
+"""The thresholds table's key (and the rows of `value-diag thresholds`) of --fail-on's
+warm-up and persistence."""
 INFO: Final = "info"
 """What `value-diag thresholds` shows for a metric the preset does not judge."""
 
@@ -67,16 +71,23 @@ class Effective:
     eager: Level = DEFAULT_RULES.eager
     explicit: frozenset[str] = frozenset()
     """The metrics whose thresholds the file set."""
+    warmup: int | None = None
+    persist: int | None = None
+    """The gate's warm-up and persistence the file set (``gate = { warmup = N, persist = K }``),
+    None for the preset's."""
 
     def rules(self, preset: Preset | None = None, critic: bool = False) -> Rules:
         """What judges a frame: these thresholds, the preset (``preset`` if given, else the
-        file's), the eager level, and whether the critic block counts (``--critic``)."""
+        file's), the eager level, the gate the file set, and whether the critic block counts
+        (``--critic``)."""
         return rules_of(
             self.thresholds,
             eager=self.eager,
             preset=self.preset if preset is None else preset,
             explicit=self.explicit,
             critic=critic,
+            warmup=self.warmup,
+            persist=self.persist,
         )
 
 
@@ -231,9 +242,14 @@ def _apply(table: object, where: str, prefix: str) -> Effective:
     values: dict[str, float] = {}
     sources = dict.fromkeys(_fields(), DEFAULT_SOURCE)
     chosen: dict[str, Any] = {}
-    known_keys = ", ".join([*CONFIG_KEYS, *LEVEL_KEYS, PRESET_KEY])
+    known_keys = ", ".join([*CONFIG_KEYS, *LEVEL_KEYS, PRESET_KEY, GATE])
     for metric, levels in table.items():
         key = f"{prefix}.{_name(metric)}"
+        if metric == GATE:
+            gate = _gate(levels, where, key)
+            chosen.update(gate)
+            sources.update((f"{GATE}.{name}", f"{where}: {key}.{name}") for name in gate)
+            continue
         if metric == PRESET_KEY or metric in LEVEL_KEYS:
             chosen.update(_choice(metric, levels, where, key))
             sources.update(
@@ -266,6 +282,26 @@ def _apply(table: object, where: str, prefix: str) -> Effective:
     _check_order(thresholds, where, prefix)
     explicit = frozenset(m for m, levels in table.items() if m in CONFIG_KEYS and levels)
     return Effective(thresholds, sources, explicit=explicit, **chosen)
+
+
+GATE_LIMITS: Final = {"warmup": (0, MAX_WARMUP), "persist": (1, MAX_PERSIST)}
+"""The gate's config keys and their ranges, as --warmup and --persist take them."""
+
+
+def _gate(value: object, where: str, key: str) -> dict[str, int]:
+    """``gate = { warmup = 20, persist = 2 }``: whole numbers in the options' ranges."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {key}: must be a table like {{ warmup = 20, persist = 2 }}")
+    out: dict[str, int] = {}
+    for name, number in value.items():
+        if name not in GATE_LIMITS:
+            known = ", ".join(GATE_LIMITS)
+            raise ConfigError(f"{where}: {key}.{_name(name)}: unknown key (known: {known})")
+        low, high = GATE_LIMITS[name]
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+            raise ConfigError(f"{where}: {key}.{name}: must be a whole number from {low} to {high}")
+        out[name] = number
+    return out
 
 
 def _choice(metric: str, value: object, where: str, key: str) -> dict[str, Any]:
@@ -361,24 +397,18 @@ def describe(
         rules = effective.rules()
         rows += [(metric, lv, getattr(rules, f).value, sources[f]) for lv, f in levels.items()]
     default_warmup, default_persist = GATES[chosen]
-    for key, given, default, option in (
-        ("warmup", warmup, default_warmup, "--warmup"),
-        ("persist", persist, default_persist, "--persist"),
+    for key, given, own, default in (
+        ("warmup", warmup, effective.warmup, default_warmup),
+        ("persist", persist, effective.persist, default_persist),
     ):
-        rows.append(
-            (GATE, key, default if given is None else given, _gate_source(given, option, chosen))
-        )
+        if given is not None:
+            rows.append((GATE, key, given, f"--{key}"))
+        elif own is not None:
+            rows.append((GATE, key, own, sources[f"{GATE}.{key}"]))
+        else:
+            preset_default = DEFAULT_SOURCE if chosen is Preset.DEFAULT else chosen.value
+            rows.append((GATE, key, default, preset_default))
     return rows
-
-
-GATE: Final = "gate"
-"""The rows of `value-diag thresholds` that give --fail-on's warm-up and persistence."""
-
-
-def _gate_source(given: int | None, option: str, preset: Preset) -> str:
-    if given is not None:
-        return option
-    return DEFAULT_SOURCE if preset is Preset.DEFAULT else preset.value
 
 
 def shown(value: float | str) -> str:
