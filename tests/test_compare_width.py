@@ -116,7 +116,10 @@ def test_every_width_keeps_run_names_whole_and_columns_whole(tmp_path: Path, col
     )
     for row in rows:  # each cell as the whole table has it: nothing cut mid-word
         assert len(row) == len(header), row
-        assert row == [full[row[0]][label] for label in header]
+        # (but the age, which may tick a second between the two tables on a busy machine)
+        kept = [label for label in header if label != "age"]
+        cell = dict(zip(header, row, strict=True))
+        assert [cell[label] for label in kept] == [full[row[0]][label] for label in kept]
     assert set(header) | set(hidden) == LABELS and not set(header) & set(hidden)
     if cols == 200:
         assert hidden == [] and "not shown" not in proc.stdout
