@@ -14,8 +14,8 @@ scale-free``, and its levels are held against its label (bench/corpus/labels.jso
   there, or whose last update is not fired critical;
 - degraded runs: whether the last update fires at least a warning.
 
-The warm-up is the gate's (value_diag/gate.py): it is over at the update after the run's
-first ok one, or after ``warmup`` updates, whichever comes first; the first update at which
+The warm-up is the gate's (value_diag/gate.py): it is over once ``persist`` updates in a
+row were ok, or after ``warmup`` updates, whichever comes first; the first update at which
 a gate may fire is the warm-up's end. A benchmark, not a test: it prints the figures and
 exits 0 (tests/test_verdict_score.py asserts the targets). ``--runs`` adds each run's
 shown and fired levels, one letter per update: ``.`` no data, ``o`` ok, ``w`` warning,
@@ -37,7 +37,7 @@ from value_diag.config import PRESET_OPTION
 from value_diag.frame import rules_in_force
 from value_diag.health import Preset, Rules, Status, rules_for, rules_of
 from value_diag.ingest.parse import Record, parse
-from value_diag.replay import replay
+from value_diag.replay import Step, replay
 from value_diag.state import FoldState
 
 CORPUS: Final = Path(__file__).resolve().parent / "corpus"
@@ -58,16 +58,6 @@ class Label:
     fault: str = "none"
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One update of a replayed run: what the frame shows and what a gate acts on."""
-
-    update: int
-    step: int | None
-    shown: Status
-    fired: Status
-
-
 def _at_least(status: Status, level: Status) -> bool:
     return _RANK[status] >= _RANK[level]
 
@@ -85,10 +75,8 @@ class RunScore:
 
     @property
     def armed(self) -> int:
-        """The first update at which a gate may fire: the update after the first ok one, or
-        the one after ``warmup`` updates, whichever comes first (gate.py's warm-up)."""
-        first_ok = next((s.update for s in self.steps if s.shown == Status.OK), None)
-        return min(self.warmup, self.warmup if first_ok is None else first_ok) + 1
+        """The first update at which a gate may fire: the first past the gate's warm-up."""
+        return next((s.update for s in self.steps if not s.warming), len(self.steps) + 1)
 
     @property
     def start(self) -> int | None:
@@ -225,8 +213,7 @@ def _pct(hits: int, n: int) -> str:
 
 def replay_file(path: Path, rules: Rules) -> Iterator[Step]:
     """The run's updates as ``value_diag.replay.replay`` gives them."""
-    for s in replay(str(path), rules):
-        yield Step(s.update, s.step, Status(s.shown), Status(s.fired))
+    return replay(str(path), rules)
 
 
 # --- the corpus -------------------------------------------------------------------------------

@@ -82,11 +82,21 @@ def test_a_critic_broken_at_the_start_shows_critical_but_fires_after_the_warm_up
     assert fired == [Status.OK] * warmup + [Status.CRITICAL] * 3
 
 
-def test_the_warm_up_ends_at_the_first_ok_update(tmp_path: Path) -> None:
+def test_the_warm_up_ends_once_the_critic_has_been_ok_for_as_long_as_an_alarm_must_hold(
+    tmp_path: Path,
+) -> None:
     # a critic that needs three updates to find the returns, then breaks
     path = run_file(tmp_path, BROKEN, BROKEN, BROKEN, GOOD, GOOD, BROKEN, BROKEN, BROKEN)
-    fired = [s.fired for s in replay(str(path), SCALE_FREE)]
-    assert fired == [Status.OK] * 6 + [Status.CRITICAL] * 2
+    steps = list(replay(str(path), SCALE_FREE))
+    assert [s.warming for s in steps] == [True] * 5 + [False] * 3
+    assert [s.fired for s in steps] == [Status.OK] * 6 + [Status.CRITICAL] * 2
+
+
+def test_one_ok_update_by_chance_does_not_end_the_warm_up(tmp_path: Path) -> None:
+    path = run_file(tmp_path, BROKEN, GOOD, BROKEN, BROKEN, BROKEN)
+    steps = list(replay(str(path), SCALE_FREE))
+    assert all(s.warming for s in steps)
+    assert {s.fired for s in steps} == {Status.OK}
 
 
 def test_one_bad_update_does_not_fire_two_in_a_row_do(tmp_path: Path) -> None:
@@ -145,7 +155,7 @@ def test_once_in_the_warm_up_passes_and_says_so(tmp_path: Path) -> None:
     code, frame, _ = once_json(run_file(tmp_path, BROKEN, BROKEN))
     assert (code, frame["status"]) == (0, "critical")
     assert frame["gate"]["warming_up"] is True
-    assert frame["gate"]["why"] == "warm-up: update 2 of at most 20, none ok yet"
+    assert frame["gate"]["why"] == "warm-up: update 2 of at most 20, not yet ok 2 in a row"
     code, _, _ = once_json(run_file(tmp_path, BROKEN, BROKEN), "--warmup", "0", "--persist", "2")
     assert code == 1
 

@@ -48,6 +48,13 @@ def test_every_run_is_replayed_to_its_last_update(scored: verdicts.Score) -> Non
         assert [s.update for s in run.steps] == list(range(1, len(run.steps) + 1)), run.name
 
 
+def test_no_healthy_update_is_shown_critical_after_the_warmup(scored: verdicts.Score) -> None:
+    shown = [
+        _why(r) for r in scored.runs if any(s.shown == Status.CRITICAL for s in r.healthy_steps())
+    ]
+    assert not shown, "\n".join(shown)
+
+
 def test_no_critical_fires_on_a_healthy_update_after_the_warmup(
     scored: verdicts.Score,
 ) -> None:

@@ -357,8 +357,8 @@ WarmupOpt = Annotated[
         min=0,
         max=MAX_WARMUP,
         help="Most updates a run warms up for before --fail-on may fire; it ends sooner,"
-        " at the first ok update (a NaN or a stale run fires at once). Default: 20 under"
-        " scale-free, 0 under default (value-diag thresholds).",
+        " once --persist updates in a row were ok (a NaN or a stale run fires at once)."
+        " Default: 20 under scale-free, 0 under default (value-diag thresholds).",
     ),
 ]
 PersistOpt = Annotated[
@@ -559,8 +559,8 @@ Examples:
   value-diag watch /mnt/nfs/run.jsonl --poll 1    # network file systems
 
 Follows each file like `tail -F`: waits for it to appear, and starts again from
-the top when it is truncated or replaced. --fail-on waits out a run's warm-up (its
-first ok update, at most --warmup updates) and a level must hold --persist updates
+the top when it is truncated or replaced. --fail-on waits out a run's warm-up (ok for
+--persist updates in a row, at most --warmup updates) and a level must hold --persist updates
 in a row: runs written by value-diag's producer are judged scale-free, 20 and 2. A
 panel per run while they fit, else a table: arrows move, Enter opens a run, Esc
 goes back, s sorts, ? helps, q quits. Ctrl-C exits 0.

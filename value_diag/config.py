@@ -425,6 +425,6 @@ def reason(effective: Effective, preset: Preset | None, metric: str, level: str)
 
 
 GATE_REASONS: Final = {
-    "warmup": "most updates before --fail-on may fire; the first ok update ends it sooner",
+    "warmup": "most updates before --fail-on may fire; --persist ok updates end it sooner",
     "persist": "updates in a row a level must hold before --fail-on fires at it",
 }

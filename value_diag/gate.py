@@ -2,11 +2,11 @@
 
 A critic starts from nothing and needs updates to learn the returns' scale, and one noisy
 update is not a dying run. So a gate, like an alert's ``for:``, fires at a level only once
-the warm-up is over (a first update whose status was ok, or ``warmup`` updates, whichever
-comes first) and its last ``persist`` updates were all at least at that level. Two things
-fire at once, whatever the warm-up: a non-finite metric (a NaN does not get better by
-waiting) and a stale run (no update will come to hold a level). The frame itself always
-shows the level of its newest update.
+the warm-up is over (``persist`` updates in a row whose status was ok, or ``warmup``
+updates, whichever comes first) and its last ``persist`` updates were all at least at that
+level. Two things fire at once, whatever the warm-up: a non-finite metric (a NaN does not
+get better by waiting) and a stale run (no update will come to hold a level). The frame
+itself always shows the level of its newest update.
 """
 
 from __future__ import annotations
@@ -56,10 +56,9 @@ def gate(frame: Frame) -> Gate:
     if _non_finite(h, frame.rules):
         return Gate(status, held=1, why="a metric is not a number")
     warmup, persist = frame.rules.gate
-    st = frame.state
-    if warmup and st.updates <= warmup and not _settled(frame):
-        why = f"warm-up: update {st.updates} of at most {warmup}, none ok yet"
-        return Gate(Status.OK, warming=True, why=why)
+    if warming_up(frame):
+        why = f"warm-up: update {frame.state.updates} of at most {warmup}, not yet ok {persist}"
+        return Gate(Status.OK, warming=True, why=why + (" in a row" if persist > 1 else ""))
     ranks = _last_ranks(frame, persist)
     held = next((i for i, r in enumerate(ranks) if r < _RANK[status]), len(ranks))
     if len(ranks) < persist:
@@ -70,13 +69,26 @@ def gate(frame: Frame) -> Gate:
     return Gate(level, held=held)
 
 
-def _settled(frame: Frame) -> bool:
-    """Whether an earlier update of the run was ok: the critic has found the returns' scale
-    once, and the warm-up is over. Looked for among the updates the fold keeps (all of
-    them while the run has made no more than KEPT)."""
+def warming_up(frame: Frame) -> bool:
+    """Whether the frame's run is still in its warm-up: it has made at most ``warmup``
+    updates, and no ``persist`` updates in a row before the newest were ok."""
+    warmup, persist = frame.rules.gate
+    return bool(warmup) and frame.state.updates <= warmup and not _settled(frame, persist)
+
+
+def _settled(frame: Frame, persist: int) -> bool:
+    """Whether ``persist`` earlier updates in a row were ok: the critic has found the
+    returns' scale, and the warm-up is over (held as long as an alarm must hold to fire).
+    Looked for among the updates the fold keeps (all of them while the run has made no
+    more than KEPT)."""
     st = frame.state
     earlier = st.recent[:-1] if st.recent else ()
-    return any(update_status(st, u, frame.rules) is Status.OK for u in earlier)
+    run = 0
+    for update in earlier:
+        run = run + 1 if update_status(st, update, frame.rules) is Status.OK else 0
+        if run >= persist:
+            return True
+    return False
 
 
 def _last_ranks(frame: Frame, persist: int) -> list[int]:

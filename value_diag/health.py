@@ -179,10 +179,10 @@ GATES: Final = {Preset.DEFAULT: (0, 1), Preset.SCALE_FREE: (20, 2)}
 """Each preset's (warm-up, persistence) in updates, unless --warmup/--persist say otherwise.
 
 The default preset keeps the seed's behaviour: every frame may fire. Under scale-free
-the warm-up lasts until the run's first ok update, at most 20 updates (a critic starts
-at zero and may need that long to reach returns of -100 unnormalised), and a level
-must hold for 2 updates (one noisy rollout does not fail a run): the score's choice,
-docs/verdicts.md."""
+the warm-up lasts until the critic has been ok for 2 updates in a row, at most 20
+updates (a critic starts at zero and may need that long to reach returns of -100
+unnormalised), and a level must hold for 2 updates (one noisy rollout does not fail a
+run): the score's choice, docs/verdicts.md."""
 WRITER_PRESET: Final = "written by"
 """How preset_from starts when a run's first record chose the preset."""
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from value_diag.frame import Frame
-from value_diag.gate import KEPT, gate
+from value_diag.gate import KEPT, gate, warming_up
 from value_diag.health import Rules, Status
 from value_diag.ingest.fold import fold
 from value_diag.ingest.lines import LineScanner
@@ -29,12 +29,14 @@ class Step:
         step: the training step its line names, or None.
         shown: the status its frame shows.
         fired: what --fail-on acts on after it (warm-up and persistence applied).
+        warming: the run was still in its warm-up at this update.
     """
 
     update: int
     step: int | None
     shown: Status
     fired: Status
+    warming: bool = False
 
 
 def replay(path: str, rules: Rules) -> Iterator[Step]:
@@ -53,4 +55,5 @@ def replay_lines(chunks: Iterable[bytes], source: str, rules: Rules) -> Iterator
         if not state.recent or state.recent[-1] is newest:
             continue  # a line of no update (a compile status, a run header, a bad line)
         frame = Frame(source, state, thresholds=rules)
-        yield Step(state.updates, state.step, frame.health.status, gate(frame).level)
+        fired = gate(frame).level
+        yield Step(state.updates, state.step, frame.health.status, fired, warming_up(frame))
