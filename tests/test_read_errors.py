@@ -24,8 +24,8 @@ from test_cli_watch import COMPILE_LINE, append, healthy, line
 from watching import Spawn, Watch
 
 from value_diag.commands.follower import Followed
-from value_diag.gate import KEPT
 from value_diag.ingest.parallel import fold_path
+from value_diag.options import KEPT_UPDATES
 from value_diag.state import FoldState
 
 NOW = 1_700_000_000.0
@@ -109,7 +109,7 @@ def eio_at(tmp_path: Path, fail_at: int) -> None:
     assert pread.failed
     follower.update(NOW)
     assert follower.note is None or "truncated" in follower.note
-    expected = fold_path(str(path), NOW, recent=KEPT)  # a follower keeps the gate's updates
+    expected = fold_path(str(path), NOW, recent=KEPT_UPDATES)  # a follower keeps the gate's updates
     assert comparable(follower.state) == comparable(expected)
     assert bellman_of(follower.state) == 9.0
     follower.tail.close()

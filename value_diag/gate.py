@@ -17,11 +17,8 @@ from typing import Final
 
 from value_diag.frame import Frame, assess
 from value_diag.health import ALARMS, Health, Level, Rules, Status
-from value_diag.options import MAX_PERSIST
 from value_diag.state import FoldState, Update
 
-KEPT: Final = MAX_PERSIST
-"""Updates each run keeps (FoldState.recent) for the gate: --persist is at most this."""
 _RANK: Final = {Status.NO_DATA: 0, Status.OK: 0, Status.WARNING: 1, Status.CRITICAL: 2}
 _BY_RANK: Final = (Status.OK, Status.WARNING, Status.CRITICAL)
 
@@ -80,7 +77,7 @@ def _settled(frame: Frame, persist: int) -> bool:
     """Whether ``persist`` earlier updates in a row were ok: the critic has found the
     returns' scale, and the warm-up is over (held as long as an alarm must hold to fire).
     Looked for among the updates the fold keeps (all of them while the run has made no
-    more than KEPT)."""
+    more than KEPT_UPDATES)."""
     st = frame.state
     earlier = st.recent[:-1] if st.recent else ()
     run = 0

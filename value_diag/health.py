@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from value_diag.schema import CRITIC_FIELDS, VALUE_FIELDS, SanctumSnapshot
 
@@ -389,8 +389,7 @@ def low_return_variance(variance: float, t: Thresholds = DEFAULT_THRESHOLDS) -> 
     return 0 <= variance < t.variance_floor
 
 
-@dataclass(frozen=True, slots=True)
-class Scale:
+class Scale(NamedTuple):
     """The returns' own scale, which the scale-free rules measure everything against.
 
     ``d2`` is D^2 = max(Var(g), (tolerance * size)^2), ``size`` |mean g| (|p50| when the
@@ -517,8 +516,7 @@ class Health:
         return self.marks.get(name) or self.critic.get(name) or NOT_REPORTED
 
 
-@dataclass(frozen=True, slots=True)
-class Fit:
+class Fit(NamedTuple):
     """What the rules read beyond the spec's snapshot.
 
     ``return_mean`` is the mean of the returns (None: the file gives none);

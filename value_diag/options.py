@@ -30,6 +30,9 @@ MAX_WARMUP: Final = 1_000_000
 """Most updates --warmup may hold a gate back for."""
 MAX_PERSIST: Final = 50
 """Most updates in a row --persist may ask for: each run keeps that many for the gate."""
+KEPT_UPDATES: Final = MAX_PERSIST
+"""Value records each run keeps (FoldState.recent) for --fail-on's gate: its persistence,
+and its warm-up's end while a run has made no more than these."""
 
 
 DURATION_UNITS: Final = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}

@@ -11,10 +11,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from value_diag.frame import Frame
-from value_diag.gate import KEPT, gate, warming_up
+from value_diag.gate import gate, warming_up
 from value_diag.health import Rules, Status
 from value_diag.ingest.fold import fold
 from value_diag.ingest.lines import LineScanner
+from value_diag.options import KEPT_UPDATES
 from value_diag.state import FoldState
 
 CHUNK = 1 << 16
@@ -48,7 +49,7 @@ def replay(path: str, rules: Rules) -> Iterator[Step]:
 
 def replay_lines(chunks: Iterable[bytes], source: str, rules: Rules) -> Iterator[Step]:
     """replay() over bytes already read."""
-    state = FoldState(recent_len=KEPT)
+    state = FoldState(recent_len=KEPT_UPDATES)
     for line in LineScanner().read(chunks):
         newest = state.recent[-1] if state.recent else None
         state = fold(state, [line], now=0.0)

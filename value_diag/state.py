@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from value_diag.schema import (
     CRITIC_FIELDS,
@@ -14,9 +15,9 @@ from value_diag.schema import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Update:
-    """One value record (a PPO update) of a run, as ``FoldState.recent`` keeps it.
+class Update(NamedTuple):
+    """One value record (a PPO update) of a run, as ``FoldState.recent`` keeps it (a named
+    tuple: made for every update a fold keeps, and cheaper to define than a dataclass).
 
     Attributes:
         values: the nine metrics (VALUE_FIELDS order), or None for an update that gave

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from value_diag.errors import ReadError
-from value_diag.gate import KEPT
 from value_diag.ingest.files import display_name
 from value_diag.ingest.files import reason as source_reason
 from value_diag.ingest.fold import FileState, fold_file
@@ -17,6 +16,7 @@ from value_diag.ingest.lines import LineScanner
 from value_diag.ingest.parallel import Stop, catch_up
 from value_diag.ingest.tail import RESTARTS, Change, Tail
 from value_diag.ingest.urls import is_url
+from value_diag.options import KEPT_UPDATES
 from value_diag.state import FoldState
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class Followed:
         self.stop = stop
         """Asked while a large file is read from the top: True ends the reading."""
         self.scanner = LineScanner()
-        self.file = FileState.empty(history, KEPT)
+        self.file = FileState.empty(history, KEPT_UPDATES)
         """The runs of the file (one per group once it has two groups or more)."""
         self.note: str | None = None
         self.fades_at: float | None = None
@@ -145,7 +145,7 @@ class Followed:
     def _restart(self, written: float) -> None:
         """Reads the file from the top with a fresh state: a large one in parts, at once."""
         self.scanner = LineScanner()
-        self.file = FileState.empty(self.history, KEPT)
+        self.file = FileState.empty(self.history, KEPT_UPDATES)
         if self.tail.fd is None:
             return
         done = catch_up(
@@ -153,7 +153,7 @@ class Followed:
             self.tail.size(),
             written,
             history=self.history,
-            recent=KEPT,
+            recent=KEPT_UPDATES,
             name=self.name,
             stop=self.stop,
         )

@@ -13,12 +13,11 @@ from value_diag.commands.paths import named_in_order, run_files, targets
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
-from value_diag.gate import KEPT, gate
 from value_diag.health import Status, reaches
 from value_diag.ingest.fold import FileState
 from value_diag.ingest.parallel import read_path
 from value_diag.ingest.urls import is_url
-from value_diag.options import Format
+from value_diag.options import KEPT_UPDATES, Format
 from value_diag.render.frames import Renderer
 from value_diag.render.sanitize import clean
 from value_diag.render.terminal import silence_stdout
@@ -78,7 +77,7 @@ def run_once(
             continue
         for frame in frames_of(runs, path, name, renderer.thresholds, now):
             frames.append(frame)
-            codes.append(exit_code(frame.health.status, options.fail_on, gate(frame).level))
+            codes.append(exit_code(frame.health.status, options.fail_on, _fired(frame, options)))
     try:
         if console is None:
             _write(frames, renderer, options.format)
@@ -103,6 +102,15 @@ def run_once(
     return worst(codes, options.fail_count)
 
 
+def _fired(frame: Frame, options: OnceOptions) -> Status | None:
+    """What the frame's gate lets through, when --fail-on asks (the gate is imported then)."""
+    if options.fail_on is None:
+        return None
+    from value_diag.gate import gate
+
+    return gate(frame).level
+
+
 def _read(path: str, history: int) -> FileState:
     """A file's runs; a remote one (a URL) read in ranged parts, dated by its last write.
 
@@ -110,14 +118,16 @@ def _read(path: str, history: int) -> FileState:
         ReadError: it cannot be read (a URL is named without its credentials).
     """
     if not is_url(path):
-        return read_path(path, history=history, recent=KEPT)
+        return read_path(path, history=history, recent=KEPT_UPDATES)
     from value_diag.ingest.remote import read_remote
 
-    return read_remote(path, history=history, recent=KEPT)
+    return read_remote(path, history=history, recent=KEPT_UPDATES)
 
 
 def _say_verdict(frames: list[Frame], renderer: Renderer, fail_on: Status, fail_count: int) -> None:
     """Exit 1 says that runs failed; stderr says which, and why (and, for a count, how many)."""
+    from value_diag.gate import gate
+
     failed = [f for f in frames if reaches(gate(f).level, fail_on)]
     if fail_count > 1 and failed:
         from value_diag.render.compare import count_line

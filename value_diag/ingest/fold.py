@@ -112,7 +112,7 @@ class _Effect:
         self.step: int | Keep | None = KEEP
         self.fit: tuple[float | None, ...] | Keep | None = KEEP
         self.updates = 0
-        self.recent: deque[Update] = deque(maxlen=recent_len)
+        self.recent: deque[Record] = deque(maxlen=recent_len)
         self.writer: str | None = None
         self.rules: str | None = None
         self.mean_abs_td = False
@@ -167,15 +167,7 @@ class _Effect:
         if update:
             self.updates += 1
             if self.recent.maxlen:
-                self.recent.append(
-                    Update(
-                        parsed.values,
-                        parsed.critic,
-                        parsed.fit,
-                        parsed.step,
-                        parsed.mean_abs_td,
-                    )
-                )
+                self.recent.append(parsed)  # made an Update only if it is still kept at the end
         if parsed.compile is not None:
             self.compile = parsed.compile
 
@@ -193,11 +185,16 @@ class _Effect:
             step=self.step,
             fit=self.fit,
             updates=self.updates,
-            recent=tuple(self.recent),
+            recent=tuple(_update(r) for r in self.recent),
             writer=self.writer,
             rules=self.rules,
             mean_abs_td=self.mean_abs_td,
         )
+
+
+def _update(r: Record) -> Update:
+    """What FoldState.recent keeps of a value record."""
+    return Update(r.values, r.critic, r.fit, r.step, r.mean_abs_td)
 
 
 def _explained_variance(parsed: Record) -> tuple[float, ...]:

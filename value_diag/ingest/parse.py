@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -38,9 +38,11 @@ CleanRL's name, ``epoch`` esper-lite's event counter of PPO batches. Any other v
 (a string, a fraction, null) names no step: the line's metrics still count."""
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """A usable line: the parts it carries replace the state's; absent parts carry over.
+
+    A named tuple, not a dataclass: one is made for every line of ours, and a frozen
+    dataclass's ``__init__`` costs about a microsecond more per line.
 
     Attributes:
         values: the nine metrics in VALUE_FIELDS order, or None when the line has none.
@@ -285,8 +287,8 @@ def _interpret(obj: dict[str, Any]) -> Parsed:
         critic = _critic(tamiyo)
         fit = _fit(tamiyo)
     else:
-        values = _values(obj) if any(k in obj for k in VALUE_FIELDS) else None
-        compile_ = _compile(obj) if any(k in obj for k in COMPILE_FIELDS) else None
+        values = None if obj.keys().isdisjoint(VALUE_FIELDS) else _values(obj)
+        compile_ = None if obj.keys().isdisjoint(COMPILE_FIELDS) else _compile(obj)
         critic = _critic(obj)
         fit = _fit(obj)
     if values is None and compile_ is None and critic is None and fit is None:
@@ -336,7 +338,7 @@ def _event_record(obj: dict[str, Any], kind: str, group: str | None) -> Parsed:
         data = _object(obj, "data")
         if _skipped(data):  # esper-lite's placeholder for an update that did not happen
             return None
-        if any(k in data for k in VALUE_FIELDS):
+        if not data.keys().isdisjoint(VALUE_FIELDS):
             values: tuple[float, ...] | None = _values(data)
         elif "explained_variance" in data:  # esper-lite's updates before the nine (Dec 2025)
             values = None
@@ -352,7 +354,7 @@ def _event_record(obj: dict[str, Any], kind: str, group: str | None) -> Parsed:
             update=values is None,
         )
     data = _object(obj, "data") if "data" in obj else {}
-    has_compile = any(k in data for k in COMPILE_FIELDS)
+    has_compile = not data.keys().isdisjoint(COMPILE_FIELDS)
     compile_ = _compile(data) if has_compile else None
     return Record(compile=compile_, new_run=True, group=group, step=_step(obj))
 
@@ -383,22 +385,39 @@ def _object(parent: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _values(src: dict[str, Any]) -> tuple[float, ...]:
-    return tuple(_number(src, name) for name in VALUE_FIELDS)
+    out = []
+    for name in VALUE_FIELDS:  # a loop, not a generator: this runs for every update
+        x = src.get(name)
+        out.append(x if type(x) is float else _number(src, name))
+    return tuple(out)
 
 
 def _critic(src: dict[str, Any]) -> tuple[float | None, ...] | None:
     """The critic's five numbers, None for each one absent or null; None for a line that
     names none of them."""
-    if not any(k in src for k in CRITIC_FIELDS):
-        return None
-    return tuple(None if src.get(name) is None else _number(src, name) for name in CRITIC_FIELDS)
+    return _optional(src, CRITIC_FIELDS)
 
 
 def _fit(src: dict[str, Any]) -> tuple[float | None, ...] | None:
     """The FIT_FIELDS, None for each one absent or null; None for a line that names none."""
-    if not any(k in src for k in FIT_FIELDS):
-        return None
-    return tuple(None if src.get(name) is None else _number(src, name) for name in FIT_FIELDS)
+    return _optional(src, FIT_FIELDS)
+
+
+def _optional(src: dict[str, Any], names: tuple[str, ...]) -> tuple[float | None, ...] | None:
+    """The numbers ``names`` give, None for each one absent or null; None when ``src`` names
+    none of them. A plain loop: on every line of ours, it is several times faster than
+    any() over a generator."""
+    got: list[float | None] = []
+    named = False
+    for name in names:
+        x = src.get(name)
+        if x is None:
+            named = named or name in src  # null: named, not given
+            got.append(None)
+        else:
+            named = True
+            got.append(x if type(x) is float else _number(src, name))
+    return tuple(got) if named else None
 
 
 def _number(src: dict[str, Any], name: str) -> float:
