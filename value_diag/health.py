@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from value_diag.schema import CRITIC_FIELDS, VALUE_FIELDS, SanctumSnapshot
 
@@ -389,17 +389,21 @@ def low_return_variance(variance: float, t: Thresholds = DEFAULT_THRESHOLDS) -> 
     return 0 <= variance < t.variance_floor
 
 
-class Scale(NamedTuple):
+class Scale:
     """The returns' own scale, which the scale-free rules measure everything against.
 
     ``d2`` is D^2 = max(Var(g), (tolerance * size)^2), ``size`` |mean g| (|p50| when the
     file gives no return_mean), ``low`` whether the spread is under ``tolerance`` of the
     size (correlation and explained variance are then noise, and V is judged by how close
-    it comes to the returns against their size).
+    it comes to the returns against their size). A plain class: made for every frame
+    judged, and defined at every start-up, where a dataclass costs a millisecond.
     """
 
-    d2: float
-    low: bool
+    __slots__ = ("d2", "low")
+
+    def __init__(self, d2: float, low: bool) -> None:
+        self.d2 = d2
+        self.low = low
 
     @classmethod
     def of(cls, variance: float, size: float, t: Thresholds) -> Scale:
@@ -516,16 +520,19 @@ class Health:
         return self.marks.get(name) or self.critic.get(name) or NOT_REPORTED
 
 
-class Fit(NamedTuple):
-    """What the rules read beyond the spec's snapshot.
+class Fit:
+    """What the rules read beyond the spec's snapshot (a plain class, as Scale).
 
     ``return_mean`` is the mean of the returns (None: the file gives none);
     ``mean_abs_td`` says the file's bellman_error is mean |TD error| (esper-lite's), not
     mean squared.
     """
 
-    return_mean: float | None = None
-    mean_abs_td: bool = False
+    __slots__ = ("mean_abs_td", "return_mean")
+
+    def __init__(self, return_mean: float | None = None, mean_abs_td: bool = False) -> None:
+        self.return_mean = return_mean
+        self.mean_abs_td = mean_abs_td
 
 
 NO_FIT: Final = Fit()
