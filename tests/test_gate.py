@@ -237,3 +237,17 @@ def test_a_bad_gate_in_the_config_is_refused(tmp_path: Path, entry: str, message
     proc = run_cli(["thresholds", "--config", str(config)])
     assert proc.returncode == 2
     assert message in proc.stderr.decode()
+
+
+def test_an_alarming_v_fit_is_said_under_the_panel_with_its_number(tmp_path: Path) -> None:
+    run = run_file(tmp_path, *[GOOD] * 4, BROKEN)
+    text = run_cli(["once", str(run)]).stdout.decode().splitlines()
+    fit = next(line for line in text if line.startswith("V-Fit"))
+    assert fit.startswith("V-Fit -") and " critical: " in fit
+    assert float(fit.split()[1]) < 0
+    assert not any(line.startswith("V-Fit") for line in text[:6]), "after the five lines"
+    shown = run_cli(["once", str(run), "--critic"]).stdout.decode().splitlines()
+    assert not any(line.startswith("V-Fit") for line in shown), "--critic shows it beside Calib"
+    assert any(line.startswith("Calib") and "V-Fit" in line for line in shown)
+    healthy = run_cli(["once", str(run_file(tmp_path, *[GOOD] * 4))]).stdout.decode()
+    assert "V-Fit" not in healthy, "only when it alarms"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Final
 
 from rich.cells import cell_len
@@ -19,9 +20,11 @@ from value_diag.health import (
 from value_diag.options import Format
 from value_diag.render import styles
 from value_diag.render.panel import (
+    FIT_LABEL,
     ValueDiagnosticsPanel,
     cell_names,
     culprits,
+    format_number,
     metric_cells,
     span,
 )
@@ -35,6 +38,11 @@ if TYPE_CHECKING:
     from value_diag.render.boxed import Boxed
 
 TITLE: Final = "VALUE DIAGNOSTICS"
+FIT_WHY: Final = {
+    health.Level.WARNING: "V predicts under a third of the returns, its bias included",
+    health.Level.CRITICAL: "V predicts the returns no better than their mean would",
+}
+"""What the V-Fit line under the panel says of its level (the scale-free rules)."""
 STALE_WARNING_S: Final = 60.0
 """Seconds without a record after which the age of the last update turns yellow."""
 STALE_CRITICAL_S: Final = 300.0
@@ -97,6 +105,11 @@ class Renderer:
         st = frame.state
         panel.update_snapshot(to_snapshot(st), unreported(st), st.history, judged=frame.health)
         out = panel.styled(width)
+        fit = self.fit_line(frame)
+        if fit is not None:
+            out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
+            out.append("\n")
+            out.append(fit, styles.style_of(frame.health, health.FIT))
         note = self.note(frame)
         if note:
             out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
@@ -108,6 +121,17 @@ class Renderer:
             out.append("\n")
             out.append(frame.hint, "dim")
         return out
+
+    def fit_line(self, frame: Frame) -> str | None:
+        """V-Fit, under the five lines when it alarms and no CRITIC CALIBRATION block shows
+        it: the scale-free rules' verdict on the critic, which has no cell of its own."""
+        h = frame.health
+        mark = h.mark(health.FIT)
+        if self.critic or mark.level not in health.ALARMS:
+            return None
+        value = format_number(h.values.get(health.FIT, math.nan), ".2f").strip()
+        why = FIT_WHY[mark.level]
+        return f"{FIT_LABEL} {value} {mark.level.value}: {why}"
 
     def note(self, frame: Frame) -> str | None:
         """Why metrics shown are not judged: "low return variance: V-Corr, EV shown as info"."""
