@@ -251,3 +251,16 @@ def test_an_alarming_v_fit_is_said_under_the_panel_with_its_number(tmp_path: Pat
     assert any(line.startswith("Calib") and "V-Fit" in line for line in shown)
     healthy = run_cli(["once", str(run_file(tmp_path, *[GOOD] * 4))]).stdout.decode()
     assert "V-Fit" not in healthy, "only when it alarms"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [("markdown", "| V-Fit | -"), ("github", "::error title=value-diag%3A V-Fit critical::")],
+)
+def test_reports_list_v_fit_under_the_scale_free_rules(
+    tmp_path: Path, fmt: str, expected: str
+) -> None:
+    out = run_cli(["once", str(run_file(tmp_path, BROKEN)), "-f", fmt]).stdout.decode()
+    assert expected in out
+    seed = run_cli(["once", str(run_file(tmp_path, BROKEN, header=False)), "-f", fmt])
+    assert "V-Fit" not in seed.stdout.decode(), "the default preset does not judge it"

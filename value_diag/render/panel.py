@@ -55,6 +55,7 @@ as a standard deviation (Ret σ from return_variance)."""
 EV_INDEX: Final = len(VALUE_FIELDS)
 """Where a history record holds its explained variance, when it has one."""
 FIT_LABEL: Final = "V-Fit"
+FIT_SPEC: Final = ".2f"
 """How V-Fit (health.FIT) is named: beside Calib under scale-free, and among culprits."""
 CRITIC_TITLE: Final = "CRITIC CALIBRATION"
 """The heading of the block --critic adds under the panel (esper-lite's panel title)."""
@@ -400,6 +401,8 @@ def metric_text(name: str, value: float, level: Level = Level.OK) -> str:
         return health.CALIB_WORDS.get(level, "")
     if name == "return_variance":
         value = _sigma(value)
+    if name == health.FIT:
+        return format_number(value, FIT_SPEC, width=12)
     spec = METRICS[name][1] if name in METRICS else CRITIC_METRICS[name][1]
     return format_number(value, spec, width=12)
 
@@ -433,7 +436,8 @@ def not_reported(ascii_only: bool = False) -> str:
 
 
 def metric_cells(frame: Frame, ascii_only: bool = False) -> list[tuple[str, str, Level]]:
-    """(label, value text, level) for every metric and the compile status.
+    """(label, value text, level) for every metric and the compile status (then the critic
+    block's with --critic, and V-Fit under the scale-free rules).
 
     A metric of a part the file has not reported shows ``not_reported()``, not a number.
     """
@@ -446,13 +450,22 @@ def metric_cells(frame: Frame, ascii_only: bool = False) -> list[tuple[str, str,
     rows.append(("Compile", words, h.marks[health.COMPILE].level))
     if critic_shown(frame):
         rows += [_cell(h, n, label, ascii_only) for n, (label, _) in CRITIC_METRICS.items()]
+    if fit_shown(frame):
+        rows.append(_cell(h, health.FIT, FIT_LABEL, ascii_only))
     return rows
 
 
 def cell_names(frame: Frame) -> list[str]:
     """The metric of each row metric_cells() gives, in order."""
     names = [*METRICS, health.COMPILE]
-    return names + list(CRITIC_METRICS) if critic_shown(frame) else names
+    if critic_shown(frame):
+        names += list(CRITIC_METRICS)
+    return [*names, health.FIT] if fit_shown(frame) else names
+
+
+def fit_shown(frame: Frame) -> bool:
+    """Whether the rules that judged the frame judge V-Fit (scale-free): reports list it last."""
+    return frame.health.preset is health.Preset.SCALE_FREE
 
 
 def _cell(h: Health, name: str, label: str, ascii_only: bool) -> tuple[str, str, Level]:
