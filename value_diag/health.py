@@ -264,8 +264,12 @@ SCALE_FREE_INFO: Final = frozenset(
 REASONS: Final[dict[tuple[str, str], str]] = {
     ("explained_variance", "warning"): "the critic explains under a third of the return variance",
     ("explained_variance", "critical"): "predicting the mean return would do as well or better",
-    ("td_bias", "warning"): "|mean(g - v)| / D: the advantages carry V's bias",
-    ("td_bias", "critical"): "V's bias is half the returns' scale D: advantages are shifted",
+    (
+        "v_return_correlation",
+        "critical",
+    ): "below it a warning (with its down arrow): V-Fit says critical",
+    ("td_bias", "warning"): "|mean(g - v)| / D: V's bias is half the returns' scale D",
+    ("td_bias", "critical"): "V's bias is as wide as the returns' scale D: advantages are shifted",
     ("bellman_ratio", "warning"): "bellman_error / D^2: RMS TD error half the returns' scale",
     ("bellman_ratio", "critical"): "RMS TD error as wide as the returns: V is no guide to them",
     ("low_return_variance", "floor"): "default preset: flatter returns make EV noise: info",
