@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Final
 
 from value_diag.frame import Frame, assess
-from value_diag.health import ALARMS, Health, Level, Rules, Status
+from value_diag.health import BY_RANK, STATUS_RANK, Health, Level, Rules, Status
 from value_diag.state import FoldState, Update
-
-_RANK: Final = {Status.NO_DATA: 0, Status.OK: 0, Status.WARNING: 1, Status.CRITICAL: 2}
-_BY_RANK: Final = (Status.OK, Status.WARNING, Status.CRITICAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +53,8 @@ def gate(frame: Frame) -> Gate:
         why = f"warm-up: update {frame.state.updates} of at most {warmup}, not yet ok {persist}"
         return Gate(Status.OK, warming=True, why=why + (" in a row" if persist > 1 else ""))
     ranks = _last_ranks(frame, persist)
-    held = next((i for i, r in enumerate(ranks) if r < _RANK[status]), len(ranks))
-    if len(ranks) < persist:
-        return Gate(Status.OK, held=held, why=f"{status.value} for {held} of {persist} updates")
-    level = _BY_RANK[min(ranks)]
+    held = next((i for i, r in enumerate(ranks) if r < STATUS_RANK[status]), len(ranks))
+    level = BY_RANK[min(ranks)] if len(ranks) == persist else Status.OK
     if level is Status.OK:
         return Gate(Status.OK, held=held, why=f"{status.value} for {held} of {persist} updates")
     return Gate(level, held=held)
@@ -91,11 +85,11 @@ def _settled(frame: Frame, persist: int) -> bool:
 def _last_ranks(frame: Frame, persist: int) -> list[int]:
     """The ranks of the newest ``persist`` updates' statuses, newest first: the frame's own
     status, then the earlier updates the fold keeps (fewer when the run has made fewer)."""
-    ranks = [_RANK[frame.health.status]]
+    ranks = [STATUS_RANK[frame.health.status]]
     st = frame.state
     earlier = st.recent[:-1] if st.recent else ()
     for update in reversed(earlier[max(0, len(earlier) - (persist - 1)) :] if persist > 1 else ()):
-        ranks.append(_RANK[update_status(st, update, frame.rules)])
+        ranks.append(STATUS_RANK[update_status(st, update, frame.rules)])
     return ranks
 
 
@@ -113,10 +107,9 @@ def update_status(state: FoldState, update: Update, rules: Rules) -> Status:
 
 
 def _non_finite(h: Health, rules: Rules) -> bool:
-    """Whether an alarm of the frame is a metric that is not a finite number."""
+    """Whether a critical metric of the frame is not a finite number."""
     marks = [*h.marks.items(), *(h.critic.items() if rules.critic else ())]
     return any(
-        m.level is Level.CRITICAL and name in h.values and not math.isfinite(h.values[name])
+        m.level is Level.CRITICAL and not math.isfinite(h.values.get(name, 0.0))
         for name, m in marks
-        if m.level in ALARMS
     )

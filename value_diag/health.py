@@ -22,8 +22,8 @@ CALIB_CORR: Final = "calib_corr"
 """V-Corr as the CRITIC CALIBRATION block judges it (esper-lite's panel warns below 0.6)."""
 FIT: Final = "value_fit"
 """V-Fit, 1 - E[(g - v)^2] / D^2: how much of the returns the critic predicts, its bias
-included, against D^2 = Var(g) + (tolerance * mean g)^2. The scale-free preset's verdict
-on the critic as a whole; information under the default preset."""
+included, against D = max(sigma(g), tolerance * |mean g|) (see Scale). The scale-free
+preset's verdict on the critic as a whole; information under the default preset."""
 CRITIC_MARKS: Final = (*CRITIC_FIELDS, SPAN, CALIB)
 """The marks of the CRITIC CALIBRATION block that the five-line panel does not have."""
 LOW_RETURN_VARIANCE: Final = "low return variance"
@@ -60,7 +60,10 @@ class Status(StrEnum):
 ALARMS: Final = frozenset({Level.WARNING, Level.CRITICAL})
 """The levels that call for attention: annotated in CI, bold in reports."""
 _RANK: Final = {Level.NO_DATA: 0, Level.INFO: 0, Level.OK: 0, Level.WARNING: 1, Level.CRITICAL: 2}
-_STATUS_RANK: Final = {Status.NO_DATA: 0, Status.OK: 0, Status.WARNING: 1, Status.CRITICAL: 2}
+STATUS_RANK: Final = {Status.NO_DATA: 0, Status.OK: 0, Status.WARNING: 1, Status.CRITICAL: 2}
+"""How serious a status is: what --fail-on compares (NO_DATA and OK never fire)."""
+BY_RANK: Final = (Status.OK, Status.WARNING, Status.CRITICAL)
+"""The status of each rank."""
 
 
 class Preset(StrEnum):
@@ -264,10 +267,7 @@ SCALE_FREE_INFO: Final = frozenset(
 REASONS: Final[dict[tuple[str, str], str]] = {
     ("explained_variance", "warning"): "the critic explains under a third of the return variance",
     ("explained_variance", "critical"): "predicting the mean return would do as well or better",
-    (
-        "v_return_correlation",
-        "critical",
-    ): "below it a warning (with its down arrow): V-Fit says critical",
+    ("v_return_correlation", "critical"): "scale-free: a warning (down arrow); V-Fit is critical",
     ("td_bias", "warning"): "|mean(g - v)| / D: V's bias is half the returns' scale D",
     ("td_bias", "critical"): "V's bias is as wide as the returns' scale D: advantages are shifted",
     ("bellman_ratio", "warning"): "bellman_error / D^2: RMS TD error half the returns' scale",
@@ -286,8 +286,6 @@ HIGHER_IS_HEALTHIER: Final = frozenset(
 ABSOLUTE: Final = frozenset(
     {"td_error_mean", "return_skewness", "td_bias", "bellman_ratio", "low_return_variance"}
 )
-POSITIVE: Final = frozenset({("value_fit", "tolerance")})
-"""Config entries that must be above zero."""
 """Metrics judged by an absolute value or a ratio of positives: a negative threshold makes
 no sense."""
 
@@ -589,22 +587,22 @@ def _assess(
     else:
         low = reported and low_return_variance(values["return_variance"], t)
     marks: dict[str, Mark] = {}
+    fit_mark = NOT_REPORTED
     if reported:
-        marks.update(_value_marks(values, low, scale, fit, unreported, r))
+        value_marks, fit_mark = _value_marks(values, low, scale, fit, unreported, r)
+        marks.update(value_marks)
     else:
         marks.update((name, NOT_REPORTED) for name in (*VALUE_FIELDS, SPREAD))
     if INFRA_PART in unreported:
         marks[COMPILE] = NOT_REPORTED
     else:
         marks[COMPILE] = compile_status(tamiyo.infrastructure.compile_enabled, r)
-    fit_mark = marks.pop(FIT, NOT_REPORTED)
     critic = _critic_marks(values, marks, fit_mark, unreported, low, r)
     judged = [*marks.values(), *(critic.values() if r.critic else ())]
     if scale_free and not r.critic:
         judged.append(fit_mark)  # the scale-free verdict on the critic counts always
     worst = max(_RANK[m.level] for m in judged)
-    status = (Status.OK, Status.WARNING, Status.CRITICAL)[worst]
-    return Health(status, values, marks, critic, preset=r.preset)
+    return Health(BY_RANK[worst], values, marks, critic, preset=r.preset)
 
 
 def _value_marks(
@@ -614,10 +612,9 @@ def _value_marks(
     fit: Fit,
     unreported: frozenset[str],
     t: Rules,
-) -> dict[str, Mark]:
-    """The marks of the value metrics and V-Fit (``FIT``, which the caller moves to the
-    critic's marks), by the preset's rules. V-Fit's value is put in ``values`` when it can
-    be told.
+) -> tuple[dict[str, Mark], Mark]:
+    """The marks of the value metrics, and V-Fit's, by the preset's rules. V-Fit's value
+    is put in ``values`` when it can be told.
     """
     marks = {name: RULES[name](values[name], t) for name in VALUE_FIELDS}
     marks[SPREAD] = return_spread(values[SPREAD], t)
@@ -629,10 +626,9 @@ def _value_marks(
     if x is not None:
         values[FIT] = x
     if t.preset is not Preset.SCALE_FREE:
-        marks[FIT] = NOT_REPORTED if x is None else _INFO
-        return marks
+        return marks, NOT_REPORTED if x is None else _INFO
     note = NO_EV if ev is None else (NO_RETURN_MEAN if bias is None else None)
-    marks[FIT] = value_fit(x, t, note)
+    fit_mark = value_fit(x, t, note)
     own = t.explicit  # what the config set keeps its own thresholds
     if "td_error_mean" not in own:
         if bias is None:
@@ -651,7 +647,7 @@ def _value_marks(
         elif marks["v_return_correlation"].level is Level.CRITICAL:
             # a poor correlation is V-Fit's to call critical: it also weighs V's scale
             marks["v_return_correlation"] = replace(_WARNING, icon=Icon.DOWN)
-    return marks
+    return marks, fit_mark
 
 
 def _shape(name: str, x: float) -> Mark:
@@ -726,4 +722,4 @@ def reaches(status: Status, threshold: Status | None) -> bool:
     """True when ``status`` is at or above ``threshold`` (None: never)."""
     if threshold is None or threshold in (Status.NO_DATA, Status.OK):
         return False
-    return _STATUS_RANK[status] >= _STATUS_RANK[threshold]
+    return STATUS_RANK[status] >= STATUS_RANK[threshold]

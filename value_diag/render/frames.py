@@ -21,6 +21,7 @@ from value_diag.options import Format
 from value_diag.render import styles
 from value_diag.render.panel import (
     FIT_LABEL,
+    FIT_SPEC,
     ValueDiagnosticsPanel,
     cell_names,
     culprits,
@@ -38,11 +39,6 @@ if TYPE_CHECKING:
     from value_diag.render.boxed import Boxed
 
 TITLE: Final = "VALUE DIAGNOSTICS"
-FIT_WHY: Final = {
-    health.Level.WARNING: "V predicts under a third of the returns, its bias included",
-    health.Level.CRITICAL: "V predicts the returns no better than their mean would",
-}
-"""What the V-Fit line under the panel says of its level (the scale-free rules)."""
 STALE_WARNING_S: Final = 60.0
 """Seconds without a record after which the age of the last update turns yellow."""
 STALE_CRITICAL_S: Final = 300.0
@@ -129,8 +125,8 @@ class Renderer:
         mark = h.mark(health.FIT)
         if self.critic or mark.level not in health.ALARMS:
             return None
-        value = format_number(h.values.get(health.FIT, math.nan), ".2f").strip()
-        why = FIT_WHY[mark.level]
+        value = format_number(h.values.get(health.FIT, math.nan), FIT_SPEC).strip()
+        why = health.REASONS[(health.FIT, mark.level.value)]
         return f"{FIT_LABEL} {value} {mark.level.value}: {why}"
 
     def note(self, frame: Frame) -> str | None:

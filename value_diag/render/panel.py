@@ -55,8 +55,9 @@ as a standard deviation (Ret σ from return_variance)."""
 EV_INDEX: Final = len(VALUE_FIELDS)
 """Where a history record holds its explained variance, when it has one."""
 FIT_LABEL: Final = "V-Fit"
-FIT_SPEC: Final = ".2f"
 """How V-Fit (health.FIT) is named: beside Calib under scale-free, and among culprits."""
+FIT_SPEC: Final = ".2f"
+"""How V-Fit's number is written (as EV's)."""
 CRITIC_TITLE: Final = "CRITIC CALIBRATION"
 """The heading of the block --critic adds under the panel (esper-lite's panel title)."""
 CRITIC_LABELS: Final = (
@@ -235,7 +236,7 @@ class ValueDiagnosticsPanel:
             return
         self._cell(out, word, h, health.CALIB)
         self._label(out, FIT_LABEL)
-        fit = format_number(v.get(health.FIT, 0.0), ".2f")
+        fit = format_number(v.get(health.FIT, math.nan), FIT_SPEC)  # a dash if not told
         self._cell(out, fit, h, health.FIT, last=True)
 
     def _rows(self, h: Health) -> list[StyledText]:
