@@ -34,16 +34,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from value_diag.config import PRESET_OPTION
-from value_diag.frame import rules_in_force
-from value_diag.health import Preset, Rules, Status, rules_for, rules_of
-from value_diag.ingest.parse import Record, parse
+from value_diag.health import Preset, Rules, Status, reaches, rules_for, rules_of
 from value_diag.replay import Step, replay
-from value_diag.state import FoldState
 
 CORPUS: Final = Path(__file__).resolve().parent / "corpus"
 TARGET_DELAY: Final = 3
 """Updates after ``start`` within which a broken run must fire critical."""
-_RANK: Final = {Status.NO_DATA: 0, Status.OK: 0, Status.WARNING: 1, Status.CRITICAL: 2}
 _LETTER: Final = {Status.NO_DATA: ".", Status.OK: "o", Status.WARNING: "w", Status.CRITICAL: "C"}
 
 
@@ -56,10 +52,6 @@ class Label:
     onset: int | None
     """The first update (1-based) the fault damages; None for a healthy run."""
     fault: str = "none"
-
-
-def _at_least(status: Status, level: Status) -> bool:
-    return _RANK[status] >= _RANK[level]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +119,7 @@ class RunScore:
             delay = self.delay
             return delay is not None and delay <= TARGET_DELAY and end.fired == Status.CRITICAL
         if self.label.kind == "degraded":
-            return _at_least(end.fired, Status.WARNING)
+            return reaches(end.fired, Status.WARNING)
         return True
 
     def letters(self, of: Callable[[Step], Status]) -> str:
@@ -161,7 +153,7 @@ class Score:
     def rate(self, level: Status, fired: bool) -> tuple[int, int]:
         """(updates at least ``level``, healthy updates after the warm-up)."""
         steps = self.healthy_steps()
-        hits = sum(_at_least(s.fired if fired else s.shown, level) for s in steps)
+        hits = sum(reaches(s.fired if fired else s.shown, level) for s in steps)
         return hits, len(steps)
 
     def rows(self) -> list[tuple[str, str]]:
@@ -197,7 +189,7 @@ class Score:
         not_at_end = sum(r.end is None or r.end.fired != Status.CRITICAL for r in broken)
         rows.append(("broken: never fired critical", f"{never} / {len(broken)}"))
         rows.append(("broken: not fired critical at the end", f"{not_at_end} / {len(broken)}"))
-        weak = sum(r.end is None or not _at_least(r.end.fired, Status.WARNING) for r in degraded)
+        weak = sum(r.end is None or not reaches(r.end.fired, Status.WARNING) for r in degraded)
         rows.append(("degraded: not a warning at the end", f"{weak} / {len(degraded)}"))
         passed = sum(r.passed for r in self.runs)
         rows.append(("runs meeting their target", f"{passed} / {len(self.runs)}"))
@@ -243,23 +235,15 @@ def rules_named(choice: str) -> Rules:
     return rules_of(rules_for(Preset(choice)), preset_from=PRESET_OPTION)
 
 
-def in_force(path: Path, rules: Rules) -> Rules:
-    """The rules that judge the file: ``rules``, or the preset its run header asks for
-    when no option chose one (as ``once`` and ``watch`` decide)."""
-    with path.open("rb") as f:
-        first = parse(f.readline().rstrip(b"\n"))
-    header = first if isinstance(first, Record) else Record()
-    return rules_in_force(rules, FoldState(writer=header.writer, rules=header.rules))
-
-
 def score(choice: str, corpus: Path = CORPUS) -> Score:
     """Every labelled run of the corpus, replayed under the rules of ``choice`` (CHOICES)."""
     rules = rules_named(choice)
     runs = []
     for run, label in sorted(load_labels(corpus).items()):
         path = corpus / "runs" / run
-        warmup, persist = in_force(path, rules).gate
-        runs.append(RunScore(run, label, warmup, persist, tuple(replay_file(path, rules))))
+        steps = tuple(replay_file(path, rules))
+        warmup, persist = steps[-1].gate if steps else rules.gate
+        runs.append(RunScore(run, label, warmup, persist, steps))
     return Score(CHOICES[choice], tuple(runs))
 
 

@@ -31,6 +31,8 @@ class Step:
         shown: the status its frame shows.
         fired: what --fail-on acts on after it (warm-up and persistence applied).
         warming: the run was still in its warm-up at this update.
+        gate: the (warm-up, persistence) of the rules that judged it (a run header may
+            have chosen them).
     """
 
     update: int
@@ -38,6 +40,7 @@ class Step:
     shown: Status
     fired: Status
     warming: bool = False
+    gate: tuple[int, int] = (0, 1)
 
 
 def replay(path: str, rules: Rules) -> Iterator[Step]:
@@ -57,4 +60,5 @@ def replay_lines(chunks: Iterable[bytes], source: str, rules: Rules) -> Iterator
             continue  # a line of no update (a compile status, a run header, a bad line)
         frame = Frame(source, state, thresholds=rules)
         fired = gate(frame).level
-        yield Step(state.updates, state.step, frame.health.status, fired, warming_up(frame))
+        status, warming = frame.health.status, warming_up(frame)
+        yield Step(state.updates, state.step, status, fired, warming, frame.rules.gate)
