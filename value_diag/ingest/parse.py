@@ -446,12 +446,8 @@ def _compile(src: dict[str, Any]) -> Compile:
 
 
 def _string(src: dict[str, Any], name: str) -> str:
-    value = src.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _Bad(f"{name} is {_kind(value)}, expected a string")
-    return value
+    """A string field; "" when absent or null."""
+    return _name(src, name) or ""
 
 
 def _name(src: dict[str, Any], name: str) -> str | None:
