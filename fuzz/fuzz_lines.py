@@ -91,7 +91,8 @@ def check_parsed(result: object) -> None:
     assert isinstance(result.new_run, bool)
     if result.values is not None:
         assert len(result.values) == len(VALUE_FIELDS)
-        assert all(type(x) is float for x in result.values), result.values
+        assert all(type(x) is float or x is None for x in result.values), result.values
+        assert any(x is not None for x in result.values), result.values
     if result.compile is not None:
         c = result.compile
         assert isinstance(c, Compile)
@@ -155,11 +156,12 @@ def part(
 def key(state: FoldState) -> tuple[object, ...]:
     """A state in comparable form: floats by their exact hex, so NaN equals NaN."""
 
-    def exact(values: tuple[float, ...] | None) -> tuple[str, ...] | None:
-        return None if values is None else tuple(x.hex() for x in values)
+    def exact(values: tuple[float | None, ...] | None) -> tuple[str | None, ...] | None:
+        return None if values is None else tuple(None if x is None else x.hex() for x in values)
 
     return (
         exact(state.values),
+        state.values_at,
         state.compile,
         state.records,
         state.bad_lines,

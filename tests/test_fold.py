@@ -6,7 +6,7 @@ import dataclasses
 import itertools
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,14 @@ A: dict[str, float] = {name: float(i) + 0.5 for i, name in enumerate(VALUE_FIELD
 B: dict[str, float] = {name: -float(i) - 0.25 for i, name in enumerate(VALUE_FIELDS)}
 
 
-def tup(fields: dict[str, float]) -> tuple[float, ...]:
-    return tuple(fields.get(name, 0.0) for name in VALUE_FIELDS)
+def is_nan(x: float | None) -> bool:
+    """Whether a metric is NaN (None, not reported, is not)."""
+    return x is not None and math.isnan(x)
+
+
+def tup(fields: Mapping[str, float | None]) -> tuple[float | None, ...]:
+    """The nine as a fold keeps them: None for a metric not reported."""
+    return tuple(fields.get(name) for name in VALUE_FIELDS)
 
 
 def started(**compile_fields: Any) -> bytes:
@@ -63,11 +69,11 @@ def fold_bytes(data: bytes, now: float = NOW, state: FoldState | None = None) ->
     return fold(state or FoldState(), iter_lines(iter([data])), now)
 
 
-def nan_safe(values: tuple[float, ...] | None) -> tuple[object, ...] | None:
+def nan_safe(values: tuple[float | None, ...] | None) -> tuple[object, ...] | None:
     """Values made comparable: NaN equal to NaN."""
     if values is None:
         return None
-    return tuple("nan" if math.isnan(v) else v for v in values)
+    return tuple("nan" if is_nan(v) else v for v in values)
 
 
 def comparable(state: FoldState) -> str:
@@ -87,15 +93,50 @@ def test_nothing_folded_is_the_empty_state() -> None:
 
 def test_a_value_line_sets_the_values_and_counts_a_record() -> None:
     state = fold(FoldState(), numbered(flat(A)), NOW)
-    assert state == FoldState(values=tup(A), records=1, last_update=NOW, step=7, updates=1)
+    assert state == FoldState(
+        values=tup(A), values_at=(1,) * 9, records=1, last_update=NOW, step=7, updates=1
+    )
     assert state.has_data
 
 
-def test_a_later_value_line_replaces_all_nine_and_missing_or_null_fields_become_zero() -> None:
+def test_a_later_value_line_replaces_what_it_reports_and_keeps_the_rest_with_its_age() -> None:
     partial = {"bellman_error": 9.0, "return_p10": None}
     state = fold(FoldState(), numbered(ppo(A), ppo(partial)), NOW)
-    assert state.values == tup({"bellman_error": 9.0})
+    assert state.values == tup({**A, "bellman_error": 9.0})
     assert state.records == 2
+    bellman = VALUE_FIELDS.index("bellman_error")
+    assert state.values_at == tuple(2 if i == bellman else 1 for i in range(9))
+    assert [state.updates_ago(i) for i in range(9)] == [0 if i == bellman else 1 for i in range(9)]
+
+
+def test_a_metric_never_reported_stays_none_and_a_new_run_forgets_the_old_reports() -> None:
+    state = fold(FoldState(), numbered(flat({"bellman_error": 1.0})), NOW)
+    assert state.values == tup({"bellman_error": 1.0})
+    assert state.updates_ago(0) is None
+    restarted = fold(state, numbered(header(), flat({"td_error_mean": 2.0})), NOW)
+    assert restarted.values == tup({"td_error_mean": 2.0})
+    assert restarted.values_at == tup({"td_error_mean": 1})
+
+
+def test_partial_lines_fold_the_same_in_any_split() -> None:
+    lines = numbered(
+        flat({"bellman_error": 1.0}),
+        flat({"v_return_correlation": 0.5}),
+        esper_ev_only(0.25, 3),
+        flat({"bellman_error": 3.0, "td_error_mean": None}),
+        flat({"return_p10": -1.0}),
+    )
+    whole = fold(FoldState(recent_len=9, history_len=9), lines, NOW)
+    for cut in range(len(lines) + 1):
+        first = fold(FoldState(recent_len=9, history_len=9), lines[:cut], NOW)
+        assert fold(first, lines[cut:], NOW) == whole
+    assert whole.values == tup(
+        {"bellman_error": 3.0, "v_return_correlation": 0.5, "return_p10": -1.0}
+    )
+    assert whole.values_at == tup({"bellman_error": 4, "v_return_correlation": 2, "return_p10": 5})
+    assert [u.values for u in whole.recent][1:3] == [
+        tup({"bellman_error": 1.0, "v_return_correlation": 0.5}),
+    ] * 2  # the EV-only update shows what was reported before it
 
 
 def test_a_compile_line_replaces_compile_and_values_carry_over() -> None:
@@ -443,8 +484,8 @@ def test_real_esper_sample_gives_the_last_ppo_update(chunk_size: int) -> None:
     assert state.compile == Compile(True, "inductor", "reduce-overhead")
     assert state.values is not None
     got = dict(zip(VALUE_FIELDS, state.values, strict=True))
-    assert math.isnan(got["v_return_correlation"])
-    assert math.isnan(got["bellman_error"])
+    assert is_nan(got["v_return_correlation"])
+    assert is_nan(got["bellman_error"])
     assert got["td_error_std"] == math.inf
     assert got["td_error_mean"] == 21.0
     assert (got["return_p10"], got["return_p50"], got["return_p90"]) == (-2.0, 39.0, 68.0)
@@ -505,8 +546,8 @@ def test_bundled_collapse_sample_ends_with_non_finite_values() -> None:
     state = fold(FoldState(), iter_lines(chunks_of(SAMPLES / "collapse.jsonl", 4096)), NOW)
     assert state.values is not None
     got = dict(zip(VALUE_FIELDS, state.values, strict=True))
-    assert math.isnan(got["v_return_correlation"])
-    assert math.isnan(got["bellman_error"])
+    assert is_nan(got["v_return_correlation"])
+    assert is_nan(got["bellman_error"])
     assert got["td_error_std"] == math.inf
 
 
@@ -551,7 +592,7 @@ def test_recent_keeps_the_newest_updates_of_the_run_oldest_first() -> None:
     state = fold(FoldState(recent_len=3), numbered(*lines), NOW)
     assert state.recent == (
         Update(tup(B), None, None, None, True),
-        Update(None, (0.25, 1.0, None, None, None), (2.0,), 9, True),
+        Update(tup(B), (0.25, 1.0, None, None, None), (2.0,), 9, True),
         Update(tup(A), None, None, 7, False),
     )
     assert state.updates == 4

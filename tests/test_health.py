@@ -361,9 +361,9 @@ def test_unreported_value_function_is_not_judged() -> None:
     h = assess(snapshot(nan_values), frozenset({"value_function"}))
     assert {h.marks[name].level for name in (*VALUE_FIELDS, "return_spread")} == {Level.NO_DATA}
     assert h.marks["compile"].level is Level.OK
-    assert h.status is Status.OK
+    assert h.status is Status.NO_DATA, "nothing of the value function judged: no data, not ok"
     h = assess(snapshot(nan_values, enabled=False), frozenset({"value_function"}))
-    assert h.status is Status.WARNING
+    assert h.status is Status.WARNING, "an alarm is an alarm, whatever else is missing"
 
 
 def test_both_parts_unreported_judges_nothing() -> None:

@@ -227,7 +227,9 @@ def test_either_path_gives_what_json_loads_gives(spacing: int, token: bytes) -> 
 
 def _td(parsed: object) -> float:
     assert isinstance(parsed, Record) and parsed.values is not None
-    return parsed.values[TD]
+    td = parsed.values[TD]
+    assert td is not None
+    return td
 
 
 # --- running out of memory while parsing: a bad line, and the next line still counts --------

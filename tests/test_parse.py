@@ -19,7 +19,16 @@ from value_diag.state import Compile
 NINE: dict[str, float] = {name: float(i + 1) + 0.25 for i, name in enumerate(VALUE_FIELDS)}
 """Nine distinct metric values, so a field read from the wrong key shows."""
 NINE_TUPLE: tuple[float, ...] = tuple(NINE[name] for name in VALUE_FIELDS)
-ZEROS: tuple[float, ...] = (0.0,) * len(VALUE_FIELDS)
+
+
+def is_nan(x: float | None) -> bool:
+    """Whether a metric is NaN (None, not reported, is not)."""
+    return x is not None and math.isnan(x)
+
+
+def only(**given: float) -> tuple[float | None, ...]:
+    """The nine as a line that gives just ``given`` parses them: None for the others."""
+    return tuple(given.get(name) for name in VALUE_FIELDS)
 
 
 def ppo(data: Any) -> bytes:
@@ -30,16 +39,17 @@ def started(data: Any) -> bytes:
     return dumps({"event_type": "TRAINING_STARTED", "message": "training started", "data": data})
 
 
-def same_values(a: tuple[float, ...] | None, b: tuple[float, ...] | None) -> bool:
+def same_values(a: tuple[float | None, ...] | None, b: tuple[float | None, ...] | None) -> bool:
     """Tuple equality where NaN equals NaN."""
     if a is None or b is None:
         return a is b
     return len(a) == len(b) and all(
-        (math.isnan(x) and math.isnan(y)) or x == y for x, y in zip(a, b, strict=True)
+        x == y or (x is not None and y is not None and math.isnan(x) and math.isnan(y))
+        for x, y in zip(a, b, strict=True)
     )
 
 
-def values_of(parsed: Parsed) -> tuple[float, ...] | None:
+def values_of(parsed: Parsed) -> tuple[float | None, ...] | None:
     assert isinstance(parsed, Record), parsed
     return parsed.values
 
@@ -147,18 +157,16 @@ def test_snapshot_ignores_other_top_level_keys() -> None:
             "tamiyo": {"value_function": {"bellman_error": 4.0}},
         }
     )
-    values = (0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    assert parse(line) == Record(values=values, step=7)
+    assert parse(line) == Record(values=only(bellman_error=4.0), step=7)
 
 
-def test_snapshot_value_function_with_missing_and_null_fields_takes_zero() -> None:
+def test_snapshot_value_function_with_missing_and_null_fields_gives_none_for_them() -> None:
     line = snapshot({"td_error_mean": -2.5, "bellman_error": None})
-    expected = tuple(-2.5 if n == "td_error_mean" else 0.0 for n in VALUE_FIELDS)
-    assert values_of(parse(line)) == expected
+    assert values_of(parse(line)) == only(td_error_mean=-2.5)
 
 
-def test_empty_value_function_object_still_replaces_the_values() -> None:
-    assert parse(snapshot({})) == Record(values=ZEROS, step=3)
+def test_empty_value_function_object_reports_no_metric() -> None:
+    assert parse(snapshot({})) is None
 
 
 def test_empty_infrastructure_object_gives_default_compile() -> None:
@@ -183,9 +191,7 @@ def test_ppo_update_ignores_compile_fields_and_top_level_fields() -> None:
             "data": {"bellman_error": 1.0, "compile_enabled": True, "compile_backend": "x"},
         }
     )
-    assert parse(line) == Record(
-        values=(0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0), mean_abs_td=True
-    )
+    assert parse(line) == Record(values=only(bellman_error=1.0), mean_abs_td=True)
 
 
 @pytest.mark.parametrize(
@@ -269,12 +275,17 @@ def test_flat_values_and_compile_together() -> None:
 @pytest.mark.parametrize("name", VALUE_FIELDS)
 def test_flat_single_field_sets_only_that_field(name: str) -> None:
     parsed = parse(dumps({name: -7.5}))
-    assert values_of(parsed) == tuple(-7.5 if n == name else 0.0 for n in VALUE_FIELDS)
+    assert values_of(parsed) == only(**{name: -7.5})
 
 
 @pytest.mark.parametrize("name", VALUE_FIELDS)
-def test_flat_single_null_field_is_a_line_with_values_of_zero(name: str) -> None:
-    assert parse(dumps({name: None})) == Record(values=ZEROS)
+def test_flat_single_null_field_reports_nothing(name: str) -> None:
+    assert parse(dumps({name: None})) is None
+
+
+def test_a_null_beside_a_number_is_none_never_zero() -> None:
+    line = dumps({"v_return_correlation": None, "bellman_error": 12.0})
+    assert values_of(parse(line)) == only(bellman_error=12.0)
 
 
 @pytest.mark.parametrize("name", COMPILE_FIELDS)
@@ -331,7 +342,7 @@ def test_non_finite_numbers_are_accepted_in_every_shape(
     fields = dict(zip(VALUE_FIELDS, values, strict=True))
     assert check(fields["td_error_std"])
     assert fields["bellman_error"] == 2.5
-    assert fields["return_p50"] == 0.0
+    assert fields["return_p50"] is None
 
 
 def test_non_finite_tokens_in_ignored_keys_do_not_spoil_the_line() -> None:
@@ -364,7 +375,7 @@ def test_integers_beyond_64_bits_are_numbers(literal: str, expected: float) -> N
 
 def test_huge_integer_in_an_ignored_key_is_harmless() -> None:
     line = b'{"step": ' + b"7" * 6000 + b', "bellman_error": 1.5}'
-    assert values_of(parse(line)) == (0.0, 0.0, 0.0, 1.5, 0.0, 0.0, 0.0, 0.0, 0.0)
+    assert values_of(parse(line)) == only(bellman_error=1.5)
 
 
 # --- framing: BOM, CR, whitespace -----------------------------------------------------------
@@ -383,14 +394,14 @@ def test_huge_integer_in_an_ignored_key_is_harmless() -> None:
     ],
 )
 def test_bom_crlf_and_whitespace_are_fine(line: bytes) -> None:
-    assert values_of(parse(line)) == (0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    assert values_of(parse(line)) == only(bellman_error=5.0)
 
 
 def test_bom_and_cr_with_non_finite_tokens() -> None:
     values = values_of(parse(b'\xef\xbb\xbf{"bellman_error": NaN, "return_p10": 5}\r'))
     assert values is not None
     fields = dict(zip(VALUE_FIELDS, values, strict=True))
-    assert math.isnan(fields["bellman_error"])
+    assert is_nan(fields["bellman_error"])
     assert fields["return_p10"] == 5.0
 
 
@@ -524,9 +535,10 @@ def wrap(shape: str, fields: dict[str, Any]) -> Any:
     shape=st.sampled_from(["flat", "snapshot", "ppo"]),
 )
 def test_numbers_round_trip_in_every_shape(fields: dict[str, Any], shape: str) -> None:
-    values = values_of(parse(dumps(wrap(shape, fields))))
-    expected = tuple(0.0 if fields.get(n) is None else float(fields[n]) for n in VALUE_FIELDS)
-    assert same_values(values, expected)
+    parsed = parse(dumps(wrap(shape, fields)))
+    values = parsed.values if isinstance(parsed, Record) else None
+    expected = tuple(None if fields.get(n) is None else float(fields[n]) for n in VALUE_FIELDS)
+    assert same_values(values, None if all(x is None for x in expected) else expected)
 
 
 json_values = st.recursive(
@@ -563,7 +575,9 @@ def test_any_json_value_under_a_known_key_gives_a_record_or_a_bad_line(
         ok = value is None or isinstance(value, bool)
     else:
         ok = value is None or isinstance(value, str)
-    if ok:
+    if ok and value is None and key in VALUE_FIELDS:
+        assert parsed is None  # a null metric reports nothing
+    elif ok:
         assert isinstance(parsed, Record)
     else:
         assert isinstance(parsed, BadLine)
@@ -670,7 +684,7 @@ def test_stand_in_path_is_taken_for_a_line_going_nan() -> None:
     line = dumps({"event_type": "PPO_UPDATE_COMPLETED", "data": data})
     assert records._loads_constants(line) is not records._REFUSED
     values = values_of(parse(line))
-    assert values is not None and math.isnan(values[VALUE_FIELDS.index("td_error_mean")])
+    assert values is not None and is_nan(values[VALUE_FIELDS.index("td_error_mean")])
 
 
 @pytest.mark.parametrize(

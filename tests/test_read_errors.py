@@ -125,7 +125,9 @@ def test_eio_on_any_read_is_shown_retried_and_recovered(tmp_path: Path, calls: i
 
 def bellman_of(state: FoldState) -> float:
     assert state.values is not None
-    return state.values[3]
+    bellman = state.values[3]
+    assert bellman is not None
+    return bellman
 
 
 def test_eio_every_time_keeps_the_last_frame_and_says_so(tmp_path: Path) -> None:

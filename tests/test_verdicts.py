@@ -29,9 +29,9 @@ def compile_only(tmp_path: Path) -> Path:
     return path
 
 
-def out(*args: str) -> str:
+def out(*args: str, code: int = 0) -> str:
     proc = run_cli(list(args))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == code, proc.stderr
     return proc.stdout.decode("utf-8")
 
 
@@ -40,25 +40,25 @@ def out(*args: str) -> str:
 
 def test_unreported_metrics_are_a_dash_in_every_text_format(compile_only: Path) -> None:
     path = str(compile_only)
-    assert "V-Corr    —         Bellman   —" in out("once", path)
-    assert "V-Corr    -         Bellman   -" in out("once", path, "--ascii")
+    assert "V-Corr    —         Bellman   —" in out("once", path, code=3)
+    assert "V-Corr    -         Bellman   -" in out("once", path, "--ascii", code=3)
     for table, dash in (
-        (out("once", path, "--compare"), "—"),
-        (out("once", path, "--compare", "--ascii"), "-"),
+        (out("once", path, "--compare", code=3), "—"),
+        (out("once", path, "--compare", "--ascii", code=3), "-"),
     ):
         row = next(ln for ln in table.splitlines() if path in ln).split()
         # run, status, age, step (none named), then the ten metrics
         assert row[2].endswith("s") and row[3:14] == [dash] * 11, row
         assert "0.00" not in table
-    markdown = out("once", path, "-f", "markdown")
+    markdown = out("once", path, "-f", "markdown", code=3)
     assert "| V-Corr | — | no_data |" in markdown
     assert "| p90-p10 | — | no_data |" in markdown
     assert "0.00" not in markdown
-    assert "| V-Corr | - | no_data |" in out("once", path, "-f", "markdown", "--ascii")
+    assert "| V-Corr | - | no_data |" in out("once", path, "-f", "markdown", "--ascii", code=3)
 
 
 def test_unreported_metrics_are_null_in_json(compile_only: Path) -> None:
-    obj = json.loads(out("once", str(compile_only), "-f", "json"))
+    obj = json.loads(out("once", str(compile_only), "-f", "json", code=3))
     assert {name: e["value"] for name, e in obj["value_function"].items()} == dict.fromkeys(
         obj["value_function"]
     )
@@ -257,4 +257,14 @@ def test_a_file_with_bad_lines_gets_no_hint_but_its_last_error(tmp_path: Path) -
 
 
 def test_a_file_with_records_gets_no_hint(compile_only: Path) -> None:
-    assert json.loads(out("once", str(compile_only), "-f", "json"))["hint"] is None
+    assert json.loads(out("once", str(compile_only), "-f", "json", code=3))["hint"] is None
+
+
+def test_a_run_that_reported_no_metric_is_no_data_and_never_passes_a_gate(
+    compile_only: Path,
+) -> None:
+    """The compile status alone judges nothing of the value function: no data (exit 3)."""
+    for fail_on in ("warning", "critical"):
+        proc = run_cli(["once", str(compile_only), "--fail-on", fail_on])
+        assert proc.returncode == 3, proc.stdout
+        assert "no data" in proc.stdout.decode("utf-8").splitlines()[0].replace("_", " ")

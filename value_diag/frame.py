@@ -17,7 +17,7 @@ from value_diag.health import (
     Thresholds,
     rules_of,
 )
-from value_diag.schema import CRITIC_FIELDS, FIT_FIELDS
+from value_diag.schema import CRITIC_FIELDS, FIT_FIELDS, VALUE_FIELDS
 from value_diag.state import FoldState, to_snapshot
 
 NO_METRIC_HINT: Final = (
@@ -77,10 +77,13 @@ class Frame:
 
 
 def unreported(state: FoldState) -> frozenset[str]:
-    """The parts of the snapshot the file has not reported (so they are not judged)."""
+    """The parts of the snapshot the file has not reported, and the metrics of the nine
+    the current run has not (so they are not judged)."""
     parts = set()
     if state.values is None:
         parts.add(health.VALUE_PART)
+    elif None in state.values:
+        parts.update(n for n, x in zip(VALUE_FIELDS, state.values, strict=True) if x is None)
     if state.compile is None:
         parts.add(health.INFRA_PART)
     return frozenset(parts)

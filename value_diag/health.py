@@ -34,6 +34,9 @@ NO_EV: Final = "no explained_variance: not judged"
 """The note of V-Fit when the file gives no explained variance to judge it by."""
 NO_SCALE: Final = "returns all zero: nothing to compare with"
 """The note of a scale-free ratio whose returns have neither spread nor size."""
+NO_VARIANCE: Final = "no return_variance: the returns' scale is unknown"
+"""The note of a scale-free ratio, and of V-Fit, when the run has not reported the returns'
+variance to measure them against."""
 ONE_STEP_TD: Final = "one-step TD mean: no return_mean for the advantages' bias"
 """The note of TD Mean judged by the one-step TD mean, which understates V's bias."""
 
@@ -58,6 +61,9 @@ class Status(StrEnum):
 
 
 ALARMS: Final = frozenset({Level.WARNING, Level.CRITICAL})
+JUDGED: Final = frozenset({Level.OK, Level.WARNING, Level.CRITICAL})
+"""The levels of a metric that was judged: a frame none of whose value metrics has one
+is NO_DATA, never ok (a gate passes on nothing)."""
 """The levels that call for attention: annotated in CI, bold in reports."""
 _RANK: Final = {Level.NO_DATA: 0, Level.INFO: 0, Level.OK: 0, Level.WARNING: 1, Level.CRITICAL: 2}
 STATUS_RANK: Final = {Status.NO_DATA: 0, Status.OK: 0, Status.WARNING: 1, Status.CRITICAL: 2}
@@ -575,6 +581,9 @@ def _assess(
     tamiyo = snapshot.tamiyo
     vf = tamiyo.value_function
     values = {name: float(getattr(vf, name)) for name in VALUE_FIELDS}
+    missing = unreported.intersection(VALUE_FIELDS)
+    for name in missing:  # judged as nothing (NaN makes the scale unknown), then dropped
+        values[name] = math.nan
     values[SPREAD] = values["return_p90"] - values["return_p10"]
     values.update((name, float(getattr(tamiyo, name))) for name in CRITIC_FIELDS)
     values[SPAN] = values["value_max"] - values["value_min"]
@@ -591,6 +600,7 @@ def _assess(
     if reported:
         value_marks, fit_mark = _value_marks(values, low, scale, fit, unreported, r)
         marks.update(value_marks)
+        _not_reported(marks, missing)
     else:
         marks.update((name, NOT_REPORTED) for name in (*VALUE_FIELDS, SPREAD))
     if INFRA_PART in unreported:
@@ -598,10 +608,16 @@ def _assess(
     else:
         marks[COMPILE] = compile_status(tamiyo.infrastructure.compile_enabled, r)
     critic = _critic_marks(values, marks, fit_mark, unreported, low, r)
-    judged = [*marks.values(), *(critic.values() if r.critic else ())]
+    for name in missing | ({SPREAD} if missing & {"return_p10", "return_p90"} else set()):
+        del values[name]
+    judged = [m for name, m in marks.items() if name != COMPILE]
+    judged += critic.values() if r.critic else ()
     if scale_free and not r.critic:
         judged.append(fit_mark)  # the scale-free verdict on the critic counts always
-    worst = max(_RANK[m.level] for m in judged)
+    worst = max(_RANK[m.level] for m in (*judged, marks[COMPILE]))
+    if not worst and not any(m.level in JUDGED for m in judged):
+        # nothing of the value function was judged: no data, never "ok" on the compile alone
+        return Health(Status.NO_DATA, values, marks, critic, preset=r.preset)
     return Health(BY_RANK[worst], values, marks, critic, preset=r.preset)
 
 
@@ -627,7 +643,9 @@ def _value_marks(
         values[FIT] = x
     if t.preset is not Preset.SCALE_FREE:
         return marks, NOT_REPORTED if x is None else _INFO
-    note = NO_EV if ev is None else (NO_RETURN_MEAN if bias is None else None)
+    note = NO_EV if ev is None else NO_VARIANCE if "return_variance" in unreported else None
+    if note is None and bias is None:
+        note = NO_RETURN_MEAN
     fit_mark = value_fit(x, t, note)
     own = t.explicit  # what the config set keeps its own thresholds
     if "td_error_mean" not in own:
@@ -648,6 +666,20 @@ def _value_marks(
             # a poor correlation is V-Fit's to call critical: it also weighs V's scale
             marks["v_return_correlation"] = replace(_WARNING, icon=Icon.DOWN)
     return marks, fit_mark
+
+
+def _not_reported(marks: dict[str, Mark], missing: frozenset[str]) -> None:
+    """Marks the metrics the run has not reported as such, and what they were needed for."""
+    if not missing:
+        return
+    for name in missing:
+        marks[name] = NOT_REPORTED
+    if missing & {"return_p10", "return_p90"}:
+        marks[SPREAD] = NOT_REPORTED
+    if "return_variance" in missing:
+        for name, mark in marks.items():
+            if mark.note == NO_SCALE:
+                marks[name] = replace(mark, note=NO_VARIANCE)
 
 
 def _shape(name: str, x: float) -> Mark:
@@ -684,7 +716,8 @@ def _critic_marks(
             values["v_return_correlation"], replace(t, corr_warning=t.calib_corr_warning)
         )
     out[CALIB_CORR] = corr
-    values[CALIB_CORR] = values["v_return_correlation"]
+    if "v_return_correlation" not in unreported:
+        values[CALIB_CORR] = values["v_return_correlation"]
     out[FIT] = fit
     parts = [corr, out["explained_variance"]]
     parts += [marks["td_error_mean"], marks["bellman_error"]]

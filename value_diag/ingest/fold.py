@@ -10,7 +10,7 @@ from typing import Final
 
 from value_diag.ingest.lines import Line
 from value_diag.ingest.parse import BadLine, Record, parse
-from value_diag.state import Compile, FoldState, Update
+from value_diag.state import Compile, FoldState, Update, Values, merge, shift, stamp
 
 
 class Keep(Enum):
@@ -33,8 +33,11 @@ class Segment:
         records: lines that were used.
         bad_lines: examined lines that could not be used.
         last_error: (line number, reason) of the segment's newest bad line.
-        values: the nine metrics the segment leaves, None if a new run cleared them,
-            KEEP if no line touched them.
+        values: the nine metrics the segment leaves, each the newest it reported (None
+            for one it did not report since its last new run), None if a new run cleared
+            them and none was reported since, KEEP if no line touched them.
+        values_at: for each of the nine, the update after the segment's last new run (or
+            its first line) that last reported it, or None.
         compile: the newest compile status in the segment, None if none.
         lines: complete lines in the segment (to number the lines of the next one).
         history: the segment's newest value records (up to the length asked for),
@@ -62,10 +65,10 @@ class Segment:
     records: int = 0
     bad_lines: int = 0
     last_error: tuple[int, str] | None = None
-    values: tuple[float, ...] | Keep | None = KEEP
+    values: Values | Keep | None = KEEP
     compile: Compile | None = None
     lines: int = 0
-    history: tuple[tuple[float, ...], ...] = ()
+    history: tuple[tuple[float | None, ...], ...] = ()
     restarted: bool = False
     shared: Segment | None = None
     groups: tuple[tuple[str, Segment], ...] = ()
@@ -77,6 +80,7 @@ class Segment:
     writer: str | None = None
     rules: str | None = None
     mean_abs_td: bool = False
+    values_at: tuple[int | None, ...] | None = None
 
 
 class _Effect:
@@ -97,22 +101,24 @@ class _Effect:
         "step",
         "updates",
         "values",
+        "values_at",
         "writer",
     )
 
     def __init__(self, history_len: int, recent_len: int = 0) -> None:
-        self.values: tuple[float, ...] | Keep | None = KEEP
+        self.values: Values | Keep | None = KEEP
+        self.values_at: tuple[int | None, ...] | None = None
         self.compile: Compile | None = None
         self.records = 0
         self.bad = 0
         self.last_error: tuple[int, str] | None = None
-        self.history: deque[tuple[float, ...]] = deque(maxlen=history_len)
+        self.history: deque[tuple[float | None, ...]] = deque(maxlen=history_len)
         self.restarted = False
         self.critic: tuple[float | None, ...] | Keep | None = KEEP
         self.step: int | Keep | None = KEEP
         self.fit: tuple[float | None, ...] | Keep | None = KEEP
         self.updates = 0
-        self.recent: deque[Record] = deque(maxlen=recent_len)
+        self.recent: deque[tuple[Record, Values | None]] = deque(maxlen=recent_len)
         self.writer: str | None = None
         self.rules: str | None = None
         self.mean_abs_td = False
@@ -130,7 +136,7 @@ class _Effect:
         twin.critic, twin.step = self.critic, self.step
         twin.fit, twin.updates, twin.recent = self.fit, self.updates, self.recent.copy()
         twin.writer, twin.rules = self.writer, self.rules
-        twin.mean_abs_td = self.mean_abs_td
+        twin.mean_abs_td, twin.values_at = self.mean_abs_td, self.values_at
         return twin
 
     def take(self, number: int, parsed: Record | BadLine) -> None:
@@ -140,7 +146,7 @@ class _Effect:
             return
         self.records += 1
         if parsed.new_run:
-            self.values = None
+            self.values = self.values_at = None
             self.critic = None
             self.fit = None
             self.step = None
@@ -159,15 +165,23 @@ class _Effect:
             self.critic = parsed.critic
         if update or parsed.fit is not None:
             self.fit = parsed.fit  # the same, for the same reason
-        if parsed.values is not None:
-            self.values = parsed.values
+        values = parsed.values
+        shown = self.values if type(self.values) is tuple else None
+        if values is not None:
+            if None in values:  # a line that reports some of the nine
+                shown = self.values = merge(values, shown)
+                self.values_at = stamp(values, self.updates + 1, self.values_at)
+            else:
+                shown = self.values = values
+                self.values_at = (self.updates + 1,) * len(values)
             self.mean_abs_td = parsed.mean_abs_td
             if self.history.maxlen:
-                self.history.append(parsed.values + _explained_variance(parsed))
+                self.history.append(values + _explained_variance(parsed))
         if update:
             self.updates += 1
             if self.recent.maxlen:
-                self.recent.append(parsed)  # made an Update only if it is still kept at the end
+                # made an Update only if it is still kept at the end
+                self.recent.append((parsed, shown))
         if parsed.compile is not None:
             self.compile = parsed.compile
 
@@ -185,16 +199,18 @@ class _Effect:
             step=self.step,
             fit=self.fit,
             updates=self.updates,
-            recent=tuple(_update(r) for r in self.recent),
+            recent=tuple(_update(r, shown) for r, shown in self.recent),
             writer=self.writer,
             rules=self.rules,
             mean_abs_td=self.mean_abs_td,
+            values_at=self.values_at,
         )
 
 
-def _update(r: Record) -> Update:
-    """What FoldState.recent keeps of a value record."""
-    return Update(r.values, r.critic, r.fit, r.step, r.mean_abs_td)
+def _update(r: Record, shown: Values | None) -> Update:
+    """What FoldState.recent keeps of a value record: the nine as a frame showed them
+    after it (those the segment had not reported yet are filled in by ``apply``)."""
+    return Update(shown, r.critic, r.fit, r.step, r.mean_abs_td)
 
 
 def _explained_variance(parsed: Record) -> tuple[float, ...]:
@@ -255,9 +271,11 @@ def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> F
         number, reason = seg.last_error
         last_error = f"line {number + line_offset}: {reason}"
     history = seg.history if seg.restarted else state.history + seg.history
-    recent = seg.recent if seg.restarted else state.recent + seg.recent
+    recent = seg.recent if seg.restarted else state.recent + _filled(seg.recent, state.values)
+    values, values_at = _values(state, seg)
     return FoldState(
-        values=state.values if seg.values is KEEP else seg.values,
+        values=values,
+        values_at=values_at,
         mean_abs_td=state.mean_abs_td if seg.values is KEEP else seg.mean_abs_td,
         critic=state.critic if seg.critic is KEEP else seg.critic,
         fit=state.fit if seg.fit is KEEP else seg.fit,
@@ -274,6 +292,28 @@ def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> F
         last_update=now if seg.records else state.last_update,
         history=history[-state.history_len :] if state.history_len else (),
         history_len=state.history_len,
+    )
+
+
+def _values(state: FoldState, seg: Segment) -> tuple[Values | None, tuple[int | None, ...] | None]:
+    """The nine, and when each was reported, after the segment."""
+    if seg.values is KEEP:
+        return state.values, state.values_at
+    if seg.restarted or seg.values is None or seg.values_at is None:
+        return seg.values, seg.values_at
+    return merge(seg.values, state.values), shift(seg.values_at, state.updates, state.values_at)
+
+
+def _filled(recent: tuple[Update, ...], before: Values | None) -> tuple[Update, ...]:
+    """A segment's updates (of a run it did not restart), their metrics not reported in
+    the segment yet taken from the state before it."""
+    if before is None:
+        return recent
+    return tuple(
+        u
+        if u.values is not None and None not in u.values
+        else u._replace(values=before if u.values is None else merge(u.values, before))
+        for u in recent
     )
 
 

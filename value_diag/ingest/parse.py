@@ -30,7 +30,6 @@ FINDER: Final = make_finder(KNOWN_NAMES)
 """Finds the first known name in a buffer; the one definition of 'a line of ours'."""
 
 BOM: Final = b"\xef\xbb\xbf"
-DEFAULT_VALUES: Final[tuple[float, ...]] = (0.0,) * len(VALUE_FIELDS)
 STEP_KEYS: Final = ("step", "global_step", "epoch")
 """Where a line names its training step, at its top level; the first that holds a whole
 number wins. ``step`` is what TelemetryWriter and the SB3 callback write, ``global_step``
@@ -45,7 +44,8 @@ class Record(NamedTuple):
     dataclass's ``__init__`` costs about a microsecond more per line.
 
     Attributes:
-        values: the nine metrics in VALUE_FIELDS order, or None when the line has none.
+        values: the nine metrics in VALUE_FIELDS order (None for each one the line does
+            not give, or gives as null), or None when the line gives none of them.
         compile: the compile status, or None when the line has none.
         new_run: a TRAINING_STARTED event or a run header (``value_diag_run``): the
             run's state resets before this applies.
@@ -65,7 +65,7 @@ class Record(NamedTuple):
             has no values. A line with the nine counts anyway (see is_update).
     """
 
-    values: tuple[float, ...] | None = None
+    values: tuple[float | None, ...] | None = None
     compile: Compile | None = None
     new_run: bool = False
     group: str | None = None
@@ -338,12 +338,9 @@ def _event_record(obj: dict[str, Any], kind: str, group: str | None) -> Parsed:
         data = _object(obj, "data")
         if _skipped(data):  # esper-lite's placeholder for an update that did not happen
             return None
-        if not data.keys().isdisjoint(VALUE_FIELDS):
-            values: tuple[float, ...] | None = _values(data)
-        elif "explained_variance" in data:  # esper-lite's updates before the nine (Dec 2025)
-            values = None
-        else:
-            return None
+        values = None if data.keys().isdisjoint(VALUE_FIELDS) else _values(data)
+        if values is None and "explained_variance" not in data:
+            return None  # esper-lite's updates before the nine (Dec 2025) carry EV alone
         return Record(
             values=values,
             group=group,
@@ -384,12 +381,20 @@ def _object(parent: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-def _values(src: dict[str, Any]) -> tuple[float, ...]:
-    out = []
+def _values(src: dict[str, Any]) -> tuple[float | None, ...] | None:
+    """The nine metrics, None for each one absent or null (never 0.0: a metric nobody
+    logged is not a number); None when all nine are."""
+    out: list[float | None] = []
+    given = 0
     for name in VALUE_FIELDS:  # a loop, not a generator: this runs for every update
         x = src.get(name)
-        out.append(x if type(x) is float else _number(src, name))
-    return tuple(out)
+        if type(x) is float:
+            given += 1
+        elif x is not None:
+            x = _number(src, name)
+            given += 1
+        out.append(x)
+    return tuple(out) if given else None
 
 
 def _critic(src: dict[str, Any]) -> tuple[float | None, ...] | None:
@@ -422,8 +427,6 @@ def _optional(src: dict[str, Any], names: tuple[str, ...]) -> tuple[float | None
 
 def _number(src: dict[str, Any], name: str) -> float:
     value = src.get(name)
-    if value is None:
-        return 0.0
     if isinstance(value, float):
         return value
     if isinstance(value, int) and not isinstance(value, bool):

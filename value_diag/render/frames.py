@@ -27,10 +27,12 @@ from value_diag.render.panel import (
     culprits,
     format_number,
     metric_cells,
+    metric_label,
     span,
 )
 from value_diag.render.sanitize import clean, clean_name, middle
 from value_diag.render.styled import StyledText
+from value_diag.schema import VALUE_FIELDS
 from value_diag.state import to_snapshot
 
 if TYPE_CHECKING:
@@ -51,7 +53,8 @@ MIN_TITLE: Final = 6
 """Fewer cells than this for TITLE beside the status word: the status word alone."""
 
 
-def _count(n: int, word: str) -> str:
+def count(n: int, word: str) -> str:
+    """ "1 run", "2 runs"."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
@@ -106,11 +109,11 @@ class Renderer:
             out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
             out.append("\n")
             out.append(fit, styles.style_of(frame.health, health.FIT))
-        note = self.note(frame)
-        if note:
-            out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
-            out.append("\n")
-            out.append(note, "dim")
+        for note in (self.note(frame), self.carried(frame)):
+            if note:
+                out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
+                out.append("\n")
+                out.append(note, "dim")
         if frame.hint:
             # One line, cut like the panel's: a hint is not worth a screenful when narrow.
             out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
@@ -145,6 +148,23 @@ class Renderer:
             return None
         return "; ".join(
             f"{note}: {', '.join(names)} shown as info" for note, names in labels.items()
+        )
+
+    def carried(self, frame: Frame) -> str | None:
+        """Which of the values shown the newest update did not report, and how old they
+        are: "V-Corr, TD Mean: last reported 2 updates ago"."""
+        st = frame.state
+        by_age: dict[int, list[str]] = {}
+        for i, name in enumerate(VALUE_FIELDS):
+            ago = st.updates_ago(i)
+            if ago:
+                by_age.setdefault(ago, []).append(metric_label(name, self.ascii_only))
+        return (
+            "; ".join(
+                f"{', '.join(names)}: last reported {count(ago, 'update')} ago"
+                for ago, names in sorted(by_age.items())
+            )
+            or None
         )
 
     def caption(
@@ -193,10 +213,10 @@ class Renderer:
                 + (f" ({clean(why, self.ascii_only)})" if chose else "")
             )
         if drop < 2:
-            out.append(f"{sep}{_count(st.records, 'record')}")
+            out.append(f"{sep}{count(st.records, 'record')}")
         if drop < 3:
             out.append(sep)
-            out.append(_count(st.bad_lines, "bad line"), "yellow" if st.bad_lines else "")
+            out.append(count(st.bad_lines, "bad line"), "yellow" if st.bad_lines else "")
         if st.last_error and drop < 1:
             out.append(f" (last: {clean(st.last_error, self.ascii_only)})", "yellow")
         if frame.note:

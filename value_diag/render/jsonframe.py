@@ -43,7 +43,9 @@ def _no_surrogates(obj: object) -> object:
     return obj
 
 
-def _number(x: float) -> float | str:
+def _number(x: float | None) -> float | str | None:
+    if x is None:
+        return None
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):
@@ -93,6 +95,9 @@ def to_json(
     ``thresholds_from`` is where the thresholds judging it came from: "default", or the
     path of the config file; it is the object's "thresholds" key.
 
+    A metric of the nine that the newest update did not report shows the newest value the
+    run did report, with "updates_ago" (how many updates before the newest); one the run
+    never reported is null and "no_data".
     "critic" is always there: the critic's five numbers, "value_span" (max - min),
     "value_fit" (V-Fit, judged under the scale-free preset) and "calib" (its value "ok",
     "weak", "bad" or "n/a"), each null and "no_data" until a line reports it.
@@ -118,13 +123,16 @@ def to_json(
 
     def value(name: str) -> float | str | None:
         # Not judged, not reported: the health holds the spec's defaults, never given.
-        return None if level(name) is Level.NO_DATA else _number(h.values[name])
+        return None if level(name) is Level.NO_DATA else _number(h.values.get(name))
 
     def entry(name: str) -> dict[str, Any]:
         out: dict[str, Any] = {"value": value(name), "level": level(name).value}
         note = h.mark(name).note
         if note:
             out["note"] = note
+        ago = st.updates_ago(VALUE_FIELDS.index(name)) if name in VALUE_FIELDS else None
+        if ago:
+            out["updates_ago"] = ago
         return out
 
     calib: dict[str, Any] = {

@@ -119,7 +119,7 @@ class ValueDiagnosticsPanel:
         self.glyphs = ASCII_GLYPHS if ascii_only else UNICODE_GLYPHS
         self._snapshot: SanctumSnapshot | None = None
         self._unreported: frozenset[str] = frozenset()
-        self._history: Sequence[tuple[float, ...]] = ()
+        self._history: Sequence[tuple[float | None, ...]] = ()
         self._health: Health | None = None
         self._width: int | None = None
         self._label_w = LABEL_W
@@ -129,7 +129,7 @@ class ValueDiagnosticsPanel:
         self,
         snapshot: SanctumSnapshot | None,
         unreported: frozenset[str] = frozenset(),
-        history: Sequence[tuple[float, ...]] = (),
+        history: Sequence[tuple[float | None, ...]] = (),
         judged: Health | None = None,
     ) -> None:
         """Shows this snapshot from the next render on.
@@ -138,8 +138,8 @@ class ValueDiagnosticsPanel:
             snapshot: the latest state, or None before any data.
             unreported: parts ("value_function", "infrastructure") the file has not
                 reported yet; they show as not reported instead of as spec defaults.
-            history: recent value records (VALUE_FIELDS order), oldest first, for the
-                trend column.
+            history: recent value records (VALUE_FIELDS order, None for a metric a
+                record did not give), oldest first, for the trend column.
             judged: the snapshot's health if it was already assessed (a frame's), so
                 it is not judged again; else the panel's thresholds judge it.
         """
@@ -209,19 +209,19 @@ class ValueDiagnosticsPanel:
         )
         self._label(rows[0], "V-Corr")
         icon = self._glyph(h.mark(health.CALIB_CORR))  # esper's block warns below 0.6
-        corr = format_number(v["v_return_correlation"], ".2f", VAL_W - len(icon))
+        corr = format_number(v.get("v_return_correlation", math.nan), ".2f", VAL_W - len(icon))
         self._cell(rows[0], corr + icon, h, health.CALIB_CORR)
         self._label(rows[0], "EV (fit)")
-        ev = format_number(v["explained_variance"], ".2f")
+        ev = format_number(v.get("explained_variance", math.nan), ".2f")
         self._cell(rows[0], ev, h, "explained_variance", last=True)
         for row, (left, left_spec, right, right_spec), labels in zip(
             rows[1:], pairs, ((2, 3), (4, 5), (6, 7)), strict=True
         ):
             self._label(row, CRITIC_LABELS[labels[0]])
-            self._cell(row, format_number(v[left], left_spec), h, left)
+            self._cell(row, format_number(v.get(left, math.nan), left_spec), h, left)
             self._label(row, CRITIC_LABELS[labels[1]])
-            self._cell(row, format_number(v[right], right_spec), h, right, last=True)
-        history = [r[EV_INDEX] for r in self._history if len(r) > EV_INDEX]
+            self._cell(row, format_number(v.get(right, math.nan), right_spec), h, right, last=True)
+        history = [x for r in self._history if len(r) > EV_INDEX and (x := r[EV_INDEX]) is not None]
         for i, row in enumerate(rows):
             out.append("\n")
             out.append_text(row)
@@ -248,45 +248,53 @@ class ValueDiagnosticsPanel:
         self._label(out, "V-Corr")
         corr = m["v_return_correlation"]
         icon = self._glyph(corr)
-        number = format_number(v["v_return_correlation"], ".2f", VAL_W - len(icon))
+        number = format_number(v.get("v_return_correlation", math.nan), ".2f", VAL_W - len(icon))
         self._cell(out, number + icon, h, "v_return_correlation")
         self._label(out, "Bellman")
-        self._cell(out, format_number(v["bellman_error"], ".1f"), h, "bellman_error", last=True)
+        self._cell(
+            out,
+            format_number(v.get("bellman_error", math.nan), ".1f"),
+            h,
+            "bellman_error",
+            last=True,
+        )
 
         out = rows[1]
         self._label(out, "TD Mean")
-        self._cell(out, format_number(v["td_error_mean"], "+.1f"), h, "td_error_mean")
+        self._cell(out, format_number(v.get("td_error_mean", math.nan), "+.1f"), h, "td_error_mean")
         self._label(out, "TD Std")
-        self._cell(out, format_number(v["td_error_std"], ".1f"), h, "td_error_std", last=True)
+        self._cell(
+            out, format_number(v.get("td_error_std", math.nan), ".1f"), h, "td_error_std", last=True
+        )
 
         out = rows[2]
         self._label(out, "Returns")
         pad = 1 if self._gap < GAP else PCT_W
         for name, tag in (("return_p10", "p10"), ("return_p50", "p50")):
-            number = self._shown(format_number(v[name], "+.0f", PCT_W), m[name])
+            number = self._shown(format_number(v.get(name, math.nan), "+.0f", PCT_W), m[name])
             out.append(f"{tag}:{number}", styles.style_of(h, name))
             out.append(" " * max(pad - len(number), 1))
-        out.append(
-            f"p90:{self._shown(format_number(v['return_p90'], '+.0f'), m['return_p90'])}",
-            styles.style_of(h, "return_p90"),
-        )
+        p90 = self._shown(format_number(v.get("return_p90", math.nan), "+.0f"), m["return_p90"])
+        out.append(f"p90:{p90}", styles.style_of(h, "return_p90"))
         spread = m[health.SPREAD]
         if spread.icon is not None:
             out.append(" " + self._glyph(spread), styles.style_of(h, health.SPREAD))
 
         out = rows[3]
         self._label(out, self._labels()[5])
-        sigma = format_number(_sigma(v["return_variance"]), ".1f")
+        sigma = format_number(_sigma(v.get("return_variance", math.nan)), ".1f")
         self._cell(out, sigma, h, "return_variance")
         self._label(out, "Skew")
-        skew = format_number(v["return_skewness"], "+.1f")
+        skew = format_number(v.get("return_skewness", math.nan), "+.1f")
         self._cell(out, skew, h, "return_skewness", last=True)
         return rows
 
     def _trend(self, out: StyledText, pad: int, column: int, series: tuple[int, bool]) -> None:
         """The sparkline of a line's first metric at ``column``, when trends are on."""
         index, as_sigma = series
-        points = [_sigma(r[index]) if as_sigma else r[index] for r in self._history]
+        points = [
+            _sigma(x) if as_sigma else x for r in self._history if (x := r[index]) is not None
+        ]
         self._trend_of(out, pad, column, points)
 
     def _trend_of(self, out: StyledText, pad: int, column: int, points: Sequence[float]) -> None:
@@ -488,7 +496,7 @@ def culprits(h: Health, ascii_only: bool = False, critic: bool = False) -> list[
     alarming = [n for n in names if h.mark(n).level in health.ALARMS]
     alarming.sort(key=lambda n: h.mark(n).level is not Level.CRITICAL)
     stale = [] if h.stale is None else [stale_reason(h.stale)]
-    return stale + [_culprit_label(n, ascii_only) for n in alarming]
+    return stale + [metric_label(n, ascii_only) for n in alarming]
 
 
 def stale_reason(seconds: float) -> str:
@@ -509,7 +517,8 @@ def span(seconds: float, sep: str = " ", fine: bool = False) -> str:
     return f"{s // 86400}d{sep}{s % 86400 // 3600:02d}h"
 
 
-def _culprit_label(name: str, ascii_only: bool) -> str:
+def metric_label(name: str, ascii_only: bool = False) -> str:
+    """How a metric is named in notes and among culprits."""
     if name == health.COMPILE:
         return "Compile"
     if name == health.FIT:
