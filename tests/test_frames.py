@@ -467,11 +467,11 @@ def test_caption_last_error_and_note_are_cleaned() -> None:
         (0.0, "updated 0s ago"),
         (3.9, "updated 3s ago"),
         (59.9, "updated 59s ago"),
-        (60.0, "updated 1m 00s ago"),
-        (250.0, "updated 4m 10s ago"),
-        (3599.0, "updated 59m 59s ago"),
-        (3600.0, "updated 1h 00m ago"),
-        (7500.0, "updated 2h 05m ago"),
+        (60.0, "updated 1m00s ago"),
+        (250.0, "updated 4m10s ago"),
+        (3599.0, "updated 59m59s ago"),
+        (3600.0, "updated 1h00m ago"),
+        (7500.0, "updated 2h05m ago"),
         (-5.0, "updated 0s ago"),  # a clock that stepped back
     ],
 )
@@ -498,8 +498,8 @@ def test_age_style(seconds: float, style: str) -> None:
     ("age", "needle", "style"),
     [
         (5.0, "updated 5s ago", "dim"),
-        (90.0, "updated 1m 30s ago", "yellow"),
-        (400.0, "updated 6m 40s ago", "red bold"),
+        (90.0, "updated 1m30s ago", "yellow"),
+        (400.0, "updated 6m40s ago", "red bold"),
     ],
 )
 def test_caption_age_uses_the_injected_clock(age: float, needle: str, style: str) -> None:

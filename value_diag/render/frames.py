@@ -28,10 +28,11 @@ from value_diag.render.panel import (
     format_number,
     metric_cells,
     metric_label,
-    span,
 )
 from value_diag.render.sanitize import clean, clean_name, middle
 from value_diag.render.styled import StyledText
+from value_diag.render.words import count as count
+from value_diag.render.words import span
 from value_diag.schema import VALUE_FIELDS
 from value_diag.state import to_snapshot
 
@@ -53,14 +54,9 @@ MIN_TITLE: Final = 6
 """Fewer cells than this for TITLE beside the status word: the status word alone."""
 
 
-def count(n: int, word: str) -> str:
-    """ "1 run", "2 runs"."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def age_text(seconds: float) -> str:
-    """'updated 3s ago', '4m 10s', '2h 05m': how long since the last record."""
-    return f"updated {span(seconds, fine=True)} ago"
+    """How long since the last record: "updated 3s ago", "updated 4m10s ago" (words.span)."""
+    return f"updated {span(seconds)} ago"
 
 
 def age_style(seconds: float) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final
 
 from value_diag import health
 from value_diag.health import DEFAULT_THRESHOLDS, Health, Icon, Level, Mark, Thresholds
-from value_diag.render import styles
+from value_diag.render import styles, words
 from value_diag.render.sanitize import clean, middle
 from value_diag.render.styled import StyledText
 from value_diag.schema import VALUE_FIELDS, SanctumSnapshot
@@ -500,21 +500,17 @@ def culprits(h: Health, ascii_only: bool = False, critic: bool = False) -> list[
 
 
 def stale_reason(seconds: float) -> str:
-    """Why a stale run is critical: "stale: no record for 17m"."""
-    return f"stale: no record for {span(seconds)}"
+    """Why a stale run is critical: "stale: no record for 17m05s"."""
+    return f"stale: no record for {words.span(seconds)}"
 
 
-def span(seconds: float, sep: str = " ", fine: bool = False) -> str:
-    """A span of time in its two largest units: "45s", "17m" ("17m 05s" if ``fine``),
-    "2h 05m", "3d 04h"; ``sep`` between the two."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{sep}{s % 60:02d}s" if fine else f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h{sep}{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{sep}{s % 86400 // 3600:02d}h"
+def span(seconds: float, sep: str = "", fine: bool = True) -> str:
+    """``words.span``: the one format of a span of time ("45s", "3m03s", "1h05m").
+
+    ``sep`` and ``fine`` chose between two formats once; they are still accepted from
+    callers written then, and change nothing.
+    """
+    return words.span(seconds)
 
 
 def metric_label(name: str, ascii_only: bool = False) -> str:

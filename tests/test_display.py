@@ -1,0 +1,49 @@
+"""A still, readable display: one age format, numbers with their digits, marks that need no
+colour, a border that does not move, and trends that say what they show. Through the real
+console script, on pipes and on pseudo-terminals."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+from conftest import SAMPLES, run_cli
+
+
+def _aged(tmp_path: Path, name: str, seconds: float) -> Path:
+    """A copy of the healthy sample, last written ``seconds`` ago."""
+    path = tmp_path / name
+    shutil.copy(SAMPLES / "healthy.jsonl", path)
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+    return path
+
+
+# --- one age format --------------------------------------------------------------------------
+
+
+AGE = r"1m4[6-9]s"
+"""106 s when written, a few seconds more by the time the command reads it."""
+
+
+def test_one_age_format_in_the_header_the_stale_reason_the_table_and_the_annotation(
+    tmp_path: Path,
+) -> None:
+    _aged(tmp_path, "a.jsonl", 106)
+    _aged(tmp_path, "b.jsonl", 106)
+    header = run_cli(["once", "a.jsonl", "--max-age", "1m", "--no-config"], cwd=tmp_path)
+    first = header.stdout.decode().splitlines()[0]
+    assert re.search(rf"critical: stale: no record for {AGE} \|", first), first
+    assert re.search(rf"\| updated {AGE} ago$", first), first
+
+    table = run_cli(["once", "a.jsonl", "b.jsonl", "--compare", "--no-config"], cwd=tmp_path)
+    rows = [line for line in table.stdout.decode().splitlines() if line.startswith(" a ")]
+    assert len(rows) == 1 and re.search(rf"\s{AGE}\s", rows[0]), table.stdout.decode()
+
+    github = run_cli(
+        ["once", "a.jsonl", "--max-age", "1m", "--format", "github", "--no-config"], cwd=tmp_path
+    )
+    assert re.search(rf"no record for {AGE} \(critical\)", github.stdout.decode()), github.stdout
