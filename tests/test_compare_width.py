@@ -34,6 +34,7 @@ NAMES: Final = list(SWEEP)
 LABELS: Final = {
     "run",
     "status",
+    "why",
     "age",
     "step",
     "V-Corr",
@@ -80,15 +81,23 @@ def cells(line: str) -> list[str]:
     return re.split(r"\s{2,}", line.strip())
 
 
+LEGEND: Final = " (! holds an alarm)"
+
+
 def parse(text: str) -> tuple[list[str], list[list[str]], list[str]]:
-    """Header, rows and the hidden labels the footer names, of a comparison printed as text."""
+    """Header, rows and the hidden labels the footer names (marked ones with their "!"), of
+    a comparison printed as text. The why cell of a healthy run is empty: "" in its row."""
     lines = text.splitlines()
     assert lines[0].startswith("VALUE DIAGNOSTICS: "), text
     header = cells(lines[1])
     rows = [cells(line) for line in lines[2:] if line.startswith(" ")]
+    for row in rows:
+        if len(row) == len(header) - 1 and "why" in header:
+            row.insert(header.index("why"), "")
     rest = "\n".join(line for line in lines[2:] if not line.startswith(" "))
     found = FOOTER.fullmatch(rest.strip())
-    hidden = [] if found is None else [h.strip() for h in found.group(2).split(",")]
+    said = "" if found is None else " ".join(found.group(2).split()).removesuffix(LEGEND)
+    hidden = [h.strip() for h in said.split(",")] if said else []
     assert rest.strip() == "" or found is not None, rest
     return header, rows, hidden
 
@@ -110,7 +119,7 @@ def test_every_width_keeps_run_names_whole_and_columns_whole(tmp_path: Path, col
     lines = proc.stdout.splitlines()
     assert all(len(line.rstrip()) <= cols for line in lines), proc.stdout
     header, rows, hidden = parse(proc.stdout)
-    assert header[:2] == ["run", "status"], "the run name first, then the status"
+    assert header[:3] == ["run", "status", "why"], "the run name, its status and why first"
     assert [row[0] for row in rows] == [NAMES[1], NAMES[2], NAMES[0], NAMES[3]], (
         "whole, worst first"
     )
@@ -120,7 +129,8 @@ def test_every_width_keeps_run_names_whole_and_columns_whole(tmp_path: Path, col
         kept = [label for label in header if label != "age"]
         cell = dict(zip(header, row, strict=True))
         assert [cell[label] for label in kept] == [full[row[0]][label] for label in kept]
-    assert set(header) | set(hidden) == LABELS and not set(header) & set(hidden)
+    unmarked = [h.removesuffix("!") for h in hidden]
+    assert set(header) | set(unmarked) == LABELS and not set(header) & set(unmarked)
     if cols == 200:
         assert hidden == [] and "not shown" not in proc.stdout
     else:
@@ -130,13 +140,16 @@ def test_every_width_keeps_run_names_whole_and_columns_whole(tmp_path: Path, col
 def test_sixty_columns_keep_the_three_most_telling_metrics(tmp_path: Path) -> None:
     sweep(tmp_path)
     proc = run_in(tmp_path, "once", *RUNS, "--compare", COLUMNS="60")
-    header, _rows, hidden = parse(proc.stdout)
-    # Bellman and Skew hold the critical values, so they come before V-Corr, which
-    # leads the columns that hold none, then TD Std and step; the short run names leave
-    # room for those two beside the three most telling. The display keeps the panel's order.
-    assert header == ["run", "status", "age", "step", "V-Corr", "Bellman", "TD Std", "Skew"]
+    header, rows, hidden = parse(proc.stdout)
+    # Bellman and Skew hold the critical values, so they come before V-Corr, which leads
+    # the columns that hold none; the why column, never left out, says which each is.
+    # The display keeps the panel's order.
+    assert header == ["run", "status", "why", "age", "V-Corr", "Bellman", "Skew"]
+    assert [row[2] for row in rows] == ["Bellman", "Skew", "", ""]
     assert hidden == [
+        "step",
         "TD Mean",
+        "TD Std",
         "p10",
         "p50",
         "p90",
@@ -146,6 +159,18 @@ def test_sixty_columns_keep_the_three_most_telling_metrics(tmp_path: Path) -> No
         "records",
         "bad",
     ]
+
+
+def test_a_hidden_column_that_holds_an_alarm_is_marked_in_the_footer(tmp_path: Path) -> None:
+    """At 40 columns the Bellman and Skew columns go; the footer names them first, marked."""
+    sweep(tmp_path)
+    proc = run_in(tmp_path, "once", *RUNS, "--compare", COLUMNS="40")
+    header, _rows, hidden = parse(proc.stdout)
+    assert header[:3] == ["run", "status", "why"]
+    assert "Bellman" not in header
+    assert hidden[:2] == ["Bellman!", "Skew!"]
+    assert "! holds an alarm" in proc.stdout
+    assert not any(h.endswith("!") for h in hidden[2:])
 
 
 def test_the_least_telling_columns_go_first(tmp_path: Path) -> None:

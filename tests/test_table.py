@@ -4,6 +4,7 @@ selection kept in view and on its run."""
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Callable
 from typing import Final
@@ -33,9 +34,10 @@ VALUES: Final = {"ok": OK_VALUES, "warning": WARNING_VALUES, "critical": CRITICA
 NOW: Final = 10_000.0
 STALE_BY: Final = 1.0
 """How much longer than --max-age a stale run has been silent (s)."""
-KINDS: Final = ("critical", "warning", "ok", "stale", "waiting")
+KINDS: Final = ("critical", "stale", "warning", "waiting", "ok")
+"""The order of worry (compare.WORRY): a stale run right after the dying ones."""
 UP_MORE: Final = re.compile(r"↑ ?(\d+)")
-DOWN_MORE: Final = re.compile(r"\+(\d+) more ↓|↓(\d+)")
+DOWN_MORE: Final = re.compile(r"↓ ?(\d+)")
 UNICODE: Final = Renderer()
 ASCII: Final = Renderer(ascii_only=True)
 
@@ -119,7 +121,7 @@ def test_numbers_in_names_sort_as_numbers() -> None:
     ]
 
 
-def test_worst_first_is_critical_warning_ok_stale_waiting_then_natural_names() -> None:
+def test_worst_first_is_critical_stale_warning_waiting_ok_then_natural_names() -> None:
     kinds = ["waiting", "ok", "stale", "critical", "warning", "ok", "critical"] * 2
     runs = sweep(kinds)
     got = [(r.bucket.value, r.name) for r in ordered(runs.values(), Sort.WORST)]
@@ -128,7 +130,7 @@ def test_worst_first_is_critical_warning_ok_stale_waiting_then_natural_names() -
         key=lambda p: (KINDS.index(p[0]), natural_key(p[1])),
     )
     assert got == expected
-    assert [name for _k, name in got[:4]] == ["r3", "r6", "r10", "r13"]  # r10 after r6
+    assert [name for _k, name in got[:6]] == ["r3", "r6", "r10", "r13", "r2", "r9"]
 
 
 def test_name_step_and_age_orders() -> None:
@@ -145,7 +147,7 @@ def test_name_step_and_age_orders() -> None:
     assert names[Sort.STEP] == ["seed4", "seed10", "seed1", "seed2", "seed3"]
     # Longest silent first; a run with no record yet last.
     assert names[Sort.AGE] == ["seed2", "seed4", "seed10", "seed1", "seed3"]
-    assert names[Sort.WORST] == ["seed10", "seed1", "seed2", "seed4", "seed3"]
+    assert names[Sort.WORST] == ["seed10", "seed1", "seed3", "seed2", "seed4"]
 
 
 def test_s_cycles_worst_name_step_age() -> None:
@@ -202,12 +204,13 @@ def test_sixty_four_runs_in_100_by_30() -> None:
     lines = screen(view_of(runs, 30), 100, 30)
     assert len(lines) == 30
     assert lines[0] == "64 runs · 3 critical · 5 warning · 2 stale · 1 waiting"
-    assert lines[1].split()[:4] == ["run", "status", "age", "step"]
+    assert lines[1].split()[:5] == ["run", "status", "why", "age", "step"]
     rows = shown_rows(lines, set(runs))
     assert len(rows) == 26
-    assert lines[-2] == f"+{64 - 26} more ↓"
-    assert lines[-1].startswith("sort: worst · ") and lines[-1].endswith("? help")
-    assert rows[:4] == ["r0", "r1", "r2", "r3"]  # critical then warning, by name
+    assert lines[-2] == f"↓ {64 - 26} more"
+    assert lines[-1].startswith("sort: worst first · ") and lines[-1].endswith("? help")
+    # critical, then stale, then warning, each by name
+    assert rows[:6] == ["r0", "r1", "r2", "r8", "r9", "r3"]
 
 
 def test_rows_show_compare_cells_coloured_by_level() -> None:
@@ -215,19 +218,20 @@ def test_rows_show_compare_cells_coloured_by_level() -> None:
     lines = table_lines(view_of(runs, 10), UNICODE, 100)
     row = next(line for line in lines if line.plain.split()[0] == "a")
     cells = row.plain.split()
-    assert cells[:4] == ["a", "critical", "5s", "1,234"]
+    assert cells[:5] == ["a", "critical", "Bellman", "5s", "1,234"]  # why: Bellman
     spans = {row.plain[s.start : s.end].strip(): str(s.style) for s in row.spans}
     assert spans["80.0"] == styles.CRITICAL  # Bellman
     assert spans["critical"] == styles.CRITICAL
+    assert spans["Bellman"] == styles.CRITICAL
     other = next(line for line in lines if line.plain.split()[0] == "b")
-    assert other.plain.split()[3] == "—"  # no step named
+    assert other.plain.split()[1:4] == ["ok", "5s", "—"]  # nothing to say why; no step
 
 
 def test_stale_and_waiting_rows_say_so() -> None:
     runs = {"a": make_run("a", "stale", age=1200.0), "b": make_run("b", "waiting")}
     lines = table_lines(view_of(runs, 10), UNICODE, 100)
     rows = {line.plain.split()[0]: line for line in lines[2:4]}
-    assert rows["a"].plain.split()[1:3] == ["stale", "20m00s"]
+    assert rows["a"].plain.split()[1:4] == ["stale", "stale", "20m00s"]
     assert rows["b"].plain.split()[1:4] == ["waiting", "—", "—"]
     spans = {rows["a"].plain[s.start : s.end]: str(s.style) for s in rows["a"].spans}
     assert spans["stale"] == styles.CRITICAL
@@ -260,7 +264,7 @@ def test_ascii_only_prints_ascii() -> None:
         assert text.isascii(), text
     lines = screen(view, 80, 12, ASCII)
     assert any(re.fullmatch(r"\^ \d+ more", line) for line in lines)
-    assert any(re.fullmatch(r"\+\d+ more v", line) for line in lines)
+    assert any(re.fullmatch(r"v \d+ more", line) for line in lines)
 
 
 # --- fitting any screen
@@ -317,14 +321,14 @@ def test_tiny_screens(width: int, height: int) -> None:
     assert all(cell_len(line) <= width for line in lines)
 
 
-def test_forty_by_six_keeps_status_and_age() -> None:
+def test_forty_by_six_keeps_status_why_and_age() -> None:
     runs = sweep(["critical", "warning", "ok"] * 20)
     lines = screen(view_of(runs, 6), 40, 6)
     assert lines[0] == "60 runs · 20 critical · 20 warning"
-    assert lines[1].split()[:5] == ["run", "status", "age", "step", "V-Corr"]
-    assert lines[2].split()[:3] == ["r0", "critical", "0s"]
-    assert lines[4] == "+58 more ↓"
-    assert lines[5].startswith("sort: worst")
+    assert lines[1].split() == ["run", "status", "why", "age", "step"]
+    assert lines[2].split()[:4] == ["r0", "critical", "Bellman", "0s"]
+    assert lines[4] == "↓ 58 more"
+    assert lines[5].startswith("sort: worst first · hidden: +")
 
 
 # --- scrolling and the selection
@@ -493,9 +497,34 @@ def test_help_lists_the_keys_and_goes_back_where_it_was_opened() -> None:
 
 def test_the_footer_says_the_sort_and_the_hidden_columns() -> None:
     view = view_of(sweep(["ok"] * 3), 10).press(Key.SORT)
-    assert screen(view, 200, 10)[-1] == "sort: name · ? help"
+    assert screen(view, 200, 10)[-1] == "sort: name, A to Z · ? help"
     narrow = screen(view, 50, 10)[-1]
-    assert re.fullmatch(r"sort: name · \d+ columns hidden · \? help", narrow), narrow
+    assert re.fullmatch(r"sort: name, A to Z · hidden: TD Mean, \+\d+ · \? help", narrow), narrow
+
+
+def test_the_footer_names_hidden_columns_that_hold_an_alarm_first_and_marks_them() -> None:
+    """A row that is red because of columns the width hides says so: the footer marks them."""
+    state = FoldState(values=(math.nan,) * 9, records=3, last_update=NOW - 1, step=5)
+    runs = {"nan": Run(Frame("nan", state, at=NOW)), "b": make_run("b", "ok")}
+    view = view_of(runs, 10)
+    line = next(ln for ln in table_lines(view, UNICODE, 80) if ln.plain.startswith("sort:"))
+    assert "TD Mean" not in screen(view, 80, 10)[1], "the width hides the TD Mean column"
+    assert line.plain.startswith("sort: worst first · hidden: TD Mean!, TD Std!, "), line.plain
+    spans = {line.plain[s.start : s.end]: str(s.style) for s in line.spans}
+    assert spans["TD Mean!"] == styles.WARNING
+
+
+def test_the_age_sort_keeps_runs_of_the_same_shown_age_in_name_order() -> None:
+    """Ages in whole seconds, ties by name: runs that write every second do not reshuffle."""
+    runs = {
+        name: make_run(name, "ok", age=age)
+        for name, age in (("b", 2.1), ("a", 2.9), ("c", 2.5), ("d", 7.0))
+    }
+    view = view_of(runs).press(Key.SORT).press(Key.SORT).press(Key.SORT)
+    assert view.sort is Sort.AGE
+    assert [r.name for r in view.order()] == ["d", "a", "b", "c"]
+    later = view.at(NOW + 0.6)  # a and c now read 3s, b still 2s
+    assert [r.name for r in later.order()] == ["d", "a", "c", "b"]
 
 
 def test_no_runs_yet() -> None:

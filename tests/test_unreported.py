@@ -103,9 +103,9 @@ def test_every_format_agrees_on_a_metric_never_reported(tmp_path: Path) -> None:
         code, table = once(path, *args)
         assert code == 0, table
         row = next(ln for ln in table.splitlines() if path in ln).split()
-        assert row[4] == dash, row  # run, status, age, step, then V-Corr
+        assert row[1] == "ok" and row[4] == dash, row  # run, status, (why: none), age, step
     code, markdown = once(path, "-f", "markdown")
-    assert "| V-Corr | — | no_data |" in markdown
+    assert "| V-Corr | — | no data |" in markdown
     code, github = once(path, "-f", "github")
     assert code == 0 and github.startswith("::notice "), github
     assert "0.00" not in github

@@ -47,14 +47,15 @@ def test_unreported_metrics_are_a_dash_in_every_text_format(compile_only: Path) 
         (out("once", path, "--compare", "--ascii", code=3), "-"),
     ):
         row = next(ln for ln in table.splitlines() if path in ln).split()
-        # run, status, age, step (none named), then the ten metrics
-        assert row[2].endswith("s") and row[3:14] == [dash] * 11, row
+        # run, status ("no data"), why (nothing alarms), age, step (none named), then the ten
+        assert row[1:3] == ["no", "data"] and row[3].endswith("s"), row
+        assert row[4:15] == [dash] * 11, row
         assert "0.00" not in table
     markdown = out("once", path, "-f", "markdown", code=3)
-    assert "| V-Corr | — | no_data |" in markdown
-    assert "| p90-p10 | — | no_data |" in markdown
+    assert "| V-Corr | — | no data |" in markdown
+    assert "| p90-p10 | — | no data |" in markdown
     assert "0.00" not in markdown
-    assert "| V-Corr | - | no_data |" in out("once", path, "-f", "markdown", "--ascii", code=3)
+    assert "| V-Corr | - | no data |" in out("once", path, "-f", "markdown", "--ascii", code=3)
 
 
 def test_unreported_metrics_are_null_in_json(compile_only: Path) -> None:

@@ -76,8 +76,8 @@ def test_64_runs_fill_a_100x30_terminal_as_one_table(table: Callable[..., Pty]) 
     header = next(row for row in screen if "64 runs" in row)
     assert re.search(r"64 runs · 3 critical · 2 warning\b", header), header
     rows = [row for row in screen if re.match(r"\s*seed\d+\s", row)]
-    more = next(row for row in screen if "more ↓" in row)
-    hidden = int(re.search(r"\+(\d+) more", more).group(1))  # type: ignore[union-attr]
+    more = next(row for row in screen if re.search(r"↓ \d+ more", row))
+    hidden = int(re.search(r"↓ (\d+) more", more).group(1))  # type: ignore[union-attr]
     assert len(rows) + hidden == RUNS, "every run is shown or counted"
     # Worst first: the three critical runs on top (natural order), then the warnings.
     assert [r.split()[0] for r in rows[:5]] == ["seed3", "seed17", "seed40", "seed5", "seed6"]

@@ -50,6 +50,11 @@ class Level(StrEnum):
     WARNING = "warning"
     CRITICAL = "critical"
 
+    @property
+    def word(self) -> str:
+        """The level in human text ("no data"; the value, "no_data", is JSON's)."""
+        return self.value.replace("_", " ")
+
 
 class Status(StrEnum):
     """The worst level of a frame; what --fail-on and the exit code compare."""
@@ -58,6 +63,11 @@ class Status(StrEnum):
     OK = "ok"
     WARNING = "warning"
     CRITICAL = "critical"
+
+    @property
+    def word(self) -> str:
+        """The status in human text ("no data"; the value, "no_data", is JSON's)."""
+        return self.value.replace("_", " ")
 
 
 ALARMS: Final = frozenset({Level.WARNING, Level.CRITICAL})

@@ -14,11 +14,12 @@ from value_diag.gate import gate
 from value_diag.health import ALARMS, Status, reaches
 from value_diag.naming import natural_key
 from value_diag.render import styles
-from value_diag.render.frames import TITLE, age_style
+from value_diag.render.frames import TITLE, age_style, count
 from value_diag.render.panel import (
     CRITIC_METRICS,
     METRICS,
     cell_names,
+    culprits,
     metric_cells,
     not_reported,
     span,
@@ -31,11 +32,18 @@ if TYPE_CHECKING:
     from value_diag.frame import Frame
     from value_diag.render.frames import Renderer
 
-_STATUS_ORDER: Final = {Status.CRITICAL: 0, Status.WARNING: 1, Status.NO_DATA: 2, Status.OK: 3}
-"""Worst first: a dying run, then a worrying one, then one that reports nothing."""
+WORRY: Final = ("critical", "stale", "warning", "no data", "ok")
+"""The one order of worry, worst first, in every table, comparison and annotation list: a
+dying run, a run that stopped writing (critical under --max-age: hung, crashed, or done),
+a worrying one, one that reports nothing, a healthy one."""
 
 RUN: Final = "run"
 STATUS: Final = "status"
+WHY: Final = "why"
+"""The alarming metrics of a run, worst first ("stale" first for a stale run)."""
+MAX_WHY: Final = 30
+"""Cells the why column takes at most in a terminal table; the culprits that do not fit
+are counted ("+3")."""
 AGE: Final = "age"
 """How long since a run's last record (once: since its file was last written)."""
 STEP: Final = "step"
@@ -46,9 +54,10 @@ COMPILE: Final = "compile"
 RECORDS: Final = "records"
 BAD: Final = "bad"
 
-ALWAYS: Final = (STATUS, AGE)
+ALWAYS: Final = (STATUS, WHY, AGE)
 """Shown right after the run name at any width (when there is such a column)."""
 PRIORITY: Final = (
+    WHY,
     "V-Corr",
     "Bellman",
     "TD Std",
@@ -83,9 +92,17 @@ PAD: Final = 2
 """Cells of padding each column takes in a borderless table."""
 
 
+def worry(frame: Frame) -> str:
+    """Where a run stands in WORRY."""
+    h = frame.health
+    if h.stale is not None:
+        return "stale"
+    return h.status.word
+
+
 def sort_worst_first(frames: list[Frame]) -> list[Frame]:
-    """Frames ordered by status, worst first, then by name (seed2 before seed10)."""
-    return sorted(frames, key=lambda f: (_STATUS_ORDER[f.health.status], natural_key(f.name)))
+    """Frames in the order of WORRY, then by name (seed2 before seed10)."""
+    return sorted(frames, key=lambda f: (WORRY.index(worry(f)), natural_key(f.name), f.name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +156,7 @@ def labels(critic: bool = False) -> list[str]:
     metrics = [label for label, _spec in METRICS.values()] + [COMPILE]
     if critic:
         metrics += [label for label, _spec in CRITIC_METRICS.values()]
-    return [RUN, STATUS, AGE, STEP, *metrics, RECORDS, BAD]
+    return [RUN, STATUS, WHY, AGE, STEP, *metrics, RECORDS, BAD]
 
 
 def row(frame: Frame, ascii_only: bool = False, critic: bool = False) -> tuple[Cell, ...]:
@@ -150,10 +167,11 @@ def row(frame: Frame, ascii_only: bool = False, critic: bool = False) -> tuple[C
     out = [
         Cell(clean_name(frame.name, ascii_only), literal=True),
         status_cell(frame),
+        why_cell(frame, ascii_only, critic),
         age_cell(frame, None, ascii_only),
         dash if step is None else Cell(f"{step:,}"),
     ]
-    metrics = len(labels(critic)) - 6
+    metrics = len(labels(critic)) - 7
     cells = metric_cells(frame, ascii_only)
     c = frame.state.compile
     from_file = c is not None and c.enabled  # backend:mode, not a word of ours
@@ -173,7 +191,30 @@ def status_cell(frame: Frame) -> Cell:
     h = frame.health
     if h.stale is not None:
         return Cell(STALE, styles.CRITICAL, True)
-    return Cell(h.status.value, styles.status_style(h.status), h.status in _ALARM_STATUS)
+    return Cell(h.status.word, styles.status_style(h.status), h.status in _ALARM_STATUS)
+
+
+def why_cell(frame: Frame, ascii_only: bool = False, critic: bool = False) -> Cell:
+    """The run's culprits, worst first: "stale" for a stale run, then the alarming metrics."""
+    h = frame.health
+    names = culprits(h, ascii_only, critic)
+    if h.stale is not None:
+        names[0] = STALE
+    style = styles.status_style(h.status) if names else ""
+    return Cell(", ".join(names), style, bool(names))
+
+
+def squeeze(text: str, width: int) -> str:
+    """A list "a, b, c, d" in at most ``width`` cells: whole names, the rest counted ("a, b,
+    +2", or "+4" when not even the first fits)."""
+    if cell_len(text) <= width:
+        return text
+    names = text.split(", ")
+    for kept in range(len(names) - 1, -1, -1):
+        shown = ", ".join([*names[:kept], f"+{len(names) - kept}"])
+        if cell_len(shown) <= width:
+            return shown
+    return shown[:width]
 
 
 def age_cell(frame: Frame, now: float | None, ascii_only: bool = False) -> Cell:
@@ -197,6 +238,8 @@ def assemble(names: list[str], rows: list[tuple[Cell, ...]]) -> list[Column]:
     for label, cells in zip(names, by_column, strict=True):
         if label in (RUN, STATUS, AGE):
             out.append(Column(label, tuple(cells), right=False))
+        elif label == WHY:
+            out.append(Column(label, tuple(cells), right=False, cap=MAX_WHY))
         elif label == COMPILE:
             out.append(Column(label, tuple(cells), right=False, cap=MAX_COMPILE))
         else:
@@ -220,6 +263,8 @@ class Fitted:
     shown: list[Column]
     hidden: list[str]
     run_width: int
+    alarms: frozenset[str] = frozenset()
+    """The hidden columns that hold a warning or a critical value in some run."""
 
 
 def fit(cols: list[Column], width: int | None, always: tuple[str, ...] = ALWAYS) -> Fitted:
@@ -250,7 +295,9 @@ def fit(cols: list[Column], width: int | None, always: tuple[str, ...] = ALWAYS)
         used += need
     run_w = min(run.width, run_w + max(width - used, 0))
     kept = [run] + [c for c in rest if c in shown]
-    return Fitted(kept, [c.label for c in rest if c not in shown], run_w)
+    hidden = [c for c in rest if c not in shown]
+    alarms = frozenset(c.label for c in hidden if c.alarming)
+    return Fitted(kept, [c.label for c in hidden], run_w, alarms)
 
 
 def compare(frames: list[Frame], renderer: Renderer, width: int | None = None) -> RenderableType:
@@ -260,7 +307,7 @@ def compare(frames: list[Frame], renderer: Renderer, width: int | None = None) -
     footer names them; a run name too long for what is left loses its middle.
     """
     fitted = fit(columns(frames, renderer.ascii_only, renderer.critic), width)
-    table = Table(title=f"{TITLE}: {len(frames)} runs", title_justify="left", box=None)
+    table = Table(title=f"{TITLE}: {count(len(frames), 'run')}", title_justify="left", box=None)
     for column in fitted.shown:
         wide = fitted.run_width if column.label == RUN else column.width
         table.add_column(
@@ -274,22 +321,42 @@ def compare(frames: list[Frame], renderer: Renderer, width: int | None = None) -
         row: list[RenderableType] = []
         for column in fitted.shown:
             cell = column.cells[i]
-            text = cell.text
-            if column.label == RUN:
-                text = middle(text, fitted.run_width, renderer.ascii_only)
-            elif column.cap is not None:
-                text = middle(text, column.width, renderer.ascii_only)
-            row.append(Text(text, cell.style))
+            wide = fitted.run_width if column.label == RUN else column.width
+            row.append(Text(fitted_text(column, cell, wide, renderer.ascii_only), cell.style))
         table.add_row(*row)
     if not fitted.hidden:
         return table
-    return Group(table, footer(fitted.hidden, width))
+    return Group(table, footer(fitted.hidden, width, fitted.alarms))
 
 
-def footer(hidden: list[str], width: int | None) -> Text:
-    """Which columns are left out, in lines of ``width`` broken between labels only."""
+def fitted_text(column: Column, cell: Cell, width: int, ascii_only: bool) -> str:
+    """A cell's text in a column ``width`` cells wide: the why list counted where it is cut,
+    run names and other capped texts without their middle."""
+    if column.label == WHY:
+        return squeeze(cell.text, width)
+    if column.label == RUN or column.cap is not None:
+        return middle(cell.text, width, ascii_only)
+    return cell.text
+
+
+ALARM_MARK: Final = "!"
+"""Beside a hidden column's label in a footer: some run has an alarm in it."""
+
+
+def hidden_labels(hidden: list[str], alarms: frozenset[str]) -> list[str]:
+    """The hidden columns' labels, those holding an alarm first and marked."""
+    marked = [f"{label}{ALARM_MARK}" for label in hidden if label in alarms]
+    return marked + [label for label in hidden if label not in alarms]
+
+
+def footer(hidden: list[str], width: int | None, alarms: frozenset[str] = frozenset()) -> Text:
+    """Which columns are left out, those holding an alarm first and marked, in lines of
+    ``width`` broken between labels only."""
     said = f"not shown at {width} columns:"
-    words = [*said.split(), *(f"{label}," for label in hidden[:-1]), hidden[-1]]
+    names = hidden_labels(hidden, alarms)
+    if alarms:
+        names[-1] += f" ({ALARM_MARK} holds an alarm)"
+    words = [*said.split(), *(f"{label}," for label in names[:-1]), names[-1]]
     lines = [words[0]]
     for word in words[1:]:
         if width is not None and cell_len(lines[-1]) + 1 + cell_len(word) > width:
@@ -309,8 +376,7 @@ def count_line(frames: list[Frame], fail_on: Status, fail_count: int, ascii_only
     of how many, against what count, and their names."""
     failed = failing(frames, fail_on)
     names = ", ".join(clean_name(f.name, ascii_only) for f in failed)
-    runs = "run" if len(frames) == 1 else "runs"
-    said = f"value-diag: {len(failed)} of {len(frames)} {runs} reached {fail_on.value}"
+    said = f"value-diag: {len(failed)} of {count(len(frames), 'run')} reached {fail_on.value}"
     if len(failed) >= fail_count:
         return f"{said} (--fail-count {fail_count}): {names}"
     return f"{said}, fewer than --fail-count {fail_count}: {names}"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from value_diag.health import Level
+from value_diag.render.frames import count
 from value_diag.render.markdown import compare_markdown, markdown
 from value_diag.render.panel import metric_cells, span
 from value_diag.render.sanitize import clean, clean_name
@@ -74,8 +75,8 @@ def github(frame: Frame, since: Mapping[str, Level] | None = None) -> list[str]:
         elif before in _LEVEL_WORD:
             lines.append(_annotation("notice", source, label, value, level))
     if not lines and since is None:
-        status = frame.health.status.value
-        counts = f"{st.records} records, {st.bad_lines} bad lines"
+        status = frame.health.status.word
+        counts = f"{count(st.records, 'record')}, {count(st.bad_lines, 'bad line')}"
         lines.append(f"::notice title=value-diag::{_escape_data(f'{source}: {status}, {counts}')}")
     return lines
 

@@ -6,8 +6,8 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from value_diag.health import ALARMS
-from value_diag.render.frames import TITLE
-from value_diag.render.panel import metric_cells
+from value_diag.render.frames import TITLE, count
+from value_diag.render.panel import critic_shown, metric_cells
 from value_diag.render.sanitize import clean, clean_name
 
 if TYPE_CHECKING:
@@ -40,12 +40,17 @@ def markdown(frame: Frame, ascii_only: bool = False) -> str:
     Every string from the file or its name is a code span, so it renders as written. A
     metric the file has not reported shows "—" ("-" with ``ascii_only``).
     """
+    from value_diag.render.compare import why_cell
+
     st = frame.state
     status = frame.health.status
+    why = why_cell(frame, ascii_only, critic_shown(frame)).text
     out = [
         f"### {TITLE}: {_code(clean_name(frame.name, ascii_only=True))}",
         "",
-        f"**{status.value}** | {st.records} records | {st.bad_lines} bad lines"
+        f"**{status.word}**"
+        + (f" ({why})" if why else "")
+        + f" | {count(st.records, 'record')} | {count(st.bad_lines, 'bad line')}"
         + (f" | last: {_code(st.last_error)}" if st.last_error else ""),
         "",
     ]
@@ -56,7 +61,7 @@ def markdown(frame: Frame, ascii_only: bool = False) -> str:
     out += ["| metric | value | level |", "|---|---:|---|"]
     from_file = st.compile is not None and st.compile.enabled  # backend:mode, not a number
     for label, value, level in cells:
-        shown = level.value if level not in ALARMS else f"**{level.value}**"
+        shown = level.word if level not in ALARMS else f"**{level.word}**"
         cell = _code(value, in_table=True) if label == "Compile" and from_file else value
         out.append(f"| {label} | {cell} | {shown} |")
     return "\n".join(out)
@@ -72,7 +77,7 @@ def compare_markdown(frames: list[Frame], ascii_only: bool = False, critic: bool
 
     cols = columns(frames, ascii_only, critic)
     out = [
-        f"### {TITLE}: {len(frames)} runs",
+        f"### {TITLE}: {count(len(frames), 'run')}",
         "",
         "| " + " | ".join(c.label for c in cols) + " |",
         "|" + "|".join("---:" if c.right else "---" for c in cols) + "|",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
-from value_diag.health import Status
 from value_diag.naming import natural_key
-from value_diag.render.compare import Cell, row
+from value_diag.render.compare import Cell, row, worry
 
 if TYPE_CHECKING:
     from value_diag.frame import Frame
@@ -19,7 +19,7 @@ class Sort(StrEnum):
     """The orders `s` cycles through, in that order. Ties go by natural name order."""
 
     WORST = "worst"
-    """Critical, warning, ok, stale, waiting (BUCKETS)."""
+    """Critical, stale, warning, waiting, ok (BUCKETS: compare.WORRY's order)."""
     NAME = "name"
     """Natural order: seed2 before seed10."""
     STEP = "step"
@@ -28,20 +28,30 @@ class Sort(StrEnum):
     """Longest silent first (a hung run on top); runs with no record yet last."""
 
 
+SORT_WORDS: Final = {
+    Sort.WORST: "worst first",
+    Sort.NAME: "name, A to Z",
+    Sort.STEP: "step, lowest first",
+    Sort.AGE: "age, longest silent first",
+}
+"""What the footer says of each order: the key and its direction."""
+
+
 class Bucket(StrEnum):
     """Where a run sorts under Sort.WORST, and what the header counts."""
 
     CRITICAL = "critical"
-    WARNING = "warning"
-    OK = "ok"
     STALE = "stale"
+    WARNING = "warning"
     WAITING = "waiting"
+    OK = "ok"
 
 
 BUCKETS: Final = tuple(Bucket)
-"""Sort.WORST's order. A stale run (critical under --max-age) comes after the healthy
-ones: finished runs go stale too, and would otherwise bury the dying ones; its row says
-stale in red, and its metrics keep their colours."""
+"""Sort.WORST's order, the order of worry of every table (compare.WORRY): a stale run
+(critical under --max-age: hung, crashed or finished) comes right after the dying ones,
+never below the healthy ones where it would scroll out of sight; its row says stale in
+red, and its metrics keep their colours."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,30 +90,32 @@ class Run:
     @property
     def bucket(self) -> Bucket:
         """Waiting before any metric, stale past --max-age, else its status."""
-        status = self.frame.health.status
-        if status is Status.NO_DATA:
-            return Bucket.WAITING
-        if self.stale:
-            return Bucket.STALE
-        return Bucket(status.value)
+        said = worry(self.frame)
+        return Bucket.WAITING if said == "no data" else Bucket(said)
 
 
 def _by_name(run: Run) -> tuple[tuple[tuple[int, str], ...], str]:
     return natural_key(run.name), run.name
 
 
-SORT_KEYS: Final[dict[Sort, Callable[[Run], tuple[object, ...]]]] = {
-    Sort.WORST: lambda r: (BUCKETS.index(r.bucket), _by_name(r)),
-    Sort.NAME: lambda r: (_by_name(r),),
-    Sort.STEP: lambda r: (r.step is None, r.step or 0, _by_name(r)),
-    Sort.AGE: lambda r: (
-        r.frame.state.last_update is None,
-        r.frame.state.last_update or 0.0,
-        _by_name(r),
-    ),
+def _silence(run: Run, now: float | None) -> tuple[bool, float]:
+    """Longest silent first, in whole seconds (as the age column shows it): runs whose
+    ages read the same go by name, so the order does not reshuffle as they write."""
+    last = run.frame.state.last_update
+    if last is None:
+        return (True, 0.0)
+    return (False, -math.floor(now - last) if now is not None else math.floor(last))
+
+
+SORT_KEYS: Final[dict[Sort, Callable[[Run, float | None], tuple[object, ...]]]] = {
+    Sort.WORST: lambda r, _now: (BUCKETS.index(r.bucket), _by_name(r)),
+    Sort.NAME: lambda r, _now: (_by_name(r),),
+    Sort.STEP: lambda r, _now: (r.step is None, r.step or 0, _by_name(r)),
+    Sort.AGE: lambda r, now: (*_silence(r, now), _by_name(r)),
 }
 
 
-def ordered(runs: Iterable[Run], sort: Sort) -> list[Run]:
-    """The runs in the order of ``sort``."""
-    return sorted(runs, key=SORT_KEYS[sort])
+def ordered(runs: Iterable[Run], sort: Sort, now: float | None = None) -> list[Run]:
+    """The runs in the order of ``sort``, ages counted to ``now`` (None: by the time of
+    their last record)."""
+    return sorted(runs, key=lambda r: SORT_KEYS[sort](r, now))

@@ -21,19 +21,24 @@ from value_diag.health import Status
 from value_diag.render import styles
 from value_diag.render.compare import (
     AGE,
+    ALARM_MARK,
     PAD,
     RUN,
     STATUS,
     STEP,
+    WHY,
     Cell,
     Column,
     age_cell,
     assemble,
     fit,
+    fitted_text,
+    hidden_labels,
     labels,
+    squeeze,
 )
-from value_diag.render.runs import Bucket, Run
-from value_diag.render.sanitize import middle
+from value_diag.render.frames import count
+from value_diag.render.runs import SORT_WORDS, Bucket, Run
 from value_diag.render.tableview import Mode, TableView, chrome, window
 
 if TYPE_CHECKING:
@@ -50,7 +55,7 @@ SHORT_BUCKET: Final = {
     Bucket.WAITING: "wait",
 }
 """The header's words when the full ones do not fit."""
-LIVE_ALWAYS: Final = (STATUS, AGE, STEP)
+LIVE_ALWAYS: Final = (STATUS, WHY, AGE, STEP)
 """The columns the live table shows at any width, after the run name, in this order: on
 a screen too narrow even for them, the line is cut at its end."""
 MIN_RUN_TINY: Final = 4
@@ -110,16 +115,16 @@ def table_lines(view: TableView, renderer: Renderer, width: int) -> list[Text]:
         if win.below:
             out.append(more(0, win.below))
     if footer:
-        out.append(_footer(view, len(cols.hidden), renderer.sep))
+        out.append(_footer(view, cols, renderer.sep, width))
     return out
 
 
 def _more(above: int, below: int, *, width: int, ascii_only: bool, sep: str) -> Text:
-    """The line counting the rows not shown: "↑ 3 more", "+17 more ↓", or both; in
+    """The line counting the rows not shown: "↑ 3 more", "↓ 17 more", or both; in
     fewer words ("↑3 ↓17") when those do not fit."""
     up, down = ("^", "v") if ascii_only else ("↑", "↓")
     said = [f"{up} {above} more"] if above else []
-    said += [f"+{below} more {down}"] if below else []
+    said += [f"{down} {below} more"] if below else []
     line = sep.join(said)
     if cell_len(line) > width:
         line = " ".join([f"{up}{above}"] * bool(above) + [f"{down}{below}"] * bool(below))
@@ -138,7 +143,7 @@ def header(order: list[Run], renderer: Renderer, width: int) -> Text:
 
 
 def _header(total: int, counts: Counter[Bucket], sep: str, word: Callable[[Bucket], str]) -> Text:
-    out = Text(f"{total} {'run' if total == 1 else 'runs'}", "bold")
+    out = Text(count(total, "run"), "bold")
     for bucket in COUNTED:
         if counts[bucket]:
             out.append(sep)
@@ -185,6 +190,8 @@ class Grid:
     columns: list[Column]
     widths: list[int]
     hidden: list[str]
+    alarms: frozenset[str] = frozenset()
+    """The hidden columns that hold an alarm in some run."""
 
     def labels(self) -> Text:
         """The line of column labels."""
@@ -199,9 +206,7 @@ class Grid:
 
         def cell(column: Column) -> tuple[str, str]:
             c = column.cells[i]
-            if column.label == RUN or column.cap is not None:
-                return middle(c.text, widths[column.label], ascii_only), c.style
-            return c.text, c.style
+            return fitted_text(column, c, widths[column.label], ascii_only), c.style
 
         out = self._line(cell)
         if selected:
@@ -234,14 +239,26 @@ def grid(order: list[Run], now: float | None, renderer: Renderer, width: int) ->
     over = sum(w + PAD for w in widths) - width
     if over > 0:
         widths[0] = max(MIN_RUN_TINY, widths[0] - over)  # the run name is the first
-    return Grid(fitted.shown, widths, fitted.hidden)
+    return Grid(fitted.shown, widths, fitted.hidden, fitted.alarms)
 
 
-def _footer(view: TableView, hidden: int, sep: str) -> Text:
-    said = f"sort: {view.sort.value}"
-    if hidden:
-        said += f"{sep}{hidden} {'column' if hidden == 1 else 'columns'} hidden"
-    return Text(f"{said}{sep}? help", "dim")
+def _footer(view: TableView, cols: Grid, sep: str, width: int) -> Text:
+    """The sort and its direction, the hidden columns by name (those holding an alarm
+    first, marked), and the help key; the hidden ones counted where they do not fit."""
+    said = f"sort: {SORT_WORDS[view.sort]}"
+    end = f"{sep}? help"
+    if not cols.hidden:
+        return Text(said + end, "dim")
+    names = hidden_labels(cols.hidden, cols.alarms)
+    room = width - cell_len(said + sep + "hidden: " + end)
+    shown = squeeze(", ".join(names), max(room, 2))
+    out = Text(f"{said}{sep}hidden: ", "dim")
+    for k, name in enumerate(shown.split(", ")):
+        if k:
+            out.append(", ", "dim")
+        out.append(name, styles.WARNING if name.endswith(ALARM_MARK) else "dim")
+    out.append(end, "dim")
+    return out
 
 
 def help_lines(ascii_only: bool, sep: str) -> list[Text]:

@@ -122,7 +122,7 @@ class TableView:
 
     def order(self) -> list[Run]:
         """The runs as the table lists them."""
-        return ordered(self.runs.values(), self.sort)
+        return ordered(self.runs.values(), self.sort, self.now)
 
     def index(self) -> int:
         """The selected row's place in the order (0: the top, also for no selection)."""
@@ -155,7 +155,7 @@ class TableView:
         """As ``with_frames``, with the runs made already."""
         selected = self.selected
         if selected is not None and selected not in runs:
-            after = ordered(runs.values(), self.sort)
+            after = ordered(runs.values(), self.sort, now)
             selected = after[min(self.index(), len(after) - 1)].name if after else None
         return self._keeping_line(replace(self, runs=dict(runs), now=now, selected=selected))
 

@@ -1,0 +1,89 @@
+"""Every status says why, and every table has one order of worry, through the real console
+script: the why cell (culprits, worst first) in --compare, markdown and the github summary;
+a stale run right after the dying ones, before the warnings, in every list of runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from conftest import clean_env, run_cli
+from test_cli_once import metrics
+
+SWEEP: dict[str, dict[str, Any]] = {
+    "seed1": metrics(),
+    "seed2": metrics(bellman_error=80.0, return_skewness=2.5),  # critical: Bellman, Skew
+    "seed3": metrics(return_skewness=1.5),  # warning: Skew
+    "seed4": metrics(),  # stale: silent for an hour
+}
+
+
+def sweep(root: Path) -> list[str]:
+    paths = []
+    for name, row in SWEEP.items():
+        path = root / name / "run.jsonl"
+        path.parent.mkdir()
+        path.write_text(json.dumps(row) + "\n")
+        paths.append(str(path))
+    hour_ago = time.time() - 3600
+    os.utime(root / "seed4" / "run.jsonl", (hour_ago, hour_ago))
+    return paths
+
+
+def stdout(*args: str, code: int = 1) -> str:
+    proc = run_cli(list(args))
+    assert proc.returncode == code, proc.stderr
+    return proc.stdout.decode("utf-8")
+
+
+def test_compare_says_why_worst_first_and_puts_the_stale_run_after_the_dying(
+    tmp_path: Path,
+) -> None:
+    runs = sweep(tmp_path)
+    text = stdout("once", *runs, "--compare", "--max-age", "10m", "--fail-on", "critical")
+    rows = [ln.split() for ln in text.splitlines()[2:] if ln.startswith(" ")]
+    assert [r[0] for r in rows] == ["seed2", "seed4", "seed3", "seed1"], text
+    assert rows[0][1:4] == ["critical", "Bellman,", "Skew"]
+    assert rows[1][1:3] == ["stale", "stale"]
+    assert rows[2][1:3] == ["warning", "Skew"]
+
+
+def test_markdown_and_the_github_summary_carry_the_why(tmp_path: Path) -> None:
+    runs = sweep(tmp_path)
+    table = stdout("once", *runs, "--compare", "-f", "markdown", "--max-age", "10m", code=0)
+    header = next(ln for ln in table.splitlines() if ln.startswith("| run"))
+    assert header.startswith("| run | status | why | age |")
+    names = re.findall(r"^\| `(seed\d)` \| \*?\*?(\w+)", table, re.M)
+    assert names == [
+        ("seed2", "critical"),
+        ("seed4", "stale"),
+        ("seed3", "warning"),
+        ("seed1", "ok"),
+    ]
+    assert "| **Bellman, Skew** |" in table
+    single = stdout("once", runs[1], "-f", "markdown", code=0)
+    assert "**critical** (Bellman, Skew) | 1 record | 0 bad lines" in single
+    summary = tmp_path / "summary.md"
+    proc = run_cli(
+        ["once", *runs, "--compare", "-f", "github", "--max-age", "10m"],
+        env=clean_env(GITHUB_STEP_SUMMARY=str(summary)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "| **Bellman, Skew** |" in summary.read_text()
+    annotated = re.findall(r"::\w+ title=[^:]*::(seed\d):", proc.stdout.decode())
+    order = list(dict.fromkeys(annotated))
+    assert order[:3] == ["seed2", "seed4", "seed3"], proc.stdout
+
+
+def test_one_run_is_one_run_and_no_data_is_two_words(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    path.write_text(json.dumps({"compile_enabled": True}) + "\n")
+    text = stdout("once", str(path), "--compare", code=3)
+    assert text.splitlines()[0].rstrip() == "VALUE DIAGNOSTICS: 1 run"
+    assert " no data " in text.splitlines()[2]
+    github = stdout("once", str(path), "-f", "github", code=3)
+    assert github.rstrip().endswith(": no data, 1 record, 0 bad lines"), github
