@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import math
 import re
 import signal
 from html.parser import HTMLParser
@@ -176,14 +177,18 @@ def test_watch_annotates_level_changes_per_source_and_summarises_once_at_exit(
     assert title(w.lines(1)[0]) == ("warning", "b value-diag%3A Bellman warning")
 
     append(a, bellman_error=30.0)  # b's Bellman warning says nothing about a's
+    append(a, bellman_error=30.5)  # ... and a's is said once it has held for two updates
     assert title(w.lines(1)[0]) == ("warning", "a value-diag%3A Bellman warning")
     append(a, bellman_error=31.0, td_error_mean=6.0)  # Bellman unchanged: not repeated
+    append(a, bellman_error=31.0, td_error_mean=6.0)
     assert title(w.lines(1)[0]) == ("warning", "a value-diag%3A TD Mean warning")
     append(a, bellman_error=32.0, td_error_mean=1.0)  # a recovery is news too
+    append(a, bellman_error=32.0, td_error_mean=1.0)
     command, named = title(w.lines(1)[0])
     assert command == "notice" and named.startswith("a value-diag%3A TD Mean "), named
     assert not summary.exists(), "the summary waits for the end"
 
+    append(b, bellman_error=60.0)
     append(b, bellman_error=60.0)
     assert title(w.lines(1)[0]) == ("error", "b value-diag%3A Bellman critical")
     assert w.rest_lines() == []
@@ -194,6 +199,40 @@ def test_watch_annotates_level_changes_per_source_and_summarises_once_at_exit(
     assert "| Bellman | 32.0 | **warning** |" in sections[0], "a's last frame"
     assert "| TD Mean | +1.0 |" in sections[0]
     assert "| Bellman | 60.0 | **critical** |" in sections[1], "b's last frame"
+
+
+def test_watch_annotates_a_level_that_holds_not_a_value_that_wobbles(
+    tmp_path: Path, spawn: Spawn
+) -> None:
+    """Skew wobbling across its warning line of 1 for forty updates is not forty
+    annotations; the recovery that holds is said once, with the digits that show it is
+    under the line (+0.96, not the panel's +1.0)."""
+    a = new_run(tmp_path / "a.jsonl")
+    w = spawn("a.jsonl", "--format", "github")
+    assert w.lines(1)[0].startswith("::notice title=value-diag::a.jsonl: ok, ")
+    for k in range(40):
+        append(a, return_skewness=1.04 if k % 2 else 0.97)
+    append(a, return_skewness=1.5)
+    append(a, return_skewness=1.5)
+    assert title(w.lines(1)[0]) == ("warning", "a.jsonl value-diag%3A Skew warning")
+    append(a, return_skewness=0.96)
+    append(a, return_skewness=0.96)
+    notice = w.lines(1)[0]
+    assert title(notice) == ("notice", "a.jsonl value-diag%3A Skew ok"), notice
+    assert notice.endswith(": Skew +0.96 (ok)"), notice
+    w.send(signal.SIGTERM)
+    assert w.rest_lines() == [], "nothing said of the wobble"
+    assert w.wait() == 0
+
+
+def test_a_value_that_is_not_a_number_is_annotated_at_once(tmp_path: Path, spawn: Spawn) -> None:
+    a = new_run(tmp_path / "a.jsonl")
+    w = spawn("a.jsonl", "--format", "github")
+    assert w.lines(1)[0].startswith("::notice ")
+    append(a, bellman_error=math.nan)
+    assert title(w.lines(1)[0]) == ("error", "a.jsonl value-diag%3A Bellman critical")
+    w.send(signal.SIGTERM)
+    assert w.wait() == 0
 
 
 def test_watch_stopped_by_a_signal_still_writes_the_summary(tmp_path: Path, spawn: Spawn) -> None:

@@ -95,7 +95,24 @@ def _last_ranks(frame: Frame, persist: int) -> list[int]:
 
 def update_status(state: FoldState, update: Update, rules: Rules) -> Status:
     """The status an earlier update of the run had, judged by ``rules``."""
-    past = replace(
+    return assess(_past(state, update), rules).status
+
+
+def earlier_frames(frame: Frame, n: int) -> list[Frame]:
+    """The frames of the ``n`` updates before the newest, newest first, judged by the
+    frame's rules at its moment (fewer when the fold keeps fewer)."""
+    st = frame.state
+    earlier = st.recent[:-1] if st.recent else ()
+    chosen = earlier[max(0, len(earlier) - n) :] if n > 0 else ()
+    return [
+        Frame(frame.source, _past(st, u), thresholds=frame.rules, at=frame.at, short=frame.short)
+        for u in reversed(chosen)
+    ]
+
+
+def _past(state: FoldState, update: Update) -> FoldState:
+    """The state as it stood after an earlier update of the run."""
+    return replace(
         state,
         values=update.values,
         critic=update.critic,
@@ -103,7 +120,6 @@ def update_status(state: FoldState, update: Update, rules: Rules) -> Status:
         step=update.step,
         mean_abs_td=update.mean_abs_td,
     )
-    return assess(past, rules).status
 
 
 def _non_finite(h: Health, rules: Rules) -> bool:

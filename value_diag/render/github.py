@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from value_diag.gate import earlier_frames
 from value_diag.health import Level
 from value_diag.render.frames import count
 from value_diag.render.markdown import compare_markdown, markdown
-from value_diag.render.panel import metric_cells, span
+from value_diag.render.panel import cell_names, metric_cells, span
 from value_diag.render.sanitize import clean, clean_name
 
 if TYPE_CHECKING:
@@ -37,11 +39,42 @@ STALE_LABEL: Final = "Stale"
 
 def _cells(frame: Frame) -> list[tuple[str, str, Level]]:
     """Label, value and level of every metric and the compile status, and of the age
-    when --max-age made the run stale."""
-    cells = metric_cells(frame, ascii_only=True)
+    when --max-age made the run stale. A number has the digits it needs to sit on the
+    right side of its thresholds (0.996, not the panel's 1.0, beside a threshold of 1)."""
+    h = frame.health
+    cells = [
+        (label, _exact(_shown(name, h.values.get(name)), text), level)
+        for (label, text, level), name in zip(
+            metric_cells(frame, ascii_only=True), cell_names(frame), strict=True
+        )
+    ]
     if frame.health.stale is not None:
         cells.append((STALE_LABEL, f"no record for {span(frame.health.stale)}", Level.CRITICAL))
     return cells
+
+
+EXACT: Final = ".6g"
+"""How an annotation writes a number: six significant digits, enough beside any threshold."""
+
+
+def _shown(name: str, value: float | None) -> float | None:
+    """The number the panel shows for a metric: the return variance as its standard deviation."""
+    if name == "return_variance" and value is not None and value >= 0:
+        return math.sqrt(value)
+    return value
+
+
+def _exact(value: float | None, shown: str) -> str:
+    """``shown`` (the panel's text) with six significant digits, where it is a number."""
+    if value is None or not math.isfinite(value):
+        return shown
+    try:
+        float(shown.replace(",", ""))
+    except ValueError:
+        return shown  # a word (Calib, Compile) or a dash
+    if shown.startswith(("+", "-")) or value < 0:
+        return format(value, "+" + EXACT)
+    return format(value, EXACT)
 
 
 def levels(frame: Frame) -> dict[str, Level]:
@@ -55,20 +88,23 @@ def _annotation(command: str, source: str, label: str, value: str, level: Level)
     return f"::{command} title={title}::{message}"
 
 
-def github(frame: Frame, since: Mapping[str, Level] | None = None) -> list[str]:
+def github(
+    frame: Frame, since: Mapping[str, Level] | None = None, only: set[str] | None = None
+) -> list[str]:
     """Workflow commands: a warning or error per alarming metric, else one notice.
 
     Args:
         since: the levels this source had when it was last annotated (``levels()``). Then
             only the metrics whose level changed are annotated (a recovery as a notice),
             and nothing is said if none did, so a followed run does not repeat itself.
+        only: with ``since``, the labels whose change may be said (those that held).
     """
     source = clean_name(frame.name, ascii_only=True)
     st = frame.state
     lines = []
     for label, value, level in _cells(frame):
         before = None if since is None else since.get(label, Level.NO_DATA)
-        if level is before:
+        if level is before or (only is not None and label not in only):
             continue
         if level in _LEVEL_WORD:
             lines.append(_annotation(_LEVEL_WORD[level], source, label, value, level))
@@ -79,6 +115,53 @@ def github(frame: Frame, since: Mapping[str, Level] | None = None) -> list[str]:
         counts = f"{count(st.records, 'record')}, {count(st.bad_lines, 'bad line')}"
         lines.append(f"::notice title=value-diag::{_escape_data(f'{source}: {status}, {counts}')}")
     return lines
+
+
+MIN_HOLD: Final = 2
+"""Frames a metric's new level must hold before `watch` annotates it, at least (the rules'
+persistence, if longer): a value wobbling across a threshold is said once, not each time."""
+
+
+class Annotator:
+    """The annotations of followed runs, a level change said once it has held.
+
+    The first frame of a run is annotated whole. After it, a metric whose level changed is
+    annotated once the new level has held for the rules' persistence, at least MIN_HOLD
+    updates in a row (judged on the updates the fold keeps, so lines read together count
+    one by one), except a value that is not a number, which is said at once.
+    """
+
+    def __init__(self) -> None:
+        self._said: dict[int, dict[str, Level]] = {}
+        """Per source (its index): the level each label was last annotated at."""
+
+    def lines(self, i: int, frame: Frame) -> list[str]:
+        """The workflow commands source ``i``'s new frame calls for."""
+        now = levels(frame)
+        said = self._said.get(i)
+        if said is None:
+            self._said[i] = now
+            return github(frame)
+        changed = {k for k, v in now.items() if said.get(k, Level.NO_DATA) is not v}
+        if changed:
+            hold = max(MIN_HOLD, frame.rules.gate[1])
+            before = [levels(f) for f in earlier_frames(frame, hold - 1)]
+            changed = {
+                k
+                for k in changed
+                if _not_a_number(frame, k)
+                or (len(before) == hold - 1 and all(b.get(k) is now[k] for b in before))
+            }
+        lines = github(frame, said, only=changed)
+        self._said[i] = {**said, **{k: now[k] for k in changed}}
+        return lines
+
+
+def _not_a_number(frame: Frame, label: str) -> bool:
+    """Whether the frame shows the metric under ``label`` as NaN or an infinity."""
+    return any(
+        shown == label and text in ("NaN", "Inf", "-Inf") for shown, text, _level in _cells(frame)
+    )
 
 
 def compare_github(frames: list[Frame]) -> list[str]:

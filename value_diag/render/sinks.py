@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console, OverflowMethod, RenderableType
 
-    from value_diag.health import Level
+    from value_diag.render.github import Annotator
     from value_diag.render.keys import KeyReader
 
 
@@ -63,8 +63,8 @@ class StreamSink:
         self.renderer = renderer
         self.format = fmt
         self._printed = 0
-        self._annotated: dict[int, dict[str, Level]] = {}
-        """Per source (its index): the levels of the frame last annotated."""
+        self._annotator: Annotator | None = None
+        """What --format github has said of each source (made at its first frame)."""
         self._last: list[Frame] = []
 
     def __enter__(self) -> StreamSink:
@@ -112,10 +112,11 @@ class StreamSink:
         sys.stderr.flush()
 
     def _annotate(self, i: int, frame: Frame) -> None:
-        from value_diag.render.github import github, levels
+        if self._annotator is None:
+            from value_diag.render.github import Annotator
 
-        lines = github(frame, self._annotated.get(i))
-        self._annotated[i] = levels(frame)
+            self._annotator = Annotator()
+        lines = self._annotator.lines(i, frame)
         if lines:
             self.console.out("\n".join(lines), highlight=False)
 
