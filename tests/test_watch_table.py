@@ -199,3 +199,27 @@ def test_ctrl_z_gives_the_terminal_back_and_fg_the_table(table: Callable[..., Pt
     assert not _line_editing(term), "continued: keys are read one by one again"
     press(term, b"q")
     assert term.popen.wait(timeout=DEADLINE) == 0
+
+
+def test_w_says_what_to_check_first_for_the_selected_run_and_esc_goes_back(
+    table: Callable[..., Pty],
+) -> None:
+    """The "When a metric is red" row of the selected run's culprit, on the live screen."""
+    term = table()
+    term.settled(shows("64 runs"), "the table")
+    assert selected(term) == "seed3"  # critical on Bellman
+    press(term, b"w")
+    advice = term.settled(shows("check first:"), "what to check first")
+    assert any(row.startswith("seed3 · critical") for row in advice), advice
+    assert any(row.startswith("Bellman high (≥ 20, ≥ 50)") for row in advice), advice
+    assert any("Learning rate too high" in row for row in advice), advice
+    press(term, b"\x1b")
+    term.settled(shows("64 runs"), "Esc going back to the table")
+    press(term, b"\x1b[F")  # End: a healthy run
+    term.settled(lambda s: selected(term) not in (None, "seed3"), "End")
+    press(term, b"w")
+    term.settled(shows("nothing alarms: nothing to check"), "a healthy run's screen")
+    press(term, b"w")
+    term.settled(shows("64 runs"), "w closing it again")
+    press(term, b"q")
+    assert term.finish() == 0

@@ -562,8 +562,9 @@ Follows each file like `tail -F`: waits for it to appear, and starts again from
 the top when it is truncated or replaced. --fail-on waits out a run's warm-up (ok for
 --persist updates in a row, at most --warmup updates) and a level must hold --persist updates
 in a row: runs written by value-diag's producer are judged scale-free, 20 and 2. A
-panel per run while they fit, else a table: arrows move, Enter opens a run, Esc
-goes back, s sorts, ? helps, q quits. Ctrl-C exits 0.
+panel per run while they fit, else a table: arrows (or j/k, PgUp/PgDn, Home/End)
+move, Enter opens a run, w says what to check first, Esc goes back, s sorts, ? helps,
+q quits. Ctrl-C exits 0.
 
 --poll without SECONDS looks every 0.5 s. It is taken as bare when it comes last,
 or before another option or an existing file; any other word after it is an error
@@ -610,7 +611,7 @@ def watch(
         bool,
         typer.Option(
             "--table",
-            help="On a terminal: one row per run (keys: arrows, Enter, Esc, s, ?, q), even"
+            help="On a terminal: one row per run (keys: arrows, Enter, w, Esc, s, ?, q), even"
             " when every run's panel would fit.",
         ),
     ] = False,

@@ -33,6 +33,7 @@ PLAIN: Final = {
     b"j": Key.DOWN,
     b"k": Key.UP,
     b"s": Key.SORT,
+    b"w": Key.WHY,
     b"\r": Key.ENTER,
     b"\n": Key.ENTER,
 }

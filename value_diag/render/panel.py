@@ -490,13 +490,18 @@ def culprits(h: Health, ascii_only: bool = False, critic: bool = False) -> list[
 
     With ``critic``, the critic block's own metrics too (not Calib, which only sums up).
     """
+    stale = [] if h.stale is None else [stale_reason(h.stale)]
+    return stale + [metric_label(n, ascii_only) for n in culprit_names(h, critic)]
+
+
+def culprit_names(h: Health, critic: bool = False) -> list[str]:
+    """The alarming metrics' names, in the order ``culprits`` gives their labels."""
     names = [*METRICS, health.COMPILE, health.FIT]
     if critic:
         names += [n for n in CRITIC_METRICS if n != health.CALIB]
     alarming = [n for n in names if h.mark(n).level in health.ALARMS]
     alarming.sort(key=lambda n: h.mark(n).level is not Level.CRITICAL)
-    stale = [] if h.stale is None else [stale_reason(h.stale)]
-    return stale + [metric_label(n, ascii_only) for n in alarming]
+    return alarming
 
 
 def stale_reason(seconds: float) -> str:

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from value_diag.health import Status
 from value_diag.render import styles
+from value_diag.render.advice import checks, plain
 from value_diag.render.compare import (
     AGE,
     ALARM_MARK,
@@ -36,14 +37,17 @@ from value_diag.render.compare import (
     hidden_labels,
     labels,
     squeeze,
+    why_cell,
 )
 from value_diag.render.frames import count
 from value_diag.render.runs import SORT_WORDS, Bucket, Run
+from value_diag.render.sanitize import clean_name
 from value_diag.render.tableview import Mode, TableView, chrome, window
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
+    from value_diag.frame import Frame
     from value_diag.render.frames import Renderer
 
 COUNTED: Final = (Bucket.CRITICAL, Bucket.WARNING, Bucket.STALE, Bucket.WAITING)
@@ -68,6 +72,7 @@ HELP_KEYS: Final = (
     ("Enter", "open the run's panel"),
     ("Esc", "back"),
     ("s", "sort: worst, name, step, age"),
+    ("w", "what to check first for the run"),
     ("?", "help"),
 )
 """The keys and what they do, as the help screen lists them."""
@@ -82,6 +87,8 @@ def render(view: TableView, renderer: Renderer, width: int, height: int) -> Rend
     if view.mode is Mode.HELP:
         return _lines(help_lines(renderer.ascii_only, renderer.sep), width, height)
     run = view.current()
+    if view.mode is Mode.WHY and run is not None:
+        return _lines(why_lines(run.frame, renderer, width), width, height)
     if view.mode is Mode.DETAIL and run is not None:
         return _detail(run, view, renderer, width, height)
     return _lines(table_lines(view, renderer, width), width, height)
@@ -268,6 +275,44 @@ def help_lines(ascii_only: bool, sep: str) -> list[Text]:
     out = [Text("Keys", "bold")]
     out += [Text.assemble(("  " + k.ljust(wide), "bold"), "  " + what) for k, what in keys]
     out.append(Text(f"Esc back{sep}q quit", "dim"))
+    return out
+
+
+MAX_CHECKS: Final = 3
+"""Rows of advice the w screen shows for a run, worst first: the rest are in the README."""
+
+
+def why_lines(frame: Frame, renderer: Renderer, width: int) -> list[Text]:
+    """What to check first for a run: its status and culprits, then for each culprit with
+    advice (the README's "When a metric is red"), when it applies, what it usually means,
+    and what to check first, wrapped to ``width``."""
+    name = clean_name(frame.name, renderer.ascii_only)
+    why = why_cell(frame, renderer.ascii_only, renderer.critic)
+    out = [Text.assemble((name, "bold"), renderer.sep, (frame.health.status.word, why.style))]
+    if why.text:
+        out += _wrapped(f"why: {why.text}", width, "")
+    rows = list(dict.fromkeys(a for _label, a in checks(frame)))[:MAX_CHECKS]
+    if not rows:
+        out.append(Text("nothing alarms: nothing to check", "dim"))
+    for a in rows:
+        out.append(Text(""))
+        out.append(Text(plain(a.when, renderer.ascii_only), "bold"))
+        out += _wrapped(plain(a.means, renderer.ascii_only), width, "  ")
+        out += _wrapped("check first: " + plain(a.check, renderer.ascii_only), width, "  ", "bold")
+    out.append(Text(f"Esc back{renderer.sep}q quit", "dim"))
+    return out
+
+
+def _wrapped(text: str, width: int, indent: str, first: str = "") -> list[Text]:
+    """``text`` in lines of ``width`` cells, each after ``indent``; ``first`` styles the
+    words before the first colon."""
+    import textwrap
+
+    lines = textwrap.wrap(text, max(width - len(indent), 10)) or [""]
+    out = [Text(indent + line) for line in lines]
+    head, colon, _rest = lines[0].partition(":")
+    if first and colon:
+        out[0].stylize(first, len(indent), len(indent) + len(head) + 1)
     return out
 
 

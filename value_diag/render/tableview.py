@@ -30,13 +30,16 @@ class Key(StrEnum):
     ENTER = "enter"
     ESC = "esc"
     SORT = "s"
+    WHY = "w"
 
 
 class Mode(StrEnum):
-    """What the screen shows: the table, the selected run's panel, or the keys."""
+    """What the screen shows: the table, the selected run's panel, what to check first for
+    it, or the keys."""
 
     TABLE = "table"
     DETAIL = "detail"
+    WHY = "why"
     HELP = "help"
 
 
@@ -117,7 +120,7 @@ class TableView:
     offset: int = 0
     mode: Mode = Mode.TABLE
     back: Mode = Mode.TABLE
-    """The mode help goes back to."""
+    """The mode help, and what to check first, go back to."""
     height: int = 24
 
     def order(self) -> list[Run]:
@@ -172,8 +175,8 @@ class TableView:
 
         Key.QUIT is the caller's: it ends the watch.
         """
-        if self.mode is Mode.HELP:
-            if key in (Key.ESC, Key.HELP, Key.ENTER):
+        if self.mode in (Mode.HELP, Mode.WHY):
+            if key in (Key.ESC, Key.ENTER, _OPENED_BY[self.mode]):
                 return replace(self, mode=self.back)
             return self
         action = _ACTIONS.get(key)
@@ -233,6 +236,14 @@ class TableView:
         """The list of keys; ? or Esc goes back to where it was opened."""
         return replace(self, mode=Mode.HELP, back=self.mode)
 
+    def why(self) -> TableView:
+        """What to check first for the selected run (and holds on to that run); w or Esc
+        goes back to where it was opened."""
+        run = self.current()
+        if run is None:
+            return self
+        return replace(self, mode=Mode.WHY, back=self.mode, selected=run.name)
+
     # -- helpers
 
     def _select(self, index: int) -> TableView:
@@ -252,6 +263,9 @@ class TableView:
         return replace(after, offset=after.index() - line)._scrolled()
 
 
+_OPENED_BY: Final = {Mode.HELP: Key.HELP, Mode.WHY: Key.WHY}
+"""The key that opens a screen laid over the others, and closes it again."""
+
 _ACTIONS: Final[dict[str, Callable[[TableView], TableView]]] = {
     Key.UP: TableView.up,
     Key.DOWN: TableView.down,
@@ -263,4 +277,5 @@ _ACTIONS: Final[dict[str, Callable[[TableView], TableView]]] = {
     Key.ESC: TableView.esc,
     Key.SORT: TableView.cycle_sort,
     Key.HELP: TableView.help,
+    Key.WHY: TableView.why,
 }
