@@ -72,8 +72,8 @@ def test_readme_shows_the_picture() -> None:
 
 
 def test_the_readme_advice_table_is_the_one_the_tool_shows() -> None:
-    """"When a metric is red" is written once, in render/advice.py: the README holds exactly
-    the table it makes, with the default thresholds in its row titles."""
+    """The "When a metric is red" table is written once, in render/advice.py: the README
+    holds exactly the table it makes, with the default thresholds in its row titles."""
     from value_diag.render.advice import markdown_table
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
