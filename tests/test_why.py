@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import clean_env, run_cli
 from test_cli_once import metrics
 
@@ -87,3 +88,21 @@ def test_one_run_is_one_run_and_no_data_is_two_words(tmp_path: Path) -> None:
     assert " no data " in text.splitlines()[2]
     github = stdout("once", str(path), "-f", "github", code=3)
     assert github.rstrip().endswith(": no data, 1 record, 0 bad lines"), github
+
+
+@pytest.mark.parametrize(
+    ("skew", "said"),
+    [
+        (1.0004, "Skew +1.0004 (warning)"),
+        (1.43, "Skew +1.43 (warning)"),
+        (2.5, "Skew +2.5 (critical)"),
+    ],
+)
+def test_an_annotation_has_the_digits_that_put_it_on_its_side_of_the_threshold(
+    tmp_path: Path, skew: float, said: str
+) -> None:
+    """Skew warns at 1: 1.0004 is not written "+1", which would read as under the line."""
+    path = tmp_path / "run.jsonl"
+    path.write_text(json.dumps(metrics(return_skewness=skew)) + "\n")
+    text = stdout("once", str(path), "-f", "github", code=0)
+    assert text.rstrip().endswith(f": {said}"), text

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import os
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from value_diag.gate import earlier_frames
-from value_diag.health import Level
+from value_diag.health import Level, Thresholds
 from value_diag.render.frames import count
 from value_diag.render.markdown import compare_markdown, markdown
 from value_diag.render.panel import cell_names, metric_cells, span
@@ -42,8 +43,9 @@ def _cells(frame: Frame) -> list[tuple[str, str, Level]]:
     when --max-age made the run stale. A number has the digits it needs to sit on the
     right side of its thresholds (0.996, not the panel's 1.0, beside a threshold of 1)."""
     h = frame.health
+    cuts = _cuts(frame)
     cells = [
-        (label, _exact(_shown(name, h.values.get(name)), text), level)
+        (label, _exact(_shown(name, h.values.get(name)), text, cuts), level)
         for (label, text, level), name in zip(
             metric_cells(frame, ascii_only=True), cell_names(frame), strict=True
         )
@@ -53,10 +55,6 @@ def _cells(frame: Frame) -> list[tuple[str, str, Level]]:
     return cells
 
 
-EXACT: Final = ".6g"
-"""How an annotation writes a number: six significant digits, enough beside any threshold."""
-
-
 def _shown(name: str, value: float | None) -> float | None:
     """The number the panel shows for a metric: the return variance as its standard deviation."""
     if name == "return_variance" and value is not None and value >= 0:
@@ -64,17 +62,42 @@ def _shown(name: str, value: float | None) -> float | None:
     return value
 
 
-def _exact(value: float | None, shown: str) -> str:
-    """``shown`` (the panel's text) with six significant digits, where it is a number."""
+MAX_DIGITS: Final = 6
+"""Significant digits an annotated number may take to sit on the right side of a threshold."""
+
+
+def _exact(value: float | None, shown: str, cuts: frozenset[float]) -> str:
+    """``shown`` (the panel's text), or ``value`` with the fewest more digits that keep it
+    on the same side of every threshold in ``cuts`` as the value itself: a Skew of 0.9996
+    beside a threshold of 1 reads +0.9996, not +1."""
     if value is None or not math.isfinite(value):
         return shown
     try:
         float(shown.replace(",", ""))
     except ValueError:
         return shown  # a word (Calib, Compile) or a dash
-    if shown.startswith(("+", "-")) or value < 0:
-        return format(value, "+" + EXACT)
-    return format(value, EXACT)
+    sign = "+" if shown.startswith("+") else ""
+    text = shown
+    for digits in range(3, MAX_DIGITS + 1):
+        if all(_side(float(text), cut) == _side(value, cut) for cut in cuts):
+            return text
+        text = format(value, f"{sign}.{digits + 1}g")
+    return text
+
+
+def _side(x: float, cut: float) -> int:
+    return (x > cut) - (x < cut)
+
+
+def _cuts(frame: Frame) -> frozenset[float]:
+    """Every threshold of the rules that judged the frame, and its negative (the rules on
+    |x|), where a number may sit."""
+    numbers = [
+        getattr(frame.rules, f.name)
+        for f in fields(Thresholds)
+        if isinstance(getattr(frame.rules, f.name), float)
+    ]
+    return frozenset(numbers + [-x for x in numbers])
 
 
 def levels(frame: Frame) -> dict[str, Level]:
