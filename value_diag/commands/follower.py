@@ -28,7 +28,8 @@ REMOTE_POLL_S: Final = 2.0
 """How often a remote file (a URL) is looked at, unless --poll says otherwise (s): one
 metadata call each time, and a ranged read of what was added."""
 CONNECTING: Final = "connecting"
-"""The note of a remote file until its first look answers (it is read on a thread)."""
+"""The note of a remote file until its first look is read through (it is read on a
+thread): drawn on a terminal, never written to a log (see ``Followed.ready``)."""
 NOTE_S: Final = 3.0
 """How long a note about a change to the file (created, recreated, truncated, replaced)
 stays in the frame (s). Notes about a state (waiting for the file, a read error) stay
@@ -84,11 +85,17 @@ class Followed:
         """The last update stopped at its deadline with bytes left to read."""
         self.remote = is_url(path)
         """Followed by a thread of its own, which wakes the loop when it has news."""
+        self.ready = not self.remote
+        """Whether the file's state says what it held at a first look: a remote file's is
+        not until that look (on its thread) has been read through. Before, its frame is
+        only a placeholder saying CONNECTING, and no frame of it is written."""
         self.tail: Tail | Prefetched
+        self._prefetched: Prefetched | None = None
         if self.remote:
             from value_diag.ingest.remote.prefetch import Prefetched
 
-            self.tail = Prefetched(path, poll, wake, PASS_BLOCK)
+            self._prefetched = Prefetched(path, poll, wake, PASS_BLOCK)
+            self.tail = self._prefetched
             self.note = CONNECTING
         else:
             self.tail = Tail(path, PASS_BLOCK)
@@ -101,8 +108,8 @@ class Followed:
     def update(self, now: float, deadline: float = math.inf) -> bool:
         """Takes in what happened to the file, reading until ``deadline`` (time.monotonic).
 
-        Returns True if the frame changed. At least one block is read; whatever is left
-        at the deadline sets ``pending`` for the next pass.
+        Returns True if the frame changed, or the file became ``ready``. At least one
+        block is read; whatever is left at the deadline sets ``pending`` for the next pass.
 
         Raises:
             Interrupted: ``stop`` ended the reading of a large file from the top.
@@ -132,7 +139,11 @@ class Followed:
             self.tail.fail(self.tail.error or why)
             self.note = _describe(Change.ERROR, self.path, self.tail.error)
             self.fades_at = None
-        return (self.file, self.note) != before
+        changed = (self.file, self.note) != before
+        if not self.ready and self._prefetched is not None and self._prefetched.settled:
+            self.ready = not self.pending
+            changed = changed or self.ready
+        return changed
 
     def announce(self, note: str, now: float) -> None:
         """Notes an event about the source (a switch to a newer run) for NOTE_S seconds."""

@@ -28,19 +28,36 @@ def run_files(found: Sequence[Target], latest: bool = False) -> list[str]:
     newest only.
 
     Raises:
-        ReadError: a directory holds no run file, or a pattern matches none.
+        ReadError: a directory or remote prefix holds no run file, or a pattern matches
+            none (see ``none_found``).
     """
     files: list[str] = []
     for t in found:
         named = _named(t, latest)
-        if not named and t.kind is Kind.PATTERN:
-            raise ReadError(f"no file matches {t.given}")
-        if not named and t.kind is Kind.DIRECTORY:
-            raise ReadError(
-                f"no run file in {t.given} (looked for {t.pattern}; --pattern to choose)"
-            )
+        if not named and t.grows:
+            raise ReadError(none_found(t))
         files += named
     return once_each(files)
+
+
+def none_found(t: Target) -> str:
+    """Why a directory, pattern, remote prefix or remote pattern stands for nothing, in one
+    line: what was given (a URL without its credentials) and what was looked for; for a
+    URL, also its bucket or directory when that is what is missing (a typo in its name).
+
+    An empty run is an error wherever it comes from: a cron job given a typo must not pass.
+    """
+    shown = display_name(t.given)
+    gone = None
+    if t.kind is Kind.URL:
+        from value_diag.ingest.remote import missing
+
+        gone = missing(t.given)
+    if t.matches:
+        return f"no file matches {shown}" + (f" ({gone} not found)" if gone else "")
+    if gone:
+        return f"no run file in {shown} ({gone} not found; looked for {t.pattern})"
+    return f"no run file in {shown} (looked for {t.pattern}; --pattern to choose)"
 
 
 def _named(t: Target, latest: bool) -> list[str]:

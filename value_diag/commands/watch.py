@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from value_diag.commands.follower import REMOTE_POLL_S, Followed
+from value_diag.commands.follower import CONNECTING, REMOTE_POLL_S, Followed
 from value_diag.commands.framing import runs_of
 from value_diag.commands.paths import named_in_order, targets
 from value_diag.commands.stopper import Stopper
@@ -23,7 +23,7 @@ from value_diag.exitcodes import ExitCode
 from value_diag.frame import Frame
 from value_diag.gate import gate
 from value_diag.health import Status, Thresholds, is_stale, reaches
-from value_diag.ingest.files import BLOCK, STDIN
+from value_diag.ingest.files import BLOCK, STDIN, display_name
 from value_diag.ingest.fold import fold_file
 from value_diag.ingest.parallel import Interrupted
 from value_diag.ingest.runfiles import Kind, Target
@@ -107,11 +107,20 @@ def _frames(
     again for a run that did not change. ``changed`` indexes the sources that changed:
     their runs with a new frame are new, and so is a run that went stale; a frame made
     again only because its note went is not.
+
+    A source not ``ready`` (a remote file whose first look is not read through) has a
+    placeholder frame, with no data and the note CONNECTING, which is never new: a
+    terminal draws it, a log gets the source's first frame once it says what the file holds.
     """
     kept = {f.source: f for f in last}
     frames: list[Frame] = []
     new: list[int] = []
     for i, s in enumerate(sources):
+        if not s.ready:
+            source = display_name(s.path)
+            short = None if s.name == source else s.name
+            frames.append(Frame(source, FoldState(), CONNECTING, thresholds, now, short))
+            continue
         for source, short, state in runs_of(s.file, s.path, s.name):
             f = kept.get(source)
             same = f is not None and f.state is state and f.note == s.note and f.short == short
@@ -133,14 +142,14 @@ def _waiting(runs: Runs, thresholds: Thresholds) -> list[Frame]:
     for i, t in enumerate(runs.found):
         error = runs.listing_error(i)
         said = f" ({error}; retrying)" if error else ""
-        frames.append(
-            Frame(t.given, FoldState(), f"waiting for run files {_where(t)}{said}", thresholds)
-        )
+        shown = display_name(t.given)  # a URL without its credentials
+        note = f"waiting for run files {_where(t, shown)}{said}"
+        frames.append(Frame(shown, FoldState(), note, thresholds))
     return frames
 
 
-def _where(t: Target) -> str:
-    return f"matching {t.given}" if t.kind is Kind.PATTERN else f"in {t.given}"
+def _where(t: Target, shown: str) -> str:
+    return f"matching {shown}" if t.matches else f"in {shown}"
 
 
 def run_watch(

@@ -61,6 +61,14 @@ class Target:
         return self.kind in (Kind.DIRECTORY, Kind.PATTERN)
 
     @property
+    def matches(self) -> bool:
+        """Whether it is a pattern (local, or a URL whose path holds ``*``, ``?`` or ``[``)
+        rather than a directory or prefix: nothing found is then said as nothing matched."""
+        if self.kind is Kind.URL:
+            return self.grows and glob.has_magic(path_part(self.given))
+        return self.kind is Kind.PATTERN
+
+    @property
     def root(self) -> str:
         """The directory to watch for new run files: the directory, or the fixed part of
         a pattern (``runs`` for ``runs/*/run.jsonl``); the parent directory of a file."""

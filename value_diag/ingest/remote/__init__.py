@@ -4,7 +4,8 @@ Nothing here imports fsspec or a backend until a URL is read, so local paths nev
 it. Only ``public(url)`` of a URL may be shown: the URL as given may hold credentials.
 
 - ``is_url(path)``, ``public(url)``: telling URLs from paths, and the form that is shown.
-- ``list_runs(url, pattern)``: the run files a directory, prefix or pattern names.
+- ``list_runs(url, pattern)``: the run files a directory, prefix or pattern names;
+  ``missing(url)``: what is not there when it names none (a misspelt bucket).
 - ``RemoteTail(url)``: follows one remote file by polling (the interface of ingest.tail.Tail).
 - ``read_remote(url, now)``: a whole remote file folded, a big one in parallel ranged parts.
 - ``info(url)``: size, modification time and version in one metadata call.
@@ -13,7 +14,7 @@ it. Only ``public(url)`` of a URL may be shown: the URL as given may hold creden
 from __future__ import annotations
 
 from value_diag.ingest.remote.backends import Stat, forget_connections, require
-from value_diag.ingest.remote.listing import list_runs
+from value_diag.ingest.remote.listing import list_runs, missing
 from value_diag.ingest.remote.settings import CALL_TIMEOUT_S, CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from value_diag.ingest.remote.tail import RemoteTail
 from value_diag.ingest.remote.whole import info, read_remote
@@ -29,6 +30,7 @@ __all__ = [
     "info",
     "is_url",
     "list_runs",
+    "missing",
     "public",
     "read_remote",
     "require",

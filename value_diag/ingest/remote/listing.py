@@ -1,14 +1,17 @@
-"""The run files a remote URL names: a directory or prefix, a pattern, or one file."""
+"""The run files a remote URL names: a directory or prefix, a pattern, or one file; and,
+when it names none, what is not there."""
 
 from __future__ import annotations
 
 import glob
 from fnmatch import fnmatchcase
 from typing import Final
+from urllib.parse import urlsplit
 
 from value_diag.errors import ReadError
 from value_diag.ingest.remote.backends import connect
 from value_diag.ingest.remote.reasons import RemoteFailure
+from value_diag.ingest.remote.settings import SSH
 from value_diag.ingest.urls import path_part, public, rebuild, scheme
 
 _FLAT: Final = frozenset({"http", "https"})
@@ -65,3 +68,31 @@ def _is_directory(url: str) -> bool:
         return connect(url).stat().directory
     except FileNotFoundError:
         return False
+
+
+def missing(url: str) -> str | None:
+    """What is not there, said when ``url`` (a directory, prefix or pattern) names no run
+    file: its bucket or container on an object store (``s3://runz/`` for a misspelt bucket),
+    the directory its run files would be below on an ssh host. None when that is there, or
+    when it cannot be told: one metadata call, made for the error message only.
+    """
+    parts = urlsplit(url)
+    kind = scheme(url)
+    if kind is None or kind in _FLAT:
+        return None
+    if kind in SSH:
+        fixed = []
+        for part in parts.path.split("/"):
+            if glob.has_magic(part):
+                break
+            fixed.append(part)
+        top = rebuild(url, "/".join(fixed).rstrip("/") + "/")
+    else:  # an object store: the first name is the bucket (the container, on Azure)
+        top = rebuild(url, "")
+    try:
+        connect(top).stat()
+    except FileNotFoundError:
+        return public(top)
+    except (RemoteFailure, ReadError):
+        return None
+    return None

@@ -37,7 +37,7 @@ class Prefetched:
     bytes, or holds nothing), ``read()`` the bytes queued up to the next change.
     ``backlog`` says more is queued. ``fd`` is None: after a change that restarts the
     file, ``read()`` gives it from its first byte. ``wake`` is called from the thread
-    when something was queued.
+    when something was queued, and when its first look is through (``settled``).
     """
 
     def __init__(
@@ -58,6 +58,8 @@ class Prefetched:
         self._errors: deque[str | None] = deque()
         """The error of each change queued, in order."""
         self._ready = threading.Condition()
+        self._looked = False
+        """The thread's first look is through: all it found is queued."""
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"follow {url}", daemon=True)
         self._thread.start()
@@ -72,6 +74,13 @@ class Prefetched:
         """Whether more is queued than the last ``read()`` gave."""
         with self._ready:
             return bool(self._queue)
+
+    @property
+    def settled(self) -> bool:
+        """Whether the first look at the file is through and all it queued has been read:
+        until then, what was read is less than the file held (or nothing is known yet)."""
+        with self._ready:
+            return self._looked and not self._queue
 
     def size(self) -> int:
         """0: the size is the thread's; nothing is read by descriptor."""
@@ -120,6 +129,10 @@ class Prefetched:
         wait = self.interval
         while not self._closed.is_set():
             failed = self._look()
+            if not self._looked:
+                with self._ready:
+                    self._looked = True
+                self._wake()
             wait = min(wait * 2, BACKOFF_MAX_S) if failed else self.interval
             self._closed.wait(wait)
 
