@@ -10,9 +10,12 @@ from typing import Final
 
 _DIGITS: Final = re.compile("([0-9]+)")
 
+NaturalKey = tuple[tuple[int, str], ...]
+"""A name as it sorts: numbers as numbers, text without case."""
+
 
 @lru_cache(maxsize=4096)
-def natural_key(name: str) -> tuple[tuple[int, str], ...]:
+def natural_key(name: str) -> NaturalKey:
     """A sort key in which the numbers in a name count as numbers: seed2 before seed10.
 
     Case is ignored. Text and digit runs alternate from a text run (maybe empty), so two

@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from value_diag.commands.follower import CONNECTING, REMOTE_POLL_S, Followed
@@ -28,6 +27,7 @@ from value_diag.ingest.fold import fold_file
 from value_diag.ingest.parallel import Interrupted
 from value_diag.ingest.runfiles import Kind, Target
 from value_diag.ingest.urls import is_url
+from value_diag.naming import short_names
 from value_diag.render.sinks import Sink
 from value_diag.state import FoldState
 
@@ -332,14 +332,16 @@ def _loop(
         changed = _read_pass(sources, now, turn, only)
         for i, s in enumerate(sources):
             if s.path in runs.switched:
-                s.announce(_switched(runs.switched.pop(s.path)), now)
+                s.announce(_switched(s.path, runs.switched.pop(s.path)), now)
                 changed = sorted({*changed, i})
 
 
-def _switched(old: str) -> str:
-    """The note of a run --latest switched to: which run it replaces."""
-    path = Path(old)
-    return f"newer run; was {path.parent.name if path.name == 'events.jsonl' else path.name}"
+def _switched(new: str, old: str) -> str:
+    """The note of a run --latest switched to: it and the run it replaces, by the shortest
+    names that tell the two apart (``newer run seed2; was seed1``: the files of a sweep
+    are often all ``run.jsonl``)."""
+    now, was = short_names([display_name(new), display_name(old)])
+    return f"newer run {now}; was {was}"
 
 
 def _sources(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from value_diag.commands.follower import REMOTE_POLL_S
 from value_diag.commands.paths import once_each, pick
 from value_diag.errors import ReadError
-from value_diag.ingest.runfiles import Kind, Target, is_esper, newest
+from value_diag.ingest.runfiles import Kind, Target, newest
 
 if TYPE_CHECKING:
     from value_diag.ingest.remote.prefetch import Listing
@@ -25,9 +25,9 @@ class Runs:
 
     Files named as such are followed from the start, whether they exist or not. A
     directory or a pattern adds the run files that appear in it; with --latest it
-    switches to a newer one when one appears (a file that appears is newer than those
-    there before it, unless esper-lite's folder names say otherwise), and ``switched``
-    says from which.
+    switches to one that appears when that run started after the one followed
+    (runfiles.newest: by esper-lite's names, else birth times, else which appeared
+    later), and ``switched`` says from which.
     """
 
     found: list[Target]
@@ -39,7 +39,10 @@ class Runs:
     """Called from a listing thread when a remote directory holds new run files."""
     poll: float = REMOTE_POLL_S
     """Seconds between two looks at a remote file (remote directories: LIST_EVERY looks)."""
-    _seen: set[str] = field(default_factory=set)
+    _seen: dict[str, int] = field(default_factory=dict)
+    """Each file of a directory or pattern -> the look that first saw it (0: at the start)."""
+    _looks: int = 0
+    """Looks for new run files so far."""
     _current: dict[int, str] = field(default_factory=dict)
     """--latest: the index of a directory or pattern -> the file followed for it."""
     _listings: dict[int, Listing] = field(default_factory=dict)
@@ -58,7 +61,7 @@ class Runs:
                 now, error = [], str(exc)  # the server may answer later: listed again
             named = pick(t, now, self.latest)
             if t.grows:
-                self._seen.update(now)
+                self._seen.update(dict.fromkeys(now, 0))
                 if self.latest and named:
                     self._current[i] = named[0]
             if remote:
@@ -99,22 +102,21 @@ class Runs:
     def refresh(self) -> bool:
         """Looks for new run files; True if the files to follow changed."""
         files = list(self.files)
+        self._looks += 1
         for i, t in enumerate(self.found):
             if not t.grows:
                 continue
             new = [f for f in self._files(i, t) if f not in self._seen]
-            self._seen.update(new)
+            self._seen.update(dict.fromkeys(new, self._looks))
             if not new:
                 continue
             if not self.latest:
                 files += new
                 continue
-            candidate = newest(new)
+            candidate = newest(new, self._seen)
             current = self._current.get(i)
             if candidate is None or (
-                current is not None
-                and newest([current, candidate]) == current
-                and is_esper(current)
+                current is not None and newest([current, candidate], self._seen) == current
             ):
                 continue
             self._current[i] = candidate

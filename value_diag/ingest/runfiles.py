@@ -3,8 +3,8 @@
 A directory stands for every run file below it (RUN_PATTERN, or the pattern given), a
 pattern (``runs/*/run.jsonl``, quoted so that the shell leaves it) for the files it
 matches now; both are looked at again while watching, so runs that start later are
-seen. ``newest`` picks the run file to follow with --latest. Pure but for the file-system
-reads the names say.
+seen. ``newest`` picks the run that started last, for --latest. Pure but for the
+file-system reads the names say.
 """
 
 from __future__ import annotations
@@ -14,14 +14,17 @@ import glob
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+import struct
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from functools import cache
+from typing import Any, Final
 
 from value_diag.ingest.files import STDIN
 from value_diag.ingest.urls import is_url, path_part, public
-from value_diag.naming import natural_key
+from value_diag.naming import NaturalKey, natural_key
 
 RUN_PATTERN: Final = "*.jsonl"
 """The run files a directory stands for by default: esper-lite's ``events.jsonl``, a
@@ -29,7 +32,8 @@ TelemetryWriter's file, any JSON-lines log."""
 SKIPPED_DIRS: Final = frozenset({"__pycache__", "node_modules"})
 """Directories never searched for runs (besides hidden ones: ``.git``, ``.venv``, ...)."""
 ESPER_RUN: Final = re.compile(r"telemetry_(\d{4}-\d{2}-\d{2}_\d{6})(?:_(\d+))?")
-"""The folder esper-lite's ``--telemetry-dir`` starts each run in: its name says when."""
+"""The folder esper-lite's ``--telemetry-dir`` starts each run in (or a file so named):
+its name says when."""
 
 
 class Kind(StrEnum):
@@ -133,36 +137,110 @@ def _below(directory: str, pattern: str) -> Iterator[str]:
                 yield path
 
 
-def newest(files: Iterable[str]) -> str | None:
-    """The newest run file: of those in esper-lite run folders, the one whose folder
-    name says it started last; without such folders, the one created last (written
-    last, where the system keeps no creation time); None for none."""
+def newest(files: Iterable[str], seen: Mapping[str, int] | None = None) -> str | None:
+    """The run that started last (what --latest follows), None for none.
+
+    Told by the first of these that sets the files apart:
+
+    1. the time in an esper-lite name (``telemetry_YYYY-MM-DD_HHMMSS[_NNN]``, a folder
+       or the file): the trainer's own clock when the run started, kept by copies and
+       syncs that give files new birth times; of a mix, only the files so named compete;
+    2. the file's birth time, where the file system keeps it (``born``);
+    3. ``seen``: the look in which a watch first saw the file (0 for those there when it
+       started): a file that appears later started later;
+    4. the natural order of the names (``run_2`` after ``run_1``, ``PPO_10`` after
+       ``PPO_9``, and ISO dates in names in time order): the counters and dates that
+       trainers put in run names count up.
+
+    Never the time of the last write: two runs side by side both write all the time,
+    and the one that started first would win whenever it wrote last.
+    """
     paths = list(files)
-    if not paths:
-        return None
-    stamped = [(s, p) for p in paths if (s := _esper_stamp(p)) is not None]
-    if stamped:
-        return max(stamped)[1]
-    return max(paths, key=_created)
+    if len(paths) < 2:
+        return paths[0] if paths else None
+    looks = seen or {}
+
+    def started(path: str) -> tuple[tuple[int, tuple[str, int]], float, float, NaturalKey]:
+        stamp = esper_stamp(path)
+        birth = born(path)
+        return (
+            (0, ("", 0)) if stamp is None else (1, stamp),
+            float("-inf") if birth is None else birth,
+            looks.get(path, float("-inf")),
+            natural_key(path),
+        )
+
+    return max(paths, key=started)
 
 
-def is_esper(path: str) -> bool:
-    """Whether the file is in a run folder esper-lite named for the time it started."""
-    return _esper_stamp(path) is not None
-
-
-def _esper_stamp(path: str) -> tuple[str, int] | None:
-    for part in reversed(path.split(os.sep)[:-1]):
+def esper_stamp(path: str) -> tuple[str, int] | None:
+    """The start time (``YYYY-MM-DD_HHMMSS``, sortable as text) and counter that an
+    esper-lite name gives the run: the file's own name, else its nearest folder so named."""
+    *folders, name = path.replace(os.sep, "/").split("/")
+    for part in [name.partition(".")[0], *reversed(folders)]:
         match = ESPER_RUN.fullmatch(part)
         if match:
             return match[1], int(match[2] or 0)
     return None
 
 
-def _created(path: str) -> float:
-    """When the file was created, where the system says; else when it was last written."""
+def born(path: str) -> float | None:
+    """When the file was created (seconds since the epoch), where the system keeps and
+    says it: ``st_birthtime`` (macOS, the BSDs, Windows from Python 3.12; before, Windows'
+    ``st_ctime`` is it), statx(2) on Linux, where ``os.stat`` leaves it out. None where
+    it cannot be told: a URL, a file system without it (NFS, some container layers), an
+    unreadable path."""
+    if is_url(path):
+        return None
     try:
         st = os.stat(path)
     except OSError:
-        return float("-inf")
-    return float(getattr(st, "st_birthtime", st.st_mtime))
+        return None
+    birth = getattr(st, "st_birthtime", None)
+    if birth is None and sys.platform == "win32":
+        birth = st.st_ctime
+    if birth is None:
+        return _statx_birth(path)
+    return float(birth) if birth > 0 else None  # 0 or -1: a file system that keeps none
+
+
+_AT_FDCWD: Final = -100
+_STATX_BTIME: Final = 0x800
+"""statx(2)'s mask bit for the birth time, set in the answer when the file system has it."""
+_STATX_SIZE: Final = 256
+"""sizeof(struct statx) (linux/stat.h): stx_mask at 0, stx_btime at 0x50 (s64 seconds,
+u32 nanoseconds)."""
+
+
+def _statx_birth(path: str) -> float | None:
+    """A file's birth time by Linux's statx(2), through the C library (glibc 2.28+, musl
+    1.2.5+); None off Linux, without the call, or without the time."""
+    call = _statx()
+    if call is None:
+        return None
+    import ctypes
+
+    buf = ctypes.create_string_buffer(_STATX_SIZE)
+    if call(_AT_FDCWD, os.fsencode(path), 0, _STATX_BTIME, buf) != 0:
+        return None
+    (mask,) = struct.unpack_from("=I", buf.raw, 0)
+    if not mask & _STATX_BTIME:
+        return None
+    seconds, nanos = struct.unpack_from("=qI", buf.raw, 0x50)
+    return float(seconds) + float(nanos) / 1e9
+
+
+@cache
+def _statx() -> Any:
+    """The C library's statx, typed for ctypes; None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        call = ctypes.CDLL(None).statx
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p]
+    call.restype = ctypes.c_int
+    return call
