@@ -6,9 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from rich.cells import cell_len
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
 
 from value_diag.gate import gate
 from value_diag.health import ALARMS, Status, reaches
@@ -28,6 +25,7 @@ from value_diag.render.sanitize import clean, clean_name, middle
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+    from rich.text import Text
 
     from value_diag.frame import Frame
     from value_diag.render.frames import Renderer
@@ -306,6 +304,10 @@ def compare(frames: list[Frame], renderer: Renderer, width: int | None = None) -
     With ``width``, whole columns are left out (see PRIORITY) until the table fits, and a
     footer names them; a run name too long for what is left loses its middle.
     """
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     fitted = fit(columns(frames, renderer.ascii_only, renderer.critic), width)
     table = Table(title=f"{TITLE}: {count(len(frames), 'run')}", title_justify="left", box=None)
     for column in fitted.shown:
@@ -352,6 +354,8 @@ def hidden_labels(hidden: list[str], alarms: frozenset[str]) -> list[str]:
 def footer(hidden: list[str], width: int | None, alarms: frozenset[str] = frozenset()) -> Text:
     """Which columns are left out, those holding an alarm first and marked, in lines of
     ``width`` broken between labels only."""
+    from rich.text import Text
+
     said = f"not shown at {width} columns:"
     names = hidden_labels(hidden, alarms)
     if alarms:
