@@ -336,8 +336,9 @@ LatestOpt = Annotated[
     bool,
     typer.Option(
         "--latest",
-        help="A directory or pattern stands for its newest run file only (by the time in"
-        " esper-lite's telemetry_* folder names, else the last created).",
+        help="A directory or pattern stands for the run that started last: by the time in"
+        " esper-lite's telemetry_* names, else the file's birth time, else (watch) the"
+        " order the files appeared in, else the names' natural order; never the last write.",
     ),
 ]
 MaxAgeOpt = Annotated[
