@@ -25,7 +25,7 @@ EXAMPLE_COMPILE = Compile(enabled=True, backend="inductor", mode="reduce-overhea
 EXAMPLE_LINES = [
     "V-Corr    0.87↗     Bellman   12.3",
     "TD Mean   +2.4      TD Std    8.1",
-    "Returns   p10:-12  p50:+34  p90:+78 ⚠",
+    "Returns   p10:-12    p50:+34    p90:+78 ⚠",
     "Ret σ     14.2      Skew      +0.3",
     "Compile   inductor:reduce-overhead ✓",
 ]

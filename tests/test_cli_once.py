@@ -175,8 +175,8 @@ def test_plain_frame_keeps_the_spec_styles(tmp_path: Path) -> None:
     proc = run_cli(["once", str(path), "--color", "always"])
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode("utf-8")
-    assert styles_of(out, "0.90↗") == ["1;32"], "V-Corr >= 0.8 is green bold"
-    assert styles_of(out, "7.0") == ["32"], "Bellman < 20 is green, not bold"
+    assert styles_of(out, "0.9↗") == ["1;32"], "V-Corr >= 0.8 is green bold"
+    assert styles_of(out, "7") == ["32"], "Bellman < 20 is green, not bold"
     assert styles_of(out, "V-Corr") == ["2"], "labels are dim"
 
 
@@ -504,14 +504,14 @@ def test_escape_and_markup_injection_is_neutralised(tmp_path: Path, color: str) 
 @pytest.mark.parametrize(
     ("overrides", "corr_cell", "spread_flag"),
     [
-        pytest.param({"v_return_correlation": 0.9}, "0.90^", False, id="up"),
+        pytest.param({"v_return_correlation": 0.9}, "0.9^", False, id="up"),
         pytest.param(
             {"v_return_correlation": 0.6, "return_p10": -30.0, "return_p90": 40.0},
-            "0.60->",
+            "0.6->",
             True,
             id="flat-and-spread",
         ),
-        pytest.param({"v_return_correlation": 0.1}, "0.10v", False, id="down"),
+        pytest.param({"v_return_correlation": 0.1}, "0.1v", False, id="down"),
     ],
 )
 def test_ascii_option_prints_only_ascii(

@@ -252,7 +252,7 @@ def test_config_file_changes_levels_styles_and_exit_code(tmp_path: Path) -> None
 
     styled = run_cli(["once", str(run), "--color", "always", "--config", str(config)])
     out = styled.stdout.decode("utf-8")
-    assert styles_of(out, "60.0") == ["32"], "green like any healthy Bellman"
+    assert styles_of(out, "60") == ["32"], "green like any healthy Bellman"
     assert "VALUE DIAGNOSTICS | ok |" in re.sub(r"\x1b\[[0-9;]*m", "", out)
 
 

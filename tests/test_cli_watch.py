@@ -290,7 +290,7 @@ def test_late_file_text_mode_says_waiting(spawn: Spawn, tmp_path: Path) -> None:
         text = w.lines(1)[0]
     assert text.startswith("VALUE DIAGNOSTICS | ")
     assert "waiting" not in text
-    assert "Bellman   43.0" in w.lines(1)[0]
+    assert w.lines(1)[0].endswith("Bellman   43")
 
 
 @pytest.mark.parametrize("pause", [True, False], ids=["pause", "no-pause"])
@@ -372,14 +372,14 @@ def test_text_mode_in_a_pipe(spawn: Spawn, run: Path) -> None:
     first = w.lines(6)
     assert first[0].startswith("VALUE DIAGNOSTICS | ok | run.jsonl | 3 records | 0 bad lines")
     assert [t.split()[0] for t in first[1:]] == ["V-Corr", "TD", "Returns", "Ret", "Compile"]
-    assert "Bellman   4.0" in first[1]
+    assert first[1].endswith("Bellman   4")
 
     append(run, healthy(5.0))
     second = w.lines(7)
     assert second[0] == "", "frames are separated by one blank line"
     assert second[1].startswith("VALUE DIAGNOSTICS | ok | run.jsonl | 4 records")
     assert [t.split()[0] for t in second[2:]] == ["V-Corr", "TD", "Returns", "Ret", "Compile"]
-    assert "Bellman   5.0" in second[2]
+    assert second[2].endswith("Bellman   5")
 
     for text in [*first, *second[1:]]:
         assert text and not text[0].isspace(), f"not at column 0: {text!r}"

@@ -240,7 +240,7 @@ def test_markdown_is_one_table_with_names_as_code_spans(tmp_path: Path) -> None:
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert "https://x.example/<b>@o" in rows[0], "worst first: the warning run"
     assert rows[1].startswith("| `ok` |")
-    assert "| **warning** |" in rows[0] and "| **30.0** |" in rows[0]
+    assert "| **warning** |" in rows[0] and "| **30** |" in rows[0]
     assert "| ok |" in rows[1]
 
 
@@ -262,7 +262,7 @@ def test_github_annotates_each_run_and_sums_up_in_one_table(tmp_path: Path) -> N
     said = [line.split("::", 2)[2].split(": ", 1)[0] for line in lines]
     assert said == [NAMES[1], NAMES[2], NAMES[0], NAMES[3]], "a run's annotations, worst first"
     assert not any("runs/" in line for line in lines), "named by the short name, not the path"
-    assert "Bellman 80.0 (critical)" in lines[0] and "Skew +2.5 (critical)" in lines[1]
+    assert "Bellman 80 (critical)" in lines[0] and "Skew +2.5 (critical)" in lines[1]
     assert lines[2].startswith("::notice") and lines[3].startswith("::notice")
     text = summary.read_text(encoding="utf-8")
     assert text.count("### VALUE DIAGNOSTICS") == 1 and text.startswith(

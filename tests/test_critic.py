@@ -179,10 +179,10 @@ def test_markdown_github_and_compare_carry_it(tmp_path: Path) -> None:
     bad = {**EXAMPLE, **CRITIC, "explained_variance": 0.1}
     run = write(tmp_path / "run.jsonl", flat(bad))
     md = once(run, "--critic", "-f", "markdown").stdout.decode()
-    assert "| EV | 0.10 | **warning** |" in md
+    assert "| EV | 0.1 | **warning** |" in md
     assert "| Calib | weak | **warning** |" in md
     gh = once(run, "--critic", "-f", "github").stdout.decode()
-    assert "EV 0.10 (warning)" in gh
+    assert "EV 0.1 (warning)" in gh
     assert "EV" not in once(run, "-f", "markdown").stdout.decode(), "only with --critic"
     table = run_cli(["once", str(run), str(run), "--compare", "--critic"]).stdout.decode()
     header = next(line for line in table.splitlines() if "status" in line)

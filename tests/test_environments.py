@@ -102,9 +102,9 @@ def test_watch_in_2_lines_shows_the_top_and_redraws_it(
     run: Path, tmp_path: Path, ptys: Callable[..., Pty]
 ) -> None:
     term = ptys("watch", "run.jsonl", cwd=tmp_path, cols=60, rows=2)
-    term.wait_for(lambda s: "V-Corr    0.90" in s[1], "the first two rows of the panel")
+    term.wait_for(lambda s: "V-Corr    0.9↗" in s[1], "the first two rows of the panel")
     append(run, healthy(5.0, v_return_correlation=0.4))
-    shown = term.wait_for(lambda s: "V-Corr    0.40" in s[1], "V-Corr 0.40")
+    shown = term.wait_for(lambda s: "V-Corr    0.4→" in s[1], "V-Corr 0.4")
     assert shown[0].startswith("╭") and "VALUE DIAGNOSTICS" in shown[0], shown
     assert term.finish() == 0
     assert "Traceback" not in term.text
@@ -138,9 +138,9 @@ def test_watch_on_a_dumb_terminal_prints_frame_after_frame(
 ) -> None:
     """A dumb terminal cannot redraw in place: every update is a new plain frame, as it comes."""
     term = ptys("watch", "run.jsonl", cwd=tmp_path, cols=40, rows=30, TERM="dumb")
-    term.wait_for_raw(b"Bellman   4.0")
+    term.wait_for_raw(b"Bellman   4\r\n")
     append(run, healthy(5.0))
-    term.wait_for_raw(b"Bellman   5.0")
+    term.wait_for_raw(b"Bellman   5\r\n")
     assert term.finish() == 0
     lines = term.text.replace("\r", "").split("\n")
     assert sum(ln.startswith("VALUE DIAG") for ln in lines) >= 2, term.text

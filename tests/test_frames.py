@@ -32,10 +32,10 @@ EXAMPLE = FoldState(values=EXAMPLE_VALUES, compile=EXAMPLE_COMPILE, records=3)
 
 HEALTHY_VALUES = (0.9, 1.0, 3.0, 4.0, 10.0, 30.0, 50.0, 25.0, 0.1)
 HEALTHY_LINES = [
-    "V-Corr    0.90↗     Bellman   4.0",
-    "TD Mean   +1.0      TD Std    3.0",
-    "Returns   p10:+10  p50:+30  p90:+50",
-    "Ret σ     5.0       Skew      +0.1",
+    "V-Corr    0.9↗      Bellman   4",
+    "TD Mean   +1        TD Std    3",
+    "Returns   p10:+10    p50:+30    p90:+50",
+    "Ret σ     5         Skew      +0.1",
     "Compile   inductor:reduce-overhead ✓",
 ]
 
@@ -386,7 +386,7 @@ def test_plain_ascii() -> None:
     assert text.plain.split("\n")[1:] == [
         "V-Corr    0.87^     Bellman   12.3",
         "TD Mean   +2.4      TD Std    8.1",
-        "Returns   p10:-12  p50:+34  p90:+78 !",
+        "Returns   p10:-12    p50:+34    p90:+78 !",
         "Ret sigma 14.2      Skew      +0.3",
         "Compile   inductor:reduce-overhead OK",
     ]

@@ -26,7 +26,7 @@ NAN = math.nan
 EXAMPLE_LINES_ASCII = [
     "V-Corr    0.87^     Bellman   12.3",
     "TD Mean   +2.4      TD Std    8.1",
-    "Returns   p10:-12  p50:+34  p90:+78 !",
+    "Returns   p10:-12    p50:+34    p90:+78 !",
     "Ret sigma 14.2      Skew      +0.3",
     "Compile   inductor:reduce-overhead OK",
 ]
@@ -113,57 +113,83 @@ def test_layout_constants() -> None:
 @pytest.mark.parametrize(
     ("overrides", "row", "expected"),
     [
-        # V-Corr: .2f and the trend icon (↗ >= 0.8, → >= 0.3, ↘ below).
-        ({"v_return_correlation": 1.0}, 0, "V-Corr    1.00↗     Bellman   12.3"),
-        ({"v_return_correlation": 0.8}, 0, "V-Corr    0.80↗     Bellman   12.3"),
+        # V-Corr: three significant digits and the trend icon (↗ >= 0.8, → >= 0.3, ↘ below).
+        ({"v_return_correlation": 1.0}, 0, "V-Corr    1↗        Bellman   12.3"),
+        ({"v_return_correlation": 0.8}, 0, "V-Corr    0.8↗      Bellman   12.3"),
         ({"v_return_correlation": 0.79}, 0, "V-Corr    0.79→     Bellman   12.3"),
-        ({"v_return_correlation": 0.5}, 0, "V-Corr    0.50→     Bellman   12.3"),
-        ({"v_return_correlation": 0.3}, 0, "V-Corr    0.30→     Bellman   12.3"),
+        ({"v_return_correlation": 0.5}, 0, "V-Corr    0.5→      Bellman   12.3"),
+        ({"v_return_correlation": 0.3}, 0, "V-Corr    0.3→      Bellman   12.3"),
         ({"v_return_correlation": 0.29}, 0, "V-Corr    0.29↘     Bellman   12.3"),
         ({"v_return_correlation": -0.45}, 0, "V-Corr    -0.45↘    Bellman   12.3"),
-        ({"v_return_correlation": 0.0}, 0, "V-Corr    0.00↘     Bellman   12.3"),
-        # Bellman .1f, the last value of its line (no trailing gap).
-        ({"bellman_error": 0.0}, 0, "V-Corr    0.87↗     Bellman   0.0"),
-        ({"bellman_error": 49.96}, 0, "V-Corr    0.87↗     Bellman   50.0"),
-        ({"bellman_error": 1234.5}, 0, "V-Corr    0.87↗     Bellman   1234.5"),
-        # TD mean always signed (+.1f); TD std .1f.
+        ({"v_return_correlation": 0.0}, 0, "V-Corr    0↘        Bellman   12.3"),
+        ({"v_return_correlation": 0.8347}, 0, "V-Corr    0.835↗    Bellman   12.3"),
+        # Bellman, the last value of its line (no trailing gap).
+        ({"bellman_error": 0.0}, 0, "V-Corr    0.87↗     Bellman   0"),
+        ({"bellman_error": 49.96}, 0, "V-Corr    0.87↗     Bellman   50"),
+        ({"bellman_error": 1234.5}, 0, "V-Corr    0.87↗     Bellman   1234"),
+        ({"bellman_error": 0.000312}, 0, "V-Corr    0.87↗     Bellman   0.000312"),
+        # TD mean always signed (but 0 is never -0, nor +0); small values keep their digits.
         ({"td_error_mean": -2.4}, 1, "TD Mean   -2.4      TD Std    8.1"),
-        ({"td_error_mean": 0.0}, 1, "TD Mean   +0.0      TD Std    8.1"),
-        ({"td_error_mean": -15.0, "td_error_std": 0.04}, 1, "TD Mean   -15.0     TD Std    0.0"),
-        ({"td_error_mean": 123.45}, 1, "TD Mean   +123.5    TD Std    8.1"),
-        # p10/p50: +.0f padded to 5; p90 unpadded; ⚠ only when p90 - p10 > 50.
+        ({"td_error_mean": 0.0}, 1, "TD Mean   0         TD Std    8.1"),
+        ({"td_error_mean": -0.0}, 1, "TD Mean   0         TD Std    8.1"),
+        ({"td_error_mean": -0.004}, 1, "TD Mean   -0.004    TD Std    8.1"),
+        (
+            {"td_error_mean": -0.0412, "td_error_std": 0.0123},
+            1,
+            "TD Mean   -0.0412   TD Std    0.0123",
+        ),
+        ({"td_error_mean": -15.0, "td_error_std": 0.04}, 1, "TD Mean   -15       TD Std    0.04"),
+        ({"td_error_mean": 123.45}, 1, "TD Mean   +123      TD Std    8.1"),
+        # p10/p50: signed, padded to 6 and a space; p90 unpadded; ⚠ only when p90 - p10 > 50.
         (
             {"return_p10": 0.0, "return_p50": 25.0, "return_p90": 50.0},
             2,
-            "Returns   p10:+0   p50:+25  p90:+50",
+            "Returns   p10:0      p50:+25    p90:+50",
         ),
         (
             {"return_p10": 0.0, "return_p50": 25.0, "return_p90": 50.5},
             2,
-            "Returns   p10:+0   p50:+25  p90:+50 ⚠",
+            "Returns   p10:0      p50:+25    p90:+50.5 ⚠",
         ),
         (
             {"return_p10": -5.0, "return_p50": -3.0, "return_p90": -1.0},
             2,
-            "Returns   p10:-5   p50:-3   p90:-1",
+            "Returns   p10:-5     p50:-3     p90:-1",
+        ),
+        (  # normalised returns: three digits, not p10:-1 p50:-0 p90:+1
+            {"return_p10": -0.853, "return_p50": -0.0412, "return_p90": 0.912},
+            2,
+            "Returns   p10:-0.853 p50:-0.041 p90:+0.912",
+        ),
+        (
+            {"return_p10": -0.004, "return_p50": -0.00004, "return_p90": 0.004},
+            2,
+            "Returns   p10:-0.004 p50:-4e-5  p90:+0.004",
         ),
         (
             {"return_p10": -1234.0, "return_p50": 1234.0, "return_p90": 99999.0},
             2,
-            "Returns   p10:-1234 p50:+1234 p90:+99999 ⚠",
+            "Returns   p10:-1234  p50:+1234  p90:+99999 ⚠",
+        ),
+        (
+            {"return_p10": -123456.0, "return_p50": 1234567.0, "return_p90": 1e9},
+            2,
+            "Returns   p10:-1.2e5 p50:+1.2e6 p90:+1e9 ⚠",
         ),
         (
             {"return_p10": 10.0, "return_p50": 20.0, "return_p90": 60.0},
             2,
-            "Returns   p10:+10  p50:+20  p90:+60",
+            "Returns   p10:+10    p50:+20    p90:+60",
         ),
-        # Ret sigma = sqrt(variance), .1f; skew +.1f.
-        ({"return_variance": 0.0}, 3, "Ret σ     0.0       Skew      +0.3"),
+        # Ret sigma = sqrt(variance); skew signed.
+        ({"return_variance": 0.0}, 3, "Ret σ     0         Skew      +0.3"),
         ({"return_variance": 2.25}, 3, "Ret σ     1.5       Skew      +0.3"),
-        ({"return_variance": 100.0}, 3, "Ret σ     10.0      Skew      +0.3"),
-        ({"return_variance": 1e6}, 3, "Ret σ     1000.0    Skew      +0.3"),
+        ({"return_variance": 100.0}, 3, "Ret σ     10        Skew      +0.3"),
+        ({"return_variance": 1e6}, 3, "Ret σ     1000      Skew      +0.3"),
+        ({"return_variance": 1e-6}, 3, "Ret σ     0.001     Skew      +0.3"),
         ({"return_skewness": -1.5}, 3, "Ret σ     14.2      Skew      -1.5"),
-        ({"return_skewness": 0.0}, 3, "Ret σ     14.2      Skew      +0.0"),
+        ({"return_skewness": 0.0}, 3, "Ret σ     14.2      Skew      0"),
+        ({"return_skewness": -0.0004}, 3, "Ret σ     14.2      Skew      -0.0004"),
     ],
 )
 def test_line_formats(overrides: dict[str, float], row: int, expected: str) -> None:
@@ -211,17 +237,21 @@ def test_render_follows_the_latest_snapshot() -> None:
     panel = ValueDiagnosticsPanel()
     panel.update_snapshot(to_snapshot(state(bellman_error=1.0)))
     panel.update_snapshot(to_snapshot(state(bellman_error=2.0)))
-    assert "Bellman   2.0" in panel.render().plain
+    assert "Bellman   2\n" in panel.render().plain
 
 
 # --- styles ----------------------------------------------------------------------------
 
 
 def style_of(text: Text, needle: str) -> str:
-    """The style of the one span that covers exactly the only occurrence of ``needle``."""
+    """The style of the one span that covers exactly the only occurrence of ``needle``
+    (or its only occurrence as a whole cell, between spaces: "50" is not "p50")."""
     plain = text.plain
-    assert plain.count(needle) == 1, (needle, plain)
-    start = plain.index(needle)
+    found = [m.start() for m in re.finditer(re.escape(needle), plain)]
+    if len(found) > 1:
+        found = [m.start() for m in re.finditer(rf"(?<!\S){re.escape(needle)}(?!\S)", plain)]
+    assert len(found) == 1, (needle, plain)
+    start = found[0]
     end = start + len(needle)
     styles = [str(s.style) for s in text.spans if s.start == start and s.end == end]
     assert len(styles) == 1, (needle, text.spans)
@@ -232,38 +262,38 @@ def style_of(text: Text, needle: str) -> str:
     ("overrides", "needle", "style"),
     [
         ({"v_return_correlation": 0.87}, "0.87↗", "green bold"),
-        ({"v_return_correlation": 0.8}, "0.80↗", "green bold"),
+        ({"v_return_correlation": 0.8}, "0.8↗", "green bold"),
         ({"v_return_correlation": 0.79}, "0.79→", "green"),
-        ({"v_return_correlation": 0.5}, "0.50→", "green"),
+        ({"v_return_correlation": 0.5}, "0.5→", "green"),
         ({"v_return_correlation": 0.49}, "0.49→", "yellow"),
-        ({"v_return_correlation": 0.3}, "0.30→", "yellow"),
+        ({"v_return_correlation": 0.3}, "0.3→", "yellow"),
         ({"v_return_correlation": 0.29}, "0.29↘", "red bold"),
         ({"td_error_mean": 4.9}, "+4.9", "green"),
         ({"td_error_mean": -4.9}, "-4.9", "green"),
-        ({"td_error_mean": 5.0}, "+5.0", "yellow"),
+        ({"td_error_mean": 5.0}, "+5", "yellow"),
         ({"td_error_mean": -14.9}, "-14.9", "yellow"),
-        ({"td_error_mean": 15.0}, "+15.0", "red bold"),
-        ({"td_error_mean": -15.0}, "-15.0", "red bold"),
+        ({"td_error_mean": 15.0}, "+15", "red bold"),
+        ({"td_error_mean": -15.0}, "-15", "red bold"),
         ({"bellman_error": 19.9}, "19.9", "green"),
-        ({"bellman_error": 20.0}, "20.0", "yellow"),
+        ({"bellman_error": 20.0}, "20", "yellow"),
         ({"bellman_error": 49.9}, "49.9", "yellow"),
-        ({"bellman_error": 50.0}, "50.0", "red bold"),
+        ({"bellman_error": 50.0}, "50", "red bold"),
         ({"return_p10": -12.0}, "p10:-12", "red"),
-        ({"return_p10": 0.0, "return_p90": 40.0}, "p10:+0", "green"),
+        ({"return_p10": 0.0, "return_p90": 40.0}, "p10:0", "green"),
         ({"return_p50": -1.0}, "p50:-1", "red"),
         ({"return_p50": 34.0}, "p50:+34", "green"),
         ({"return_p90": -3.0, "return_p10": -20.0}, "p90:-3", "red"),
         ({"return_p90": 78.0}, "p90:+78", "green"),
         ({}, " ⚠", "yellow"),
-        ({"return_variance": 100.0}, "10.0", "cyan"),
-        ({"return_variance": 100.0001}, "10.0", "yellow"),
+        ({"return_variance": 100.0}, "10", "cyan"),
+        ({"return_variance": 100.0001}, "10", "yellow"),
         ({"return_variance": 14.2**2}, "14.2", "yellow"),
         ({"return_skewness": 0.9}, "+0.9", "cyan"),
         ({"return_skewness": -0.9}, "-0.9", "cyan"),
-        ({"return_skewness": 1.0}, "+1.0", "yellow"),
+        ({"return_skewness": 1.0}, "+1", "yellow"),
         ({"return_skewness": -1.9}, "-1.9", "yellow"),
-        ({"return_skewness": 2.0}, "+2.0", "red bold"),
-        ({"return_skewness": -2.0}, "-2.0", "red bold"),
+        ({"return_skewness": 2.0}, "+2", "red bold"),
+        ({"return_skewness": -2.0}, "-2", "red bold"),
         ({"td_error_std": 8.1}, "8.1", ""),
     ],
 )
@@ -310,9 +340,9 @@ def test_no_spread_icon_at_exactly_50() -> None:
         ({"td_error_mean": -INF}, 1, "TD Mean   -Inf      TD Std    8.1", "-Inf"),
         ({"td_error_std": NAN}, 1, "TD Mean   +2.4      TD Std    NaN", "NaN"),
         ({"td_error_std": INF}, 1, "TD Mean   +2.4      TD Std    Inf", "Inf"),
-        ({"return_p10": NAN}, 2, "Returns   p10:NaN  p50:+34  p90:+78 ⚠", "p10:NaN"),
-        ({"return_p50": -INF}, 2, "Returns   p10:-12  p50:-Inf p90:+78 ⚠", "p50:-Inf"),
-        ({"return_p90": NAN}, 2, "Returns   p10:-12  p50:+34  p90:NaN ⚠", "p90:NaN"),
+        ({"return_p10": NAN}, 2, "Returns   p10:NaN    p50:+34    p90:+78 ⚠", "p10:NaN"),
+        ({"return_p50": -INF}, 2, "Returns   p10:-12    p50:-Inf   p90:+78 ⚠", "p50:-Inf"),
+        ({"return_p90": NAN}, 2, "Returns   p10:-12    p50:+34    p90:NaN ⚠", "p90:NaN"),
         ({"return_variance": NAN}, 3, "Ret σ     NaN       Skew      +0.3", "NaN"),
         ({"return_variance": INF}, 3, "Ret σ     Inf       Skew      +0.3", "Inf"),
         ({"return_variance": -1.0}, 3, "Ret σ     NaN       Skew      +0.3", "NaN"),
@@ -342,15 +372,16 @@ def test_negative_variance_never_prints_a_complex_number() -> None:
 @pytest.mark.parametrize(
     ("overrides", "row", "expected"),
     [
-        ({"bellman_error": 1e308}, 0, "V-Corr    0.87↗     Bellman   1e+308"),
-        ({"td_error_mean": 1e308}, 1, "TD Mean   +1e+308   TD Std    8.1"),
-        ({"td_error_mean": -1.5e308}, 1, "TD Mean   -2e+308   TD Std    8.1"),
-        ({"td_error_mean": 123456.7}, 1, "TD Mean   +1.2e+05  TD Std    8.1"),
-        ({"td_error_std": 1e308}, 1, "TD Mean   +2.4      TD Std    1e+308"),
-        ({"v_return_correlation": -1234.5}, 0, "V-Corr    -1e+03↘   Bellman   12.3"),
-        ({"v_return_correlation": 1e308}, 0, "V-Corr    1e+308↗   Bellman   12.3"),
-        ({"return_variance": 1e308}, 3, "Ret σ     1e+154    Skew      +0.3"),
-        ({"return_skewness": -1e308}, 3, "Ret σ     14.2      Skew      -1e+308"),
+        ({"bellman_error": 1e308}, 0, "V-Corr    0.87↗     Bellman   1e308"),
+        ({"td_error_mean": 1e308}, 1, "TD Mean   +1e308    TD Std    8.1"),
+        ({"td_error_mean": -1.5e308}, 1, "TD Mean   -1.5e308  TD Std    8.1"),
+        ({"td_error_mean": 123456.7}, 1, "TD Mean   +123457   TD Std    8.1"),
+        ({"td_error_mean": 123456789.0}, 1, "TD Mean   +1.23e8   TD Std    8.1"),
+        ({"td_error_std": 1e308}, 1, "TD Mean   +2.4      TD Std    1e308"),
+        ({"v_return_correlation": -1234.5}, 0, "V-Corr    -1234↘    Bellman   12.3"),
+        ({"v_return_correlation": 1e308}, 0, "V-Corr    1e308↗    Bellman   12.3"),
+        ({"return_variance": 1e308}, 3, "Ret σ     1e154     Skew      +0.3"),
+        ({"return_skewness": -1e308}, 3, "Ret σ     14.2      Skew      -1e308"),
     ],
 )
 def test_huge_values_stay_compact(overrides: dict[str, float], row: int, expected: str) -> None:
@@ -486,10 +517,10 @@ GLYPHS = {"↗": "^", "→": "->", "↘": "v", "⚠": "!", "✓": "OK", "—": "
 @pytest.mark.parametrize(
     ("overrides", "unicode_cell", "ascii_cell"),
     [
-        ({"v_return_correlation": 0.9}, "0.90↗", "0.90^"),
-        ({"v_return_correlation": 0.6}, "0.60→", "0.60->"),
-        ({"v_return_correlation": 0.3}, "0.30→", "0.30->"),
-        ({"v_return_correlation": 0.1}, "0.10↘", "0.10v"),
+        ({"v_return_correlation": 0.92}, "0.92↗", "0.92^"),
+        ({"v_return_correlation": 0.6}, "0.6→", "0.6->"),
+        ({"v_return_correlation": 0.3}, "0.3→", "0.3->"),
+        ({"v_return_correlation": 0.1}, "0.1↘", "0.1v"),
         ({"v_return_correlation": NAN}, "NaN↘", "NaNv"),
         ({}, "p90:+78 ⚠", "p90:+78 !"),
         ({}, "inductor:reduce-overhead ✓", "inductor:reduce-overhead OK"),
@@ -567,7 +598,7 @@ def test_unreported_infrastructure_hides_an_eager_default() -> None:
 UNREPORTED_VALUES = [
     "V-Corr    —         Bellman   —",
     "TD Mean   —         TD Std    —",
-    "Returns   p10:—    p50:—    p90:—",
+    "Returns   p10:—      p50:—      p90:—",
     "Ret σ     —         Skew      —",
 ]
 
@@ -591,7 +622,7 @@ UNREPORTED_VALUES = [
             [
                 "V-Corr    -         Bellman   -",
                 "TD Mean   -         TD Std    -",
-                "Returns   p10:-    p50:-    p90:-",
+                "Returns   p10:-      p50:-      p90:-",
                 "Ret sigma -         Skew      -",
                 "Compile   not reported",
             ],

@@ -98,7 +98,7 @@ def test_markdown_renders_every_string_from_the_file_as_written(tmp_path: Path, 
     assert path in page.code, "the source path, whole, in one code span"
     assert f"{BACKEND}:{MODE}" in page.code, page.code
     assert any(re.fullmatch(r"line 3: invalid JSON: .+", code) for code in page.code), page.code
-    assert "| Bellman | 30.0 | **warning** |" in text, "numbers and levels stay plain"
+    assert "| Bellman | 30 | **warning** |" in text, "numbers and levels stay plain"
 
 
 @pytest.mark.parametrize(
@@ -196,9 +196,9 @@ def test_watch_annotates_level_changes_per_source_and_summarises_once_at_exit(
     md = summary.read_text(encoding="utf-8")
     sections = md.split("### VALUE DIAGNOSTICS: ")[1:]
     assert [s.splitlines()[0] for s in sections] == ["`a`", "`b`"], md
-    assert "| Bellman | 32.0 | **warning** |" in sections[0], "a's last frame"
-    assert "| TD Mean | +1.0 |" in sections[0]
-    assert "| Bellman | 60.0 | **critical** |" in sections[1], "b's last frame"
+    assert "| Bellman | 32 | **warning** |" in sections[0], "a's last frame"
+    assert "| TD Mean | +1 |" in sections[0]
+    assert "| Bellman | 60 | **critical** |" in sections[1], "b's last frame"
 
 
 def test_watch_annotates_a_level_that_holds_not_a_value_that_wobbles(

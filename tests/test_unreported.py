@@ -47,7 +47,7 @@ def test_a_metric_absent_or_null_is_a_dash_and_fires_nothing(
     path = write(tmp_path, record)
     code, text = once(path, "--fail-on", "critical")
     assert code == 0, text
-    assert text.splitlines()[1].startswith("V-Corr    —         Bellman   12.0"), text
+    assert text.splitlines()[1] == "V-Corr    —         Bellman   12", text
     assert "0.00" not in text
     obj = json_frame(path)
     assert obj["value_function"]["v_return_correlation"] == {"value": None, "level": "no_data"}
@@ -65,7 +65,7 @@ def test_a_line_that_omits_a_metric_keeps_the_earlier_report_with_its_age(
     )
     code, text = once(path, "--fail-on", "critical")
     assert code == 0, text
-    assert text.splitlines()[1].startswith("V-Corr    0.90"), text
+    assert text.splitlines()[1].startswith("V-Corr    0.9↗ "), text
     assert "V-Corr, TD Mean: last reported 1 update ago" in text
     vf = json_frame(path)["value_function"]
     assert vf["v_return_correlation"] == {"value": 0.9, "level": "ok", "updates_ago": 1}

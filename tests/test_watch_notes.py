@@ -292,19 +292,19 @@ def test_a_change_note_fades_on_a_live_terminal(tmp_path: Path, how: str) -> Non
             path.write_text(healthy(5.0))
             note = CREATED
         else:
-            term.wait_for(lambda s: shown_bellman(s) == ["4.0"], "Bellman 4.0")
+            term.wait_for(lambda s: shown_bellman(s) == ["4"], "Bellman 4")
             with open(path, "w") as f:
                 f.write(healthy(5.0))
             note = TRUNCATED
 
         def drawn(lines: list[str], with_note: bool) -> bool:
             text = "\n".join(lines)
-            data = shown_bellman(lines) == ["5.0"] and "1 record " in text
+            data = shown_bellman(lines) == ["5"] and "1 record " in text
             return data and (note in text) == with_note
 
-        term.wait_for(lambda s: drawn(s, with_note=True), f"Bellman 5.0 and {note!r}")
+        term.wait_for(lambda s: drawn(s, with_note=True), f"Bellman 5 and {note!r}")
         # Nothing more is written: the redraw for the age takes the note away.
-        shown = term.wait_for(lambda s: drawn(s, with_note=False), f"Bellman 5.0, no {note!r}")
+        shown = term.wait_for(lambda s: drawn(s, with_note=False), f"Bellman 5, no {note!r}")
         assert "waiting" not in "\n".join(shown)
         assert term.finish() == 0
     finally:

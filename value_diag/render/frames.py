@@ -21,7 +21,7 @@ from value_diag.options import Format
 from value_diag.render import styles
 from value_diag.render.panel import (
     FIT_LABEL,
-    FIT_SPEC,
+    FIT_SIGNED,
     ValueDiagnosticsPanel,
     cell_names,
     culprits,
@@ -124,7 +124,7 @@ class Renderer:
         mark = h.mark(health.FIT)
         if self.critic or mark.level not in health.ALARMS:
             return None
-        value = format_number(h.values.get(health.FIT, math.nan), FIT_SPEC).strip()
+        value = format_number(h.values.get(health.FIT, math.nan), FIT_SIGNED)
         why = health.REASONS[(health.FIT, mark.level.value)]
         return f"{FIT_LABEL} {value} {mark.level.value}: {why}"
 

@@ -24,7 +24,11 @@ GAP: Final = 2  # Gap between sub-columns
 TIGHT_GAP: Final = 1
 """The gap, and the space after the longest label, when the lines are wider than the screen:
 squeezing the padding keeps the glyphs at the end of the lines on screen."""
-PCT_W: Final = 5  # Width of the p10 and p50 numbers
+PCT_W: Final = 6
+"""Width of the p10 and p50 numbers: a sign and three significant digits ("-0.123")."""
+DIGITS: Final = 3
+"""Significant digits a value keeps however small its scale (fewer only where its cell
+is too narrow for them)."""
 
 UNICODE_GLYPHS: Final = {
     Icon.UP: "↗",
@@ -43,8 +47,9 @@ ASCII_GLYPHS: Final = {
 UNICODE_PROBE: Final = "".join(UNICODE_GLYPHS.values()) + "σ…─│╭"
 """Every non-ASCII character the panel and its border may print."""
 
-TREND_COL: Final = 2 * (LABEL_W + VAL_W + GAP)
-"""Column where the trend sparklines start (further right, all four, if a line is longer)."""
+TREND_COL: Final = LABEL_W + 2 * (len("p10:") + PCT_W + 1) + len("p90:") + VAL_W + 2 + GAP
+"""Column where the trend sparklines start: right of the widest line 3 can be (its three
+percentiles and the spread glyph), so that no number moves them."""
 TREND_W: Final = 30
 """Sparkline width (characters); a longer history is averaged into this many buckets."""
 MIN_TREND_W: Final = 4
@@ -56,8 +61,8 @@ EV_INDEX: Final = len(VALUE_FIELDS)
 """Where a history record holds its explained variance, when it has one."""
 FIT_LABEL: Final = "V-Fit"
 """How V-Fit (health.FIT) is named: beside Calib under scale-free, and among culprits."""
-FIT_SPEC: Final = ".2f"
-"""How V-Fit's number is written (as EV's)."""
+FIT_SIGNED: Final = False
+"""Whether V-Fit's number is written with a sign (as EV's: no)."""
 CRITIC_TITLE: Final = "CRITIC CALIBRATION"
 """The heading of the block --critic adds under the panel (esper-lite's panel title)."""
 CRITIC_LABELS: Final = (
@@ -82,21 +87,53 @@ NOT_REPORTED_ASCII: Final = "-"
 """What a metric of a part the file has not reported shows instead of a number."""
 
 
-def format_number(x: float, spec: str, width: int = VAL_W) -> str:
-    """``format(x, spec)``, NaN/Inf/-Inf for non-finite, 2 (or 1) significant digits if too wide."""
+def format_number(x: float, signed: bool = False, width: int = VAL_W) -> str:
+    """``x`` with DIGITS significant digits, in ``width`` characters where it can be.
+
+    Fixed notation while it fits, a whole number keeping all its digits ("1234",
+    "0.00412"), else a short exponent ("1.23e8", "4.12e-5"); fewer digits only when
+    neither fits, so small-scale runs stay readable. Zeros that end a fraction are not
+    written ("2.4", "0.8", as the spec's example shows them). Zero is "0", never "-0";
+    ``signed`` puts "+" before a positive value. Non-finite values are NaN, Inf and -Inf.
+    """
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):
         return "Inf" if x > 0 else "-Inf"
-    text = format(x, spec)
-    sign = "+" if spec.startswith("+") else ""
-    if len(text) > width:
-        text = min(text, format(x, sign + ".2g"), key=len)
-    if len(text) > width:
-        shorter = format(x, sign + ".1g")
-        if len(shorter) <= width:
-            text = shorter
-    return text
+    if x == 0:
+        return "0"
+    sign = "+" if signed and x > 0 else ""
+    shortest = ""
+    for digits in range(DIGITS, 0, -1):
+        for text in (_fixed(x, digits), _exponent(x, digits)):
+            text = sign + text
+            if len(text) <= width:
+                return text
+            if not shortest or len(text) < len(shortest):
+                shortest = text
+    return shortest
+
+
+def _fixed(x: float, digits: int) -> str:
+    """``x`` (finite, not 0) rounded to ``digits`` significant digits, without an exponent;
+    a number of more digits than that keeps all of them, rounded to a whole number."""
+    exponent = int(f"{x:.{digits - 1}e}".split("e")[1])  # after rounding: 9.996 is 1.00e1
+    return trimmed(f"{x:.{max(digits - 1 - exponent, 0)}f}")
+
+
+def _exponent(x: float, digits: int) -> str:
+    """``x`` (finite, not 0) as "1.23e8": ``digits`` significant digits, a bare exponent."""
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    return f"{trimmed(mantissa)}e{int(exponent)}"
+
+
+def trimmed(text: str) -> str:
+    """A decimal number without the zeros that end its fraction: "2.40" -> "2.4",
+    "3.00" -> "3", "1.20e8" -> "1.2e8"."""
+    mantissa, e, exponent = text.partition("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return mantissa + e + exponent
 
 
 class ValueDiagnosticsPanel:
@@ -203,24 +240,25 @@ class ValueDiagnosticsPanel:
         out.append(CRITIC_TITLE, "bold")
         rows = [StyledText() for _ in range(4)]
         pairs = (
-            ("td_error_mean", "+.1f", "td_error_std", ".1f"),
-            ("bellman_error", ".1f", health.SPAN, ".1f"),
-            ("value_mean", "+.1f", "value_std", ".1f"),
+            ("td_error_mean", True, "td_error_std", False),
+            ("bellman_error", False, health.SPAN, False),
+            ("value_mean", True, "value_std", False),
         )
         self._label(rows[0], "V-Corr")
         icon = self._glyph(h.mark(health.CALIB_CORR))  # esper's block warns below 0.6
-        corr = format_number(v.get("v_return_correlation", math.nan), ".2f", VAL_W - len(icon))
+        corr = format_number(v.get("v_return_correlation", math.nan), width=VAL_W - len(icon))
         self._cell(rows[0], corr + icon, h, health.CALIB_CORR)
         self._label(rows[0], "EV (fit)")
-        ev = format_number(v.get("explained_variance", math.nan), ".2f")
+        ev = format_number(v.get("explained_variance", math.nan))
         self._cell(rows[0], ev, h, "explained_variance", last=True)
-        for row, (left, left_spec, right, right_spec), labels in zip(
+        for row, (left, left_signed, right, right_signed), labels in zip(
             rows[1:], pairs, ((2, 3), (4, 5), (6, 7)), strict=True
         ):
             self._label(row, CRITIC_LABELS[labels[0]])
-            self._cell(row, format_number(v.get(left, math.nan), left_spec), h, left)
+            self._cell(row, format_number(v.get(left, math.nan), left_signed), h, left)
             self._label(row, CRITIC_LABELS[labels[1]])
-            self._cell(row, format_number(v.get(right, math.nan), right_spec), h, right, last=True)
+            right_text = format_number(v.get(right, math.nan), right_signed)
+            self._cell(row, right_text, h, right, last=True)
         history = [x for r in self._history if len(r) > EV_INDEX and (x := r[EV_INDEX]) is not None]
         for i, row in enumerate(rows):
             out.append("\n")
@@ -236,7 +274,7 @@ class ValueDiagnosticsPanel:
             return
         self._cell(out, word, h, health.CALIB)
         self._label(out, FIT_LABEL)
-        fit = format_number(v.get(health.FIT, math.nan), FIT_SPEC)  # a dash if not told
+        fit = format_number(v.get(health.FIT, math.nan), FIT_SIGNED)  # a dash if not told
         self._cell(out, fit, h, health.FIT, last=True)
 
     def _rows(self, h: Health) -> list[StyledText]:
@@ -248,33 +286,29 @@ class ValueDiagnosticsPanel:
         self._label(out, "V-Corr")
         corr = m["v_return_correlation"]
         icon = self._glyph(corr)
-        number = format_number(v.get("v_return_correlation", math.nan), ".2f", VAL_W - len(icon))
+        number = format_number(v.get("v_return_correlation", math.nan), width=VAL_W - len(icon))
         self._cell(out, number + icon, h, "v_return_correlation")
         self._label(out, "Bellman")
-        self._cell(
-            out,
-            format_number(v.get("bellman_error", math.nan), ".1f"),
-            h,
-            "bellman_error",
-            last=True,
-        )
+        bellman = format_number(v.get("bellman_error", math.nan))
+        self._cell(out, bellman, h, "bellman_error", last=True)
 
         out = rows[1]
         self._label(out, "TD Mean")
-        self._cell(out, format_number(v.get("td_error_mean", math.nan), "+.1f"), h, "td_error_mean")
+        self._cell(out, format_number(v.get("td_error_mean", math.nan), True), h, "td_error_mean")
         self._label(out, "TD Std")
-        self._cell(
-            out, format_number(v.get("td_error_std", math.nan), ".1f"), h, "td_error_std", last=True
-        )
+        td_std = format_number(v.get("td_error_std", math.nan))
+        self._cell(out, td_std, h, "td_error_std", last=True)
 
         out = rows[2]
         self._label(out, "Returns")
-        pad = 1 if self._gap < GAP else PCT_W
+        # Each number padded to PCT_W and a space, so p50 and p90 stay where they are
+        # whatever the numbers; squeezed (one space) when the lines are wider than the screen.
+        pad = 0 if self._gap < GAP else PCT_W
         for name, tag in (("return_p10", "p10"), ("return_p50", "p50")):
-            number = self._shown(format_number(v.get(name, math.nan), "+.0f", PCT_W), m[name])
+            number = self._shown(format_number(v.get(name, math.nan), True, PCT_W), m[name])
             out.append(f"{tag}:{number}", styles.style_of(h, name))
-            out.append(" " * max(pad - len(number), 1))
-        p90 = self._shown(format_number(v.get("return_p90", math.nan), "+.0f"), m["return_p90"])
+            out.append(" " * (max(pad - len(number), 0) + 1))
+        p90 = self._shown(format_number(v.get("return_p90", math.nan), True), m["return_p90"])
         out.append(f"p90:{p90}", styles.style_of(h, "return_p90"))
         spread = m[health.SPREAD]
         if spread.icon is not None:
@@ -282,10 +316,10 @@ class ValueDiagnosticsPanel:
 
         out = rows[3]
         self._label(out, self._labels()[5])
-        sigma = format_number(_sigma(v.get("return_variance", math.nan)), ".1f")
+        sigma = format_number(_sigma(v.get("return_variance", math.nan)))
         self._cell(out, sigma, h, "return_variance")
         self._label(out, "Skew")
-        skew = format_number(v.get("return_skewness", math.nan), "+.1f")
+        skew = format_number(v.get("return_skewness", math.nan), True)
         self._cell(out, skew, h, "return_skewness", last=True)
         return rows
 
@@ -376,26 +410,29 @@ def sparkline(
 
 
 METRICS: Final = {
-    "v_return_correlation": ("V-Corr", ".2f"),
-    "bellman_error": ("Bellman", ".1f"),
-    "td_error_mean": ("TD Mean", "+.1f"),
-    "td_error_std": ("TD Std", ".1f"),
-    "return_p10": ("p10", "+.0f"),
-    "return_p50": ("p50", "+.0f"),
-    "return_p90": ("p90", "+.0f"),
-    "return_variance": ("Ret sigma", ".1f"),
-    "return_skewness": ("Skew", "+.1f"),
-    "return_spread": ("p90-p10", ".0f"),
+    "v_return_correlation": ("V-Corr", False),
+    "bellman_error": ("Bellman", False),
+    "td_error_mean": ("TD Mean", True),
+    "td_error_std": ("TD Std", False),
+    "return_p10": ("p10", True),
+    "return_p50": ("p50", True),
+    "return_p90": ("p90", True),
+    "return_variance": ("Ret sigma", False),
+    "return_skewness": ("Skew", True),
+    "return_spread": ("p90-p10", False),
 }
-"""Label and format of each metric in tables and annotations, in panel order."""
+"""Label of each metric in tables and annotations, in panel order, and whether its number
+is signed ("+2.4"): every number keeps DIGITS significant digits (format_number)."""
 CRITIC_METRICS: Final = {
-    "explained_variance": ("EV", ".2f"),
-    "value_mean": ("V-Mean", "+.1f"),
-    "value_std": ("V-Std", ".1f"),
-    health.SPAN: ("V-Span", ".1f"),
-    health.CALIB: ("Calib", ""),
+    "explained_variance": ("EV", False),
+    "value_mean": ("V-Mean", True),
+    "value_std": ("V-Std", False),
+    health.SPAN: ("V-Span", False),
+    health.CALIB: ("Calib", False),
 }
 """What --critic adds to tables and annotations: the critic block's own metrics."""
+TABLE_W: Final = 12
+"""The most characters a number takes in a table or an annotation."""
 
 
 def critic_shown(frame: Frame) -> bool:
@@ -411,9 +448,9 @@ def metric_text(name: str, value: float, level: Level = Level.OK) -> str:
     if name == "return_variance":
         value = _sigma(value)
     if name == health.FIT:
-        return format_number(value, FIT_SPEC, width=12)
-    spec = METRICS[name][1] if name in METRICS else CRITIC_METRICS[name][1]
-    return format_number(value, spec, width=12)
+        return format_number(value, FIT_SIGNED, TABLE_W)
+    signed = METRICS[name][1] if name in METRICS else CRITIC_METRICS[name][1]
+    return format_number(value, signed, TABLE_W)
 
 
 def compile_text(enabled: bool, backend: str, mode: str, ascii_only: bool = False) -> str:
