@@ -4,6 +4,7 @@ console script, on pipes and on pseudo-terminals."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -47,3 +48,41 @@ def test_one_age_format_in_the_header_the_stale_reason_the_table_and_the_annotat
         ["once", "a.jsonl", "--max-age", "1m", "--format", "github", "--no-config"], cwd=tmp_path
     )
     assert re.search(rf"no record for {AGE} \(critical\)", github.stdout.decode()), github.stdout
+
+
+# --- numbers with their digits -------------------------------------------------------------
+
+
+NORMALISED = {
+    "step": 7,
+    "v_return_correlation": 0.8347,
+    "td_error_mean": -0.00412,
+    "td_error_std": 0.0123,
+    "bellman_error": 0.000312,
+    "return_p10": -0.853,
+    "return_p50": -0.0004,
+    "return_p90": 0.912,
+    "return_variance": 0.0004,
+    "return_skewness": -0.0002,
+}
+"""A run on normalised returns: every number well under one."""
+
+
+def test_small_scale_values_keep_three_significant_digits_and_never_show_minus_zero(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "run.jsonl").write_text(json.dumps(NORMALISED) + "\n")
+    proc = run_cli(["once", "run.jsonl", "--no-config"], cwd=tmp_path)
+    lines = proc.stdout.decode().splitlines()
+    assert lines[1:5] == [
+        "V-Corr    0.835↗    Bellman   0.000312",
+        "TD Mean   -0.00412  TD Std    0.0123",
+        "Returns   p10:-0.853 p50:-4e-4  p90:+0.912",
+        "Ret σ     0.02      Skew      -0.0002",
+    ], proc.stdout.decode()
+    assert not re.search(r"-0(?![.\d])|-0\.0(?!\d)", proc.stdout.decode())
+
+    md = run_cli(["once", "run.jsonl", "--no-config", "-f", "markdown"], cwd=tmp_path)
+    text = md.stdout.decode()
+    for row in ("| TD Mean | -0.00412 |", "| p10 | -0.853 |", "| p50 | -0.0004 |"):
+        assert row in text, text
