@@ -879,7 +879,7 @@ def _exit(command: Callable[[], ExitCode]) -> NoReturn:
         # Not cut to a length: the reason comes last, after a path of any length.
         sys.stderr.write(f"{PROG}: error: {clean(str(exc), limit=None)}\n")
         code = ExitCode.ERROR
-    except BrokenPipeError:  # the reader left early (`watch ... | head`): nothing to say
+    except BrokenPipeError:  # stdout's reader left (stderr cannot raise: see streams.py)
         from value_diag.render.terminal import silence_stdout
 
         silence_stdout()
@@ -992,29 +992,16 @@ def _usage(root: _Group, ctx: ClickContext | None, args: list[str]) -> str:
     return ctx.get_usage()
 
 
-def _reopen_closed_streams() -> None:
-    """A standard stream closed by the caller (`>&-`, `<&-`) is /dev/null instead.
-
-    Python leaves such a stream as None, which nothing here could print to or read from;
-    like /dev/null, a closed stdout shows nothing and the exit code still tells the verdict.
-    """
-    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
-        if getattr(sys, name) is not None:
-            continue
-        devnull = os.open(os.devnull, os.O_RDONLY if mode == "r" else os.O_WRONLY)
-        if devnull != fd:
-            os.dup2(devnull, fd)
-            os.close(devnull)
-        setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115 - lives as long as sys
-
-
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the process exit code.
 
     Every usage error, the parser's or a command's, is said the same way: the usage line
     of the command, then `value-diag: error: ...`, and exit code 2.
     """
-    _reopen_closed_streams()
+    from value_diag.streams import guard_stderr, reopen_closed
+
+    reopen_closed()
+    guard_stderr()
     args = list(sys.argv[1:] if argv is None else argv)
     root = cast(_Group, typer.main.get_command(app))
     try:

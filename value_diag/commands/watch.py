@@ -29,6 +29,7 @@ from value_diag.ingest.runfiles import Kind, Target
 from value_diag.ingest.urls import is_url
 from value_diag.naming import short_names
 from value_diag.render.sinks import Sink
+from value_diag.render.terminal import silence_stdout
 from value_diag.state import FoldState
 
 if TYPE_CHECKING:
@@ -239,7 +240,12 @@ class _Step:
         the watch (--fail-on reached), else None."""
         now = self.clock()
         if changed:
-            self.sink.show(frames, changed, now)
+            try:
+                self.sink.show(frames, changed, now)
+            except BrokenPipeError:  # the reader left: the watch ends, the frames still judged
+                silence_stdout()
+                verdict = _verdict(frames, changed, self.sink, self.fail_on, self.fail_count)
+                return verdict or ExitCode.OK
             self.last_draw = now
             return _verdict(frames, changed, self.sink, self.fail_on, self.fail_count)
         if self.stopper.resized.is_set() or now - self.last_draw >= AGE_REFRESH_S:

@@ -1,0 +1,94 @@
+"""The standard streams as a command needs them: there, and a stderr that cannot fail it.
+
+The exit code is the verdict, never the fate of a message. A stderr the caller closed
+(``2>&-``) or a pipe whose reader left (``2>&1 | head -1``) loses the lines written to
+it, and nothing else: a write that fails points the descriptor at /dev/null and returns,
+so the error line of an unreadable file still ends in exit 2 and a failing gate in exit 1.
+A stdout whose reader left is the command's own business (``once`` still judges every
+run; ``watch`` ends with the verdict of what it had to show).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from typing import TextIO, cast
+
+
+def reopen_closed() -> None:
+    """A standard stream closed by the caller (`>&-`, `<&-`) is /dev/null instead.
+
+    Python leaves such a stream as None, which nothing here could print to or read from;
+    like /dev/null, a closed stdout shows nothing and the exit code still tells the verdict.
+    """
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        if getattr(sys, name) is not None:
+            continue
+        devnull = os.open(os.devnull, os.O_RDONLY if mode == "r" else os.O_WRONLY)
+        if devnull != fd:
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115 - lives as long as sys
+
+
+class Unfailing:
+    """A text stream whose writes never raise: the first that fails silences it for good.
+
+    Everything but writing is the wrapped stream's (``fileno``, ``isatty``, ``encoding``),
+    so a console drawing on stderr sees the stream it always did.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.lost = False
+        """A write failed: nothing more is written (the descriptor is /dev/null)."""
+
+    def write(self, text: str) -> int:
+        """Writes ``text``, or drops it once the stream is lost; its length either way."""
+        if not self.lost:
+            try:
+                self.stream.write(text)
+            except BlockingIOError:  # a full non-blocking pipe: this line is lost, not the rest
+                pass
+            except (OSError, ValueError):  # EPIPE, EBADF, EIO, ENOSPC; or a closed file
+                self._lose()
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        """Writes each line (see ``write``)."""
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        """Flushes the stream, or nothing once it is lost."""
+        if not self.lost:
+            try:
+                self.stream.flush()
+            except BlockingIOError:
+                pass
+            except (OSError, ValueError):
+                self._lose()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+    def _lose(self) -> None:
+        """Points the descriptor at /dev/null, so what the stream still holds in its buffer
+        (flushed at exit) and what the interpreter writes there itself go nowhere."""
+        self.lost = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self.stream.fileno())
+            finally:
+                os.close(devnull)
+            self.stream.flush()  # now into /dev/null: the buffer is empty
+        except (OSError, ValueError):  # no descriptor (an in-memory stream), or closed
+            pass
+
+
+def guard_stderr() -> None:
+    """Makes ``sys.stderr`` unable to fail a command (see ``Unfailing``); idempotent."""
+    if sys.stderr is not None and not isinstance(sys.stderr, Unfailing):
+        sys.stderr = cast(TextIO, Unfailing(sys.stderr))
