@@ -11,17 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Final
 
 from value_diag.ingest.parse import FINDER, KNOWN_NAMES, BadLine
-
-MAX_LINE: Final = 256 * 1024
-"""A candidate line longer than this (bytes) is counted bad without being loaded.
-
-Parsing builds a Python object per JSON value, and the worst shapes cost far more than
-their text: nested lists ([[[...]]], a list per two bytes) take some 50 bytes of memory
-per byte of line, [[],[],...] and [{},{},...] about 30. With this limit a process's
-peak RSS stays under 4x the line + 60 MiB for any line (measured through `once`: 47 MiB
-for 256 KiB of nested lists, 36 MiB for 256 KiB of NaN; at 1 MiB nested lists took
-85 MiB, at 16 MiB 836 MiB). Real telemetry lines are a few KB (an esper update: 3.6 KB).
-"""
+from value_diag.schema import MAX_LINE as MAX_LINE  # re-exported: the limit has one home
 
 _OVERLAP: Final = max(len(n) for n in KNOWN_NAMES) + 2
 """Bytes kept from a dropped stretch so that a name cut across chunks is still seen."""

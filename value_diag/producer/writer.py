@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
+import threading
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -11,16 +14,30 @@ from typing import Any, Final
 
 from value_diag import __version__
 from value_diag.producer.metrics import CRITIC_FIELDS, FIT_FIELDS
-from value_diag.schema import COMPILE_FIELDS, RUN_HEADER, VALUE_FIELDS, ValueFunctionMetrics
-
-RESERVED: Final = frozenset(
-    (*VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS, *COMPILE_FIELDS, RUN_HEADER)
+from value_diag.schema import (
+    COMPILE_FIELDS,
+    MAX_LINE,
+    RUN_HEADER,
+    VALUE_FIELDS,
+    ValueFunctionMetrics,
 )
-"""Keys value-diag reads from a flat line; ``log(**extra)`` may not reuse them."""
+
+SHAPE_KEYS: Final = ("event_type", "tamiyo")
+"""Top-level keys that make value-diag read a line as an esper-lite event or a Sanctum
+snapshot instead of a flat line: an extra of either name would hide the update."""
+RESERVED: Final = frozenset(
+    (*VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS, *COMPILE_FIELDS, RUN_HEADER, *SHAPE_KEYS)
+)
+"""Keys value-diag reads from a flat line, or that change how it reads one; ``log(**extra)``
+may not use them."""
 WRITER: Final = "TelemetryWriter"
 """What a run header names as the writer unless told otherwise."""
 RULES: Final = "scale-free"
 """The rules a run header asks value-diag to judge the run by."""
+SETTLE_S: Final = 0.002
+SETTLE_TRIES: Final = 10
+"""A file found ending mid-line is looked at again SETTLE_S later, up to SETTLE_TRIES
+times, until its size holds: only then is its last line a fragment, not a line landing."""
 
 
 def encode(record: Mapping[str, Any]) -> bytes:
@@ -32,6 +49,18 @@ def encode(record: Mapping[str, Any]) -> bytes:
     anything else JSON has no type for, as its ``str()``.
     """
     return (json.dumps(record, allow_nan=True, default=_default) + "\n").encode("ascii")
+
+
+def fits(line: bytes) -> bool:
+    """Whether an encoded line (newline included) is no longer than value-diag loads."""
+    return len(line) - 1 <= MAX_LINE
+
+
+def _too_long(line: bytes, what: str) -> ValueError:
+    return ValueError(
+        f"{what} would be a line of {len(line) - 1} bytes, longer than value-diag reads "
+        f"({MAX_LINE} bytes, MAX_LINE); nothing was written"
+    )
 
 
 def flat_record(
@@ -50,7 +79,10 @@ def flat_record(
     """
     clash = sorted(RESERVED.intersection(extra))
     if clash:
-        raise ValueError(f"extra keys may not reuse the names value-diag reads: {clash}")
+        raise ValueError(
+            f"extra keys may not reuse the names value-diag reads, or that change how it "
+            f"reads a line: {clash}; give them another name"
+        )
     record: dict[str, Any] = {} if step is None else {"step": step}
     for name in VALUE_FIELDS:
         record[name] = float(getattr(metrics, name))
@@ -59,6 +91,28 @@ def flat_record(
             record[name] = float(getattr(metrics, name))
     record.update(extra)
     return record
+
+
+def log_lines(metrics: ValueFunctionMetrics, step: int | None = None, **extra: Any) -> list[bytes]:
+    """The encoded lines ``log`` writes: one flat line (``flat_record``) when it is no
+    longer than value-diag reads (MAX_LINE), else two: the flat line without ``extra``, then
+    ``step`` and ``extra`` on a line of their own, which value-diag does not need to read.
+
+    An update is never lost to its extras: a line over the limit is counted bad unread.
+
+    Raises:
+        ValueError: an ``extra`` key is one of RESERVED, or the extras are longer than
+            MAX_LINE even on a line of their own.
+    """
+    line = encode(flat_record(metrics, step, **extra))
+    if fits(line):
+        return [line]
+    rest: dict[str, Any] = {} if step is None else {"step": step}
+    rest.update(extra)
+    tail = encode(rest)
+    if not fits(tail):
+        raise _too_long(tail, "the extras")
+    return [encode(flat_record(metrics, step)), tail]
 
 
 def run_header(writer: str = WRITER, started: float | None = None) -> dict[str, Any]:
@@ -87,10 +141,12 @@ def _default(obj: Any) -> Any:
 class TelemetryWriter:
     """Appends flat-shape telemetry lines to a file that value-diag can watch.
 
-    The file is opened with O_APPEND and every line goes out in one ``os.write`` of
-    the complete line (no user-space buffer), so lines from several writers never
-    interleave, a reader sees each line whole as soon as it is written, and a crash
-    leaves at most one partial last line.
+    The file is opened with O_APPEND and every call goes out in one ``os.write`` of whole
+    lines (no user-space buffer), so lines from several writers never interleave and a
+    reader sees each line whole as soon as it is written. No line is longer than
+    value-diag reads (MAX_LINE), and no part of a line is left for the next one to be
+    glued to: a write the disk takes only part of is cut off again (``write``), and a file
+    that already ends mid-line (a crash) gets a newline before the first line.
 
     Its first line is a run header (``run_header``): a training script started again on
     the same file begins a new run there, and value-diag shows only the newest run.
@@ -122,7 +178,10 @@ class TelemetryWriter:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         if truncate:
             flags |= os.O_TRUNC
+        self._lock = threading.Lock()
         self._fd: int | None = os.open(self.path, flags, 0o644)
+        # The file may end with part of a line: then the next write starts with a newline.
+        self._torn = _ends_mid_line(self._fd, self.path)
         if header:
             try:
                 self.write(run_header(writer))
@@ -131,12 +190,16 @@ class TelemetryWriter:
                 raise
 
     def log(self, metrics: ValueFunctionMetrics, step: int | None = None, **extra: Any) -> None:
-        """Appends the value metrics (and ``step`` and ``extra`` keys) as one flat line.
+        """Appends the value metrics (and ``step`` and ``extra`` keys) as one flat line, or
+        as two when the extras would make it longer than value-diag reads (``log_lines``).
 
         Raises:
-            ValueError: an ``extra`` key is one of the names value-diag reads (RESERVED).
+            ValueError: an ``extra`` key is one of the names value-diag reads or that
+                change how it reads a line (RESERVED), or the extras alone are longer
+                than MAX_LINE; nothing is written.
+            OSError: the file did not take the line (see ``write``).
         """
-        self.write(flat_record(metrics, step, **extra))
+        self._append(b"".join(log_lines(metrics, step, **extra)))
 
     def set_compile(
         self, enabled: bool, backend: str | None = None, mode: str | None = None
@@ -145,21 +208,61 @@ class TelemetryWriter:
         self.write(compile_record(enabled, backend, mode))
 
     def write(self, record: Mapping[str, Any]) -> None:
-        """Appends any JSON object as one line (an esper event, a snapshot)."""
-        if self._fd is None:
-            raise ValueError(f"TelemetryWriter for {self.path} is closed")
-        data = encode(record)
-        # One call: with O_APPEND the line lands whole at the end. A regular file takes
-        # it all; only a full disk writes short, and then the rest follows.
-        written = os.write(self._fd, data)
-        while written < len(data):
-            written += os.write(self._fd, data[written:])
+        """Appends any JSON object as one line (an esper event, a snapshot).
+
+        Raises:
+            ValueError: the writer is closed, or the line would be longer than value-diag
+                reads (MAX_LINE); nothing is written.
+            OSError: the file did not take the whole line (a full disk, a file size
+                limit). The part written, if any, has been cut off again, so the file
+                still ends at its last whole line; where that cannot be done safely (a
+                pipe, or another writer appended after it) the next line starts with a
+                newline, making the part a bad line of its own rather than a prefix of
+                the next update.
+        """
+        line = encode(record)
+        if not fits(line):
+            raise _too_long(line, "the record")
+        self._append(line)
+
+    def _append(self, data: bytes) -> None:
+        """Writes whole lines in one call; never leaves a part for the next to be glued to."""
+        with self._lock:
+            fd = self._fd
+            if fd is None:
+                raise ValueError(f"TelemetryWriter for {self.path} is closed")
+            if self._torn:
+                data = b"\n" + data
+            # With O_APPEND the lines land whole at the end. A regular file takes them all
+            # in one call; only a full disk (or a size limit) writes short.
+            written = os.write(fd, data)  # if this raises, nothing was written
+            if written < len(data):
+                self._finish(fd, data, written)
+            self._torn = False
+
+    def _finish(self, fd: int, data: bytes, written: int) -> None:
+        """Writes the rest of ``data`` after a short write; if that fails, cuts off the
+        part written, or, where that is not safe, has the next write start a new line."""
+        start = _offset(fd)
+        if start is not None:
+            start -= written
+        try:
+            while written < len(data):
+                n = os.write(fd, data[written:])
+                if n <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.path)
+                written += n
+        except BaseException:
+            if not _cut(fd, start, written):
+                self._torn = True
+            raise
 
     def close(self) -> None:
         """Closes the file; closing twice is fine."""
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)
+        with self._lock:
+            if self._fd is not None:
+                fd, self._fd = self._fd, None
+                os.close(fd)
 
     @property
     def closed(self) -> bool:
@@ -176,3 +279,65 @@ class TelemetryWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _offset(fd: int) -> int | None:
+    """The file offset of ``fd`` (just past its last write, under O_APPEND), or None for a
+    file that cannot seek (a pipe)."""
+    try:
+        return os.lseek(fd, 0, os.SEEK_CUR)
+    except OSError:
+        return None
+
+
+def _cut(fd: int, start: int | None, written: int) -> bool:
+    """Truncates the file back to ``start``, where the ``written`` bytes of a failed line
+    begin, if they are still its last bytes and all ours; whether it did.
+
+    Another writer's line appended after them (or between their pieces) would be cut too,
+    so then nothing is cut. A writer on another machine (NFS) that appends between the size
+    check and the truncation is the one case this cannot see.
+    """
+    if start is None:
+        return False
+    try:
+        end = os.lseek(fd, 0, os.SEEK_CUR)
+        if end - start != written or os.fstat(fd).st_size != end:
+            return False
+        os.ftruncate(fd, start)
+    except OSError:
+        return False
+    return True
+
+
+def _ends_mid_line(fd: int, path: str) -> bool:
+    """Whether the regular file just opened as ``fd`` ends with part of a line (an earlier
+    writer that crashed, or met a full disk, mid-line). Unreadable: taken as whole.
+
+    Another writer's line may be landing as this looks (a long write shows page by page):
+    a last line that is still growing is looked at again once it stops.
+    """
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            return False
+        rfd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        same = os.fstat(rfd)
+        if (same.st_dev, same.st_ino) != (st.st_dev, st.st_ino):
+            return False  # replaced between the two opens
+        size = -1
+        for _ in range(SETTLE_TRIES):
+            before, size = size, os.fstat(rfd).st_size
+            if size == 0 or os.pread(rfd, 1, size - 1) == b"\n":
+                return False
+            if size == before:
+                return True
+            time.sleep(SETTLE_S)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(rfd)
