@@ -303,3 +303,62 @@ def test_a_fragment_that_cannot_be_cut_is_ended_by_the_next_line(
     frame = read(path)
     assert (frame["step"], frame["bad_lines"]) == (2, 1)
     assert gate(path) == 1
+
+
+# --- inputs compute_value_metrics refuses --------------------------------------------------------
+
+PATHS = [True, False]
+
+
+class MaskedTensor:
+    """Stands for torch.masked.MaskedTensor, known by its class name."""
+
+    def tolist(self) -> list[float]:
+        return [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("use_numpy", PATHS)
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({0: 1.0, 1: 2.0, 2: 4.0}, "values is a dict, not a sequence: pass its numbers in step"),
+        ({1.0, 2.0, 4.0}, "values is a set: its items have no order"),
+        (frozenset({1.0, 2.0, 4.0}), "values is a frozenset: its items have no order"),
+        ([[1.0, 2.0], [4.0]], "values is ragged: values[1] has 1 item, the rows before it 2"),
+        ([[1, 2], [4, 5, 6]], "values is ragged: values[1] has 3 items, the rows before it 2"),
+        ([1.0, [2.0, 4.0]], "values is ragged: values[1] is a row among numbers"),
+        ([[1.0, 2.0], 4.0], "values is ragged: values[1] is a number among rows"),
+        (
+            np.array([np.array([1.0, 2.0]), np.array([4.0])], dtype=object),
+            "values is ragged: values[1] has 1 item, the rows before it 2",
+        ),
+        (
+            np.ma.masked_array([1.0, 2.0, 4.0], mask=[False, True, False]),
+            "values is a masked array, whose masked items would be used as numbers",
+        ),
+        (np.ma.masked_array([1.0, 2.0, 4.0]), "values is a masked array"),
+        (MaskedTensor(), "values is a masked array"),
+    ],
+)
+def test_inputs_that_would_pair_wrongly_or_use_masked_numbers_are_refused(
+    use_numpy: bool, values: Any, message: str
+) -> None:
+    """Each was accepted silently: a dict's keys or a set's arbitrary order as the values,
+    a ragged list flattened into a series that pairs wrongly, masked items used."""
+    with pytest.raises(ValueError) as info:
+        compute_value_metrics(values, [1.0, 2.0, 3.0], [0.0, 0.1, 0.2], use_numpy=use_numpy)
+    assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize("use_numpy", PATHS)
+def test_regular_nested_lists_and_dict_views_are_still_taken(use_numpy: bool) -> None:
+    flat = compute_value_metrics(
+        [1.0, 2.0, 4.0, 3.0], [1, 2, 3, 4], [0, 0, 1, 1], use_numpy=use_numpy
+    )
+    nested = compute_value_metrics(
+        [[1.0, 2.0], [4.0, 3.0]],
+        {"a": 1, "b": 2, "c": 3, "d": 4}.values(),
+        [[0], [0], [1], [1]],
+        use_numpy=use_numpy,
+    )
+    assert dataclasses.astuple(nested) == dataclasses.astuple(flat)

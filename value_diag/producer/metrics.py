@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -65,8 +65,11 @@ def compute_value_metrics(
             Python; True requires numpy. Both give the same numbers.
 
     Each input is a list, a numpy array, a torch tensor (any device) or any iterable of
-    numbers; arrays of several dimensions are flattened. The three must hold the same
-    number of items.
+    numbers, in step order; arrays and nested lists of several dimensions are flattened,
+    nested lists only when every row has the same length. The three must hold the same
+    number of items. Refused, since each would pair numbers wrongly or use numbers that
+    are not there: a mapping (a dict) or a set, ragged nested lists, and masked arrays
+    (numpy.ma, torch's MaskedTensor), whose masked items would be used.
 
     Returns:
         v_return_correlation: Pearson correlation of values and returns (population
@@ -84,9 +87,12 @@ def compute_value_metrics(
         Empty inputs give all zeros. A NaN in an input makes the metrics that use it NaN.
 
     Raises:
-        ValueError: the lengths differ, or an item is not a number (named by position).
+        ValueError: the lengths differ, an input is a mapping, a set, ragged or masked, or
+            an item is not a number (named by position).
         ImportError: use_numpy is True and numpy is not installed.
     """
+    for x, n in _named(values, returns, td_errors):
+        _check_kind(x, n)
     np_mod = _numpy() if use_numpy is not False else None
     if use_numpy and np_mod is None:
         raise ImportError("use_numpy=True needs numpy, which is not installed")
@@ -122,6 +128,34 @@ def _same_length(nv: int, nr: int, nd: int) -> None:
 
 # --- inputs ----------------------------------------------------------------------------------
 
+MASKED: Final = frozenset({"MaskedArray", "MaskedTensor"})
+"""Class names of masked arrays (numpy.ma, torch.masked): their masked items hold numbers
+that are not meant to be used, and np.asarray and tolist() would use or drop them."""
+
+
+def _check_kind(seq: Any, name: str) -> None:
+    """Refuses inputs whose items have no step order or are not all meant to be used.
+
+    Raises:
+        ValueError: ``seq`` is a mapping, a set or a masked array.
+    """
+    if isinstance(seq, Mapping):
+        raise ValueError(
+            f"{name} is a {type(seq).__name__}, not a sequence: pass its numbers in step "
+            f"order as a list or an array"
+        )
+    if isinstance(seq, Set):
+        raise ValueError(
+            f"{name} is a {type(seq).__name__}: its items have no order to pair them with "
+            f"the other inputs' by"
+        )
+    if any(cls.__name__ in MASKED for cls in type(seq).__mro__):
+        raise ValueError(
+            f"{name} is a masked array, whose masked items would be used as numbers: pass "
+            f"the items to use, the same steps of all three (e.g. {name}.compressed() when "
+            f"they share one mask)"
+        )
+
 
 def floats(seq: Any, name: str = "values") -> list[float]:
     """The items of a list, array or tensor as Python floats, flattened.
@@ -137,19 +171,62 @@ def floats(seq: Any, name: str = "values") -> list[float]:
     if set(map(type, out)) <= {float}:
         return out
     flat: list[float] = []
-    _flatten(out, name, [], flat)
+    _flatten(out, name, [], flat, _Shape())
     return flat
 
 
-def _flatten(items: Iterable[Any], name: str, where: list[int], out: list[float]) -> None:
+class _Shape:
+    """The shape nested lists must keep: each level's length, and the level of the numbers.
+
+    Set by the first row met at each level; every other row is held to it, so that a
+    ragged list is refused instead of flattened into a series that pairs wrongly.
+    """
+
+    __slots__ = ("leaf", "lengths")
+
+    def __init__(self) -> None:
+        self.lengths: dict[int, int] = {}
+        self.leaf = -1
+
+    def number_at(self, level: int, name: str, where: list[int]) -> None:
+        """A number at ``level`` (1: an item of the input itself)."""
+        if self.leaf < 0 and level not in self.lengths:
+            self.leaf = level
+        elif level != self.leaf:
+            raise ValueError(f"{name} is ragged: {_at(name, where)} is a number among rows")
+
+    def row_at(self, level: int, name: str, where: list[int]) -> None:
+        """A row (a list) at ``level``, before its items are read."""
+        if 0 <= self.leaf <= level:
+            raise ValueError(f"{name} is ragged: {_at(name, where)} is a row among numbers")
+
+    def row_read(self, level: int, length: int, name: str, where: list[int]) -> None:
+        """A row at ``level`` whose items were all numbers or rows: its length must be
+        that of the first row at its level."""
+        first = self.lengths.setdefault(level, length)
+        if first != length:
+            raise ValueError(
+                f"{name} is ragged: {_at(name, where)} has {length} item"
+                f"{'' if length == 1 else 's'}, the rows before it {first}"
+            )
+
+
+def _flatten(
+    items: list[Any] | tuple[Any, ...], name: str, where: list[int], out: list[float], shape: _Shape
+) -> None:
+    level = len(where) + 1  # the level of this list's items
     for i, x in enumerate(items):
         if type(x) is float:
             out.append(x)
+            if shape.leaf != level:
+                shape.number_at(level, name, [*where, i])
             continue
         if hasattr(x, "tolist"):  # a numpy scalar, a 0-d tensor, or a row of an array
             x = x.tolist()
         if isinstance(x, list | tuple):
-            _flatten(x, name, [*where, i], out)
+            shape.row_at(level, name, [*where, i])
+            _flatten(x, name, [*where, i], out, shape)
+            shape.row_read(level, len(x), name, [*where, i])
             continue
         if isinstance(x, bool | str | bytes | bytearray):
             raise ValueError(f"{_at(name, [*where, i])} is {_kind(x)}, not a number")
@@ -157,6 +234,8 @@ def _flatten(items: Iterable[Any], name: str, where: list[int], out: list[float]
             out.append(float(x))
         except (TypeError, ValueError):
             raise ValueError(f"{_at(name, [*where, i])} is {_kind(x)}, not a number") from None
+        if shape.leaf != level:
+            shape.number_at(level, name, [*where, i])
 
 
 def _at(name: str, where: list[int]) -> str:
