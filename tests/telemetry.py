@@ -26,7 +26,7 @@ EXAMPLE_LINES = [
     "V-Corr    0.87↗     Bellman   12.3",
     "TD Mean   +2.4      TD Std    8.1",
     "Returns   p10:-12    p50:+34    p90:+78 ⚠",
-    "Ret σ     14.2      Skew      +0.3",
+    "Ret σ     14.2!     Skew      +0.3",
     "Compile   inductor:reduce-overhead ✓",
 ]
 """The panel the spec shows for its example."""

@@ -188,9 +188,9 @@ def test_collapse_shows_non_finite_values_and_fails_on_critical() -> None:
     assert "| critical: V-Corr, Bellman, TD Mean, +4 |" in lines[0]
     row = re.fullmatch(r"V-Corr\s+(\S+)\s+Bellman\s+(\S+)", lines[1])
     assert row is not None, lines[1]
-    assert row[1].startswith("NaN")
-    assert row[2] == "NaN"
-    assert re.fullmatch(r"TD Mean\s+\S+\s+TD Std\s+Inf", lines[2]), lines[2]
+    assert row[1] == "NaN↘‼", "critical: the arrow and the alarm glyph"
+    assert row[2] == "NaN‼"
+    assert re.fullmatch(r"TD Mean\s+\S+‼\s+TD Std\s+Inf‼", lines[2]), lines[2]
 
 
 # --- JSON ----------------------------------------------------------------------------------
@@ -511,7 +511,7 @@ def test_escape_and_markup_injection_is_neutralised(tmp_path: Path, color: str) 
             True,
             id="flat-and-spread",
         ),
-        pytest.param({"v_return_correlation": 0.1}, "0.1v", False, id="down"),
+        pytest.param({"v_return_correlation": 0.1}, "0.1v!!", False, id="down"),
     ],
 )
 def test_ascii_option_prints_only_ascii(

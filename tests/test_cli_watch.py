@@ -290,7 +290,7 @@ def test_late_file_text_mode_says_waiting(spawn: Spawn, tmp_path: Path) -> None:
         text = w.lines(1)[0]
     assert text.startswith("VALUE DIAGNOSTICS | ")
     assert "waiting" not in text
-    assert w.lines(1)[0].endswith("Bellman   43")
+    assert w.lines(1)[0].endswith("Bellman   43!")
 
 
 @pytest.mark.parametrize("pause", [True, False], ids=["pause", "no-pause"])
@@ -478,8 +478,8 @@ COLS, ROWS = 100, 30
 
 
 def shown_bellman(lines: list[str]) -> list[str]:
-    """Every Bellman value on the screen, as drawn."""
-    return re.findall(r"Bellman\s+(\S+)", "\n".join(lines))
+    """Every Bellman number on the screen, as drawn, without its alarm glyph (! or ‼)."""
+    return re.findall(r"Bellman\s+([^\s!‼]+)", "\n".join(lines))
 
 
 def drawn(value: str) -> Callable[[list[str]], bool]:

@@ -26,7 +26,7 @@ def test_demo_in_a_pipe_prints_plain_frames_and_ends_with_the_final_one() -> Non
     assert last[0].startswith("VALUE DIAGNOSTICS | critical: V-Corr, ")
     assert "| 6 records | 0 bad lines" in last[0], "TRAINING_STARTED and all five updates"
     assert last[1].startswith("V-Corr    NaN")
-    assert last[2].endswith("TD Std    Inf")
+    assert last[2].endswith("TD Std    Inf‼")
     assert last[5] == "Compile   inductor:max-autotune ✓"
     assert all("[no data]" not in f for f in frames), "the watch starts with data in the file"
 

@@ -9,9 +9,11 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from conftest import SAMPLES, run_cli
+from ptyterm import Pty
 
 
 def _aged(tmp_path: Path, name: str, seconds: float) -> Path:
@@ -86,3 +88,56 @@ def test_small_scale_values_keep_three_significant_digits_and_never_show_minus_z
     text = md.stdout.decode()
     for row in ("| TD Mean | -0.00412 |", "| p10 | -0.853 |", "| p50 | -0.0004 |"):
         assert row in text, text
+
+
+# --- marks that need no colour ---------------------------------------------------------------
+
+
+def cells(screen: list[str]) -> dict[str, str]:
+    """Label -> value of each cell of the panel's four metric lines on a screen."""
+    found: dict[str, str] = {}
+    for row in screen:
+        for label, value in re.findall(
+            r"(V-Corr|Bellman|TD Mean|TD Std|Ret σ|Ret sigma|Skew)"
+            r"\s+(\S+)",
+            row,
+        ):
+            found.setdefault(label, value)
+    return found
+
+
+def test_alarming_values_carry_a_glyph_under_no_color_on_a_terminal(
+    tmp_path: Path, ptys: Callable[..., Pty]
+) -> None:
+    shutil.copy(SAMPLES / "collapse.jsonl", tmp_path / "run.jsonl")
+    term = ptys("once", "run.jsonl", "--no-config", cwd=tmp_path, cols=100, rows=20, NO_COLOR="1")
+    assert term.finish() == 0
+    assert not re.search(r"\x1b\[[0-9;]*3[0-7]m", term.text), "no colour at all"
+    shown = cells(term.display())
+    # critical: ‼ (beside V-Corr's down arrow); warning: !
+    assert shown == {
+        "V-Corr": "NaN↘‼",
+        "Bellman": "NaN‼",
+        "TD Mean": "+22.6‼",
+        "TD Std": "Inf‼",
+        "Ret σ": "26.7!",
+        "Skew": "+1.43!",
+    }, term.display()
+
+
+def test_the_glyphs_in_ascii_and_none_on_a_healthy_run(
+    tmp_path: Path, ptys: Callable[..., Pty]
+) -> None:
+    shutil.copy(SAMPLES / "collapse.jsonl", tmp_path / "run.jsonl")
+    shutil.copy(SAMPLES / "healthy.jsonl", tmp_path / "ok.jsonl")
+    shutil.copy(SAMPLES / "eager.jsonl", tmp_path / "eager.jsonl")
+    term = ptys("once", "run.jsonl", "--ascii", "--no-config", cwd=tmp_path, cols=100, rows=20)
+    assert term.finish() == 0
+    shown = cells(term.display())
+    assert (shown["V-Corr"], shown["Bellman"], shown["Ret sigma"]) == ("NaNv!!", "NaN!!", "26.7!")
+    assert term.text.isascii()
+
+    healthy = run_cli(["once", "ok.jsonl", "--no-config"], cwd=tmp_path).stdout.decode()
+    assert "!" not in healthy and "‼" not in healthy, healthy
+    eager = run_cli(["once", "eager.jsonl", "--no-config"], cwd=tmp_path).stdout.decode()
+    assert "Compile   EAGER! (3-5x slower)" in eager.splitlines(), eager

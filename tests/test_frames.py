@@ -387,7 +387,7 @@ def test_plain_ascii() -> None:
         "V-Corr    0.87^     Bellman   12.3",
         "TD Mean   +2.4      TD Std    8.1",
         "Returns   p10:-12    p50:+34    p90:+78 !",
-        "Ret sigma 14.2      Skew      +0.3",
+        "Ret sigma 14.2!     Skew      +0.3",
         "Compile   inductor:reduce-overhead OK",
     ]
     assert text.plain.isascii()

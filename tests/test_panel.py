@@ -27,7 +27,7 @@ EXAMPLE_LINES_ASCII = [
     "V-Corr    0.87^     Bellman   12.3",
     "TD Mean   +2.4      TD Std    8.1",
     "Returns   p10:-12    p50:+34    p90:+78 !",
-    "Ret sigma 14.2      Skew      +0.3",
+    "Ret sigma 14.2!     Skew      +0.3",
     "Compile   inductor:reduce-overhead OK",
 ]
 
@@ -118,15 +118,15 @@ def test_layout_constants() -> None:
         ({"v_return_correlation": 0.8}, 0, "V-Corr    0.8↗      Bellman   12.3"),
         ({"v_return_correlation": 0.79}, 0, "V-Corr    0.79→     Bellman   12.3"),
         ({"v_return_correlation": 0.5}, 0, "V-Corr    0.5→      Bellman   12.3"),
-        ({"v_return_correlation": 0.3}, 0, "V-Corr    0.3→      Bellman   12.3"),
-        ({"v_return_correlation": 0.29}, 0, "V-Corr    0.29↘     Bellman   12.3"),
-        ({"v_return_correlation": -0.45}, 0, "V-Corr    -0.45↘    Bellman   12.3"),
-        ({"v_return_correlation": 0.0}, 0, "V-Corr    0↘        Bellman   12.3"),
+        ({"v_return_correlation": 0.3}, 0, "V-Corr    0.3→!     Bellman   12.3"),
+        ({"v_return_correlation": 0.29}, 0, "V-Corr    0.29↘‼    Bellman   12.3"),
+        ({"v_return_correlation": -0.45}, 0, "V-Corr    -0.45↘‼   Bellman   12.3"),
+        ({"v_return_correlation": 0.0}, 0, "V-Corr    0↘‼       Bellman   12.3"),
         ({"v_return_correlation": 0.8347}, 0, "V-Corr    0.835↗    Bellman   12.3"),
         # Bellman, the last value of its line (no trailing gap).
         ({"bellman_error": 0.0}, 0, "V-Corr    0.87↗     Bellman   0"),
-        ({"bellman_error": 49.96}, 0, "V-Corr    0.87↗     Bellman   50"),
-        ({"bellman_error": 1234.5}, 0, "V-Corr    0.87↗     Bellman   1234"),
+        ({"bellman_error": 49.96}, 0, "V-Corr    0.87↗     Bellman   50!"),
+        ({"bellman_error": 1234.5}, 0, "V-Corr    0.87↗     Bellman   1234‼"),
         ({"bellman_error": 0.000312}, 0, "V-Corr    0.87↗     Bellman   0.000312"),
         # TD mean always signed (but 0 is never -0, nor +0); small values keep their digits.
         ({"td_error_mean": -2.4}, 1, "TD Mean   -2.4      TD Std    8.1"),
@@ -138,8 +138,8 @@ def test_layout_constants() -> None:
             1,
             "TD Mean   -0.0412   TD Std    0.0123",
         ),
-        ({"td_error_mean": -15.0, "td_error_std": 0.04}, 1, "TD Mean   -15       TD Std    0.04"),
-        ({"td_error_mean": 123.45}, 1, "TD Mean   +123      TD Std    8.1"),
+        ({"td_error_mean": -15.0, "td_error_std": 0.04}, 1, "TD Mean   -15‼      TD Std    0.04"),
+        ({"td_error_mean": 123.45}, 1, "TD Mean   +123‼     TD Std    8.1"),
         # p10/p50: signed, padded to 6 and a space; p90 unpadded; ⚠ only when p90 - p10 > 50.
         (
             {"return_p10": 0.0, "return_p50": 25.0, "return_p90": 50.0},
@@ -185,11 +185,11 @@ def test_layout_constants() -> None:
         ({"return_variance": 0.0}, 3, "Ret σ     0         Skew      +0.3"),
         ({"return_variance": 2.25}, 3, "Ret σ     1.5       Skew      +0.3"),
         ({"return_variance": 100.0}, 3, "Ret σ     10        Skew      +0.3"),
-        ({"return_variance": 1e6}, 3, "Ret σ     1000      Skew      +0.3"),
+        ({"return_variance": 1e6}, 3, "Ret σ     1000!     Skew      +0.3"),
         ({"return_variance": 1e-6}, 3, "Ret σ     0.001     Skew      +0.3"),
-        ({"return_skewness": -1.5}, 3, "Ret σ     14.2      Skew      -1.5"),
-        ({"return_skewness": 0.0}, 3, "Ret σ     14.2      Skew      0"),
-        ({"return_skewness": -0.0004}, 3, "Ret σ     14.2      Skew      -0.0004"),
+        ({"return_skewness": -1.5}, 3, "Ret σ     14.2!     Skew      -1.5!"),
+        ({"return_skewness": 0.0}, 3, "Ret σ     14.2!     Skew      0"),
+        ({"return_skewness": -0.0004}, 3, "Ret σ     14.2!     Skew      -0.0004"),
     ],
 )
 def test_line_formats(overrides: dict[str, float], row: int, expected: str) -> None:
@@ -203,8 +203,8 @@ def test_line_formats(overrides: dict[str, float], row: int, expected: str) -> N
         (Compile(True, "", ""), "Compile   inductor:default ✓"),
         (Compile(True, "", "max-autotune"), "Compile   inductor:max-autotune ✓"),
         (Compile(True, "aot_eager", ""), "Compile   aot_eager:default ✓"),
-        (Compile(False, "", ""), "Compile   EAGER (3-5x slower)"),
-        (Compile(False, "inductor", "max-autotune"), "Compile   EAGER (3-5x slower)"),
+        (Compile(False, "", ""), "Compile   EAGER! (3-5x slower)"),
+        (Compile(False, "inductor", "max-autotune"), "Compile   EAGER! (3-5x slower)"),
     ],
 )
 def test_compile_line(compile_: Compile, expected: str) -> None:
@@ -265,19 +265,19 @@ def style_of(text: Text, needle: str) -> str:
         ({"v_return_correlation": 0.8}, "0.8↗", "green bold"),
         ({"v_return_correlation": 0.79}, "0.79→", "green"),
         ({"v_return_correlation": 0.5}, "0.5→", "green"),
-        ({"v_return_correlation": 0.49}, "0.49→", "yellow"),
-        ({"v_return_correlation": 0.3}, "0.3→", "yellow"),
-        ({"v_return_correlation": 0.29}, "0.29↘", "red bold"),
+        ({"v_return_correlation": 0.49}, "0.49→!", "yellow"),
+        ({"v_return_correlation": 0.3}, "0.3→!", "yellow"),
+        ({"v_return_correlation": 0.29}, "0.29↘‼", "red bold"),
         ({"td_error_mean": 4.9}, "+4.9", "green"),
         ({"td_error_mean": -4.9}, "-4.9", "green"),
-        ({"td_error_mean": 5.0}, "+5", "yellow"),
-        ({"td_error_mean": -14.9}, "-14.9", "yellow"),
-        ({"td_error_mean": 15.0}, "+15", "red bold"),
-        ({"td_error_mean": -15.0}, "-15", "red bold"),
+        ({"td_error_mean": 5.0}, "+5!", "yellow"),
+        ({"td_error_mean": -14.9}, "-14.9!", "yellow"),
+        ({"td_error_mean": 15.0}, "+15‼", "red bold"),
+        ({"td_error_mean": -15.0}, "-15‼", "red bold"),
         ({"bellman_error": 19.9}, "19.9", "green"),
-        ({"bellman_error": 20.0}, "20", "yellow"),
-        ({"bellman_error": 49.9}, "49.9", "yellow"),
-        ({"bellman_error": 50.0}, "50", "red bold"),
+        ({"bellman_error": 20.0}, "20!", "yellow"),
+        ({"bellman_error": 49.9}, "49.9!", "yellow"),
+        ({"bellman_error": 50.0}, "50‼", "red bold"),
         ({"return_p10": -12.0}, "p10:-12", "red"),
         ({"return_p10": 0.0, "return_p90": 40.0}, "p10:0", "green"),
         ({"return_p50": -1.0}, "p50:-1", "red"),
@@ -286,14 +286,14 @@ def style_of(text: Text, needle: str) -> str:
         ({"return_p90": 78.0}, "p90:+78", "green"),
         ({}, " ⚠", "yellow"),
         ({"return_variance": 100.0}, "10", "cyan"),
-        ({"return_variance": 100.0001}, "10", "yellow"),
-        ({"return_variance": 14.2**2}, "14.2", "yellow"),
+        ({"return_variance": 100.0001}, "10!", "yellow"),
+        ({"return_variance": 14.2**2}, "14.2!", "yellow"),
         ({"return_skewness": 0.9}, "+0.9", "cyan"),
         ({"return_skewness": -0.9}, "-0.9", "cyan"),
-        ({"return_skewness": 1.0}, "+1", "yellow"),
-        ({"return_skewness": -1.9}, "-1.9", "yellow"),
-        ({"return_skewness": 2.0}, "+2", "red bold"),
-        ({"return_skewness": -2.0}, "-2", "red bold"),
+        ({"return_skewness": 1.0}, "+1!", "yellow"),
+        ({"return_skewness": -1.9}, "-1.9!", "yellow"),
+        ({"return_skewness": 2.0}, "+2‼", "red bold"),
+        ({"return_skewness": -2.0}, "-2‼", "red bold"),
         ({"td_error_std": 8.1}, "8.1", ""),
     ],
 )
@@ -318,7 +318,7 @@ def test_compile_styles() -> None:
     assert style_of(text, "inductor:reduce-overhead") == "green"
     assert style_of(text, " ✓") == "green bold"
     eager = panel_text(state(Compile(False, "", "")))
-    assert style_of(eager, "EAGER") == "red bold reverse"
+    assert style_of(eager, "EAGER!") == "red bold reverse"
     assert style_of(eager, " (3-5x slower)") == "dim"
 
 
@@ -333,21 +333,21 @@ def test_no_spread_icon_at_exactly_50() -> None:
 @pytest.mark.parametrize(
     ("overrides", "row", "expected_line", "needle"),
     [
-        ({"v_return_correlation": NAN}, 0, "V-Corr    NaN↘      Bellman   12.3", "NaN↘"),
-        ({"v_return_correlation": INF}, 0, "V-Corr    Inf↘      Bellman   12.3", "Inf↘"),
-        ({"bellman_error": INF}, 0, "V-Corr    0.87↗     Bellman   Inf", "Inf"),
-        ({"bellman_error": NAN}, 0, "V-Corr    0.87↗     Bellman   NaN", "NaN"),
-        ({"td_error_mean": -INF}, 1, "TD Mean   -Inf      TD Std    8.1", "-Inf"),
-        ({"td_error_std": NAN}, 1, "TD Mean   +2.4      TD Std    NaN", "NaN"),
-        ({"td_error_std": INF}, 1, "TD Mean   +2.4      TD Std    Inf", "Inf"),
-        ({"return_p10": NAN}, 2, "Returns   p10:NaN    p50:+34    p90:+78 ⚠", "p10:NaN"),
-        ({"return_p50": -INF}, 2, "Returns   p10:-12    p50:-Inf   p90:+78 ⚠", "p50:-Inf"),
-        ({"return_p90": NAN}, 2, "Returns   p10:-12    p50:+34    p90:NaN ⚠", "p90:NaN"),
-        ({"return_variance": NAN}, 3, "Ret σ     NaN       Skew      +0.3", "NaN"),
-        ({"return_variance": INF}, 3, "Ret σ     Inf       Skew      +0.3", "Inf"),
-        ({"return_variance": -1.0}, 3, "Ret σ     NaN       Skew      +0.3", "NaN"),
-        ({"return_variance": -INF}, 3, "Ret σ     NaN       Skew      +0.3", "NaN"),
-        ({"return_skewness": -INF}, 3, "Ret σ     14.2      Skew      -Inf", "-Inf"),
+        ({"v_return_correlation": NAN}, 0, "V-Corr    NaN↘‼     Bellman   12.3", "NaN↘‼"),
+        ({"v_return_correlation": INF}, 0, "V-Corr    Inf↘‼     Bellman   12.3", "Inf↘‼"),
+        ({"bellman_error": INF}, 0, "V-Corr    0.87↗     Bellman   Inf‼", "Inf‼"),
+        ({"bellman_error": NAN}, 0, "V-Corr    0.87↗     Bellman   NaN‼", "NaN‼"),
+        ({"td_error_mean": -INF}, 1, "TD Mean   -Inf‼     TD Std    8.1", "-Inf‼"),
+        ({"td_error_std": NAN}, 1, "TD Mean   +2.4      TD Std    NaN‼", "NaN‼"),
+        ({"td_error_std": INF}, 1, "TD Mean   +2.4      TD Std    Inf‼", "Inf‼"),
+        ({"return_p10": NAN}, 2, "Returns   p10:NaN‼   p50:+34    p90:+78 ⚠", "p10:NaN‼"),
+        ({"return_p50": -INF}, 2, "Returns   p10:-12    p50:-Inf‼  p90:+78 ⚠", "p50:-Inf‼"),
+        ({"return_p90": NAN}, 2, "Returns   p10:-12    p50:+34    p90:NaN‼ ⚠", "p90:NaN‼"),
+        ({"return_variance": NAN}, 3, "Ret σ     NaN‼      Skew      +0.3", "NaN‼"),
+        ({"return_variance": INF}, 3, "Ret σ     Inf‼      Skew      +0.3", "Inf‼"),
+        ({"return_variance": -1.0}, 3, "Ret σ     NaN‼      Skew      +0.3", "NaN‼"),
+        ({"return_variance": -INF}, 3, "Ret σ     NaN‼      Skew      +0.3", "NaN‼"),
+        ({"return_skewness": -INF}, 3, "Ret σ     14.2!     Skew      -Inf‼", "-Inf‼"),
     ],
 )
 def test_non_finite_values_print_as_words_in_red_bold(
@@ -360,7 +360,7 @@ def test_non_finite_values_print_as_words_in_red_bold(
 def test_nan_spread_is_critical_not_a_calm_colour() -> None:
     text = panel_text(state(return_p10=INF, return_p90=INF))  # inf - inf = nan
     assert style_of(text, " ⚠") == "red bold"
-    assert style_of(text, "p10:Inf") == "red bold"
+    assert style_of(text, "p10:Inf‼") == "red bold"
 
 
 def test_negative_variance_never_prints_a_complex_number() -> None:
@@ -372,16 +372,16 @@ def test_negative_variance_never_prints_a_complex_number() -> None:
 @pytest.mark.parametrize(
     ("overrides", "row", "expected"),
     [
-        ({"bellman_error": 1e308}, 0, "V-Corr    0.87↗     Bellman   1e308"),
-        ({"td_error_mean": 1e308}, 1, "TD Mean   +1e308    TD Std    8.1"),
-        ({"td_error_mean": -1.5e308}, 1, "TD Mean   -1.5e308  TD Std    8.1"),
-        ({"td_error_mean": 123456.7}, 1, "TD Mean   +123457   TD Std    8.1"),
-        ({"td_error_mean": 123456789.0}, 1, "TD Mean   +1.23e8   TD Std    8.1"),
+        ({"bellman_error": 1e308}, 0, "V-Corr    0.87↗     Bellman   1e308‼"),
+        ({"td_error_mean": 1e308}, 1, "TD Mean   +1e308‼   TD Std    8.1"),
+        ({"td_error_mean": -1.5e308}, 1, "TD Mean   -2e308‼   TD Std    8.1"),
+        ({"td_error_mean": 123456.7}, 1, "TD Mean   +123457‼  TD Std    8.1"),
+        ({"td_error_mean": 123456789.0}, 1, "TD Mean   +1.23e8‼  TD Std    8.1"),
         ({"td_error_std": 1e308}, 1, "TD Mean   +2.4      TD Std    1e308"),
-        ({"v_return_correlation": -1234.5}, 0, "V-Corr    -1234↘    Bellman   12.3"),
+        ({"v_return_correlation": -1234.5}, 0, "V-Corr    -1234↘‼   Bellman   12.3"),
         ({"v_return_correlation": 1e308}, 0, "V-Corr    1e308↗    Bellman   12.3"),
-        ({"return_variance": 1e308}, 3, "Ret σ     1e154     Skew      +0.3"),
-        ({"return_skewness": -1e308}, 3, "Ret σ     14.2      Skew      -1e308"),
+        ({"return_variance": 1e308}, 3, "Ret σ     1e154!    Skew      +0.3"),
+        ({"return_skewness": -1e308}, 3, "Ret σ     14.2!     Skew      -1e308‼"),
     ],
 )
 def test_huge_values_stay_compact(overrides: dict[str, float], row: int, expected: str) -> None:
@@ -511,7 +511,7 @@ def test_short_backend_is_not_truncated() -> None:
 
 # --- --ascii ---------------------------------------------------------------------------
 
-GLYPHS = {"↗": "^", "→": "->", "↘": "v", "⚠": "!", "✓": "OK", "—": "-"}
+GLYPHS = {"↗": "^", "→": "->", "↘": "v", "⚠": "!", "✓": "OK", "—": "-", "‼": "!!"}
 
 
 @pytest.mark.parametrize(
@@ -521,6 +521,13 @@ GLYPHS = {"↗": "^", "→": "->", "↘": "v", "⚠": "!", "✓": "OK", "—": "
         ({"v_return_correlation": 0.6}, "0.6→", "0.6->"),
         ({"v_return_correlation": 0.3}, "0.3→", "0.3->"),
         ({"v_return_correlation": 0.1}, "0.1↘", "0.1v"),
+        # The alarm glyphs: "!" a warning, "‼" ("!!") critical, beside the icon.
+        ({"v_return_correlation": 0.4}, "0.4→! ", "0.4->! "),
+        ({"v_return_correlation": 0.1}, "0.1↘‼ ", "0.1v!! "),
+        ({"v_return_correlation": -0.45}, "-0.45↘‼ ", "-0.45v!!"),
+        ({"v_return_correlation": -1e308}, "-1e308↘‼ ", "-1e308!!"),  # no room for v
+        ({"td_error_mean": -7.5, "bellman_error": 80.0}, "-7.5! ", "-7.5! "),
+        ({"bellman_error": 80.0}, "Bellman   80‼", "Bellman   80!!"),
         ({"v_return_correlation": NAN}, "NaN↘", "NaNv"),
         ({}, "p90:+78 ⚠", "p90:+78 !"),
         ({}, "inductor:reduce-overhead ✓", "inductor:reduce-overhead OK"),

@@ -44,7 +44,7 @@ ASCII_GLYPHS: Final = {
     Icon.SPREAD: "!",
     Icon.CHECK: "OK",
 }
-UNICODE_PROBE: Final = "".join(UNICODE_GLYPHS.values()) + "σ…─│╭"
+UNICODE_PROBE: Final = "".join(UNICODE_GLYPHS.values()) + "‼σ…─│╭"
 """Every non-ASCII character the panel and its border may print."""
 
 TREND_COL: Final = LABEL_W + 2 * (len("p10:") + PCT_W + 1) + len("p90:") + VAL_W + 2 + GAP
@@ -82,6 +82,10 @@ SPARK_NONFINITE: Final = "!"
 
 LABEL_STYLE: Final = "dim"
 NO_DATA: Final = StyledText("[no data]", style="dim")
+ALARM_UNICODE: Final = {Level.WARNING: "!", Level.CRITICAL: "‼"}
+ALARM_ASCII: Final = {Level.WARNING: "!", Level.CRITICAL: "!!"}
+"""The glyph beside an alarming value, so that a warning and a critical value read apart
+without colour (NO_COLOR, a colour-blind reader, a log): "+22.6‼", "0.41→!"."""
 NOT_REPORTED: Final = "—"
 NOT_REPORTED_ASCII: Final = "-"
 """What a metric of a part the file has not reported shows instead of a number."""
@@ -92,9 +96,10 @@ def format_number(x: float, signed: bool = False, width: int = VAL_W) -> str:
 
     Fixed notation while it fits, a whole number keeping all its digits ("1234",
     "0.00412"), else a short exponent ("1.23e8", "4.12e-5"); fewer digits only when
-    neither fits, so small-scale runs stay readable. Zeros that end a fraction are not
-    written ("2.4", "0.8", as the spec's example shows them). Zero is "0", never "-0";
-    ``signed`` puts "+" before a positive value. Non-finite values are NaN, Inf and -Inf.
+    neither fits, so small-scale runs stay readable (see the end for when none does).
+    Zeros that end a fraction are not written ("2.4", "0.8", as the spec's example shows
+    them). Zero is "0", never "-0"; ``signed`` puts "+" before a positive value.
+    Non-finite values are NaN, Inf and -Inf.
     """
     if math.isnan(x):
         return "NaN"
@@ -111,7 +116,9 @@ def format_number(x: float, signed: bool = False, width: int = VAL_W) -> str:
                 return text
             if not shortest or len(text) < len(shortest):
                 shortest = text
-    return shortest
+    # Not even one digit fits: a value under 1 rounds to 0 at this width (1e-195 in five
+    # characters), a larger one is written whole and overflows its cell.
+    return "0" if abs(x) < 1 else shortest
 
 
 def _fixed(x: float, digits: int) -> str:
@@ -245,19 +252,19 @@ class ValueDiagnosticsPanel:
             ("value_mean", True, "value_std", False),
         )
         self._label(rows[0], "V-Corr")
-        icon = self._glyph(h.mark(health.CALIB_CORR))  # esper's block warns below 0.6
-        corr = format_number(v.get("v_return_correlation", math.nan), width=VAL_W - len(icon))
-        self._cell(rows[0], corr + icon, h, health.CALIB_CORR)
+        # esper's block warns below 0.6: its own mark, on the same number
+        corr = self._number(h, health.CALIB_CORR, v.get("v_return_correlation", math.nan))
+        self._cell(rows[0], corr, h, health.CALIB_CORR)
         self._label(rows[0], "EV (fit)")
-        ev = format_number(v.get("explained_variance", math.nan))
+        ev = self._number(h, "explained_variance", v.get("explained_variance", math.nan))
         self._cell(rows[0], ev, h, "explained_variance", last=True)
         for row, (left, left_signed, right, right_signed), labels in zip(
             rows[1:], pairs, ((2, 3), (4, 5), (6, 7)), strict=True
         ):
             self._label(row, CRITIC_LABELS[labels[0]])
-            self._cell(row, format_number(v.get(left, math.nan), left_signed), h, left)
+            self._cell(row, self._number(h, left, v.get(left, math.nan), left_signed), h, left)
             self._label(row, CRITIC_LABELS[labels[1]])
-            right_text = format_number(v.get(right, math.nan), right_signed)
+            right_text = self._number(h, right, v.get(right, math.nan), right_signed)
             self._cell(row, right_text, h, right, last=True)
         history = [x for r in self._history if len(r) > EV_INDEX and (x := r[EV_INDEX]) is not None]
         for i, row in enumerate(rows):
@@ -268,13 +275,13 @@ class ValueDiagnosticsPanel:
         out.append("\n")
         self._label(out, "Calib")
         calib = h.mark(health.CALIB)
-        word = health.CALIB_WORDS.get(calib.level, "")
+        word = health.CALIB_WORDS.get(calib.level, "") + self._alarm(calib)
         if h.preset is not health.Preset.SCALE_FREE:
             self._cell(out, word, h, health.CALIB, last=True)
             return
         self._cell(out, word, h, health.CALIB)
         self._label(out, FIT_LABEL)
-        fit = format_number(v.get(health.FIT, math.nan), FIT_SIGNED)  # a dash if not told
+        fit = self._number(h, health.FIT, v.get(health.FIT, math.nan), FIT_SIGNED)
         self._cell(out, fit, h, health.FIT, last=True)
 
     def _rows(self, h: Health) -> list[StyledText]:
@@ -282,22 +289,15 @@ class ValueDiagnosticsPanel:
         v, m = h.values, h.marks
         rows = [StyledText() for _ in TREND_SERIES]
 
-        out = rows[0]
-        self._label(out, "V-Corr")
-        corr = m["v_return_correlation"]
-        icon = self._glyph(corr)
-        number = format_number(v.get("v_return_correlation", math.nan), width=VAL_W - len(icon))
-        self._cell(out, number + icon, h, "v_return_correlation")
-        self._label(out, "Bellman")
-        bellman = format_number(v.get("bellman_error", math.nan))
-        self._cell(out, bellman, h, "bellman_error", last=True)
-
-        out = rows[1]
-        self._label(out, "TD Mean")
-        self._cell(out, format_number(v.get("td_error_mean", math.nan), True), h, "td_error_mean")
-        self._label(out, "TD Std")
-        td_std = format_number(v.get("td_error_std", math.nan))
-        self._cell(out, td_std, h, "td_error_std", last=True)
+        pairs = (  # (metric, signed, label) left and right on lines 1 and 2
+            (("v_return_correlation", False, "V-Corr"), ("bellman_error", False, "Bellman")),
+            (("td_error_mean", True, "TD Mean"), ("td_error_std", False, "TD Std")),
+        )
+        for out, cells in zip(rows, pairs, strict=False):
+            for (name, signed, label), last in zip(cells, (False, True), strict=True):
+                self._label(out, label)
+                number = self._number(h, name, v.get(name, math.nan), signed)
+                self._cell(out, number, h, name, last=last)
 
         out = rows[2]
         self._label(out, "Returns")
@@ -305,10 +305,10 @@ class ValueDiagnosticsPanel:
         # whatever the numbers; squeezed (one space) when the lines are wider than the screen.
         pad = 0 if self._gap < GAP else PCT_W
         for name, tag in (("return_p10", "p10"), ("return_p50", "p50")):
-            number = self._shown(format_number(v.get(name, math.nan), True, PCT_W), m[name])
+            number = self._number(h, name, v.get(name, math.nan), True, PCT_W)
             out.append(f"{tag}:{number}", styles.style_of(h, name))
             out.append(" " * (max(pad - len(number), 0) + 1))
-        p90 = self._shown(format_number(v.get("return_p90", math.nan), True), m["return_p90"])
+        p90 = self._number(h, "return_p90", v.get("return_p90", math.nan), True)
         out.append(f"p90:{p90}", styles.style_of(h, "return_p90"))
         spread = m[health.SPREAD]
         if spread.icon is not None:
@@ -316,10 +316,10 @@ class ValueDiagnosticsPanel:
 
         out = rows[3]
         self._label(out, self._labels()[5])
-        sigma = format_number(_sigma(v.get("return_variance", math.nan)))
+        sigma = self._number(h, "return_variance", _sigma(v.get("return_variance", math.nan)))
         self._cell(out, sigma, h, "return_variance")
         self._label(out, "Skew")
-        skew = format_number(v.get("return_skewness", math.nan), True)
+        skew = self._number(h, "return_skewness", v.get("return_skewness", math.nan), True)
         self._cell(out, skew, h, "return_skewness", last=True)
         return rows
 
@@ -344,6 +344,25 @@ class ValueDiagnosticsPanel:
 
     def _shown(self, number: str, mark: Mark) -> str:
         return not_reported(self.ascii_only) if mark.level is Level.NO_DATA else number
+
+    def _number(
+        self, h: Health, name: str, x: float, signed: bool = False, width: int = VAL_W
+    ) -> str:
+        """Metric ``name``'s number ``x`` as its cell shows it, in ``width`` characters: its
+        icon (V-Corr's arrow) and its alarm glyph beside it, or a dash if not reported."""
+        mark = h.mark(name)
+        if mark.level is Level.NO_DATA:
+            return not_reported(self.ascii_only)
+        icon, alarm = self._glyph(mark), self._alarm(mark)
+        text = format_number(x, signed, width - len(icon) - len(alarm))
+        if icon and alarm and len(text) + len(icon) + len(alarm) > width:
+            # an extreme number (-1e308): the alarm glyph says what the arrow would
+            return format_number(x, signed, width - len(alarm)) + alarm
+        return text + icon + alarm
+
+    def _alarm(self, mark: Mark) -> str:
+        """The glyph an alarming value carries, which colour does not have to say."""
+        return alarm_glyph(mark.level, self.ascii_only)
 
     def _cell(
         self, out: StyledText, value: str, h: Health, name: str, *, last: bool = False
@@ -373,7 +392,7 @@ class ValueDiagnosticsPanel:
             out.append(words, "green")
             out.append(glyph, "green bold")
         else:
-            out.append("EAGER", styles.mark_style(health.COMPILE, mark))
+            out.append("EAGER" + self._alarm(mark), styles.mark_style(health.COMPILE, mark))
             out.append(" (3-5x slower)", "dim")
 
 
@@ -474,6 +493,12 @@ def _sigma(variance: float) -> float:
     if math.isnan(variance) or variance < 0:
         return math.nan
     return math.sqrt(variance)
+
+
+def alarm_glyph(level: Level, ascii_only: bool = False) -> str:
+    """The glyph beside a value at ``level``: "!" warning, "‼" ("!!" in ASCII) critical,
+    nothing otherwise."""
+    return (ALARM_ASCII if ascii_only else ALARM_UNICODE).get(level, "")
 
 
 def not_reported(ascii_only: bool = False) -> str:
