@@ -12,10 +12,12 @@ sftp the ssh settings of settings.py.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email.utils
 import logging
 import threading
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -23,7 +25,8 @@ from typing import Any, Final
 from urllib.parse import SplitResult, urlsplit
 
 from value_diag.errors import ReadError
-from value_diag.ingest.remote import settings
+from value_diag.ingest.remote import bodies, deadline, settings
+from value_diag.ingest.remote.answers import Unranged, plain
 from value_diag.ingest.remote.reasons import RemoteFailure, reason
 from value_diag.ingest.urls import AZURE, azure_container, public, scheme
 
@@ -82,15 +85,77 @@ class Remote:
         return _stat(info)
 
     def cat(self, start: int, end: int) -> bytes:
-        """Bytes [start, end) of the file: one ranged read."""
-        data = self._call("cat_file", self.path, start=start, end=end)
-        return bytes(data)
+        """Bytes [start, end) of the file by one ranged read, checked: fewer only where the
+        file ends.
+
+        Raises:
+            Unranged: the server answered with other bytes than the range (read the file
+                with ``stream`` instead).
+        """
+        if end <= start:
+            return b""
+        open_ = self._opener()
+        if open_ is None:
+            data = bytes(self._call("cat_file", self.path, start=start, end=end))
+            if len(data) > end - start:
+                raise RemoteFailure("the server sent more bytes than were asked for")
+            return data
+        return bytes(self._run(bodies.read_range(open_, start, end)))
+
+    def read(self, start: int, end: int) -> bytes:
+        """Bytes [start, end) of the file: one ranged read, or where the server does not
+        answer one, the file read as one stream up to ``end``."""
+        try:
+            return self.cat(start, end)
+        except Unranged:
+            return b"".join(self.stream(start, end, max(1, end - start)))
+
+    def stream(self, start: int, end: int, block: int) -> Iterator[bytes]:
+        """Bytes [start, end) of the file in blocks of ``block`` bytes at most, from one
+        answer to a read of the whole file (no range): the bytes before ``start`` are
+        read and dropped, none after ``end`` is read. Each block is a call of its own,
+        with its own time bound."""
+        open_ = self._opener()
+        if open_ is None:
+            for pos in range(start, end, block):
+                data = self.cat(pos, min(end, pos + block))
+                if not data:
+                    return
+                yield data
+            return
+        body: bodies.Body = self._run(bodies.open_whole(open_))
+        try:
+            pos = 0
+            while pos < end:
+                want = min(block, end - pos) if pos >= start else min(block, start - pos)
+                data = self._run(bodies.read_some(body, want))
+                if not data:
+                    return
+                if pos >= start:
+                    yield data
+                pos += len(data)
+        finally:
+            self.fs.loop.call_soon_threadsafe(body.close)
 
     def find(self) -> list[str]:
-        """Every file below the path, as the file system names them."""
+        """Every file below the path, as the file system names them.
+
+        Raises:
+            RemoteFailure: also, on an ssh host, for folders nested deeper than
+                MAX_DEPTH (a loop, where the server shows a link to a folder as one).
+        """
         self.fs.invalidate_cache()
-        found = self._call("find", self.path)
-        return [str(p) for p in found]
+        if _protocol(self.url) not in settings.SSH:  # prefixes: no loop, one flat listing
+            return [str(p) for p in self._call("find", self.path)]
+        found = self._call("find", self.path, maxdepth=MAX_DEPTH + 1, withdirs=True, detail=True)
+        base = self.path.rstrip("/").count("/")
+        files = []
+        for name, entry in found.items():
+            if entry.get("type") != "directory":
+                files.append(str(name))
+            elif str(name).rstrip("/").count("/") - base > MAX_DEPTH:
+                raise RemoteFailure(f"folders nested more than {MAX_DEPTH} deep (a loop?)")
+        return files
 
     def glob(self) -> list[str]:
         """The files the path, a pattern, matches."""
@@ -98,21 +163,42 @@ class Remote:
         found = self._call("glob", self.path, detail=True)
         return [str(name) for name, info in found.items() if info.get("type") == "file"]
 
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        try:
-            if getattr(self.fs, "async_impl", False):
-                from fsspec.asyn import sync  # type: ignore[import-untyped]
+    def _opener(self) -> bodies.Open | None:
+        return bodies.opener(_protocol(self.url), self.fs, self.path)
 
-                coroutine = getattr(self.fs, "_" + method)
-                bound = settings.CALL_TIMEOUT_S
-                return sync(self.fs.loop, coroutine, *args, timeout=bound, **kwargs)
-            return getattr(self.fs, method)(*args, **kwargs)
-        except FileNotFoundError:
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self.fs, "async_impl", False):
+            return self._run(getattr(self.fs, "_" + method)(*args, **kwargs))
+        try:
+            with deadline.bounded(settings.CALL_TIMEOUT_S, self._drop):
+                return getattr(self.fs, method)(*args, **kwargs)
+        except (FileNotFoundError, RemoteFailure):
             raise
         except Exception as exc:  # any library's error, at the edge: said in words
-            if _protocol(self.url) in settings.SSH:
-                _forget(self.url, self.fs)
+            self._drop()
             raise RemoteFailure(reason(exc, self.url)) from None
+
+    def _run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        """Runs one call of an asyncio backend on its loop, bounded by CALL_TIMEOUT_S."""
+        from fsspec.asyn import sync  # type: ignore[import-untyped]
+
+        bound = settings.CALL_TIMEOUT_S
+        try:
+            return sync(self.fs.loop, asyncio.wait_for, coroutine, bound, timeout=bound + 1)
+        except (FileNotFoundError, RemoteFailure, Unranged):
+            raise
+        except Exception as exc:  # any library's error, at the edge: said in words
+            raise RemoteFailure(reason(exc, self.url)) from None
+
+    def _drop(self) -> None:
+        """Lets go of a connection that failed or ran out of time (an ssh one is closed:
+        a call waiting on it fails at once); the next call connects again."""
+        if _protocol(self.url) in settings.SSH:
+            _forget(self.url, self.fs)
+
+
+MAX_DEPTH: Final = 32
+"""Folders below a listed one that are searched for run files; deeper is said as an error."""
 
 
 def connect(url: str) -> Remote:
@@ -249,11 +335,18 @@ def _stat(info: dict[str, Any]) -> Stat:
     directory = info.get("type") == "directory"
     if size is None and not directory:
         raise RemoteFailure("the server does not say the size")
+    settings_ = info.get("content_settings")
+    stored = getattr(settings_, "content_encoding", None) or next(
+        (info[k] for k in _ENCODINGS if info.get(k)), None
+    )
+    plain(None if stored is None else str(stored))  # gs:// serves it decompressed: other bytes
     tag = next((str(info[k]) for k in ("ETag", "etag", "Etag") if info.get(k)), None)
     when = next((info[k] for k in _TIMES if info.get(k)), None)
     return Stat(int(size or 0), _seconds(when), tag, directory)
 
 
+_ENCODINGS: Final = ("contentEncoding", "ContentEncoding", "content_encoding")
+"""Where backends put the Content-Encoding an object is stored with."""
 _TIMES: Final = ("mtime", "LastModified", "last_modified", "Last-Modified", "updated")
 """Where backends put the modification time (datetime, seconds, or a date string)."""
 

@@ -9,15 +9,18 @@ fetched again with the new ones, in the same ranged read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Callable, Iterator
+from typing import Final, TypeVar
 
 from value_diag.errors import ReadError
 from value_diag.ingest.files import BLOCK
+from value_diag.ingest.remote.answers import Unranged
 from value_diag.ingest.remote.backends import Remote, Stat, connect, require
 from value_diag.ingest.remote.reasons import RemoteFailure
 from value_diag.ingest.tail import Change
 from value_diag.ingest.urls import public
+
+T = TypeVar("T")
 
 OVERLAP: Final = 64
 """Bytes before the old end read again with each append (the cost of telling an append from
@@ -122,10 +125,14 @@ class RemoteTail:
             return
         self.offset = offset
         self._ahead = b""
-        self._signature = self._fetch(max(0, offset - OVERLAP), offset) if offset else b""
+        start = max(0, offset - OVERLAP)
+        self._signature = self._fetch(Remote.read, start, offset) if offset else b""
 
     def read(self) -> Iterator[bytes]:
-        """The bytes appended since the last read, in blocks. Raises ReadError."""
+        """The bytes appended since the last read, in blocks. Raises ReadError.
+
+        From a server that does not answer ranged reads, the rest is read as one stream.
+        """
         if not self._following:
             return
         if self._ahead:
@@ -133,11 +140,15 @@ class RemoteTail:
             self.offset += len(chunk)
             yield chunk
         while self.offset < self._size:
-            chunk = self._fetch(self.offset, min(self._size, self.offset + self.block))
+            end = min(self._size, self.offset + self.block)
+            try:
+                chunk = self._fetch(Remote.cat, self.offset, end)
+            except Unranged:
+                yield from self._stream()
+                return
             if not chunk:
                 return
-            self.offset += len(chunk)
-            self._signature = (self._signature + chunk)[-OVERLAP:]
+            self._take(chunk)
             yield chunk
 
     def fail(self, reason: str) -> Change:
@@ -161,7 +172,7 @@ class RemoteTail:
         if not self._ahead:
             fetched = self.offset
             start = fetched - len(self._signature)
-            data = remote.cat(start, min(st.size, fetched + self.block))
+            data = remote.read(start, min(st.size, fetched + self.block))
             if data[: len(self._signature)] != self._signature:  # rewritten, and longer
                 self._restart(st)
                 return Change.REPLACED
@@ -187,10 +198,25 @@ class RemoteTail:
         self.error = None
         return Change.DELETED if self._opened_once else Change.MISSING
 
-    def _fetch(self, start: int, end: int) -> bytes:
-        """Bytes [start, end) of the file; a failure lets go of it and raises ReadError."""
+    def _stream(self) -> Iterator[bytes]:
+        """The rest of the file up to the size seen, as one stream."""
+        blocks = self._fetch(Remote.stream, self.offset, self._size, self.block)
+        while True:
+            chunk = self._fetch(lambda _: next(blocks, b""))
+            if not chunk:
+                return
+            self._take(chunk)
+            yield chunk
+
+    def _take(self, chunk: bytes) -> None:
+        self.offset += len(chunk)
+        self._signature = (self._signature + chunk)[-OVERLAP:]
+
+    def _fetch(self, call: Callable[..., T], *args: int) -> T:
+        """What ``call(remote, *args)`` reads from the file; a failure lets go of it and
+        raises ReadError."""
         try:
-            return connect(self.path).cat(start, end)
+            return call(connect(self.path), *args)
         except FileNotFoundError:
             why = "deleted while being read"
         except RemoteFailure as exc:

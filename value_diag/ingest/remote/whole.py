@@ -1,5 +1,9 @@
 """Whole remote files folded: a big object read in ranged parts at once, each split at lines.
 
+Every read is checked (answers.py): a server that does not answer a range with it (one
+that ignores ``Range``, or answers a part of it) has the file read as one stream instead,
+up to the size its metadata gave, so that the parts never fold bytes from the wrong offset.
+
 Where ingest/parallel.py cuts a local file at line starts first and then reads the parts,
 a remote part finds its own line boundaries in the bytes it reads anyway: part k holds
 the lines that start in [size * k / n, size * (k + 1) / n), so it skips the bytes before
@@ -21,6 +25,7 @@ from typing import Final
 from value_diag.errors import ReadError
 from value_diag.ingest.fold import FileState, Segment, apply_file, summarize
 from value_diag.ingest.lines import LineScanner
+from value_diag.ingest.remote.answers import Unranged
 from value_diag.ingest.remote.backends import Remote, Stat, connect
 from value_diag.ingest.remote.reasons import RemoteFailure
 from value_diag.ingest.urls import public
@@ -91,7 +96,10 @@ def read_remote(
     n = max(1, parts if parts is not None else _parts(size, remote))
     ranges = list(pairwise([size * k // n for k in range(n + 1)]))
     try:
-        segments = _fold_parts(remote, ranges, size, history, recent)
+        try:
+            segments = _fold_parts(remote, ranges, size, history, recent)
+        except Unranged:  # the server sends whole files: one stream, cut at the size seen
+            segments = [_fold_stream(remote, size, history, recent)]
     except FileNotFoundError:
         raise ReadError(f"cannot read {public(url)}: deleted while being read") from None
     except RemoteFailure as exc:
@@ -146,6 +154,14 @@ def _fold_part(
     """The summary of the lines that start in [start, end), numbered from the part's first."""
     scanner = LineScanner()
     lines = scanner.read(_part_bytes(remote, start, end, size, stop))
+    seg = summarize(lines, history_len=history, recent_len=recent)
+    return replace(seg, lines=scanner.lines)
+
+
+def _fold_stream(remote: Remote, size: int, history: int, recent: int) -> Segment:
+    """The summary of the whole file read as one stream, up to ``size`` bytes."""
+    scanner = LineScanner()
+    lines = scanner.read(remote.stream(0, size, RANGE_BLOCK))
     seg = summarize(lines, history_len=history, recent_len=recent)
     return replace(seg, lines=scanner.lines)
 
