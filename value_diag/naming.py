@@ -1,5 +1,5 @@
 """How runs are named and ordered on screen: short names that tell them apart, in the
-order people count. Pure."""
+order people count, with what cannot be shown written as escapes. Pure."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from functools import lru_cache
 from typing import Final
 
 _DIGITS: Final = re.compile("([0-9]+)")
+_UNDECODABLE: Final = range(0xDC80, 0xDD00)
+"""Where Python keeps a byte of a file name that is no UTF-8 (``os.fsdecode``'s
+surrogateescape): byte 0xff is U+DCFF."""
 
 NaturalKey = tuple[tuple[int, str], ...]
 """A name as it sorts: numbers as numbers, text without case."""
@@ -54,3 +57,31 @@ def short_names(paths: list[str]) -> list[str]:
             kept = stripped
     names = [os.sep.join(parts) for parts in kept]
     return names if len(set(names)) == len(names) else list(paths)
+
+
+def visible(name: str, strict: bool = False) -> str:
+    """``name`` with what would not be seen written as an escape: a byte that is no UTF-8
+    as ``\\xff``, a character that prints nothing or moves the cursor (controls, format
+    characters such as U+200B, line breaks, spaces other than ' ') as ``\\x1b``,
+    ``\\u200b`` or ``\\U000e0001``.
+
+    Two folders ``run\\xff`` and ``run\\xfe`` are otherwise both shown ``run``. With
+    ``strict``, every character but printable ASCII is escaped, and the backslash doubled:
+    different names then always look different, whatever a terminal drops.
+    """
+    if name.isprintable() and (not strict or (name.isascii() and "\\" not in name)):
+        return name
+    return "".join(_escaped(ch, strict) for ch in name)
+
+
+def _escaped(ch: str, strict: bool) -> str:
+    if strict and ch == "\\":
+        return "\\\\"
+    if ch.isprintable() and (not strict or ch.isascii()):
+        return ch
+    code = ord(ch)
+    if code in _UNDECODABLE:
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x80:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from value_diag.commands.framing import frames_of
-from value_diag.commands.paths import named_in_order, run_files, targets
+from value_diag.commands.paths import cannot_read, named_in_order, run_files, targets
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
@@ -58,19 +58,27 @@ def run_once(
     write, without importing one. A comparison always needs one.
 
     A file of several groups (esper-lite's A/B runs) gives a frame per group, judged as
-    a run of its own. An unreadable file is reported on stderr and the others are still
-    shown; the exit code is then 2. Otherwise the worst of the runs' codes, a failed
-    run counting only when at least ``fail_count`` runs failed.
+    a run of its own. An unreadable file, or a folder below a directory or pattern that
+    cannot be listed (its runs unknown), is reported on stderr and the others are still
+    shown; the exit code is then 2: a gate never passes what it could not read.
+    Otherwise the worst of the runs' codes, a failed run counting only when at least
+    ``fail_count`` runs failed.
     """
-    files = run_files(targets(paths, options.pattern), options.latest)
+    listed = run_files(targets(paths, options.pattern), options.latest)
+    files = listed.files
     now = time.time()
     frames: list[Frame] = []
     codes: list[ExitCode] = []
+    if len(listed.unreadable) == 1 and not files:  # nothing else to say: one error line
+        raise ReadError(cannot_read(listed.unreadable[0]))
+    for folder in listed.unreadable:
+        sys.stderr.write(f"value-diag: error: {clean(cannot_read(folder), limit=None)}\n")
+        codes.append(ExitCode.ERROR)
     for path, name in named_in_order(files):
         try:
             runs = _read(path, options.history)
         except ReadError as exc:
-            if len(files) == 1:
+            if len(files) == 1 and not listed.unreadable:
                 raise
             sys.stderr.write(f"value-diag: error: {clean(str(exc), limit=None)}\n")
             codes.append(ExitCode.ERROR)

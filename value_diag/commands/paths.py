@@ -3,7 +3,8 @@
 A directory stands for every run file below it, a pattern for the files it matches (see
 ingest/runfiles.py); with --latest, each stands for its newest run file only. `once`
 reads what they name when it starts; `watch` asks again as it goes (commands/watchlist.py),
-so runs that start later are followed too.
+so runs that start later are followed too. A folder below that cannot be read is never
+left out in silence: it comes back as ``Unreadable``, and the command names it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Sequence
 from value_diag.errors import ReadError
 from value_diag.ingest.files import display_name
 from value_diag.ingest.runfiles import Kind, Target, newest, target
-from value_diag.naming import natural_key, short_names
+from value_diag.ingest.walk import Found, Unreadable
+from value_diag.naming import natural_key, short_names, visible
 
 
 def targets(paths: Sequence[str], pattern: str | None = None) -> list[Target]:
@@ -22,22 +24,42 @@ def targets(paths: Sequence[str], pattern: str | None = None) -> list[Target]:
     return [target(p, pattern) for p in paths]
 
 
-def run_files(found: Sequence[Target], latest: bool = False) -> list[str]:
+def run_files(found: Sequence[Target], latest: bool = False) -> Found:
     """The run files the targets name now, each once, in the order given (a directory's
     or a pattern's in natural order); with ``latest``, a directory's or a pattern's
-    newest only.
+    newest only. And the folders below them that could not be read: what they hold is
+    unknown, so the caller reports each (``cannot_read``) and fails.
 
     Raises:
         ReadError: a directory or remote prefix holds no run file, or a pattern matches
-            none (see ``none_found``).
+            none (see ``none_found``), and no folder of it was unreadable.
     """
     files: list[str] = []
+    unreadable: list[Unreadable] = []
     for t in found:
-        named = _named(t, latest)
-        if not named and t.grows:
+        look = t.look()
+        named = pick(t, look.files, latest)
+        if not named and t.grows and not look.unreadable:
             raise ReadError(none_found(t))
         files += named
-    return once_each(files)
+        unreadable += look.unreadable
+    return Found(once_each(files), _once_each_folder(unreadable))
+
+
+def cannot_read(folder: Unreadable) -> str:
+    """The error line of a folder that could not be read (its name as ``visible`` shows it)."""
+    return f"cannot read folder {visible(folder.path)}: {folder.reason}"
+
+
+def _once_each_folder(folders: list[Unreadable]) -> list[Unreadable]:
+    seen: set[str] = set()
+    kept = []
+    for f in folders:
+        key = os.path.normpath(f.path)
+        if key not in seen:
+            seen.add(key)
+            kept.append(f)
+    return kept
 
 
 def none_found(t: Target) -> str:
@@ -58,10 +80,6 @@ def none_found(t: Target) -> str:
     if gone:
         return f"no run file in {shown} ({gone} not found; looked for {t.pattern})"
     return f"no run file in {shown} (looked for {t.pattern}; --pattern to choose)"
-
-
-def _named(t: Target, latest: bool) -> list[str]:
-    return pick(t, t.files(), latest)
 
 
 def pick(t: Target, files: list[str], latest: bool) -> list[str]:
@@ -85,6 +103,27 @@ def once_each(files: list[str]) -> list[str]:
 
 
 def named_in_order(files: Sequence[str]) -> list[tuple[str, str]]:
-    """Each file with the name it is shown by, in natural order of those names."""
-    shown = short_names([display_name(f) for f in files])  # a URL without its credentials
+    """Each file with the name it is shown by, in natural order of those names.
+
+    The names are the shortest that tell the runs apart as they are seen: bytes that are
+    no UTF-8 and characters that print nothing are written as escapes (naming.visible);
+    if names still look alike once render/sanitize has cleaned them (an invisible mark
+    that the panel drops), every character but printable ASCII is escaped.
+    """
+    given = [display_name(f) for f in files]  # a URL without its credentials
+    shown = short_names([visible(n) for n in given])
+    if _look_alike(shown):
+        shown = short_names([visible(n, strict=True) for n in given])
     return sorted(zip(files, shown, strict=True), key=lambda p: natural_key(p[1]))
+
+
+def shown_names(paths: Sequence[str]) -> list[str]:
+    """The names of ``named_in_order``, in the order of ``paths``."""
+    by_path = dict(named_in_order(paths))
+    return [by_path[p] for p in paths]
+
+
+def _look_alike(names: list[str]) -> bool:
+    from value_diag.render.sanitize import clean_name
+
+    return len({clean_name(n) for n in names}) < len(set(names))

@@ -3,37 +3,43 @@
 A directory stands for every run file below it (RUN_PATTERN, or the pattern given), a
 pattern (``runs/*/run.jsonl``, quoted so that the shell leaves it) for the files it
 matches now; both are looked at again while watching, so runs that start later are
-seen. ``newest`` picks the run that started last, for --latest. Pure but for the
+seen. The walks (ingest/walk.py) end on any tree and name the folders they could not
+read. ``newest`` picks the run that started last, for --latest. Pure but for the
 file-system reads the names say.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import glob
 import os
 import re
-import stat
 import struct
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from typing import Any, Final
 
 from value_diag.ingest.files import STDIN
 from value_diag.ingest.urls import is_url, path_part, public
+from value_diag.ingest.walk import Found, below, matching, split_fixed
 from value_diag.naming import NaturalKey, natural_key
 
 RUN_PATTERN: Final = "*.jsonl"
 """The run files a directory stands for by default: esper-lite's ``events.jsonl``, a
 TelemetryWriter's file, any JSON-lines log."""
-SKIPPED_DIRS: Final = frozenset({"__pycache__", "node_modules"})
-"""Directories never searched for runs (besides hidden ones: ``.git``, ``.venv``, ...)."""
 ESPER_RUN: Final = re.compile(r"telemetry_(\d{4}-\d{2}-\d{2}_\d{6})(?:_(\d+))?")
 """The folder esper-lite's ``--telemetry-dir`` starts each run in (or a file so named):
 its name says when."""
+ESPER_TIME: Final = "%Y-%m-%d_%H%M%S"
+"""How that name writes the time (the trainer's local time)."""
+ESPER_AHEAD_S: Final = 86_400.0
+"""How far past now an esper-lite name may say its run started (s) and still count: a
+day of time zones and clock skew. A later time (``telemetry_9999-…``) is no start time,
+else it would be the newest run for ever."""
 
 
 class Kind(StrEnum):
@@ -79,22 +85,32 @@ class Target:
         if self.kind is Kind.DIRECTORY:
             return self.given
         if self.kind is Kind.PATTERN:
-            fixed: list[str] = []
-            for part in self.given.split(os.sep):
-                if glob.has_magic(part):
-                    break
-                fixed.append(part)
-            return os.sep.join(fixed) or ("/" if self.given.startswith(os.sep) else ".")
+            return split_fixed(self.given)[0] or os.curdir
         return os.path.dirname(self.given) or "."
 
     def files(self) -> list[str]:
         """The run files it names now, in natural order (a file: itself, whether or not
-        it exists yet)."""
+        it exists yet); see ``look`` for the folders that could not be read."""
+        return self.look().files
+
+    def look(self, stop: Callable[[], bool] = lambda: False) -> Found:
+        """The run files it names now, in natural order, and the local folders below it
+        that could not be read (their runs are unknown: the caller says so).
+
+        Raises:
+            Interrupted: ``stop`` said to stop (asked before each directory is listed).
+            ReadError: a remote listing failed.
+        """
         if self.kind is Kind.DIRECTORY:
-            return sorted(_below(self.given, self.pattern), key=natural_key)
-        if self.kind is Kind.PATTERN:
-            found = (p for p in glob.iglob(self.given, recursive=True) if _is_file(p))
-            return sorted(found, key=natural_key)
+            found = below(self.given, self.pattern, stop)
+        elif self.kind is Kind.PATTERN:
+            found = matching(self.given, stop)
+        else:
+            return Found(self._named())
+        found.files.sort(key=natural_key)
+        return found
+
+    def _named(self) -> list[str]:
         if self.kind is Kind.URL:  # over the network, time-bounded; ReadError if it fails
             from value_diag.ingest.remote import list_runs
 
@@ -114,27 +130,6 @@ def target(given: str, pattern: str | None = None) -> Target:
     if glob.has_magic(given) and not os.path.lexists(given):
         return Target(given, Kind.PATTERN)
     return Target(given, Kind.FILE)
-
-
-def _is_file(path: str) -> bool:
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False
-
-
-def _below(directory: str, pattern: str) -> Iterator[str]:
-    """Regular files below ``directory`` whose path relative to it (or, for a pattern
-    without a separator, whose name) matches ``pattern``. Hidden and SKIPPED_DIRS
-    directories are not entered, nor symlinked ones (a loop would never end)."""
-    by_name = os.sep not in pattern
-    for here, dirs, names in os.walk(directory):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS]
-        for name in names:
-            path = os.path.join(here, name)
-            key = name if by_name else os.path.relpath(path, directory)
-            if fnmatch.fnmatchcase(key, pattern) and _is_file(path):
-                yield path
 
 
 def newest(files: Iterable[str], seen: Mapping[str, int] | None = None) -> str | None:
@@ -173,15 +168,27 @@ def newest(files: Iterable[str], seen: Mapping[str, int] | None = None) -> str |
     return max(paths, key=started)
 
 
-def esper_stamp(path: str) -> tuple[str, int] | None:
+def esper_stamp(path: str, now: float | None = None) -> tuple[str, int] | None:
     """The start time (``YYYY-MM-DD_HHMMSS``, sortable as text) and counter that an
-    esper-lite name gives the run: the file's own name, else its nearest folder so named."""
+    esper-lite name gives the run: the file's own name, else its nearest folder so named.
+
+    A name whose time is no time (``telemetry_2026-13-45_256199``) or lies more than
+    ESPER_AHEAD_S past ``now`` (default: the clock) says nothing."""
     *folders, name = path.replace(os.sep, "/").split("/")
     for part in [name.partition(".")[0], *reversed(folders)]:
         match = ESPER_RUN.fullmatch(part)
-        if match:
+        if match and _plausible(match[1], time.time() if now is None else now):
             return match[1], int(match[2] or 0)
     return None
+
+
+def _plausible(stamp: str, now: float) -> bool:
+    """Whether an esper-lite time is a real local time no later than ESPER_AHEAD_S from now."""
+    try:
+        started = datetime.strptime(stamp, ESPER_TIME)
+    except ValueError:
+        return False
+    return started <= datetime.fromtimestamp(now + ESPER_AHEAD_S)
 
 
 def born(path: str) -> float | None:
