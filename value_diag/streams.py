@@ -1,4 +1,5 @@
-"""The standard streams as a command needs them: there, and a stderr that cannot fail it.
+"""The standard streams as a command needs them: there, and a stderr that cannot fail it
+nor show a secret.
 
 The exit code is the verdict, never the fate of a message. A stderr the caller closed
 (``2>&-``) or a pipe whose reader left (``2>&1 | head -1``) loses the lines written to
@@ -6,6 +7,10 @@ it, and nothing else: a write that fails points the descriptor at /dev/null and 
 so the error line of an unreadable file still ends in exit 2 and a failing gate in exit 1.
 A stdout whose reader left is the command's own business (``once`` still judges every
 run; ``watch`` ends with the verdict of what it had to show).
+
+Every URL written to stderr is shown as value_diag/redact.py shows it: the messages name
+URLs that way already, and this is the last look before a line leaves, whatever wrote it
+(a library's warning, a thread's uncaught error).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import os
 import sys
 from collections.abc import Iterable
 from typing import TextIO, cast
+
+from value_diag.redact import scrub_users
 
 
 def reopen_closed() -> None:
@@ -33,7 +40,8 @@ def reopen_closed() -> None:
 
 
 class Unfailing:
-    """A text stream whose writes never raise: the first that fails silences it for good.
+    """A text stream whose writes never raise (the first that fails silences it for good)
+    and never show a URL's secrets.
 
     Everything but writing is the wrapped stream's (``fileno``, ``isatty``, ``encoding``),
     so a console drawing on stderr sees the stream it always did.
@@ -48,7 +56,7 @@ class Unfailing:
         """Writes ``text``, or drops it once the stream is lost; its length either way."""
         if not self.lost:
             try:
-                self.stream.write(text)
+                self.stream.write(scrub_users(text))
             except BlockingIOError:  # a full non-blocking pipe: this line is lost, not the rest
                 pass
             except (OSError, ValueError):  # EPIPE, EBADF, EIO, ENOSPC; or a closed file

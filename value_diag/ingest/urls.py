@@ -1,24 +1,30 @@
-"""URLs of remote run files: telling them from paths, and the only form that may be shown. Pure."""
+"""URLs of remote run files: telling them from paths, and the only form that may be shown. Pure.
+
+What may be shown of a URL is value_diag/redact.py's rule (``public``, ``scrub``), which
+frames, reports and messages share; the rest here is how a URL is read.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Final
 from urllib.parse import urlsplit
 
-AZURE: Final = frozenset({"az", "abfs", "abfss"})
-"""Schemes of Azure Blob Storage (adlfs)."""
-_SCHEME: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-"""RFC 3986's scheme, then ``//``: what sets a URL apart from a path (``C:\\`` has no //)."""
-_CREDENTIALS: Final = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"]*@")
-"""User-info inside a URL quoted in some message."""
-_TOKENS: Final = re.compile(r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s?#'\"]*)[?#][^\s'\"]*")
-"""A query string or fragment after a URL quoted in some message."""
+from value_diag.redact import AZURE, SCHEME, public, scrub
+
+__all__ = [
+    "AZURE",
+    "azure_container",
+    "is_url",
+    "path_part",
+    "public",
+    "rebuild",
+    "scheme",
+    "scrub",
+]
 
 
 def scheme(url: str) -> str | None:
     """The URL's scheme in lower case (``s3``, ``sftp``), or None for a path."""
-    found = _SCHEME.match(url)
+    found = SCHEME.match(url)
     return found.group(1).lower() if found else None
 
 
@@ -26,22 +32,6 @@ def is_url(path: str) -> bool:
     """Whether ``path`` is a remote URL (``scheme://...``); ``file://`` is a local path."""
     found = scheme(path)
     return found is not None and found != "file"
-
-
-def public(url: str) -> str:
-    """The URL as it may be shown: without user-info (``user:pass@``), query or fragment.
-
-    Query strings carry tokens (pre-signed S3 URLs, Azure SAS) and user-info carries
-    passwords: neither may appear in output, errors or JSON. An Azure container written
-    before its account (``abfss://container@account.dfs.core.windows.net/...``) is not
-    user-info but where the file is: it stays.
-    """
-    if scheme(url) is None:
-        return url
-    parts = urlsplit(url)
-    container = azure_container(url)
-    shown = "" if container is None else container + "@"
-    return f"{parts.scheme}://{shown}{_host(parts.netloc)}{parts.path}"
 
 
 def azure_container(url: str) -> str | None:
@@ -52,21 +42,6 @@ def azure_container(url: str) -> str | None:
         return None
     user = parts.netloc.rpartition("@")[0]
     return None if not user or ":" in user else user
-
-
-def scrub(text: str, url: str = "") -> str:
-    """``text`` with every secret of ``url``, and any user-info or query of a URL in it, gone.
-
-    For messages of libraries, which may quote the URL they were given in full.
-    """
-    if url and scheme(url) is not None:
-        parts = urlsplit(url)
-        user = "" if azure_container(url) else parts.netloc.rpartition("@")[0]
-        secrets = [parts.query, parts.fragment, user]
-        for secret in sorted(filter(None, secrets), key=len, reverse=True):
-            text = text.replace(secret, "…")
-    text = _CREDENTIALS.sub(r"\g<scheme>", text)
-    return _TOKENS.sub(r"\g<url>", text)
 
 
 def path_part(url: str) -> str:

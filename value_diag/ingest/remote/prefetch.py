@@ -18,6 +18,7 @@ from value_diag.errors import ReadError
 from value_diag.ingest.files import BLOCK
 from value_diag.ingest.remote.tail import RemoteTail
 from value_diag.ingest.tail import Change
+from value_diag.ingest.urls import public
 
 AHEAD: Final = 32
 """Blocks the thread fetches ahead of the watch at most (memory stays bounded while a
@@ -61,7 +62,9 @@ class Prefetched:
         self._looked = False
         """The thread's first look is through: all it found is queued."""
         self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"follow {url}", daemon=True)
+        # A thread's name is shown with an error it did not catch: the URL without secrets.
+        name = f"follow {public(url)}"
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     @property

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from typing import Final
-from urllib.parse import urlsplit
 
-from value_diag.ingest.urls import scrub
+from value_diag.ingest.urls import public, scrub
 
 _REASONS: Final = {
     "FSTimeoutError": "timed out",
@@ -95,6 +94,6 @@ def _endpoint(text: str) -> str:
     """The scheme, host and port of the first URL in a message ('the endpoint' if none)."""
     for word in text.replace('"', " ").split():
         if "://" in word:
-            parts = urlsplit(word)
-            return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+            scheme, _, rest = public(word).partition("://")
+            return f"{scheme}://{rest.partition('/')[0]}"
     return "the endpoint"
