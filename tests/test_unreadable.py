@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 from conftest import DEADLINE, clean_env, script
 from test_cli_watch import healthy
+from watching import Spawn
 
 from value_diag.ingest import walk
 
@@ -112,6 +114,18 @@ def test_an_unreadable_sweep_root_says_permission_denied(sweep: Path) -> None:
     assert proc.returncode == 2
     assert proc.stdout == b""
     assert proc.stderr == b"value-diag: error: cannot read folder runs: Permission denied\n"
+
+
+def test_watch_shows_an_unreadable_folder_until_it_can_read_it(sweep: Path, spawn: Spawn) -> None:
+    w = spawn("runs", cwd=sweep, prefix=as_nobody())
+    header = w.header(lambda h: "cannot read folder" in h)
+    assert header.split(" | ")[2] == os.path.join("runs", "b"), header
+    assert header.endswith("| cannot read folder: Permission denied; retrying"), header
+    (sweep / "runs" / "b").chmod(0o755)
+    header = w.header(lambda h: "| b |" in h)
+    assert "| critical: Bellman |" in header, header
+    w.send(signal.SIGTERM)
+    assert w.wait() == 0, w.stderr
 
 
 # --------------------------------------------------------------------------- in-process

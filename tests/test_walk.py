@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import DEADLINE, run_cli
-from test_cli_watch import healthy
+from conftest import DEADLINE, clean_env, run_cli
+from test_cli_watch import append, healthy
+from watching import Spawn
 
 from value_diag.ingest.parallel import Interrupted
 from value_diag.ingest.walk import below, matching
@@ -90,6 +98,19 @@ def test_patterns_match_as_the_shell_does(tmp_path: Path) -> None:
     assert sources(tmp_path, "runs/.hid/*.jsonl") == [os.path.join("runs", ".hid", "h.jsonl")]
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_watch_over_symlink_loops_follows_and_stops(
+    loops: Path, spawn: Spawn, sig: signal.Signals
+) -> None:
+    w = spawn("runs/**/*.jsonl", "--format", "json", cwd=loops)
+    assert w.frame()["source"] == os.path.join("runs", "s1", "run.jsonl")
+    run(loops / "runs" / "s2" / "run.jsonl", 4.0)  # looked for through the loops again
+    w.frame(lambda f: f["source"] == os.path.join("runs", "s2", "run.jsonl"))
+    w.send(sig)
+    assert w.wait() == 0, w.stderr
+    assert "Traceback" not in w.stderr
+
+
 @pytest.mark.parametrize("walk", ["below", "matching"])
 def test_a_walk_asks_to_stop_before_each_folder(tmp_path: Path, walk: str) -> None:
     """A watch's look for new runs ends at a signal, however large the tree."""
@@ -133,6 +154,25 @@ def test_names_alike_once_cleaned_are_told_apart(tmp_path: Path, mark: str, show
     assert names(tmp_path, "runs") == ["seed1", shown]
 
 
+def test_watch_follows_a_folder_named_in_bytes_that_are_no_utf8(
+    tmp_path: Path, spawn: Spawn
+) -> None:
+    """watchfiles cannot take such a name: it crashed the watch (exit 1); it polls now."""
+    folder = os.path.join(os.fsencode(tmp_path), b"runs", b"s\xff1")
+    path = Path(os.fsdecode(os.path.join(folder, b"run.jsonl")))
+    run(path)
+    run(tmp_path / "runs" / "s2" / "run.jsonl")
+    w = spawn("runs")
+    w.header(lambda h: "| s\\xff1 | 1 record |" in h)
+    said = w.header(lambda h: "polling" in h)
+    assert "file notifications unavailable (a folder name below is not UTF-8)" in said, said
+    append(path, healthy(5.0))
+    w.header(lambda h: "| s\\xff1 | 2 records |" in h)
+    w.send(signal.SIGTERM)
+    assert w.wait() == 0, w.stderr
+    assert "Traceback" not in w.stderr
+
+
 # --------------------------------------------------------------------------- --latest
 
 
@@ -143,3 +183,128 @@ def test_latest_is_not_pinned_by_a_time_that_is_no_start(tmp_path: Path, bogus: 
     run(tmp_path / "tele" / f"telemetry_{bogus}" / "events.jsonl")
     want = os.path.join("tele", "telemetry_2026-11-30_170102", "events.jsonl")
     assert sources(tmp_path, "tele", "--latest") == [want]
+
+
+def test_watch_latest_leaves_a_deleted_run_for_the_newest_left(
+    tmp_path: Path, spawn: Spawn
+) -> None:
+    run(tmp_path / "tele" / "telemetry_2026-11-30_165338" / "events.jsonl", 3.0)
+    newest = run(tmp_path / "tele" / "telemetry_2026-11-30_170102" / "events.jsonl", 4.0)
+    w = spawn("tele", "--latest")
+    w.header(lambda h: "170102" in h)
+    shutil.rmtree(newest.parent)
+    header = w.header(lambda h: "165338" in h)
+    note = "telemetry_2026-11-30_170102 deleted; now telemetry_2026-11-30_165338"
+    assert note in header.split(" | "), header
+
+
+# --------------------------------------------------------------------------- runs that go
+
+
+def test_a_deleted_run_leaves_the_watch(tmp_path: Path, ptys: Callable[..., Any]) -> None:
+    """A run deleted from a watched folder is let go of: its panel goes (it stayed, waiting
+    for the file, for ever)."""
+    run(tmp_path / "runs" / "seed1" / "run.jsonl")
+    gone = run(tmp_path / "runs" / "seed2" / "run.jsonl")
+    term = ptys("watch", "runs", cwd=tmp_path, cols=100, rows=40)
+    term.wait_for(lambda s: any("seed2" in row for row in s), "both runs")
+    shutil.rmtree(gone.parent)
+    term.wait_for(lambda s: not any("seed2" in row for row in s), "seed2 gone")
+    run(gone)  # back again: followed again, from the top
+    term.wait_for(lambda s: any("seed2" in row for row in s), "seed2 back")
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def with_file_limit(soft: int, hard: int) -> list[str]:
+    """A command prefix that runs the rest under these open-file limits."""
+    code = (
+        "import os, resource, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))\n"
+        "os.execv(sys.argv[1], sys.argv[1:])\n"
+    )
+    return [sys.executable, "-c", code]
+
+
+def test_runs_past_the_open_file_limit_are_shown_not_followed(tmp_path: Path, spawn: Spawn) -> None:
+    """The watch went on until a new run passed the hard limit, then ended (exit 2)."""
+    run(tmp_path / "runs" / "run00.jsonl")
+    w = spawn("runs", prefix=with_file_limit(48, 48))
+    w.header(lambda h: "1 record" in h)
+    for i in range(1, 30):
+        run(tmp_path / "runs" / f"run{i:02}.jsonl")
+    header = w.header(lambda h: "not followed" in h)
+    assert header.endswith("| not followed: the open-file limit (ulimit -n) is 48"), header
+    append(tmp_path / "runs" / "run00.jsonl", healthy(5.0))
+    w.header(lambda h: "| run00 | 2 records |" in h)
+    assert w.popen.poll() is None, w.stderr
+    w.send(signal.SIGTERM)
+    assert w.wait() == 0, w.stderr
+
+
+def unprivileged_uid() -> int:
+    """A user id of this test's own, so that using up its inotify instances touches no
+    other process; skips where a root test process cannot switch to it."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run as a user of its own")
+    if not sys.platform.startswith("linux"):
+        pytest.skip("inotify is Linux's")
+    return 50_000 + os.getpid() % 10_000
+
+
+def as_user(uid: int) -> list[str]:
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+
+
+HOG = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+held = 0
+while libc.inotify_init1(0) >= 0:
+    held += 1
+print(held, flush=True)
+sys.stdin.read()
+"""
+"""Takes every inotify instance its user may have, then holds them until stdin closes."""
+
+
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    """A folder any user can read and write (pytest's own are private to their owner)."""
+    d = Path(tempfile.mkdtemp(prefix="value-diag-"))
+    try:
+        for p in d.parents:
+            if not p.stat().st_mode & 0o001:
+                pytest.skip(f"{p} is closed to other users")
+        d.chmod(0o777)
+        yield d
+    finally:
+        shutil.rmtree(d)
+
+
+def test_watch_polls_when_inotify_instances_are_used_up(shared: Path, spawn: Spawn) -> None:
+    """No inotify instance left (fs.inotify.max_user_instances): it crashed (exit 1)."""
+    uid = unprivileged_uid()
+    path = run(shared / "runs" / "s1" / "run.jsonl")
+    for p in (path, path.parent, path.parent.parent):
+        p.chmod(0o777 if p.is_dir() else 0o666)
+    with subprocess.Popen(
+        [*as_user(uid), sys.executable, "-c", HOG],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=clean_env(),
+    ) as hog:
+        try:
+            assert hog.stdout is not None
+            assert int(hog.stdout.readline() or 0) > 0, "no inotify instance was taken"
+            w = spawn("runs", cwd=shared, prefix=as_user(uid))
+            said = w.header(lambda h: "polling" in h)
+            assert "file notifications unavailable (inotify instances used up" in said, said
+            append(path, healthy(5.0))
+            w.header(lambda h: "2 records" in h)
+            w.send(signal.SIGTERM)
+            assert w.wait() == 0, w.stderr
+            assert "Traceback" not in w.stderr
+        finally:
+            hog.kill()

@@ -21,7 +21,8 @@ STEP_MS: Final = 8
 DEBOUNCE_MS: Final = 20
 """Longest a frame waits while writes keep arriving (ms)."""
 TICK_S: Final = 0.25
-"""Longest sleep without looking (s): resizes, the age of the last update, missed events."""
+"""Longest sleep without looking (s): resizes, the age of the last update, missed events;
+also how often every file is looked at when notifications cannot be had."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,12 @@ class Waker:
     (not the files: a replaced file would no longer be watched), and the ``roots`` in
     which new run files may appear, with what lies below them. Where a directory does
     not exist yet, or with --poll, it looks at a fixed interval instead.
+
+    Where notifications cannot be had, it looks every TICK_S and ``fallback`` says why
+    (for the watch to say once): inotify instances or watches used up, a folder below a
+    root that cannot be read. A directory whose name is no UTF-8 (which watchfiles
+    cannot take) is left out of them, and every wait then tells nothing of what changed,
+    so that its files are looked at each time.
     """
 
     def __init__(
@@ -64,10 +71,15 @@ class Waker:
         absolute = [os.path.abspath(p) for p in paths]
         self._targets = set(absolute) | {os.path.realpath(p) for p in absolute}
         self._roots = tuple(os.path.join(os.path.abspath(r), "") for r in roots or ())
-        self._dirs = sorted(
-            {str(Path(p).parent) for p in self._targets} | {os.path.abspath(r) for r in roots or ()}
-        )
+        dirs = {str(Path(p).parent) for p in self._targets} | {
+            os.path.abspath(r) for r in roots or ()
+        }
+        self._dirs = sorted(d for d in dirs if _utf8(d))
+        self._blind = len(self._dirs) < len(dirs)
+        """Some directory cannot be watched: no wait can say what changed."""
         self._watch: Iterator[set[tuple[Change, str]]] | None = None
+        self.fallback: str | None = None
+        """Why notifications could not be had (it looks every TICK_S instead)."""
 
     def wait(self) -> Wake:
         """Returns after the next change, key, signal or tick: what it knows changed.
@@ -76,7 +88,7 @@ class Waker:
         event it could see.
         """
         fresh = False
-        if self.poll is None and self._watch is None and self._dirs:
+        if self.poll is None and self._watch is None and self._dirs and self.fallback is None:
             self._watch = self._start()
             fresh = True
         if self._watch is None:
@@ -87,15 +99,22 @@ class Waker:
         except StopIteration:
             self._watch = None
             return UNKNOWN
-        except OSError:  # a watched directory went away: look again shortly
+        except FileNotFoundError:  # a watched directory went away: look again shortly
             self._watch = None
+            self._sleep(TICK_S)
+            return UNKNOWN
+        except (OSError, RuntimeError) as exc:  # watchfiles' own errors are RuntimeErrors
+            self.close()
+            self.fallback = unavailable(exc)
             self._sleep(TICK_S)
             return UNKNOWN
         from watchfiles import Change  # imported by _start already
 
         targets = self._targets
         return Wake(
-            paths=None if fresh else frozenset(p for _change, p in changes if p in targets),
+            paths=None
+            if fresh or self._blind
+            else frozenset(p for _c, p in changes if p in targets),
             added=any(c is Change.added and p not in targets for c, p in changes),
         )
 
@@ -144,6 +163,32 @@ class Waker:
         finally:
             sel.close()
         self.stopper.drain()
+
+
+def unavailable(exc: BaseException) -> str:
+    """Why file-system notifications cannot be had, in a few words (the note of a watch
+    that polls instead)."""
+    text = str(exc)
+    if "Too many open files" in text or "os error 24" in text:
+        why = "inotify instances used up: fs.inotify.max_user_instances"
+    elif "watch limit" in text or "No space left on device" in text:
+        why = "inotify watches used up: fs.inotify.max_user_watches"
+    elif "Unable to decode path" in text:
+        why = "a folder name below is not UTF-8"
+    elif isinstance(exc, PermissionError) or "Permission denied" in text:
+        why = "a folder below cannot be read"
+    else:
+        why = text.splitlines()[0] if text else type(exc).__name__
+    return f"file notifications unavailable ({why}); polling every {TICK_S:g}s"
+
+
+def _utf8(path: str) -> bool:
+    """Whether watchfiles can take the path: its name is UTF-8 (not bytes kept as surrogates)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _Either:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from value_diag.commands.follower import CONNECTING, REMOTE_POLL_S, Followed
 from value_diag.commands.framing import runs_of
-from value_diag.commands.paths import named_in_order, targets
+from value_diag.commands.paths import named_in_order, shown_names, targets
 from value_diag.commands.stopper import Stopper
 from value_diag.commands.waker import TICK_S, UNKNOWN, Waker
 from value_diag.commands.watchlist import Runs
@@ -27,7 +27,7 @@ from value_diag.ingest.fold import fold_file
 from value_diag.ingest.parallel import Interrupted
 from value_diag.ingest.runfiles import Kind, Target
 from value_diag.ingest.urls import is_url
-from value_diag.naming import short_names
+from value_diag.naming import visible
 from value_diag.render.sinks import Sink
 from value_diag.render.terminal import silence_stdout
 from value_diag.state import FoldState
@@ -153,6 +153,23 @@ def _where(t: Target, shown: str) -> str:
     return f"matching {shown}" if t.matches else f"in {shown}"
 
 
+def _unseen(runs: Runs, unfollowed: list[tuple[str, str]], thresholds: Thresholds) -> list[Frame]:
+    """Frames for what should be judged and cannot be: each folder that could not be read
+    (looked at again as the watch goes), and each run file beyond the open-file limit
+    (followed once deleted runs make room)."""
+    frames = [
+        Frame(visible(f.path), FoldState(), f"cannot read folder: {f.reason}; retrying", thresholds)
+        for f in runs.unreadable
+    ]
+    if unfollowed:
+        note = f"not followed: the open-file limit (ulimit -n) is {_fd_limit()}"
+        frames += [
+            Frame(display_name(path), FoldState(), note, thresholds, short=name)
+            for path, name in unfollowed
+        ]
+    return frames
+
+
 def run_watch(
     paths: list[str],
     sink: Sink,
@@ -175,7 +192,7 @@ def run_watch(
             return _watch_stdin(sink, options, stopper, clock)
     poll = REMOTE_POLL_S if options.poll is None else options.poll
     try:
-        runs = Runs(found, options.latest, wake=stopper.poke, poll=poll)
+        runs = Runs(found, options.latest, wake=stopper.poke, poll=poll, stop=stopper.event.is_set)
     except KeyboardInterrupt:  # Ctrl-C while a remote directory is first listed: as later
         return ExitCode.OK
     try:
@@ -215,6 +232,26 @@ def make_room(files: int) -> None:
             f"cannot follow {files} files: the open-file limit (ulimit -n) is {soft},"
             f" and following them needs about {need}"
         )
+
+
+def followable(files: int) -> int:
+    """How many of ``files`` run files can be followed: all, once make_room has raised
+    the soft open-file limit for them, else as many as the limit leaves room for."""
+    try:
+        make_room(files)
+    except ReadError:
+        return max(_fd_limit() - FD_RESERVE, 0)
+    return files
+
+
+def _fd_limit() -> int:
+    """The soft open-file limit (a large number where there is none, or no POSIX)."""
+    try:
+        import resource
+    except ImportError:
+        return 1 << 30
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return 1 << 30 if soft == resource.RLIM_INFINITY else soft
 
 
 class _Step:
@@ -284,7 +321,7 @@ def _loop(
 ) -> ExitCode:
     """The loop of ``_follow``; ``known`` gathers every follower made, for closing."""
     stop = stopper.event.is_set
-    sources = _sources(runs, known, options, stopper)
+    sources, unfollowed = _sources(runs, known, options, stopper, len(runs.files))
     waker = Waker(_local(runs.files), stopper, options.poll, runs.roots, keys)
     step = _Step(sink, options, stopper, clock)
     _read_pass(sources, clock(), 0)
@@ -293,10 +330,16 @@ def _loop(
     frames: list[Frame] = []
     looked = checked = time.monotonic()
     where = _where_followed(sources)
+    said: set[tuple[str, str | None]] = set()  # the _unseen frames drawn: each once
+    polling = False  # whether it said that it polls, notifications being unavailable
     while True:
         thresholds = sink.renderer.thresholds
-        if sources:
+        unseen = _unseen(runs, unfollowed, thresholds)
+        if sources or unseen:
             frames, new = _frames(sources, thresholds, frames, changed, clock())
+            new += [len(frames) + k for k, f in enumerate(unseen) if (f.source, f.note) not in said]
+            said = {(f.source, f.note) for f in unseen}
+            frames += unseen
         else:
             waiting = _waiting(runs, thresholds)
             new = [
@@ -323,8 +366,12 @@ def _loop(
             looked = time.monotonic()
             if runs.refresh():
                 wake = UNKNOWN  # the new files are read from the top
-                make_room(len(runs.files))
-                sources = _sources(runs, known, options, stopper)
+                for path in runs.dropped:  # deleted: its row goes, and its file is let go of
+                    gone = known.pop(path, None)
+                    if gone is not None:
+                        gone.close()
+                room = followable(len(runs.files))
+                sources, unfollowed = _sources(runs, known, options, stopper, room)
                 where = _where_followed(sources)
                 waker.close()
                 waker = Waker(_local(runs.files), stopper, options.poll, runs.roots, keys)
@@ -338,26 +385,47 @@ def _loop(
         changed = _read_pass(sources, now, turn, only)
         for i, s in enumerate(sources):
             if s.path in runs.switched:
-                s.announce(_switched(s.path, runs.switched.pop(s.path)), now)
+                old = runs.switched.pop(s.path)
+                s.announce(_switched(s.path, old, old in runs.dropped), now)
                 changed = sorted({*changed, i})
+        if waker.fallback is not None and not polling:  # said once, on every run
+            polling = True
+            for s in sources:
+                s.announce(waker.fallback, now)
+            changed = list(range(len(sources)))
 
 
-def _switched(new: str, old: str) -> str:
+def _switched(new: str, old: str, deleted: bool = False) -> str:
     """The note of a run --latest switched to: it and the run it replaces, by the shortest
     names that tell the two apart (``newer run seed2; was seed1``: the files of a sweep
-    are often all ``run.jsonl``)."""
-    now, was = short_names([display_name(new), display_name(old)])
-    return f"newer run {now}; was {was}"
+    are often all ``run.jsonl``); ``seed2 deleted; now seed1`` when the run followed went."""
+    now, was = shown_names([new, old])
+    return f"{was} deleted; now {now}" if deleted else f"newer run {now}; was {was}"
 
 
 def _sources(
-    runs: Runs, known: dict[str, Followed], options: WatchOptions, stopper: Stopper
-) -> list[Followed]:
+    runs: Runs, known: dict[str, Followed], options: WatchOptions, stopper: Stopper, room: int
+) -> tuple[list[Followed], list[tuple[str, str]]]:
     """A follower per run file (kept across calls in ``known``), named by the shortest
     names that tell them apart, in natural order of those names. A remote file is
-    looked at every ``runs.poll`` seconds, on a thread of its own."""
+    looked at every ``runs.poll`` seconds, on a thread of its own.
+
+    At most ``room`` files are followed (the open-file limit): those followed already
+    first, then new ones in order; the others are returned with their names, to be
+    shown as not followed until the files change.
+    """
+    named = named_in_order(runs.files)
+    taken = {path for path, _ in named if path in known}
+    for path, _ in named:
+        if len(taken) >= room:
+            break
+        taken.add(path)
     sources = []
-    for path, name in named_in_order(runs.files):
+    unfollowed = []
+    for path, name in named:
+        if path not in taken:
+            unfollowed.append((path, name))
+            continue
         s = known.get(path)
         if s is None:
             s = Followed(
@@ -366,7 +434,7 @@ def _sources(
             known[path] = s
         s.name = name
         sources.append(s)
-    return sources
+    return sources, unfollowed
 
 
 def _local(files: list[str]) -> list[str]:

@@ -1,7 +1,9 @@
-"""The run files a watch follows, asked again as it goes so runs that start later count too."""
+"""The run files a watch follows, asked again as it goes so runs that start later count
+too, and runs deleted since go."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -10,6 +12,7 @@ from value_diag.commands.follower import REMOTE_POLL_S
 from value_diag.commands.paths import once_each, pick
 from value_diag.errors import ReadError
 from value_diag.ingest.runfiles import Kind, Target, newest
+from value_diag.ingest.walk import Unreadable
 
 if TYPE_CHECKING:
     from value_diag.ingest.remote.prefetch import Listing
@@ -19,15 +22,22 @@ def _nothing() -> None:
     return None
 
 
+def _never() -> bool:
+    return False
+
+
 @dataclass
 class Runs:
     """The run files a watch follows, asked again as it goes.
 
     Files named as such are followed from the start, whether they exist or not. A
-    directory or a pattern adds the run files that appear in it; with --latest it
-    switches to one that appears when that run started after the one followed
-    (runfiles.newest: by esper-lite's names, else birth times, else which appeared
-    later), and ``switched`` says from which.
+    directory or a pattern adds the run files that appear in it, and lets go of those
+    deleted from it (unless a folder of it could not be read: what is in it is then
+    unknown); with --latest it switches to one that appears when that run started after
+    the one followed (runfiles.newest: by esper-lite's names, else birth times, else
+    which appeared later), or to the newest left when the one followed is deleted, and
+    ``switched`` says from which. ``unreadable`` names the local folders that the last
+    look could not read.
     """
 
     found: list[Target]
@@ -39,6 +49,10 @@ class Runs:
     """Called from a listing thread when a remote directory holds new run files."""
     poll: float = REMOTE_POLL_S
     """Seconds between two looks at a remote file (remote directories: LIST_EVERY looks)."""
+    stop: Callable[[], bool] = _never
+    """Asked before each local directory is listed: True ends the look (Interrupted)."""
+    dropped: set[str] = field(default_factory=set)
+    """The files the last look let go of because they were deleted."""
     _seen: dict[str, int] = field(default_factory=dict)
     """Each file of a directory or pattern -> the look that first saw it (0: at the start)."""
     _looks: int = 0
@@ -47,6 +61,10 @@ class Runs:
     """--latest: the index of a directory or pattern -> the file followed for it."""
     _listings: dict[int, Listing] = field(default_factory=dict)
     """The index of a remote directory or pattern -> its listing thread."""
+    _listed: dict[int, set[str]] = field(default_factory=dict)
+    """The index of a local directory or pattern -> the files its last look listed."""
+    _unreadable: dict[int, list[Unreadable]] = field(default_factory=dict)
+    """The index of a local directory or pattern -> the folders its last look could not read."""
 
     def __post_init__(self) -> None:
         files: list[str] = []
@@ -54,7 +72,7 @@ class Runs:
             remote = t.grows and t.kind is Kind.URL
             error = None
             try:
-                now = t.files()
+                now = self._look(i, t) if not remote else t.files()
             except ReadError as exc:
                 if not remote:
                     raise
@@ -81,7 +99,24 @@ class Runs:
     def _files(self, i: int, t: Target) -> list[str]:
         """What a target names now: a remote one's latest listing, never waiting for it."""
         listing = self._listings.get(i)
-        return t.files() if listing is None else listing.files
+        return self._look(i, t) if listing is None else listing.files
+
+    def _look(self, i: int, t: Target) -> list[str]:
+        """A local target's files now; its unreadable folders and listing are kept."""
+        found = t.look(self.stop)
+        if t.grows:
+            self._unreadable[i] = found.unreadable
+            self._listed[i] = set(found.files)
+        return found.files
+
+    @property
+    def unreadable(self) -> list[Unreadable]:
+        """The local folders that the last look could not read, each once."""
+        seen: dict[str, Unreadable] = {}
+        for folders in self._unreadable.values():
+            for folder in folders:
+                seen.setdefault(os.path.normpath(folder.path), folder)
+        return list(seen.values())
 
     def listing_error(self, i: int) -> str | None:
         """Why the last listing of the remote directory or pattern ``found[i]`` failed."""
@@ -100,13 +135,24 @@ class Runs:
         return sorted({t.root for t in self.found if t.grows and t.kind is not Kind.URL})
 
     def refresh(self) -> bool:
-        """Looks for new run files; True if the files to follow changed."""
+        """Looks for new run files, and for deleted ones; True if the files to follow changed.
+
+        Raises:
+            Interrupted: ``stop`` said to stop while a directory was walked.
+        """
         files = list(self.files)
         self._looks += 1
-        for i, t in enumerate(self.found):
-            if not t.grows:
-                continue
-            new = [f for f in self._files(i, t) if f not in self._seen]
+        before = {i: self._listed.get(i, set()) for i in range(len(self.found))}
+        named = [(i, self._files(i, t)) for i, t in enumerate(self.found) if t.grows]
+        gone = self._gone(before)
+        self.dropped = gone
+        for f in gone:
+            self._seen.pop(f, None)
+        files = [f for f in files if f not in gone]
+        for i, now in named:
+            if self.latest and self._current.get(i) in gone:
+                files = self._replace_gone(i, now, files)
+            new = [f for f in now if f not in self._seen]
             self._seen.update(dict.fromkeys(new, self._looks))
             if not new:
                 continue
@@ -129,3 +175,30 @@ class Runs:
         changed = files != self.files
         self.files = files
         return changed
+
+    def _gone(self, before: dict[int, set[str]]) -> set[str]:
+        """The files deleted since the last look: listed by a local directory or pattern
+        then, by none now, and not named as such. A target with an unreadable folder
+        lets go of nothing: its files may only be hidden."""
+        gone: set[str] = set()
+        for i, was in before.items():
+            if i in self._listed and not self._unreadable.get(i):
+                gone |= was - self._listed[i]
+        if not gone:
+            return gone
+        still = set().union(*self._listed.values())
+        pinned = {os.path.normpath(t.given) for t in self.found if t.kind is Kind.FILE}
+        return {f for f in gone - still if os.path.normpath(f) not in pinned}
+
+    def _replace_gone(self, i: int, now: list[str], files: list[str]) -> list[str]:
+        """--latest: the run followed for target ``i`` was deleted: the newest left takes
+        its place (``switched`` says which it replaced), or none while none is left."""
+        old = self._current.pop(i)
+        candidate = newest(now, self._seen)
+        if candidate is None:
+            return files
+        self._current[i] = candidate
+        if candidate not in files:
+            files.append(candidate)
+        self.switched[candidate] = old
+        return files
