@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEADLINE, clean_env, script
+from conftest import DEADLINE, ROOT, clean_env, script
 from test_cli_watch import healthy
 from watching import Spawn
 
@@ -90,6 +90,14 @@ def test_an_unreadable_run_folder_fails_the_gate(sweep: Path, given: str) -> Non
     )
     frames = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [f["source"] for f in frames] == [os.path.join("runs", "a", "run.jsonl")]
+
+
+def test_the_readme_quotes_the_error_line_as_printed(sweep: Path) -> None:
+    """The README's rule for unread runs shows this very line."""
+    err = once(sweep, "runs").stderr.decode()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"```\n{err}```\n" in readme, err
+    assert "a gate never passes what it could not read" in readme
 
 
 def test_an_unreadable_folder_outweighs_a_failing_run(sweep: Path) -> None:
