@@ -478,8 +478,9 @@ COLS, ROWS = 100, 30
 
 
 def shown_bellman(lines: list[str]) -> list[str]:
-    """Every Bellman number on the screen, as drawn, without its alarm glyph (! or ‼)."""
-    return re.findall(r"Bellman\s+([^\s!‼]+)", "\n".join(lines))
+    """Every Bellman number on the screen, as drawn, without its alarm glyph (! or ‼), and
+    not the title's "Bellman" among the culprits."""
+    return re.findall(r"Bellman +([^\s!‼─]+)", "\n".join(lines))
 
 
 def drawn(value: str) -> Callable[[list[str]], bool]:

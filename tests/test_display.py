@@ -12,8 +12,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from conftest import SAMPLES, run_cli
 from ptyterm import Pty
+from test_cli_watch import append, healthy
+
+COLS = 100
+"""The terminal's width in the live tests."""
 
 
 def _aged(tmp_path: Path, name: str, seconds: float) -> Path:
@@ -141,3 +146,58 @@ def test_the_glyphs_in_ascii_and_none_on_a_healthy_run(
     assert "!" not in healthy and "‼" not in healthy, healthy
     eager = run_cli(["once", "eager.jsonl", "--no-config"], cwd=tmp_path).stdout.decode()
     assert "Compile   EAGER! (3-5x slower)" in eager.splitlines(), eager
+
+
+# --- a border that stays put -----------------------------------------------------------------
+
+
+def border(screen: list[str]) -> tuple[int, int, int]:
+    """Where the panel's top and bottom borders end, and where its title starts."""
+    top = next(r for r in screen if r.startswith("╭")).rstrip()
+    bottom = next(r for r in screen if r.startswith("╰")).rstrip()
+    return len(top), len(bottom), top.index(" VALUE")
+
+
+def test_the_border_does_not_move_when_the_subtitle_changes(tmp_path: Path) -> None:
+    """Waiting, created (a note that fades), a long last error, more records: every frame's
+    caption is longer or shorter than the last, and the border stays where it was."""
+    path = tmp_path / "run.jsonl"
+    term = Pty(["watch", "run.jsonl", "--no-config"], tmp_path, cols=COLS, rows=20)
+    try:
+        seen = [border(term.settled(lambda s: "waiting for run.jsonl" in "\n".join(s), "wait"))]
+        path.write_text(healthy(3.0))
+        created = term.settled(lambda s: "· created ·" in "\n".join(s), "the created note")
+        seen.append(border(created))
+        faded = term.settled(lambda s: "created" not in "\n".join(s), "the note gone")
+        seen.append(border(faded))
+        append(path, '{"bellman_error": ' + "9" * 60 + ",\n" + healthy(4.0) * 120)
+        grown = term.settled(lambda s: "121 records" in "\n".join(s), "a long last error")
+        assert "1 bad line" in "\n".join(grown)  # its long reason cut, not the box widened
+        seen.append(border(grown))
+        assert [(top, bottom) for top, bottom, _ in seen] == [(COLS, COLS)] * 4, seen
+        # the same title ("ok") in the same place, whatever the caption under it
+        assert len({title for _, _, title in seen[1:]}) == 1, seen
+        append(path, healthy(80.0))
+        critical = term.settled(lambda s: "critical: Bellman" in "\n".join(s), "a new title")
+        assert border(critical)[:2] == (COLS, COLS), critical
+    finally:
+        term.close()
+
+
+@pytest.mark.parametrize("cols", [60, 80, 120])
+def test_the_title_names_the_culprits_cut_to_fit(tmp_path: Path, cols: int) -> None:
+    shutil.copy(SAMPLES / "collapse.jsonl", tmp_path / "run.jsonl")
+    term = Pty(["once", "run.jsonl", "--no-config"], tmp_path, cols=cols, rows=20)
+    try:
+        assert term.finish() == 0
+        top = next(r for r in term.display() if r.startswith("╭")).rstrip()
+    finally:
+        term.close()
+    title = re.sub(r"^╭─+ | ─+╮$", "", top)
+    expected = {
+        60: "VALUE DIAGNOSTICS · critical: V-Corr, Bellman, +5",
+        80: "VALUE DIAGNOSTICS · critical: V-Corr, Bellman, TD Mean, +4",
+        120: "VALUE DIAGNOSTICS · critical: V-Corr, Bellman, TD Mean, +4",
+    }
+    assert title == expected[cols], top
+    assert len(top) == cols

@@ -473,7 +473,7 @@ def test_a_narrow_terminal_keeps_the_newest_trend_values(columns: int) -> None:
     console.print(Renderer(trend=True).boxed(Frame("run.jsonl", state)))
     lines = console.export_text().splitlines()
     assert all(len(line) <= columns for line in lines)
-    corr_line = next(line for line in lines if "V-Corr" in line)
+    corr_line = next(line for line in lines if line.startswith("│ V-Corr"))  # not the title
     assert "…" not in corr_line, "the trend is fitted, not cut off"
     if columns - 4 - TREND_COL < 4:  # inside the border, too few columns left for the trend
         assert not any(g in corr_line for g in "▁▂▃▄▅▆▇█!"), corr_line

@@ -98,7 +98,8 @@ def test_at_40_columns_the_glyphs_and_the_age_stay(tmp_path: Path, ptys: Any) ->
     caption = next(r for r in rows if r.startswith("╰"))
     assert "run.jsonl" in caption and "…" in caption, "the source loses its middle, not its name"
     assert "records" not in caption, "the counts go before the age"
-    assert "VALUE DIAGNOSTICS · warning" in rows[0]
+    # The title names the culprit before it spells VALUE DIAGNOSTICS out.
+    assert re.search(r"VALUE DIAG\w*… · warning: p90-p10 ─", rows[0]), rows[0]
     assert term.finish() == 0
 
 
@@ -119,8 +120,8 @@ def border_colour(term: Pty) -> tuple[str, bool]:
 @pytest.mark.parametrize(
     ("sample", "status", "colour", "bold"),
     [
-        ("collapse", "critical", "red", True),
-        ("bimodal", "warning", "brown", False),
+        ("collapse", "critical: V-Corr, Bellman, TD Mean, +4", "red", True),
+        ("bimodal", "warning: Ret σ, Skew, p90-p10", "brown", False),
         ("healthy", "ok", "green", False),
     ],
 )
@@ -138,7 +139,8 @@ def test_no_color_keeps_the_status_word_and_drops_the_colour(tmp_path: Path, pty
         "once", str(SAMPLES / "collapse.jsonl"), cwd=tmp_path, cols=80, rows=12, NO_COLOR="1"
     )
     assert term.finish() == 0
-    assert any(" VALUE DIAGNOSTICS · critical " in r for r in term.screen.display), term.text
+    title = " VALUE DIAGNOSTICS · critical: V-Corr, Bellman, TD Mean, +4 "
+    assert any(title in r for r in term.screen.display), term.text
     assert border_colour(term)[0] == "default"
 
 
@@ -147,7 +149,8 @@ def test_each_of_several_panels_says_its_own_status(tmp_path: Path, ptys: Any) -
     term = ptys("once", *paths, cwd=tmp_path, cols=100, rows=20)
     assert term.finish() == 0
     titles = [r for r in term.screen.display if r.startswith("╭")]
-    assert [t.split(" · ")[-1].split()[0] for t in titles] == ["critical", "ok"], titles
+    said = [t.split(" · ")[-1].split(" ─")[0] for t in titles]
+    assert said == ["critical: V-Corr, Bellman, TD Mean, +4", "ok"], titles
 
 
 # --- a plain header names its culprits ----------------------------------------------------

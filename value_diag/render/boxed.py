@@ -1,4 +1,4 @@
-"""A frame in a border, sized to what it holds: the panel a terminal draws."""
+"""A frame in a border as wide as the screen: the panel a terminal draws."""
 
 from __future__ import annotations
 
@@ -22,11 +22,16 @@ FRAME_COLS: Final = 8
 
 @dataclass(frozen=True, slots=True)
 class Boxed:
-    """A panel as wide as its body or its caption needs, but never wider than the screen.
+    """A panel as wide as the width it is given, whatever it holds.
 
-    Body, title and caption are made for the width there is, so what is cut when the
-    screen is narrow is chosen (padding, counts, the middle of a name), not whatever
-    happens to come last.
+    Its border stays put from one frame to the next: a subtitle that grows (a note, a
+    longer age) or a title naming other culprits is cut to the border, never widens it;
+    only a new screen width moves it. Body, title and caption are made for the width
+    there is, so what is cut when the screen is narrow is chosen (padding, counts, the
+    middle of a name), not whatever happens to come last.
+
+    Measured (by an export sized to its content, which has no screen), it asks for what
+    its body, title and caption need.
     """
 
     body: Callable[[int | None], StyledText]
@@ -38,10 +43,9 @@ class Boxed:
     border_style: str = ""
 
     def _wanted(self, max_width: int) -> int:
-        """Columns the panel takes when ``max_width`` are there, border included."""
+        """Columns the panel's content asks for when ``max_width`` are there, border included."""
         body = self.body(max_width - 4)  # inside the border and its padding
-        room = max_width - FRAME_COLS
-        title, caption = self.title(room), self.caption(room)
+        title, caption = self.title(None), self.caption(None)
         inner = max((cell_len(line) for line in body.plain.split("\n")), default=0)
         return min(max(inner, caption.cell_len + 4, title.cell_len + 4) + 4, max_width)
 
@@ -51,8 +55,9 @@ class Boxed:
         return Measurement(wanted, wanted)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        body = self.body(options.max_width - 4)  # inside the border and its padding
-        room = options.max_width - FRAME_COLS
+        width = options.max_width
+        body = self.body(width - 4)  # inside the border and its padding
+        room = width - FRAME_COLS
         title, caption = self.title(room), self.caption(room)
         yield Panel(
             body.to_rich(),
@@ -62,5 +67,5 @@ class Boxed:
             box=self.box,
             border_style=self.border_style,
             expand=True,
-            width=self._wanted(options.max_width),
+            width=width,
         )

@@ -54,6 +54,14 @@ MIN_TITLE: Final = 6
 """Fewer cells than this for TITLE beside the status word: the status word alone."""
 
 
+def why(names: list[str], k: int) -> str:
+    """The first ``k`` culprits, the others counted: "V-Corr, Bellman, TD Mean, +4"."""
+    shown = names[:k]
+    if len(names) > len(shown):
+        shown.append(f"+{len(names) - len(shown)}")
+    return ", ".join(shown)
+
+
 def age_text(seconds: float) -> str:
     """How long since the last record: "updated 3s ago", "updated 4m10s ago" (words.span)."""
     return f"updated {span(seconds)} ago"
@@ -88,6 +96,14 @@ class Renderer:
         """Show the CRITIC CALIBRATION block (--critic)."""
         self.sep = " | " if ascii_only else " · "
         self._ellipsis = "." if ascii_only else "…"
+
+    def config_read(self) -> str | None:
+        """What says a config file set the thresholds ("thresholds from pyproject.toml"),
+        else None: one found in the working directory may come with an untrusted checkout."""
+        if self.thresholds_from == DEFAULT_ORIGIN:
+            return None
+        name = self.thresholds_from.replace("\\", "/").rpartition("/")[2]
+        return f"thresholds from {clean(name, self.ascii_only)}"
 
     def body(self, frame: Frame, width: int | None = None) -> StyledText:
         """The five panel lines (or "[no data]") of a frame, fitted to ``width`` if given."""
@@ -171,7 +187,8 @@ class Renderer:
         sep: str | None = None,
         width: int | None = None,
     ) -> StyledText:
-        """Source, step, counts, the last error, what happened to the file, and the age.
+        """Source, step, the config file read (if one was), counts, the last error, what
+        happened to the file, and the age.
 
         The age is counted to ``now``, else to the frame's moment. With ``width``, the
         parts that judge the run least go first until it fits: the last error's text,
@@ -208,6 +225,9 @@ class Renderer:
                 f"{sep}{rules.preset.value}"
                 + (f" ({clean(why, self.ascii_only)})" if chose else "")
             )
+        read = self.config_read()
+        if read is not None and drop < 4:
+            out.append(f"{sep}{read}")
         if drop < 2:
             out.append(f"{sep}{count(st.records, 'record')}")
         if drop < 3:
@@ -226,27 +246,55 @@ class Renderer:
         return out
 
     def title(self, frame: Frame, named: bool = False, width: int | None = None) -> StyledText:
-        """TITLE, the source's name if ``named``, and the status word: the panel's verdict.
+        """TITLE, the source's name if ``named``, the status word and what caused it: the
+        panel's verdict and why ("VALUE DIAGNOSTICS · critical: V-Corr, Bellman, TD Mean, +4").
 
-        With ``width``, the middle of the name goes first: the verdict stays.
+        With ``width``, what says least goes first: the middle of the name (down to
+        MIN_SOURCE), then the culprits one by one from the last (counted: "+5"), then
+        TITLE, shortened then left out; the status word and the worst culprit stay longest.
         """
+        names = culprits(frame.health, self.ascii_only, self.critic)
+        source = clean_name(frame.name, self.ascii_only) if named else None
+        shown = self._title(frame, TITLE, source, names, MAX_CULPRITS)
+        if width is None or shown.cell_len <= width:
+            return shown
+        for k in range(min(len(names), MAX_CULPRITS), 0, -1) or (0,):
+            shown = self._title(frame, TITLE, source, names, k)
+            if source is not None and shown.cell_len > width:  # the name gives way first
+                room = width - (shown.cell_len - cell_len(source))
+                cut = middle(source, max(room, MIN_SOURCE), self.ascii_only)
+                shown = self._title(frame, TITLE, cut, names, k)
+            if shown.cell_len <= width:
+                return shown
+        k = min(len(names), 1)
+        short = None if source is None else middle(source, MIN_SOURCE, self.ascii_only)
+        room = width - (self._title(frame, "T", short, names, k).cell_len - 1)
+        if room >= MIN_TITLE:  # TITLE shortened: "VALUE DIAG…"
+            return self._title(frame, TITLE[: room - 1] + self._ellipsis, short, names, k)
+        for candidate in (
+            self._title(frame, None, short, names, k),
+            self._title(frame, None, None, names, k),
+        ):
+            if candidate.cell_len <= width:
+                return candidate
+        return StyledText(frame.health.status.value, styles.status_style(frame.health.status))
+
+    def _title(
+        self, frame: Frame, title: str | None, source: str | None, names: list[str], k: int
+    ) -> StyledText:
+        """``title`` (None: left out), ``source`` if given, the status word and the first
+        ``k`` culprits of ``names``, the others counted."""
         status = frame.health.status
-        verdict = self.sep + status.value
-        title = TITLE
-        if width is not None and len(TITLE) + len(verdict) > width:  # too narrow for both
-            room = width - len(verdict)
-            if room < MIN_TITLE:
-                return StyledText(status.value, styles.status_style(status))
-            title = TITLE[: room - 1] + ("." if self.ascii_only else "…")
-        out = StyledText(title, style="bold")
-        if named:
-            source = clean_name(frame.name, self.ascii_only)
-            if width is not None:
-                room = width - len(title) - 2 - len(verdict)
-                source = middle(source, max(room, MIN_SOURCE), self.ascii_only)
-            out.append(f": {source}", "bold")
-        out.append(self.sep)
+        out = StyledText()
+        if title is not None:
+            out.append(title, "bold")
+        if source is not None:
+            out.append(f": {source}" if title else source, "bold")
+        if out.plain:
+            out.append(self.sep)
         out.append(status.value, styles.status_style(status))
+        if names:
+            out.append(": " + why(names, k), styles.status_style(status))
         return out
 
     def boxed(self, frame: Frame, now: float | None = None, named: bool = False) -> Boxed:
@@ -279,10 +327,7 @@ class Renderer:
         out.append(h.status.value, styles.status_style(h.status))
         names = culprits(h, self.ascii_only, self.critic)
         if names:
-            shown = names[:MAX_CULPRITS]
-            if len(names) > len(shown):
-                shown.append(f"+{len(names) - len(shown)}")
-            out.append(": " + ", ".join(shown), styles.status_style(h.status))
+            out.append(": " + why(names, MAX_CULPRITS), styles.status_style(h.status))
         return out
 
     def plain(self, frame: Frame, now: float | None = None, width: int | None = None) -> StyledText:
