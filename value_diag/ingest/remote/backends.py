@@ -17,6 +17,7 @@ import contextlib
 import email.utils
 import logging
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,12 +58,17 @@ class Stat:
 
 
 def require(url: str) -> None:
-    """Checks that the backend of ``url`` is installed, without connecting.
+    """Checks that the backend of ``url`` is installed and its host one that may be
+    looked up, without connecting.
 
     Raises:
-        ReadError: one line naming the scheme and what to install.
+        ReadError: one line naming the scheme and what to install, or the URL and what
+            is wrong with its host.
     """
-    _class(_protocol(url))
+    protocol = _protocol(url)
+    _class(protocol)
+    if protocol in settings.SSH:
+        settings.ssh_host(url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,23 +144,45 @@ class Remote:
             self.fs.loop.call_soon_threadsafe(body.close)
 
     def find(self) -> list[str]:
-        """Every file below the path, as the file system names them.
+        """Every file below the path, as the file system names them (on a host, outside
+        hidden folders, which are not entered).
 
         Raises:
-            RemoteFailure: also, on an ssh host, for folders nested deeper than
-                MAX_DEPTH (a loop, where the server shows a link to a folder as one).
+            RemoteFailure: also, on a host, for a tree that cannot be listed within the
+                bounds of ``_walk``.
         """
         self.fs.invalidate_cache()
-        if _protocol(self.url) not in settings.SSH:  # prefixes: no loop, one flat listing
+        if getattr(self.fs, "async_impl", False):  # object stores: one flat listing
             return [str(p) for p in self._call("find", self.path)]
-        found = self._call("find", self.path, maxdepth=MAX_DEPTH + 1, withdirs=True, detail=True)
-        base = self.path.rstrip("/").count("/")
-        files = []
-        for name, entry in found.items():
-            if entry.get("type") != "directory":
-                files.append(str(name))
-            elif str(name).rstrip("/").count("/") - base > MAX_DEPTH:
-                raise RemoteFailure(f"folders nested more than {MAX_DEPTH} deep (a loop?)")
+        return self._walk()
+
+    def _walk(self) -> list[str]:
+        """The files below a folder of a host, one listing call per folder (each bounded
+        by CALL_TIMEOUT_S), and within bounds in all: LIST_TIMEOUT_S, MAX_DEPTH folders
+        deep (a server that shows a link to a folder as the folder loops for ever, and
+        three such links make the tree grow threefold at each level), MAX_ENTRIES.
+        """
+        ends = time.monotonic() + settings.LIST_TIMEOUT_S
+        files: list[str] = []
+        entries = 0
+        folders = [(self.path.rstrip("/") or "/", 0)]
+        while folders:
+            here, depth = folders.pop()
+            if time.monotonic() > ends:
+                raise RemoteFailure(
+                    f"timed out listing it ({entries} entries in {settings.LIST_TIMEOUT_S:g} s)"
+                )
+            for entry in self._call("ls", here, detail=True):
+                entries += 1
+                if entries > MAX_ENTRIES:
+                    raise RemoteFailure(f"more than {MAX_ENTRIES} entries below it")
+                name = str(entry["name"])
+                if entry.get("type") != "directory":
+                    files.append(name)
+                elif depth >= MAX_DEPTH:
+                    raise RemoteFailure(f"folders nested more than {MAX_DEPTH} deep (a loop?)")
+                elif not name.rstrip("/").rpartition("/")[2].startswith("."):
+                    folders.append((name, depth + 1))
         return files
 
     def glob(self) -> list[str]:
@@ -191,14 +219,16 @@ class Remote:
             raise RemoteFailure(reason(exc, self.url)) from None
 
     def _drop(self) -> None:
-        """Lets go of a connection that failed or ran out of time (an ssh one is closed:
-        a call waiting on it fails at once); the next call connects again."""
-        if _protocol(self.url) in settings.SSH:
-            _forget(self.url, self.fs)
+        """Lets go of the connection of a backend that keeps one (ssh, ftp) after a
+        failure or past its time bound: it is closed, so that a call waiting on it fails
+        at once, and the next call connects again."""
+        _forget(self.url, self.fs)
 
 
 MAX_DEPTH: Final = 32
-"""Folders below a listed one that are searched for run files; deeper is said as an error."""
+"""Folders below a listed one of a host that are searched for run files; deeper is an error."""
+MAX_ENTRIES: Final = 500_000
+"""Files and folders below a listed folder of a host, at most; more is an error."""
 
 
 def connect(url: str) -> Remote:
@@ -217,6 +247,8 @@ def connect(url: str) -> Remote:
         cls = _class(protocol)
         try:
             fs = _make(cls, protocol, parts)
+        except ReadError:
+            raise
         except Exception as exc:  # any library's error, at the edge: said in words
             raise RemoteFailure(reason(exc, url)) from None
         with _LOCK:
@@ -248,11 +280,13 @@ def _forget(url: str, fs: Any) -> None:
 
 
 def _close(fs: Any) -> None:
-    """Closes an ssh connection (its socket and paramiko's thread); others hold none."""
-    client = getattr(fs, "client", None)
-    if client is not None:
-        with contextlib.suppress(Exception):  # it may be broken already: that is why
-            client.close()
+    """Closes the connection a file system holds (paramiko's client and its thread, an
+    ftp session); those of the asyncio backends hold none to close here."""
+    for name in ("client", "ftp"):
+        connection = getattr(fs, name, None)
+        if connection is not None and not getattr(fs, "async_impl", False):
+            with contextlib.suppress(Exception):  # it may be broken already: that is why
+                connection.close()
 
 
 def _protocol(url: str) -> str:

@@ -9,7 +9,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from value_diag.errors import ReadError
-from value_diag.ingest.remote.backends import connect
+from value_diag.ingest.remote.backends import connect, require
 from value_diag.ingest.remote.reasons import RemoteFailure
 from value_diag.ingest.remote.settings import SSH
 from value_diag.ingest.urls import path_part, public, rebuild, scheme
@@ -33,17 +33,20 @@ def list_runs(url: str, pattern: str | None = None) -> list[str]:
         ReadError: the backend is missing, or the listing failed (the message names
             ``public(url)``).
     """
+    path = path_part(url)
+    if scheme(url) in _FLAT:
+        require(url)
+        return [url]
+    magic = glob.has_magic(path)
+    if not magic and not path.endswith("/") and not _is_directory(url):
+        return [url]
     try:
         remote = connect(url)
-        if scheme(url) in _FLAT:
-            return [url]
-        if glob.has_magic(path_part(url)):
+        if magic:
             found = remote.glob()
-        elif path_part(url).endswith("/") or _is_directory(url):
+        else:
             base = remote.path.rstrip("/") + "/"
             found = [p for p in remote.find() if _wanted(p.removeprefix(base), pattern)]
-        else:
-            return [url]
     except FileNotFoundError:
         return []
     except RemoteFailure as exc:
@@ -64,9 +67,13 @@ def _wanted(relative: str, pattern: str | None) -> bool:
 
 
 def _is_directory(url: str) -> bool:
+    """Whether a URL without a trailing slash names a directory. When the server cannot
+    say (it is down, the VPN not up yet), it is taken for the file it most likely names:
+    ``watch`` follows it and says why it cannot be read until it can, as for a folder
+    URL; ``once`` says why when it reads it."""
     try:
         return connect(url).stat().directory
-    except FileNotFoundError:
+    except (FileNotFoundError, RemoteFailure):
         return False
 
 

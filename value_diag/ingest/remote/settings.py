@@ -1,26 +1,31 @@
 """How each backend is set up: the timeouts, retries and ssh settings, in one place.
 
 Every network call is time-bounded so that a caller (watch's drawing loop) never waits
-long: each backend gets its own connect and read timeouts and a single attempt, and the
-asyncio backends (S3, GCS, Azure, HTTP) a wall-clock bound on every call besides. gcsfs
+long: each backend gets its own connect and read timeouts and a single attempt, and every
+call a wall-clock bound besides (CALL_TIMEOUT_S; LIST_TIMEOUT_S for a listing of a host's
+folders, one call per folder). gcsfs
 alone cannot be held to one attempt (its retries are fixed when it is imported): a GCS
 server that is down is said as timed out, after CALL_TIMEOUT_S.
 
 For sftp the URL's user and port come first, then ``~/.ssh/config`` (HostName, Port,
 User, IdentityFile), then paramiko's defaults (the keys in ``~/.ssh``, the ssh agent);
 ``~/.ssh/known_hosts`` is checked (a host it does not list is accepted, one whose key
-changed is refused). ProxyJump and ProxyCommand are not followed.
+changed is refused). ProxyJump and ProxyCommand are not followed. A URL whose host is no
+host name or address is refused before the config is read (``ssh_host``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Callable
 from functools import cache
 from typing import Any, Final
-from urllib.parse import SplitResult, unquote
+from urllib.parse import SplitResult, unquote, urlsplit
 
-from value_diag.ingest.urls import AZURE, azure_container
+from value_diag.errors import ReadError
+from value_diag.ingest.urls import AZURE, azure_container, public
 
 SSH: Final = frozenset({"sftp", "ssh"})
 """Schemes of ssh hosts: the URL names a host and an absolute path on it, and the file
@@ -34,7 +39,11 @@ READ_TIMEOUT_S: Final = 5.0
 """Longest wait for the next bytes of an answer once connected (s)."""
 CALL_TIMEOUT_S: Final = 10.0
 """Wall-clock bound of any one call to an asyncio backend (S3, GCS, Azure, HTTP), retries
-included: whatever a backend's own settings say, no call takes longer (s)."""
+included: whatever a backend's own settings say, no call takes longer (s). Calls of the
+backends that keep a connection (sftp, ftp) are held to it by ingest/remote/deadline.py."""
+LIST_TIMEOUT_S: Final = 60.0
+"""Longest listing of a folder tree on a host (sftp, ftp), one call per folder: a tree
+too big or looping to list in this time is said as such (s)."""
 
 
 def options(protocol: str, parts: SplitResult) -> dict[str, Any]:
@@ -115,6 +124,17 @@ def _http_options(parts: SplitResult) -> dict[str, Any]:
     return {"client_kwargs": {"timeout": _aiohttp_timeout()}}
 
 
+def _ftp_options(parts: SplitResult) -> dict[str, Any]:
+    """ftplib's: the URL's host, port, user and password, one timeout for every step."""
+    kwargs: dict[str, Any] = {"host": parts.hostname or "", "timeout": READ_TIMEOUT_S}
+    if parts.port:
+        kwargs["port"] = parts.port
+    if parts.username:
+        kwargs["username"] = unquote(parts.username)
+        kwargs["password"] = unquote(parts.password or "")
+    return kwargs
+
+
 def _aiohttp_timeout() -> Any:
     """The connect and read bounds as aiohttp takes them (the HTTP and GCS backends)."""
     import aiohttp
@@ -122,9 +142,43 @@ def _aiohttp_timeout() -> Any:
     return aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT_S, sock_read=READ_TIMEOUT_S)
 
 
+def ssh_host(url: str) -> str:
+    """The host of an ssh URL, once it is known to be a host name or an IP address.
+
+    ``~/.ssh/config`` may run a command with the host in it (``Match exec "… %h"``): a
+    host holding shell syntax (``sftp://a;touch${IFS}x;/run.jsonl``) would run it there
+    (the OpenSSH CVE-2023-51385 class). Such a host is refused before the file is read.
+
+    Raises:
+        ReadError: the host holds other characters than a name's or an address's.
+    """
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # an unbalanced bracket, a bad port
+        host = ""
+    if _HOST_NAME.fullmatch(host) or _address(host):
+        return host
+    raise ReadError(
+        f"cannot read {public(url)}: its host is not a host name or an IP address "
+        "(letters, digits, '.', '-' and '_')"
+    )
+
+
+_HOST_NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}")
+"""A host name or an ssh alias: what ``%h`` may hold without quoting."""
+
+
+def _address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _ssh_options(parts: SplitResult) -> dict[str, Any]:
     """paramiko's connect arguments: the URL, then ~/.ssh/config, then paramiko's defaults."""
-    alias = parts.hostname or ""
+    alias = ssh_host(parts.geturl())  # before the config is read: it may run commands
     config = _ssh_config(alias)
     kwargs: dict[str, Any] = {
         "host": config.get("hostname", alias),
@@ -187,5 +241,6 @@ _OPTIONS: Final[dict[str, Callable[[SplitResult], dict[str, Any]]]] = {
     "https": _http_options,
     "sftp": _ssh_options,
     "ssh": _ssh_options,
+    "ftp": _ftp_options,
 }
 """Each backend's own timeouts, retries and credentials (others: CALL_TIMEOUT_S only)."""

@@ -1,0 +1,190 @@
+"""Remote runs at their edges: hosts that loop or never end a listing, ssh hosts that would
+run commands, stores that are down when a single file is watched, schemes that are
+not remote at all, and file times in the future."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli
+from servers import OUTAGE_S, S3Server, SftpServer, free_port
+from test_cli_remote import env
+from test_cli_watch import healthy
+from test_remote import bucket, put  # noqa: F401  (bucket is a fixture)
+
+from value_diag.errors import ReadError
+from value_diag.ingest.remote import list_runs, settings
+
+pytest_plugins = ("servers",)
+
+REFUSED = "connection refused"
+
+
+class FollowingSftp(SftpServer):
+    """An sftp server that lists a link to a folder as the folder (some servers do), and
+    waits ``delay`` seconds before each listing: ``ln -s . a`` makes a tree without end."""
+
+    delay = 0.0
+
+    async def _listen(self) -> None:
+        import asyncssh
+
+        server = self
+
+        class Files(asyncssh.SFTPServer):  # type: ignore[misc]
+            def __init__(self, chan: Any) -> None:
+                super().__init__(chan, chroot=str(server.root).encode())
+
+            async def scandir(self, path: bytes) -> AsyncIterator[Any]:
+                await asyncio.sleep(server.delay)
+                here = Path(os.fsdecode(self.map_path(path)))
+                for entry in sorted(here.iterdir()):
+                    attrs = asyncssh.SFTPAttrs.from_local(entry.stat())  # links followed
+                    yield asyncssh.SFTPName(os.fsencode(entry.name), attrs=attrs)
+
+        if self._acceptor is None:
+            self._acceptor = await asyncssh.listen(
+                "127.0.0.1",
+                self.port,
+                server_host_keys=[self.host_key],
+                authorized_client_keys=self._authorized,
+                sftp_factory=Files,
+                allow_scp=False,
+            )
+
+
+@pytest.fixture(scope="module")
+def following(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FollowingSftp]:
+    home = tmp_path_factory.mktemp("home")
+    (home / ".ssh").mkdir(mode=0o700)
+    server = FollowingSftp(tmp_path_factory.mktemp("looping-root"), home / ".ssh")
+    (home / ".ssh" / "config").write_text(server.ssh_config())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+
+
+def as_user(server: SftpServer, **extra: str) -> dict[str, str]:
+    """The environment of a user whose ~/.ssh/config names ``server`` as gpu-box."""
+    values = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    return {**values, "HOME": str(server.client_key.parent.parent), **extra}
+
+
+def test_a_looping_sftp_tree_is_an_error_not_a_walk_without_end(following: FollowingSftp) -> None:
+    """Three links to '.' make the tree grow threefold at each level: the walk stops at
+    MAX_DEPTH folders and says so (it never ended before)."""
+    top = following.root / "loop"
+    (top / "seed0").mkdir(parents=True)
+    (top / "seed0" / "run.jsonl").write_text(healthy(3.0))
+    for name in ("a", "b", "c"):
+        (top / name).symlink_to(".")
+    proc = run_cli(["once", "sftp://gpu-box/loop/"], env=as_user(following), timeout=60)
+    assert (proc.returncode, proc.stdout) == (2, b"")
+    assert proc.stderr.decode().strip() == (
+        "value-diag: error: cannot list sftp://gpu-box/loop/: "
+        "folders nested more than 32 deep (a loop?)"
+    )
+
+
+def test_a_listing_that_takes_too_long_is_an_error(
+    following: FollowingSftp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tree whose every folder is slow to list ends at LIST_TIMEOUT_S in all, though
+    each listing answers within its own bound."""
+    top = following.root / "slow"
+    for i in range(20):
+        (top / f"seed{i}").mkdir(parents=True)
+        (top / f"seed{i}" / "run.jsonl").write_text(healthy(3.0))
+    monkeypatch.setattr(following, "delay", 0.2)
+    monkeypatch.setattr(settings, "LIST_TIMEOUT_S", 1.0)
+    for name, value in as_user(following).items():
+        monkeypatch.setenv(name, value)
+    started = time.monotonic()
+    with pytest.raises(ReadError, match=r"^cannot list sftp://gpu-box/slow/: timed out listing it"):
+        list_runs("sftp://gpu-box/slow/")
+    assert time.monotonic() - started < 20 * 0.2  # it stopped before the last folder
+    monkeypatch.setattr(following, "delay", 0.0)
+    assert len(list_runs("sftp://gpu-box/slow/")) == 20  # the same tree, listed in time
+
+
+def test_an_ssh_host_with_shell_syntax_runs_nothing(tmp_path: Path) -> None:
+    """With ``Match exec "... %h"`` in ~/.ssh/config, paramiko would run the host in a
+    shell: a host that is no host name is refused before the config is read."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    log = tmp_path / "hosts.log"
+    (home / ".ssh" / "config").write_text(f'Match exec "echo %h >> {log}"\n    Port 1\n')
+    for url in (
+        "sftp://x;touch pwned;/run.jsonl",
+        "sftp://$(touch pwned)/run.jsonl",
+        "sftp://x`touch pwned`/runs/",
+        "sftp://x|touch pwned/run.jsonl",
+    ):
+        # watch waits for a folder it cannot list: only a file's URL ends it at once
+        for command in ("once", "watch") if url.endswith(".jsonl") else ("once",):
+            proc = run_cli([command, url], env={**os.environ, "HOME": str(home)}, cwd=tmp_path)
+            assert proc.returncode == 2, (url, proc.stderr)
+            said = proc.stderr.decode().strip()
+            assert said.endswith(
+                ": its host is not a host name or an IP address (letters, digits, '.', '-' and '_')"
+            ), said
+    assert not (tmp_path / "pwned").exists()
+    assert not log.exists()  # not a single lookup ran the config's command
+
+
+def test_watch_waits_for_a_single_remote_file_while_the_store_is_down(
+    s3: S3Server,
+    bucket: tuple[Any, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """As a folder URL does: the caption says why it cannot be read, and the run comes
+    when the store answers (watch exited 2 at once before)."""
+    from watching import Watch
+
+    _client, name = bucket
+    s3.stop()
+    w = Watch([f"s3://{name}/run.jsonl", "--poll", "0.2"], cwd=tmp_path, env=env())
+    try:
+        said = w.lines_until(lambda line: "read error" in line, OUTAGE_S)[-1]
+        assert f"s3://{name}/run.jsonl" in said and "retrying" in said, said
+        put(s3.start_again(name), name, "run.jsonl", healthy(3.0).encode())
+        w.lines_until(lambda line: "1 record" in line and "read error" not in line, OUTAGE_S)
+    finally:
+        w.close()
+    proc = run_cli(["once", f"s3://{name}/run.jsonl"], env=env())
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_once_on_a_single_remote_file_while_the_store_is_down_says_why(
+    s3: S3Server,
+    bucket: tuple[Any, str],  # noqa: F811
+) -> None:
+    _client, name = bucket
+    s3.stop()
+    try:
+        proc = run_cli(["once", f"s3://{name}/run.jsonl"], env=env())
+    finally:
+        s3.start_again(name)
+    assert (proc.returncode, proc.stdout) == (2, b"")
+    assert proc.stderr.decode().startswith(
+        f"value-diag: error: cannot read s3://{name}/run.jsonl: "
+    )
+
+
+def test_an_ftp_url_that_cannot_connect_is_one_line() -> None:
+    """No "Exception ignored" from a file system that was never made."""
+    url = f"ftp://127.0.0.1:{free_port()}/runs/run.jsonl"
+    proc = run_cli(["once", url], timeout=60)
+    lines = proc.stderr.decode().splitlines()
+    assert (proc.returncode, lines) == (
+        2,
+        [f"value-diag: error: cannot read {url}: connection refused"],
+    )
