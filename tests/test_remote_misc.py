@@ -37,7 +37,7 @@ class FollowingSftp(SftpServer):
 
         server = self
 
-        class Files(asyncssh.SFTPServer):  # type: ignore[misc]
+        class Files(asyncssh.SFTPServer):
             def __init__(self, chan: Any) -> None:
                 super().__init__(chan, chroot=str(server.root).encode())
 
