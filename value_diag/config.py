@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from value_diag.health import (
-    ABSOLUTE,
     CONFIG_KEYS,
     DEFAULT_RULES,
     DEFAULT_THRESHOLDS,
@@ -273,15 +272,96 @@ def _apply(table: object, where: str, prefix: str) -> Effective:
                 raise ConfigError(f"{where}: {key}.{level}: too large a number") from None
             if not math.isfinite(number):
                 raise ConfigError(f"{where}: {key}.{level}: must be a finite number")
-            if metric in ABSOLUTE and number < 0:
-                raise ConfigError(f"{where}: {key}.{level}: |x| is compared, must be >= 0")
             field = CONFIG_KEYS[metric][level]
+            bounds = RANGES[field]
+            if not bounds.holds(number):
+                raise ConfigError(f"{where}: {key}.{level}: must be {bounds} ({bounds.why})")
             values[field] = number
             sources[field] = f"{where}: {key}.{level}"
     thresholds = dataclasses.replace(DEFAULT_THRESHOLDS, **values)
     _check_order(thresholds, where, prefix)
+    _check_floor(thresholds, where, prefix)
     explicit = frozenset(m for m, levels in table.items() if m in CONFIG_KEYS and levels)
     return Effective(thresholds, sources, explicit=explicit, **chosen)
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """Where a threshold may be set. Outside, it would mean "always" or "never" (a
+    correlation below -1, a floor of 1e300): a file that says so is refused, not obeyed."""
+
+    low: float
+    high: float
+    why: str
+    """What the number is, said in the message that refuses one outside."""
+    open_low: bool = False
+    """``low`` itself is outside (a tolerance of 0 would leave no scale to divide by)."""
+
+    def holds(self, x: float) -> bool:
+        """Whether ``x`` is in the range."""
+        return (x > self.low if self.open_low else x >= self.low) and x <= self.high
+
+    def __str__(self) -> str:
+        low, high = _number(self.low), _number(self.high)
+        return f"above {low} and at most {high}" if self.open_low else f"from {low} to {high}"
+
+
+def _number(x: float) -> str:
+    """1e9 as "1e9", not "1e+09"."""
+    return f"{x:g}".replace("e+0", "e").replace("e+", "e")
+
+
+REWARD_MAX: Final = 1e9
+"""Largest threshold in reward units (TD error, spread; squared for Bellman error and
+variance): past any return a run reports, so only a number that means "never" is refused."""
+RATIO_MAX: Final = 100.0
+"""Largest threshold of a ratio to the returns' own scale (td_bias; squared for
+bellman_ratio): a bias a hundred times the returns' spread is already past any run."""
+SKEW_MAX: Final = 100.0
+"""Largest skewness threshold: a sample of n returns cannot be skewed past sqrt(n), and
+batches of 10,000 returns are large."""
+_CORRELATION: Final = Range(-1.0, 1.0, "a correlation is from -1 to 1")
+_FIT: Final = Range(-1.0, 1.0, "at most 1, a perfect fit; -1 is errors twice the returns' spread")
+_REWARD: Final = Range(0.0, REWARD_MAX, "|x| in reward units is compared")
+_SQUARED: Final = Range(0.0, REWARD_MAX**2, "in reward units squared")
+_RATIO: Final = Range(0.0, RATIO_MAX, "a ratio to the returns' scale")
+RANGES: Final[dict[str, Range]] = {
+    "corr_excellent": _CORRELATION,
+    "corr_warning": _CORRELATION,
+    "corr_critical": _CORRELATION,
+    "calib_corr_warning": _CORRELATION,
+    "td_mean_warning": _REWARD,
+    "td_mean_critical": _REWARD,
+    "bellman_warning": _SQUARED,
+    "bellman_critical": _SQUARED,
+    "skew_warning": Range(0.0, SKEW_MAX, "|skewness| is compared"),
+    "skew_critical": Range(0.0, SKEW_MAX, "|skewness| is compared"),
+    "variance_warning": _SQUARED,
+    "spread_warning": Range(0.0, REWARD_MAX, "p90 - p10 in reward units"),
+    "ev_warning": _FIT,
+    "ev_critical": _FIT,
+    "fit_warning": _FIT,
+    "fit_critical": _FIT,
+    "td_bias_warning": _RATIO,
+    "td_bias_critical": _RATIO,
+    "bellman_ratio_warning": Range(0.0, RATIO_MAX**2, "a ratio to the returns' scale squared"),
+    "bellman_ratio_critical": Range(0.0, RATIO_MAX**2, "a ratio to the returns' scale squared"),
+    "variance_floor": _SQUARED,
+    "fit_tolerance": Range(0.0, 1.0, "a share of |mean return|", open_low=True),
+}
+"""The range of every Thresholds field a config file may set (tests/test_config_bounds.py
+checks that each has one, and that the defaults lie in them)."""
+
+
+def _check_floor(t: Thresholds, where: str, prefix: str) -> None:
+    """Returns cannot vary both too little to judge EV and too much: the floor under which
+    EV is not judged stays at or below the variance that warns."""
+    if t.variance_floor > t.variance_warning:
+        raise ConfigError(
+            f"{where}: {prefix}.low_return_variance.floor = {_number(t.variance_floor)} is"
+            f" above return_variance.warning = {_number(t.variance_warning)}: returns cannot"
+            " vary too little and too much at once"
+        )
 
 
 GATE_LIMITS: Final = {"warmup": (0, MAX_WARMUP), "persist": (1, MAX_PERSIST)}

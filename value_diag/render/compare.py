@@ -309,7 +309,9 @@ def compare(frames: list[Frame], renderer: Renderer, width: int | None = None) -
     from rich.text import Text
 
     fitted = fit(columns(frames, renderer.ascii_only, renderer.critic), width)
-    table = Table(title=f"{TITLE}: {count(len(frames), 'run')}", title_justify="left", box=None)
+    read = renderer.config_read()
+    title = f"{TITLE}: {count(len(frames), 'run')}" + ("" if read is None else renderer.sep + read)
+    table = Table(title=title, title_justify="left", box=None)
     for column in fitted.shown:
         wide = fitted.run_width if column.label == RUN else column.width
         table.add_column(
