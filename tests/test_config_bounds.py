@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from conftest import SAMPLES, clean_env, script
 
 from value_diag.config import RANGES, ConfigError, load
-from value_diag.health import ABSOLUTE, CONFIG_KEYS, DEFAULT_THRESHOLDS, Thresholds
+from value_diag.health import ABSOLUTE, CONFIG_KEYS, DEFAULT_THRESHOLDS, NOT_LEVELS, Thresholds
 
 KEYS: Final = {
     field: (metric, level)
@@ -172,3 +173,30 @@ def test_a_sweep_table_and_a_watch_say_it(tmp_path: Path) -> None:
         watch.terminate()
         watch.communicate(timeout=30)
     assert f" | {SAID} | " in first, first
+
+
+# --- the README's table of ranges -----------------------------------------------------------
+
+README: Final = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_the_readme_gives_every_range_as_config_checks_it() -> None:
+    """The table under "Thresholds that fit your run": a row names config keys (a metric
+    for all its levels, or metric.level) and the range they are checked against."""
+    text = README.read_text(encoding="utf-8")
+    head = "| Thresholds | Range |\n|---|---|\n"
+    assert head in text
+    rows = text.split(head, 1)[1].split("\n\n", 1)[0].splitlines()
+    covered: list[str] = []
+    for row in rows:
+        keys, said = (cell.strip() for cell in row.strip("|").split("|"))
+        for key in re.findall(r"`([a-z_]+(?:\.[a-z]+)?)`", keys):
+            metric, _, level = key.partition(".")
+            levels = (
+                [level] if level else [lv for lv in CONFIG_KEYS[metric] if lv not in NOT_LEVELS]
+            )
+            for lv in levels:
+                field = CONFIG_KEYS[metric][lv]
+                assert str(RANGES[field]) == said, (key, said)
+                covered.append(field)
+    assert sorted(covered) == sorted(RANGES), "every threshold once in the table"
