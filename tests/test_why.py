@@ -106,3 +106,10 @@ def test_an_annotation_has_the_digits_that_put_it_on_its_side_of_the_threshold(
     path.write_text(json.dumps(metrics(return_skewness=skew)) + "\n")
     text = stdout("once", str(path), "-f", "github", code=0)
     assert text.rstrip().endswith(f": {said}"), text
+
+
+def test_github_says_no_data_for_a_run_without_a_record(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    path.write_text('{"step": 1}\n')
+    text = stdout("once", str(path), "-f", "github", code=3)
+    assert text == f"::notice title=value-diag::{path}: no data, 0 records, 0 bad lines\n"

@@ -44,11 +44,11 @@ def _cells(frame: Frame) -> list[tuple[str, str, Level]]:
     right side of its thresholds (0.996, not the panel's 1.0, beside a threshold of 1)."""
     h = frame.health
     cuts = _cuts(frame)
+    shown = metric_cells(frame, ascii_only=True)  # none before any data
+    names = cell_names(frame) if shown else []
     cells = [
         (label, _exact(_shown(name, h.values.get(name)), text, cuts), level)
-        for (label, text, level), name in zip(
-            metric_cells(frame, ascii_only=True), cell_names(frame), strict=True
-        )
+        for (label, text, level), name in zip(shown, names, strict=True)
     ]
     if frame.health.stale is not None:
         cells.append((STALE_LABEL, f"no record for {span(frame.health.stale)}", Level.CRITICAL))
