@@ -3,7 +3,9 @@
  * Finder(needles).search(data, pos, end) returns the offset of the leftmost needle lying
  * wholly in data[pos:end], or -1: what re's search(data, pos, end).start() gives for the
  * alternation of the needles. All needles start with the same byte (a quote) and are at
- * least two bytes long. Sixteen positions are tested at once for "that byte, followed by a
+ * least two bytes long. With escapes=True a JSON escape of a byte 0x40-0x7f (\u0040 to
+ * \u007F: the letters and the underscore) counts as a needle too: a key can spell a name
+ * with those, and then holds none of the name's quoted bytes. Sixteen positions are tested at once for "that byte, followed by a
  * byte some needle has second"; only those are compared in full. The vector loop is built
  * with SSE2 on x86-64, and with GCC/Clang vector extensions elsewhere (NEON on aarch64 and
  * Apple Silicon); other compilers and targets get the byte-wise loop, with the same answers.
@@ -42,6 +44,7 @@ typedef struct {
     unsigned char seconds[MAX_SECONDS];
     int nseconds;
     int simd;                        /* 1: use the vector loop */
+    int escapes;                     /* 1: \u0040-\u007F escapes are found too */
 } Finder;
 
 static void
@@ -64,10 +67,10 @@ compare_second(const void *a, const void *b)
 static int
 Finder_init(Finder *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"needles", "simd", NULL};
+    static char *kwlist[] = {"needles", "simd", "escapes", NULL};
     PyObject *arg;
-    int simd = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|p", kwlist, &arg, &simd))
+    int simd = 1, escapes = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|pp", kwlist, &arg, &simd, &escapes))
         return -1;
     PyObject *seq = PySequence_Tuple(arg);
     if (seq == NULL)
@@ -106,6 +109,7 @@ Finder_init(Finder *self, PyObject *args, PyObject *kwds)
     self->count = 0;
     self->nseconds = 0;
     self->simd = 0;
+    self->escapes = escapes;
     self->ptr = PyMem_New(const char *, n);
     self->len = PyMem_New(Py_ssize_t, n);
     if (self->ptr == NULL || self->len == NULL) {
@@ -151,6 +155,17 @@ match_at(const Finder *self, const char *s, Py_ssize_t at, Py_ssize_t end)
             return 1;
     }
     return 0;
+}
+
+/* 1 if s + at starts \u0040 to \u007F (any case of hex digit), ending by s + end. */
+static inline int
+escape_at(const char *s, Py_ssize_t at, Py_ssize_t end)
+{
+    if (at + 6 > end || s[at] != '\\' || s[at + 1] != 'u' || s[at + 2] != '0' ||
+        s[at + 3] != '0' || s[at + 4] < '4' || s[at + 4] > '7')
+        return 0;
+    const char h = s[at + 5];
+    return (h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F');
 }
 
 #if defined(__GNUC__)
@@ -199,14 +214,15 @@ ALWAYS_INLINE unsigned vmask(vec a)
 
 #if HAVE_SIMD
 /* The vector loop for a fixed number of second bytes, so that it is unrolled (unused slots
- * repeat a second byte), and with or without counting newlines. Returns the match, or -1
- * with *next where to go on from. */
+ * repeat a second byte), with or without counting newlines, and with or without escapes.
+ * Returns the match, or -1 with *next where to go on from. */
 ALWAYS_INLINE Py_ssize_t
 find_simd(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end, Py_ssize_t *next,
-          Py_ssize_t *newlines, const int width, const int counting)
+          Py_ssize_t *newlines, const int width, const int counting, const int escapes)
 {
     const vec lead = vsplat(self->lead);
     const vec newline = vsplat('\n');
+    const vec backslash = vsplat('\\');
     vec seconds[MAX_SECONDS];
     for (int k = 0; k < width; k++)
         seconds[k] = vsplat(self->seconds[k < self->nseconds ? k : self->nseconds - 1]);
@@ -218,11 +234,16 @@ find_simd(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end, Py_ss
         vec hit = veq(after, seconds[0]);
         for (int k = 1; k < width; k++)
             hit = vor(hit, veq(after, seconds[k]));
-        unsigned mask = vmask(vand(veq(here, lead), hit));
+        vec found = vand(veq(here, lead), hit);
+        if (escapes) /* every backslash: escape_at tells the few that matter */
+            found = vor(found, veq(here, backslash));
+        unsigned mask = vmask(found);
         const unsigned nl = counting ? vmask(veq(here, newline)) : 0;
         while (mask) {
             const int bit = __builtin_ctz(mask);
-            if (match_at(self, s, i + bit, end)) {
+            const Py_ssize_t at = i + bit;
+            if ((escapes && escape_at(s, at, end)) ||
+                ((unsigned char)s[at] == self->lead && match_at(self, s, at, end))) {
                 if (counting)
                     *newlines += lines + __builtin_popcount(nl & ((1u << bit) - 1));
                 return i + bit;
@@ -239,29 +260,32 @@ find_simd(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end, Py_ss
 }
 #endif
 
-/* The leftmost needle in s[i:end], or -1; if counting, adds the newlines before it (or
- * in all of s[i:end]) to *newlines. */
+/* The leftmost needle (or escape, if escapes) in s[i:end], or -1; if counting, adds the
+ * newlines before it (or in all of s[i:end]) to *newlines. */
 ALWAYS_INLINE Py_ssize_t
 find(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end, Py_ssize_t *newlines,
-     const int counting)
+     const int counting, const int escapes)
 {
 #if HAVE_SIMD
     if (self->simd) {
         const Py_ssize_t found =
             /* One compare per second byte and position: the narrowest unrolled width that
              * holds them all (the known names have 9 second bytes). */
-            self->nseconds <= 8    ? find_simd(self, s, i, end, &i, newlines, 8, counting)
-            : self->nseconds <= 10 ? find_simd(self, s, i, end, &i, newlines, 10, counting)
-            : self->nseconds <= 12 ? find_simd(self, s, i, end, &i, newlines, 12, counting)
-                                   : find_simd(self, s, i, end, &i, newlines, 16, counting);
+            self->nseconds <= 8 ? find_simd(self, s, i, end, &i, newlines, 8, counting, escapes)
+            : self->nseconds <= 10
+                ? find_simd(self, s, i, end, &i, newlines, 10, counting, escapes)
+            : self->nseconds <= 12
+                ? find_simd(self, s, i, end, &i, newlines, 12, counting, escapes)
+                : find_simd(self, s, i, end, &i, newlines, 16, counting, escapes);
         if (found >= 0)
             return found;
     }
 #endif
     Py_ssize_t lines = 0;
     for (; i + 1 < end; i++) {
-        if ((unsigned char)s[i] == self->lead && self->many[(unsigned char)s[i + 1]] &&
-            match_at(self, s, i, end)) {
+        if (((unsigned char)s[i] == self->lead && self->many[(unsigned char)s[i + 1]] &&
+             match_at(self, s, i, end)) ||
+            (escapes && escape_at(s, i, end))) {
             if (counting)
                 *newlines += lines;
             return i;
@@ -277,14 +301,15 @@ find(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end, Py_ssize_t
 static Py_ssize_t
 find_plain(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end)
 {
-    return find(self, s, i, end, NULL, 0);
+    return self->escapes ? find(self, s, i, end, NULL, 0, 1) : find(self, s, i, end, NULL, 0, 0);
 }
 
 static Py_ssize_t
 find_counting(const Finder *self, const char *s, Py_ssize_t i, Py_ssize_t end,
               Py_ssize_t *newlines)
 {
-    return find(self, s, i, end, newlines, 1);
+    return self->escapes ? find(self, s, i, end, newlines, 1, 1)
+                         : find(self, s, i, end, newlines, 1, 0);
 }
 
 /* Parses (data, pos=0, end=len(data)) with re's rules for pos and end. */
@@ -370,15 +395,25 @@ static PyMethodDef Finder_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *
+Finder_get_escapes(Finder *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->escapes);
+}
+
 static PyGetSetDef Finder_getset[] = {
     {"simd", (getter)Finder_get_simd, NULL, "True if sixteen bytes are tested at once.", NULL},
+    {"escapes", (getter)Finder_get_escapes, NULL,
+     "True if \\u0040 to \\u007F escapes are found too.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyTypeObject FinderType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "value_diag.ingest._finder.Finder",
-    .tp_doc = "Finder(needles, simd=True): the leftmost of several byte strings.",
+    .tp_doc = "Finder(needles, simd=True, escapes=False): the leftmost of several byte "
+              "strings (and of \\u0040-\\u007F escapes, with escapes).",
     .tp_basicsize = sizeof(Finder),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,

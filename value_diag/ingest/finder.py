@@ -3,6 +3,10 @@
 The compiled search (``_finder.c``) tests sixteen bytes at a time, several GB/s; where it
 was not built (no C compiler at install), the re module does the same job at about
 1 GB/s. Both give the same answers.
+
+With ``escapes`` both also find the JSON escapes ``\\u0040`` to ``\\u007F`` (ESCAPE): a key
+can spell a name with them (``"v\\u005freturn_correlation"``) and then holds none of the
+name's quoted bytes. JSON writers do not escape letters, so real logs hardly have them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ _DENSE: Final = 64
 """Newlines found one by one before checking whether the lines are short."""
 _SHORT_LINE: Final = 256
 """Average line length (bytes) below which counting in one call is faster."""
+ESCAPE: Final = rb"\\u00[4-7][0-9A-Fa-f]"
+"""A JSON escape of a byte 0x40-0x7F: the letters and the underscore, of which every
+known name is made (as a regular expression over bytes)."""
 
 
 class Finder(Protocol):
@@ -37,11 +44,12 @@ COMPILED: Final = _finder is not None
 """Whether the compiled search was built (`value-diag --version` says)."""
 
 
-def make_finder(names: tuple[str, ...]) -> Finder:
-    """The compiled finder for ``names`` (each searched for in double quotes), else re's."""
+def make_finder(names: tuple[str, ...], *, escapes: bool = False) -> Finder:
+    """The compiled finder for ``names`` (each searched for in double quotes), else re's;
+    with ``escapes``, ESCAPE counts as a find too."""
     if _finder is None:
-        return RegexFinder(names)
-    return _finder.Finder(quoted(names))
+        return RegexFinder(names, escapes=escapes)
+    return _finder.Finder(quoted(names), escapes=escapes)
 
 
 def quoted(names: tuple[str, ...]) -> tuple[bytes, ...]:
@@ -52,10 +60,11 @@ def quoted(names: tuple[str, ...]) -> tuple[bytes, ...]:
 class RegexFinder:
     """The search with the re module."""
 
-    def __init__(self, names: tuple[str, ...]) -> None:
+    def __init__(self, names: tuple[str, ...], *, escapes: bool = False) -> None:
         import re
 
-        self._search = re.compile(f'"(?:{_alternation(sorted(names))})"'.encode()).search
+        pattern = f'"(?:{_alternation(sorted(names))})"'.encode()
+        self._search = re.compile(pattern + b"|" + ESCAPE if escapes else pattern).search
 
     def search(self, data: bytes | bytearray, pos: int = 0, end: int = sys.maxsize, /) -> int:
         """Offset of the leftmost quoted name wholly inside data[pos:end], or -1."""

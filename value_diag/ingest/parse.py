@@ -23,11 +23,15 @@ KNOWN_NAMES: Final[tuple[str, ...]] = (
     + EVENT_TYPES
     + (RUN_HEADER,)
 )
-"""A line is examined only if one of these occurs in it as a quoted JSON string."""
+"""A line is examined only if one of these occurs in it as a quoted JSON string, or it
+holds a JSON escape that could spell part of one (finder.ESCAPE: ``"v\\u005freturn_..."``
+is a key JSON reads as ``v_return_...``; such lines are examined too, and a key that
+decodes to a known name is read like any other)."""
 
 
-FINDER: Final = make_finder(KNOWN_NAMES)
-"""Finds the first known name in a buffer; the one definition of 'a line of ours'."""
+FINDER: Final = make_finder(KNOWN_NAMES, escapes=True)
+"""Finds the first known name (or letter escape) in a buffer; the one definition of 'a
+line of ours'."""
 
 BOM: Final = b"\xef\xbb\xbf"
 STEP_KEYS: Final = ("step", "global_step", "epoch")
@@ -163,6 +167,11 @@ break-even: 22 tokens on a 3.3 KB esper update, 4 on 0.85 KB. Past it a line goe
 straight to the stdlib, so a line of tokens costs a list slot per token, not a string.
 """
 _CONTAINERS: Final = ("data", *CONTAINER_KEYS, RUN_HEADER)
+FLAT_METRICS: Final = frozenset((*VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS))
+"""The numbers a flat line carries at its top level. Beside an event_type or a tamiyo
+object, which make a line an event or a snapshot, they are not read: a line that has them
+there and nothing else of ours is a bad line, not a line of nothing (it could be an update
+whose writer got the shape wrong)."""
 _READ_KEYS: Final = (
     "event_type",
     "group_id",
@@ -276,7 +285,8 @@ def _interpret(obj: dict[str, Any]) -> Parsed:
     if RUN_HEADER in obj:
         return _run_header(_object(obj, RUN_HEADER))
     if "event_type" in obj:
-        return _event(obj)
+        event = _event(obj)
+        return _unplaced_event(obj) if event is None else event
     if "tamiyo" in obj:
         tamiyo = _object(obj, "tamiyo")
         values = compile_ = None
@@ -286,6 +296,8 @@ def _interpret(obj: dict[str, Any]) -> Parsed:
             compile_ = _compile(_object(tamiyo, "infrastructure"))
         critic = _critic(tamiyo)
         fit = _fit(tamiyo)
+        if values is None and compile_ is None and critic is None and fit is None:
+            return _unplaced(obj, "metrics at the top level beside a tamiyo object: not read")
     else:
         values = None if obj.keys().isdisjoint(VALUE_FIELDS) else _values(obj)
         compile_ = None if obj.keys().isdisjoint(COMPILE_FIELDS) else _compile(obj)
@@ -300,6 +312,21 @@ def _interpret(obj: dict[str, Any]) -> Parsed:
         step=_step(obj),
         fit=fit,
     )
+
+
+def _unplaced(obj: dict[str, Any], reason: str, group: str | None = None) -> BadLine | None:
+    """A line whose event_type or tamiyo gave nothing of ours: None, unless it has
+    FLAT_METRICS at its top level, which are then not read: a bad line for ``reason``."""
+    return None if obj.keys().isdisjoint(FLAT_METRICS) else BadLine(reason, group)
+
+
+def _unplaced_event(obj: dict[str, Any]) -> BadLine | None:
+    kind = obj["event_type"]
+    if kind in EVENT_TYPES:
+        reason = f"a {kind} event with metrics at its top level, not in its data: not read"
+    else:
+        reason = "an event of another type with metrics at its top level: not read"
+    return _unplaced(obj, reason, _group(obj))
 
 
 def _run_header(header: dict[str, Any]) -> Record:
