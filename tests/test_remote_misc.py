@@ -188,3 +188,38 @@ def test_an_ftp_url_that_cannot_connect_is_one_line() -> None:
         2,
         [f"value-diag: error: cannot read {url}: connection refused"],
     )
+
+
+def threads_of(pid: int) -> int:
+    """How many threads a running process has, as Linux says."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        pytest.skip("no /proc: a process's threads cannot be counted")
+    for line in status.read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError("no Threads in /proc/PID/status")
+
+
+def test_watch_follows_a_store_on_one_thread_however_many_runs(
+    s3: S3Server,
+    bucket: tuple[Any, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Thirty runs in a bucket take the threads that two do (it was one thread a run)."""
+    from watching import Watch
+
+    client, name = bucket
+    counted = []
+    for runs in (2, 30):
+        for seed in range(runs):
+            put(client, name, f"sweep{runs}/seed{seed}/run.jsonl", healthy(3.0).encode())
+        w = Watch([f"s3://{name}/sweep{runs}/", "--format", "json"], cwd=tmp_path, env=env())
+        try:
+            seen: set[str] = set()
+            while len(seen) < runs:
+                seen.add(w.frame(lambda f: f["records"] == 1)["name"])
+            counted.append(threads_of(w.popen.pid))
+        finally:
+            w.close()
+    assert counted[1] <= counted[0] + 1, counted

@@ -117,7 +117,7 @@ def test_a_follower_thread_is_named_without_secrets() -> None:
         names = [t.name for t in set(threading.enumerate()) - before]
     finally:
         followed.close()
-    assert names == [f"follow http://{MARK}@127.0.0.1:{port}/run.jsonl"]
+    assert names == [f"follow http://{MARK}@127.0.0.1:{port}"]  # its backend's thread
 
 
 # --- through the console script -------------------------------------------------------------

@@ -1,28 +1,33 @@
-"""A remote file followed on a thread of its own, so that the network never holds up
+"""A remote file followed by its backend's thread, so that the network never holds up
 watch's drawing or its signals.
 
-The thread polls the file (RemoteTail: one metadata call, then a ranged read of what was
-added) every ``interval`` seconds, backing off while the calls fail, and queues what it
-learns in order: changes and blocks of bytes. The watch reads the queue without waiting,
-through the interface of ingest/tail.Tail.
+The thread of the file's store or host (pollers.py, one per backend) looks at the file
+(RemoteTail: one metadata call, then a ranged read of what was added) every ``interval``
+seconds, backing off while the calls fail, and queues what it learns in order: changes
+and blocks of bytes. The watch reads the queue without waiting, through the interface of
+ingest/tail.Tail.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Final
 
 from value_diag.errors import ReadError
 from value_diag.ingest.files import BLOCK
+from value_diag.ingest.remote.pollers import follow
 from value_diag.ingest.remote.tail import RemoteTail
 from value_diag.ingest.tail import Change
-from value_diag.ingest.urls import public
 
 AHEAD: Final = 32
-"""Blocks the thread fetches ahead of the watch at most (memory stays bounded while a
-big file is read from the top)."""
+"""Blocks fetched ahead of the watch at most, per file (memory stays bounded while a big
+file is read from the top)."""
+TURN: Final = 4
+"""Blocks of a read in progress fetched in one turn: the other files of the backend get
+theirs in between."""
 BACKOFF_MAX_S: Final = 30.0
 """Longest wait between two looks at a file whose calls keep failing (s)."""
 
@@ -32,7 +37,7 @@ def _nothing() -> None:
 
 
 class Prefetched:
-    """Follows a remote file on a thread; the interface of ingest/tail.Tail.
+    """Follows a remote file on its backend's thread; the interface of ingest/tail.Tail.
 
     ``sync()`` returns the next change the thread saw (None when the queue starts with
     bytes, or holds nothing), ``read()`` the bytes queued up to the next change.
@@ -48,7 +53,8 @@ class Prefetched:
         wake: Callable[[], None] = _nothing,
         block: int = BLOCK,
     ) -> None:
-        """Raises ReadError if the backend of the URL's scheme is not installed."""
+        """Raises ReadError if the backend of the URL's scheme is not installed (or the
+        URL's host is no host)."""
         self.path = url
         self.error: str | None = None
         self.mtime: float | None = None
@@ -58,14 +64,17 @@ class Prefetched:
         self._queue: deque[Change | bytes] = deque()
         self._errors: deque[str | None] = deque()
         """The error of each change queued, in order."""
-        self._ready = threading.Condition()
+        self._ready = threading.Lock()
         self._looked = False
-        """The thread's first look is through: all it found is queued."""
-        self._closed = threading.Event()
-        # A thread's name is shown with an error it did not catch: the URL without secrets.
-        name = f"follow {public(url)}"
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        """The first look is through: all it found is queued."""
+        self._closed = False
+        self._next = time.monotonic()
+        """When the next look is due (time.monotonic)."""
+        self._wait = interval
+        """The pause after the last look (doubled while looks fail)."""
+        self._reading: Iterator[bytes] | None = None
+        """The blocks of the look in progress still to fetch."""
+        self._poller = follow(url, self)
 
     @property
     def fd(self) -> int | None:
@@ -100,7 +109,6 @@ class Prefetched:
                 change = self._queue.popleft()
                 assert isinstance(change, Change)
                 self.error = self._errors.popleft()
-                self._ready.notify_all()
                 return change
         return None
 
@@ -111,7 +119,7 @@ class Prefetched:
                 if not self._queue or isinstance(self._queue[0], Change):
                     return
                 block = self._queue.popleft()
-                self._ready.notify_all()
+            self._poller.poke()  # room for the read in progress
             assert isinstance(block, bytes)
             yield block
 
@@ -121,56 +129,63 @@ class Prefetched:
         return Change.ERROR
 
     def close(self) -> None:
-        """Stops the thread (it ends after the call it is in, within its time bound)."""
-        self._closed.set()
+        """Lets go of the file (the call in progress, if any, ends within its bound)."""
+        self._closed = True
+        self._poller.remove(self)
+
+    # -- on the backend's thread (pollers.Member)
+
+    def due(self) -> float | None:
+        """Now while a read is in progress and its queue has room (None while full),
+        else when the next look is."""
+        if self._reading is None:
+            return self._next
         with self._ready:
-            self._ready.notify_all()
+            full = sum(isinstance(q, bytes) for q in self._queue) >= AHEAD
+        return None if full else 0.0
 
-    # -- the thread
-
-    def _run(self) -> None:
-        wait = self.interval
-        while not self._closed.is_set():
-            failed = self._look()
-            if not self._looked:
-                with self._ready:
-                    self._looked = True
-                self._wake()
-            wait = min(wait * 2, BACKOFF_MAX_S) if failed else self.interval
-            self._closed.wait(wait)
-
-    def _look(self) -> bool:
-        """One look at the file; True if it failed."""
-        change = self._tail.sync()
-        if change is not None:
-            self._put(change, self._tail.error)
-        if change is Change.ERROR:
-            return True
+    def step(self) -> None:
+        """A look at the file, or the next blocks of the read in progress."""
+        if self._reading is None:
+            change = self._tail.sync()
+            if change is not None:
+                self._put(change, self._tail.error)
+            if change is Change.ERROR:
+                self._looked_at(failed=True)
+                return
+            self._reading = iter(self._tail.read())
         try:
-            for block in self._tail.read():
-                if not self._put(block):
-                    return False
+            for _ in range(TURN):
+                block = next(self._reading, None)
+                if block is None:
+                    self._looked_at(failed=False)
+                    return
+                self._put(block)
+                if self.due() is None:
+                    return
         except ReadError:
             self._put(Change.ERROR, self._tail.error)
-            return True
-        return False
+            self._looked_at(failed=True)
 
-    def _put(self, item: Change | bytes, error: str | None = None) -> bool:
-        """Queues an item, waiting for room for bytes; False once closed."""
+    def _looked_at(self, failed: bool) -> None:
+        """A look is through: the next one after the interval, or a longer wait."""
+        self._reading = None
+        self._wait = min(self._wait * 2, BACKOFF_MAX_S) if failed else self.interval
+        self._next = time.monotonic() + self._wait
+        if not self._looked:
+            with self._ready:
+                self._looked = True
+            self._wake()
+
+    def _put(self, item: Change | bytes, error: str | None = None) -> None:
+        """Queues an item (nothing once closed)."""
+        if self._closed:
+            return
         with self._ready:
-            while (
-                isinstance(item, bytes)
-                and sum(isinstance(q, bytes) for q in self._queue) >= AHEAD
-                and not self._closed.is_set()
-            ):
-                self._ready.wait()
-            if self._closed.is_set():
-                return False
             self._queue.append(item)
             if isinstance(item, Change):
                 self._errors.append(error)
         self._wake()
-        return True
 
 
 LIST_EVERY: Final = 5
