@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from servers import OUTAGE_S, S3Server, SftpServer, free_port
 from test_cli_remote import env
 from test_cli_watch import healthy
 from test_remote import bucket, put  # noqa: F401  (bucket is a fixture)
+from test_remote_bounds import PythonHttpServer
 
 from value_diag.errors import ReadError
 from value_diag.ingest.remote import list_runs, settings
@@ -223,3 +224,31 @@ def test_watch_follows_a_store_on_one_thread_however_many_runs(
         finally:
             w.close()
     assert counted[1] <= counted[0] + 1, counted
+
+
+FUTURE = 4_102_444_800.0
+"""2100-01-01: a file time from a clock far ahead of this one."""
+
+
+@pytest.mark.parametrize("where", ["local", "http"])
+def test_a_file_time_in_the_future_goes_stale_from_when_it_was_read(
+    where: str, tmp_path: Path, spawn: Callable[..., Any]
+) -> None:
+    """A Last-Modified or mtime ahead of the clock counts as written when it was read:
+    the run goes stale after --max-age like any other (its age was 0 for ever)."""
+    run = tmp_path / "served" / "run.jsonl"
+    run.parent.mkdir()
+    run.write_text(healthy(3.0))
+    os.utime(run, (FUTURE, FUTURE))
+    server = PythonHttpServer(run.parent)
+    server.probe = "/run.jsonl"
+    server.start()
+    try:
+        path = str(run) if where == "local" else f"{server.endpoint}/run.jsonl"
+        w = spawn(path, "--format", "json", "--poll", "0.2", "--max-age", "1s")
+        first = w.frame()
+        assert (first["records"], first["stale"]) == (1, False), first
+        stale = w.frame(lambda f: f["stale"])
+        assert stale["status"] == "critical" and stale["age_s"] >= 1, stale
+    finally:
+        server.stop()

@@ -122,8 +122,9 @@ class Followed:
         if change is not None:
             self.note = _describe(change, self.path, self.tail.error)
             self.fades_at = now + NOTE_S if change in FADING else None
-        # A record is as old as the write that brought it, also when it was there at start.
-        written = self.tail.mtime if self.tail.mtime is not None else now
+        # A record is as old as the write that brought it, also when it was there at start;
+        # a write time ahead of the clock (skew) counts from now, so that its age grows.
+        written = min(self.tail.mtime, now) if self.tail.mtime is not None else now
         try:
             if change in RESTARTS:
                 self._restart(written)

@@ -104,7 +104,7 @@ def read_path(
         fd, st = open_regular(path)
     except OSError as exc:
         raise describe(path, exc) from None
-    written = st.st_mtime if now is None else now
+    written = min(st.st_mtime, time.time()) if now is None else now  # skew: not later than now
     try:
         done = catch_up(fd, st.st_size, written, parts, history, name=path, recent=recent)
         scanner = LineScanner()

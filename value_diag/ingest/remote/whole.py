@@ -80,7 +80,7 @@ def read_remote(
     for trends, ``recent`` how many to keep as Updates; ``parts`` overrides how many
     parts the file is read in (default: by size, read at once; one over sftp, whose
     single connection takes requests in turn).
-    Records are dated ``now``; without it, by the file's modification time.
+    Records are dated ``now``; without it, by the file's modification time (``dated``).
 
     Raises:
         ReadError: the file is not there, is a directory, or a read failed.
@@ -105,11 +105,18 @@ def read_remote(
     except RemoteFailure as exc:
         raise ReadError(f"cannot read {public(url)}: {exc.reason}") from None
     state, lines = FileState.empty(history, recent), 0
-    written = now if now is not None else st.mtime if st.mtime is not None else time.time()
+    written = now if now is not None else dated(st.mtime, time.time())
     for seg in segments:
         state = apply_file(state, seg, written, lines)
         lines += seg.lines
     return state
+
+
+def dated(mtime: float | None, now: float) -> float:
+    """When the records of a file were written: its modification time, or ``now`` when
+    it has none or says a later time (a clock ahead of ours, on a store or a share):
+    no file was written after it was read, and an age that starts now grows."""
+    return now if mtime is None else min(mtime, now)
 
 
 def _parts(size: int, remote: Remote) -> int:
