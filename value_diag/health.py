@@ -24,6 +24,12 @@ FIT: Final = "value_fit"
 """V-Fit, 1 - E[(g - v)^2] / D^2: how much of the returns the critic predicts, its bias
 included, against D = max(sigma(g), tolerance * |mean g|) (see Scale). The scale-free
 preset's verdict on the critic as a whole; information under the default preset."""
+TD_BIAS: Final = "td_bias"
+"""|mean(g - v)| / D: what the scale-free rules compare TD Mean's thresholds with (in
+Health.values under scale-free, when D is known)."""
+BELLMAN_RATIO: Final = "bellman_ratio"
+"""bellman_error / D^2 (esper-lite's mean |TD error| squared first): what the scale-free
+rules compare Bellman's thresholds with (in Health.values as TD_BIAS is)."""
 CRITIC_MARKS: Final = (*CRITIC_FIELDS, SPAN, CALIB)
 """The marks of the CRITIC CALIBRATION block that the five-line panel does not have."""
 LOW_RETURN_VARIANCE: Final = "low return variance"
@@ -450,17 +456,27 @@ def td_bias(
     bias: float, scale: Scale, t: Thresholds = DEFAULT_THRESHOLDS, note: str | None = None
 ) -> Mark:
     """Scale-free TD Mean: |mean(g - v)| / D, the bias the advantages carry."""
-    x = abs(bias) / math.sqrt(scale.d2) if scale.usable else abs(bias)
+    x = td_bias_of(bias, scale)
     return _ratio_mark(x, scale, t.td_bias_warning, t.td_bias_critical, note)
+
+
+def td_bias_of(bias: float, scale: Scale) -> float:
+    """|bias| / D, the quantity td_bias judges (|bias| itself while D is unknown)."""
+    return abs(bias) / math.sqrt(scale.d2) if scale.usable else abs(bias)
 
 
 def bellman_ratio(
     bellman: float, scale: Scale, t: Thresholds = DEFAULT_THRESHOLDS, mean_abs: bool = False
 ) -> Mark:
     """Scale-free Bellman: E[delta^2] / D^2; esper-lite's E|delta| is squared first."""
-    squared = bellman * bellman if mean_abs else bellman
-    x = squared / scale.d2 if scale.usable else squared
+    x = bellman_ratio_of(bellman, scale, mean_abs)
     return _ratio_mark(x, scale, t.bellman_ratio_warning, t.bellman_ratio_critical, None)
+
+
+def bellman_ratio_of(bellman: float, scale: Scale, mean_abs: bool = False) -> float:
+    """E[delta^2] / D^2, the quantity bellman_ratio judges (E[delta^2] while D is unknown)."""
+    squared = bellman * bellman if mean_abs else bellman
+    return squared / scale.d2 if scale.usable else squared
 
 
 def value_fit_of(
@@ -517,7 +533,8 @@ class Health:
     """The marks of one frame and its overall status.
 
     ``values`` holds the nine metrics, ``return_spread``, the critic's five,
-    ``value_span`` and ``value_fit`` (when it can be told); ``marks`` the ten of the
+    ``value_span`` and ``value_fit`` (when it can be told), and under the scale-free
+    preset ``td_bias`` and ``bellman_ratio`` (when D is known); ``marks`` the ten of the
     five-line panel and ``compile``; ``critic`` the CRITIC CALIBRATION block's own: the
     critic's five, ``value_span``, ``calib_corr``, ``value_fit`` and ``calib``. The
     status counts ``critic`` when the thresholds say so (``--critic``), and V-Fit always
@@ -657,6 +674,11 @@ def _value_marks(
     if note is None and bias is None:
         note = NO_RETURN_MEAN
     fit_mark = value_fit(x, t, note)
+    td = values["td_error_mean"] if bias is None else bias
+    if scale.usable and (bias is not None or "td_error_mean" not in unreported):
+        values[TD_BIAS] = td_bias_of(td, scale)  # what is judged, for the report's charts
+    if scale.usable and "bellman_error" not in unreported:
+        values[BELLMAN_RATIO] = bellman_ratio_of(values["bellman_error"], scale, fit.mean_abs_td)
     own = t.explicit  # what the config set keeps its own thresholds
     if "td_error_mean" not in own:
         if bias is None:
