@@ -261,7 +261,8 @@ def check_schema(obj: Any) -> None:
     assert obj["status"] in STATUSES
     assert set(obj["value_function"]) == VALUE_KEYS
     for entry in obj["value_function"].values():
-        assert set(entry) == {"value", "level"}
+        assert set(entry) - {"note"} == {"value", "level"}  # a note says why, if any
+        assert isinstance(entry.get("note", ""), str)
         value = entry["value"]
         assert value in ("NaN", "Infinity", "-Infinity", None) or (
             type(value) in (int, float) and math.isfinite(value)

@@ -379,7 +379,7 @@ def test_negative_variance_never_prints_a_complex_number() -> None:
         ({"td_error_mean": 123456789.0}, 1, "TD Mean   +1.23e8‼  TD Std    8.1"),
         ({"td_error_std": 1e308}, 1, "TD Mean   +2.4      TD Std    1e308"),
         ({"v_return_correlation": -1234.5}, 0, "V-Corr    -1234↘‼   Bellman   12.3"),
-        ({"v_return_correlation": 1e308}, 0, "V-Corr    1e308↗    Bellman   12.3"),
+        ({"v_return_correlation": 1e308}, 0, "V-Corr    1e308↘‼   Bellman   12.3"),
         ({"return_variance": 1e308}, 3, "Ret σ     1e154!    Skew      +0.3"),
         ({"return_skewness": -1e308}, 3, "Ret σ     14.2!     Skew      -1e308‼"),
     ],

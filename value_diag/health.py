@@ -329,10 +329,39 @@ _UNRELIABLE: Final = Mark(Level.INFO, note=LOW_RETURN_VARIANCE)
 NOT_REPORTED: Final = Mark(Level.NO_DATA)
 
 
+CORR_SLACK: Final = 1e-9
+"""How far past -1 or 1 a correlation may lie and still be rounding (a writer that does not
+clamp, as compute_value_metrics does); further out it is impossible."""
+IMPOSSIBLE: Final[dict[str, str]] = {
+    "v_return_correlation": "impossible: a correlation lies between -1 and 1",
+    "td_error_std": "impossible: a standard deviation is never negative",
+    "bellman_error": "impossible: a mean squared (or absolute) TD error is never negative",
+    "return_variance": "impossible: a variance is never negative",
+}
+"""Why a value no rollout can give is critical, by metric (the mark's note): its writer
+computed it wrongly, so it says nothing good about the critic. Past -1 or 1 for the
+correlation (CORR_SLACK), negative for the others."""
+_BEYOND_ONE: Final = Mark(Level.CRITICAL, Icon.DOWN, IMPOSSIBLE["v_return_correlation"])
+
+
+def impossible(name: str, x: float) -> Mark | None:
+    """The critical mark, saying why, of a value ``name`` can never take; None for one it
+    can (and for NaN and infinities, which their own rules judge)."""
+    if name not in IMPOSSIBLE or not math.isfinite(x):
+        return None
+    if name == "v_return_correlation":
+        return _BEYOND_ONE if abs(x) > 1 + CORR_SLACK else None
+    return Mark(Level.CRITICAL, note=IMPOSSIBLE[name]) if x < 0 else None
+
+
 def correlation(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
-    """V-Return correlation: the spec's four grades, each with its icon."""
+    """V-Return correlation: the spec's four grades, each with its icon; critical past -1
+    or 1 (``impossible``)."""
     if not math.isfinite(x):
         return Mark(Level.CRITICAL, Icon.DOWN)
+    beyond = impossible("v_return_correlation", x)
+    if beyond is not None:
+        return beyond
     if x >= t.corr_excellent:
         return Mark(Level.OK, Icon.UP)
     if x >= t.corr_warning:
@@ -357,8 +386,13 @@ def td_error_mean(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
 
 
 def bellman_error(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
-    """Squared Bellman error: spikes often precede NaN losses."""
-    return _banded(x, t.bellman_warning, t.bellman_critical)
+    """Squared Bellman error: spikes often precede NaN losses; negative is impossible."""
+    return impossible("bellman_error", x) or _banded(x, t.bellman_warning, t.bellman_critical)
+
+
+def td_error_std(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
+    """TD errors' spread: informational; negative is impossible."""
+    return impossible("td_error_std", x) or informational(x, t)
 
 
 def return_skewness(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
@@ -368,8 +402,10 @@ def return_skewness(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
 
 def return_variance(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
     """Variance of returns; negative is impossible and so critical."""
-    if not math.isfinite(x) or x < 0:
+    if not math.isfinite(x):
         return _CRITICAL
+    if x < 0:
+        return impossible("return_variance", x) or _CRITICAL
     return _WARNING if x > t.variance_warning else Mark(Level.OK)
 
 
@@ -518,7 +554,7 @@ def value_fit(x: float | None, t: Thresholds = DEFAULT_THRESHOLDS, note: str | N
 RULES: Final = {
     "v_return_correlation": correlation,
     "td_error_mean": td_error_mean,
-    "td_error_std": informational,
+    "td_error_std": td_error_std,
     "bellman_error": bellman_error,
     "return_p10": return_percentile,
     "return_p50": return_percentile,
@@ -697,6 +733,8 @@ def _value_marks(
         elif marks["v_return_correlation"].level is Level.CRITICAL:
             # a poor correlation is V-Fit's to call critical: it also weighs V's scale
             marks["v_return_correlation"] = replace(_WARNING, icon=Icon.DOWN)
+    for name in IMPOSSIBLE:  # whatever a ratio or the spread made of them
+        marks[name] = impossible(name, values[name]) or marks[name]
     return marks, fit_mark
 
 
