@@ -5,6 +5,7 @@ not remote at all, and file times in the future."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -252,3 +253,45 @@ def test_a_file_time_in_the_future_goes_stale_from_when_it_was_read(
         assert stale["status"] == "critical" and stale["age_s"] >= 1, stale
     finally:
         server.stop()
+
+
+def said(stdout: bytes) -> list[tuple[str, int, str]]:
+    """What JSON frames say of each run: where it is, its records and its status."""
+    frames = [json.loads(line) for line in stdout.splitlines()]
+    return [(f["source"], f["records"], f["status"]) for f in frames]
+
+
+def test_file_and_local_urls_are_the_paths_they_name(tmp_path: Path) -> None:
+    """Read as the path, with every check a path gets: a FIFO is refused (a local:// URL
+    went to fsspec, which read it as empty; file:///abs was taken for a relative name)."""
+    folder = tmp_path / "my runs"
+    (folder / "seed0").mkdir(parents=True)
+    run = folder / "seed0" / "run.jsonl"
+    run.write_text(healthy(3.0))
+    os.mkfifo(tmp_path / "fifo")
+    as_path = run_cli(["once", str(run), "--format", "json"])
+    assert as_path.returncode == 0, as_path.stderr
+    expected = said(as_path.stdout)
+    assert expected == [(str(run), 1, "ok")]
+    for url in (
+        f"file://{run}",
+        f"file://localhost{str(run).replace(' ', '%20')}",
+        f"local://{run}",
+        f"FILE://{folder}/",
+    ):
+        proc = run_cli(["once", url, "--format", "json"])
+        assert (proc.returncode, said(proc.stdout)) == (0, expected), (url, proc.stderr)
+    for url in (f"local://{tmp_path}/fifo", "local:///dev/zero", f"file://{tmp_path}/fifo"):
+        proc = run_cli(["once", url], timeout=10)
+        shown = url.partition("://")[2]
+        assert (proc.returncode, proc.stderr.decode()) == (
+            2,
+            f"value-diag: error: cannot read {shown}: not a regular file\n",
+        ), url
+    for command in ("once", "watch"):
+        proc = run_cli([command, "file://server/share/run.jsonl"], timeout=10)
+        assert (proc.returncode, proc.stderr.decode()) == (
+            2,
+            "value-diag: error: cannot read file://server/share/run.jsonl: "
+            "a file:// URL names a file of this machine (file:///path)\n",
+        )

@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any, Final
 
 from value_diag.ingest.files import STDIN
-from value_diag.ingest.urls import is_url, path_part, public
+from value_diag.ingest.urls import is_url, local_path, path_part, public
 from value_diag.ingest.walk import Found, below, matching, split_fixed
 from value_diag.naming import NaturalKey, natural_key
 
@@ -120,7 +120,13 @@ class Target:
 
 def target(given: str, pattern: str | None = None) -> Target:
     """What ``given`` names: stdin, a URL, a directory, a pattern (holding ``*``, ``?``
-    or ``[`` and naming no file as written), or a file."""
+    or ``[`` and naming no file as written), or a file. A ``file://`` or ``local://``
+    URL is the path it names.
+
+    Raises:
+        ReadError: a ``file://`` URL names another machine.
+    """
+    given = local_path(given) or given
     if given == STDIN:
         return Target(given, Kind.STDIN)
     if is_url(given):

@@ -6,14 +6,17 @@ frames, reports and messages share; the rest here is how a URL is read.
 
 from __future__ import annotations
 
+from typing import Final
 from urllib.parse import urlsplit
 
+from value_diag.errors import ReadError
 from value_diag.redact import AZURE, SCHEME, public, scrub
 
 __all__ = [
     "AZURE",
     "azure_container",
     "is_url",
+    "local_path",
     "path_part",
     "public",
     "rebuild",
@@ -29,9 +32,36 @@ def scheme(url: str) -> str | None:
 
 
 def is_url(path: str) -> bool:
-    """Whether ``path`` is a remote URL (``scheme://...``); ``file://`` is a local path."""
+    """Whether ``path`` is a remote URL (``scheme://...``); ``file://`` and ``local://``
+    name local files (``local_path``)."""
     found = scheme(path)
-    return found is not None and found != "file"
+    return found is not None and found not in LOCAL
+
+
+LOCAL: Final = frozenset({"file", "local"})
+"""Schemes of this machine's files (fsspec's names): read as the paths they name, with
+every check a path gets (a FIFO or a device is refused)."""
+
+
+def local_path(given: str) -> str | None:
+    """The path a ``file://`` or ``local://`` URL names, decoded (``file:///runs/a%20b``
+    is ``/runs/a b``; ``file://localhost/runs`` is ``/runs``); None for anything else.
+
+    Raises:
+        ReadError: the URL names another host (``file://server/share``).
+    """
+    kind = scheme(given)
+    if kind not in LOCAL:
+        return None
+    parts = urlsplit(given)
+    if parts.netloc.lower() not in ("", "localhost"):
+        raise ReadError(
+            f"cannot read {public(given)}: a {kind}:// URL names a file of this machine "
+            f"({kind}:///path)"
+        )
+    from urllib.request import url2pathname  # only here: it imports http.client
+
+    return url2pathname(parts.path) or "/"
 
 
 def azure_container(url: str) -> str | None:
