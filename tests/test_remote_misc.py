@@ -295,3 +295,30 @@ def test_file_and_local_urls_are_the_paths_they_name(tmp_path: Path) -> None:
             "value-diag: error: cannot read file://server/share/run.jsonl: "
             "a file:// URL names a file of this machine (file:///path)\n",
         )
+
+
+def test_the_readme_states_the_rule_of_remote_reads_with_its_numbers() -> None:
+    """The reference says what the code does: the rule, and the bounds as they are set."""
+    from conftest import ROOT
+
+    from value_diag.ingest.remote import backends, whole
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    rule = text.partition("**Every remote read is bounded and checked.**")[2]
+    assert rule, "the rule's paragraph"
+    for said in (
+        "`206 Partial Content` with the `Content-Range` that was asked for",
+        "read as one stream instead, cut at the size its metadata gave",
+        "(`Accept-Encoding: identity`) and never decompressed",
+        f"a few {whole.RANGE_BLOCK >> 20} MiB blocks of memory",
+        "each backend has one thread, not one per run",
+    ):
+        assert said in rule, said
+    entries = f"{backends.MAX_ENTRIES:,}".replace(",", " ")
+    bounds = (
+        f"({settings.CONNECT_TIMEOUT_S:g} s to connect, {settings.READ_TIMEOUT_S:g} s per read, "
+        f"{settings.CALL_TIMEOUT_S:g} s in all, sftp and ftp calls too; the listing of a folder "
+        f"tree on a host {settings.LIST_TIMEOUT_S:g} s in all, {backends.MAX_DEPTH} folders deep "
+        f"and {entries} entries at most)"
+    )
+    assert bounds in text
