@@ -113,7 +113,7 @@ def test_dash_v_is_the_version() -> None:
 
 
 HELPS = [["--help"], ["once", "--help"], ["watch", "--help"], ["simulate", "--help"],
-         ["demo", "--help"], ["thresholds", "--help"]]  # fmt: skip
+         ["demo", "--help"], ["thresholds", "--help"], ["report", "--help"]]  # fmt: skip
 
 
 def _clean(text: str, width: int) -> None:
@@ -146,7 +146,7 @@ def test_the_command_list_gives_each_command_one_whole_line() -> None:
     text = run_cli(["--help"]).stdout.decode()
     commands = text.split("Commands:\n")[1].split("\n\n")[0].splitlines()
     assert [line.split()[0] for line in commands] == [
-        "once", "watch", "thresholds", "simulate", "demo"
+        "once", "watch", "report", "thresholds", "simulate", "demo"
     ]  # fmt: skip
     assert all(line.rstrip().endswith(".") for line in commands)
 

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import SAMPLES, clean_env
@@ -65,6 +66,8 @@ def test_the_probe_sees_what_once_loads() -> None:
 
 
 CONSOLE_AND_REMOTE = ("rich.console", "rich.live", "rich.table", "fsspec", "s3fs", "paramiko")
+REPORT = ("value_diag.report", "value_diag.report.page", "value_diag.commands.report")
+"""What `value-diag report` loads to write its page: `once` never needs it."""
 RICH_TEXT = ("rich.text", "rich.style", "rich.segment", "rich.measure")
 """What a console draws with: plain text is built without it (render/styled.py)."""
 
@@ -75,6 +78,7 @@ def test_once_into_a_pipe_loads_no_console_and_nothing_remote(fmt: str) -> None:
     assert code == 0
     assert modules.isdisjoint(CONSOLE_AND_REMOTE), sorted(modules & set(CONSOLE_AND_REMOTE))
     assert modules.isdisjoint(RICH_TEXT), sorted(modules & set(RICH_TEXT))
+    assert modules.isdisjoint(REPORT), sorted(modules & set(REPORT))
 
 
 def test_the_probe_sees_rich_text_on_a_terminal_path() -> None:
@@ -88,6 +92,15 @@ def test_the_probe_sees_rich_text_on_a_terminal_path() -> None:
 def test_the_probe_sees_the_console_a_comparison_needs() -> None:
     code, modules = loaded_by("once", str(SAMPLES / "collapse.jsonl"), "--compare")
     assert code == 0 and "rich.console" in modules
+    assert modules.isdisjoint(REPORT), sorted(modules & set(REPORT))
+
+
+def test_the_probe_sees_what_report_loads(tmp_path: Path) -> None:
+    """The checks of REPORT would notice: `report` loads it."""
+    out = str(tmp_path / "r.html")
+    code, modules = loaded_by("report", str(SAMPLES / "collapse.jsonl"), "-o", out)
+    assert code == 0
+    assert set(REPORT) <= modules
 
 
 @pytest.mark.parametrize("fmt", list(Format))

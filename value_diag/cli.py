@@ -655,6 +655,73 @@ def watch(
     _exit(body)
 
 
+EPILOG_REPORT = """
+\b
+Examples:
+  value-diag report runs/ -o report.html     # a sweep: table, panels, charts
+  value-diag report run.jsonl -o - > r.html  # the page on stdout
+  value-diag report 'runs/*/run.jsonl' -o report.html --format github
+
+One self-contained HTML file: the runs' table worst first with why, each run's
+panel, and a chart of every metric over steps (hover for values, drag to zoom,
+thresholds drawn as the rules in force set them). It loads nothing when opened,
+from a CI artifact or an e-mail. --format github adds a line naming it to the
+job's step summary. Exit codes as once's, without --fail-on.
+"""
+
+
+@app.command(
+    cls=_Command,
+    epilog=EPILOG_REPORT,
+    short_help="Write one self-contained HTML page: table, panels, charts.",
+)
+def report(
+    paths: PathsArg,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="The HTML file to write (- for stdout)."
+        ),
+    ] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="text (a line on stderr says what was written) or github (also a line in"
+            " the job's step summary naming the page).",
+        ),
+    ] = "text",
+    ascii: AsciiOpt = False,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    critic: CriticOpt = False,
+    preset: PresetOpt = None,
+    max_age: MaxAgeOpt = None,
+    pattern: PatternOpt = None,
+    latest: LatestOpt = False,
+) -> None:
+    """Write the runs as one self-contained HTML page: table, panels and charts."""
+
+    def body() -> ExitCode:
+        from value_diag.commands.report import ReportOptions, run_report
+
+        if output is None:
+            raise UsageError("missing -o/--output FILE: where to write the page")
+        fmt = _choice(Format, format, "--format")
+        if fmt not in (Format.TEXT, Format.GITHUB):
+            raise UsageError(f"--format must be text or github, not {format!r}")
+        _one_stdin(paths)
+        renderer = _renderer(
+            ascii, config, False, no_config, critic=critic, preset=preset, max_age=max_age
+        )
+        options = ReportOptions(output=output, format=fmt, pattern=pattern, latest=latest)
+        return run_report(paths, renderer, options)
+
+    _exit(body)
+
+
 @app.command(cls=_Command, short_help="Print the thresholds in force and where each comes from.")
 def thresholds(
     config: ConfigOpt = None,

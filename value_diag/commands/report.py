@@ -1,0 +1,200 @@
+"""`value-diag report`: read runs as `once` does and write them as one HTML page.
+
+The inputs are whatever `once` takes (files, folders, patterns, URLs, stdin), resolved
+and named the same way (commands/paths.py), and each run is judged as `once` judges it.
+What `once` does not keep, the report reads too: up to REPORT_UPDATES updates of each
+run, for its charts (report/series.py). The page is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from value_diag import __version__
+from value_diag.commands.framing import runs_of
+from value_diag.commands.paths import cannot_read, named_in_order, run_files, targets
+from value_diag.errors import ReadError
+from value_diag.exitcodes import ExitCode, exit_code, worst
+from value_diag.frame import Frame
+from value_diag.ingest.fold import FileState
+from value_diag.ingest.parallel import read_path
+from value_diag.ingest.urls import is_url
+from value_diag.options import KEPT_UPDATES, Format
+from value_diag.render.compare import WORRY, sort_worst_first, worry
+from value_diag.render.frames import TITLE, Renderer
+from value_diag.render.sanitize import clean
+from value_diag.render.words import count
+from value_diag.state import FoldState
+
+REPORT_UPDATES: Final = 10_000
+"""Updates of each run the report reads for its charts (the newest, when a run has more;
+the page says so). About 0.7 KB each while a file is read, then dropped to MAX_POINTS."""
+STDOUT: Final = "-"
+"""``-o -`` writes the page on stdout."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """Where the page goes and how the inputs are found."""
+
+    output: str
+    format: Format = Format.TEXT
+    """TEXT: a line saying what was written; GITHUB: the step summary points at the page."""
+    pattern: str | None = None
+    latest: bool = False
+
+
+def run_report(paths: list[str], renderer: Renderer, options: ReportOptions) -> ExitCode:
+    """Writes the page of ``paths``' runs and says how the process should exit.
+
+    As `once` without --fail-on: an unreadable input is named on stderr and the others
+    are still reported (exit 2), a run with no usable record exits 3, else 0. Nothing is
+    written when no run could be read.
+    """
+    from value_diag.report.page import Run, page
+    from value_diag.report.series import series_of
+
+    listed = run_files(targets(paths, options.pattern), options.latest)
+    files = listed.files
+    now = time.time()
+    runs: list[Run] = []
+    codes: list[ExitCode] = []
+    if len(listed.unreadable) == 1 and not files:
+        raise ReadError(cannot_read(listed.unreadable[0]))
+    for folder in listed.unreadable:
+        sys.stderr.write(f"value-diag: error: {clean(cannot_read(folder), limit=None)}\n")
+        codes.append(ExitCode.ERROR)
+    for path, name in named_in_order(files):
+        try:
+            file = _read(path)
+        except ReadError as exc:
+            if len(files) == 1 and not listed.unreadable:
+                raise
+            sys.stderr.write(f"value-diag: error: {clean(str(exc), limit=None)}\n")
+            codes.append(ExitCode.ERROR)
+            continue
+        for source, short, state in runs_of(file, path, name):
+            whole = Frame(source, state, None, renderer.thresholds, now, short)
+            series = series_of(whole)
+            # judged as `once` judges it: with the updates `once` keeps for the gate
+            frame = Frame(source, _as_once(state), None, renderer.thresholds, now, short)
+            runs.append(Run(frame, series))
+            codes.append(exit_code(frame.health.status, None))
+    if not runs:
+        return worst(codes)
+    order = {id(f): i for i, f in enumerate(r.frame for r in runs)}
+    ordered = [runs[order[id(f)]] for f in sort_worst_first([r.frame for r in runs])]
+    written = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    text = page(ordered, renderer, written, __version__)
+    _write(options.output, text)
+    _say(options, len(text.encode()), [r.frame for r in ordered])
+    return worst(codes)
+
+
+def _read(path: str) -> FileState:
+    """A file's runs with REPORT_UPDATES updates each (see once._read).
+
+    Raises:
+        ReadError: it cannot be read (a URL is named without its credentials).
+    """
+    if not is_url(path):
+        return read_path(path, recent=REPORT_UPDATES)
+    from value_diag.ingest.remote import read_remote
+
+    return read_remote(path, recent=REPORT_UPDATES)
+
+
+def _as_once(state: FoldState) -> FoldState:
+    """The state as `once` folds it: its gate looks at the KEPT_UPDATES newest updates."""
+    return replace(state, recent=state.recent[-KEPT_UPDATES:], recent_len=KEPT_UPDATES)
+
+
+def _write(output: str, text: str) -> None:
+    """The page to ``output`` (``-``: stdout), whole: a failed write leaves no half page.
+
+    Raises:
+        ReadError: it cannot be written (the message names the path and the reason).
+    """
+    data = text.encode("utf-8")
+    if output == STDOUT:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".value-diag-", suffix=".html", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise ReadError(f"cannot write {output}: {exc.strerror or type(exc).__name__}") from None
+
+
+def _say(options: ReportOptions, size: int, frames: list[Frame]) -> None:
+    """What was written: a line on stderr; with --format github, a line in the job's step
+    summary naming the page and how the runs stand."""
+    if options.output != STDOUT:
+        shown = clean(options.output, limit=None)
+        sys.stderr.write(f"value-diag: wrote {shown}: {count(len(frames), 'run')}, {_size(size)}\n")
+    if options.format is Format.GITHUB:
+        _append_summary(summary_line(options.output, frames) + "\n")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{max(n, 1000) / 1e3:.0f} kB"
+
+
+GITHUB_URL: Final = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?")
+GITHUB_REPO: Final = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+
+
+def summary_line(output: str, frames: list[Frame]) -> str:
+    """The step summary's line: how many runs stand where, the page's file name, and
+    the run's page where the job's artifacts are listed (from GitHub's own variables)."""
+    counts = Counter(worry(f) for f in frames)
+    standing = ", ".join(f"{counts[w]} {w}" for w in WORRY if counts[w])
+    if output == STDOUT:
+        name = "the page written on stdout"
+    else:
+        name = "`" + clean(os.path.basename(output), ascii_only=True).replace("`", "'") + "`"
+    line = f"**{TITLE}**: {count(len(frames), 'run')} ({standing}); every metric charted in {name}"
+    server, repo, run = (os.environ.get(v, "") for v in GITHUB_RUN_VARS)
+    if GITHUB_URL.fullmatch(server) and GITHUB_REPO.fullmatch(repo) and run.isdigit():
+        return f"{line}, among [this run's artifacts]({server}/{repo}/actions/runs/{run})."
+    return line + "."
+
+
+GITHUB_RUN_VARS: Final = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+"""Where GitHub Actions says which run this is: its page lists the job's artifacts."""
+
+
+def _append_summary(text: str) -> None:
+    """Appends to the file GITHUB_STEP_SUMMARY names, if any; best effort, as the
+    summary of `once --format github` (a failed write is a warning on stderr)."""
+    from value_diag.render.github import STEP_SUMMARY
+
+    path = os.environ.get(STEP_SUMMARY)
+    if not path:
+        return
+    try:
+        with Path(path).open("a", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        sys.stderr.write(
+            f"value-diag: warning: cannot write step summary {clean(path)}: {reason}\n"
+        )
