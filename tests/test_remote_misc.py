@@ -21,7 +21,7 @@ from test_remote import bucket, put  # noqa: F401  (bucket is a fixture)
 from test_remote_bounds import PythonHttpServer
 
 from value_diag.errors import ReadError
-from value_diag.ingest.remote import list_runs, settings
+from value_diag.ingest.remote import forget_connections, list_runs, settings
 
 pytest_plugins = ("servers",)
 
@@ -74,6 +74,17 @@ def following(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FollowingSft
         server.shutdown()
 
 
+@pytest.fixture
+def gpu_box(following: FollowingSftp, monkeypatch: pytest.MonkeyPatch) -> Iterator[FollowingSftp]:
+    """The looping server, named gpu-box by the environment of this process; every
+    connection made to it is closed at the end."""
+    for name, value in as_user(following).items():
+        monkeypatch.setenv(name, value)
+    forget_connections()
+    yield following
+    forget_connections()
+
+
 def as_user(server: SftpServer, **extra: str) -> dict[str, str]:
     """The environment of a user whose ~/.ssh/config names ``server`` as gpu-box."""
     values = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
@@ -97,24 +108,36 @@ def test_a_looping_sftp_tree_is_an_error_not_a_walk_without_end(following: Follo
 
 
 def test_a_listing_that_takes_too_long_is_an_error(
-    following: FollowingSftp, monkeypatch: pytest.MonkeyPatch
+    gpu_box: FollowingSftp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A tree whose every folder is slow to list ends at LIST_TIMEOUT_S in all, though
     each listing answers within its own bound."""
-    top = following.root / "slow"
+    top = gpu_box.root / "slow"
     for i in range(20):
         (top / f"seed{i}").mkdir(parents=True)
         (top / f"seed{i}" / "run.jsonl").write_text(healthy(3.0))
-    monkeypatch.setattr(following, "delay", 0.2)
+    monkeypatch.setattr(gpu_box, "delay", 0.2)
     monkeypatch.setattr(settings, "LIST_TIMEOUT_S", 1.0)
-    for name, value in as_user(following).items():
-        monkeypatch.setenv(name, value)
     started = time.monotonic()
     with pytest.raises(ReadError, match=r"^cannot list sftp://gpu-box/slow/: timed out listing it"):
         list_runs("sftp://gpu-box/slow/")
     assert time.monotonic() - started < 20 * 0.2  # it stopped before the last folder
-    monkeypatch.setattr(following, "delay", 0.0)
+    monkeypatch.setattr(gpu_box, "delay", 0.0)
     assert len(list_runs("sftp://gpu-box/slow/")) == 20  # the same tree, listed in time
+
+
+def test_an_sftp_call_that_outlasts_its_bound_is_cut_short(
+    gpu_box: FollowingSftp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One listing that the server holds (each request in time is not enough: paramiko
+    bounds requests, not calls) ends at CALL_TIMEOUT_S: the connection is closed under it."""
+    (gpu_box.root / "held" / "seed0").mkdir(parents=True)
+    monkeypatch.setattr(gpu_box, "delay", 3.0)
+    monkeypatch.setattr(settings, "CALL_TIMEOUT_S", 0.5)
+    started = time.monotonic()
+    with pytest.raises(ReadError, match=r"^cannot list sftp://gpu-box/held/: timed out$"):
+        list_runs("sftp://gpu-box/held/")
+    assert time.monotonic() - started < 3.0  # before the server answered
 
 
 def test_an_ssh_host_with_shell_syntax_runs_nothing(tmp_path: Path) -> None:
