@@ -64,7 +64,7 @@ class Followed:
         poll: float = REMOTE_POLL_S,
         wake: Callable[[], None] = _nothing,
     ) -> None:
-        """A URL is followed on a thread of its own, looking every ``poll`` seconds and
+        """A URL is followed by its backend's thread, looking every ``poll`` seconds and
         calling ``wake`` when it has news (see ingest/remote/prefetch.py).
 
         Raises:
@@ -84,7 +84,7 @@ class Followed:
         self.pending = False
         """The last update stopped at its deadline with bytes left to read."""
         self.remote = is_url(path)
-        """Followed by a thread of its own, which wakes the loop when it has news."""
+        """Followed by its backend's thread, which wakes the loop when it has news."""
         self.ready = not self.remote
         """Whether the file's state says what it held at a first look: a remote file's is
         not until that look (on its thread) has been read through. Before, its frame is
