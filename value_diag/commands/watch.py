@@ -408,7 +408,7 @@ def _sources(
 ) -> tuple[list[Followed], list[tuple[str, str]]]:
     """A follower per run file (kept across calls in ``known``), named by the shortest
     names that tell them apart, in natural order of those names. A remote file is
-    looked at every ``runs.poll`` seconds, on a thread of its own.
+    looked at every ``runs.poll`` seconds, on its backend's thread.
 
     At most ``room`` files are followed (the open-file limit): those followed already
     first, then new ones in order; the others are returned with their names, to be
