@@ -115,6 +115,22 @@ def test_a_nan_fires_at_once_even_in_the_warm_up(tmp_path: Path) -> None:
     assert step.fired is Status.CRITICAL
 
 
+@pytest.mark.parametrize(
+    "impossible",
+    [{"return_variance": -4.0}, {"v_return_correlation": 1.5}, {"bellman_error": -100.0}],
+    ids=["variance", "correlation", "bellman"],
+)
+def test_an_impossible_value_fires_at_once_even_in_the_warm_up(
+    tmp_path: Path, impossible: dict[str, float]
+) -> None:
+    """A value no rollout can give means a broken writer: waiting will not mend it."""
+    path = run_file(tmp_path, {**GOOD, **impossible})
+    [step] = list(replay(str(path), SCALE_FREE))
+    assert step.warming and step.fired is Status.CRITICAL
+    code, frame, _err = once_json(path)
+    assert code == 1 and frame["gate"]["why"] == "a metric has a value no rollout can give"
+
+
 def test_persistence_of_one_and_no_warm_up_fire_on_every_frame(tmp_path: Path) -> None:
     path = run_file(tmp_path, GOOD, BROKEN, GOOD)
     rules = rules_of(SCALE_FREE, warmup=0, persist=1)

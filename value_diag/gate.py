@@ -4,8 +4,9 @@ A critic starts from nothing and needs updates to learn the returns' scale, and 
 update is not a dying run. So a gate, like an alert's ``for:``, fires at a level only once
 the warm-up is over (``persist`` updates in a row whose status was ok, or ``warmup``
 updates, whichever comes first) and its last ``persist`` updates were all at least at that
-level. Two things fire at once, whatever the warm-up: a non-finite metric (a NaN does not
-get better by waiting) and a stale run (no update will come to hold a level). The frame
+level. Three things fire at once, whatever the warm-up: a non-finite metric (a NaN does not
+get better by waiting), an impossible one (a negative variance: its writer is broken) and a
+stale run (no update will come to hold a level). The frame
 itself always shows the level of its newest update.
 """
 
@@ -15,7 +16,7 @@ import math
 from dataclasses import dataclass, replace
 
 from value_diag.frame import Frame, assess
-from value_diag.health import BY_RANK, STATUS_RANK, Health, Level, Rules, Status
+from value_diag.health import BY_RANK, IMPOSSIBLE, STATUS_RANK, Health, Level, Rules, Status
 from value_diag.state import FoldState, Update
 
 
@@ -48,6 +49,8 @@ def gate(frame: Frame) -> Gate:
         return Gate(status, why="stale")
     if _non_finite(h, frame.rules):
         return Gate(status, held=1, why="a metric is not a number")
+    if _impossible(h):
+        return Gate(status, held=1, why="a metric has a value no rollout can give")
     warmup, persist = frame.rules.gate
     if warming_up(frame):
         why = f"warm-up: update {frame.state.updates} of at most {warmup}, not yet ok {persist}"
@@ -119,6 +122,15 @@ def _past(state: FoldState, update: Update) -> FoldState:
         fit=update.fit,
         step=update.step,
         mean_abs_td=update.mean_abs_td,
+    )
+
+
+def _impossible(h: Health) -> bool:
+    """Whether a metric holds a value no rollout can give (a negative variance, a
+    correlation past 1): its writer is broken, and waiting will not mend it."""
+    return any(
+        h.mark(name).level is Level.CRITICAL and h.mark(name).note == note
+        for name, note in IMPOSSIBLE.items()
     )
 
 
