@@ -41,7 +41,7 @@ LABELS: Final = {
 """How tables and annotations name each metric (the issue's panel labels)."""
 SEVERITY: Final = {"critical": 0, "warning": 1, "no_data": 2, "ok": 3}
 UNICODE_RAMP: Final = set("▁▂▃▄▅▆▇█")
-ASCII_RAMP: Final = set(" .:-=+*#")
+ASCII_RAMP: Final = set("_.:-=+*#")
 SGR_RUN: Final = re.compile(r"\x1b\[([0-9;]*)m([^\x1b]*)")
 ANNOTATION: Final = re.compile(r"::(error|warning|notice) title=([^:,\n]*)::(.*)")
 """A workflow command whose title property has no raw ':' or ',' (they must be escaped)."""
@@ -170,13 +170,21 @@ def test_once_trend_text_adds_sparklines_to_lines_1_to_4() -> None:
     lines = proc.stdout.decode("utf-8").splitlines()
     assert len(lines) == len(plain) == 6
     assert undated(lines[0]) == undated(plain[0]), "the caption as without --trend"
+    trends = []
     for k in range(1, 5):
         assert lines[k][:TREND_COL].rstrip() == plain[k], lines[k]
-        spark = lines[k][TREND_COL:]
+        found = re.fullmatch(
+            r"(V-Corr|TD Mean|p50|Ret σ) +(\S+) (\S+–\S+) *(warn .+)?", lines[k][TREND_COL:]
+        )
+        assert found is not None, lines[k]
+        trends.append(found.groups())
+        spark = found[2]
         assert len(spark) == min(30, len(value_records(Path(path)))), spark
         assert set(spark) <= UNICODE_RAMP | {"!"}, spark
-    assert lines[1].endswith("!"), "collapse ends with NaN correlation: a red ! last"
-    assert "!" not in lines[4][TREND_COL:], "Ret σ stayed finite"
+    assert [t[0] for t in trends] == ["V-Corr", "TD Mean", "p50", "Ret σ"], "each one named"
+    assert [t[3] for t in trends] == ["warn <0.5", "warn ±5", None, "warn >10"]
+    assert trends[0][1].endswith("!"), "collapse ends with NaN correlation: a red ! last"
+    assert "!" not in trends[3][1], "Ret σ stayed finite"
     assert lines[5] == plain[5], "the compile line gets no sparkline"
 
 
@@ -186,10 +194,11 @@ def test_once_trend_ascii_with_a_short_history() -> None:
     assert all(byte < 0x80 for byte in proc.stdout)
     lines = proc.stdout.decode("ascii").splitlines()
     for k in range(1, 5):
-        spark = lines[k][TREND_COL:]
-        assert len(spark) == 5, (k, lines[k])
-        assert set(spark) <= ASCII_RAMP
-        assert "#" in spark, "the series' maximum is the top of the ramp"
+        spark = lines[k][TREND_COL + len("Ret sigma") + 1 :][:5]  # the history kept: 5 cells
+        assert set(spark) <= ASCII_RAMP, (k, lines[k])
+        assert re.search(r"\d\.\.\d", lines[k][TREND_COL:]), "its min..max"
+    assert "#" in lines[3][TREND_COL:], "p50 has no warning line: its maximum is the top"
+    assert "warn +-5" in lines[2]
     assert len(lines[5]) < TREND_COL
 
 

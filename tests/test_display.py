@@ -201,3 +201,86 @@ def test_the_title_names_the_culprits_cut_to_fit(tmp_path: Path, cols: int) -> N
     }
     assert title == expected[cols], top
     assert len(top) == cols
+
+
+# --- trends that say what they show --------------------------------------------------------
+
+
+def run_file(path: Path, corr: list[float], **fixed: float) -> None:
+    """A run whose V-Corr takes the values ``corr``, one record each, the rest healthy."""
+    rows = [
+        {**NORMALISED, "v_return_correlation": c, "step": i, **fixed} for i, c in enumerate(corr)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def trend_of(line: str, name: str) -> tuple[str, str, str]:
+    """(sparkline, min-max, warning line) of the trend named ``name`` on a panel line."""
+    found = re.search(rf"{re.escape(name)} +(\S+) (\S+) *(warn \S+)?", line.split("  ", 1)[1])
+    assert found is not None, line
+    return found[1], found[2], found[3] or ""
+
+
+def test_a_wobble_far_from_the_warning_line_looks_like_a_wobble(tmp_path: Path) -> None:
+    """V-Corr between 0.80 and 0.86 is named, says its range and its warning line, and is
+    drawn against that line: high glyphs only, not a slide from ▁ to █."""
+    run_file(tmp_path / "run.jsonl", [0.86, 0.80, 0.84, 0.81, 0.86, 0.80, 0.85, 0.82] * 3)
+    proc = run_cli(["once", "run.jsonl", "--trend", "--no-config"], cwd=tmp_path)
+    corr = proc.stdout.decode().splitlines()[1]
+    spark, minmax, line = trend_of(corr, "V-Corr")
+    assert (minmax, line) == ("0.8–0.86", "warn <0.5"), corr
+    assert set(spark) <= set("▆▇█"), corr
+
+
+def test_the_sparkline_marks_where_the_warning_line_is_crossed(tmp_path: Path) -> None:
+    """A V-Corr sliding under its warning line: the columns beyond it are yellow, and the
+    line's text is there for a reader without colour."""
+    run_file(tmp_path / "run.jsonl", [0.9 - i / 20 for i in range(12)])
+    proc = run_cli(
+        ["once", "run.jsonl", "--trend", "--no-config", "--color", "always"], cwd=tmp_path
+    )
+    corr = proc.stdout.decode().splitlines()[1]
+    runs = re.findall(r"\x1b\[([0-9;]*)m([▁▂▃▄▅▆▇█]+)", corr)
+    colours = [codes for codes, glyphs in runs for _ in glyphs]
+    assert colours == ["36"] * 9 + ["33"] * 3, "cyan, then yellow under 0.5: 0.45, 0.4, 0.35"
+    assert "warn <0.5" in re.sub(r"\x1b\[[0-9;]*m", "", corr)
+    ascii_ = run_cli(["once", "run.jsonl", "--trend", "--no-config", "--ascii"], cwd=tmp_path)
+    lines = ascii_.stdout.decode().splitlines()
+    assert trend_of(lines[1], "V-Corr")[1:] == ("0.35..0.9", "warn <0.5"), lines[1]
+    assert trend_of(lines[2], "TD Mean")[2] == "warn +-5", lines[2]
+
+
+@pytest.mark.parametrize(("cols", "cells"), [(200, 200 - 4 - 48 - 35), (90, 90 - 4 - 35)])
+def test_the_sparklines_use_the_width_they_are_given(
+    tmp_path: Path, ptys: Callable[..., Pty], cols: int, cells: int
+) -> None:
+    run_file(tmp_path / "run.jsonl", [0.9 - (i % 7) / 100 for i in range(300)])
+    term = ptys(
+        "once",
+        "run.jsonl",
+        "--trend",
+        "--history",
+        "300",
+        "--no-config",
+        cwd=tmp_path,
+        cols=cols,
+        rows=20,
+    )
+    assert term.finish() == 0
+    shown = [r for r in term.display() if r.startswith("│ ")]
+    trends = [r for r in shown if re.search(r"(V-Corr|TD Mean|p50|Ret σ) +[▁▂▃▄▅▆▇█]", r)]
+    assert [re.findall(r"[▁▂▃▄▅▆▇█]+", r)[0].__len__() for r in trends] == [cells] * 4, shown
+    assert len(shown) == (5 if cols == 200 else 9), "right of the lines, or under them"
+
+
+def test_a_screen_too_narrow_for_the_sparklines_says_so(
+    tmp_path: Path, ptys: Callable[..., Pty]
+) -> None:
+    run_file(tmp_path / "run.jsonl", [0.9, 0.8, 0.85])
+    term = ptys("once", "run.jsonl", "--trend", "--no-config", cwd=tmp_path, cols=40, rows=20)
+    assert term.finish() == 0
+    shown = term.display()
+    assert any(re.fullmatch(r"│ trends: \d+ more columns needed +│", r.rstrip()) for r in shown), (
+        shown
+    )
+    assert not any(g in r for r in shown for g in "▁▂▃▄▅▆▇█")

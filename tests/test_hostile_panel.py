@@ -19,7 +19,8 @@ HISTORY_LEN: Final = 12
 
 
 def trend_columns(values: tuple[float, ...], ascii_only: bool) -> tuple[list[int], list[str]]:
-    """Where each of lines 1-4's sparkline starts, and the lines without trend."""
+    """Where each of lines 1-4's sparkline (its name first) starts, and the lines without
+    trend."""
     history = [tuple(v * (1 + k / 10) for v in values) for k in range(HISTORY_LEN)]
     state = FoldState(values=values, compile=Compile(True, "inductor", "default"), records=12)
 
@@ -29,7 +30,12 @@ def trend_columns(values: tuple[float, ...], ascii_only: bool) -> tuple[list[int
         return panel.render().plain.split("\n")
 
     plain, with_trend = lines(False), lines(True)
-    return [len(with_trend[k]) - HISTORY_LEN for k in range(4)], plain
+    starts = []
+    for k in range(4):
+        assert with_trend[k].startswith(plain[k]), (with_trend[k], plain[k])
+        rest = with_trend[k][len(plain[k]) :]
+        starts.append(len(plain[k]) + len(rest) - len(rest.lstrip(" ")))
+    return starts, plain
 
 
 EXPONENTS: Final = [

@@ -501,9 +501,9 @@ def test_boxed_frames_never_exceed_the_width(
         make_console(ColorMode.NEVER, file=buf, width=width).print(renderable)
         got = console_lines(buf.getvalue())
         assert all(cell_len(line) <= width for line in got), "\n".join(got)
-        # Never wrapped: each panel is its border and five lines (or "[no data]", and the
-        # hint when no line named a metric).
-        lines = sum(7 if f.state.has_data else 3 + bool(f.hint) for f in panels)
+        # Never wrapped: each panel is its border and its body's lines (the five lines, or
+        # "[no data]" and the hint when no line named a metric; the notes; the trends).
+        lines = sum(len(renderer.body(f, width - 4).plain.split("\n")) + 2 for f in panels)
         assert len(got) == lines, "\n".join(got)
         assert controls("".join(got)) == []
         if ascii_only:
@@ -523,7 +523,7 @@ def test_plain_frames_on_a_terminal_never_exceed_the_width(
         sink.show([frame, frame], [0, 1], NOW)
     got = console_lines(buf.getvalue())
     assert all(cell_len(line) <= width for line in got), "\n".join(got)
-    per_frame = 6 if frame.state.has_data else 2 + bool(frame.hint)
+    per_frame = len(renderer.plain(frame, width=width).plain.split("\n"))  # never wrapped
     assert len(got) == 2 * per_frame + 1, "\n".join(got)
     assert controls("".join(got)) == []
     if ascii_only:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -21,13 +22,14 @@ from value_diag.ingest.lines import Line
 from value_diag.ingest.parallel import fold_path
 from value_diag.ingest.parse import BadLine, is_candidate
 from value_diag.render.jsonframe import dumps, to_json
-from value_diag.render.panel import TREND_COL, TREND_W, ValueDiagnosticsPanel, sparkline
+from value_diag.render.panel import TREND_COL, ValueDiagnosticsPanel
+from value_diag.render.trends import TREND_W, sparkline
 from value_diag.schema import VALUE_FIELDS
 from value_diag.state import Compile, FoldState, to_snapshot
 
 NOW: Final = 1_700_000_000.0
 UNICODE_RAMP: Final = "▁▂▃▄▅▆▇█"
-ASCII_RAMP: Final = " .:-=+*#"
+ASCII_RAMP: Final = "_.:-=+*#"
 COMPILE: Final = Compile(enabled=True, backend="inductor", mode="default")
 
 Values = tuple[float, ...]
@@ -254,8 +256,13 @@ def test_fold_path_history_is_the_files_last_records(tmp_path: Path) -> None:
 # --- the sparkline -------------------------------------------------------------------------
 
 
-def glyphs(values: Sequence[float], width: int = TREND_W, ascii_only: bool = False) -> str:
-    return "".join(g for g, _ in sparkline(values, width, ascii_only))
+def glyphs(
+    values: Sequence[float],
+    width: int = TREND_W,
+    ascii_only: bool = False,
+    include: Sequence[float] = (),
+) -> str:
+    return "".join(g for g, _ in sparkline(values, width, ascii_only, include=include))
 
 
 def test_sparkline_scales_min_to_lowest_and_max_to_highest() -> None:
@@ -268,6 +275,23 @@ def test_sparkline_scales_min_to_lowest_and_max_to_highest() -> None:
 
 def test_sparkline_styles_are_calm_for_finite_values() -> None:
     assert {style for _, style in sparkline([1.0, 2.0, 3.0], 10)} == {"cyan"}
+
+
+def test_the_y_range_takes_in_the_warning_line() -> None:
+    """V-Corr wobbling between 0.80 and 0.86 is no collapse: drawn against its warning line at
+    0.5, it stays in the top glyphs; stretched between its own min and max it looked like one."""
+    wobble = [0.86, 0.80, 0.84, 0.81, 0.86, 0.80]
+    assert glyphs(wobble) == "█▁▆▂█▁", "alone: from the floor to the ceiling"
+    assert glyphs(wobble, include=(0.5,)) == "█▇█▇█▇"
+    assert glyphs([0.3, 0.4], include=(0.5,)) == "▁▅", "the line above the values: the top"
+    assert glyphs([1.0, 2.0], include=(-5.0, 5.0)) == "▅▆", "a size's lines: -5 and +5"
+    assert glyphs([1.0, 2.0], include=(math.nan,)) == "▁█", "a non-finite line is ignored"
+
+
+def test_columns_beyond_the_warning_line_are_yellow() -> None:
+    out = sparkline([0.9, 0.6, 0.4, 0.2], 10, include=(0.5,), beyond=lambda x: x < 0.5)
+    assert [style for _, style in out] == ["cyan", "cyan", "yellow", "yellow"]
+    assert [g for g, _ in out] == ["█", "▅", "▃", "▁"]
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 30, 90])
@@ -360,25 +384,42 @@ def series(history: Sequence[Values]) -> list[list[float]]:
     ]
 
 
+NAME_W: Final = len("TD Mean")
+"""The width of the sparklines' names (Unicode: "TD Mean" is the longest)."""
+
+
 @pytest.mark.parametrize("ascii_only", [False, True], ids=["unicode", "ascii"])
-def test_trend_adds_a_sparkline_at_trend_col_to_lines_1_to_4(ascii_only: bool) -> None:
+def test_trend_adds_a_named_sparkline_at_trend_col_to_lines_1_to_4(ascii_only: bool) -> None:
     history = designed_history()
     plain = render(history, trend=False, ascii_only=ascii_only).plain.split("\n")
     lines = render(history, trend=True, ascii_only=ascii_only).plain.split("\n")
     assert len(lines) == len(plain) == 5
-    wanted = [glyphs(s, TREND_W, ascii_only) for s in series(history)]
+    lines_drawn = [(0.5,), (-5.0, 5.0), (), (10.0,)]  # V-Corr, TD Mean, p50, Ret sigma
+    wanted = [
+        glyphs(s, TREND_W, ascii_only, include=at)
+        for s, at in zip(series(history), lines_drawn, strict=True)
+    ]
     assert len(set(wanted)) == 4, "the designed series draw four different sparklines"
     for k in range(4):
         assert lines[k][:TREND_COL].rstrip() == plain[k], k
         assert len(plain[k]) < TREND_COL
-        assert lines[k][TREND_COL:] == wanted[k], (k, lines[k])
     assert lines[4] == plain[4], "the compile line gets no sparkline"
+    dash, pm, sigma = ("..", "+-", "Ret sigma") if ascii_only else ("–", "±", "Ret σ")
+    name_w = len(sigma) if ascii_only else NAME_W
+    texts = [
+        ("V-Corr", f"0.1{dash}0.8", "warn <0.5"),
+        ("TD Mean", f"0.5{dash}3.5", f"warn {pm}5"),
+        ("p50", f"0{dash}3", ""),
+        (sigma, f"0{dash}7", "warn >10"),
+    ]
+    for k, (name, minmax, line) in enumerate(texts):
+        expected = f"{name.ljust(name_w)} {wanted[k]} {minmax.ljust(13)} {line}".rstrip()
+        assert lines[k][TREND_COL:].rstrip() == expected, (k, lines[k])
     if ascii_only:
-        assert lines[3][TREND_COL:] == "#*+=-:. "
         assert all(ord(ch) < 128 for line in lines for ch in line)
     else:
-        assert lines[0][TREND_COL:] == UNICODE_RAMP
-        assert lines[3][TREND_COL:] == UNICODE_RAMP[::-1], "Ret σ: the standard deviation"
+        assert wanted[0] == UNICODE_RAMP, "V-Corr rises from 0.1 to 0.8, its line (0.5) inside"
+        assert wanted[3] == "▆▅▅▄▃▂▂▁", "Ret σ, the standard deviation, against its line at 10"
 
 
 def test_trend_keeps_the_styles_of_the_default_lines() -> None:
@@ -390,12 +431,15 @@ def test_trend_keeps_the_styles_of_the_default_lines() -> None:
     assert trend[4] == default[4]
 
 
-def test_trend_sparkline_is_cyan_and_a_nan_is_a_red_bang() -> None:
+def test_trend_sparkline_is_cyan_yellow_beyond_its_line_and_a_nan_is_a_red_bang() -> None:
     text = render(designed_history(nan_in_corr=True), trend=True)
     first = text.plain.split("\n")[0]
-    assert first[TREND_COL + 2] == "!"
-    assert "red" in style_at(text, TREND_COL + 2) and "bold" in style_at(text, TREND_COL + 2)
-    assert style_at(text, TREND_COL) == "cyan"
+    spark = TREND_COL + NAME_W + 1  # V-Corr's first column
+    assert first[spark + 2] == "!"
+    assert "red" in style_at(text, spark + 2) and "bold" in style_at(text, spark + 2)
+    assert style_at(text, spark) == "yellow", "V-Corr 0.1: below its warning line"
+    assert style_at(text, spark + 7) == "cyan", "V-Corr 0.8"
+    assert style_at(text, TREND_COL) == "dim", "the name"
 
 
 def test_default_layout_is_unchanged_by_a_history() -> None:
@@ -408,11 +452,86 @@ def test_default_layout_is_unchanged_by_a_history() -> None:
     assert render(history, trend=False).plain == without.render().plain
 
 
-def test_trend_of_a_long_history_is_trend_w_wide() -> None:
+def test_trend_of_a_long_history_is_trend_w_wide_where_the_width_is_unknown() -> None:
     history = [vals(i) for i in range(200)]
     lines = render(history, trend=True).plain.split("\n")
     for k in range(4):
-        assert len(lines[k]) == TREND_COL + TREND_W, lines[k]
+        spark = lines[k][TREND_COL + NAME_W + 1 :].split(" ")[0]
+        assert len(spark) == TREND_W, lines[k]
+
+
+def boxed(history: Sequence[Values], columns: int, kept: int = 60) -> list[str]:
+    """The boxed panel of a run with this history, on a screen ``columns`` wide."""
+    import io
+
+    from rich.console import Console
+
+    from value_diag.render.frames import Renderer
+
+    state = FoldState(
+        values=history[-1],
+        compile=Compile(True, "inductor", "default"),
+        records=len(history),
+        history=tuple(history),
+        history_len=kept,
+    )
+    console = Console(width=columns, file=io.StringIO(), record=True, color_system=None)
+    console.print(Renderer(trend=True).boxed(Frame("run.jsonl", state)))
+    return console.export_text().splitlines()
+
+
+SLIDE: Final = (
+    *((0.9 - i / 100, float(i), 0, 0, 0, float(i), 0, 4.0, 0) for i in range(59)),
+    (math.nan, 60.0, 0, 0, 0, 60.0, 0, 4.0, 0),
+)
+"""A V-Corr sliding down to a NaN: the newest value, at the sparkline's right end."""
+
+
+TEXT_W: Final = NAME_W + 1 + 1 + 13 + 1 + len("warn <") + 6
+"""What a sparkline's line takes besides the sparkline: name, min-max, warning line."""
+
+
+@pytest.mark.parametrize(
+    ("columns", "where"),
+    [(40, "dropped"), (42, "dropped"), (50, "below"), (100, "below"), (120, "right")],
+)
+def test_the_sparklines_go_right_below_or_say_they_were_dropped(columns: int, where: str) -> None:
+    lines = boxed(SLIDE, columns)
+    assert all(len(line) == columns for line in lines), lines
+    assert not any("…" in line for line in lines[1:-1]), "fitted, not cut off"
+    corr, *below = [line for line in lines if line.startswith("│ V-Corr ")]
+    said = [line for line in lines if "more columns needed" in line]
+    if where == "right":  # the newest value (NaN) at the sparkline's right end
+        assert re.search(r"V-Corr  [▁▂▃▄▅▆▇█]+! 0.32–0.9 +warn <0.5", corr), corr
+        assert below == [] and said == []
+    elif where == "below":
+        assert re.search(r"│ V-Corr  [▁▂▃▄▅▆▇█]+! 0.32–0.9 +warn <0.5 +│", below[0]), below
+        assert len(lines) == 2 + 5 + 4, "the four sparklines under the five lines"
+    else:
+        missing = 8 - (columns - 4 - TEXT_W)  # MIN_TREND_W cells under the lines
+        (line,) = said
+        assert line.startswith(f"│ trends: {missing} more columns needed"), lines
+        assert not any(g in line for line in lines for g in "▁▂▃▄▅▆▇█"), lines
+
+
+@pytest.mark.parametrize(
+    ("columns", "right"), [(80, False), (100, False), (140, True), (170, True), (200, True)]
+)
+def test_the_sparklines_grow_with_the_screen_up_to_the_history_kept(
+    columns: int, right: bool
+) -> None:
+    history = [vals(i) for i in range(300)]
+    lines = boxed(history, columns, kept=300)
+    start = "│ V-Corr   " if right else "│ V-Corr  ▁"
+    corr = next(line for line in lines if line.startswith(start))
+    spark = re.search(r"V-Corr  ([▁▂▃▄▅▆▇█]+) ", corr)
+    assert spark is not None, corr
+    room = columns - 4 - TEXT_W - (TREND_COL if right else 0)
+    assert len(spark[1]) == room > TREND_W, corr
+    few = boxed(history[:40], 200, kept=40)
+    corr = next(line for line in few if line.startswith("│ V-Corr   "))
+    spark = re.search(r"V-Corr  ([▁▂▃▄▅▆▇█]+) ", corr)
+    assert spark is not None and len(spark[1]) == 40, "no wider than the history kept"
 
 
 # --- JSON ----------------------------------------------------------------------------------
@@ -446,36 +565,3 @@ def test_json_without_trend_has_no_history_key() -> None:
 def test_json_with_trend_and_no_records_has_empty_lists() -> None:
     obj = to_json(Frame("run.jsonl", FoldState(history_len=60)), trend=True)
     assert obj["history"] == {name: [] for name in VALUE_FIELDS}
-
-
-@pytest.mark.parametrize("columns", [46, 50, 60, 120])
-def test_a_narrow_terminal_keeps_the_newest_trend_values(columns: int) -> None:
-    """The trend narrows to the panel's width: the newest value (a NaN here) stays visible.
-
-    Too narrow for a few columns of trend (46), the column is left out rather than cut.
-    """
-    import io
-
-    from rich.console import Console
-
-    from value_diag.render.frames import Renderer
-
-    records = tuple((0.9 - i / 100, float(i), 0, 0, 0, float(i), 0, 4.0, 0) for i in range(59))
-    records += ((math.nan, 60.0, 0, 0, 0, 60.0, 0, 4.0, 0),)
-    state = FoldState(
-        values=records[-1],
-        compile=Compile(True, "inductor", "default"),
-        records=60,
-        history=records,
-        history_len=60,
-    )
-    console = Console(width=columns, file=io.StringIO(), record=True, color_system=None)
-    console.print(Renderer(trend=True).boxed(Frame("run.jsonl", state)))
-    lines = console.export_text().splitlines()
-    assert all(len(line) <= columns for line in lines)
-    corr_line = next(line for line in lines if line.startswith("│ V-Corr"))  # not the title
-    assert "…" not in corr_line, "the trend is fitted, not cut off"
-    if columns - 4 - TREND_COL < 4:  # inside the border, too few columns left for the trend
-        assert not any(g in corr_line for g in "▁▂▃▄▅▆▇█!"), corr_line
-    else:
-        assert corr_line.rstrip(" │").endswith("!"), corr_line

@@ -109,12 +109,14 @@ class Renderer:
         """The five panel lines (or "[no data]") of a frame, fitted to ``width`` if given."""
         panel = ValueDiagnosticsPanel(
             ascii_only=self.ascii_only,
-            thresholds=self.thresholds,
+            thresholds=frame.rules,  # the rules that judged it draw the trends' warning lines
             trend=self.trend,
             critic=self.critic,
         )
         st = frame.state
-        panel.update_snapshot(to_snapshot(st), unreported(st), st.history, judged=frame.health)
+        panel.update_snapshot(
+            to_snapshot(st), unreported(st), st.history, judged=frame.health, kept=st.history_len
+        )
         out = panel.styled(width)
         fit = self.fit_line(frame)
         if fit is not None:

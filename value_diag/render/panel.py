@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Final
 
 from value_diag import health
 from value_diag.health import DEFAULT_THRESHOLDS, Health, Icon, Level, Mark, Thresholds
-from value_diag.render import styles, words
+from value_diag.render import styles, trends, words
 from value_diag.render.sanitize import clean, middle
 from value_diag.render.styled import StyledText
+from value_diag.render.trends import Plan, Trend
 from value_diag.schema import VALUE_FIELDS, SanctumSnapshot
 
 if TYPE_CHECKING:
@@ -26,6 +27,9 @@ TIGHT_GAP: Final = 1
 squeezing the padding keeps the glyphs at the end of the lines on screen."""
 PCT_W: Final = 6
 """Width of the p10 and p50 numbers: a sign and three significant digits ("-0.123")."""
+TIGHT_PCT_W: Final = 4
+"""Width of the three percentiles when line 3 is wider than the screen even with the tight
+gap: two significant digits ("+13", "-0.5"), so the spread glyph after them stays."""
 DIGITS: Final = 3
 """Significant digits a value keeps however small its scale (fewer only where its cell
 is too narrow for them)."""
@@ -44,21 +48,23 @@ ASCII_GLYPHS: Final = {
     Icon.SPREAD: "!",
     Icon.CHECK: "OK",
 }
-UNICODE_PROBE: Final = "".join(UNICODE_GLYPHS.values()) + "‼σ…─│╭"
+UNICODE_PROBE: Final = "".join(UNICODE_GLYPHS.values()) + "‼σ…─│╭–±" + trends.SPARK_UNICODE
 """Every non-ASCII character the panel and its border may print."""
 
 TREND_COL: Final = LABEL_W + 2 * (len("p10:") + PCT_W + 1) + len("p90:") + VAL_W + 2 + GAP
 """Column where the trend sparklines start: right of the widest line 3 can be (its three
 percentiles and the spread glyph), so that no number moves them."""
-TREND_W: Final = 30
-"""Sparkline width (characters); a longer history is averaged into this many buckets."""
-MIN_TREND_W: Final = 4
-"""Narrower than this, a trend column says nothing: it is left out."""
-TREND_SERIES: Final = ((0, False), (1, False), (5, False), (7, True))
-"""Per line 1-4: the index in VALUE_FIELDS of its first metric, and whether it is shown
-as a standard deviation (Ret σ from return_variance)."""
+TREND_SERIES: Final = (
+    (0, "v_return_correlation"),
+    (1, "td_error_mean"),
+    (5, "return_p50"),
+    (7, "return_variance"),
+)
+"""Per line 1-4, the metric its sparkline draws (its index in a history record, and its
+name): V-Corr, TD Mean, p50 and Ret σ (return_variance, drawn as a standard deviation)."""
 EV_INDEX: Final = len(VALUE_FIELDS)
-"""Where a history record holds its explained variance, when it has one."""
+"""Where a history record holds its explained variance, when it has one: the sparkline
+of the CRITIC CALIBRATION block."""
 FIT_LABEL: Final = "V-Fit"
 """How V-Fit (health.FIT) is named: beside Calib under scale-free, and among culprits."""
 FIT_SIGNED: Final = False
@@ -76,9 +82,6 @@ CRITIC_LABELS: Final = (
     "V-Std",
     "Calib",
 )
-SPARK_UNICODE: Final = "▁▂▃▄▅▆▇█"
-SPARK_ASCII: Final = " .:-=+*#"
-SPARK_NONFINITE: Final = "!"
 
 LABEL_STYLE: Final = "dim"
 NO_DATA: Final = StyledText("[no data]", style="dim")
@@ -157,17 +160,21 @@ class ValueDiagnosticsPanel:
         self.ascii_only = ascii_only
         self.thresholds = thresholds
         self.trend = trend
-        """Add a sparkline of each of lines 1-4's first metric on the right."""
+        """Add a sparkline of each of lines 1-4's first metric (and EV's with the critic
+        block), on the right when there is room, else under the lines."""
         self.critic = critic
         """Add the CRITIC CALIBRATION block under the five lines."""
         self.glyphs = ASCII_GLYPHS if ascii_only else UNICODE_GLYPHS
         self._snapshot: SanctumSnapshot | None = None
         self._unreported: frozenset[str] = frozenset()
         self._history: Sequence[tuple[float | None, ...]] = ()
+        self._kept = 0
         self._health: Health | None = None
         self._width: int | None = None
         self._label_w = LABEL_W
         self._gap = GAP
+        self._pct_w: int | None = None
+        """The percentiles' width when squeezed (TIGHT_PCT_W), else None."""
 
     def update_snapshot(
         self,
@@ -175,6 +182,7 @@ class ValueDiagnosticsPanel:
         unreported: frozenset[str] = frozenset(),
         history: Sequence[tuple[float | None, ...]] = (),
         judged: Health | None = None,
+        kept: int = 0,
     ) -> None:
         """Shows this snapshot from the next render on.
 
@@ -186,11 +194,14 @@ class ValueDiagnosticsPanel:
                 record did not give), oldest first, for the trend column.
             judged: the snapshot's health if it was already assessed (a frame's), so
                 it is not judged again; else the panel's thresholds judge it.
+            kept: the most value records the history holds (--history), so that a
+                sparkline has the same width while its history fills up.
         """
         self._snapshot = snapshot
         self._unreported = unreported
         self._history = history
         self._health = judged
+        self._kept = kept
 
     def render(self, width: int | None = None) -> Text:
         """The panel's text, as Rich's Text: five lines that never wrap, or "[no data]".
@@ -204,10 +215,10 @@ class ValueDiagnosticsPanel:
         """What ``render`` returns, without importing rich.text (for plain output).
 
         Args:
-            width: columns available, if known: the trend column is narrowed to fit, so
-                the newest values (at its right end) are never the ones cut off, and
-                lines wider than that lose padding first, then the middle of the
-                compile words, so the glyphs at their ends stay on screen.
+            width: columns available, if known: the sparklines take the room there is
+                right of the lines, else under them (trends.plan), and lines wider than
+                that lose padding first, then the middle of the compile words, so the
+                glyphs at their ends stay on screen.
         """
         self._width = width
         if self._snapshot is None:
@@ -215,32 +226,92 @@ class ValueDiagnosticsPanel:
         h = self._health
         if h is None:
             h = health.assess(self._snapshot, self._unreported, self.thresholds)
-        self._label_w, self._gap = LABEL_W, GAP
+        self._label_w, self._gap, self._pct_w = LABEL_W, GAP, None
         rows = self._rows(h)
         if width is not None and max(row.cell_len for row in rows) > width:
             longest = max(len(label) for label in self._labels())
             self._label_w, self._gap = longest + TIGHT_GAP, TIGHT_GAP
             rows = self._rows(h)
+            if rows[2].cell_len > width:
+                self._pct_w = TIGHT_PCT_W
+                rows = self._rows(h)
 
         out = StyledText(no_wrap=True, overflow="crop" if self.ascii_only else "ellipsis", end="")
         # One column for the four sparklines, right of the longest line, whatever its numbers.
         column = max(TREND_COL, *(row.cell_len + GAP for row in rows))
-        for row, series in zip(rows, TREND_SERIES, strict=True):
+        shown = self._trends() if self.trend else []
+        layout = None
+        if any(t.points for t in shown):
+            layout = trends.plan(shown, width, column, self._kept, self.ascii_only)
+        right = layout if layout is not None and layout.where == "right" else None
+        beside: list[Trend | None] = [*shown[:4]] if shown else [None] * len(rows)
+        for row, trend in zip(rows, beside, strict=True):
             out.append_text(row)
-            self._trend(out, column - row.cell_len, column, series)
+            self._beside(out, row, column, trend, right)
             out.append("\n")
         self._label(out, "Compile")
         self._compile(out, h.marks[health.COMPILE])
         if self.critic:
-            self._critic(out, h, column)
+            self._critic(out, h, column, shown[4] if shown else None, right)
+        if layout is not None and layout.where == "below":
+            for trend in shown:
+                if trend.points:
+                    out.append("\n")
+                    out.append_text(trends.trend_text(trend, layout, self.ascii_only))
+        elif layout is not None and layout.where == "dropped":
+            out.append("\n")
+            out.append_text(trends.dropped_text(layout))
         return out
+
+    def _beside(
+        self, out: StyledText, row: StyledText, column: int, trend: Trend | None, right: Plan | None
+    ) -> None:
+        """``trend``'s sparkline at ``column``, right of ``row``, when they go there."""
+        if right is not None and trend is not None and trend.points:
+            out.append(" " * (column - row.cell_len))
+            out.append_text(trends.trend_text(trend, right, self.ascii_only))
+
+    def _trends(self) -> list[Trend]:
+        """Lines 1-4's sparklines, then EV's with the critic block: each with its name, its
+        min-max, and the warning line of the rules in force."""
+        rules = health.rules_of(self.thresholds)
+        series = [(i, name, metric_label(name, self.ascii_only)) for i, name in TREND_SERIES]
+        if self.critic:
+            series.append((EV_INDEX, "explained_variance", metric_label("explained_variance")))
+        out = []
+        for index, name, label in series:
+            points = tuple(
+                _sigma(x) if name == "return_variance" else x
+                for r in self._history
+                if len(r) > index and (x := r[index]) is not None
+            )
+            line = trends.warning_line(name, rules)
+            out.append(Trend(label, points, self._range(points), line, self._line_text(line)))
+        return out
+
+    def _range(self, points: Sequence[float]) -> str:
+        """A sparkline's min and max, with an en dash ("0.8..0.86" in ASCII)."""
+        finite = [x for x in points if math.isfinite(x)]
+        if not finite:
+            return "non-finite" if points else ""
+        lo, hi = (format_number(x, width=trends.NUMBER_W) for x in (min(finite), max(finite)))
+        return f"{lo}{'..' if self.ascii_only else '–'}{hi}"
+
+    def _line_text(self, line: trends.WarningLine | None) -> str:
+        """How a sparkline's warning line is written: "warn <0.5", "warn ±5", "warn >10"."""
+        if line is None:
+            return ""
+        op = "+-" if self.ascii_only and line.op == "±" else line.op
+        return f"warn {op}{format_number(line.at[-1], width=trends.NUMBER_W)}"
 
     def _labels(self) -> tuple[str, ...]:
         sigma = "Ret sigma" if self.ascii_only else "Ret σ"
         five = ("V-Corr", "Bellman", "TD Mean", "TD Std", "Returns", sigma, "Skew", "Compile")
         return (*five, *CRITIC_LABELS) if self.critic else five
 
-    def _critic(self, out: StyledText, h: Health, column: int) -> None:
+    def _critic(
+        self, out: StyledText, h: Health, column: int, ev_trend: Trend | None, placed: Plan | None
+    ) -> None:
         """The CRITIC CALIBRATION block, in esper-lite's layout, with EV's trend on line 1."""
         v = h.values
         out.append("\n\n")
@@ -266,12 +337,11 @@ class ValueDiagnosticsPanel:
             self._label(row, CRITIC_LABELS[labels[1]])
             right_text = self._number(h, right, v.get(right, math.nan), right_signed)
             self._cell(row, right_text, h, right, last=True)
-        history = [x for r in self._history if len(r) > EV_INDEX and (x := r[EV_INDEX]) is not None]
         for i, row in enumerate(rows):
             out.append("\n")
             out.append_text(row)
             if i == 0:
-                self._trend_of(out, column - row.cell_len, column, history)
+                self._beside(out, row, column, ev_trend, placed)
         out.append("\n")
         self._label(out, "Calib")
         calib = h.mark(health.CALIB)
@@ -305,10 +375,12 @@ class ValueDiagnosticsPanel:
         # whatever the numbers; squeezed (one space) when the lines are wider than the screen.
         pad = 0 if self._gap < GAP else PCT_W
         for name, tag in (("return_p10", "p10"), ("return_p50", "p50")):
-            number = self._number(h, name, v.get(name, math.nan), True, PCT_W)
+            number = self._number(h, name, v.get(name, math.nan), True, self._pct_w or PCT_W)
             out.append(f"{tag}:{number}", styles.style_of(h, name))
             out.append(" " * (max(pad - len(number), 0) + 1))
-        p90 = self._number(h, "return_p90", v.get("return_p90", math.nan), True)
+        p90 = self._number(
+            h, "return_p90", v.get("return_p90", math.nan), True, self._pct_w or VAL_W
+        )
         out.append(f"p90:{p90}", styles.style_of(h, "return_p90"))
         spread = m[health.SPREAD]
         if spread.icon is not None:
@@ -322,22 +394,6 @@ class ValueDiagnosticsPanel:
         skew = self._number(h, "return_skewness", v.get("return_skewness", math.nan), True)
         self._cell(out, skew, h, "return_skewness", last=True)
         return rows
-
-    def _trend(self, out: StyledText, pad: int, column: int, series: tuple[int, bool]) -> None:
-        """The sparkline of a line's first metric at ``column``, when trends are on."""
-        index, as_sigma = series
-        points = [
-            _sigma(x) if as_sigma else x for r in self._history if (x := r[index]) is not None
-        ]
-        self._trend_of(out, pad, column, points)
-
-    def _trend_of(self, out: StyledText, pad: int, column: int, points: Sequence[float]) -> None:
-        """The sparkline of ``points`` at ``column``, when trends are on and there is room."""
-        room = TREND_W if self._width is None else self._width - column
-        if self.trend and points and room >= MIN_TREND_W:
-            out.append(" " * pad)
-            for glyph, style in sparkline(points, min(TREND_W, room), self.ascii_only):
-                out.append(glyph, style)
 
     def _label(self, out: StyledText, label: str) -> None:
         out.append(label.ljust(self._label_w), LABEL_STYLE)
@@ -396,38 +452,6 @@ class ValueDiagnosticsPanel:
             out.append(" (3-5x slower)", "dim")
 
 
-def sparkline(
-    values: Sequence[float], width: int, ascii_only: bool = False
-) -> list[tuple[str, str]]:
-    """(glyph, style) per column: the values scaled between their min and max.
-
-    More values than ``width`` are averaged in equal buckets; a bucket holding a NaN or
-    an infinity is a red "!", so a run going NaN shows in the trend too.
-    """
-    if not values:
-        return []
-    buckets = max(1, min(width, len(values)))
-    columns: list[float] = []
-    for k in range(buckets):
-        part = values[k * len(values) // buckets : (k + 1) * len(values) // buckets]
-        finite = all(math.isfinite(x) for x in part)
-        mean = sum(part) / len(part) if finite else math.nan
-        if finite and not math.isfinite(mean):  # huge values: the sum overflowed
-            mean = sum(x / len(part) for x in part)
-        columns.append(mean)
-    finite_columns = [c for c in columns if math.isfinite(c)]
-    lo, hi = (min(finite_columns), max(finite_columns)) if finite_columns else (0.0, 0.0)
-    ramp = SPARK_ASCII if ascii_only else SPARK_UNICODE
-    out: list[tuple[str, str]] = []
-    for c in columns:
-        if not math.isfinite(c):
-            out.append((SPARK_NONFINITE, styles.CRITICAL))
-            continue
-        level = (len(ramp) - 1) // 2 if hi == lo else round(_scaled(c, lo, hi) * (len(ramp) - 1))
-        out.append((ramp[level], "cyan"))
-    return out
-
-
 METRICS: Final = {
     "v_return_correlation": ("V-Corr", False),
     "bellman_error": ("Bellman", False),
@@ -478,14 +502,6 @@ def compile_text(enabled: bool, backend: str, mode: str, ascii_only: bool = Fals
         return "EAGER"
     backend = clean(backend, ascii_only) or "inductor"
     return f"{backend}:{clean(mode, ascii_only) or 'default'}"
-
-
-def _scaled(x: float, lo: float, hi: float) -> float:
-    """Where x lies between lo < hi, from 0 to 1, also when hi - lo overflows."""
-    span = hi - lo
-    if math.isfinite(span):
-        return (x - lo) / span
-    return (x / 2 - lo / 2) / (hi / 2 - lo / 2)
 
 
 def _sigma(variance: float) -> float:
