@@ -2,10 +2,11 @@
 
 The picture is the bordered panel as value-diag draws it on a terminal, 45 updates into the
 bundled collapsing run (its first lines, copied to ``run.jsonl`` in a temporary directory):
-the value function is losing track of the returns, and V-Corr, TD Mean and Bellman are
-turning yellow and red while the trend columns show the slide. ``value-diag once --trend``
-runs on a pseudo-terminal, so it draws exactly what a terminal shows, and Rich turns that
-output into an SVG. ``once`` shows no clock, so every run writes the same bytes.
+the value function is losing track of the returns: V-Corr, TD Mean and Ret sigma turn
+yellow (the title names them, each value carries its "!"), and the sparklines under the
+lines show the slide against their warning lines. ``value-diag once --trend`` runs on a
+pseudo-terminal, so it draws exactly what a terminal shows, and Rich turns that output into
+an SVG. ``once`` shows no clock, so every run writes the same bytes.
 
 Run from anywhere, with value-diag installed::
 
@@ -41,7 +42,8 @@ PICTURE = "watch.svg"
 SAMPLE_LINES = 226
 """TRAINING_STARTED, then 45 updates of five events each: the collapse under way, not over."""
 COLUMNS, ROWS = 100, 30
-"""The terminal the panel is drawn on: wider than the panel, which takes only what it needs."""
+"""The terminal the panel is drawn on; the panel spans its width, and at 100 columns its
+sparklines go under the five lines."""
 ARGS = ("once", "run.jsonl", "--trend", "--no-config")
 TITLE = "value-diag watch run.jsonl --trend"
 TIMEOUT_S = 60.0
