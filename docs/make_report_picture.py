@@ -104,7 +104,12 @@ def write_picture(out: Path) -> Path:
         try:
             browser.get(page.as_uri())
             wait_ready(browser)
-            time.sleep(0.2)  # the last frame painted
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            WebDriverWait(browser, READY_S).until(  # the charts on screen, drawn as they show
+                lambda d: d.execute_script("return window.valueDiag.charts.length >= 2")
+            )
+            time.sleep(0.3)  # the last frame painted
             target = out / PICTURE
             if not browser.save_screenshot(str(target)):
                 raise RuntimeError(f"cannot write {target}")

@@ -2,9 +2,9 @@
  *
  * Each run's points come encoded (value_diag/report/encode.py): x as runs of equal
  * differences, each series as whole multiples of a power of ten, each the difference
- * from the one before. Thresholds come per set of rules. Charts of every run are drawn
- * at once; a run's own charts when its section is opened. window.valueDiag keeps the
- * charts and any error, for the tests that open the page in a browser.
+ * from the one before. Thresholds come per set of rules. Each chart is drawn when it
+ * comes near the screen (a run's own, once its section is opened). window.valueDiag
+ * keeps the charts and any error, for the tests that open the page in a browser.
  */
 (function () {
   "use strict";
@@ -236,12 +236,14 @@
 
   /* Zoom one chart of a group, and the others follow. */
   var syncing = false;
+  var zoomed = {}; /* per group, the x range a chart drawn later starts at */
   function followZoom(group) {
     return function (u, key) {
-      if (key !== "x" || syncing) return;
+      if (key !== "x" || syncing || !u.status) return;
       syncing = true;
       var min = u.scales.x.min;
       var max = u.scales.x.max;
+      zoomed[group] = { min: min, max: max };
       state.charts.forEach(function (c) {
         if (c.group === group && c.u !== u && c.u.scales.x.min !== min) {
           c.u.setScale("x", { min: min, max: max });
@@ -272,11 +274,41 @@
     fig.appendChild(cap);
   }
 
-  function chart(grid, c, members, guide, group, kind, runIndex) {
-    var fig = el("figure", "chart");
+  /* A chart's place, its caption at once; the chart itself once it is near the screen:
+   * a sweep of 64 runs draws a few charts at first, not seventeen. */
+  var near = null;
+  if ("IntersectionObserver" in window) {
+    near = new IntersectionObserver(
+      function (entries) {
+        entries.forEach(function (e) {
+          if (!e.isIntersecting) return;
+          near.unobserve(e.target);
+          e.target.draw();
+        });
+      },
+      { rootMargin: "400px 0px" }
+    );
+  }
+
+  function place(grid, c, members, guide, group, kind, runIndex) {
+    var fig = el("figure", "chart pending");
     fig.dataset.key = c.key;
     grid.appendChild(fig);
     caption(fig, c, guide);
+    fig.draw = function () {
+      try {
+        chart(fig, c, members, guide, group, kind, runIndex);
+      } catch (err) {
+        state.errors.push(String(err));
+        throw err;
+      }
+      fig.classList.remove("pending");
+    };
+    if (near) near.observe(fig);
+    else fig.draw();
+  }
+
+  function chart(fig, c, members, guide, group, kind, runIndex) {
     var lines = guide ? guide.lines : [];
     var tables = members.map(function (ri) {
       return [runs[ri].x, runs[ri].y[c.key] || new Array(runs[ri].x.length).fill(null)];
@@ -292,7 +324,7 @@
         value: function (u, v) { return fmt(v); },
       });
     });
-    var width = Math.max(280, fig.clientWidth || grid.clientWidth || 600);
+    var width = Math.max(280, fig.clientWidth || 600);
     var tip = tooltip(fig, members);
     var opts = {
       width: width,
@@ -325,9 +357,22 @@
       },
     };
     var u = new uPlot(opts, aligned, fig);
+    if (zoomed[group]) {
+      syncing = true;
+      u.setScale("x", zoomed[group]);
+      syncing = false;
+    }
     fig.setAttribute("role", "img");
     fig.setAttribute("aria-label", c.label + " over " + data.x + "s");
-    state.charts.push({ kind: kind, key: c.key, run: runIndex, group: group, u: u, fig: fig });
+    state.charts.push({
+      kind: kind,
+      key: c.key,
+      run: runIndex,
+      group: group,
+      u: u,
+      fig: fig,
+      at: performance.now(),
+    });
     return u;
   }
 
@@ -344,7 +389,7 @@
     data.charts.forEach(function (c) {
       var g = guideOf(c.key, shared);
       if (shared === null) g = { lines: [], note: "runs judged by different rules: see each run's charts" };
-      chart(sweepGrid, c, all, g, "sweep", "sweep", null);
+      place(sweepGrid, c, all, g, "sweep", "sweep", null);
     });
   }
 
@@ -356,7 +401,7 @@
     data.charts.forEach(function (c) {
       var ys = runs[i].y[c.key];
       if (!ys || !ys.some(function (v) { return v !== null; }) && !runs[i].bad[c.key].length) return;
-      chart(grid, c, [i], guideOf(c.key, runs[i].rules), "run-" + i, "run", i);
+      place(grid, c, [i], guideOf(c.key, runs[i].rules), "run-" + i, "run", i);
     });
   }
 
