@@ -7,6 +7,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from rich.text import Text
 from telemetry import EXAMPLE, EXAMPLE_COMPILE, EXAMPLE_LINES
 
 from value_diag.render.panel import GAP, LABEL_W, VAL_W, ValueDiagnosticsPanel
+from value_diag.render.words import format_number
 from value_diag.schema import VALUE_FIELDS
 from value_diag.state import Compile, FoldState, to_snapshot
 
@@ -644,3 +646,29 @@ def test_unreported_values_show_placeholders(
     text = panel_text(nan_state, ascii_only=ascii_only, unreported=unreported)
     assert split_lines(export(text)) == expected
     assert "red bold" not in {str(s.style) for s in text.spans}
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+
+@settings(max_examples=300)
+@given(
+    x=st.floats(allow_nan=False, allow_infinity=False),
+    signed=st.booleans(),
+    width=st.integers(5, 12),
+)
+def test_a_number_keeps_its_sign_its_digits_and_its_width(
+    x: float, signed: bool, width: int
+) -> None:
+    text = format_number(x, signed, width)
+    assert text != "-0" and not text.startswith(("-0e", "+0e")), text
+    if text == "0":  # only zero, or a number under one with no digit room in ``width``
+        assert x == 0 or (abs(x) < 1 and len(format_number(x, signed, 12)) > width)
+        return
+    shown, exact = Decimal(text), Decimal(x)  # "2e308" is more than a float holds
+    assert (shown > 0) == (x > 0) and text.startswith("+") == (signed and x > 0), (x, text)
+    assert abs(shown - exact) <= abs(exact) / 2, (x, text)
+    if len(text) > width:  # too large for the width even with one digit: its exponent
+        assert abs(x) >= 1 and "e" in text
+    if width >= 8 and 1e-3 <= abs(x) < 1e7:
+        assert abs(shown - exact) <= abs(exact) / 200, ("three significant digits", x, text)

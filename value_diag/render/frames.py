@@ -25,14 +25,13 @@ from value_diag.render.panel import (
     ValueDiagnosticsPanel,
     cell_names,
     culprits,
-    format_number,
     metric_cells,
     metric_label,
 )
 from value_diag.render.sanitize import clean, clean_name, middle
 from value_diag.render.styled import StyledText
 from value_diag.render.words import count as count
-from value_diag.render.words import span
+from value_diag.render.words import format_number, span
 from value_diag.schema import VALUE_FIELDS
 from value_diag.state import to_snapshot
 

@@ -12,6 +12,7 @@ from value_diag.render import styles, trends, words
 from value_diag.render.sanitize import clean, middle
 from value_diag.render.styled import StyledText
 from value_diag.render.trends import Plan, Trend
+from value_diag.render.words import NUMBER_W, format_number
 from value_diag.schema import VALUE_FIELDS, SanctumSnapshot
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from value_diag.frame import Frame
 
 LABEL_W: Final = 10  # Label width (characters)
-VAL_W: Final = 8  # Value width (characters)
+VAL_W: Final = NUMBER_W  # Value width (characters): 8, format_number's default
 GAP: Final = 2  # Gap between sub-columns
 TIGHT_GAP: Final = 1
 """The gap, and the space after the longest label, when the lines are wider than the screen:
@@ -30,9 +31,6 @@ PCT_W: Final = 6
 TIGHT_PCT_W: Final = 4
 """Width of the three percentiles when line 3 is wider than the screen even with the tight
 gap: two significant digits ("+13", "-0.5"), so the spread glyph after them stays."""
-DIGITS: Final = 3
-"""Significant digits a value keeps however small its scale (fewer only where its cell
-is too narrow for them)."""
 
 UNICODE_GLYPHS: Final = {
     Icon.UP: "↗",
@@ -92,58 +90,6 @@ without colour (NO_COLOR, a colour-blind reader, a log): "+22.6‼", "0.41→!".
 NOT_REPORTED: Final = "—"
 NOT_REPORTED_ASCII: Final = "-"
 """What a metric of a part the file has not reported shows instead of a number."""
-
-
-def format_number(x: float, signed: bool = False, width: int = VAL_W) -> str:
-    """``x`` with DIGITS significant digits, in ``width`` characters where it can be.
-
-    Fixed notation while it fits, a whole number keeping all its digits ("1234",
-    "0.00412"), else a short exponent ("1.23e8", "4.12e-5"); fewer digits only when
-    neither fits, so small-scale runs stay readable (see the end for when none does).
-    Zeros that end a fraction are not written ("2.4", "0.8", as the spec's example shows
-    them). Zero is "0", never "-0"; ``signed`` puts "+" before a positive value.
-    Non-finite values are NaN, Inf and -Inf.
-    """
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Inf" if x > 0 else "-Inf"
-    if x == 0:
-        return "0"
-    sign = "+" if signed and x > 0 else ""
-    shortest = ""
-    for digits in range(DIGITS, 0, -1):
-        for text in (_fixed(x, digits), _exponent(x, digits)):
-            text = sign + text
-            if len(text) <= width:
-                return text
-            if not shortest or len(text) < len(shortest):
-                shortest = text
-    # Not even one digit fits: a value under 1 rounds to 0 at this width (1e-195 in five
-    # characters), a larger one is written whole and overflows its cell.
-    return "0" if abs(x) < 1 else shortest
-
-
-def _fixed(x: float, digits: int) -> str:
-    """``x`` (finite, not 0) rounded to ``digits`` significant digits, without an exponent;
-    a number of more digits than that keeps all of them, rounded to a whole number."""
-    exponent = int(f"{x:.{digits - 1}e}".split("e")[1])  # after rounding: 9.996 is 1.00e1
-    return trimmed(f"{x:.{max(digits - 1 - exponent, 0)}f}")
-
-
-def _exponent(x: float, digits: int) -> str:
-    """``x`` (finite, not 0) as "1.23e8": ``digits`` significant digits, a bare exponent."""
-    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
-    return f"{trimmed(mantissa)}e{int(exponent)}"
-
-
-def trimmed(text: str) -> str:
-    """A decimal number without the zeros that end its fraction: "2.40" -> "2.4",
-    "3.00" -> "3", "1.20e8" -> "1.2e8"."""
-    mantissa, e, exponent = text.partition("e")
-    if "." in mantissa:
-        mantissa = mantissa.rstrip("0").rstrip(".")
-    return mantissa + e + exponent
 
 
 class ValueDiagnosticsPanel:
