@@ -290,6 +290,23 @@ def test_a_drag_zooms_and_every_chart_follows(
     assert after[0]["max"] - after[0]["min"] < (before["max"] - before["min"]) / 2
 
 
+def test_a_run_hidden_in_a_legend_is_hidden_in_every_chart(
+    browser: WebDriver, report: tuple[Path, Json]
+) -> None:
+    page, data = report
+    opened(browser, page)
+    figure = browser.find_element("css selector", "#sweep-grid figure")
+    drawn(browser, figure)
+    figure.find_elements("css selector", ".u-legend .u-series")[2].click()  # the 2nd run
+    draw(browser, "#sweep-grid")
+    shown = browser.execute_script(
+        "return window.valueDiag.charts.filter(c => c.kind === 'sweep')"
+        ".map(c => c.u.series.slice(1).map(s => s.show))"
+    )
+    runs = len(data["runs"])
+    assert shown == [[i != 1 for i in range(runs)]] * len(data["charts"])
+
+
 def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])

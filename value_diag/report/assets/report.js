@@ -237,6 +237,7 @@
   /* Zoom one chart of a group, and the others follow. */
   var syncing = false;
   var zoomed = {}; /* per group, the x range a chart drawn later starts at */
+  var hiddenRuns = {}; /* per group, the runs hidden from its legends */
   function followZoom(group) {
     return function (u, key) {
       if (key !== "x" || syncing || !u.status) return;
@@ -315,8 +316,10 @@
     });
     var aligned = tables.length === 1 ? tables[0] : uPlot.join(tables);
     var series = [{ label: data.x, value: function (u, v) { return fmtX(v); } }];
+    var hidden = (hiddenRuns[group] = hiddenRuns[group] || {});
     members.forEach(function (ri) {
       series.push({
+        show: !hidden[ri],
         label: runs[ri].name,
         stroke: runs[ri].color,
         width: 1.5,
@@ -354,6 +357,11 @@
         drawAxes: [drawGuides(lines)],
         draw: [drawBad(members, c.key)],
         setScale: [followZoom(group)],
+        setSeries: [
+          function (u, i, o) {
+            if (i !== null && o && o.show !== undefined) hidden[members[i - 1]] = !o.show;
+          },
+        ],
       },
     };
     var u = new uPlot(opts, aligned, fig);
