@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import DEADLINE, SAMPLES, clean_env, run_cli
+from conftest import DEADLINE, ROOT, SAMPLES, clean_env, run_cli
 from test_cli_once import metrics
 from test_report_safety import BACKEND, MODE, hostile_run
 from test_startup import PROBE
 
+from value_diag.commands.report import REPORT_UPDATES
 from value_diag.health import DEFAULT_RULES, Preset, rules_for
+from value_diag.report.series import MAX_POINTS
 
 Json = dict[str, Any]
 
@@ -435,6 +437,18 @@ def test_help_names_the_command() -> None:
     assert re.search(r"^  report +Write one self-contained HTML page", top, re.M), top
     proc = run_cli(["report", "--help"])
     assert proc.returncode == 0 and b"-o, --output FILE" in proc.stdout
+
+
+# --- the README says what the page is ---------------------------------------------------------
+
+
+def test_the_readme_shows_the_page_and_its_bounds() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### HTML report\n")[1].split("\n### ")[0]
+    assert "![value-diag report](docs/report.png)" in section
+    assert f"newest {REPORT_UPDATES:,} updates" in section
+    assert f"past {MAX_POINTS} points" in section
+    assert "value-diag report runs/ -o report.html --format github" in section
 
 
 # --- once and watch never load it ----------------------------------------------------------------

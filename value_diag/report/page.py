@@ -235,8 +235,8 @@ def page(runs: list[Run], renderer: Renderer, written: str, version: str) -> str
         sweep = (
             '<section id="sweep-charts"><h2>Every run, metric by metric</h2>'
             '<p class="help">Hover for values (the nearest run is named), drag across a chart'
-            " to zoom (every chart follows), double-click to zoom out; click a run in a"
-            " legend to hide it everywhere.</p>"
+            " to zoom (the others follow), double-click to zoom out; click a run in a legend"
+            " to hide it in every chart.</p>"
             '<div class="grid" id="sweep-grid"></div></section>'
         )
     sections = "".join(
