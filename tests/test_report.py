@@ -6,6 +6,7 @@ what `once` says of the same runs. The page in a real browser: test_report_brows
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -13,8 +14,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from html import unescape
 from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final
 
@@ -361,6 +364,23 @@ def test_hostile_names_and_strings_stay_text(tmp_path: Path) -> None:
 
 
 # --- the command ---------------------------------------------------------------------------------
+
+
+def test_a_url_is_read_as_once_reads_it(tmp_path: Path) -> None:
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(SAMPLES))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/collapse.jsonl"
+        _, page = written(tmp_path, url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert page.headings == [url]
+    (run,) = page.data()["runs"]
+    assert (
+        len(decode_x(run["x"])) == once_json(str(SAMPLES / "collapse.jsonl"))[0]["gate"]["updates"]
+    )
 
 
 def test_the_page_on_stdout(tmp_path: Path) -> None:
