@@ -287,6 +287,18 @@ def test_a_long_run_is_sampled_and_the_page_says_so(tmp_path: Path) -> None:
     assert note[1] == "Charts: all 1,500 updates, one point per 3 updates (the newest always)."
 
 
+def test_a_run_longer_than_what_is_read_says_so(tmp_path: Path) -> None:
+    updates = REPORT_UPDATES + 500
+    run = flat_run(tmp_path / "long.jsonl", [{} for _ in range(updates)])
+    text, page = written(tmp_path, str(run))
+    x = decode_x(page.data()["runs"][0]["x"])
+    stride = math.ceil(REPORT_UPDATES / MAX_POINTS)
+    assert x[-1] == 10 * updates and x[-1] - x[-2] == 10 * stride
+    assert len(x) <= MAX_POINTS and x[0] > 10 * (updates - REPORT_UPDATES)  # the newest only
+    said = f"the newest {REPORT_UPDATES:,} of {updates:,} updates (no more are read)"
+    assert f"Charts: {said}, one point per {stride} updates (the newest always)." in text
+
+
 # --- thresholds: the rules in force --------------------------------------------------------------
 
 

@@ -91,8 +91,8 @@ def run_report(paths: list[str], renderer: Renderer, options: ReportOptions) -> 
             codes.append(exit_code(frame.health.status, None))
     if not runs:
         return worst(codes)
-    order = {id(f): i for i, f in enumerate(r.frame for r in runs)}
-    ordered = [runs[order[id(f)]] for f in sort_worst_first([r.frame for r in runs])]
+    of_frame = {id(r.frame): r for r in runs}
+    ordered = [of_frame[id(f)] for f in sort_worst_first([r.frame for r in runs])]
     written = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     text = page(ordered, renderer, written, __version__)
     _write(options.output, text)

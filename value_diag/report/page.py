@@ -136,7 +136,7 @@ def points_note(series: Series) -> str:
         return "no update to chart"
     shown = count(series.updates, "update")
     if series.kept < series.updates:
-        shown = f"the newest {series.kept:,} of {series.updates:,} updates (all that were read)"
+        shown = f"the newest {series.kept:,} of {series.updates:,} updates (no more are read)"
     elif series.updates > 1:
         shown = f"all {series.updates:,} updates"
     if series.stride > 1:
