@@ -181,7 +181,9 @@
           ctx.moveTo(x, b.top);
           ctx.lineTo(x, b.top + b.height);
           ctx.stroke();
-          ctx.fillText(p.what, x + 3, b.top + 12 * devicePixelRatio);
+          var w = ctx.measureText(p.what).width;
+          var at = x + 3 + w > b.left + b.width ? x - 3 - w : x + 3; /* inside the plot */
+          ctx.fillText(p.what, at, b.top + 12 * devicePixelRatio);
         });
       });
       ctx.restore();
