@@ -44,7 +44,7 @@ LABELS: Final = {
     "p10",
     "p50",
     "p90",
-    "Ret sigma",
+    "Ret σ",
     "Skew",
     "p90-p10",
     "compile",
@@ -153,7 +153,7 @@ def test_sixty_columns_keep_the_three_most_telling_metrics(tmp_path: Path) -> No
         "p10",
         "p50",
         "p90",
-        "Ret sigma",
+        "Ret σ",
         "p90-p10",
         "compile",
         "records",
@@ -240,7 +240,7 @@ def test_markdown_is_one_table_with_names_as_code_spans(tmp_path: Path) -> None:
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert "https://x.example/<b>@o" in rows[0], "worst first: the warning run"
     assert rows[1].startswith("| `ok` |")
-    assert "| **warning** |" in rows[0] and "| **30** |" in rows[0]
+    assert "| **warning** |" in rows[0] and "| **30!** |" in rows[0]
     assert "| ok |" in rows[1]
 
 

@@ -6,8 +6,8 @@ CLI behaviour runs the real console script in a subprocess, as a CI job would.
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import re
 import signal
 from html.parser import HTMLParser

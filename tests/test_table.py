@@ -220,7 +220,7 @@ def test_rows_show_compare_cells_coloured_by_level() -> None:
     cells = row.plain.split()
     assert cells[:5] == ["a", "critical", "Bellman", "5s", "1,234"]  # why: Bellman
     spans = {row.plain[s.start : s.end].strip(): str(s.style) for s in row.spans}
-    assert spans["80"] == styles.CRITICAL  # Bellman
+    assert spans["80‼"] == styles.CRITICAL  # Bellman, marked critical whatever the colours
     assert spans["critical"] == styles.CRITICAL
     assert spans["Bellman"] == styles.CRITICAL
     other = next(line for line in lines if line.plain.split()[0] == "b")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import clean_env, run_cli
+from ptyterm import Pty
 from test_cli_once import metrics
 
 SWEEP: dict[str, dict[str, Any]] = {
@@ -113,3 +114,27 @@ def test_github_says_no_data_for_a_run_without_a_record(tmp_path: Path) -> None:
     path.write_text('{"step": 1}\n')
     text = stdout("once", str(path), "-f", "github", code=3)
     assert text == f"::notice title=value-diag::{path}: no data, 0 records, 0 bad lines\n"
+
+
+def test_once_on_a_terminal_says_what_to_check_first_under_the_panel(tmp_path: Path) -> None:
+    """The "When a metric is red" row of the worst culprit, under the bordered panel."""
+    path = tmp_path / "run.jsonl"
+    path.write_text(json.dumps(metrics(bellman_error=80.0)) + "\n")
+    term = Pty(["once", str(path)], tmp_path, cols=100, rows=30)
+    try:
+        screen = term.settled(lambda s: any("check first" in row for row in s), "the advice")
+        line = next(row for row in screen if "check first" in row)
+        assert line.startswith("check first (Bellman): Learning rate too high;"), line
+        assert term.finish() == 0
+    finally:
+        term.close()
+    piped = stdout("once", str(path), code=0)
+    assert "check first" not in piped, "a log keeps its frame format; the why column says why"
+
+
+def test_a_note_says_shown_as_info_only_of_what_is_shown_as_info(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    path.write_text(json.dumps(metrics(td_error_std=-1.0)) + "\n")
+    text = stdout("once", str(path), code=0)
+    assert "impossible: a standard deviation is never negative: TD Std\n" in text, text
+    assert "TD Std shown as info" not in text

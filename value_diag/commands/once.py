@@ -19,7 +19,7 @@ from value_diag.ingest.parallel import read_path
 from value_diag.ingest.urls import is_url
 from value_diag.options import KEPT_UPDATES, Format
 from value_diag.render.frames import Renderer
-from value_diag.render.sanitize import clean
+from value_diag.render.sanitize import clean, clean_name
 from value_diag.render.terminal import silence_stdout
 
 if TYPE_CHECKING:
@@ -175,6 +175,7 @@ def _print(frames: list[Frame], console: Console, renderer: Renderer, options: O
         return
     if options.format is Format.TEXT and options.boxed:
         console.print(renderer.stacked(frames))
+        _advise(frames, console, renderer)
         return
     for i, frame in enumerate(frames):
         if options.format is not Format.TEXT:
@@ -183,6 +184,17 @@ def _print(frames: list[Frame], console: Console, renderer: Renderer, options: O
         if i:
             console.out("")
         console.print(renderer.plain(frame), soft_wrap=True)
+
+
+def _advise(frames: list[Frame], console: Console, renderer: Renderer) -> None:
+    """Under the panels on a terminal, what to check first for each alarming run."""
+    from rich.text import Text
+
+    for frame in frames:
+        advice = renderer.first_check(frame)
+        if advice:
+            named = f"{clean_name(frame.name, renderer.ascii_only)}: " if len(frames) > 1 else ""
+            console.print(Text(named + advice, "dim"))
 
 
 def _print_compare(

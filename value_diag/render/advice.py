@@ -177,6 +177,9 @@ def advice(t: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, Advice]:
     }
 
 
+ADVICE_LABELS: Final = {NON_FINITE: "NaN", STALE: "stale"}
+"""How the rows that are not a metric's are named in a line of advice."""
+
 HEADER: Final = ("| Metric | What it usually means | Check first |", "|---|---|---|")
 
 

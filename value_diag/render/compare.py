@@ -15,13 +15,15 @@ from value_diag.render.frames import TITLE, age_style, count
 from value_diag.render.panel import (
     CRITIC_METRICS,
     METRICS,
+    alarm_glyph,
     cell_names,
     culprits,
     metric_cells,
+    metric_label,
     not_reported,
-    span,
 )
 from value_diag.render.sanitize import clean, clean_name, middle
+from value_diag.render.words import span
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -176,6 +178,7 @@ def row(frame: Frame, ascii_only: bool = False, critic: bool = False) -> tuple[C
     for (label, value, level), name in zip(cells[:metrics], cell_names(frame), strict=False):
         literal = from_file and label == "Compile"
         shown = clean(value, ascii_only) if literal else value
+        shown += alarm_glyph(level, ascii_only)  # a mark that NO_COLOR keeps
         out.append(Cell(shown, styles.style_of(h, name), level in ALARMS, literal))
     out += [dash] * (metrics - min(len(cells), metrics))  # nothing reported yet
     st = frame.state
@@ -226,7 +229,18 @@ def age_cell(frame: Frame, now: float | None, ascii_only: bool = False) -> Cell:
 
 def short_age(seconds: float) -> str:
     """An age in at most six cells: "12s", "4m10s", "2h05m", "3d04h"."""
-    return span(seconds, sep="", fine=True)
+    return span(seconds)
+
+
+HEADINGS: Final = {label: name for name, (label, _signed) in METRICS.items()}
+"""The metric of each column label that is a metric's."""
+
+
+def heading(label: str, ascii_only: bool = False) -> str:
+    """A column's label as shown: a metric's as the panel names it (the return spread with
+    the Greek sigma, spelt out with ``ascii_only``), any other as it is."""
+    name = HEADINGS.get(label)
+    return label if name is None else metric_label(name, ascii_only)
 
 
 def assemble(names: list[str], rows: list[tuple[Cell, ...]]) -> list[Column]:
@@ -315,7 +329,7 @@ def compare(frames: list[Frame], renderer: Renderer, width: int | None = None) -
     for column in fitted.shown:
         wide = fitted.run_width if column.label == RUN else column.width
         table.add_column(
-            column.label,
+            heading(column.label, renderer.ascii_only),
             justify="right" if column.right else "left",
             no_wrap=True,
             width=wide,
@@ -330,7 +344,7 @@ def compare(frames: list[Frame], renderer: Renderer, width: int | None = None) -
         table.add_row(*row)
     if not fitted.hidden:
         return table
-    return Group(table, footer(fitted.hidden, width, fitted.alarms))
+    return Group(table, footer(fitted.hidden, width, fitted.alarms, renderer.ascii_only))
 
 
 def fitted_text(column: Column, cell: Cell, width: int, ascii_only: bool) -> str:
@@ -347,19 +361,24 @@ ALARM_MARK: Final = "!"
 """Beside a hidden column's label in a footer: some run has an alarm in it."""
 
 
-def hidden_labels(hidden: list[str], alarms: frozenset[str]) -> list[str]:
-    """The hidden columns' labels, those holding an alarm first and marked."""
-    marked = [f"{label}{ALARM_MARK}" for label in hidden if label in alarms]
-    return marked + [label for label in hidden if label not in alarms]
+def hidden_labels(hidden: list[str], alarms: frozenset[str], ascii_only: bool = False) -> list[str]:
+    """The hidden columns' labels as shown, those holding an alarm first and marked."""
+    marked = [f"{heading(label, ascii_only)}{ALARM_MARK}" for label in hidden if label in alarms]
+    return marked + [heading(label, ascii_only) for label in hidden if label not in alarms]
 
 
-def footer(hidden: list[str], width: int | None, alarms: frozenset[str] = frozenset()) -> Text:
+def footer(
+    hidden: list[str],
+    width: int | None,
+    alarms: frozenset[str] = frozenset(),
+    ascii_only: bool = False,
+) -> Text:
     """Which columns are left out, those holding an alarm first and marked, in lines of
     ``width`` broken between labels only."""
     from rich.text import Text
 
     said = f"not shown at {width} columns:"
-    names = hidden_labels(hidden, alarms)
+    names = hidden_labels(hidden, alarms, ascii_only)
     if alarms:
         names[-1] += f" ({ALARM_MARK} holds an alarm)"
     words = [*said.split(), *(f"{label}," for label in names[:-1]), names[-1]]

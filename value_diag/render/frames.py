@@ -13,12 +13,14 @@ from value_diag.health import (
     DEFAULT_ORIGIN,
     DEFAULT_THRESHOLDS,
     WRITER_PRESET,
+    Level,
     Preset,
     Status,
     Thresholds,
 )
 from value_diag.options import Format
 from value_diag.render import styles
+from value_diag.render.advice import ADVICE_LABELS, checks, plain
 from value_diag.render.panel import (
     FIT_LABEL,
     FIT_SIGNED,
@@ -146,22 +148,35 @@ class Renderer:
         return f"{FIT_LABEL} {value} {mark.level.value}: {why}"
 
     def note(self, frame: Frame) -> str | None:
-        """Why metrics shown are not judged: "low return variance: V-Corr, EV shown as info"."""
+        """What the marks' notes say: why metrics shown are not judged ("low return
+        variance: V-Corr, EV shown as info"), and why others are judged as they are
+        ("impossible: a standard deviation is never negative: TD Std")."""
         h = frame.health
         if not h.marks:
             return None
-        labels: dict[str, list[str]] = {}
-        for name, (label, _value, _level) in zip(
+        labels: dict[tuple[str, bool], list[str]] = {}
+        for name, (label, _value, level) in zip(
             cell_names(frame), metric_cells(frame, self.ascii_only), strict=True
         ):
             note = h.mark(name).note
             if note:
-                labels.setdefault(note, []).append(label)
+                labels.setdefault((note, level is Level.INFO), []).append(label)
         if not labels:
             return None
         return "; ".join(
-            f"{note}: {', '.join(names)} shown as info" for note, names in labels.items()
+            f"{note}: {', '.join(names)}" + (" shown as info" if info else "")
+            for (note, info), names in labels.items()
         )
+
+    def first_check(self, frame: Frame) -> str | None:
+        """What to check first for a frame's worst culprit, in one line (the README's "When
+        a metric is red"; the live view's w key shows every row); None without an alarm."""
+        rows = checks(frame)
+        if not rows:
+            return None
+        name, row = rows[0]
+        label = ADVICE_LABELS.get(name) or metric_label(name, self.ascii_only)
+        return f"check first ({label}): {plain(row.check, self.ascii_only)}"
 
     def carried(self, frame: Frame) -> str | None:
         """Which of the values shown the newest update did not report, and how old they

@@ -13,8 +13,9 @@ from value_diag.gate import earlier_frames
 from value_diag.health import Level, Thresholds
 from value_diag.render.frames import count
 from value_diag.render.markdown import compare_markdown, markdown
-from value_diag.render.panel import cell_names, metric_cells, span
+from value_diag.render.panel import cell_names, metric_cells
 from value_diag.render.sanitize import clean, clean_name
+from value_diag.render.words import span
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

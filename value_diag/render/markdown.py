@@ -73,13 +73,13 @@ def compare_markdown(frames: list[Frame], ascii_only: bool = False, critic: bool
     Every column is there (a page has no width to fit). Run names and the compile backend
     and mode from the file are code spans; alarming values and statuses are bold.
     """
-    from value_diag.render.compare import columns
+    from value_diag.render.compare import columns, heading
 
     cols = columns(frames, ascii_only, critic)
     out = [
         f"### {TITLE}: {count(len(frames), 'run')}",
         "",
-        "| " + " | ".join(c.label for c in cols) + " |",
+        "| " + " | ".join(heading(c.label, ascii_only) for c in cols) + " |",
         "|" + "|".join("---:" if c.right else "---" for c in cols) + "|",
     ]
     for i in range(len(frames)):

@@ -477,7 +477,7 @@ def metric_cells(frame: Frame, ascii_only: bool = False) -> list[tuple[str, str,
     h = frame.health
     if not h.marks:
         return []
-    rows = [_cell(h, name, label, ascii_only) for name, (label, _spec) in METRICS.items()]
+    rows = [_cell(h, name, metric_label(name, ascii_only), ascii_only) for name in METRICS]
     c = frame.state.compile
     words = compile_text(c.enabled, c.backend, c.mode, True) if c else "not reported"
     rows.append(("Compile", words, h.marks[health.COMPILE].level))
@@ -531,15 +531,6 @@ def culprit_names(h: Health, critic: bool = False) -> list[str]:
 def stale_reason(seconds: float) -> str:
     """Why a stale run is critical: "stale: no record for 17m05s"."""
     return f"stale: no record for {words.span(seconds)}"
-
-
-def span(seconds: float, sep: str = "", fine: bool = True) -> str:
-    """``words.span``: the one format of a span of time ("45s", "3m03s", "1h05m").
-
-    ``sep`` and ``fine`` chose between two formats once; they are still accepted from
-    callers written then, and change nothing.
-    """
-    return words.span(seconds)
 
 
 def metric_label(name: str, ascii_only: bool = False) -> str:

@@ -34,6 +34,7 @@ from value_diag.render.compare import (
     assemble,
     fit,
     fitted_text,
+    heading,
     hidden_labels,
     labels,
     squeeze,
@@ -199,10 +200,11 @@ class Grid:
     hidden: list[str]
     alarms: frozenset[str] = frozenset()
     """The hidden columns that hold an alarm in some run."""
+    ascii_only: bool = False
 
     def labels(self) -> Text:
         """The line of column labels."""
-        return self._line(lambda column: (column.label, "bold"))
+        return self._line(lambda column: (heading(column.label, self.ascii_only), "bold"))
 
     def row(self, i: int, selected: bool, width: int, ascii_only: bool) -> Text:
         """Row ``i``'s line; the selected one reversed across the ``width`` of the screen.
@@ -246,7 +248,7 @@ def grid(order: list[Run], now: float | None, renderer: Renderer, width: int) ->
     over = sum(w + PAD for w in widths) - width
     if over > 0:
         widths[0] = max(MIN_RUN_TINY, widths[0] - over)  # the run name is the first
-    return Grid(fitted.shown, widths, fitted.hidden, fitted.alarms)
+    return Grid(fitted.shown, widths, fitted.hidden, fitted.alarms, renderer.ascii_only)
 
 
 def _footer(view: TableView, cols: Grid, sep: str, width: int) -> Text:
@@ -256,7 +258,7 @@ def _footer(view: TableView, cols: Grid, sep: str, width: int) -> Text:
     end = f"{sep}? help"
     if not cols.hidden:
         return Text(said + end, "dim")
-    names = hidden_labels(cols.hidden, cols.alarms)
+    names = hidden_labels(cols.hidden, cols.alarms, cols.ascii_only)
     room = width - cell_len(said + sep + "hidden: " + end)
     shown = squeeze(", ".join(names), max(room, 2))
     out = Text(f"{said}{sep}hidden: ", "dim")
