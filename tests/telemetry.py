@@ -41,6 +41,7 @@ FRAME_KEYS = frozenset(
         "records",
         "bad_lines",
         "hint",
+        "note",
         "last_error",
         "status",
         "value_function",

@@ -233,6 +233,7 @@ def test_replaced_by_os_replace(spawn: Spawn, run: Path) -> None:
     frame = w.frame(has_bellman(22.0))
     assert frame["records"] == 2
     assert frame["infrastructure"]["level"] == "no_data"
+    assert frame["note"].startswith("replaced"), "a JSON frame says what the text one says"
 
     append(run, healthy(23.0))
     assert w.frame(has_bellman(23.0))["records"] == 3

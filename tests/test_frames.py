@@ -119,6 +119,7 @@ def test_json_of_the_spec_example_is_exact() -> None:
             "why": None,
         },
         "hint": None,
+        "note": None,
     }
 
 

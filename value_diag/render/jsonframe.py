@@ -107,6 +107,8 @@ def to_json(
     a reason carries it as "note" (e.g. "low return variance"). With ``trend`` and
     --critic, the history has "explained_variance" too (null for a record without one).
 
+    "note" is what the frame says happened to its source (truncated, replaced, a switch to
+    a newer run, a folder it cannot read), or null.
     "source" is the file (``#GROUP`` for a run of an esper-lite group), "name" how the
     run is shown: the shortest name that tells it from the others read with it.
     "step" is the training step of the newest line that named one (null if none did);
@@ -168,6 +170,7 @@ def to_json(
         "rules": rules_json(frame),
         "gate": gate_json(frame),
         "hint": frame.hint,
+        "note": frame.note,
     }
     if trend:
         out["history"] = {
