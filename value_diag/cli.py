@@ -304,7 +304,11 @@ NoConfigOpt = Annotated[
     ),
 ]
 TrendOpt = Annotated[
-    bool, typer.Option("--trend", help="Add a sparkline of recent values to lines 1-4.")
+    bool,
+    typer.Option(
+        "--trend",
+        help="Add a sparkline of lines 1-4's first metric: its name, min-max and warning line.",
+    ),
 ]
 CriticOpt = Annotated[
     bool,
@@ -374,7 +378,8 @@ PersistOpt = Annotated[
     ),
 ]
 MAX_HISTORY = 10_000
-"""Most value records --history keeps (about 3 MB); the sparkline shows 30 columns anyway."""
+"""Most value records --history keeps (about 3 MB); a sparkline averages them into the
+columns the terminal gives it."""
 HistoryOpt = Annotated[
     int,
     typer.Option(
