@@ -67,11 +67,14 @@ def terminal_env() -> dict[str, str]:
     return env
 
 
-def run_on_terminal(args: Sequence[str], cwd: Path, columns: int, rows: int) -> str:
+def run_on_terminal(
+    args: Sequence[str], cwd: Path, columns: int, rows: int, check: bool = True
+) -> str:
     """Runs ``args`` on a new pseudo-terminal of that size and returns everything it printed.
 
     Raises:
-        RuntimeError: the command failed, or did not finish within ``TIMEOUT_S``.
+        RuntimeError: the command failed (and ``check``: exited with a code other than
+            0), or did not finish within ``TIMEOUT_S``.
     """
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
@@ -104,7 +107,7 @@ def run_on_terminal(args: Sequence[str], cwd: Path, columns: int, rows: int) -> 
     finally:
         os.close(master)
     output = b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
-    if code != 0:
+    if code != 0 and check:
         raise RuntimeError(f"{' '.join(args)} exited with {code}:\n{output}")
     return output
 
@@ -114,7 +117,11 @@ def panel_ansi(sample: Path = SAMPLE, lines: int = SAMPLE_LINES) -> str:
     with tempfile.TemporaryDirectory(prefix="value-diag-pictures-") as tmp:
         head = sample.read_bytes().splitlines(keepends=True)[:lines]
         (Path(tmp) / "run.jsonl").write_bytes(b"".join(head))
-        return run_on_terminal([*console_script(), *ARGS], Path(tmp), COLUMNS, ROWS)
+        shown = run_on_terminal([*console_script(), *ARGS], Path(tmp), COLUMNS, ROWS)
+    # The panel as watch draws it: once's advice under the border is not part of it.
+    rows = shown.split("\n")
+    end = max(i for i, row in enumerate(rows) if "╰" in row)
+    return "\n".join(rows[: end + 1]) + "\n"
 
 
 def to_svg(ansi: str, title: str = TITLE) -> str:
