@@ -328,7 +328,7 @@ def test_empty_file_text_prints_no_data_and_exits_3(tmp_path: Path) -> None:
     proc = run_cli(["once", str(path), "--fail-on", "warning"])
     assert proc.returncode == 3, "no data comes before --fail-on"
     lines = proc.stdout.decode("utf-8").splitlines()
-    assert "no_data" in lines[0]
+    assert " | no data | " in lines[0]
     assert lines[1:] == ["[no data]", NO_METRIC_HINT]
     assert proc.stderr == b""
 

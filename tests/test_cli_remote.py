@@ -152,7 +152,7 @@ def test_watch_waits_for_a_prefix_it_cannot_list_yet(
     w = Watch([f"s3://{name}/sweep/", "--poll", "0.2"], cwd=tmp_path, env=env())
     try:
         first = w.next_line()
-        assert first is not None and first.startswith("VALUE DIAGNOSTICS | no_data |"), first
+        assert first is not None and first.startswith("VALUE DIAGNOSTICS | no data |"), first
         assert f"waiting for run files in s3://{name}/sweep/ (cannot list" in first, first
         assert first.endswith("; retrying)"), first
         put(s3.start_again(name), name, "sweep/seed0/run.jsonl", healthy(3.0).encode())

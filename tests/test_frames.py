@@ -377,7 +377,7 @@ def test_plain_example_through_the_console() -> None:
 def test_plain_without_data() -> None:
     text = Renderer().plain(Frame("run.jsonl", FoldState()))
     assert text.plain.split("\n") == [
-        "VALUE DIAGNOSTICS | no_data | run.jsonl | 0 records | 0 bad lines",
+        "VALUE DIAGNOSTICS | no data | run.jsonl | 0 records | 0 bad lines",
         "[no data]",
         NO_METRIC_HINT,
     ]

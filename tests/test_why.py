@@ -87,6 +87,7 @@ def test_one_run_is_one_run_and_no_data_is_two_words(tmp_path: Path) -> None:
     text = stdout("once", str(path), "--compare", code=3)
     assert text.splitlines()[0].rstrip() == "VALUE DIAGNOSTICS: 1 run"
     assert " no data " in text.splitlines()[2]
+    assert stdout("once", str(path), code=3).startswith("VALUE DIAGNOSTICS | no data | ")
     github = stdout("once", str(path), "-f", "github", code=3)
     assert github.rstrip().endswith(": no data, 1 record, 0 bad lines"), github
 

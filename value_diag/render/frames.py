@@ -293,7 +293,7 @@ class Renderer:
         ):
             if candidate.cell_len <= width:
                 return candidate
-        return StyledText(frame.health.status.value, styles.status_style(frame.health.status))
+        return StyledText(frame.health.status.word, styles.status_style(frame.health.status))
 
     def _title(
         self, frame: Frame, title: str | None, source: str | None, names: list[str], k: int
@@ -308,7 +308,7 @@ class Renderer:
             out.append(f": {source}" if title else source, "bold")
         if out.plain:
             out.append(self.sep)
-        out.append(status.value, styles.status_style(status))
+        out.append(status.word, styles.status_style(status))
         if names:
             out.append(": " + why(names, k), styles.status_style(status))
         return out
@@ -340,7 +340,7 @@ class Renderer:
         h = frame.health
         out = StyledText(title, "bold")
         out.append(" | ")
-        out.append(h.status.value, styles.status_style(h.status))
+        out.append(h.status.word, styles.status_style(h.status))
         names = culprits(h, self.ascii_only, self.critic)
         if names:
             out.append(": " + why(names, MAX_CULPRITS), styles.status_style(h.status))
