@@ -16,11 +16,89 @@ URLs that way already, and this is the last look before a line leaves, whatever 
 from __future__ import annotations
 
 import os
+import select
 import sys
-from collections.abc import Iterable
-from typing import TextIO, cast
+from collections.abc import Callable, Iterable
+from typing import IO, Final, TextIO, cast
 
 from value_diag.redact import scrub_users
+
+STOP_CHECK_S: Final = 0.1
+"""How long a write to a stdout that takes nothing waits before it asks again whether a
+stop was asked for (s): a stop signal is obeyed that soon even when nobody reads stdout."""
+
+
+class Stopped(Exception):
+    """A stop was asked for while stdout would take nothing more; what it had not taken
+    is dropped."""
+
+
+def _never() -> bool:
+    return False
+
+
+class GivingWay:
+    """A text stream on a descriptor whose writes give way to a stop.
+
+    A blocking write to a full pipe (a stalled log shipper, a stopped ``| less``) waits
+    for ever, and a signal handler that only sets a flag cannot end it: Python retries the
+    write after the handler. Here bytes go out only when select() says the descriptor
+    takes them, at most PIPE_BUF at a time (a pipe with room takes that much without
+    blocking), and between looks ``stopping`` is asked; once it is true, ``flush`` drops
+    what is left and raises Stopped.
+
+    Everything but writing is the wrapped stream's (``fileno``, ``isatty``, ``encoding``).
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.stopping: Callable[[], bool] = _never
+        """True once the process should stop (set by the command that knows its signals)."""
+        self._fd = stream.fileno()
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+        self._errors = getattr(stream, "errors", None) or "strict"
+        self._pending = bytearray()
+
+    def write(self, text: str) -> int:
+        """Takes ``text`` in; it goes out at the next ``flush``."""
+        self._pending += text.encode(self._encoding, self._errors)
+        return len(text)
+
+    def flush(self) -> None:
+        """Writes what was taken in, as the descriptor takes it.
+
+        Raises:
+            Stopped: a stop was asked for before all of it went out (the rest is dropped).
+            OSError: the write failed (BrokenPipeError: the reader left); the rest is dropped.
+        """
+        while self._pending:
+            if self.stopping():
+                self._pending.clear()
+                raise Stopped
+            try:
+                _, ready, _ = select.select([], [self._fd], [], STOP_CHECK_S)
+                if ready:
+                    del self._pending[: os.write(self._fd, self._pending[: select.PIPE_BUF])]
+            except BlockingIOError:  # the descriptor was left non-blocking by someone else
+                continue
+            except OSError:
+                self._pending.clear()
+                raise
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+
+def giving_way(stream: IO[str]) -> GivingWay | None:
+    """``stream`` (flushed first) as a GivingWay, or None where select() cannot wait on it
+    (no descriptor, or not a POSIX system)."""
+    if os.name != "posix":
+        return None
+    try:
+        stream.flush()
+        return GivingWay(stream)
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def reopen_closed() -> None:

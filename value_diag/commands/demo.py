@@ -6,6 +6,7 @@ import dataclasses
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,6 +99,10 @@ class Captioned:
     def press(self, keys: list[str]) -> bool:
         """Passes the keys on."""
         return self.sink.press(keys)
+
+    def stop_when(self, stopping: Callable[[], bool]) -> None:
+        """Passes the stop test on."""
+        self.sink.stop_when(stopping)
 
     def _captioned(self, frames: list[Frame]) -> list[Frame]:
         return [dataclasses.replace(f, source=self.caption, short=None) for f in frames]

@@ -31,6 +31,7 @@ from value_diag.naming import visible
 from value_diag.render.sinks import Sink
 from value_diag.render.terminal import silence_stdout
 from value_diag.state import FoldState
+from value_diag.streams import Stopped
 
 if TYPE_CHECKING:
     from value_diag.render.keys import KeyReader
@@ -187,6 +188,7 @@ def run_watch(
         if t.kind is Kind.PATTERN and not os.path.isdir(t.root):
             raise ReadError(f"no file matches {t.given}")
     stopper = Stopper()
+    sink.stop_when(stopper.event.is_set)
     if paths == [STDIN]:
         with stopper.installed(), sink:
             return _watch_stdin(sink, options, stopper, clock)
@@ -279,7 +281,8 @@ class _Step:
         if changed:
             try:
                 self.sink.show(frames, changed, now)
-            except BrokenPipeError:  # the reader left: the watch ends, the frames still judged
+            except (BrokenPipeError, Stopped):  # the reader left, or a signal came while
+                # stdout took nothing: the watch ends, the frames still judged
                 silence_stdout()
                 verdict = _verdict(frames, changed, self.sink, self.fail_on, self.fail_count)
                 return verdict or ExitCode.OK

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from value_diag.frame import Frame
 from value_diag.options import Format
 from value_diag.render.frames import Renderer
 from value_diag.render.styled import StyledText
+from value_diag.streams import Stopped, giving_way
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -49,6 +51,9 @@ class Sink(Protocol):
     def press(self, keys: list[str]) -> bool:
         """Keys pressed (Key values); True to end the watch (q)."""
 
+    def stop_when(self, stopping: Callable[[], bool]) -> None:
+        """A write that stdout cannot take gives way (raises Stopped) once ``stopping``."""
+
 
 class StreamSink:
     """Frames printed one after another, for logs and pipes: text, JSON lines or reports.
@@ -66,6 +71,15 @@ class StreamSink:
         self._annotator: Annotator | None = None
         """What --format github has said of each source (made at its first frame)."""
         self._last: list[Frame] = []
+        self._out = giving_way(console.file)
+        """Stdout, written as it takes bytes: a reader that stalls cannot hold off a stop."""
+        if self._out is not None:
+            console.file = self._out  # type: ignore[assignment] # a TextIO in all but name
+
+    def stop_when(self, stopping: Callable[[], bool]) -> None:
+        """Frames that stdout cannot take are dropped, and Stopped raised, once ``stopping``."""
+        if self._out is not None:
+            self._out.stopping = stopping
 
     def __enter__(self) -> StreamSink:
         return self
@@ -106,7 +120,7 @@ class StreamSink:
 
     def conclude(self, line: str) -> None:
         """Writes the line to stderr now, after the frames already printed."""
-        with contextlib.suppress(OSError, ValueError):  # stdout gone: the line still counts
+        with contextlib.suppress(OSError, ValueError, Stopped):  # the line still counts
             self.console.file.flush()
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
@@ -190,6 +204,9 @@ class LiveSink:
 
         self._reader = stdin_keys()
         return self._reader
+
+    def stop_when(self, stopping: Callable[[], bool]) -> None:
+        """Nothing: the terminal is drawn as before."""
 
     def _suspend(self, signum: int, frame: FrameType | None) -> None:
         """Ctrl-Z: the terminal as it was (normal screen, cursor, line editing) while the
