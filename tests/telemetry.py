@@ -93,8 +93,10 @@ COLLAPSE_CULPRITS = "V-Corr, Bellman, TD Mean, TD Std, Ret σ, Skew, p90-p10"
 """What sample_logs/collapse.jsonl alarms on: critical first, then the warnings, in panel order."""
 
 
-TIMED = ("age_s",)
-"""The keys of a JSON frame that depend on when it was made, not on the file."""
+TIMED = ("age_s", "note")
+"""The keys of a JSON frame that depend on when it was made, not on the file: the age of the
+last record, and the note of what happened to the file in the last seconds (a watch saw
+it truncated or replaced; once reads the file as it is)."""
 
 
 def timeless(frame: dict[str, Any]) -> dict[str, Any]:
