@@ -1,13 +1,17 @@
-"""Stop signals end `watch` whatever it is doing, through the real console script.
+"""Stop signals end `watch` whatever it is doing, and give the terminal back, through
+the real console script.
 
 A stdout pipe nobody reads (a stalled log shipper, a stopped consumer) must not keep
-`watch` from obeying SIGTERM, SIGINT or SIGHUP. Deadlines are safety nets only.
+`watch` from obeying SIGTERM, SIGINT or SIGHUP; SIGQUIT and its kin, and a Ctrl-Z right
+after fg, must not leave the alternate screen, a hidden cursor or no echo behind.
+Deadlines are safety nets only.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import signal
 import subprocess
 import termios
@@ -16,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DEADLINE, clean_env, script
+from ptyterm import Pty
 from test_cli_watch import append, healthy
 
 PIPE_SIZE = 16384
@@ -73,3 +78,91 @@ def test_watch_obeys_a_signal_while_its_stdout_pipe_is_full(
             popen.kill()
             popen.wait()
         os.close(r)
+
+
+# --------------------------------------------------------------------------- the terminal back
+
+
+def _line_editing(term: Pty) -> bool:
+    """Whether the pty is in canonical mode with echo, as a shell leaves it."""
+    lflag = termios.tcgetattr(term.master)[3]
+    return bool(lflag & termios.ICANON) and bool(lflag & termios.ECHO)
+
+
+def _state(pid: int) -> str:
+    """The process's state letter (T: stopped)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def _stopped(pid: int) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while _state(pid) != "T":
+        if time.monotonic() > deadline:  # a safety net, not a measure
+            pytest.fail("the watch never stopped")
+        time.sleep(0.02)
+
+
+def _live(tmp_path: Path) -> Pty:
+    (tmp_path / "run.jsonl").write_text(healthy(3.0))
+    term = Pty(["watch", "run.jsonl"], tmp_path, cols=80, rows=24)
+    term.wait_for(lambda s: any("Bellman" in row for row in s), "the panel")
+    assert term.screen.in_alt and not _line_editing(term)
+    return term
+
+
+def _given_back(term: Pty) -> None:
+    term.reader.join(timeout=DEADLINE)
+    assert not term.screen.in_alt, "the alternate screen is left"
+    assert not term.screen.cursor.hidden, "the cursor is shown"
+    assert _line_editing(term), "echo and line editing are back"
+    assert "Traceback" not in term.text
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGQUIT, signal.SIGUSR1, signal.SIGALRM, signal.SIGXCPU], ids=lambda s: s.name
+)
+def test_signals_that_end_the_process_give_the_terminal_back_first(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    term = _live(tmp_path)
+    try:
+        os.kill(term.popen.pid, sig)
+        assert term.popen.wait(timeout=DEADLINE) == -sig, "ended by the signal, as by default"
+        _given_back(term)
+    finally:
+        term.close()
+
+
+@needs_proc
+def test_ctrl_z_right_after_fg_then_q_gives_the_terminal_back(tmp_path: Path) -> None:
+    term = _live(tmp_path)
+    try:
+        os.kill(term.popen.pid, signal.SIGTSTP)
+        _stopped(term.popen.pid)
+        os.kill(term.popen.pid, signal.SIGCONT)
+        os.kill(term.popen.pid, signal.SIGTSTP)  # while the first suspend is still resuming
+        _stopped(term.popen.pid)
+        assert _line_editing(term), "stopped again: the terminal as it was"
+        os.kill(term.popen.pid, signal.SIGCONT)
+        term.settled(lambda s: term.screen.in_alt and any("Bellman" in r for r in s), "fg")
+        assert not _line_editing(term), "continued: keys are read one by one again"
+        os.write(term.master, b"q")
+        assert term.popen.wait(timeout=DEADLINE) == 0
+        _given_back(term)
+    finally:
+        term.close()
+
+
+def test_the_readme_names_every_signal_that_is_given_back_the_terminal() -> None:
+    from conftest import ROOT
+
+    from value_diag.commands.stopper import FATAL
+
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("- SIGQUIT (`Ctrl-\\`)")
+    bullet = readme[start : readme.index("\n- ", start + 1)]
+    named = set(re.findall(r"\bSIG[A-Z0-9]+\b", bullet))
+    assert named == {signal.Signals(s).name for s in FATAL}

@@ -1,13 +1,39 @@
-"""SIGINT, SIGTERM and SIGHUP end the watch cleanly; SIGWINCH asks for a redraw."""
+"""SIGINT, SIGTERM and SIGHUP end the watch cleanly; SIGWINCH asks for a redraw; the
+other signals whose default is to end the process end it too, after the terminal is
+restored, with the status that signal gives."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import Final
+
+STOPS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals that end the watch with exit 0."""
+FATAL: Final = tuple(
+    getattr(signal, name)
+    for name in (
+        "SIGQUIT",
+        "SIGUSR1",
+        "SIGUSR2",
+        "SIGALRM",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGXCPU",
+        "SIGIO",
+        "SIGPWR",
+    )
+    if hasattr(signal, name)
+)
+"""Signals whose default ends the process at once, the terminal left as it was drawn on
+(alternate screen, hidden cursor, no echo): caught, the watch ends cleanly, and then the
+signal ends the process as it would have (a shell sees 128+N; SIGQUIT may dump core).
+Faults (SIGSEGV, SIGBUS...) are not here: they cannot be handled at Python's level."""
 
 
 class Stopper:
@@ -16,6 +42,8 @@ class Stopper:
     def __init__(self) -> None:
         self.event = threading.Event()
         self.resized = threading.Event()
+        self.fatal: int | None = None
+        """The first FATAL signal that arrived: ``reraise`` ends the process with it."""
         self._r, self._w = os.pipe()
         self._lock = threading.Lock()
         self._open = True
@@ -31,10 +59,10 @@ class Stopper:
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
         """Installs the handlers for the duration of the block."""
-        old = {
-            sig: signal.signal(sig, self._handle)
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGWINCH)
-        }
+        old = {sig: signal.signal(sig, self._handle) for sig in (*STOPS, signal.SIGWINCH)}
+        for sig in FATAL:
+            if signal.getsignal(sig) is signal.SIG_DFL:  # ignored by the caller: left so
+                old[sig] = signal.signal(sig, self._handle)
         try:
             yield
         finally:
@@ -49,6 +77,8 @@ class Stopper:
         if signum == signal.SIGWINCH:
             self.resized.set()
         else:
+            if signum in FATAL and self.fatal is None:
+                self.fatal = signum
             self.event.set()
         with contextlib.suppress(OSError):
             os.write(self._w, b"\0")
@@ -64,3 +94,14 @@ class Stopper:
         with contextlib.suppress(OSError):
             while os.read(self._r, 512):
                 pass
+
+    def reraise(self) -> None:
+        """Ends the process with the FATAL signal that stopped the watch, if one did (its
+        handler is the default again by then: the block of ``installed`` is over)."""
+        if self.fatal is None:
+            return
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                stream.flush()
+        signal.signal(self.fatal, signal.SIG_DFL)
+        os.kill(os.getpid(), self.fatal)

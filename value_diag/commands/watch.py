@@ -189,6 +189,20 @@ def run_watch(
             raise ReadError(f"no file matches {t.given}")
     stopper = Stopper()
     sink.stop_when(stopper.event.is_set)
+    code = _run(paths, found, sink, options, stopper, clock)
+    stopper.reraise()  # SIGQUIT and its kin: the terminal is restored, now the signal ends it
+    return code
+
+
+def _run(
+    paths: list[str],
+    found: list[Target],
+    sink: Sink,
+    options: WatchOptions,
+    stopper: Stopper,
+    clock: Callable[[], float],
+) -> ExitCode:
+    """The body of ``run_watch``, its signals' handlers installed."""
     if paths == [STDIN]:
         with stopper.installed(), sink:
             return _watch_stdin(sink, options, stopper, clock)

@@ -139,6 +139,8 @@ class KeyReader:
     def __enter__(self) -> KeyReader:
         import termios
 
+        if self._saved is not None:  # entered already: the modes to give back are kept
+            return self
         saved = termios.tcgetattr(self._fd)
         mode = termios.tcgetattr(self._fd)  # a copy to change, its cc list its own
         mode[LFLAG] &= ~(termios.ICANON | termios.ECHO | termios.ECHONL)

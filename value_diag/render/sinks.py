@@ -168,6 +168,9 @@ class LiveSink:
         self._reader: KeyReader | None = None
         self._tstp: Any = None
         """The SIGTSTP handler before ours (None: ours is not installed)."""
+        self._suspending = False
+        """``_suspend`` is running (a Ctrl-Z in it sets ``_again`` instead)."""
+        self._again = False
         self._live = Live(
             self._last,
             console=console,
@@ -210,18 +213,34 @@ class LiveSink:
 
     def _suspend(self, signum: int, frame: FrameType | None) -> None:
         """Ctrl-Z: the terminal as it was (normal screen, cursor, line editing) while the
-        watch is stopped, and the live screen back when it is continued (fg)."""
-        if self._reader is not None:
-            self._reader.restore()
-        self.console.set_alt_screen(False)
-        self.console.show_cursor(True)
-        # SIGSTOP, not SIGTSTP again: the kernel drops a SIGTSTP for an orphaned process
-        # group, and the watch would then go on with the terminal given back.
-        os.kill(os.getpid(), signal.SIGSTOP)
-        if self._reader is not None:
-            self._reader.__enter__()
-        self.console.set_alt_screen(True)
-        self.console.show_cursor(False)
+        watch is stopped, and the live screen back when it is continued (fg).
+
+        A Ctrl-Z that comes while this runs (right after fg) is not handled inside it,
+        which would save the live terminal's modes as the ones to give back: it is noted,
+        and the watch stops again once the live screen is back.
+        """
+        if self._suspending:
+            self._again = True
+            return
+        self._suspending = True
+        try:
+            while True:
+                self._again = False
+                if self._reader is not None:
+                    self._reader.restore()
+                self.console.set_alt_screen(False)
+                self.console.show_cursor(True)
+                # SIGSTOP, not SIGTSTP again: the kernel drops a SIGTSTP for an orphaned
+                # process group, and the watch would then go on with the terminal given back.
+                os.kill(os.getpid(), signal.SIGSTOP)
+                if self._reader is not None:
+                    self._reader.__enter__()
+                self.console.set_alt_screen(True)
+                self.console.show_cursor(False)
+                if not self._again:
+                    break
+        finally:
+            self._suspending = False
         self._draw()
 
     def press(self, keys: list[str]) -> bool:
