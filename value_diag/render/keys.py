@@ -22,6 +22,16 @@ ESC_TIMEOUT_S: Final = 0.05
 A terminal sends a whole sequence in one write; a person pressing Esc then [ is slower."""
 MAX_SEQUENCE: Final = 32
 """Bytes of an escape sequence still waiting for its end after which it is dropped."""
+MAX_STRING: Final = 4096
+"""Bytes of a terminal's string report (DCS, OSC, APC...) still waiting for its end after
+which it is dropped: replies such as a colour or a title are longer than a key's sequence."""
+STRINGS: Final = frozenset(b"P]_^X")
+"""The byte after ESC that opens a string ended by ST (ESC \\) or BEL: DCS (a DECRQSS
+reply), OSC, APC, PM and SOS. None of its bytes is a key."""
+BEL: Final = 0x07
+X10_MOUSE: Final = 3
+"""Bytes after ESC [ M in an X10 mouse report: button, column and row, each 32 + n (a
+click at column 81 is ``q``)."""
 READ_SIZE: Final = 1024
 LFLAG: Final = 3
 CC: Final = 6
@@ -83,6 +93,17 @@ def decode(buffer: bytes) -> tuple[list[str], bytes]:
             if final is not None:
                 keys.append(final)
             i += 3
+        elif intro in STRINGS:  # a report the terminal sends, up to ST or BEL: skipped whole
+            end = _string_end(buffer, i + 2)
+            if end is None:
+                if n - i > MAX_STRING:
+                    return keys, b""  # no end in sight: dropped
+                return keys, buffer[i:]
+            i = end
+        elif buffer[i + 1 : i + 3] == b"[M":  # X10 mouse: three bytes of any value follow
+            if n - i < 3 + X10_MOUSE:
+                return keys, buffer[i:]
+            i += 3 + X10_MOUSE
         elif intro == ord("["):  # CSI: parameters and intermediates, then a final byte
             end = i + 2
             while end < n and not 0x40 <= buffer[end] <= 0x7E:
@@ -101,6 +122,17 @@ def decode(buffer: bytes) -> tuple[list[str], bytes]:
     return keys, b""
 
 
+def _string_end(buffer: bytes, start: int) -> int | None:
+    """The index just past the ST (ESC \\) or BEL that ends the string from ``start``;
+    None if it has not arrived."""
+    for j in range(start, len(buffer)):
+        if buffer[j] == BEL:
+            return j + 1
+        if buffer[j] == ESC and buffer[j + 1 : j + 2] == b"\\":
+            return j + 2
+    return None
+
+
 def _csi(params: bytes, final: int) -> Key | None:
     if final == ord("~"):
         return TILDE.get(params.split(b";")[0])
@@ -108,8 +140,13 @@ def _csi(params: bytes, final: int) -> Key | None:
 
 
 def flush(rest: bytes) -> list[str]:
-    """The keys of a sequence's start that nothing followed in time: a lone ESC is Esc."""
+    """The keys of a sequence's start that nothing followed in time: a lone ESC is Esc.
+
+    A terminal's report cut short (a string, a mouse report) is no key at all.
+    """
     if not rest:
+        return []
+    if len(rest) > 1 and rest[0] == ESC and (rest[1] in STRINGS or rest[1:3] == b"[M"):
         return []
     keys, _ = decode(rest[1:])
     return [Key.ESC, *keys] if rest[0] == ESC else keys
