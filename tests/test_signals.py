@@ -166,3 +166,29 @@ def test_the_readme_names_every_signal_that_is_given_back_the_terminal() -> None
     bullet = readme[start : readme.index("\n- ", start + 1)]
     named = set(re.findall(r"\bSIG[A-Z0-9]+\b", bullet))
     assert named == {signal.Signals(s).name for s in FATAL}
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/null"])
+def test_demo_refuses_an_out_that_is_not_a_regular_file(tmp_path: Path, kind: str) -> None:
+    """A FIFO nobody reads would block the demo where no Ctrl-C reaches it, and a SIGTERM
+    then left its temporary folder."""
+    target = tmp_path / "run.fifo"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target = Path(kind)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.run(
+        [*script(), "demo", "--updates", "2", "--interval", "0", "--out", str(target)],
+        capture_output=True,
+        env=clean_env(TMPDIR=str(tmp)),
+        timeout=DEADLINE * 3,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == f"value-diag: error: cannot write {target}: not a regular file\n"
+    assert list(tmp.iterdir()) == [], "no temporary folder is left"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import stat
 import sys
 import tempfile
 import threading
@@ -123,6 +125,22 @@ def closing(out: str | None) -> str:
     return f"value-diag: the run is kept in {out}: try value-diag once {out} --trend"
 
 
+def _regular_or_new(out: str) -> None:
+    """Refuses an ``--out`` that exists and is not a regular file or a folder (a FIFO, a
+    device, a socket): opening a FIFO to write waits for a reader that may never come,
+    where no signal could end the demo, and watch reads regular files only anyway.
+
+    Raises:
+        ReadError: ``out`` is such a file (named with the path and the reason).
+    """
+    try:
+        mode = os.stat(out).st_mode
+    except OSError:  # not there (or not reachable): writing it says what is wrong
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ReadError(f"cannot write {out}: not a regular file")
+
+
 def run_demo(options: simulate.SimOptions, sink: Sink, out: str | None = None) -> ExitCode:
     """Simulates a run into ``out`` (a temporary file when None) and watches it to the end.
 
@@ -131,8 +149,11 @@ def run_demo(options: simulate.SimOptions, sink: Sink, out: str | None = None) -
     stderr what to try next.
 
     Raises:
-        ReadError: the run could not be written (named with the path and the reason).
+        ReadError: the run could not be written, or ``out`` is not a regular file
+            (named with the path and the reason).
     """
+    if out is not None:
+        _regular_or_new(out)
     with tempfile.TemporaryDirectory(prefix="value-diag-demo-") as tmp:
         path = out or str(Path(tmp) / f"{options.scenario.value}.jsonl")
         producer = Producer(path, options)
