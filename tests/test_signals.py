@@ -80,6 +80,54 @@ def test_watch_obeys_a_signal_while_its_stdout_pipe_is_full(
         os.close(r)
 
 
+def test_a_failing_frame_stdout_could_not_take_still_fails_the_gate_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    """`2>&1` into a pipe nobody reads: the verdict line cannot be written either, and
+    the exit code does not wait for it. The run's path is long, so that each frame takes
+    more than half the pipe: the second, failing, one is the frame stdout cannot take."""
+    folder = tmp_path.joinpath(*["d" * 200] * 20)
+    folder.mkdir(parents=True)
+    name = str((folder / "run.jsonl").relative_to(tmp_path))
+    run = folder / "run.jsonl"
+    run.write_text(healthy(3.0))
+    r, w = os.pipe()
+    fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
+    popen = subprocess.Popen(
+        [*script(), "watch", name, "--format", "json", "--fail-on", "critical"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=w,
+        stderr=w,
+        env=clean_env(),
+    )
+    os.close(w)
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while queued(r) < PIPE_SIZE // 2:  # the first frame
+            assert popen.poll() is None, "watch ended before its first frame"
+            assert time.monotonic() < deadline, f"no first frame ({queued(r)} bytes)"
+            time.sleep(0.02)
+        append(run, healthy(90.0, step=2))  # critical: the gate fails on it
+        while queued(r) < PIPE_SIZE - 4096:
+            assert popen.poll() is None, "the failing frame waits for stdout"
+            assert time.monotonic() < deadline, f"the pipe never filled ({queued(r)} bytes)"
+            time.sleep(0.02)
+        time.sleep(0.2)
+        assert popen.poll() is None, "the failing frame waits for stdout"
+        popen.send_signal(signal.SIGTERM)
+        try:
+            code = popen.wait(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            pytest.fail("SIGTERM did not end watch while stdout and stderr were a full pipe")
+        assert code == 1, "the frames are judged whether or not they could be shown"
+    finally:
+        if popen.poll() is None:
+            popen.kill()
+            popen.wait()
+        os.close(r)
+
+
 # --------------------------------------------------------------------------- the terminal back
 
 

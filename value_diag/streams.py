@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import select
+import stat
 import sys
 from collections.abc import Callable, Iterable
 from typing import IO, Final, TextIO, cast
@@ -101,6 +102,27 @@ def giving_way(stream: IO[str]) -> GivingWay | None:
         return None
 
 
+def silence_shared_stderr() -> None:
+    """Points stderr at /dev/null if it is the pipe stdout is (``2>&1 | reader``), for
+    when stdout's reader left or stopped reading: a line for stderr would wait for ever
+    in a pipe nobody reads, and the exit code must not wait on it."""
+    try:
+        out, err = os.fstat(1), os.fstat(2)
+    except OSError:
+        return
+    if not stat.S_ISFIFO(out.st_mode) or (out.st_dev, out.st_ino) != (err.st_dev, err.st_ino):
+        return
+    if isinstance(sys.stderr, Unfailing):
+        sys.stderr.silence()
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
 def reopen_closed() -> None:
     """A standard stream closed by the caller (`>&-`, `<&-`) is /dev/null instead.
 
@@ -158,6 +180,11 @@ class Unfailing:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)
+
+    def silence(self) -> None:
+        """Nothing more is written (what the buffer holds goes to /dev/null)."""
+        if not self.lost:
+            self._lose()
 
     def _lose(self) -> None:
         """Points the descriptor at /dev/null, so what the stream still holds in its buffer

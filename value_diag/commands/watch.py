@@ -31,7 +31,7 @@ from value_diag.naming import visible
 from value_diag.render.sinks import Sink
 from value_diag.render.terminal import silence_stdout
 from value_diag.state import FoldState
-from value_diag.streams import Stopped
+from value_diag.streams import Stopped, silence_shared_stderr
 
 if TYPE_CHECKING:
     from value_diag.render.keys import KeyReader
@@ -297,6 +297,7 @@ class _Step:
                 self.sink.show(frames, changed, now)
             except (BrokenPipeError, Stopped):  # the reader left, or a signal came while
                 # stdout took nothing: the watch ends, the frames still judged
+                silence_shared_stderr()  # `2>&1` into a pipe that takes nothing
                 silence_stdout()
                 verdict = _verdict(frames, changed, self.sink, self.fail_on, self.fail_count)
                 return verdict or ExitCode.OK
