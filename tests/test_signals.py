@@ -240,3 +240,27 @@ def test_demo_refuses_an_out_that_is_not_a_regular_file(tmp_path: Path, kind: st
     assert proc.returncode == 2
     assert proc.stderr.decode() == f"value-diag: error: cannot write {target}: not a regular file\n"
     assert list(tmp.iterdir()) == [], "no temporary folder is left"
+
+
+def test_demo_ended_by_sigusr1_leaves_no_temporary_folder(tmp_path: Path) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    popen = subprocess.Popen(
+        [*script(), "demo", "--format", "json", "--updates", "1000", "--interval", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=clean_env(TMPDIR=str(tmp)),
+    )
+    try:
+        assert popen.stdout is not None
+        assert popen.stdout.readline().startswith(b"{"), "the first frame"
+        assert [p.name[:16] for p in tmp.iterdir()] == ["value-diag-demo-"]
+        popen.send_signal(signal.SIGUSR1)
+        assert popen.wait(timeout=DEADLINE) == -signal.SIGUSR1
+        assert list(tmp.iterdir()) == [], "the temporary folder is removed"
+    finally:
+        if popen.poll() is None:
+            popen.kill()
+            popen.wait()
+        if popen.stdout is not None:
+            popen.stdout.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -163,7 +164,15 @@ def run_demo(options: simulate.SimOptions, sink: Sink, out: str | None = None) -
             # The watch opens a file that already has its first update: the first frame
             # shows data, not "waiting for" a file about to appear.
             producer.started.wait()
-            code = run_watch([path], shown, WatchOptions(until=producer.drawn))
+
+            def before_fatal() -> None:  # SIGQUIT and its kin: the folder goes first
+                producer.stop.set()
+                thread.join()
+                shutil.rmtree(tmp, ignore_errors=True)
+
+            code = run_watch(
+                [path], shown, WatchOptions(until=producer.drawn), before_fatal=before_fatal
+            )
         except KeyboardInterrupt:  # Ctrl-C before the watch took over the signal
             code = ExitCode.OK
         finally:

@@ -176,8 +176,12 @@ def run_watch(
     sink: Sink,
     options: WatchOptions,
     clock: Callable[[], float] = time.time,
+    before_fatal: Callable[[], None] | None = None,
 ) -> ExitCode:
     """Follows the sources until a signal, --fail-on, or the end of stdin.
+
+    A signal such as SIGQUIT (stopper.FATAL) ends the process once the terminal is
+    restored, after ``before_fatal`` (what the caller must still clean up).
 
     Raises:
         ReadError: a path is a directory or a pattern that matched nothing, or the files
@@ -190,6 +194,8 @@ def run_watch(
     stopper = Stopper()
     sink.stop_when(stopper.event.is_set)
     code = _run(paths, found, sink, options, stopper, clock)
+    if stopper.fatal is not None and before_fatal is not None:
+        before_fatal()
     stopper.reraise()  # SIGQUIT and its kin: the terminal is restored, now the signal ends it
     return code
 
