@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import pty
 import re
+import select
 import signal
+import struct
 import subprocess
 import termios
 import time
@@ -264,3 +267,61 @@ def test_demo_ended_by_sigusr1_leaves_no_temporary_folder(tmp_path: Path) -> Non
             popen.wait()
         if popen.stdout is not None:
             popen.stdout.close()
+
+
+def _drain(master: int, into: bytearray, wait: float = 0.0) -> None:
+    """Reads what the pty has for us, waiting up to ``wait`` for the first bytes."""
+    while select.select([master], [], [], wait)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the watch and every copy of the slave end are gone
+            return
+        if not chunk:
+            return
+        into += chunk
+
+
+def test_sigterm_ends_a_live_watch_whose_output_is_stopped_with_ctrl_s(tmp_path: Path) -> None:
+    """Ctrl-S stops a terminal's output: the watch waits in a write, and SIGTERM still
+    ends it, the terminal given back (output started again, then the normal screen)."""
+    run = tmp_path / "run.jsonl"
+    run.write_text(healthy(3.0))
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    popen = subprocess.Popen(
+        [*script(), "watch", "run.jsonl"],
+        cwd=tmp_path,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=clean_env(TERM="xterm-256color"),
+        start_new_session=True,
+    )
+    os.close(slave)
+    shown = bytearray()
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while b"Bellman" not in shown:
+            assert time.monotonic() < deadline, "no first frame"
+            _drain(master, shown, 0.1)
+        os.write(master, b"\x13")  # Ctrl-S
+        for step in range(150):  # frames the terminal cannot show while it is stopped
+            append(run, healthy(3.0 + step % 7, step=step))
+            _drain(master, shown, 0.03)
+        assert popen.poll() is None
+        popen.send_signal(signal.SIGTERM)
+        done = time.monotonic() + DEADLINE
+        while popen.poll() is None and time.monotonic() < done:
+            _drain(master, shown, 0.05)
+        if popen.poll() is None:
+            pytest.fail("SIGTERM did not end a watch whose output was stopped")
+        assert popen.wait() == 0
+        lflag = termios.tcgetattr(master)[3]
+        assert lflag & termios.ICANON and lflag & termios.ECHO, "line editing and echo back"
+        _drain(master, shown, 0.2)
+        assert shown.endswith(b"\x1b[?1049l\x1b[?25h"), "last: the normal screen and cursor"
+    finally:
+        if popen.poll() is None:
+            popen.kill()
+            popen.wait()
+        os.close(master)

@@ -107,6 +107,10 @@ class Captioned:
         """Passes the stop test on."""
         self.sink.stop_when(stopping)
 
+    def abandon(self) -> None:
+        """Passes it on."""
+        self.sink.abandon()
+
     def _captioned(self, frames: list[Frame]) -> list[Frame]:
         return [dataclasses.replace(f, source=self.caption, short=None) for f in frames]
 

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Final
 
@@ -34,6 +34,10 @@ FATAL: Final = tuple(
 (alternate screen, hidden cursor, no echo): caught, the watch ends cleanly, and then the
 signal ends the process as it would have (a shell sees 128+N; SIGQUIT may dump core).
 Faults (SIGSEGV, SIGBUS...) are not here: they cannot be handled at Python's level."""
+GRACE_S: Final = 0.5
+"""How long the watch has, once a stop signal came, to end by itself (s); after that it is
+stuck in a write nobody takes (a terminal whose output is stopped with Ctrl-S, a hung
+terminal emulator), and the process is ended from another thread."""
 
 
 class Stopper:
@@ -44,6 +48,9 @@ class Stopper:
         self.resized = threading.Event()
         self.fatal: int | None = None
         """The first FATAL signal that arrived: ``reraise`` ends the process with it."""
+        self.abandon: Callable[[], None] | None = None
+        """What gives the terminal back without waiting on it, before a stuck watch is ended."""
+        self._grace: threading.Timer | None = None
         self._r, self._w = os.pipe()
         self._lock = threading.Lock()
         self._open = True
@@ -68,6 +75,9 @@ class Stopper:
         finally:
             for sig, handler in old.items():
                 signal.signal(sig, handler)
+            if self._grace is not None:
+                self._grace.cancel()
+                self._grace.join()  # given up on already: it ends the process when done
             with self._lock:
                 self._open = False
                 os.close(self._r)
@@ -80,6 +90,10 @@ class Stopper:
             if signum in FATAL and self.fatal is None:
                 self.fatal = signum
             self.event.set()
+            if self._grace is None:
+                self._grace = threading.Timer(GRACE_S, self._stuck)
+                self._grace.daemon = True
+                self._grace.start()
         with contextlib.suppress(OSError):
             os.write(self._w, b"\0")
 
@@ -94,6 +108,16 @@ class Stopper:
         with contextlib.suppress(OSError):
             while os.read(self._r, 512):
                 pass
+
+    def _stuck(self) -> None:
+        """The watch did not end within GRACE_S of a stop signal: the main thread waits in
+        a write that will never finish. The terminal is given back without waiting, and the
+        process ends: exit 0, or 128+N for a FATAL signal N (what a shell would see; the
+        default action cannot be set back from this thread)."""
+        if self.abandon is not None:
+            with contextlib.suppress(Exception):
+                self.abandon()
+        os._exit(0 if self.fatal is None else 128 + self.fatal)
 
     def reraise(self) -> None:
         """Ends the process with the FATAL signal that stopped the watch, if one did (its

@@ -193,6 +193,7 @@ def run_watch(
             raise ReadError(f"no file matches {t.given}")
     stopper = Stopper()
     sink.stop_when(stopper.event.is_set)
+    stopper.abandon = sink.abandon
     code = _run(paths, found, sink, options, stopper, clock)
     if stopper.fatal is not None and before_fatal is not None:
         before_fatal()

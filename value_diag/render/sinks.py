@@ -7,8 +7,9 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from rich.text import Text
 
@@ -16,6 +17,7 @@ from value_diag.frame import Frame
 from value_diag.options import Format
 from value_diag.render.frames import Renderer
 from value_diag.render.styled import StyledText
+from value_diag.render.terminal import silence_stdout
 from value_diag.streams import Stopped, giving_way
 
 if TYPE_CHECKING:
@@ -54,6 +56,16 @@ class Sink(Protocol):
     def stop_when(self, stopping: Callable[[], bool]) -> None:
         """A write that stdout cannot take gives way (raises Stopped) once ``stopping``."""
 
+    def abandon(self) -> None:
+        """From another thread, when the watch is stuck writing: the terminal given back
+        without waiting on it."""
+
+
+GIVE_BACK: Final = b"\x1b[?1049l\x1b[?25h"
+"""The normal screen and the cursor back (what Live writes on leaving the alternate screen)."""
+GIVE_BACK_S: Final = 0.3
+"""How long a stuck watch tries to write GIVE_BACK to a terminal with no room (s)."""
+
 
 class StreamSink:
     """Frames printed one after another, for logs and pipes: text, JSON lines or reports.
@@ -80,6 +92,9 @@ class StreamSink:
         """Frames that stdout cannot take are dropped, and Stopped raised, once ``stopping``."""
         if self._out is not None:
             self._out.stopping = stopping
+
+    def abandon(self) -> None:
+        """Nothing: a log has no terminal modes to give back."""
 
     def __enter__(self) -> StreamSink:
         return self
@@ -209,7 +224,36 @@ class LiveSink:
         return self._reader
 
     def stop_when(self, stopping: Callable[[], bool]) -> None:
-        """Nothing: the terminal is drawn as before."""
+        """Nothing: the terminal is drawn as before (see ``abandon``)."""
+
+    def abandon(self) -> None:
+        """The terminal back while the watch is stuck writing to it (its output stopped
+        with Ctrl-S, or nobody reading it): the modes set back, the output nobody took
+        dropped and started again, then the normal screen and the cursor, written without
+        waiting."""
+        if self._reader is not None:
+            self._reader.restore()
+        fd = os.dup(self.console.file.fileno())
+        try:
+            # What the stuck write has not begun goes nowhere: GIVE_BACK is the last word.
+            silence_stdout()
+            _restart_output(fd)
+            time.sleep(GIVE_BACK_S / 3)  # the write under way ends, if the terminal reads
+            os.set_blocking(fd, False)
+            deadline = time.monotonic() + GIVE_BACK_S
+            while True:  # a terminal that reads slowly: room comes
+                try:
+                    os.write(fd, GIVE_BACK)
+                    time.sleep(0.1)  # a pty passes bytes on later: not lost in the hang-up
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.02)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
     def _suspend(self, signum: int, frame: FrameType | None) -> None:
         """Ctrl-Z: the terminal as it was (normal screen, cursor, line editing) while the
@@ -281,6 +325,22 @@ class LiveSink:
         if len(self._frames) < 2:
             return False
         return len(self.console.render_lines(panels, pad=False)) > height
+
+
+def _restart_output(fd: int) -> None:
+    """Drops the output the terminal on ``fd`` has not taken, and starts its output again if
+    it was stopped (tcflow, or a Ctrl-S: undone only by a Ctrl-Q, or by turning IXON off)."""
+    import termios
+
+    with contextlib.suppress(OSError, termios.error):
+        termios.tcflush(fd, termios.TCOFLUSH)
+        termios.tcflow(fd, termios.TCOON)
+        mode = termios.tcgetattr(fd)
+        iflag = mode[0]
+        mode[0] = iflag & ~termios.IXON
+        termios.tcsetattr(fd, termios.TCSANOW, mode)
+        mode[0] = iflag
+        termios.tcsetattr(fd, termios.TCSANOW, mode)
 
 
 def choose_sink(console: Console, renderer: Renderer, fmt: Format, table: bool = False) -> Sink:
