@@ -281,15 +281,23 @@ def _drain(master: int, into: bytearray, wait: float = 0.0) -> None:
         into += chunk
 
 
-def test_sigterm_ends_a_live_watch_whose_output_is_stopped_with_ctrl_s(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("bellman", "args", "code"),
+    [(None, [], 0), (80.0, ["--fail-on", "critical"], 1)],
+    ids=["healthy", "failing"],
+)
+def test_sigterm_ends_a_live_watch_whose_output_is_stopped_with_ctrl_s(
+    tmp_path: Path, bellman: float | None, args: list[str], code: int
+) -> None:
     """Ctrl-S stops a terminal's output: the watch waits in a write, and SIGTERM still
-    ends it, the terminal given back (output started again, then the normal screen)."""
+    ends it, the terminal given back (output started again, then the normal screen). The
+    exit code is the gate's: frames that reached --fail-on fail it even unwritten."""
     run = tmp_path / "run.jsonl"
     run.write_text(healthy(3.0))
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
     popen = subprocess.Popen(
-        [*script(), "watch", "run.jsonl"],
+        [*script(), "watch", "run.jsonl", *args],
         cwd=tmp_path,
         stdin=slave,
         stdout=slave,
@@ -306,7 +314,7 @@ def test_sigterm_ends_a_live_watch_whose_output_is_stopped_with_ctrl_s(tmp_path:
             _drain(master, shown, 0.1)
         os.write(master, b"\x13")  # Ctrl-S
         for step in range(150):  # frames the terminal cannot show while it is stopped
-            append(run, healthy(3.0 + step % 7, step=step))
+            append(run, healthy(3.0 + step % 7 if bellman is None else bellman, step=step))
             _drain(master, shown, 0.03)
         assert popen.poll() is None
         popen.send_signal(signal.SIGTERM)
@@ -315,7 +323,7 @@ def test_sigterm_ends_a_live_watch_whose_output_is_stopped_with_ctrl_s(tmp_path:
             _drain(master, shown, 0.05)
         if popen.poll() is None:
             pytest.fail("SIGTERM did not end a watch whose output was stopped")
-        assert popen.wait() == 0
+        assert popen.wait() == code
         lflag = termios.tcgetattr(master)[3]
         assert lflag & termios.ICANON and lflag & termios.ECHO, "line editing and echo back"
         _drain(master, shown, 0.2)

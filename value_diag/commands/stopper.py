@@ -48,6 +48,9 @@ class Stopper:
         self.resized = threading.Event()
         self.fatal: int | None = None
         """The first FATAL signal that arrived: ``reraise`` ends the process with it."""
+        self.code = 0
+        """The exit code a watch ended from another thread takes: 1 once frames reaching
+        --fail-on are on their way out, so a stuck write never turns a failure into 0."""
         self.abandon: Callable[[], None] | None = None
         """What gives the terminal back without waiting on it, before a stuck watch is ended."""
         self._grace: threading.Timer | None = None
@@ -112,12 +115,13 @@ class Stopper:
     def _stuck(self) -> None:
         """The watch did not end within GRACE_S of a stop signal: the main thread waits in
         a write that will never finish. The terminal is given back without waiting, and the
-        process ends: exit 0, or 128+N for a FATAL signal N (what a shell would see; the
-        default action cannot be set back from this thread)."""
+        process ends: exit ``code`` (1 if the frames being written failed the gate), or
+        128+N for a FATAL signal N (what a shell would see; the default action cannot be
+        set back from this thread)."""
         if self.abandon is not None:
             with contextlib.suppress(Exception):
                 self.abandon()
-        os._exit(0 if self.fatal is None else 128 + self.fatal)
+        os._exit(self.code if self.fatal is None else 128 + self.fatal)
 
     def reraise(self) -> None:
         """Ends the process with the FATAL signal that stopped the watch, if one did (its

@@ -95,6 +95,19 @@ def _verdict(
     return ExitCode.FAIL
 
 
+def _reached(
+    frames: list[Frame], changed: list[int], fail_on: Status | None, fail_count: int
+) -> bool:
+    """Whether the new frames end the watch at --fail-on (what ``_verdict`` says FAIL to)."""
+    if fail_on is None or not any(reaches(gate(frames[i]).level, fail_on) for i in changed):
+        return False
+    if fail_count == 1:
+        return True
+    from value_diag.render.compare import failing
+
+    return len(failing(frames, fail_on)) >= fail_count
+
+
 def _frames(
     sources: list[Followed],
     thresholds: Thresholds,
@@ -300,6 +313,8 @@ class _Step:
         the watch (--fail-on reached), else None."""
         now = self.clock()
         if changed:
+            if _reached(frames, changed, self.fail_on, self.fail_count):
+                self.stopper.code = ExitCode.FAIL  # before a write that may never end
             try:
                 self.sink.show(frames, changed, now)
             except (BrokenPipeError, Stopped):  # the reader left, or a signal came while
