@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -64,25 +65,11 @@ def run_once(
     Otherwise the worst of the runs' codes, a failed run counting only when at least
     ``fail_count`` runs failed.
     """
-    listed = run_files(targets(paths, options.pattern), options.latest)
-    files = listed.files
     now = time.time()
     frames: list[Frame] = []
     codes: list[ExitCode] = []
-    if len(listed.unreadable) == 1 and not files:  # nothing else to say: one error line
-        raise ReadError(cannot_read(listed.unreadable[0]))
-    for folder in listed.unreadable:
-        sys.stderr.write(f"value-diag: error: {clean(cannot_read(folder), limit=None)}\n")
-        codes.append(ExitCode.ERROR)
-    for path, name in named_in_order(files):
-        try:
-            runs = _read(path, options.history)
-        except ReadError as exc:
-            if len(files) == 1 and not listed.unreadable:
-                raise
-            sys.stderr.write(f"value-diag: error: {clean(str(exc), limit=None)}\n")
-            codes.append(ExitCode.ERROR)
-            continue
+    inputs = read_inputs(paths, options.pattern, options.latest, codes, history=options.history)
+    for path, name, runs in inputs:
         for frame in frames_of(runs, path, name, renderer.thresholds, now):
             frames.append(frame)
             codes.append(exit_code(frame.health.status, options.fail_on, _fired(frame, options)))
@@ -119,17 +106,55 @@ def _fired(frame: Frame, options: OnceOptions) -> Status | None:
     return gate(frame).level
 
 
-def _read(path: str, history: int) -> FileState:
+def read_inputs(
+    paths: list[str],
+    pattern: str | None,
+    latest: bool,
+    codes: list[ExitCode],
+    *,
+    history: int = 0,
+    recent: int = KEPT_UPDATES,
+) -> Iterator[tuple[str, str, FileState]]:
+    """Each run file ``paths`` stand for, with the name it is shown by and its runs (the
+    ``history`` and ``recent`` updates of each kept), in order.
+
+    A folder that cannot be listed, or a file that cannot be read, is said on stderr and
+    adds ERROR to ``codes``: the others are still read, and a gate never passes what it
+    could not read.
+
+    Raises:
+        ReadError: the one input given cannot be read (nothing else to say).
+    """
+    listed = run_files(targets(paths, pattern), latest)
+    files = listed.files
+    if len(listed.unreadable) == 1 and not files:  # nothing else to say: one error line
+        raise ReadError(cannot_read(listed.unreadable[0]))
+    for folder in listed.unreadable:
+        sys.stderr.write(f"value-diag: error: {clean(cannot_read(folder), limit=None)}\n")
+        codes.append(ExitCode.ERROR)
+    for path, name in named_in_order(files):
+        try:
+            runs = read_file(path, history, recent)
+        except ReadError as exc:
+            if len(files) == 1 and not listed.unreadable:
+                raise
+            sys.stderr.write(f"value-diag: error: {clean(str(exc), limit=None)}\n")
+            codes.append(ExitCode.ERROR)
+            continue
+        yield path, name, runs
+
+
+def read_file(path: str, history: int = 0, recent: int = KEPT_UPDATES) -> FileState:
     """A file's runs; a remote one (a URL) read in ranged parts, dated by its last write.
 
     Raises:
         ReadError: it cannot be read (a URL is named without its credentials).
     """
     if not is_url(path):
-        return read_path(path, history=history, recent=KEPT_UPDATES)
+        return read_path(path, history=history, recent=recent)
     from value_diag.ingest.remote import read_remote
 
-    return read_remote(path, history=history, recent=KEPT_UPDATES)
+    return read_remote(path, history=history, recent=recent)
 
 
 def _say_verdict(frames: list[Frame], renderer: Renderer, fail_on: Status, fail_count: int) -> None:

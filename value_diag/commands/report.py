@@ -21,13 +21,10 @@ from typing import Final
 
 from value_diag import __version__
 from value_diag.commands.framing import runs_of
-from value_diag.commands.paths import cannot_read, named_in_order, run_files, targets
+from value_diag.commands.once import read_inputs
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
-from value_diag.ingest.fold import FileState
-from value_diag.ingest.parallel import read_path
-from value_diag.ingest.urls import is_url
 from value_diag.options import KEPT_UPDATES, Format
 from value_diag.render.compare import WORRY, sort_worst_first, worry
 from value_diag.render.frames import TITLE, Renderer
@@ -63,25 +60,11 @@ def run_report(paths: list[str], renderer: Renderer, options: ReportOptions) -> 
     from value_diag.report.page import Run, page
     from value_diag.report.series import series_of
 
-    listed = run_files(targets(paths, options.pattern), options.latest)
-    files = listed.files
     now = time.time()
     runs: list[Run] = []
     codes: list[ExitCode] = []
-    if len(listed.unreadable) == 1 and not files:
-        raise ReadError(cannot_read(listed.unreadable[0]))
-    for folder in listed.unreadable:
-        sys.stderr.write(f"value-diag: error: {clean(cannot_read(folder), limit=None)}\n")
-        codes.append(ExitCode.ERROR)
-    for path, name in named_in_order(files):
-        try:
-            file = _read(path)
-        except ReadError as exc:
-            if len(files) == 1 and not listed.unreadable:
-                raise
-            sys.stderr.write(f"value-diag: error: {clean(str(exc), limit=None)}\n")
-            codes.append(ExitCode.ERROR)
-            continue
+    inputs = read_inputs(paths, options.pattern, options.latest, codes, recent=REPORT_UPDATES)
+    for path, name, file in inputs:
         for source, short, state in runs_of(file, path, name):
             whole = Frame(source, state, None, renderer.thresholds, now, short)
             series = series_of(whole)
@@ -98,19 +81,6 @@ def run_report(paths: list[str], renderer: Renderer, options: ReportOptions) -> 
     _write(options.output, text)
     _say(options, len(text.encode()), [r.frame for r in ordered])
     return worst(codes)
-
-
-def _read(path: str) -> FileState:
-    """A file's runs with REPORT_UPDATES updates each (see once._read).
-
-    Raises:
-        ReadError: it cannot be read (a URL is named without its credentials).
-    """
-    if not is_url(path):
-        return read_path(path, recent=REPORT_UPDATES)
-    from value_diag.ingest.remote import read_remote
-
-    return read_remote(path, recent=REPORT_UPDATES)
 
 
 def _as_once(state: FoldState) -> FoldState:
