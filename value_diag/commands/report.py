@@ -121,7 +121,9 @@ def _say(options: ReportOptions, size: int, frames: list[Frame]) -> None:
         shown = clean(options.output, limit=None)
         sys.stderr.write(f"value-diag: wrote {shown}: {count(len(frames), 'run')}, {_size(size)}\n")
     if options.format is Format.GITHUB:
-        _append_summary(summary_line(options.output, frames) + "\n")
+        from value_diag.render.github import append_summary
+
+        append_summary(summary_line(options.output, frames) + "\n")
 
 
 def _size(n: int) -> str:
@@ -150,21 +152,3 @@ def summary_line(output: str, frames: list[Frame]) -> str:
 
 GITHUB_RUN_VARS: Final = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
 """Where GitHub Actions says which run this is: its page lists the job's artifacts."""
-
-
-def _append_summary(text: str) -> None:
-    """Appends to the file GITHUB_STEP_SUMMARY names, if any; best effort, as the
-    summary of `once --format github` (a failed write is a warning on stderr)."""
-    from value_diag.render.github import STEP_SUMMARY
-
-    path = os.environ.get(STEP_SUMMARY)
-    if not path:
-        return
-    try:
-        with Path(path).open("a", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        sys.stderr.write(
-            f"value-diag: warning: cannot write step summary {clean(path)}: {reason}\n"
-        )

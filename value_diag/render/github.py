@@ -199,18 +199,25 @@ def write_summary(frames: list[Frame], compare: bool = False, critic: bool = Fal
     """Appends the frames as markdown to the file GITHUB_STEP_SUMMARY names, if any.
 
     With ``compare``, one table of every run (``critic``: with the critic's columns)
-    instead of a section each.
+    instead of a section each (see ``append_summary``).
+    """
+    if not frames or not os.environ.get(STEP_SUMMARY):
+        return
+    if compare:
+        append_summary(compare_markdown(frames, critic=critic) + "\n")
+    else:
+        append_summary("".join(markdown(frame) + "\n" for frame in frames))
+
+
+def append_summary(text: str) -> None:
+    """Appends ``text`` to the file GITHUB_STEP_SUMMARY names, if any.
 
     Best effort: the annotations and the exit code matter more than the summary, so a
     file that cannot be written costs a one-line warning on stderr and nothing else.
     """
     path = os.environ.get(STEP_SUMMARY)
-    if not path or not frames:
+    if not path:
         return
-    if compare:
-        text = compare_markdown(frames, critic=critic) + "\n"
-    else:
-        text = "".join(markdown(frame) + "\n" for frame in frames)
     try:
         with Path(path).open("a", encoding="utf-8") as f:
             f.write(text)
