@@ -30,8 +30,6 @@ Health.values under scale-free, when D is known)."""
 BELLMAN_RATIO: Final = "bellman_ratio"
 """bellman_error / D^2 (esper-lite's mean |TD error| squared first): what the scale-free
 rules compare Bellman's thresholds with (in Health.values as TD_BIAS is)."""
-CRITIC_MARKS: Final = (*CRITIC_FIELDS, SPAN, CALIB)
-"""The marks of the CRITIC CALIBRATION block that the five-line panel does not have."""
 LOW_RETURN_VARIANCE: Final = "low return variance"
 """The note of a metric not judged because the returns hardly vary (below the floor)."""
 NO_RETURN_MEAN: Final = "no return_mean: V's bias not judged"

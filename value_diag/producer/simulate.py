@@ -18,7 +18,6 @@ from value_diag.producer.metrics import RolloutMetrics, compute_value_metrics
 from value_diag.producer.writer import TelemetryWriter, compile_record, flat_record, run_header
 from value_diag.schema import VALUE_FIELDS, ValueFunctionMetrics
 
-GAMMA: Final = 0.99
 N_ENVS: Final = 4
 """EPOCH_COMPLETED events per update, one per environment, as esper-lite writes them."""
 MAX_EPOCHS: Final = 25
