@@ -29,7 +29,7 @@ from test_startup import PROBE
 
 from value_diag.commands.report import REPORT_UPDATES
 from value_diag.health import DEFAULT_RULES, Preset, rules_for
-from value_diag.report.series import MAX_POINTS
+from value_diag.render.series import MAX_POINTS
 
 Json = dict[str, Any]
 
@@ -40,8 +40,9 @@ PANEL_WORD: Final = {"NaN": "NaN", "Infinity": "Inf", "-Infinity": "-Inf"}
 REPORT_MODULES: Final = (
     "value_diag.report",
     "value_diag.report.page",
-    "value_diag.report.series",
-    "value_diag.report.charts",
+    "value_diag.render.series",
+    "value_diag.render.guides",
+    "value_diag.render.chart",
     "value_diag.report.encode",
     "value_diag.commands.report",
 )

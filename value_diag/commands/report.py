@@ -3,7 +3,7 @@
 The inputs are whatever `once` takes (files, folders, patterns, URLs, stdin), resolved
 and named the same way (commands/paths.py), and each run is judged as `once` judges it.
 What `once` does not keep, the report reads too: up to REPORT_UPDATES updates of each
-run, for its charts (report/series.py). The page is written whole or not at all.
+run, for its charts (render/series.py). The page is written whole or not at all.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def run_report(paths: list[str], renderer: Renderer, options: ReportOptions) -> 
     are still reported (exit 2), a run with no usable record exits 3, else 0. Nothing is
     written when no run could be read.
     """
+    from value_diag.render.series import series_of
     from value_diag.report.page import Run, page
-    from value_diag.report.series import series_of
 
     now = time.time()
     runs: list[Run] = []

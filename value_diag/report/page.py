@@ -23,11 +23,11 @@ from value_diag.config import PRESET_OPTION
 from value_diag.health import DEFAULT_ORIGIN, WRITER_PRESET, Rules
 from value_diag.render.compare import WORRY, Cell, columns_of, worry
 from value_diag.render.frames import TITLE
+from value_diag.render.guides import CHARTS, Guide, guide
 from value_diag.render.sanitize import clean, clean_name
+from value_diag.render.series import Series
 from value_diag.render.words import count
-from value_diag.report.charts import CHARTS, Guide, guide
 from value_diag.report.encode import encode_values, encode_x, non_finite, script_json
-from value_diag.report.series import Series
 
 if TYPE_CHECKING:
     from value_diag.frame import Frame

@@ -18,7 +18,7 @@ from value_diag import health
 from value_diag.frame import Frame
 from value_diag.gate import earlier_frames
 from value_diag.health import Health, Level
-from value_diag.report.charts import CHARTS, Chart
+from value_diag.render.guides import CHARTS, Chart
 
 MAX_POINTS: Final = 600
 """Points a run's chart keeps at most: a 64-run sweep stays a few MB, whatever its length."""
