@@ -16,10 +16,15 @@ Measured in one invocation, so that each figure shares the machine's load with i
    files: the median of --runs runs of each, taken in turns after one checked run of each.
    The logs are generated once into --cache (about a minute) and kept there.
 
+3. The live view (``--live``, bench/live.py): `watch` on a 120x30 pty at 40 and 256 runs,
+   key to screen p50/p95, idle CPU and bytes a second to the terminal, the build of the
+   venv beside any other checkout given with ``--build DIR``.
+
 Prints a table beside the targets of issue 14 (--json: the figures as JSON); asserts nothing.
 Measures the value-diag of the running interpreter's venv.
 
     python bench/sweep.py [--seconds 30] [--files 256] [--runs 9] [--rounds 1] [--json]
+    python bench/sweep.py --live [--files 40 256] [--build DIR ...] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -410,6 +415,12 @@ def details(sweep: Following, one: Following, first: FirstFrame, seconds: float)
 
 
 def main() -> None:
+    if "--live" in sys.argv:
+        from bench import live
+
+        sys.argv.remove("--live")
+        live.main()
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=256, help="run files of the sweep")
     ap.add_argument("--interval", type=float, default=2.0, help="seconds between a file's lines")

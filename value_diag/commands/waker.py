@@ -37,6 +37,8 @@ class Wake:
 
 UNKNOWN: Final = Wake(None)
 """A wait that cannot tell what changed: every followed file is looked at."""
+NOTHING: Final = Wake(frozenset())
+"""A wait cut short that saw no change: only files behind in reading are looked at."""
 
 
 class Waker:
@@ -81,12 +83,19 @@ class Waker:
         self.fallback: str | None = None
         """Why notifications could not be had (it looks every TICK_S instead)."""
 
-    def wait(self) -> Wake:
+    def wait(self, timeout: float | None = None) -> Wake:
         """Returns after the next change, key, signal or tick: what it knows changed.
 
         The first wait of a notifier cannot tell: what changed before it started sent no
-        event it could see.
+        event it could see. With ``timeout`` (a frame held back by the frame-rate cap,
+        due shorter than a tick), it waits only that long for a key or a signal and says
+        that nothing is known to have changed: the notifier keeps what it sees for the
+        next wait.
         """
+        if timeout is not None and timeout < (TICK_S if self.poll is None else self.poll):
+            if timeout > 0:
+                self._sleep(timeout)
+            return NOTHING
         fresh = False
         if self.poll is None and self._watch is None and self._dirs and self.fallback is None:
             self._watch = self._start()

@@ -394,10 +394,13 @@ def _loop(
         if stop() or (options.until is not None and options.until(frames)):
             return ExitCode.OK
         wake = UNKNOWN
+        if _pressed(keys, sink):  # read on every pass, a reading burst or not
+            return ExitCode.OK
         if not any(s.pending for s in sources):
-            wake = waker.wait()
-            if keys is not None and keys.pending() and sink.press(keys.read_keys()):
+            wake = waker.wait(sink.due())
+            if _pressed(keys, sink):
                 return ExitCode.OK
+        sink.flush()
         if stop():
             return ExitCode.OK
         turn += 1
@@ -433,6 +436,12 @@ def _loop(
             for s in sources:
                 s.announce(waker.fallback, now)
             changed = list(range(len(sources)))
+
+
+def _pressed(keys: KeyReader | None, sink: Sink) -> bool:
+    """The keys waiting, all of them, given to the sink (one redraw for the batch);
+    True if one ends the watch (q)."""
+    return keys is not None and keys.pending() and sink.press(keys.read_keys())
 
 
 def _switched(new: str, old: str, deleted: bool = False) -> str:

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 FRAME_COLS: Final = 8
 """Columns a border takes around its title or caption: corners, rules and padding."""
+MIN_LINES: Final = 3
+"""Lines a panel takes at the least: its top and bottom border and one line of body
+("[no data]"). The live view knows from this alone that many runs cannot fit as panels."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,8 @@ from value_diag.streams import Stopped, giving_way
 if TYPE_CHECKING:
     from types import FrameType
 
-    from rich.console import Console, OverflowMethod, RenderableType
+    from rich.console import Console, ConsoleOptions, OverflowMethod, RenderableType, RenderResult
+    from rich.segment import Segment
 
     from value_diag.render.github import Annotator
     from value_diag.render.keys import KeyReader
@@ -60,7 +61,18 @@ class Sink(Protocol):
         """From another thread, when the watch is stuck writing: the terminal given back
         without waiting on it."""
 
+    def due(self) -> float | None:
+        """Seconds until a frame held back by the frame-rate cap must be drawn (0: now);
+        None when none is held back. The watch waits no longer than this."""
 
+    def flush(self) -> None:
+        """Draws the frame held back by the frame-rate cap, if its time has come."""
+
+
+FRAME_S: Final = 0.1
+"""Least time between two redraws of the live view for new data or the age (s): at most
+about 10 a second, however fast data comes. A frame held back is drawn once this has passed
+(``due``). Keys are answered at once, one redraw for each batch read."""
 GIVE_BACK: Final = b"\x1b[?1049l\x1b[?25h"
 """The normal screen and the cursor back (what Live writes on leaving the alternate screen)."""
 GIVE_BACK_S: Final = 0.3
@@ -129,6 +141,13 @@ class StreamSink:
         """None: keys are read from a terminal only, and frames here go to a log."""
         return None
 
+    def due(self) -> float | None:
+        """None: every frame of a log is printed when it comes."""
+        return None
+
+    def flush(self) -> None:
+        """Nothing is held back."""
+
     def press(self, keys: list[str]) -> bool:
         """Never called: there are no keys."""
         return False
@@ -166,7 +185,13 @@ class LiveSink:
     a row per run, moved through with keys (render/table.py). ``q`` ends the watch.
     """
 
-    def __init__(self, console: Console, renderer: Renderer, table: bool = False) -> None:
+    def __init__(
+        self,
+        console: Console,
+        renderer: Renderer,
+        table: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         from rich.live import Live
 
         from value_diag.render.tableview import TableView
@@ -186,6 +211,14 @@ class LiveSink:
         self._suspending = False
         """``_suspend`` is running (a Ctrl-Z in it sets ``_again`` instead)."""
         self._again = False
+        self._clock = clock
+        self._drawn_at = -FRAME_S
+        """When the screen was last redrawn (``clock``)."""
+        self._held = False
+        """A change is not drawn yet: the cap holds it back until ``due``."""
+        self._stopping: Callable[[], bool] = lambda: False
+        self.redraws = 0
+        """Screens drawn so far."""
         self._live = Live(
             self._last,
             console=console,
@@ -224,7 +257,9 @@ class LiveSink:
         return self._reader
 
     def stop_when(self, stopping: Callable[[], bool]) -> None:
-        """Nothing: the terminal is drawn as before (see ``abandon``)."""
+        """A backlog of keys is not gone through further once ``stopping`` (a stuck
+        write is ``abandon``'s)."""
+        self._stopping = stopping
 
     def abandon(self) -> None:
         """The terminal back while the watch is stuck writing to it (its output stopped
@@ -285,17 +320,18 @@ class LiveSink:
                     break
         finally:
             self._suspending = False
-        self._draw()
+        self._paint()
 
     def press(self, keys: list[str]) -> bool:
-        """Moves through the table; True for q."""
+        """Moves through the table, a whole batch of keys before one redraw; True for q,
+        and for a stop signal that comes while a long backlog (a paste) is gone through."""
         from value_diag.render.tableview import Key
 
-        for key in keys:
-            if key == Key.QUIT:
+        for n, key in enumerate(keys):
+            if key == Key.QUIT or (n % STOP_EVERY == STOP_EVERY - 1 and self._stopping()):
                 return True
             self.view = self.view.press(key)
-        self._draw()
+        self._paint()  # at once: the cap is for data, a key is answered without delay
         return False
 
     def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
@@ -308,23 +344,80 @@ class LiveSink:
         self.view = self.view.with_frames(frames, now)
         self._draw()
 
+    def due(self) -> float | None:
+        """Seconds until the frame held back by the cap is drawn; None if none is."""
+        if not self._held:
+            return None
+        return max(0.0, self._drawn_at + FRAME_S - self._clock())
+
+    def flush(self) -> None:
+        """Draws the frame held back by the cap once FRAME_S has passed since the last."""
+        if self._held and self._clock() - self._drawn_at >= FRAME_S:
+            self._paint()
+
     def _draw(self) -> None:
+        """The screen redrawn now, or held back until FRAME_S after the last redraw
+        (``due``, ``flush``): the latest state is what is drawn then, so none is lost."""
+        self._held = True
+        self.flush()
+
+    def _paint(self) -> None:
+        self._held = False
+        self._drawn_at = self._clock()
+        self.redraws += 1
         width, height = self.console.size
-        panels = self.renderer.stacked(self._frames, self._now)
-        if self.table or self._taller(panels, height):
+        lines = None if self.table else self._panels(width, height)
+        if lines is None:
             from value_diag.render.table import render
 
             self.view = self.view.sized(height)
             self._last = render(self.view, self.renderer, width, height)
         else:
-            self._last = panels
+            self._last = lines
         self._live.update(self._last, refresh=True)
 
-    def _taller(self, panels: RenderableType, height: int) -> bool:
-        """Whether the panels need more lines than the screen has."""
-        if len(self._frames) < 2:
-            return False
-        return len(self.console.render_lines(panels, pad=False)) > height
+    def _panels(self, width: int, height: int) -> RenderableType | None:
+        """The panels of every run, if they fit the screen; else None (the table shows).
+
+        Decided without drawing a panel when even the smallest panels could not fit
+        (MIN_LINES each), and else by drawing them one by one until they overflow: no
+        more panels are ever drawn than the screen could hold, whatever the number of
+        runs, and the panels drawn to decide are the ones shown.
+        """
+        from value_diag.render.boxed import MIN_LINES
+
+        frames = self._frames
+        if len(frames) < 2:  # one panel is drawn whatever its height
+            return self.renderer.stacked(frames, self._now)
+        if len(frames) * MIN_LINES > height:
+            return None
+        options = self.console.options.update_width(width)
+        lines: list[list[Segment]] = []
+        for frame in frames:
+            boxed = self.renderer.boxed(frame, self._now, named=True)
+            lines += self.console.render_lines(boxed, options, pad=False)
+            if len(lines) > height:
+                return None
+        return _Lines(lines)
+
+
+STOP_EVERY: Final = 64
+"""Keys of a backlog gone through between two looks at the stop flag."""
+
+
+class _Lines:
+    """Lines rendered already (the panels drawn to decide that they fit), drawn as they are."""
+
+    def __init__(self, lines: list[list[Segment]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+
+        newline = Segment.line()
+        for line in self.lines:
+            yield from line
+            yield newline
 
 
 def _restart_output(fd: int) -> None:

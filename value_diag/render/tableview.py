@@ -125,14 +125,13 @@ class TableView:
 
     def order(self) -> list[Run]:
         """The runs as the table lists them."""
-        return ordered(self.runs.values(), self.sort, self.now)
+        return _order(self.runs, self.sort, self.now)[0]
 
     def index(self) -> int:
         """The selected row's place in the order (0: the top, also for no selection)."""
         if self.selected is None:
             return 0
-        names = [r.name for r in self.order()]
-        return names.index(self.selected) if self.selected in names else 0
+        return _order(self.runs, self.sort, self.now)[1].get(self.selected, 0)
 
     def current(self) -> Run | None:
         """The selected run; None without runs."""
@@ -261,6 +260,27 @@ class TableView:
         """``after``, scrolled so that the selection stays on the screen line it was on."""
         line = self.index() - self.offset
         return replace(after, offset=after.index() - line)._scrolled()
+
+
+_Order = tuple[Mapping[str, Run], Sort, "float | None", list[Run], dict[str, int]]
+_last: list[_Order] = []
+"""The last order made, with the runs, sort and time it is of: every key asks for the order
+several times, and a backlog of keys (a paste) would sort every run for each."""
+
+
+def _order(
+    runs: Mapping[str, Run], sort: Sort, now: float | None
+) -> tuple[list[Run], dict[str, int]]:
+    """The runs in ``sort`` order and each one's place in it, made once for the same runs
+    (the same mapping: views share it until new frames come), sort and time."""
+    if _last:
+        r, s, n, order, places = _last[0]
+        if r is runs and s is sort and n == now:
+            return order, places
+    order = ordered(runs.values(), sort, now)
+    places = {run.name: i for i, run in reversed(list(enumerate(order)))}
+    _last[:] = [(runs, sort, now, order, places)]
+    return order, places
 
 
 _OPENED_BY: Final = {Mode.HELP: Key.HELP, Mode.WHY: Key.WHY}
