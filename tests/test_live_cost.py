@@ -14,12 +14,14 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import DEADLINE
 from ptyterm import Pty
 from rich.console import Console
 
+import value_diag.render.runs as runs
 import value_diag.render.tableview as tableview
 from value_diag.frame import Frame
 from value_diag.render.frames import Renderer
@@ -65,8 +67,12 @@ def frames(n: int, now: float = 0.0) -> list[Frame]:
     return [Frame(f"runs/seed{i:03d}/run.jsonl", FoldState(), None, at=now) for i in range(n)]
 
 
+Make = Callable[..., tuple[LiveSink, Counted, io.StringIO]]
+"""The ``live`` fixture: a LiveSink on a console of 120 columns, its renderer, its output."""
+
+
 @pytest.fixture
-def live() -> Iterator[Callable[..., tuple[LiveSink, Counted, io.StringIO]]]:
+def live() -> Iterator[Make]:
     sinks: list[LiveSink] = []
 
     def make(
@@ -88,20 +94,18 @@ def live() -> Iterator[Callable[..., tuple[LiveSink, Counted, io.StringIO]]]:
         sink.__exit__(None, None, None)
 
 
-@pytest.mark.parametrize("runs", [11, 40, 256])
-def test_no_panel_is_drawn_while_the_table_shows(
-    live: Callable[..., tuple[LiveSink, ...]], runs: int
-) -> None:
+@pytest.mark.parametrize("count", [11, 40, 256])
+def test_no_panel_is_drawn_while_the_table_shows(live: Make, count: int) -> None:
     sink, renderer, out = live()
     for second in range(3):
-        sink.tick(frames(runs, second), second)
+        sink.tick(frames(count, second), second)
         sink.flush()
     assert renderer.bodies == 0
-    assert f"{runs} runs" in out.getvalue(), "the table is what was drawn"
+    assert f"{count} runs" in out.getvalue(), "the table is what was drawn"
 
 
 def test_no_panel_is_drawn_under_table_even_when_they_would_fit(
-    live: Callable[..., tuple[LiveSink, ...]],
+    live: Make,
 ) -> None:
     sink, renderer, out = live(table=True)
     sink.tick(frames(2), 0.0)
@@ -110,7 +114,7 @@ def test_no_panel_is_drawn_under_table_even_when_they_would_fit(
 
 
 def test_panels_that_fit_are_built_once_per_redraw(
-    live: Callable[..., tuple[LiveSink, ...]],
+    live: Make,
 ) -> None:
     sink, renderer, out = live()
     sink.tick(frames(3), 0.0)
@@ -120,7 +124,7 @@ def test_panels_that_fit_are_built_once_per_redraw(
 
 
 def test_panels_stop_being_built_once_they_overflow(
-    live: Callable[..., tuple[LiveSink, ...]],
+    live: Make,
 ) -> None:
     sink, renderer, out = live(height=10, lines=5)  # panels of 7 lines: the second overflows
     sink.tick(frames(3), 0.0)
@@ -135,7 +139,7 @@ def test_panels_stop_being_built_once_they_overflow(
 
 
 def test_redraws_for_data_are_capped_and_the_last_is_drawn_when_due(
-    live: Callable[..., tuple[LiveSink, ...]],
+    live: Make,
 ) -> None:
     clock = Clock()
     sink, _renderer, out = live(clock=clock)
@@ -156,7 +160,7 @@ def test_redraws_for_data_are_capped_and_the_last_is_drawn_when_due(
     assert sink.redraws == 2, "nothing held back: nothing drawn"
 
 
-def test_a_batch_of_keys_is_one_redraw_at_once(live: Callable[..., tuple[LiveSink, ...]]) -> None:
+def test_a_batch_of_keys_is_one_redraw_at_once(live: Make) -> None:
     clock = Clock()
     sink, _renderer, _out = live(clock=clock)
     sink.tick(frames(256, 0.0), 0.0)
@@ -168,12 +172,12 @@ def test_a_batch_of_keys_is_one_redraw_at_once(live: Callable[..., tuple[LiveSin
 
 def test_a_backlog_of_keys_sorts_the_runs_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = 0
-    real = tableview.ordered
+    real = runs.ordered
 
-    def counting(*args: object, **kwargs: object) -> list[object]:
+    def counting(*args: Any, **kwargs: Any) -> list[runs.Run]:
         nonlocal calls
         calls += 1
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(tableview, "ordered", counting)
     view = TableView().with_frames(frames(1000), 0.0).sized(30)
@@ -184,7 +188,7 @@ def test_a_backlog_of_keys_sorts_the_runs_once(monkeypatch: pytest.MonkeyPatch) 
     assert view.index() == 0
 
 
-def test_a_stop_signal_ends_a_backlog_of_keys(live: Callable[..., tuple[LiveSink, ...]]) -> None:
+def test_a_stop_signal_ends_a_backlog_of_keys(live: Make) -> None:
     sink, _renderer, _out = live()
     sink.tick(frames(1000, 0.0), 0.0)
     stopping = False
