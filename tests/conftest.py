@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -65,6 +68,75 @@ def run_cli(
         check=False,
         cwd=cwd,
     )
+
+
+@contextlib.contextmanager
+def _process_state(environ: dict[str, str], cwd: Path | None) -> Iterator[None]:
+    """The variables and the working folder a console script would have had, for the
+    layers that still read ``os.environ`` or the working folder themselves; restored after."""
+    saved, here = dict(os.environ), os.getcwd()
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        yield
+    finally:
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def invoke(
+    args: Sequence[str],
+    *,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 30,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """`value-diag ARGS` run in this process against a test Environment, captured as
+    ``run_cli`` captures the console script: stdout and stderr as bytes (UTF-8, as under
+    C.UTF-8, unless PYTHONIOENCODING says otherwise), the exit code, stdin a pipe holding
+    ``input``. For usage, format and exit-code checks; ``run_cli`` stays where processes,
+    signals or terminals are the point. ``timeout`` is accepted for the same call, not
+    enforced."""
+    from value_diag.cli import main
+    from value_diag.environment import Environment
+
+    environ = env if env is not None else clean_env()
+    # The encoding Python gives the standard streams (PYTHONIOENCODING=name[:errors]).
+    named, _, errors = environ.get("PYTHONIOENCODING", "").partition(":")
+    encoding = named or "utf-8"
+    out, err = io.BytesIO(), io.BytesIO()
+    read_fd, write_fd = os.pipe()
+    feeder = threading.Thread(target=_feed, args=(write_fd, input or b""), daemon=True)
+    feeder.start()
+    with (
+        open(read_fd, encoding=encoding, errors=errors or None, closefd=True) as stdin,
+        io.TextIOWrapper(
+            out, encoding=encoding, errors=errors or None, write_through=True
+        ) as stdout,
+        io.TextIOWrapper(err, encoding=encoding, errors="backslashreplace") as stderr,
+        _process_state(environ, cwd),
+    ):
+        test_env = Environment(stdin=stdin, stdout=stdout, stderr=stderr, environ=environ)
+        try:
+            code = main(list(args), test_env)
+        finally:
+            stdout.flush()
+            stderr.flush()
+        result = subprocess.CompletedProcess(
+            ["value-diag", *args], code, out.getvalue(), err.getvalue()
+        )
+    feeder.join()  # stdin is closed: a feeder whose input was not all read ends too
+    return result
+
+
+def _feed(fd: int, data: bytes) -> None:
+    """Writes ``data`` to a pipe and closes it (ignoring a reader that left early)."""
+    with open(fd, "wb") as pipe, contextlib.suppress(BrokenPipeError):
+        pipe.write(data)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import SAMPLES, clean_env, run_cli, script
+from conftest import SAMPLES, clean_env, invoke, script
 from telemetry import FRAME_KEYS, json_value
 
 from value_diag import __version__
@@ -124,7 +124,7 @@ def no_traceback(proc: subprocess.CompletedProcess[bytes]) -> None:
 
 def test_text_in_a_pipe_is_a_header_and_five_unbordered_lines() -> None:
     path = SAMPLES / "healthy.jsonl"
-    proc = run_cli(["once", str(path)])
+    proc = invoke(["once", str(path)])
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == b""
     assert b"\x1b" not in proc.stdout, "no ANSI escapes in a pipe by default"
@@ -156,7 +156,7 @@ def test_text_in_a_pipe_is_a_header_and_five_unbordered_lines() -> None:
 )
 def test_colour_choice(args: list[str], env: dict[str, str], expect: str) -> None:
     """plain: no escape at all; colour: colour escapes; no-colour: styles maybe, colours not."""
-    proc = run_cli(["once", str(SAMPLES / "healthy.jsonl"), *args], env=clean_env(**env))
+    proc = invoke(["once", str(SAMPLES / "healthy.jsonl"), *args], env=clean_env(**env))
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode("utf-8")
     assert "VALUE DIAGNOSTICS" in out
@@ -172,7 +172,7 @@ def test_colour_choice(args: list[str], env: dict[str, str], expect: str) -> Non
 def test_plain_frame_keeps_the_spec_styles(tmp_path: Path) -> None:
     """The header's bold does not leak: a healthy Bellman must not look like a great V-Corr."""
     path = flat_file(tmp_path / "run.jsonl", v_return_correlation=0.9, bellman_error=7.0)
-    proc = run_cli(["once", str(path), "--color", "always"])
+    proc = invoke(["once", str(path), "--color", "always"])
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode("utf-8")
     assert styles_of(out, "0.9↗") == ["1;32"], "V-Corr >= 0.8 is green bold"
@@ -181,7 +181,7 @@ def test_plain_frame_keeps_the_spec_styles(tmp_path: Path) -> None:
 
 
 def test_collapse_shows_non_finite_values_and_fails_on_critical() -> None:
-    proc = run_cli(["once", str(SAMPLES / "collapse.jsonl"), "--fail-on", "critical"])
+    proc = invoke(["once", str(SAMPLES / "collapse.jsonl"), "--fail-on", "critical"])
     assert proc.returncode == 1
     assert proc.stderr.decode("utf-8").startswith("value-diag: ")
     lines = proc.stdout.decode("utf-8").splitlines()
@@ -198,7 +198,7 @@ def test_collapse_shows_non_finite_values_and_fails_on_critical() -> None:
 
 def test_json_is_one_strict_line_with_the_documented_shape() -> None:
     path = SAMPLES / "collapse.jsonl"
-    proc = run_cli(["once", str(path), "--format", "json"])
+    proc = invoke(["once", str(path), "--format", "json"])
     assert proc.returncode == 0, "--fail-on defaults to never: a critical run still exits 0"
     assert proc.stderr == b""
     obj = strict_json(proc.stdout)
@@ -237,7 +237,7 @@ def test_json_of_the_real_producer_sample() -> None:
     last_ppo = [e for e in events if e["event_type"] == "PPO_UPDATE_COMPLETED"][-1]["data"]
     assert any(not math.isfinite(last_ppo[name]) for name in NINE), "sample has non-finite"
 
-    proc = run_cli(["once", str(PRODUCER_SAMPLE), "--format", "json"])
+    proc = invoke(["once", str(PRODUCER_SAMPLE), "--format", "json"])
     assert proc.returncode == 0, proc.stderr
     obj = strict_json(proc.stdout)
     assert obj["bad_lines"] == 0
@@ -257,7 +257,7 @@ def test_json_escapes_hostile_strings_and_spells_negative_infinity(tmp_path: Pat
         compile_line(backend=backend, mode="[red]x[/red]"),
         json.dumps(metrics(return_p10=-math.inf)),  # a bare -Infinity token
     )
-    proc = run_cli(["once", str(path), "--format", "json"])
+    proc = invoke(["once", str(path), "--format", "json"])
     assert b"\x1b" not in proc.stdout and b"\x07" not in proc.stdout, "escaped, never raw"
     obj = strict_json(proc.stdout)
     assert obj["infrastructure"]["compile_backend"] == backend, "the exact string, escaped"
@@ -285,7 +285,7 @@ def test_fail_on_threshold(
     sample: str, fail_on: str, status: str, code: int, culprits: str
 ) -> None:
     path = str(SAMPLES / f"{sample}.jsonl")
-    proc = run_cli(["once", path, "-f", "json", "--fail-on", fail_on])
+    proc = invoke(["once", path, "-f", "json", "--fail-on", fail_on])
     assert strict_json(proc.stdout)["status"] == status
     assert proc.returncode == code
     said = f"value-diag: {path} reached {status} (--fail-on {fail_on}): {culprits}\n"
@@ -307,7 +307,7 @@ NO_DATA_FILES: Final = {
 @pytest.mark.parametrize(("kind", "bad"), [("foreign", 0), ("bad-only", 2)])
 def test_no_usable_record_json_exits_3(tmp_path: Path, kind: str, bad: int) -> None:
     path = write_lines(tmp_path / f"{kind}.jsonl", *NO_DATA_FILES[kind])
-    proc = run_cli(["once", str(path), "--format", "json", "--fail-on", "warning"])
+    proc = invoke(["once", str(path), "--format", "json", "--fail-on", "warning"])
     assert proc.returncode == 3
     obj = strict_json(proc.stdout)
     assert obj["status"] == "no_data"
@@ -325,7 +325,7 @@ def test_no_usable_record_json_exits_3(tmp_path: Path, kind: str, bad: int) -> N
 def test_empty_file_text_prints_no_data_and_exits_3(tmp_path: Path) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_bytes(b"")
-    proc = run_cli(["once", str(path), "--fail-on", "warning"])
+    proc = invoke(["once", str(path), "--fail-on", "warning"])
     assert proc.returncode == 3, "no data comes before --fail-on"
     lines = proc.stdout.decode("utf-8").splitlines()
     assert " | no data | " in lines[0]
@@ -344,7 +344,7 @@ def test_bad_line_mid_file_is_counted_and_the_last_good_record_shown(tmp_path: P
         '{"epoch": 4}',
         compile_line(mode="max-autotune"),  # the fold goes on past the bad line
     )
-    proc = run_cli(["once", str(path), "--format", "json"])
+    proc = invoke(["once", str(path), "--format", "json"])
     assert proc.returncode == 0, proc.stderr
     obj = strict_json(proc.stdout)
     assert (obj["records"], obj["bad_lines"]) == (3, 1)
@@ -353,7 +353,7 @@ def test_bad_line_mid_file_is_counted_and_the_last_good_record_shown(tmp_path: P
     assert {name: obj["value_function"][name]["value"] for name in NINE} == good
     assert obj["infrastructure"]["compile_mode"] == "max-autotune"
 
-    text = run_cli(["once", str(path)])
+    text = invoke(["once", str(path)])
     assert text.returncode == 0
     lines = text.stdout.decode("utf-8").splitlines()
     assert "1 bad line" in lines[0]
@@ -367,7 +367,7 @@ def test_bad_line_mid_file_is_counted_and_the_last_good_record_shown(tmp_path: P
     ids=["format", "fail-on", "color"],
 )
 def test_bad_option_value_is_a_usage_error(option: list[str]) -> None:
-    proc = run_cli(["once", str(SAMPLES / "healthy.jsonl"), *option])
+    proc = invoke(["once", str(SAMPLES / "healthy.jsonl"), *option])
     assert proc.returncode == 2
     assert proc.stdout == b""
     no_traceback(proc)
@@ -381,7 +381,7 @@ def test_unreadable_input_is_one_line_on_stderr_and_exit_2(tmp_path: Path, kind:
     path = tmp_path / ("d" * 60) / "run.jsonl"
     if kind == "directory":
         path.mkdir(parents=True)
-    proc = run_cli(["once", str(path)])
+    proc = invoke(["once", str(path)])
     assert proc.returncode == 2
     assert proc.stdout == b""
     no_traceback(proc)
@@ -394,7 +394,7 @@ def test_unreadable_input_is_one_line_on_stderr_and_exit_2(tmp_path: Path, kind:
 def test_unreadable_input_without_permission_exits_2(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "secret.jsonl", compile_line())
     path.chmod(0)
-    proc = run_cli(["once", str(path)])
+    proc = invoke(["once", str(path)])
     assert proc.returncode == 2
     no_traceback(proc)
     err = proc.stderr.decode("utf-8")
@@ -403,7 +403,7 @@ def test_unreadable_input_without_permission_exits_2(tmp_path: Path) -> None:
 
 def test_unreadable_path_escape_sequences_are_not_echoed(tmp_path: Path) -> None:
     path = tmp_path / "\x1b]52;c;SGVsbG8=\x1b\\evil.jsonl"
-    proc = run_cli(["once", str(path)])
+    proc = invoke(["once", str(path)])
     assert proc.returncode == 2
     assert b"evil.jsonl" in proc.stderr
     assert b"\x1b" not in proc.stderr, proc.stderr
@@ -414,8 +414,8 @@ def test_unreadable_path_escape_sequences_are_not_echoed(tmp_path: Path) -> None
 
 def test_stdin_gives_the_same_json_as_the_path() -> None:
     path = SAMPLES / "collapse.jsonl"
-    by_path = run_cli(["once", str(path), "--format", "json"])
-    by_stdin = run_cli(["once", "-", "--format", "json"], input=path.read_bytes())
+    by_path = invoke(["once", str(path), "--format", "json"])
+    by_stdin = invoke(["once", "-", "--format", "json"], input=path.read_bytes())
     assert by_stdin.returncode == by_path.returncode == 0
     from_path, from_stdin = strict_json(by_path.stdout), strict_json(by_stdin.stdout)
     assert from_stdin.pop("source") == from_stdin.pop("name") == "<stdin>"
@@ -484,7 +484,7 @@ def test_escape_and_markup_injection_is_neutralised(tmp_path: Path, color: str) 
         compile_line(backend="\u001b]52;c;SGVsbG8=\u0007evil", mode="[red]x[/red]"),
         json.dumps({"step": 0, **metrics()}),
     )
-    proc = run_cli(["once", str(path), "--color", color])
+    proc = invoke(["once", str(path), "--color", color])
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert b"\x1b]" not in out, "no OSC sequence"
@@ -518,7 +518,7 @@ def test_ascii_option_prints_only_ascii(
     tmp_path: Path, overrides: dict[str, float], corr_cell: str, spread_flag: bool
 ) -> None:
     path = flat_file(tmp_path / "run.jsonl", **overrides)
-    proc = run_cli(["once", str(path), "--ascii"])
+    proc = invoke(["once", str(path), "--ascii"])
     assert proc.stderr == b""
     assert all(byte < 0x80 for byte in proc.stdout), proc.stdout
     lines = proc.stdout.decode("ascii").splitlines()
@@ -529,9 +529,7 @@ def test_ascii_option_prints_only_ascii(
 
 
 def test_ascii_only_stdout_falls_back_to_ascii_glyphs() -> None:
-    proc = run_cli(
-        ["once", str(SAMPLES / "bimodal.jsonl")], env=clean_env(PYTHONIOENCODING="ascii")
-    )
+    proc = invoke(["once", str(SAMPLES / "bimodal.jsonl")], env=clean_env(PYTHONIOENCODING="ascii"))
     assert proc.returncode == 0
     assert proc.stderr == b"", proc.stderr.decode(errors="replace")
     assert all(byte < 0x80 for byte in proc.stdout), proc.stdout
@@ -547,7 +545,7 @@ def test_ascii_only_stdout_falls_back_to_ascii_glyphs() -> None:
 
 
 def test_version() -> None:
-    proc = run_cli(["--version"])
+    proc = invoke(["--version"])
     assert proc.returncode == 0
     built = "yes" if COMPILED else "no"
     assert proc.stdout == f"value-diag {__version__} (compiled name search: {built})\n".encode()
@@ -567,7 +565,7 @@ def test_version_via_python_m() -> None:
 
 @pytest.mark.parametrize("args", [["--help"], ["once", "--help"]], ids=["top", "once"])
 def test_help_has_examples(args: list[str]) -> None:
-    proc = run_cli(args)
+    proc = invoke(args)
     assert proc.returncode == 0
     assert proc.stderr == b""
     assert "Examples" in proc.stdout.decode("utf-8")

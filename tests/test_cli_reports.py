@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import SAMPLES, clean_env, run_cli, script
+from conftest import SAMPLES, clean_env, invoke, run_cli
 from telemetry import COLLAPSE_CULPRITS, json_value
 from test_cli_once import NINE, metrics
 from watching import Spawn
@@ -79,15 +79,8 @@ def write(path: Path, text: str) -> Path:
 def run_in(
     cwd: Path, args: Sequence[str], env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """`value-diag ARGS` started in ``cwd`` (where configs are looked for)."""
-    return subprocess.run(
-        [*script(), *args],
-        cwd=cwd,
-        capture_output=True,
-        env=env if env is not None else clean_env(),
-        timeout=30,
-        check=False,
-    )
+    """`value-diag ARGS` run in ``cwd`` (where configs are looked for)."""
+    return invoke(args, cwd=cwd, env=env)
 
 
 def strict(text: str) -> Any:
@@ -163,8 +156,8 @@ def undated(caption: str) -> str:
 def test_once_trend_text_adds_sparklines_to_lines_1_to_4() -> None:
     path = sample("collapse")
     env = clean_env(LC_ALL="C.UTF-8")  # Unicode glyphs whatever the developer's locale
-    plain = run_cli(["once", path], env=env).stdout.decode("utf-8").splitlines()
-    proc = run_cli(["once", path, "--trend"], env=env)
+    plain = invoke(["once", path], env=env).stdout.decode("utf-8").splitlines()
+    proc = invoke(["once", path, "--trend"], env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == b""
     lines = proc.stdout.decode("utf-8").splitlines()
@@ -189,7 +182,7 @@ def test_once_trend_text_adds_sparklines_to_lines_1_to_4() -> None:
 
 
 def test_once_trend_ascii_with_a_short_history() -> None:
-    proc = run_cli(["once", sample("healthy"), "--trend", "--ascii", "--history", "5"])
+    proc = invoke(["once", sample("healthy"), "--trend", "--ascii", "--history", "5"])
     assert proc.returncode == 0, proc.stderr
     assert all(byte < 0x80 for byte in proc.stdout)
     lines = proc.stdout.decode("ascii").splitlines()
@@ -203,7 +196,7 @@ def test_once_trend_ascii_with_a_short_history() -> None:
 
 
 def test_once_trend_colours_a_nan_red() -> None:
-    proc = run_cli(["once", sample("collapse"), "--trend", "--color", "always"])
+    proc = invoke(["once", sample("collapse"), "--trend", "--color", "always"])
     out = proc.stdout.decode("utf-8")
     assert any("31" in codes.split(";") for codes in styles_of(out, "!")), "a red !"
 
@@ -222,7 +215,7 @@ def test_once_trend_json_history_is_the_last_n_value_records(
     path = SAMPLES / f"{name}.jsonl"
     records = value_records(path)
     assert 5 < len(records) < 500
-    proc = run_cli(["once", str(path), "--format", "json", "--trend", *args])
+    proc = invoke(["once", str(path), "--format", "json", "--trend", *args])
     assert proc.returncode == 0, proc.stderr
     history = one_json(proc)["history"]
     assert set(history) == set(NINE)
@@ -235,7 +228,7 @@ def test_once_trend_json_history_is_the_last_n_value_records(
 
 
 def test_json_without_trend_has_no_history() -> None:
-    proc = run_cli(["once", sample("healthy"), "--format", "json", "--history", "5"])
+    proc = invoke(["once", sample("healthy"), "--format", "json", "--history", "5"])
     assert proc.returncode == 0, proc.stderr
     assert "history" not in one_json(proc)
 
@@ -247,11 +240,11 @@ def test_config_file_changes_levels_styles_and_exit_code(tmp_path: Path) -> None
     run = run_file(tmp_path / "run.jsonl", {"bellman_error": 60.0})
     config = write(tmp_path / "lenient.toml", LENIENT)
 
-    default = run_cli(["once", str(run), "-f", "json", "--fail-on", "warning"])
+    default = invoke(["once", str(run), "-f", "json", "--fail-on", "warning"])
     assert one_json(default)["value_function"]["bellman_error"]["level"] == "critical"
     assert default.returncode == 1
 
-    lenient = run_cli(
+    lenient = invoke(
         ["once", str(run), "-f", "json", "--fail-on", "warning", "--config", str(config)]
     )
     obj = one_json(lenient)
@@ -259,7 +252,7 @@ def test_config_file_changes_levels_styles_and_exit_code(tmp_path: Path) -> None
     assert obj["status"] == "ok"
     assert lenient.returncode == 0, lenient.stderr
 
-    styled = run_cli(["once", str(run), "--color", "always", "--config", str(config)])
+    styled = invoke(["once", str(run), "--color", "always", "--config", str(config)])
     out = styled.stdout.decode("utf-8")
     assert styles_of(out, "60") == ["32"], "green like any healthy Bellman"
     assert "VALUE DIAGNOSTICS | ok |" in re.sub(r"\x1b\[[0-9;]*m", "", out)
@@ -268,9 +261,7 @@ def test_config_file_changes_levels_styles_and_exit_code(tmp_path: Path) -> None
 def test_config_still_alarms_above_its_own_levels(tmp_path: Path) -> None:
     run = run_file(tmp_path / "run.jsonl", {"bellman_error": 150.0})
     config = write(tmp_path / "lenient.toml", LENIENT)
-    proc = run_cli(
-        ["once", str(run), "-f", "json", "--fail-on", "warning", "--config", str(config)]
-    )
+    proc = invoke(["once", str(run), "-f", "json", "--fail-on", "warning", "--config", str(config)])
     assert one_json(proc)["value_function"]["bellman_error"]["level"] == "warning"
     assert proc.returncode == 1
 
@@ -290,7 +281,7 @@ def test_invalid_config_is_one_line_naming_file_and_key_and_exit_2(
     tmp_path: Path, content: str, key: str
 ) -> None:
     config = write(tmp_path / "bad.toml", content)
-    proc = run_cli(["once", sample("healthy"), "--config", str(config)])
+    proc = invoke(["once", sample("healthy"), "--config", str(config)])
     assert proc.returncode == 2
     assert proc.stdout == b""
     err = one_error_line(proc)
@@ -299,7 +290,7 @@ def test_invalid_config_is_one_line_naming_file_and_key_and_exit_2(
 
 def test_missing_config_file_is_exit_2(tmp_path: Path) -> None:
     missing = tmp_path / "missing.toml"
-    proc = run_cli(["once", sample("healthy"), "--config", str(missing)])
+    proc = invoke(["once", sample("healthy"), "--config", str(missing)])
     assert proc.returncode == 2
     assert str(missing) in one_error_line(proc)
 
@@ -384,7 +375,7 @@ def test_thresholds_command_prints_every_value_and_its_source(tmp_path: Path) ->
 
 def test_thresholds_command_refuses_a_bad_config(tmp_path: Path) -> None:
     config = write(tmp_path / "ci.toml", "[thresholds]\nv_return_correlation = { warning = 0.9 }\n")
-    proc = run_cli(["thresholds", "--config", str(config)])
+    proc = invoke(["thresholds", "--config", str(config)])
     assert proc.returncode == 2
     assert proc.stdout == b""
     err = one_error_line(proc)
@@ -456,7 +447,7 @@ def levels(path: str) -> dict[str, str]:
 @pytest.mark.parametrize("name", ["collapse", "eager"])
 def test_github_annotates_each_alarming_metric(name: str, tmp_path: Path) -> None:
     path = sample(name)
-    proc = run_cli(["once", path, "--format", "github"])
+    proc = invoke(["once", path, "--format", "github"])
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == b""
     got = commands(proc)
@@ -481,7 +472,7 @@ def test_github_annotates_each_alarming_metric(name: str, tmp_path: Path) -> Non
 
 def test_github_notice_when_all_is_well() -> None:
     path = sample("healthy")
-    proc = run_cli(["once", path, "--format", "github", "--fail-on", "warning"])
+    proc = invoke(["once", path, "--format", "github", "--fail-on", "warning"])
     assert proc.returncode == 0
     got = commands(proc)
     assert len(got) == 1
@@ -491,7 +482,7 @@ def test_github_notice_when_all_is_well() -> None:
 
 
 def test_github_fail_on_keeps_its_exit_code() -> None:
-    proc = run_cli(["once", sample("collapse"), "--format", "github", "--fail-on", "critical"])
+    proc = invoke(["once", sample("collapse"), "--format", "github", "--fail-on", "critical"])
     assert proc.returncode == 1
     assert any(command == "error" for command, _, _ in commands(proc))
 
@@ -505,7 +496,7 @@ def test_github_escapes_hostile_file_names_and_backends(tmp_path: Path) -> None:
         compile_={**COMPILE, "compile_backend": backend},
     )
     summary = tmp_path / "summary.md"
-    proc = run_cli(
+    proc = invoke(
         ["once", str(path), "--format", "github"], env=clean_env(GITHUB_STEP_SUMMARY=str(summary))
     )
     assert proc.returncode == 0, proc.stderr
@@ -537,7 +528,7 @@ def test_github_step_summary_gets_markdown_appended(tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
     env = clean_env(GITHUB_STEP_SUMMARY=str(summary))
     for _ in range(2):
-        proc = run_cli(["once", sample("bimodal"), "--format", "github"], env=env)
+        proc = invoke(["once", sample("bimodal"), "--format", "github"], env=env)
         assert proc.returncode == 0, proc.stderr
     md = summary.read_text(encoding="utf-8")
     assert md.count("### VALUE DIAGNOSTICS") == 2, "appended each run, never overwritten"
@@ -545,14 +536,14 @@ def test_github_step_summary_gets_markdown_appended(tmp_path: Path) -> None:
     assert "bimodal.jsonl" in md
     assert "**warning**" in md
 
-    text = run_cli(["once", sample("healthy")], env=env)
+    text = invoke(["once", sample("healthy")], env=env)
     assert text.returncode == 0
     assert summary.read_text(encoding="utf-8") == md, "only --format github writes the summary"
 
 
 def test_github_unwritable_step_summary_is_one_warning_line(tmp_path: Path) -> None:
     summary = tmp_path / "no-such-dir" / "summary.md"
-    proc = run_cli(
+    proc = invoke(
         ["once", sample("healthy"), "--format", "github"],
         env=clean_env(GITHUB_STEP_SUMMARY=str(summary)),
     )
@@ -569,7 +560,7 @@ def test_github_unwritable_step_summary_is_one_warning_line(tmp_path: Path) -> N
 
 def test_markdown_is_a_table_with_a_row_per_metric() -> None:
     path = sample("bimodal")
-    proc = run_cli(["once", path, "--format", "markdown"])
+    proc = invoke(["once", path, "--format", "markdown"])
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode("utf-8")
     assert "\x1b" not in out
@@ -598,7 +589,7 @@ def test_markdown_escapes_a_hostile_backend(tmp_path: Path) -> None:
         {},
         compile_={**COMPILE, "compile_backend": "a|b\x1b[31m`c`\n| x | y |"},
     )
-    proc = run_cli(["once", str(path), "--format", "markdown"])
+    proc = invoke(["once", str(path), "--format", "markdown"])
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode("utf-8")
     assert "\x1b" not in out
@@ -621,7 +612,7 @@ def visible(markup: str) -> str:
 def test_svg_and_html_exports(tmp_path: Path) -> None:
     run = run_file(tmp_path / "run.jsonl", {"v_return_correlation": 0.87, "bellman_error": 12.3})
     svg, page = tmp_path / "frame.svg", tmp_path / "frame.html"
-    proc = run_cli(["once", str(run), "--svg", str(svg), "--html", str(page)])
+    proc = invoke(["once", str(run), "--svg", str(svg), "--html", str(page)])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode("utf-8").startswith("VALUE DIAGNOSTICS | ok |"), "stdout as usual"
 
@@ -654,7 +645,7 @@ def test_svg_is_as_wide_as_the_panels_not_the_whole_canvas(tmp_path: Path, runs:
     """
     for run in runs:
         shutil.copy(sample(run), tmp_path)
-    proc = run_cli(["once", *(f"{r}.jsonl" for r in runs), "--svg", "frame.svg"], cwd=tmp_path)
+    proc = invoke(["once", *(f"{r}.jsonl" for r in runs), "--svg", "frame.svg"], cwd=tmp_path)
     assert proc.returncode in (0, 1), proc.stderr
     assert 95 < svg_columns((tmp_path / "frame.svg").read_text(encoding="utf-8")) < 110
 
@@ -666,7 +657,7 @@ def test_svg_is_wide_enough_for_a_long_title(tmp_path: Path) -> None:
     run = Path(shutil.copy(sample("collapse"), deep))
     assert len(str(run)) > 250
     svg = tmp_path / "frame.svg"
-    proc = run_cli(["once", str(run), "--svg", str(svg)])
+    proc = invoke(["once", str(run), "--svg", str(svg)])
     assert proc.returncode == 0, proc.stderr
     drawing = svg.read_text(encoding="utf-8")
     assert svg_columns(drawing) > 200
@@ -677,7 +668,7 @@ def test_svg_is_wide_enough_for_a_long_title(tmp_path: Path) -> None:
 
 def test_svg_of_a_comparison_holds_every_run(tmp_path: Path) -> None:
     svg = tmp_path / "runs.svg"
-    proc = run_cli(["once", sample("healthy"), sample("collapse"), "--compare", "--svg", str(svg)])
+    proc = invoke(["once", sample("healthy"), sample("collapse"), "--compare", "--svg", str(svg)])
     assert proc.returncode == 0, proc.stderr
     shown = visible(svg.read_text(encoding="utf-8"))
     assert "VALUE DIAGNOSTICS" in shown
@@ -691,7 +682,7 @@ def test_svg_of_a_comparison_holds_every_run(tmp_path: Path) -> None:
 
 def test_unwritable_export_is_exit_2(tmp_path: Path) -> None:
     target = tmp_path / "missing-dir" / "frame.svg"
-    proc = run_cli(["once", sample("healthy"), "--svg", str(target)])
+    proc = invoke(["once", sample("healthy"), "--svg", str(target)])
     assert proc.returncode == 2
     assert str(target) in one_error_line(proc)
 
@@ -732,7 +723,7 @@ STEPS: Final = {
 
 def test_several_files_print_one_text_frame_each_in_order() -> None:
     paths = [sample(n) for n in ALL]
-    proc = run_cli(["once", *paths])
+    proc = invoke(["once", *paths])
     assert proc.returncode == 0, proc.stderr
     frames = proc.stdout.decode("utf-8").split("\n\n")
     assert len(frames) == len(ALL)
@@ -746,7 +737,7 @@ def test_several_files_print_one_text_frame_each_in_order() -> None:
 
 def test_several_files_print_one_json_line_each_in_order() -> None:
     paths = [sample(n) for n in ALL]
-    proc = run_cli(["once", *paths, "--format", "json"])
+    proc = invoke(["once", *paths, "--format", "json"])
     assert proc.returncode == 0, proc.stderr
     frames = json_lines(proc)
     assert [(f["source"], f["name"], f["status"]) for f in frames] == [
@@ -756,7 +747,7 @@ def test_several_files_print_one_json_line_each_in_order() -> None:
 
 def test_compare_is_one_table_sorted_worst_first() -> None:
     paths = [sample(n) for n in ALL]
-    proc = run_cli(["once", *paths, "--compare"])
+    proc = invoke(["once", *paths, "--compare"])
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode("utf-8")
     assert out.count("VALUE DIAGNOSTICS") == 1, "one table, not a frame per run"
@@ -777,12 +768,12 @@ def test_compare_is_one_table_sorted_worst_first() -> None:
 
 def test_compare_json_is_a_list_in_the_same_order() -> None:
     paths = [sample(n) for n in reversed(ALL)]
-    text = run_cli(["once", *paths, "--compare"]).stdout.decode("utf-8")
+    text = invoke(["once", *paths, "--compare"]).stdout.decode("utf-8")
     table_order = [
         row.split()[0] for row in text.splitlines() if row.split()[:1] and row.split()[0] in ALL
     ]
     assert sorted(table_order) == sorted(ALL), text
-    proc = run_cli(["once", *paths, "--compare", "--format", "json"])
+    proc = invoke(["once", *paths, "--compare", "--format", "json"])
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode("utf-8")
     assert out.count("\n") == 1
@@ -794,9 +785,7 @@ def test_compare_json_is_a_list_in_the_same_order() -> None:
 
 
 def test_compare_colours_cells_by_level() -> None:
-    proc = run_cli(
-        ["once", sample("healthy"), sample("collapse"), "--compare", "--color", "always"]
-    )
+    proc = invoke(["once", sample("healthy"), sample("collapse"), "--compare", "--color", "always"])
     out = proc.stdout.decode("utf-8")
     assert "1;31" in styles_of(out, "critical"), "status word of the dying run is red bold"
     assert "1;31" in styles_of(out, "NaN‼"), "a critical value: red, and its glyph"
@@ -815,7 +804,7 @@ def test_several_files_unreadable_one_is_reported_and_the_others_printed(
 ) -> None:
     missing = tmp_path / "gone.jsonl"
     healthy, bimodal = copied(tmp_path, "healthy"), copied(tmp_path, "bimodal")
-    proc = run_cli(["once", healthy, str(missing), bimodal, "-f", "json"])
+    proc = invoke(["once", healthy, str(missing), bimodal, "-f", "json"])
     assert proc.returncode == 2
     assert str(missing) in one_error_line(proc)
     assert [(f["source"], f["name"]) for f in json_lines(proc)] == [
@@ -824,7 +813,7 @@ def test_several_files_unreadable_one_is_reported_and_the_others_printed(
     ], "the runs read, in natural order of their names"
 
     collapse = copied(tmp_path, "collapse")
-    table = run_cli(["once", healthy, str(missing), collapse, "--compare"])
+    table = invoke(["once", healthy, str(missing), collapse, "--compare"])
     assert table.returncode == 2
     assert str(missing) in one_error_line(table)
     out = table.stdout.decode("utf-8")
@@ -848,7 +837,7 @@ def test_several_files_exit_with_the_worst_code(
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
     paths = [str(empty) if n == "empty" else copied(tmp_path, n) for n in names]
-    proc = run_cli(["once", *paths, *args])
+    proc = invoke(["once", *paths, *args])
     assert proc.returncode == code, proc.stderr
     # --fail-on says which run failed it, by the name it is shown by, and why; nothing
     # else is said.

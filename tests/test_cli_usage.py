@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import clean_env, run_cli
+from conftest import clean_env, invoke, run_cli
 from ptyterm import Pty
 
 USAGE_ONCE = "Usage: value-diag once [OPTIONS] PATH..."
@@ -61,7 +61,7 @@ USAGE_TOP = "Usage: value-diag [OPTIONS] COMMAND [ARGS]..."
 def test_every_usage_error_is_the_usage_line_then_one_error_line(
     tmp_path: Path, args: list[str], usage: str, error: str
 ) -> None:
-    proc = run_cli(args)
+    proc = invoke(args)
     assert proc.returncode == 2
     assert proc.stdout == b""
     assert proc.stderr.decode().splitlines() == [usage, f"value-diag: error: {error}"]
@@ -84,7 +84,7 @@ def test_a_word_after_poll_that_is_no_number_and_no_file_is_refused(
     """Not a second file to wait for forever."""
     run = tmp_path / "run.jsonl"
     run.write_text('{"bellman_error": 1.0}\n')
-    proc = run_cli(["watch", str(run), "--poll", value], timeout=10)
+    proc = invoke(["watch", str(run), "--poll", value], timeout=10)
     assert proc.returncode == 2
     assert proc.stderr.decode().splitlines() == [USAGE_WATCH, f"value-diag: error: {error}"]
 
@@ -107,7 +107,7 @@ def test_a_bare_poll_means_the_default_interval(tmp_path: Path, where: str) -> N
 
 
 def test_dash_v_is_the_version() -> None:
-    short, long = run_cli(["-V"]), run_cli(["--version"])
+    short, long = invoke(["-V"]), invoke(["--version"])
     assert short.returncode == long.returncode == 0
     assert short.stdout == long.stdout and short.stdout.startswith(b"value-diag ")
 
@@ -126,7 +126,7 @@ def _clean(text: str, width: int) -> None:
 
 @pytest.mark.parametrize("args", HELPS, ids=lambda a: a[0])
 def test_help_in_a_pipe_is_clean(args: list[str]) -> None:
-    proc = run_cli(args)
+    proc = invoke(args)
     assert proc.returncode == 0 and proc.stderr == b""
     _clean(proc.stdout.decode(), 78)
 
@@ -143,7 +143,7 @@ def test_help_on_a_terminal_80_columns_wide_is_clean(tmp_path: Path, args: list[
 
 
 def test_the_command_list_gives_each_command_one_whole_line() -> None:
-    text = run_cli(["--help"]).stdout.decode()
+    text = invoke(["--help"]).stdout.decode()
     commands = text.split("Commands:\n")[1].split("\n\n")[0].splitlines()
     assert [line.split()[0] for line in commands] == [
         "once", "watch", "report", "thresholds", "simulate", "demo"
@@ -152,5 +152,5 @@ def test_the_command_list_gives_each_command_one_whole_line() -> None:
 
 
 def test_usage_errors_keep_to_stderr_whatever_the_width() -> None:
-    proc = run_cli(["once", "x", "--format", "yaml"], env=clean_env(COLUMNS="40"))
+    proc = invoke(["once", "x", "--format", "yaml"], env=clean_env(COLUMNS="40"))
     assert proc.stderr.decode().splitlines()[0] == USAGE_ONCE

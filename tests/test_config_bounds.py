@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from conftest import SAMPLES, clean_env, script
+from conftest import SAMPLES, clean_env, invoke, script
 
 from value_diag.config import RANGES, ConfigError, load
 from value_diag.health import ABSOLUTE, CONFIG_KEYS, DEFAULT_THRESHOLDS, NOT_LEVELS, Thresholds
@@ -32,10 +32,8 @@ PYPROJECT_HEAD: Final = '[project]\nname = "trainer"\n\n[tool.value-diag.thresho
 
 
 def run_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    """`value-diag ARGS` started in ``cwd``, where it looks for config files."""
-    return subprocess.run(
-        [*script(), *args], cwd=cwd, capture_output=True, env=clean_env(), timeout=60, check=False
-    )
+    """`value-diag ARGS` run in ``cwd``, where it looks for config files."""
+    return invoke(args, cwd=cwd)
 
 
 def checkout(tmp_path: Path, body: str, sample: str = "healthy") -> Path:

@@ -10,7 +10,7 @@ from typing import Final
 
 import orjson
 import pytest
-from conftest import clean_env, run_cli, script
+from conftest import clean_env, invoke, run_cli, script
 
 HEALTHY: Final = json.dumps({"v_return_correlation": 0.9, "bellman_error": 12.0}) + "\n"
 HUGE_INT: Final = "99999999999999999999"
@@ -46,15 +46,7 @@ def test_a_numeric_option_out_of_range_is_a_usage_error(
     tmp_path: Path, command: list[str], option: str, value: str
 ) -> None:
     (tmp_path / "run.jsonl").write_text(HEALTHY)
-    proc = subprocess.run(
-        [*script(), *command, option, value],
-        cwd=tmp_path,
-        capture_output=True,
-        env=clean_env(),
-        timeout=30,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = invoke([*command, option, value], cwd=tmp_path)
     err = proc.stderr.decode()
     assert proc.returncode == 2, err
     assert "Traceback" not in err
@@ -73,14 +65,14 @@ def test_a_numeric_option_out_of_range_is_a_usage_error(
     ],
 )
 def test_the_ranges_are_in_the_help(args: list[str], limit: str) -> None:
-    proc = run_cli(args, env=clean_env(COLUMNS="200"))
+    proc = invoke(args, env=clean_env(COLUMNS="200"))
     assert proc.returncode == 0
     assert limit in proc.stdout.decode()
 
 
 @pytest.mark.parametrize(("option", "value"), [("--history", "10000"), ("--history", "2")])
 def test_the_edges_of_the_history_range_are_accepted(option: str, value: str) -> None:
-    proc = run_cli(["once", "-", "--trend", option, value], input=HEALTHY.encode())
+    proc = invoke(["once", "-", "--trend", option, value], input=HEALTHY.encode())
     assert proc.returncode == 0, proc.stderr.decode()
 
 
@@ -99,7 +91,7 @@ def one_error_line(err: bytes) -> str:
 
 def test_a_long_path_and_its_reason_are_printed_whole(tmp_path: Path) -> None:
     missing = long_missing(tmp_path)
-    proc = run_cli(["once", str(missing)])
+    proc = invoke(["once", str(missing)])
     assert proc.returncode == 2
     line = one_error_line(proc.stderr)
     assert str(missing) in line
@@ -110,7 +102,7 @@ def test_the_line_of_one_unreadable_file_among_several_is_whole(tmp_path: Path) 
     missing = long_missing(tmp_path)
     good = tmp_path / "run.jsonl"
     good.write_text(HEALTHY)
-    proc = run_cli(["once", str(missing), str(good)])
+    proc = invoke(["once", str(missing), str(good)])
     assert proc.returncode == 2
     line = one_error_line(proc.stderr)
     assert str(missing) in line
@@ -120,7 +112,7 @@ def test_the_line_of_one_unreadable_file_among_several_is_whole(tmp_path: Path) 
 def test_an_error_line_is_still_cleaned(tmp_path: Path) -> None:
     """No length cut, but still no escape sequences or line breaks from the name."""
     missing = tmp_path / ("\x1b[31mred\nline" + "x" * 300)
-    proc = run_cli(["once", str(missing)])
+    proc = invoke(["once", str(missing)])
     assert proc.returncode == 2
     line = one_error_line(proc.stderr)
     assert "\x1b" not in line
@@ -182,5 +174,5 @@ def test_watch_json_of_lone_surrogates_is_strict() -> None:
 def test_a_valid_astral_character_is_kept() -> None:
     """Only surrogates are replaced: an emoji in the input comes out as itself."""
     line = json.dumps({"v_return_correlation": 0.9, "compile_enabled": True, "compile_mode": "🚀"})
-    proc = run_cli(["once", "-", "--format", "json"], input=line.encode())
+    proc = invoke(["once", "-", "--format", "json"], input=line.encode())
     assert orjson.loads(proc.stdout)["infrastructure"]["compile_mode"] == "🚀"

@@ -6,7 +6,6 @@ import dataclasses
 import os
 import shutil
 import stat
-import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from value_diag.commands.watch import WatchOptions, run_watch
+from value_diag.environment import Environment
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
 from value_diag.frame import Frame
@@ -111,6 +111,14 @@ class Captioned:
         """Passes it on."""
         self.sink.abandon()
 
+    def due(self) -> float | None:
+        """The sink's: when a frame it holds back must be drawn."""
+        return self.sink.due()
+
+    def flush(self) -> None:
+        """Passes it on."""
+        self.sink.flush()
+
     def _captioned(self, frames: list[Frame]) -> list[Frame]:
         return [dataclasses.replace(f, source=self.caption, short=None) for f in frames]
 
@@ -120,14 +128,14 @@ def caption(options: simulate.SimOptions) -> str:
     return f"simulated {options.scenario.value} · Ctrl-C to stop"
 
 
-def closing(out: str | None) -> str:
-    """The lines after the demo: what to try next."""
+def closing(out: str | None) -> list[str]:
+    """The lines after the demo, each said in value-diag's voice: what to try next."""
     if out is None:
-        return (
-            "value-diag: watch your own run: value-diag watch YOUR_RUN.jsonl\n"
-            "value-diag: keep a simulated one: value-diag demo --out run.jsonl"
-        )
-    return f"value-diag: the run is kept in {out}: try value-diag once {out} --trend"
+        return [
+            "watch your own run: value-diag watch YOUR_RUN.jsonl",
+            "keep a simulated one: value-diag demo --out run.jsonl",
+        ]
+    return [f"the run is kept in {out}: try value-diag once {out} --trend"]
 
 
 def _regular_or_new(out: str) -> None:
@@ -146,7 +154,12 @@ def _regular_or_new(out: str) -> None:
         raise ReadError(f"cannot write {out}: not a regular file")
 
 
-def run_demo(options: simulate.SimOptions, sink: Sink, out: str | None = None) -> ExitCode:
+def run_demo(
+    options: simulate.SimOptions,
+    sink: Sink,
+    out: str | None = None,
+    env: Environment | None = None,
+) -> ExitCode:
     """Simulates a run into ``out`` (a temporary file when None) and watches it to the end.
 
     A temporary file's frames are captioned with the scenario instead of its path. Ends
@@ -157,6 +170,7 @@ def run_demo(options: simulate.SimOptions, sink: Sink, out: str | None = None) -
         ReadError: the run could not be written, or ``out`` is not a regular file
             (named with the path and the reason).
     """
+    env = env or Environment.of_process()
     if out is not None:
         _regular_or_new(out)
     with tempfile.TemporaryDirectory(prefix="value-diag-demo-") as tmp:
@@ -175,7 +189,11 @@ def run_demo(options: simulate.SimOptions, sink: Sink, out: str | None = None) -
                 shutil.rmtree(tmp, ignore_errors=True)
 
             code = run_watch(
-                [path], shown, WatchOptions(until=producer.drawn), before_fatal=before_fatal
+                [path],
+                shown,
+                WatchOptions(until=producer.drawn),
+                clock=env.clock,
+                before_fatal=before_fatal,
             )
         except KeyboardInterrupt:  # Ctrl-C before the watch took over the signal
             code = ExitCode.OK
@@ -185,6 +203,7 @@ def run_demo(options: simulate.SimOptions, sink: Sink, out: str | None = None) -
     if producer.error is not None:
         reason = producer.error.strerror or type(producer.error).__name__
         raise ReadError(f"cannot write {path}: {reason}")
-    sys.stdout.flush()
-    sys.stderr.write(closing(out) + "\n")
+    env.stdout.flush()
+    for line in closing(out):
+        env.say(line)
     return code

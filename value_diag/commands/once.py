@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from value_diag.commands.framing import frames_of
 from value_diag.commands.paths import cannot_read, named_in_order, run_files, targets
+from value_diag.environment import Environment
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
@@ -50,7 +48,11 @@ class OnceOptions:
 
 
 def run_once(
-    paths: list[str], console: Console | None, renderer: Renderer, options: OnceOptions
+    paths: list[str],
+    console: Console | None,
+    renderer: Renderer,
+    options: OnceOptions,
+    env: Environment | None = None,
 ) -> ExitCode:
     """Prints the frames of ``paths`` and says how the process should exit.
 
@@ -64,21 +66,26 @@ def run_once(
     shown; the exit code is then 2: a gate never passes what it could not read.
     Otherwise the worst of the runs' codes, a failed run counting only when at least
     ``fail_count`` runs failed.
+
+    ``env``: the streams, variables and clock to run against (the process's by default).
     """
-    now = time.time()
+    env = env or Environment.of_process()
+    now = env.clock()
     frames: list[Frame] = []
     codes: list[ExitCode] = []
-    inputs = read_inputs(paths, options.pattern, options.latest, codes, history=options.history)
+    inputs = read_inputs(
+        paths, options.pattern, options.latest, codes, env, history=options.history
+    )
     for path, name, runs in inputs:
         for frame in frames_of(runs, path, name, renderer.thresholds, now):
             frames.append(frame)
             codes.append(exit_code(frame.health.status, options.fail_on, _fired(frame, options)))
     try:
         if console is None:
-            _write(frames, renderer, options.format)
+            _write(env, frames, renderer, options.format)
         else:
-            _print(frames, console, renderer, options)
-        sys.stdout.flush()
+            _print(env, frames, console, renderer, options)
+        env.stdout.flush()
     except BrokenPipeError:  # the reader left (`| head -1`); the verdict still stands
         silence_stdout()
     if frames and options.format is Format.GITHUB:
@@ -86,7 +93,7 @@ def run_once(
 
         write_summary(frames, options.compare, renderer.critic)  # after the annotations
     if options.fail_on is not None:
-        _say_verdict(frames, renderer, options.fail_on, options.fail_count)
+        _say_verdict(env, frames, renderer, options.fail_on, options.fail_count)
     if frames and (options.svg or options.html):
         from value_diag.render.export import export
 
@@ -111,6 +118,7 @@ def read_inputs(
     pattern: str | None,
     latest: bool,
     codes: list[ExitCode],
+    env: Environment,
     *,
     history: int = 0,
     recent: int = KEPT_UPDATES,
@@ -130,7 +138,7 @@ def read_inputs(
     if len(listed.unreadable) == 1 and not files:  # nothing else to say: one error line
         raise ReadError(cannot_read(listed.unreadable[0]))
     for folder in listed.unreadable:
-        sys.stderr.write(f"value-diag: error: {clean(cannot_read(folder), limit=None)}\n")
+        env.say(clean(cannot_read(folder), limit=None), "error")
         codes.append(ExitCode.ERROR)
     for path, name in named_in_order(files):
         try:
@@ -138,7 +146,7 @@ def read_inputs(
         except ReadError as exc:
             if len(files) == 1 and not listed.unreadable:
                 raise
-            sys.stderr.write(f"value-diag: error: {clean(str(exc), limit=None)}\n")
+            env.say(clean(str(exc), limit=None), "error")
             codes.append(ExitCode.ERROR)
             continue
         yield path, name, runs
@@ -157,7 +165,9 @@ def read_file(path: str, history: int = 0, recent: int = KEPT_UPDATES) -> FileSt
     return read_remote(path, history=history, recent=recent)
 
 
-def _say_verdict(frames: list[Frame], renderer: Renderer, fail_on: Status, fail_count: int) -> None:
+def _say_verdict(
+    env: Environment, frames: list[Frame], renderer: Renderer, fail_on: Status, fail_count: int
+) -> None:
     """Exit 1 says that runs failed; stderr says which, and why (and, for a count, how many)."""
     from value_diag.gate import gate
 
@@ -167,11 +177,11 @@ def _say_verdict(frames: list[Frame], renderer: Renderer, fail_on: Status, fail_
 
         if len(failed) >= fail_count:
             for frame in failed:
-                sys.stderr.write(renderer.verdict(frame, fail_on) + "\n")
-        sys.stderr.write(count_line(frames, fail_on, fail_count, renderer.ascii_only) + "\n")
+                env.stderr.write(renderer.verdict(frame, fail_on) + "\n")
+        env.stderr.write(count_line(frames, fail_on, fail_count, renderer.ascii_only) + "\n")
         return
     for frame in failed:
-        sys.stderr.write(renderer.verdict(frame, fail_on) + "\n")
+        env.stderr.write(renderer.verdict(frame, fail_on) + "\n")
 
 
 def _picture(frames: list[Frame], renderer: Renderer, options: OnceOptions) -> RenderableType:
@@ -182,9 +192,9 @@ def _picture(frames: list[Frame], renderer: Renderer, options: OnceOptions) -> R
     return renderer.stacked(frames)
 
 
-def _write(frames: list[Frame], renderer: Renderer, fmt: Format) -> None:
+def _write(env: Environment, frames: list[Frame], renderer: Renderer, fmt: Format) -> None:
     """The frames as plain text on stdout: what ``_print`` writes when nothing is coloured."""
-    out = sys.stdout
+    out = env.stdout
     for i, frame in enumerate(frames):
         if fmt is not Format.TEXT:
             out.write(renderer.text(frame, fmt) + "\n")
@@ -194,9 +204,15 @@ def _write(frames: list[Frame], renderer: Renderer, fmt: Format) -> None:
         out.write(renderer.plain(frame).plain + "\n")
 
 
-def _print(frames: list[Frame], console: Console, renderer: Renderer, options: OnceOptions) -> None:
+def _print(
+    env: Environment,
+    frames: list[Frame],
+    console: Console,
+    renderer: Renderer,
+    options: OnceOptions,
+) -> None:
     if options.compare:
-        _print_compare(frames, console, renderer, options)
+        _print_compare(env, frames, console, renderer, options)
         return
     if options.format is Format.TEXT and options.boxed:
         console.print(renderer.stacked(frames))
@@ -223,7 +239,11 @@ def _advise(frames: list[Frame], console: Console, renderer: Renderer) -> None:
 
 
 def _print_compare(
-    frames: list[Frame], console: Console, renderer: Renderer, options: OnceOptions
+    env: Environment,
+    frames: list[Frame],
+    console: Console,
+    renderer: Renderer,
+    options: OnceOptions,
 ) -> None:
     """One table of every run, worst first, in the format asked for."""
     from value_diag.render.compare import compare, sort_worst_first
@@ -246,7 +266,7 @@ def _print_compare(
             console.out("\n".join(compare_github(frames)), highlight=False)
     else:
         # A terminal's width is there to fit; a log has none unless COLUMNS gives one.
-        fitted = options.boxed or os.environ.get("COLUMNS", "").strip().isdigit()
+        fitted = options.boxed or env.environ.get("COLUMNS", "").strip().isdigit()
         table = compare(frames, renderer, console.width if fitted else None)
         if not fitted:  # give the table all it wants
             wide = console.options.update_width(10_000)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import tempfile
-import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Final
 from value_diag import __version__
 from value_diag.commands.framing import runs_of
 from value_diag.commands.once import read_inputs
+from value_diag.environment import Environment
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
@@ -50,20 +50,24 @@ class ReportOptions:
     latest: bool = False
 
 
-def run_report(paths: list[str], renderer: Renderer, options: ReportOptions) -> ExitCode:
+def run_report(
+    paths: list[str], renderer: Renderer, options: ReportOptions, env: Environment | None = None
+) -> ExitCode:
     """Writes the page of ``paths``' runs and says how the process should exit.
 
     As `once` without --fail-on: an unreadable input is named on stderr and the others
     are still reported (exit 2), a run with no usable record exits 3, else 0. Nothing is
-    written when no run could be read.
+    written when no run could be read. ``env``: the streams, variables and clock to run
+    against (the process's by default).
     """
     from value_diag.render.series import series_of
     from value_diag.report.page import Run, page
 
-    now = time.time()
+    env = env or Environment.of_process()
+    now = env.clock()
     runs: list[Run] = []
     codes: list[ExitCode] = []
-    inputs = read_inputs(paths, options.pattern, options.latest, codes, recent=REPORT_UPDATES)
+    inputs = read_inputs(paths, options.pattern, options.latest, codes, env, recent=REPORT_UPDATES)
     for path, name, file in inputs:
         for source, short, state in runs_of(file, path, name):
             whole = Frame(source, state, None, renderer.thresholds, now, short)
@@ -78,8 +82,8 @@ def run_report(paths: list[str], renderer: Renderer, options: ReportOptions) -> 
     ordered = [of_frame[id(f)] for f in sort_worst_first([r.frame for r in runs])]
     written = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     text = page(ordered, renderer, written, __version__)
-    _write(options.output, text)
-    _say(options, len(text.encode()), [r.frame for r in ordered])
+    _write(env, options.output, text)
+    _say(env, options, len(text.encode()), [r.frame for r in ordered])
     return worst(codes)
 
 
@@ -88,7 +92,7 @@ def _as_once(state: FoldState) -> FoldState:
     return replace(state, recent=state.recent[-KEPT_UPDATES:], recent_len=KEPT_UPDATES)
 
 
-def _write(output: str, text: str) -> None:
+def _write(env: Environment, output: str, text: str) -> None:
     """The page to ``output`` (``-``: stdout), whole: a failed write leaves no half page.
 
     Raises:
@@ -96,8 +100,9 @@ def _write(output: str, text: str) -> None:
     """
     data = text.encode("utf-8")
     if output == STDOUT:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        env.stdout.flush()
+        env.stdout.buffer.write(data)
+        env.stdout.flush()
         return
     target = Path(output)
     try:
@@ -114,16 +119,16 @@ def _write(output: str, text: str) -> None:
         raise ReadError(f"cannot write {output}: {exc.strerror or type(exc).__name__}") from None
 
 
-def _say(options: ReportOptions, size: int, frames: list[Frame]) -> None:
+def _say(env: Environment, options: ReportOptions, size: int, frames: list[Frame]) -> None:
     """What was written: a line on stderr; with --format github, a line in the job's step
     summary naming the page and how the runs stand."""
     if options.output != STDOUT:
         shown = clean(options.output, limit=None)
-        sys.stderr.write(f"value-diag: wrote {shown}: {count(len(frames), 'run')}, {_size(size)}\n")
+        env.say(f"wrote {shown}: {count(len(frames), 'run')}, {_size(size)}")
     if options.format is Format.GITHUB:
         from value_diag.render.github import append_summary
 
-        append_summary(summary_line(options.output, frames) + "\n")
+        append_summary(summary_line(options.output, frames, env.environ) + "\n")
 
 
 def _size(n: int) -> str:
@@ -134,9 +139,10 @@ GITHUB_URL: Final = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?")
 GITHUB_REPO: Final = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
-def summary_line(output: str, frames: list[Frame]) -> str:
+def summary_line(output: str, frames: list[Frame], environ: Mapping[str, str] | None = None) -> str:
     """The step summary's line: how many runs stand where, the page's file name, and
-    the run's page where the job's artifacts are listed (from GitHub's own variables)."""
+    the run's page where the job's artifacts are listed (from GitHub's own variables in
+    ``environ``, by default the process's)."""
     counts = Counter(worry(f) for f in frames)
     standing = ", ".join(f"{counts[w]} {w}" for w in WORRY if counts[w])
     if output == STDOUT:
@@ -144,7 +150,8 @@ def summary_line(output: str, frames: list[Frame]) -> str:
     else:
         name = "`" + clean(os.path.basename(output), ascii_only=True).replace("`", "'") + "`"
     line = f"**{TITLE}**: {count(len(frames), 'run')} ({standing}); every metric charted in {name}"
-    server, repo, run = (os.environ.get(v, "") for v in GITHUB_RUN_VARS)
+    variables = os.environ if environ is None else environ
+    server, repo, run = (variables.get(v, "") for v in GITHUB_RUN_VARS)
     if GITHUB_URL.fullmatch(server) and GITHUB_REPO.fullmatch(repo) and run.isdigit():
         return f"{line}, among [this run's artifacts]({server}/{repo}/actions/runs/{run})."
     return line + "."

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Final
 
+from value_diag.environment import Environment
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
 from value_diag.producer import simulate
@@ -16,15 +16,23 @@ COUNT_LIMIT: Final = 64 << 20
 """Bytes of a refused file whose lines are counted for the message; past this, its size."""
 
 
-def run_simulate(path: str, options: SimOptions, existing: Existing, quiet: bool) -> ExitCode:
+def run_simulate(
+    path: str,
+    options: SimOptions,
+    existing: Existing,
+    quiet: bool,
+    env: Environment | None = None,
+) -> ExitCode:
     """Writes the run to ``path``; says what, on stderr, before the first line and at the end.
 
     A paced run lasts a while (60 updates half a second apart: 30 s): the first line says
     so, and the last what the file holds, whether the run ended or Ctrl-C stopped it.
+    ``env``: where that is said (the process's stderr by default).
 
     Raises:
         ReadError: ``path`` is not empty and ``existing`` is KEEP, or it cannot be written.
     """
+    say = (env or Environment.of_process()).say
     name = clean(path, limit=None)
     updates = records = 0
 
@@ -33,7 +41,7 @@ def run_simulate(path: str, options: SimOptions, existing: Existing, quiet: bool
         updates += 1
         records = written
         if updates == 1 and not quiet:  # the file is open and the first update in it
-            _say(_opening(name, options, existing))
+            say(_opening(name, options, existing))
 
     started = time.monotonic()
     try:
@@ -47,10 +55,10 @@ def run_simulate(path: str, options: SimOptions, existing: Existing, quiet: bool
         raise ReadError(f"cannot write {name}: {exc.strerror or type(exc).__name__}") from None
     except KeyboardInterrupt:
         if not quiet:
-            _say(f"stopped after {updates} of {options.updates} updates: {_held(name, records)}")
+            say(f"stopped after {updates} of {options.updates} updates: {_held(name, records)}")
         return ExitCode.OK
     if not quiet:
-        _say(f"done in {time.monotonic() - started:.1f} s: {_held(name, records)}")
+        say(f"done in {time.monotonic() - started:.1f} s: {_held(name, records)}")
     return ExitCode.OK
 
 
@@ -91,8 +99,3 @@ def _amount(path: str, size: int) -> str:
     except OSError:
         return f"{size} bytes"
     return f"{lines} line{'s' * (lines != 1)}" if lines else f"{size} bytes"
-
-
-def _say(line: str) -> None:
-    sys.stderr.write(f"value-diag: {line}\n")
-    sys.stderr.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from functools import cache
 from typing import IO, TYPE_CHECKING
 
@@ -32,12 +33,17 @@ def _console_class() -> type[Console]:
     return _Console
 
 
-def plain_stdout(color: ColorMode = ColorMode.AUTO) -> bool:
-    """Whether stdout takes plain text a console would write unchanged: it is not a
-    terminal, and no colour is asked for (--color always, FORCE_COLOR, TTY_COMPATIBLE=1)."""
-    if is_tty() or color is ColorMode.ALWAYS:
+def plain_stdout(
+    color: ColorMode = ColorMode.AUTO,
+    stream: IO[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> bool:
+    """Whether stdout (or ``stream``) takes plain text a console would write unchanged: it
+    is not a terminal, and no colour is asked for (--color always, FORCE_COLOR,
+    TTY_COMPATIBLE=1 in ``environ``, by default the process's)."""
+    if is_tty(stream) or color is ColorMode.ALWAYS:
         return False
-    env = os.environ
+    env = os.environ if environ is None else environ
     if env.get("TTY_COMPATIBLE") == "1":
         return False
     return color is ColorMode.NEVER or not env.get("FORCE_COLOR")
@@ -105,19 +111,21 @@ def can_encode_unicode(stream: IO[str] | None = None) -> bool:
     return True
 
 
-def ascii_locale() -> bool:
+def ascii_locale(environ: Mapping[str, str] | None = None) -> bool:
     """Whether the user's locale is C or POSIX (or another without UTF-8).
 
     Python writes UTF-8 under such a locale all the same (its UTF-8 mode, PEP 540, turns
     itself on), so the stream's encoding does not tell; the terminal is set up for ASCII.
-    A UTF-8 mode or encoding asked for explicitly is taken at its word.
+    A UTF-8 mode or encoding asked for explicitly is taken at its word. ``environ``: the
+    variables to look at (the process's by default).
     """
     if not sys.flags.utf8_mode or "utf8" in sys._xoptions:
         return False
-    if os.environ.get("PYTHONUTF8") or os.environ.get("PYTHONIOENCODING"):
+    env = os.environ if environ is None else environ
+    if env.get("PYTHONUTF8") or env.get("PYTHONIOENCODING"):
         return False
     for var in ("LC_ALL", "LC_CTYPE", "LANG"):
-        name = os.environ.get(var, "")
+        name = env.get(var, "")
         if var == "LC_CTYPE" and name == "C.UTF-8":
             continue  # set by Python itself when it coerced a C locale (PEP 538)
         if name:
