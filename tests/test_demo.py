@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import DEADLINE, clean_env, run_cli, script
 
 from value_diag.commands.demo import Producer
 from value_diag.frame import Frame
@@ -97,3 +100,62 @@ def test_the_producer_thread_records_what_it_wrote(tmp_path: Path) -> None:
     thread.join(timeout=60)
     assert producer.done.is_set() and producer.started.is_set()
     assert (producer.written, producer.error) == (4, None)
+
+
+TERM_ROUNDS = 12
+"""Demos ended by SIGTERM the moment their temporary folder appears."""
+
+
+def _sigterm_once_the_folder_is_there(tmp: Path) -> int | None:
+    """Starts a demo, sends SIGTERM as soon as its folder shows in ``tmp`` (or at once if
+    it never does before the deadline), and returns its exit status."""
+    popen = subprocess.Popen(
+        [*script(), "demo", "--format", "json", "--updates", "1000", "--interval", "0.05"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=clean_env(TMPDIR=str(tmp)),
+    )
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while not any(tmp.iterdir()) and popen.poll() is None and time.monotonic() < deadline:
+            pass  # no sleep: the signal must come in the instant after the folder is made
+        popen.send_signal(signal.SIGTERM)
+        return popen.wait(timeout=DEADLINE)
+    finally:
+        if popen.poll() is None:
+            popen.kill()
+            popen.wait()
+
+
+def test_sigterm_right_after_the_demo_made_its_folder_leaves_no_folder(tmp_path: Path) -> None:
+    """Before the watch installed its handlers, a SIGTERM ended the demo by default and its
+    temporary folder stayed: the handlers now come first, whatever the moment."""
+    for i in range(TERM_ROUNDS):
+        tmp = tmp_path / f"tmp{i}"
+        tmp.mkdir()
+        code = _sigterm_once_the_folder_is_there(tmp)
+        assert code in (0, -signal.SIGTERM), code
+        assert list(tmp.iterdir()) == [], f"round {i}: the temporary folder is left"
+
+
+def test_sigterm_at_once_after_start_leaves_no_folder(tmp_path: Path) -> None:
+    """The same at moments spread over start-up: a SIGTERM before the folder exists ends
+    the process by default (nothing to remove), after it the demo removes it."""
+    for i in range(TERM_ROUNDS):
+        tmp = tmp_path / f"tmp{i}"
+        tmp.mkdir()
+        popen = subprocess.Popen(
+            [*script(), "demo", "--format", "json", "--updates", "1000", "--interval", "0.05"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=clean_env(TMPDIR=str(tmp)),
+        )
+        try:
+            time.sleep(0.03 * i)
+            popen.send_signal(signal.SIGTERM)
+            assert popen.wait(timeout=DEADLINE) in (0, -signal.SIGTERM)
+        finally:
+            if popen.poll() is None:
+                popen.kill()
+                popen.wait()
+        assert list(tmp.iterdir()) == [], f"SIGTERM after {0.03 * i:.2f} s: the folder is left"

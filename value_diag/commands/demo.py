@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
+import signal
 import stat
 import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+from value_diag.commands.stopper import FATAL, STOPS
 from value_diag.commands.watch import WatchOptions, run_watch
 from value_diag.environment import Environment
 from value_diag.errors import ReadError
@@ -22,6 +25,8 @@ from value_diag.producer import simulate
 from value_diag.render.sinks import Sink
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from value_diag.render.keys import KeyReader
 
 
@@ -154,6 +159,67 @@ def _regular_or_new(out: str) -> None:
         raise ReadError(f"cannot write {out}: not a regular file")
 
 
+class Ending:
+    """The demo's own handlers of the stop signals and their fatal kin, in from before its
+    temporary folder is made until after it is removed: a signal that comes while the
+    watch's handlers are not in (start-up, the wait for the first update, the clean-up) is
+    noted, never raised in the middle of a step; the demo ends at its next step, removes
+    the folder, and then a fatal one ends the process as its default would.
+
+    Only signals left at their default are taken (a SIGINT ignored by a shell's background
+    job stays ignored). The watch puts its own in while it runs: a fatal signal's default
+    is set back just before (see ``for_watch``), so that the watch takes it too.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        """The first signal noted (None: none came)."""
+        self._old: dict[int, object] = {}
+
+    @property
+    def noted(self) -> bool:
+        """A signal came: the demo is to end."""
+        return self.signum is not None
+
+    def install(self) -> None:
+        """Takes the stop and fatal signals (from the main thread only: others cannot)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (*STOPS, *FATAL):
+            now = signal.getsignal(sig)
+            if now is signal.SIG_DFL or (
+                sig == signal.SIGINT and now is signal.default_int_handler
+            ):
+                self._old[sig] = signal.signal(sig, self._note)
+
+    def for_watch(self) -> None:
+        """The fatal signals' defaults back, for the watch to take them over (it takes
+        only those at their default); the stop signals stay noted until it does."""
+        for sig in FATAL:
+            if sig in self._old:
+                signal.signal(sig, signal.SIG_DFL)
+
+    def restore(self) -> None:
+        """Every handler as it was before ``install``."""
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type] # what getsignal gave
+        self._old.clear()
+
+    def reraise(self, env: Environment) -> None:
+        """Ends the process with the fatal signal noted, if one was (after ``restore``)."""
+        if self.signum is None or self.signum not in FATAL:
+            return
+        for stream in (env.stdout, env.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        signal.signal(self.signum, signal.SIG_DFL)
+        os.kill(os.getpid(), self.signum)
+
+    def _note(self, signum: int, frame: FrameType | None) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+
 def run_demo(
     options: simulate.SimOptions,
     sink: Sink,
@@ -164,7 +230,8 @@ def run_demo(
 
     A temporary file's frames are captioned with the scenario instead of its path. Ends
     with exit 0 after the final frame is shown, or at Ctrl-C / SIGTERM, and then says on
-    stderr what to try next.
+    stderr what to try next. The temporary folder is removed whenever a signal comes
+    after it was made (``Ending``).
 
     Raises:
         ReadError: the run could not be written, or ``out`` is not a regular file
@@ -173,33 +240,19 @@ def run_demo(
     env = env or Environment.of_process()
     if out is not None:
         _regular_or_new(out)
-    with tempfile.TemporaryDirectory(prefix="value-diag-demo-") as tmp:
-        path = out or str(Path(tmp) / f"{options.scenario.value}.jsonl")
-        producer = Producer(path, options)
-        thread = producer.start()
-        shown = sink if out is not None else Captioned(sink, caption(options))
+    ending = Ending()
+    ending.install()  # before the folder exists: no moment where a signal leaves it behind
+    try:
+        tmp = tempfile.mkdtemp(prefix="value-diag-demo-")
         try:
-            # The watch opens a file that already has its first update: the first frame
-            # shows data, not "waiting for" a file about to appear.
-            producer.started.wait()
-
-            def before_fatal() -> None:  # SIGQUIT and its kin: the folder goes first
-                producer.stop.set()
-                thread.join()
-                shutil.rmtree(tmp, ignore_errors=True)
-
-            code = run_watch(
-                [path],
-                shown,
-                WatchOptions(until=producer.drawn),
-                clock=env.clock,
-                before_fatal=before_fatal,
-            )
-        except KeyboardInterrupt:  # Ctrl-C before the watch took over the signal
-            code = ExitCode.OK
+            path = out or str(Path(tmp) / f"{options.scenario.value}.jsonl")
+            producer = Producer(path, options)
+            code = _watch(producer, sink, out, tmp, ending, env)
         finally:
-            producer.stop.set()
-            thread.join()
+            shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        ending.restore()
+    ending.reraise(env)
     if producer.error is not None:
         reason = producer.error.strerror or type(producer.error).__name__
         raise ReadError(f"cannot write {path}: {reason}")
@@ -207,3 +260,45 @@ def run_demo(
     for line in closing(out):
         env.say(line)
     return code
+
+
+FIRST_UPDATE_CHECK_S: Final = 0.05
+"""How often the wait for the run's first update asks whether a signal came (s)."""
+
+
+def _watch(
+    producer: Producer, sink: Sink, out: str | None, tmp: str, ending: Ending, env: Environment
+) -> ExitCode:
+    """Runs the producer and watches its file until the run is drawn or a signal came."""
+    thread = producer.start()
+    shown = sink if out is not None else Captioned(sink, caption(options=producer.options))
+    try:
+        # The watch opens a file that already has its first update: the first frame
+        # shows data, not "waiting for" a file about to appear.
+        while not producer.started.wait(FIRST_UPDATE_CHECK_S):
+            if ending.noted:
+                return ExitCode.OK
+
+        def before_fatal() -> None:  # SIGQUIT and its kin: the folder goes first
+            producer.stop.set()
+            thread.join()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+        def until(frames: list[Frame]) -> bool:  # a stop noted before the watch took over
+            return ending.noted or producer.drawn(frames)
+
+        if ending.noted:
+            return ExitCode.OK
+        ending.for_watch()
+        return run_watch(
+            [producer.path],
+            shown,
+            WatchOptions(until=until),
+            clock=env.clock,
+            before_fatal=before_fatal,
+        )
+    except KeyboardInterrupt:  # Ctrl-C under a SIGINT handler of the caller's
+        return ExitCode.OK
+    finally:
+        producer.stop.set()
+        thread.join()
