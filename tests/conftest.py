@@ -14,6 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+HYPOTHESIS_PROFILE = "VALUE_DIAG_HYPOTHESIS"
+"""The environment variable naming the Hypothesis profile: ``ci`` (CI sets it) runs as
+many examples as Hypothesis does by default, ``dev`` (when unset) a tenth of them, for
+a quick run while working. A test's own ``@settings(max_examples=...)`` holds in both."""
+settings.register_profile("ci", print_blob=True)
+settings.register_profile("dev", max_examples=10)
+settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE, "dev"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"
