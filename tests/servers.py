@@ -12,6 +12,10 @@ The code under test finds them the ways a user's machine would say:
 - GCS: ``STORAGE_EMULATOR_HOST`` names gcp-storage-emulator (anonymous, as for any emulator).
 - Azure: ``AZURE_STORAGE_CONNECTION_STRING`` names Azurite, with its development account.
 
+Besides them, servers that answer wrongly on purpose, in threads of the test process:
+HostileBlobs (Azure's Blob protocol, bodies that ignore ranges, never end or come
+compressed) and HostileFtp (an ftp server that refuses or ignores REST).
+
 Each server can be stopped and started again on the same port, to test errors and
 recovery. The S3 server forgets its buckets when stopped; the sftp server serves a folder.
 
@@ -24,19 +28,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
 import os
 import shutil
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final, Protocol, TypeVar
 
@@ -583,3 +592,290 @@ def azure(
         for name in ("ACCOUNT_NAME", "ACCOUNT_KEY", "SAS_TOKEN", "CLIENT_ID", "ANON")
     ]
     yield from named(azurite_server, monkeypatch, settings, unset)
+
+
+class HostileBlobs(ThreadingHTTPServer):
+    """Just enough of Azure's Blob service to read a blob, answering each Get Blob the way
+    ``mode`` says; Get Blob Properties (HEAD) tells the true size. Any account and
+    container: ``/ACCOUNT/CONTAINER/KEY`` is the file KEY of ``root``; credentials are not
+    checked.
+
+    Modes: ``honest`` (Azure's answers: a 206 for the range asked, with its length),
+    ``whole`` (200 with the whole blob, whatever ``x-ms-range`` asked), ``endless``
+    (200, the blob and then ``filler`` for ever), ``endless206`` (206 with a true
+    Content-Range, the range and then ``filler`` for ever), ``gzip`` (200 with
+    Content-Encoding: gzip, a body that decompresses to ``bomb`` zero bytes). ``requests``
+    counts Get Blobs and ``sent`` the bytes of their bodies the socket took.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, root: Path, mode: str, filler: bytes, bomb: int = 512 << 20) -> None:
+        super().__init__(("127.0.0.1", 0), _BlobHandler)
+        self.root = root
+        self.mode = mode
+        self.filler = filler
+        self.bomb = bomb
+        self.requests = 0
+        self.sent = 0
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def connection_string(self) -> str:
+        """What names the server to Azure's clients (with Azurite's published account)."""
+        endpoint = f"http://127.0.0.1:{self.server_address[1]}/{AZURITE_ACCOUNT}"
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+            f"AccountKey={AZURITE_KEY};BlobEndpoint={endpoint};"
+        )
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+        self.thread.join(STARTUP_S)
+
+
+class _BlobHandler(BaseHTTPRequestHandler):
+    server: HostileBlobs
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def _file(self) -> Path | None:
+        key = urllib.parse.unquote(self.path.partition("?")[0]).split("/", 3)[3:]
+        found = self.server.root / key[0] if key else None
+        return found if found is not None and found.is_file() else None
+
+    def _missing(self) -> None:
+        self.send_response(HTTPStatus.NOT_FOUND)
+        self.send_header("x-ms-error-code", "BlobNotFound")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_HEAD(self) -> None:
+        found = self._file()
+        if found is None:
+            return self._missing()
+        st = found.stat()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Length", str(st.st_size))
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Last-Modified", email.utils.formatdate(st.st_mtime, usegmt=True))
+        self.send_header("ETag", f'"0x{st.st_mtime_ns:X}"')
+        self.send_header("x-ms-blob-type", "BlockBlob")
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        found = self._file()
+        if found is None:
+            return self._missing()
+        with self.server.lock:
+            self.server.requests += 1
+        data = found.read_bytes()
+        start, end = _asked(self.headers.get("x-ms-range"), len(data))
+        mode = self.server.mode
+        try:
+            if mode == "gzip":
+                self.send_response(HTTPStatus.OK)
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for chunk in _gzip_bomb(self.server.bomb):
+                    self._send(chunk)
+                return
+            if mode == "endless206" or (mode == "honest" and self.headers.get("x-ms-range")):
+                self.send_response(HTTPStatus.PARTIAL_CONTENT)
+                self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
+                first = data[start:end]
+            else:
+                self.send_response(HTTPStatus.OK)
+                first = data
+            ends = mode in ("honest", "whole")
+            if ends:
+                self.send_header("Content-Length", str(len(first)))
+            else:
+                self.send_header("Connection", "close")  # no length: the body ends at close
+            self.send_header("x-ms-blob-type", "BlockBlob")
+            self.end_headers()
+            self._send(first)
+            more = self.server.filler * max(1, (64 << 10) // max(1, len(self.server.filler)))
+            while not ends:
+                self._send(more)
+        except OSError:  # the reader hung up: what it wanted is read
+            self.close_connection = True
+
+    def _send(self, chunk: bytes) -> None:
+        self.wfile.write(chunk)
+        with self.server.lock:
+            self.server.sent += len(chunk)
+
+
+def _asked(header: str | None, size: int) -> tuple[int, int]:
+    """The bytes [start, end) a ``bytes=A-B`` range asks for (all without one)."""
+    if not header or not header.startswith("bytes="):
+        return 0, size
+    first, _, last = header.removeprefix("bytes=").partition("-")
+    return int(first), min(size, int(last) + 1) if last else size
+
+
+def _gzip_bomb(size: int) -> Iterator[bytes]:
+    """A gzip stream of ``size`` zero bytes, made as it is sent (about 0.1% of it)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    for _ in range(size >> 20):
+        if out := packer.compress(zeros):
+            yield out
+    yield packer.flush()
+
+
+class HostileFtp(socketserver.ThreadingTCPServer):
+    """A small ftp server serving a folder to anyone (passive mode, binary transfers,
+    MLSD listings), whose answer to REST is ``mode``'s: ``honours`` (350, and the next
+    RETR starts at the offset), ``refuses`` (502, as a server without restarts says) or
+    ``ignores`` (350, and the next RETR sends the file from its first byte all the same).
+
+    ``retrieved`` counts RETRs and ``sent`` the bytes their data connections took.
+    """
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, root: Path, mode: str) -> None:
+        super().__init__(("127.0.0.1", 0), _FtpSession)
+        self.root = root
+        self.mode = mode
+        self.retrieved = 0
+        self.sent = 0
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def url(self, path: str) -> str:
+        return f"ftp://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+        self.thread.join(STARTUP_S)
+
+
+class _FtpSession(socketserver.StreamRequestHandler):
+    server: HostileFtp
+
+    def handle(self) -> None:
+        self.passive: socket.socket | None = None
+        self.rest = 0
+        try:
+            self.say("220 ready")
+            for raw in self.rfile:
+                verb, _, arg = raw.decode("utf-8", "replace").strip().partition(" ")
+                verb = verb.upper()
+                if verb == "QUIT":
+                    self.say("221 bye")
+                    return
+                handler = getattr(self, f"ftp_{verb}", None)
+                if handler is None:
+                    self.say(f"502 {verb} not implemented")
+                else:
+                    handler(arg)
+        except OSError:  # the client hung up on the control connection
+            return
+        finally:
+            if self.passive is not None:
+                self.passive.close()
+
+    def say(self, line: str) -> None:
+        self.wfile.write(line.encode() + b"\r\n")
+        self.wfile.flush()
+
+    def ftp_USER(self, arg: str) -> None:
+        self.say("331 any password")
+
+    def ftp_PASS(self, arg: str) -> None:
+        self.say("230 logged in")
+
+    def ftp_TYPE(self, arg: str) -> None:
+        self.say("200 type set")
+
+    def ftp_PWD(self, arg: str) -> None:
+        self.say('257 "/"')
+
+    def ftp_NOOP(self, arg: str) -> None:
+        self.say("200 ok")
+
+    def ftp_PASV(self, arg: str) -> None:
+        if self.passive is not None:
+            self.passive.close()
+        self.passive = socket.socket()
+        self.passive.bind(("127.0.0.1", 0))
+        self.passive.listen(1)
+        self.passive.settimeout(STARTUP_S)
+        port = self.passive.getsockname()[1]
+        self.say(f"227 Entering Passive Mode (127,0,0,1,{port >> 8},{port & 255})")
+
+    def ftp_REST(self, arg: str) -> None:
+        if self.server.mode == "refuses":
+            self.say("502 REST not implemented")
+            return
+        if self.server.mode == "honours":
+            self.rest = int(arg)
+        self.say(f"350 Restarting at {arg}")
+
+    def ftp_MLSD(self, arg: str) -> None:
+        folder = self._local(arg)
+        if not folder.is_dir():
+            self.say("550 not a folder")
+            return
+        lines = [
+            f"type={'dir' if p.is_dir() else 'file'};size={p.stat().st_size};"
+            f"modify={time.strftime('%Y%m%d%H%M%S', time.gmtime(p.stat().st_mtime))}; {p.name}"
+            for p in sorted(folder.iterdir())
+        ]
+        self._transfer("".join(f"{line}\r\n" for line in lines).encode())
+
+    def ftp_RETR(self, arg: str) -> None:
+        found = self._local(arg)
+        if not found.is_file():
+            self.rest = 0
+            self.say("550 no such file")
+            return
+        with self.server.lock:
+            self.server.retrieved += 1
+        start, self.rest = self.rest, 0
+        self._transfer(found.read_bytes()[start:], count=True)
+
+    def _local(self, arg: str) -> Path:
+        return self.server.root / arg.strip().lstrip("/")
+
+    def _transfer(self, body: bytes, count: bool = False) -> None:
+        if self.passive is None:
+            self.say("425 use PASV first")
+            return
+        listener, self.passive = self.passive, None
+        self.say("150 opening data connection")
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            self.say("425 no data connection")
+            return
+        finally:
+            listener.close()
+        try:
+            with conn:
+                for at in range(0, len(body), 64 << 10):
+                    conn.sendall(body[at : at + (64 << 10)])
+                    if count:
+                        with self.server.lock:
+                            self.server.sent += len(body[at : at + (64 << 10)])
+        except OSError:  # the client hung up: what it wanted is read
+            self.say("426 transfer aborted")
+            return
+        self.say("226 transfer complete")

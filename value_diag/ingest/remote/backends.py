@@ -18,7 +18,7 @@ import email.utils
 import logging
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -26,7 +26,7 @@ from typing import Any, Final
 from urllib.parse import SplitResult, urlsplit
 
 from value_diag.errors import ReadError
-from value_diag.ingest.remote import bodies, deadline, settings
+from value_diag.ingest.remote import bodies, deadline, ftp, settings
 from value_diag.ingest.remote.answers import Unranged, plain
 from value_diag.ingest.remote.reasons import RemoteFailure, reason
 from value_diag.ingest.urls import AZURE, azure_container, public, scheme
@@ -87,6 +87,7 @@ class Remote:
     def stat(self) -> Stat:
         """Size, modification time and version of the path: one cheap metadata call."""
         self.fs.invalidate_cache(self.path)  # a listing must not answer for the object
+        self.fs.invalidate_cache(self.fs._parent(self.path))  # ftp's info lists the folder
         info = self._call("info", self.path)
         return _stat(info)
 
@@ -100,6 +101,8 @@ class Remote:
         """
         if end <= start:
             return b""
+        if self._ftp:
+            return bytes(self._sync(ftp.read_range, self.fs, self.path, start, end))
         open_ = self._opener()
         if open_ is None:
             data = bytes(self._call("cat_file", self.path, start=start, end=end))
@@ -121,6 +124,9 @@ class Remote:
         answer to a read of the whole file (no range): the bytes before ``start`` are
         read and dropped, none after ``end`` is read. Each block is a call of its own,
         with its own time bound."""
+        if self._ftp:
+            yield from self._ftp_stream(start, end, block)
+            return
         open_ = self._opener()
         if open_ is None:
             for pos in range(start, end, block):
@@ -142,6 +148,23 @@ class Remote:
                 pos += len(data)
         finally:
             self.fs.loop.call_soon_threadsafe(body.close)
+
+    def _ftp_stream(self, start: int, end: int, block: int) -> Iterator[bytes]:
+        """``stream`` on an ftp server: one RETR from the first byte, on a connection of
+        its own, hung up at ``end`` (or past a read's time bound)."""
+        transfer: ftp.Stream = self._sync(ftp.Stream, self.fs, self.path)
+        try:
+            pos = 0
+            while pos < end:
+                want = min(block, end - pos) if pos >= start else min(block, start - pos)
+                data = self._sync(transfer.read, want, cancel=transfer.close)
+                if not data:
+                    return
+                if pos >= start:
+                    yield data
+                pos += len(data)
+        finally:
+            transfer.close()
 
     def find(self) -> list[str]:
         """Every file below the path, as the file system names them (on a host, outside
@@ -191,19 +214,36 @@ class Remote:
         found = self._call("glob", self.path, detail=True)
         return [str(name) for name, info in found.items() if info.get("type") == "file"]
 
+    @property
+    def _ftp(self) -> bool:
+        """Reads go through ftp.py: checked REST, streams on a connection of their own."""
+        return _protocol(self.url) == "ftp"
+
     def _opener(self) -> bodies.Open | None:
         return bodies.opener(_protocol(self.url), self.fs, self.path)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         if getattr(self.fs, "async_impl", False):
             return self._run(getattr(self.fs, "_" + method)(*args, **kwargs))
+        return self._sync(getattr(self.fs, method), *args, **kwargs)
+
+    def _sync(
+        self,
+        call: Callable[..., Any],
+        *args: Any,
+        cancel: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Runs one call of a backend that keeps a connection, bounded by CALL_TIMEOUT_S:
+        past it, or after a failure, ``cancel`` (by default: the connection dropped)."""
+        stop = cancel or self._drop
         try:
-            with deadline.bounded(settings.CALL_TIMEOUT_S, self._drop):
-                return getattr(self.fs, method)(*args, **kwargs)
-        except (FileNotFoundError, RemoteFailure):
+            with deadline.bounded(settings.CALL_TIMEOUT_S, stop):
+                return call(*args, **kwargs)
+        except (FileNotFoundError, RemoteFailure, Unranged):
             raise
         except Exception as exc:  # any library's error, at the edge: said in words
-            self._drop()
+            stop()
             raise RemoteFailure(reason(exc, self.url)) from None
 
     def _run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:

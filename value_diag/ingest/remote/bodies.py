@@ -3,14 +3,18 @@
 fsspec's ``cat_file`` takes whatever body comes back: the whole object where a range was
 asked (a server that ignores ``Range``), an endless body, or a compressed one that aiohttp
 decompresses on the fly. Here one request is made by hand on the backend's own session
-(HTTP, GCS's JSON API, S3's GetObject), with ``Accept-Encoding: identity`` and no
-decompression; its status and ``Content-Range`` are checked (answers.py) before its body
-is used, and the body is read a block at a time, never past the bytes asked for.
+(HTTP, GCS's JSON API, S3's GetObject, Azure's Get Blob), with ``Accept-Encoding:
+identity`` and no decompression; its status and ``Content-Range`` are checked
+(answers.py) before its body is used, and the body is read a block at a time, never past
+the bytes asked for.
 
 Each coroutine here is one backend call: the caller runs it under the call's time bound.
-Backends not listed (sftp, Azure, the rest of fsspec's) keep their own ``cat_file``: an
-sftp read asks the server for so many bytes at an offset, and Azure's client checks each
-answer's ``Content-Range`` itself.
+Azure's client checks ``Content-Range`` itself, but reads each answer's whole body into
+memory before it looks (an endless one for ever): its request is sent here through the
+client's own pipeline (credentials, signing, the one attempt of settings.py) and its body
+read by the block like the others'. Backends not listed (sftp, ftp, the rest of fsspec's)
+keep their own reads: an sftp read asks the server for so many bytes at an offset, and
+ftp's are checked in ftp.py.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any, Final, Protocol
 
 from value_diag.ingest.remote.answers import UNSATISFIABLE, Head, ranged, whole
 from value_diag.ingest.remote.reasons import RemoteFailure
+from value_diag.ingest.urls import AZURE
 
 Span = tuple[int, int] | None
 """Bytes [start, end) to ask for, or None for the whole object."""
@@ -55,6 +60,8 @@ def opener(protocol: str, fs: Any, path: str) -> Open | None:
         return lambda span: _gcs(fs, path, span)
     if protocol in ("s3", "s3a"):
         return lambda span: _s3(fs, path, span)
+    if protocol in AZURE:
+        return lambda span: _azure(fs, path, span)
     return None
 
 
@@ -128,10 +135,15 @@ class _Web:
 
 def _checked(response: Any) -> _Web:
     """The answer, or the exception its status says (the body unread)."""
-    status = int(response.status)
+    _status(int(response.status), response.close)
+    return _Web(response)
+
+
+def _status(status: int, close: Callable[[], object]) -> None:
+    """Raises what a status that is no read's says, after ``close()`` (the body unread)."""
     if status < 400 or status == UNSATISFIABLE:
-        return _Web(response)
-    response.close()
+        return
+    close()
     if status == 404:
         raise FileNotFoundError("not found")
     if status in (401, 403):
@@ -204,3 +216,22 @@ async def _s3(fs: Any, path: str, span: Span) -> Body:
             return _Nothing()
         raise
     return _S3(answer)
+
+
+async def _azure(fs: Any, path: str, span: Span) -> Body:
+    """adlfs: a Get Blob sent through its blob client's pipeline, the answer streamed.
+
+    The pipeline signs the request and holds it to one attempt; its transport's aiohttp
+    session never decompresses, and with ``stream=True`` nothing of the body is read. The
+    range goes in ``x-ms-range``, which the shared-key signature covers as sent.
+    """
+    from azure.core.rest import HttpRequest
+
+    container, key, _ = fs.split_path(path)
+    client = fs.service_client.get_blob_client(container, key)
+    ranged = {"x-ms-range": header} if (header := _range(span).get("Range")) else {}
+    request = HttpRequest("GET", client.url, headers={**_IDENTITY, **ranged})
+    answer = (await client._pipeline.run(request, stream=True)).http_response
+    raw = answer.internal_response  # aiohttp's: its body is read by the block
+    _status(int(answer.status_code), raw.close)
+    return _Web(raw)
