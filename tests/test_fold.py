@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telemetry import dumps, flat, ppo
 
-from value_diag.ingest.fold import fold
+from value_diag.ingest import fold as fold_module
+from value_diag.ingest.fold import FileState, fold, fold_file
 from value_diag.ingest.lines import Line, iter_lines
 from value_diag.ingest.parse import BadLine, parse
 from value_diag.schema import (
@@ -728,3 +729,87 @@ def test_fold_counts_every_line_at_most_once(lines: list[bytes | BadLine]) -> No
 def _is_record(line: bytes) -> bool:
     parsed = parse(line)
     return parsed is not None and not isinstance(parsed, BadLine)
+
+
+# --- runs per group: a line of no group is taken once, whatever the number of groups ---------
+
+
+def event(kind: str, group: str | None, **data: Any) -> bytes:
+    """An esper-lite event of a group (None: of no group)."""
+    return dumps({"event_type": kind, "group_id": group, "data": data})
+
+
+def grouped_lines(groups: list[str | None]) -> st.SearchStrategy[bytes]:
+    values = st.fixed_dictionaries({}, optional={k: st.floats(-9, 9) for k in VALUE_FIELDS})
+    group = st.sampled_from(groups)
+    return st.one_of(
+        st.builds(lambda v, g: event("PPO_UPDATE_COMPLETED", g, **(v or A)), values, group),
+        st.builds(lambda v, g: event("PPO_UPDATE_COMPLETED", g, step=7, **v), values, group),
+        st.builds(lambda g: event("TRAINING_STARTED", g, compile_enabled=True), group),
+        st.builds(lambda g: event("PPO_UPDATE_COMPLETED", g, bellman_error="x"), group),
+        st.sampled_from([b'{"bellman_error": oops}', b"plain text"]),
+    )
+
+
+def group_reference(lines: list[bytes], group: str, history: int, recent: int) -> FoldState:
+    """A group's run by definition: its own lines and every line of no group, folded."""
+    mine = [(n, line) for n, line in enumerate(lines, 1) if _group_of(line) in (None, group)]
+    return fold(FoldState(history_len=history, recent_len=recent), mine, NOW)
+
+
+def _group_of(line: bytes) -> str | None:
+    parsed = parse(line)
+    return None if parsed is None else parsed.group
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    lines=st.lists(grouped_lines([None, None, "A", "B", "C", "D", "E"]), max_size=80),
+    kept=st.sampled_from([1, 2, 3, 4096]),
+    history=st.sampled_from([0, 2]),
+    recent=st.sampled_from([0, 3]),
+)
+def test_each_group_takes_the_lines_of_no_group_it_missed_in_summaries(
+    lines: list[bytes], kept: int, history: int, recent: int
+) -> None:
+    """However the lines of no group are cut, joined and let go (CHUNKS_KEPT), each group
+    is what folding its own lines and the lines of no group gives."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fold_module, "CHUNKS_KEPT", kept)
+        got = fold_file(FileState.empty(history, recent), numbered(*lines), NOW)
+    for group, state in got.groups:
+        assert repr(state) == repr(group_reference(lines, group, history, recent)), group
+
+
+def test_a_line_of_no_group_is_not_applied_once_per_group(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """300 groups, then 3,000 lines of no group between lines of the groups: the lines and
+    summaries applied grow with lines plus groups (before: every line for every group)."""
+    applied = 0
+    take, absorb = fold_module._Effect.take, fold_module._Effect.absorb
+
+    def counting_take(self: Any, number: int, parsed: Any) -> None:
+        nonlocal applied
+        applied += 1
+        take(self, number, parsed)
+
+    def counting_absorb(self: Any, seg: Any, kept: bool = True) -> None:
+        nonlocal applied
+        applied += 1
+        absorb(self, seg, kept)
+
+    monkeypatch.setattr(fold_module._Effect, "take", counting_take)
+    monkeypatch.setattr(fold_module._Effect, "absorb", counting_absorb)
+    groups = [f"g{i}" for i in range(300)]
+    lines = [event("TRAINING_STARTED", g) for g in groups]
+    for i in range(3_000):
+        lines.append(event("PPO_UPDATE_COMPLETED", None, **A))
+        if i % 10 == 0:
+            lines.append(event("PPO_UPDATE_COMPLETED", groups[i % 300], **B))
+    got = fold_file(FileState.empty(2, 3), numbered(*lines), NOW)
+    assert len(got.groups) == 300
+    assert applied <= 20 * len(lines), applied
+    for group in ("g0", "g150", "g299"):
+        state = dict(got.groups)[group]
+        assert repr(state) == repr(group_reference(lines, group, 2, 3))

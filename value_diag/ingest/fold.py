@@ -6,11 +6,17 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
+from itertools import repeat
 from typing import Final
 
 from value_diag.ingest.lines import Line
 from value_diag.ingest.parse import BadLine, Record, parse
 from value_diag.state import Compile, FoldState, Update, Values, merge, shift, stamp
+
+_Kept = tuple[Record | Update, Values | None]
+"""A value record an _Effect keeps, made an Update only if still kept at the end: a record
+and the nine as shown after it, or a segment's Update and the nine shown before that
+segment (which fill in those it had not reported yet)."""
 
 
 class Keep(Enum):
@@ -118,10 +124,15 @@ class _Effect:
         self.step: int | Keep | None = KEEP
         self.fit: tuple[float | None, ...] | Keep | None = KEEP
         self.updates = 0
-        self.recent: deque[tuple[Record, Values | None]] = deque(maxlen=recent_len)
+        self.recent: deque[_Kept] = deque(maxlen=recent_len)
         self.writer: str | None = None
         self.rules: str | None = None
         self.mean_abs_td = False
+
+    @property
+    def touched(self) -> bool:
+        """Whether any line was taken."""
+        return bool(self.records or self.bad)
 
     def copy(self) -> _Effect:
         twin = _Effect(0)
@@ -185,6 +196,50 @@ class _Effect:
         if parsed.compile is not None:
             self.compile = parsed.compile
 
+    def absorb(self, seg: Segment, kept: bool = True) -> None:
+        """Takes the effect of later lines at once, as ``take`` would line by line.
+
+        ``seg`` is of lines of no group (no ``shared``, no ``groups``), summarised with
+        the same history and recent lengths as this effect. ``kept`` False: its value
+        records are pushed out by later ones anyway, history and recent are left alone.
+        """
+        if not seg.records and not seg.bad_lines:
+            return
+        self.records += seg.records
+        self.bad += seg.bad_lines
+        if seg.last_error is not None:
+            self.last_error = seg.last_error
+        if seg.restarted:
+            self.values = self.values_at = None
+            self.critic = self.fit = self.step = None
+            if kept:
+                self.history.clear()
+                self.recent.clear()
+            self.updates = 0
+            self.restarted = True
+            self.writer, self.rules = seg.writer, seg.rules
+            self.mean_abs_td = False
+        if seg.step is not KEEP:
+            self.step = seg.step
+        if seg.critic is not KEEP:
+            self.critic = seg.critic
+        if seg.fit is not KEEP:
+            self.fit = seg.fit
+        shown = self.values if type(self.values) is tuple else None
+        if seg.values is not KEEP:
+            if seg.values is None or seg.values_at is None:
+                self.values, self.values_at = seg.values, seg.values_at
+            else:
+                self.values = merge(seg.values, shown)
+                self.values_at = shift(seg.values_at, self.updates, self.values_at)
+            self.mean_abs_td = seg.mean_abs_td
+        if kept:
+            self.history.extend(seg.history)
+            self.recent.extend(zip(seg.recent, repeat(shown)))
+        self.updates += seg.updates
+        if seg.compile is not None:
+            self.compile = seg.compile
+
     def segment(self, line_count: int = 0) -> Segment:
         return Segment(
             self.records,
@@ -199,12 +254,21 @@ class _Effect:
             step=self.step,
             fit=self.fit,
             updates=self.updates,
-            recent=tuple(_update(r, shown) for r, shown in self.recent),
+            recent=tuple(_kept_update(first, shown) for first, shown in self.recent),
             writer=self.writer,
             rules=self.rules,
             mean_abs_td=self.mean_abs_td,
             values_at=self.values_at,
         )
+
+
+def _kept_update(first: Record | Update, shown: Values | None) -> Update:
+    """A kept value record as an Update (see _Kept)."""
+    if not isinstance(first, Update):
+        return _update(first, shown)
+    if shown is None or (first.values is not None and None not in first.values):
+        return first
+    return first._replace(values=shown if first.values is None else merge(first.values, shown))
 
 
 def _update(r: Record, shown: Values | None) -> Update:
@@ -227,10 +291,14 @@ def summarize(
     The newest ``history_len`` value records are kept for trends, and the newest
     ``recent_len`` as Updates. A line of a group is the group's; a line of no group (and
     a bad line that names none) is every group's.
+
+    A line of no group is taken once, whatever the number of groups: each group takes
+    the runs of them it missed, summarised (_Chunks), just before its next line and at
+    the end, so the cost grows with the lines and the groups, not with their product.
     """
     whole = _Effect(history_len, recent_len)
     shared: _Effect | None = None
-    groups: dict[str, _Effect] = {}
+    chunks = _Chunks(history_len, recent_len)
     for number, line in lines:
         parsed = parse(line) if isinstance(line, bytes) else line
         if parsed is None:
@@ -239,15 +307,11 @@ def summarize(
         if group is None:
             if shared is not None:
                 shared.take(number, parsed)
-                for effect in groups.values():
-                    effect.take(number, parsed)
+                chunks.take(number, parsed)
         else:
             if shared is None:
                 shared = whole.copy()  # every line so far was of no group
-            own = groups.get(group)
-            if own is None:
-                own = groups[group] = shared.copy()
-            own.take(number, parsed)
+            chunks.group(group, shared).effect.take(number, parsed)
         whole.take(number, parsed)
     seg = whole.segment(line_count)
     if shared is None:
@@ -255,8 +319,121 @@ def summarize(
     return replace(
         seg,
         shared=shared.segment(),
-        groups=tuple((name, effect.segment()) for name, effect in groups.items()),
+        groups=tuple((name, own.effect.segment()) for name, own in chunks.groups().items()),
     )
+
+
+class _Behind:
+    """A group's effect, and how many chunks of lines of no group it has taken."""
+
+    __slots__ = ("effect", "taken")
+
+    def __init__(self, effect: _Effect, taken: int) -> None:
+        self.effect = effect
+        self.taken = taken
+
+
+CHUNKS_KEPT: Final = 4096
+"""Chunks kept for the groups behind (or as many as there are groups, if more): then every
+group is brought up to date and the chunks are let go, so the memory of a fold stays
+bounded, and each such catching up is paid for by as many chunks."""
+
+
+class _Chunks:
+    """The lines of no group met since the first line of a group, for the groups.
+
+    They are cut into chunks where a line of a group falls, each summarised once, and kept
+    as aligned blocks of 1, 2, 4, ... chunks (block ``j`` of level ``k`` covers chunks
+    ``j * 2**k`` up to ``(j + 1) * 2**k``): the chunks a group missed are taken in at most
+    two blocks per level, a few summaries rather than one application per line.
+    """
+
+    def __init__(self, history_len: int, recent_len: int) -> None:
+        self._history_len = history_len
+        self._recent_len = recent_len
+        self._open = _Effect(history_len, recent_len)
+        self._levels: list[list[Segment]] = [[]]
+        self._groups: dict[str, _Behind] = {}
+
+    def take(self, number: int, parsed: Record | BadLine) -> None:
+        """A line of no group: every group's."""
+        self._open.take(number, parsed)
+
+    def group(self, name: str, shared: _Effect) -> _Behind:
+        """The group ``name``, up to date: met now, it starts from ``shared`` (the lines of
+        no group so far)."""
+        self._close()
+        own = self._groups.get(name)
+        if own is None:
+            own = self._groups[name] = _Behind(shared.copy(), len(self._levels[0]))
+        else:
+            self._bring(own)
+        return own
+
+    def groups(self) -> dict[str, _Behind]:
+        """Every group met, in order of first appearance, up to date."""
+        self._close()
+        for own in self._groups.values():
+            self._bring(own)
+        return self._groups
+
+    def _close(self) -> None:
+        """Ends the open chunk (a line of a group falls here)."""
+        if not self._open.touched:
+            return
+        if len(self._levels[0]) >= max(CHUNKS_KEPT, len(self._groups)):
+            for own in self._groups.values():
+                self._bring(own)
+                own.taken = 0
+            self._levels = [[]]
+        self._push(self._open.segment())
+        self._open = _Effect(self._history_len, self._recent_len)
+
+    def _bring(self, own: _Behind) -> None:
+        """Takes into a group the chunks it has not taken yet, block by block."""
+        start, end = own.taken, len(self._levels[0])
+        blocks: list[Segment] = []
+        while start < end:
+            level = 0
+            while start % (2 << level) == 0 and start + (2 << level) <= end:
+                level += 1
+            blocks.append(self._levels[level][start >> level])
+            start += 1 << level
+        for seg, kept in zip(blocks, self._kept(blocks), strict=True):
+            own.effect.absorb(seg, kept)
+        own.taken = end
+
+    def _kept(self, blocks: list[Segment]) -> list[bool]:
+        """For each block, whether any of its value records outlives the blocks after it
+        (which restart the run or bring enough of their own to push them out)."""
+        kept: list[bool] = []
+        history = recent = 0
+        for seg in reversed(blocks):
+            kept.append(history < self._history_len or recent < self._recent_len)
+            if seg.restarted:
+                history, recent = self._history_len, self._recent_len
+            history += len(seg.history)
+            recent += len(seg.recent)
+        kept.reverse()
+        return kept
+
+    def _push(self, seg: Segment) -> None:
+        """Appends a chunk, and the blocks it completes."""
+        self._levels[0].append(seg)
+        level, count = 0, len(self._levels[0])
+        while count % 2 == 0:
+            if level + 1 == len(self._levels):
+                self._levels.append([])
+            below = self._levels[level]
+            self._levels[level + 1].append(self._joined(below[-2], below[-1]))
+            level, count = level + 1, count // 2
+
+    def _joined(self, first: Segment, then: Segment) -> Segment:
+        """One summary of two consecutive runs of lines of no group."""
+        effect = _Effect(self._history_len, self._recent_len)
+        effect.absorb(first)
+        effect.absorb(then)
+        return effect.segment()
 
 
 def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> FoldState:
@@ -309,12 +486,7 @@ def _filled(recent: tuple[Update, ...], before: Values | None) -> tuple[Update, 
     the segment yet taken from the state before it."""
     if before is None:
         return recent
-    return tuple(
-        u
-        if u.values is not None and None not in u.values
-        else u._replace(values=before if u.values is None else merge(u.values, before))
-        for u in recent
-    )
+    return tuple(_kept_update(u, before) for u in recent)
 
 
 def fold(state: FoldState, lines: Iterable[Line], now: float) -> FoldState:
