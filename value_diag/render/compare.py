@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from rich.cells import cell_len
@@ -126,17 +126,18 @@ class Column:
     right: bool = True
     cap: int | None = None
     """Cells the column takes at most in a terminal table (its text's middle cut out)."""
+    alarming: bool = field(init=False, compare=False)
+    """True if some run has an alarming value in this column."""
+    width: int = field(init=False, compare=False)
+    """Cells the column needs to show every entry whole (up to its cap)."""
 
-    @property
-    def alarming(self) -> bool:
-        """True if some run has an alarming value in this column."""
-        return any(c.alarm for c in self.cells)
-
-    @property
-    def width(self) -> int:
-        """Cells the column needs to show every entry whole (up to its cap)."""
+    def __post_init__(self) -> None:
+        # Measured once, when the column is made: the table asks for the width of a column
+        # at each of its rows, and a property would walk every run each time (quadratic).
         wanted = max([cell_len(self.label), *(cell_len(c.text) for c in self.cells)])
-        return wanted if self.cap is None else min(wanted, max(self.cap, cell_len(self.label)))
+        cap = wanted if self.cap is None else min(wanted, max(self.cap, cell_len(self.label)))
+        object.__setattr__(self, "width", cap)
+        object.__setattr__(self, "alarming", any(c.alarm for c in self.cells))
 
 
 def columns(frames: list[Frame], ascii_only: bool = False, critic: bool = False) -> list[Column]:
