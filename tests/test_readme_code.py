@@ -1,7 +1,7 @@
 """Every Python block in the README runs as it is written, so no snippet can rot.
 
 Each block runs in a fresh interpreter in an empty directory. A block that imports
-stable_baselines3 or torch needs them: skipped without them, except in CI. When a block
+stable_baselines3, torch or torchrl needs them: skipped without them, except in CI. When a block
 leaves a run.jsonl behind, `value-diag once` must read it whole.
 """
 
@@ -14,11 +14,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, clean_env, run_cli
+from conftest import ROOT, clean_env, invoke
 from markdown_it import MarkdownIt
 from needs import need
 
-OPTIONAL = {"stable_baselines3": ("gymnasium", "torch", "stable_baselines3"), "torch": ("torch",)}
+OPTIONAL = {
+    "stable_baselines3": ("gymnasium", "torch", "stable_baselines3"),
+    "torch": ("torch",),
+    "torchrl": ("gymnasium", "torch", "tensordict", "torchrl"),
+}
 """A top-level import of the key makes a block need these modules."""
 
 
@@ -60,7 +64,7 @@ def test_the_block_runs(line: int, code: str, tmp_path: Path) -> None:
     assert proc.returncode == 0, f"README.md:{line}\n{proc.stderr.decode()}"
     run = tmp_path / "run.jsonl"
     if run.exists():
-        once = run_cli(["once", str(run), "--format", "json"])
+        once = invoke(["once", str(run), "--format", "json"])
         assert once.returncode == 0, once.stderr.decode()
         frame = json.loads(once.stdout)
         assert frame["records"] > 0 and frame["bad_lines"] == 0, frame["last_error"]
