@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, invoke
 from needs import need
 
 from value_diag.producer.metrics import compute_value_metrics
@@ -256,7 +256,7 @@ def test_a_cleanrl_shaped_loop_logs_its_rollouts(
         assert line["td_error_mean"] == pytest.approx(metrics.td_error_mean, rel=1e-12)
         assert line["explained_variance"] == pytest.approx(metrics.explained_variance, rel=1e-12)
         assert line["return_mean"] == pytest.approx(metrics.return_mean, rel=1e-12)
-    proc = run_cli(["once", str(path), "--format", "json"])
+    proc = invoke(["once", str(path), "--format", "json"])
     assert proc.returncode == 0, proc.stderr.decode()
     frame = json.loads(proc.stdout)
     assert (frame["records"], frame["bad_lines"]) == (7, 0), "the header and six updates"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import tomllib
 from importlib.metadata import version
-from pathlib import Path
 
 from conftest import ROOT
 
@@ -17,7 +16,8 @@ INTERNALS = re.compile(r"^\s*(?:from|import)\s+typer\.(?:_click|core)\b", re.MUL
 
 
 def _series(text: str) -> str:
-    """"0.29" of "0.29.2" (a 0.x minor breaks as a major would), "1" of "1.4.0"."""
+    """The series of a version: 0.29 of 0.29.2 (a 0.x minor breaks as a major would), 1 of
+    1.4.0."""
     parts = text.split(".")
     return ".".join(parts[:2]) if parts[0] == "0" else parts[0]
 

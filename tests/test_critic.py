@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, invoke, run_cli
 from telemetry import EXAMPLE, EXAMPLE_LINES, dumps, flat, ppo
 
 from value_diag import health
@@ -38,7 +38,7 @@ BLOCK: Final = [
 
 
 def once(path: Path, *args: str) -> Any:
-    return run_cli(["once", str(path), *args])
+    return invoke(["once", str(path), *args])
 
 
 def lines_of(proc: Any) -> list[str]:
@@ -185,7 +185,7 @@ def test_markdown_github_and_compare_carry_it(tmp_path: Path) -> None:
     gh = once(run, "--critic", "-f", "github").stdout.decode()
     assert "EV 0.1 (warning)" in gh
     assert "EV" not in once(run, "-f", "markdown").stdout.decode(), "only with --critic"
-    table = run_cli(["once", str(run), str(run), "--compare", "--critic"]).stdout.decode()
+    table = invoke(["once", str(run), str(run), "--compare", "--critic"]).stdout.decode()
     header = next(line for line in table.splitlines() if "status" in line)
     assert all(word in header.split() for word in ("EV", "V-Mean", "V-Std", "V-Span", "Calib"))
 
@@ -227,7 +227,7 @@ def test_eager_level_comes_from_the_config(
     got = json.loads(proc.stdout)
     assert got["status"] == status
     assert got["infrastructure"]["level"] == word
-    shown = run_cli(["thresholds", "--config", str(config)]).stdout.decode()
+    shown = invoke(["thresholds", "--config", str(config)]).stdout.decode()
     row = next(line for line in shown.splitlines() if line.startswith("compile"))
     assert row.split()[:3] == ["compile", "eager", word]
     assert row.endswith(f"{config}: thresholds.compile.eager")
@@ -239,7 +239,7 @@ def test_eager_level_comes_from_the_config(
 def test_a_bad_eager_entry_is_refused(tmp_path: Path, body: str) -> None:
     config = tmp_path / "ci.toml"
     config.write_text(f"[thresholds]\n{body}\n", encoding="utf-8")
-    proc = run_cli(["thresholds", "--config", str(config)])
+    proc = invoke(["thresholds", "--config", str(config)])
     assert proc.returncode == 2
     assert b"thresholds.compile" in proc.stderr
 
@@ -251,13 +251,13 @@ def test_default_rules_judge_eager_as_a_warning() -> None:
 
 def test_the_bundled_esper_samples_of_todays_format_show_the_block() -> None:
     """esper's current PPO payload carries the critic: the samples show it with --critic."""
-    healthy = run_cli(["once", str(SAMPLES / "healthy.jsonl"), "--critic"])
+    healthy = invoke(["once", str(SAMPLES / "healthy.jsonl"), "--critic"])
     assert healthy.returncode == 0, healthy.stderr
     text = healthy.stdout.decode()
     block = text[text.index("CRITIC CALIBRATION") :].splitlines()
     assert block[1].startswith("V-Corr    0.91") and "EV (fit)  0.79" in block[1], block
     assert block[-1] == "Calib     ok", block
-    ab = run_cli(["once", str(SAMPLES / "ab" / "events.jsonl"), "--critic", "-f", "json"])
+    ab = invoke(["once", str(SAMPLES / "ab" / "events.jsonl"), "--critic", "-f", "json"])
     runs = {
         f["source"].rsplit("#", 1)[1]: f["critic"] for f in map(json.loads, ab.stdout.splitlines())
     }

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, invoke
 from ptyterm import Pty
 from test_cli_watch import append, healthy
 
@@ -42,16 +42,16 @@ def test_one_age_format_in_the_header_the_stale_reason_the_table_and_the_annotat
 ) -> None:
     _aged(tmp_path, "a.jsonl", 106)
     _aged(tmp_path, "b.jsonl", 106)
-    header = run_cli(["once", "a.jsonl", "--max-age", "1m", "--no-config"], cwd=tmp_path)
+    header = invoke(["once", "a.jsonl", "--max-age", "1m", "--no-config"], cwd=tmp_path)
     first = header.stdout.decode().splitlines()[0]
     assert re.search(rf"critical: stale: no record for {AGE} \|", first), first
     assert re.search(rf"\| updated {AGE} ago$", first), first
 
-    table = run_cli(["once", "a.jsonl", "b.jsonl", "--compare", "--no-config"], cwd=tmp_path)
+    table = invoke(["once", "a.jsonl", "b.jsonl", "--compare", "--no-config"], cwd=tmp_path)
     rows = [line for line in table.stdout.decode().splitlines() if line.startswith(" a ")]
     assert len(rows) == 1 and re.search(rf"\s{AGE}\s", rows[0]), table.stdout.decode()
 
-    github = run_cli(
+    github = invoke(
         ["once", "a.jsonl", "--max-age", "1m", "--format", "github", "--no-config"], cwd=tmp_path
     )
     assert re.search(rf"no record for {AGE} \(critical\)", github.stdout.decode()), github.stdout
@@ -79,7 +79,7 @@ def test_small_scale_values_keep_three_significant_digits_and_never_show_minus_z
     tmp_path: Path,
 ) -> None:
     (tmp_path / "run.jsonl").write_text(json.dumps(NORMALISED) + "\n")
-    proc = run_cli(["once", "run.jsonl", "--no-config"], cwd=tmp_path)
+    proc = invoke(["once", "run.jsonl", "--no-config"], cwd=tmp_path)
     lines = proc.stdout.decode().splitlines()
     assert lines[1:5] == [
         "V-Corr    0.835↗    Bellman   0.000312",
@@ -89,7 +89,7 @@ def test_small_scale_values_keep_three_significant_digits_and_never_show_minus_z
     ], proc.stdout.decode()
     assert not re.search(r"-0(?![.\d])|-0\.0(?!\d)", proc.stdout.decode())
 
-    md = run_cli(["once", "run.jsonl", "--no-config", "-f", "markdown"], cwd=tmp_path)
+    md = invoke(["once", "run.jsonl", "--no-config", "-f", "markdown"], cwd=tmp_path)
     text = md.stdout.decode()
     for row in ("| TD Mean | -0.00412 |", "| p10 | -0.853 |", "| p50 | -0.0004 |"):
         assert row in text, text
@@ -142,9 +142,9 @@ def test_the_glyphs_in_ascii_and_none_on_a_healthy_run(
     assert (shown["V-Corr"], shown["Bellman"], shown["Ret sigma"]) == ("NaNv!!", "NaN!!", "26.7!")
     assert term.text.isascii()
 
-    healthy = run_cli(["once", "ok.jsonl", "--no-config"], cwd=tmp_path).stdout.decode()
+    healthy = invoke(["once", "ok.jsonl", "--no-config"], cwd=tmp_path).stdout.decode()
     assert "!" not in healthy and "‼" not in healthy, healthy
-    eager = run_cli(["once", "eager.jsonl", "--no-config"], cwd=tmp_path).stdout.decode()
+    eager = invoke(["once", "eager.jsonl", "--no-config"], cwd=tmp_path).stdout.decode()
     assert "Compile   EAGER! (3-5x slower)" in eager.splitlines(), eager
 
 
@@ -225,7 +225,7 @@ def test_a_wobble_far_from_the_warning_line_looks_like_a_wobble(tmp_path: Path) 
     """V-Corr between 0.80 and 0.86 is named, says its range and its warning line, and is
     drawn against that line: high glyphs only, not a slide from ▁ to █."""
     run_file(tmp_path / "run.jsonl", [0.86, 0.80, 0.84, 0.81, 0.86, 0.80, 0.85, 0.82] * 3)
-    proc = run_cli(["once", "run.jsonl", "--trend", "--no-config"], cwd=tmp_path)
+    proc = invoke(["once", "run.jsonl", "--trend", "--no-config"], cwd=tmp_path)
     corr = proc.stdout.decode().splitlines()[1]
     spark, minmax, line = trend_of(corr, "V-Corr")
     assert (minmax, line) == ("0.8–0.86", "warn <0.5"), corr
@@ -236,7 +236,7 @@ def test_the_sparkline_marks_where_the_warning_line_is_crossed(tmp_path: Path) -
     """A V-Corr sliding under its warning line: the columns beyond it are yellow, and the
     line's text is there for a reader without colour."""
     run_file(tmp_path / "run.jsonl", [0.9 - i / 20 for i in range(12)])
-    proc = run_cli(
+    proc = invoke(
         ["once", "run.jsonl", "--trend", "--no-config", "--color", "always"], cwd=tmp_path
     )
     corr = proc.stdout.decode().splitlines()[1]
@@ -244,7 +244,7 @@ def test_the_sparkline_marks_where_the_warning_line_is_crossed(tmp_path: Path) -
     colours = [codes for codes, glyphs in runs for _ in glyphs]
     assert colours == ["36"] * 9 + ["33"] * 3, "cyan, then yellow under 0.5: 0.45, 0.4, 0.35"
     assert "warn <0.5" in re.sub(r"\x1b\[[0-9;]*m", "", corr)
-    ascii_ = run_cli(["once", "run.jsonl", "--trend", "--no-config", "--ascii"], cwd=tmp_path)
+    ascii_ = invoke(["once", "run.jsonl", "--trend", "--no-config", "--ascii"], cwd=tmp_path)
     lines = ascii_.stdout.decode().splitlines()
     assert trend_of(lines[1], "V-Corr")[1:] == ("0.35..0.9", "warn <0.5"), lines[1]
     assert trend_of(lines[2], "TD Mean")[2] == "warn +-5", lines[2]

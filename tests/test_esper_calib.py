@@ -12,7 +12,7 @@ import json
 import math
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import invoke
 from hypothesis import given
 from hypothesis import strategies as st
 from telemetry import dumps
@@ -126,13 +126,13 @@ def ev_only_run(tmp_path: Path, ev: float) -> Path:
 
 
 def test_esper_updates_with_only_explained_variance_are_read(tmp_path: Path) -> None:
-    proc = run_cli(["once", str(ev_only_run(tmp_path, 0.42)), "--critic", "-f", "json"])
+    proc = invoke(["once", str(ev_only_run(tmp_path, 0.42)), "--critic", "-f", "json"])
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert got["critic"]["explained_variance"] == {"value": 0.42, "level": "ok"}
     assert got["value_function"]["v_return_correlation"]["level"] == "no_data"
     assert got["gate"]["updates"] == 1
     bad = ev_only_run(tmp_path, -0.5)
-    proc = run_cli(["once", str(bad), "--critic", "--fail-on", "critical"])
+    proc = invoke(["once", str(bad), "--critic", "--fail-on", "critical"])
     assert proc.returncode == 1
     assert b"EV" in proc.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, invoke
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from telemetry import dumps
@@ -371,7 +371,7 @@ def write_ab(path: Path) -> None:
 def test_once_shows_a_frame_per_group(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     write_ab(path)
-    proc = run_cli(["once", str(path), "--format", "json"])
+    proc = invoke(["once", str(path), "--format", "json"])
     frames = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [f["source"] for f in frames] == [f"{path}#A", f"{path}#B"]
     assert [f["records"] for f in frames] == [2, 3]
@@ -382,7 +382,7 @@ def test_once_shows_a_frame_per_group(tmp_path: Path) -> None:
 def test_compare_and_fail_on_treat_groups_as_runs(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     write_ab(path)
-    proc = run_cli(["once", str(path), "--compare", "--fail-on", "critical"])
+    proc = invoke(["once", str(path), "--compare", "--fail-on", "critical"])
     out = proc.stdout.decode()
     assert "VALUE DIAGNOSTICS: 2 runs" in out
     assert out.index(f"{path}#B") < out.index(f"{path}#A"), "worst first"
@@ -395,7 +395,7 @@ def test_a_group_with_no_usable_record_exits_3(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     lines = [started("A"), ppo(OK, "A"), ppo({"bellman_error": "x"}, "B")]
     path.write_bytes(b"\n".join(lines) + b"\n")
-    proc = run_cli(["once", str(path), "--format", "json"])
+    proc = invoke(["once", str(path), "--format", "json"])
     frames = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [(f["source"], f["status"]) for f in frames] == [
         (f"{path}#A", "ok"),
@@ -407,7 +407,7 @@ def test_a_group_with_no_usable_record_exits_3(tmp_path: Path) -> None:
 def test_a_skipped_last_update_is_not_shown(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     path.write_bytes(b"\n".join([started(), ppo(A), ppo(ZERO, skipped=True)]) + b"\n")
-    proc = run_cli(["once", str(path), "--format", "json"])
+    proc = invoke(["once", str(path), "--format", "json"])
     frame = json.loads(proc.stdout)
     assert frame["records"] == 2
     assert frame["value_function"]["v_return_correlation"]["value"] == 0.5

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import run_cli
+from conftest import invoke, run_cli
 from telemetry import dumps, flat
 
 from value_diag.health import Preset, Rules, Status, rules_of
@@ -60,7 +60,7 @@ def run_file(tmp_path: Path, *updates: dict[str, Any], header: bool = True) -> P
 
 
 def once_json(path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    proc = run_cli(["once", str(path), "-f", "json", "--fail-on", "critical", *args])
+    proc = invoke(["once", str(path), "-f", "json", "--fail-on", "critical", *args])
     return proc.returncode, json.loads(proc.stdout), proc.stderr.decode()
 
 
@@ -192,7 +192,7 @@ def test_the_run_header_picks_the_scale_free_rules_and_says_why(tmp_path: Path) 
 
 
 def test_the_caption_names_the_rules_of_a_run_that_chose_them(tmp_path: Path) -> None:
-    text = run_cli(["once", str(run_file(tmp_path, *[GOOD] * 4))]).stdout.decode()
+    text = invoke(["once", str(run_file(tmp_path, *[GOOD] * 4))]).stdout.decode()
     assert "scale-free (written by stable-baselines3)" in text.splitlines()[0]
 
 
@@ -206,7 +206,7 @@ def test_a_second_run_in_the_same_file_starts_afresh(tmp_path: Path) -> None:
 
 
 def test_thresholds_prints_the_gate_in_force() -> None:
-    out = run_cli(["thresholds", "--no-config", "--warmup", "7"]).stdout.decode()
+    out = invoke(["thresholds", "--no-config", "--warmup", "7"]).stdout.decode()
     rows = {tuple(line.split()[:3]): line for line in out.splitlines()}
     assert ("gate", "warmup", "7") in rows and rows[("gate", "warmup", "7")].split()[
         3
@@ -233,7 +233,7 @@ def test_a_config_sets_the_gate_and_the_command_line_overrides_it(tmp_path: Path
     assert code == 1 and frame["rules"]["warmup"] == 0 and frame["rules"]["persist"] == 1
     code, frame, _ = once_json(run, "--config", str(config), "--warmup", "5")
     assert code == 0 and frame["rules"]["warmup"] == 5
-    out = run_cli(["thresholds", "--config", str(config)]).stdout.decode()
+    out = invoke(["thresholds", "--config", str(config)]).stdout.decode()
     rows = {tuple(line.split()[:2]): line.split() for line in out.splitlines()}
     assert rows[("gate", "persist")][2:4] == ["1", f"{config}:"]
 
@@ -250,22 +250,22 @@ def test_a_config_sets_the_gate_and_the_command_line_overrides_it(tmp_path: Path
 def test_a_bad_gate_in_the_config_is_refused(tmp_path: Path, entry: str, message: str) -> None:
     config = tmp_path / "ci.toml"
     config.write_text(f"[thresholds]\n{entry}\n", encoding="utf-8")
-    proc = run_cli(["thresholds", "--config", str(config)])
+    proc = invoke(["thresholds", "--config", str(config)])
     assert proc.returncode == 2
     assert message in proc.stderr.decode()
 
 
 def test_an_alarming_v_fit_is_said_under_the_panel_with_its_number(tmp_path: Path) -> None:
     run = run_file(tmp_path, *[GOOD] * 4, BROKEN)
-    text = run_cli(["once", str(run)]).stdout.decode().splitlines()
+    text = invoke(["once", str(run)]).stdout.decode().splitlines()
     fit = next(line for line in text if line.startswith("V-Fit"))
     assert fit.startswith("V-Fit -") and " critical: " in fit
     assert float(fit.split()[1]) < 0
     assert not any(line.startswith("V-Fit") for line in text[:6]), "after the five lines"
-    shown = run_cli(["once", str(run), "--critic"]).stdout.decode().splitlines()
+    shown = invoke(["once", str(run), "--critic"]).stdout.decode().splitlines()
     assert not any(line.startswith("V-Fit") for line in shown), "--critic shows it beside Calib"
     assert any(line.startswith("Calib") and "V-Fit" in line for line in shown)
-    healthy = run_cli(["once", str(run_file(tmp_path, *[GOOD] * 4))]).stdout.decode()
+    healthy = invoke(["once", str(run_file(tmp_path, *[GOOD] * 4))]).stdout.decode()
     assert "V-Fit" not in healthy, "only when it alarms"
 
 
@@ -276,7 +276,7 @@ def test_an_alarming_v_fit_is_said_under_the_panel_with_its_number(tmp_path: Pat
 def test_reports_list_v_fit_under_the_scale_free_rules(
     tmp_path: Path, fmt: str, expected: str
 ) -> None:
-    out = run_cli(["once", str(run_file(tmp_path, BROKEN)), "-f", fmt]).stdout.decode()
+    out = invoke(["once", str(run_file(tmp_path, BROKEN)), "-f", fmt]).stdout.decode()
     assert expected in out
-    seed = run_cli(["once", str(run_file(tmp_path, BROKEN, header=False)), "-f", fmt])
+    seed = invoke(["once", str(run_file(tmp_path, BROKEN, header=False)), "-f", fmt])
     assert "V-Fit" not in seed.stdout.decode(), "the default preset does not judge it"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_finder import NEEDLES, compiled, portable, reference
@@ -28,13 +28,13 @@ HEALTHY = (
 
 
 def frame(path: Path) -> dict[str, Any]:
-    proc = run_cli(["once", str(path), "--format", "json", "--preset", "default"])
+    proc = invoke(["once", str(path), "--format", "json", "--preset", "default"])
     out: dict[str, Any] = json.loads(proc.stdout)
     return out
 
 
 def gate(path: Path) -> int:
-    return run_cli(["once", str(path), "--fail-on", "critical", "--preset", "default"]).returncode
+    return invoke(["once", str(path), "--fail-on", "critical", "--preset", "default"]).returncode
 
 
 def log(tmp_path: Path, *lines: bytes) -> Path:
@@ -134,7 +134,7 @@ def test_a_line_whose_shape_hides_its_metrics_is_a_counted_bad_line(
 
 def test_the_bad_line_is_said_in_the_text_panel_too(tmp_path: Path) -> None:
     path = log(tmp_path, UNPLACED["foreign event_type"][0])
-    proc = run_cli(["once", str(path), "--preset", "default"])
+    proc = invoke(["once", str(path), "--preset", "default"])
     assert "1 bad line (last: line 2: an event of another type" in proc.stdout.decode()
 
 

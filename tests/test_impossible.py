@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import invoke
 
 from value_diag.health import IMPOSSIBLE
 
@@ -39,7 +39,7 @@ def once(tmp_path: Path, *args: str, **overrides: float) -> tuple[int, dict[str,
     """`once --format json` on a one-update run: its exit code and its frame."""
     path = tmp_path / "run.jsonl"
     path.write_text(json.dumps({"step": 1, **HEALTHY, **overrides}) + "\n")
-    proc = run_cli(["once", str(path), "--format", "json", *args])
+    proc = invoke(["once", str(path), "--format", "json", *args])
     frame: dict[str, Any] = json.loads(proc.stdout)
     return proc.returncode, frame
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import invoke
 from test_cli_watch import append, healthy
 from watching import Spawn
 
@@ -38,7 +38,7 @@ def later(first: Path, second: Path) -> None:
 
 def followed(cwd: Path, *args: str) -> list[str]:
     """The sources `once --latest --format json ARGS` prints, in cwd."""
-    proc = run_cli(["once", *args, "--latest", "--format", "json"], cwd=cwd)
+    proc = invoke(["once", *args, "--latest", "--format", "json"], cwd=cwd)
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line)["source"] for line in proc.stdout.splitlines()]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from conftest import run_cli
+from conftest import invoke
 from telemetry import EXAMPLE, flat
 
 from value_diag.health import LOW_RETURN_VARIANCE, Level, Preset, Rules, assess
@@ -61,7 +61,7 @@ def write(path: Path, *lines: bytes) -> Path:
 
 
 def status(path: Path, *args: str) -> str:
-    proc = run_cli(["once", str(path), "-f", "json", *args])
+    proc = invoke(["once", str(path), "-f", "json", *args])
     assert proc.returncode in (0, 1), proc.stderr
     got = json.loads(proc.stdout)
     assert isinstance(got["status"], str)
@@ -71,7 +71,7 @@ def status(path: Path, *args: str) -> str:
 def test_healthy_cartpole_is_critical_by_default_and_ok_scale_free(tmp_path: Path) -> None:
     run = write(tmp_path / "run.jsonl", flat(CARTPOLE))
     assert status(run) == "critical", "the seed's table: |skew| 2.7"
-    proc = run_cli(["once", str(run), "--preset", "scale-free", "--critic", "--fail-on", "warning"])
+    proc = invoke(["once", str(run), "--preset", "scale-free", "--critic", "--fail-on", "warning"])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode().splitlines()[0].startswith("VALUE DIAGNOSTICS | ok |")
     assert "Calib     ok" in proc.stdout.decode()
@@ -79,7 +79,7 @@ def test_healthy_cartpole_is_critical_by_default_and_ok_scale_free(tmp_path: Pat
 
 @pytest.mark.parametrize("preset", ["default", "scale-free"])
 def test_collapse_is_critical_under_both_presets(preset: str) -> None:
-    proc = run_cli(["once", str(SAMPLES / "collapse.jsonl"), "--preset", preset, "--critic",
+    proc = invoke(["once", str(SAMPLES / "collapse.jsonl"), "--preset", preset, "--critic",
                     "--fail-on", "critical"])  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     assert "critical" in proc.stdout.decode().splitlines()[0]
@@ -88,11 +88,11 @@ def test_collapse_is_critical_under_both_presets(preset: str) -> None:
 @pytest.mark.parametrize("preset", ["default", "scale-free"])
 def test_nan_ev_of_constant_returns_is_not_critical(tmp_path: Path, preset: str) -> None:
     run = write(tmp_path / "run.jsonl", flat(FLAT_RETURNS))
-    proc = run_cli(["once", str(run), "--preset", preset, "--critic", "-f", "json"])
+    proc = invoke(["once", str(run), "--preset", preset, "--critic", "-f", "json"])
     got = json.loads(proc.stdout)
     ev = got["critic"]["explained_variance"]
     assert ev == {"value": "NaN", "level": "info", "note": LOW_RETURN_VARIANCE}
-    text = run_cli(["once", str(run), "--preset", preset, "--critic"]).stdout.decode()
+    text = invoke(["once", str(run), "--preset", preset, "--critic"]).stdout.decode()
     assert f"{LOW_RETURN_VARIANCE}:" in text and "EV" in text.splitlines()[-1]
 
 
@@ -100,7 +100,7 @@ def test_scale_free_flat_returns_show_correlation_as_info_and_judge_the_fit(
     tmp_path: Path,
 ) -> None:
     run = write(tmp_path / "run.jsonl", flat(FLAT_RETURNS))
-    got = json.loads(run_cli(["once", str(run), "--preset", "scale-free", "-f", "json"]).stdout)
+    got = json.loads(invoke(["once", str(run), "--preset", "scale-free", "-f", "json"]).stdout)
     assert got["status"] == "ok"
     corr = got["value_function"]["v_return_correlation"]
     assert (corr["level"], corr["note"]) == ("info", LOW_RETURN_VARIANCE)
@@ -116,7 +116,7 @@ def test_scale_free_flat_returns_with_a_constant_head_far_from_them_are_critical
     # V 40 % under returns that do not vary, and scattered: no critic of them
     stuck = {**FLAT_RETURNS, "value_mean": 60.0, "value_std": 12.4, "return_mean": 98.9}
     run = write(tmp_path / "run.jsonl", flat(stuck))
-    got = json.loads(run_cli(["once", str(run), "--preset", "scale-free", "-f", "json"]).stdout)
+    got = json.loads(invoke(["once", str(run), "--preset", "scale-free", "-f", "json"]).stdout)
     assert got["status"] == "critical"
     assert got["critic"]["value_fit"]["level"] == "critical"
 
@@ -183,7 +183,7 @@ def test_config_preset_and_explicit_override(tmp_path: Path) -> None:
 
 
 def test_thresholds_prints_the_scale_free_rules() -> None:
-    proc = run_cli(["thresholds", "--preset", "scale-free", "--no-config"])
+    proc = invoke(["thresholds", "--preset", "scale-free", "--no-config"])
     assert proc.returncode == 0, proc.stderr
     rows = {tuple(line.split()[:2]): line for line in proc.stdout.decode().splitlines()}
     assert rows[("preset", "scale-free")].split()[-1] == "--preset"
@@ -203,7 +203,7 @@ def test_thresholds_prints_the_scale_free_rules() -> None:
     assert rows[("return_skewness", "info")]
     assert ("td_error_mean", "warning") not in rows
     assert ("low_return_variance", "floor") not in rows, "no absolute floor under scale-free"
-    default = run_cli(["thresholds", "--no-config"]).stdout.decode()
+    default = invoke(["thresholds", "--no-config"]).stdout.decode()
     assert "td_bias" not in default and "preset" not in default
 
 
@@ -215,7 +215,7 @@ def test_thresholds_prints_the_scale_free_rules() -> None:
     ],
 )
 def test_an_unknown_preset_is_a_usage_error(args: list[str], message: bytes) -> None:
-    proc = run_cli(args, input=b"")
+    proc = invoke(args, input=b"")
     assert proc.returncode == 2
     assert message in proc.stderr
 
@@ -223,6 +223,6 @@ def test_an_unknown_preset_is_a_usage_error(args: list[str], message: bytes) -> 
 def test_an_unknown_preset_in_the_config_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "ci.toml"
     config.write_text('[thresholds]\npreset = "tiny"\n', encoding="utf-8")
-    proc = run_cli(["thresholds", "--config", str(config)])
+    proc = invoke(["thresholds", "--config", str(config)])
     assert proc.returncode == 2
     assert b"thresholds.preset" in proc.stderr

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import DEADLINE, ROOT, SAMPLES, clean_env, run_cli
+from conftest import DEADLINE, ROOT, SAMPLES, clean_env, invoke
 from test_cli_once import metrics
 from test_report_safety import BACKEND, MODE, hostile_run
 from test_startup import PROBE
@@ -110,7 +110,7 @@ class Page(HTMLParser):
 def report(
     args: list[str], *, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    return run_cli(["report", *args], env=env, timeout=120)
+    return invoke(["report", *args], env=env, timeout=120)
 
 
 def written(tmp_path: Path, *args: str) -> tuple[str, Page]:
@@ -146,7 +146,7 @@ def decode_values(enc: list[Any]) -> list[float | None]:
 
 
 def once_json(*args: str) -> list[Json]:
-    proc = run_cli(["once", *args, "--format", "json", "--compare"])
+    proc = invoke(["once", *args, "--format", "json", "--compare"])
     assert proc.returncode in (0, 3), proc.stderr
     frames: list[Json] = json.loads(proc.stdout)
     return frames
@@ -206,7 +206,7 @@ def test_the_table_is_once_s_worst_first_and_each_run_has_once_s_panel(tmp_path:
     why = page.rows[0][2]
     assert why.startswith("V-Corr, Bellman"), why  # the collapse: its culprits, worst first
     assert page.headings == [f["name"] for f in frames]
-    shown = run_cli(["once", str(SAMPLES)]).stdout.decode().strip("\n").split("\n\n")
+    shown = invoke(["once", str(SAMPLES)]).stdout.decode().strip("\n").split("\n\n")
     by_name = {section.split(" | ")[2]: section for section in shown}
     for name, panel in zip(page.headings, page.panels, strict=True):
         # The five lines (and any note under them) as `once` prints them; the header line
@@ -459,16 +459,16 @@ def test_an_unreadable_run_is_named_and_the_others_reported(tmp_path: Path) -> N
     ],
 )
 def test_usage_errors(args: list[str], said: str, tmp_path: Path) -> None:
-    proc = run_cli(["report", str(SAMPLES / "healthy.jsonl"), *args], cwd=tmp_path)
+    proc = invoke(["report", str(SAMPLES / "healthy.jsonl"), *args], cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.decode().splitlines()[-1] == f"value-diag: error: {said}"
     assert list(tmp_path.iterdir()) == []
 
 
 def test_help_names_the_command() -> None:
-    top = run_cli(["--help"]).stdout.decode()
+    top = invoke(["--help"]).stdout.decode()
     assert re.search(r"^  report +Write one self-contained HTML page", top, re.M), top
-    proc = run_cli(["report", "--help"])
+    proc = invoke(["report", "--help"])
     assert proc.returncode == 0 and b"-o, --output FILE" in proc.stdout
 
 

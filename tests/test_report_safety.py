@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from conftest import SAMPLES, clean_env, run_cli
+from conftest import SAMPLES, clean_env, invoke
 from markdown_it import MarkdownIt
 from telemetry import COLLAPSE_CULPRITS
 from test_cli_once import metrics
@@ -85,7 +85,7 @@ def hostile_run(tmp_path: Path) -> str:
 def test_markdown_renders_every_string_from_the_file_as_written(tmp_path: Path, fmt: str) -> None:
     path = hostile_run(tmp_path)
     summary = tmp_path / "summary.md"
-    proc = run_cli(["once", path, "--format", fmt], env=clean_env(GITHUB_STEP_SUMMARY=str(summary)))
+    proc = invoke(["once", path, "--format", fmt], env=clean_env(GITHUB_STEP_SUMMARY=str(summary)))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == b""
     text = proc.stdout.decode("utf-8") if fmt == "markdown" else summary.read_text("utf-8")
@@ -130,12 +130,12 @@ def test_github_annotations_come_first_and_an_unwritable_summary_is_a_warning(
 ) -> None:
     path = str(SAMPLES / "collapse.jsonl")
     args = ["once", path, "--format", "github", "--fail-on", "critical"]
-    expected = run_cli(args)
+    expected = invoke(args)
     assert expected.returncode == 1
     assert expected.stdout.count(b"::error ") >= 3
 
     summary = tmp_path / "no-such-dir" / "s.md"
-    proc = run_cli(args, env=clean_env(GITHUB_STEP_SUMMARY=str(summary)))
+    proc = invoke(args, env=clean_env(GITHUB_STEP_SUMMARY=str(summary)))
     assert proc.returncode == 1, "the verdict, not the summary, decides the exit code"
     assert proc.stdout == expected.stdout, "every annotation is printed"
     assert proc.stderr.decode("utf-8").splitlines() == [
@@ -262,7 +262,7 @@ def test_a_failed_export_names_the_path_and_the_reason(
     if target.startswith("/dev/") and not Path(target).exists():
         pytest.skip(f"no {target} here")
     where = target if target.startswith("/") else str(tmp_path / target)
-    proc = run_cli(["once", str(SAMPLES / "healthy.jsonl"), flag, where])
+    proc = invoke(["once", str(SAMPLES / "healthy.jsonl"), flag, where])
     assert proc.returncode == 2
     assert proc.stderr.decode("utf-8") == f"value-diag: error: cannot write {where}: {reason}\n"
     assert proc.stdout.startswith(b"VALUE DIAGNOSTICS | ok |"), "the frame is still printed"

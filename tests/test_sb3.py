@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from conftest import run_cli
+from conftest import invoke
 from needs import need
 
 from value_diag.producer.metrics import compute_value_metrics
@@ -150,7 +150,7 @@ def logged_lines(path: Path) -> list[dict[str, Any]]:
 
 def check_once(path: Path, records: int) -> None:
     """`value-diag once` reads the file: exit 0, every line a record, no bad line."""
-    proc = run_cli(["once", str(path), "--format", "json"])
+    proc = invoke(["once", str(path), "--format", "json"])
     assert proc.returncode == 0, proc.stderr.decode()
     frame = json.loads(proc.stdout)
     assert (frame["records"], frame["bad_lines"]) == (records, 0), frame["last_error"]
@@ -418,7 +418,7 @@ def test_a_healthy_cartpole_run_is_ok_scale_free_and_critical_under_the_seeds_ta
         seed=0,
     )
     model.learn(total_timesteps=16_384, callback=ValueDiagnosticsCallback(str(path)))
-    judged = run_cli(["once", str(path), "--preset", "scale-free", "--critic", "-f", "json"])
+    judged = invoke(["once", str(path), "--preset", "scale-free", "--critic", "-f", "json"])
     assert judged.returncode == 0, judged.stderr
     frame = json.loads(judged.stdout)
     assert frame["status"] == "ok", frame
@@ -427,5 +427,5 @@ def test_a_healthy_cartpole_run_is_ok_scale_free_and_critical_under_the_seeds_ta
     assert frame["value_function"]["v_return_correlation"]["value"] > 0.8
     # The run header asks for the scale-free rules; the seed's table, asked for, still
     # judges the absolute skew.
-    default = run_cli(["once", str(path), "--preset", "default", "--fail-on", "critical"])
+    default = invoke(["once", str(path), "--preset", "default", "--fail-on", "critical"])
     assert default.returncode == 1, "the seed's absolute table: CartPole's skew is critical"

@@ -18,7 +18,7 @@ from typing import Final
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
-from conftest import DEADLINE, clean_env, run_cli, script
+from conftest import DEADLINE, clean_env, invoke, script
 from hypothesis import given
 from hypothesis import strategies as st
 from servers import free_port
@@ -152,7 +152,7 @@ FORMATS = ["text", "json", "markdown", "github"]
 def test_once_never_shows_user_info(fmt: str) -> None:
     pytest.importorskip("fsspec")
     for url in hostile_urls():
-        proc = run_cli(["once", url, "--format", fmt], env=remote_env(), timeout=60)
+        proc = invoke(["once", url, "--format", fmt], env=remote_env(), timeout=60)
         out = proc.stdout + proc.stderr
         assert USER.encode() not in out and PASSWORD.encode() not in out, url
         assert proc.returncode == 2
@@ -190,7 +190,7 @@ def test_watch_never_shows_user_info(tmp_path: Path, fmt: str) -> None:
 def test_a_usage_error_quoting_a_url_hides_its_user_info() -> None:
     """Whatever writes a URL to stderr, the line leaves without the user-info."""
     url = f"s3://{USER}:se/{PASSWORD}@bucket/run.jsonl"
-    proc = run_cli(["once", "--format", url, "run.jsonl"])
+    proc = invoke(["once", "--format", url, "run.jsonl"])
     assert proc.returncode == 2
     assert USER.encode() not in proc.stderr and PASSWORD.encode() not in proc.stderr
     assert f"'s3://{MARK}@bucket/run.jsonl'".encode() in proc.stderr, proc.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLES, clean_env, run_cli, script
+from conftest import SAMPLES, clean_env, invoke, script
 
 from value_diag.producer.metrics import CRITIC_FIELDS, FIT_FIELDS, compute_value_metrics
 from value_diag.producer.simulate import (
@@ -35,7 +35,7 @@ START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def once_json(path: Path) -> dict[str, Any]:
-    proc = run_cli(["once", str(path), "--format", "json"])
+    proc = invoke(["once", str(path), "--format", "json"])
     assert proc.returncode == 0, proc.stderr
     frame: dict[str, Any] = json.loads(proc.stdout)
     assert frame["bad_lines"] == 0, frame["last_error"]
@@ -239,7 +239,7 @@ def test_bundled_samples_are_what_generate_writes(tmp_path: Path) -> None:
 
 def test_simulate_command_writes_a_readable_run(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
-    proc = run_cli(
+    proc = invoke(
         ["simulate", str(path), "--scenario", "bimodal", "--updates", "8", "--interval", "0",
          "--format", "flat", "--seed", "7"]
     )  # fmt: skip
@@ -277,7 +277,7 @@ def test_simulate_command_writes_a_readable_run(tmp_path: Path) -> None:
 def test_simulate_command_refuses_bad_options(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    proc = run_cli(["simulate", str(tmp_path / "run.jsonl"), *args])
+    proc = invoke(["simulate", str(tmp_path / "run.jsonl"), *args])
     assert proc.returncode == 2
     assert message in proc.stderr.decode()
     assert not (tmp_path / "run.jsonl").exists()
@@ -285,7 +285,7 @@ def test_simulate_command_refuses_bad_options(
 
 def test_simulate_command_names_an_unwritable_path(tmp_path: Path) -> None:
     target = tmp_path / "no-such-dir" / "run.jsonl"
-    proc = run_cli(["simulate", str(target), "--interval", "0"])
+    proc = invoke(["simulate", str(target), "--interval", "0"])
     assert proc.returncode == 2
     assert proc.stderr.decode() == f"value-diag: error: cannot write {target}: " + (
         "No such file or directory\n"
@@ -302,7 +302,7 @@ def test_a_file_that_holds_anything_is_left_alone(tmp_path: Path) -> None:
     """`simulate` is a typo away from `watch`: a run's log is never emptied by default."""
     path = tmp_path / "myrun.jsonl"
     path.write_text(OLD_LOG)
-    proc = run_cli(["simulate", str(path), "--interval", "0", "--updates", "2"])
+    proc = invoke(["simulate", str(path), "--interval", "0", "--updates", "2"])
     assert proc.returncode == 2
     assert proc.stdout == b""
     assert proc.stderr.decode() == (
@@ -315,7 +315,7 @@ def test_a_file_that_holds_anything_is_left_alone(tmp_path: Path) -> None:
 def test_an_empty_file_is_written_without_asking(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     path.touch()
-    proc = run_cli(["simulate", str(path), "--interval", "0", "--updates", "2", "-q"])
+    proc = invoke(["simulate", str(path), "--interval", "0", "--updates", "2", "-q"])
     assert (proc.returncode, proc.stderr) == (0, b"")
     assert once_json(path)["records"] == 3
 
@@ -325,12 +325,12 @@ def test_force_overwrites_and_append_writes_after(tmp_path: Path) -> None:
     forced.write_text(OLD_LOG)
     appended.write_text(OLD_LOG)
     base = ["--interval", "0", "--updates", "2", "--format", "flat"]
-    proc = run_cli(["simulate", str(forced), "--force", *base])
+    proc = invoke(["simulate", str(forced), "--force", *base])
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.decode().startswith(f"value-diag: overwriting {forced} with a simulated")
     assert "step" in forced.read_text() and OLD_LOG not in forced.read_text()
     assert len(forced.read_text().splitlines()) == 4
-    proc = run_cli(["simulate", str(appended), "--append", *base])
+    proc = invoke(["simulate", str(appended), "--append", *base])
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.decode().startswith("value-diag: appending a simulated collapse run to ")
     text = appended.read_text()

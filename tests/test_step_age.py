@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, invoke
 from telemetry import EXAMPLE, dumps
 
 from value_diag.ingest.fold import FileState, fold_file
@@ -98,7 +98,7 @@ def _aged(tmp_path: Path, seconds: float, name: str = "healthy.jsonl") -> Path:
 
 
 def _json(*args: str, cwd: Path) -> tuple[int, list[dict[str, Any]], str]:
-    proc = run_cli(["once", *args, "--format", "json"], cwd=cwd)
+    proc = invoke(["once", *args, "--format", "json"], cwd=cwd)
     frames = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     return proc.returncode, frames, proc.stderr.decode()
 
@@ -113,7 +113,7 @@ def test_once_counts_the_age_from_the_files_last_write(tmp_path: Path) -> None:
     assert before - written - 0.001 <= frame["age_s"] <= after - written + 0.001
     assert frame["step"] == 59 and frame["stale"] is False and frame["status"] == "ok"
     before = time.time()
-    header = run_cli(["once", "healthy.jsonl"], cwd=tmp_path).stdout.decode().splitlines()[0]
+    header = invoke(["once", "healthy.jsonl"], cwd=tmp_path).stdout.decode().splitlines()[0]
     after = time.time()
     shown = re.search(r" \| step 59 \| .*\| updated (\d+)m(\d\d)s ago$", header)
     assert shown is not None, header
@@ -126,7 +126,7 @@ def test_a_run_older_than_max_age_is_stale_and_critical(tmp_path: Path) -> None:
     code, (frame,), _ = _json("healthy.jsonl", "--max-age", "15m", cwd=tmp_path)
     assert code == 0  # judged critical, but nothing asked to fail
     assert frame["stale"] is True and frame["status"] == "critical"
-    proc = run_cli(
+    proc = invoke(
         ["once", "healthy.jsonl", "--max-age", "15m", "--fail-on", "critical"], cwd=tmp_path
     )
     assert proc.returncode == 1
@@ -188,7 +188,7 @@ def test_a_file_with_no_record_is_waiting_never_stale(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", ["10x", "0", "soon"])
 def test_max_age_that_is_not_a_duration_is_a_usage_error(tmp_path: Path, bad: str) -> None:
     _aged(tmp_path, 0)
-    proc = run_cli(["once", "healthy.jsonl", "--max-age", bad], cwd=tmp_path)
+    proc = invoke(["once", "healthy.jsonl", "--max-age", bad], cwd=tmp_path)
     assert proc.returncode == 2
     err = proc.stderr.decode()
     assert f"--max-age: {bad!r} is not a duration" in err and "Traceback" not in err

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import invoke
 
 
 def write(tmp_path: Path, *records: dict[str, Any]) -> str:
@@ -20,7 +20,7 @@ def write(tmp_path: Path, *records: dict[str, Any]) -> str:
 
 
 def once(path: str, *args: str) -> tuple[int, str]:
-    proc = run_cli(["once", path, *args])
+    proc = invoke(["once", path, *args])
     assert not proc.stderr or b"Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, proc.stdout.decode("utf-8")
 

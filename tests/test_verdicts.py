@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, invoke, run_cli
 from ptyterm import Pty
 from telemetry import COLLAPSE_CULPRITS
 from test_cli_watch import COMPILE_LINE, append, healthy, line
@@ -30,7 +30,7 @@ def compile_only(tmp_path: Path) -> Path:
 
 
 def out(*args: str, code: int = 0) -> str:
-    proc = run_cli(list(args))
+    proc = invoke(list(args))
     assert proc.returncode == code, proc.stderr
     return proc.stdout.decode("utf-8")
 
@@ -183,7 +183,7 @@ def test_warnings_name_the_metric_the_threshold_caught(tmp_path: Path) -> None:
 
 def test_once_fail_on_names_the_run_status_and_culprits() -> None:
     path = str(SAMPLES / "collapse.jsonl")
-    proc = run_cli(["once", path, "--fail-on", "critical"])
+    proc = invoke(["once", path, "--fail-on", "critical"])
     assert proc.returncode == 1
     assert proc.stderr.decode("utf-8") == (
         f"value-diag: {path} reached critical (--fail-on critical): {COLLAPSE_CULPRITS}\n"
@@ -192,7 +192,7 @@ def test_once_fail_on_names_the_run_status_and_culprits() -> None:
 
 def test_once_fail_on_names_only_the_runs_that_reached_it() -> None:
     paths = [str(SAMPLES / f"{n}.jsonl") for n in ("healthy", "eager", "bimodal")]
-    proc = run_cli(["once", *paths, "--fail-on", "warning", "-f", "json"])
+    proc = invoke(["once", *paths, "--fail-on", "warning", "-f", "json"])
     assert proc.returncode == 1
     assert proc.stderr.decode("utf-8").splitlines() == [  # short names, in natural order
         "value-diag: bimodal reached warning (--fail-on warning): Ret σ, Skew, p90-p10",
@@ -242,22 +242,22 @@ def test_watch_fail_on_on_a_terminal_says_why_after_leaving_the_screen(
 def test_a_file_of_no_known_line_says_what_is_read(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "train.log"
     path.write_bytes(content)
-    proc = run_cli(["once", str(path)])
+    proc = invoke(["once", str(path)])
     assert proc.returncode == 3
     lines = proc.stdout.decode("utf-8").splitlines()
     assert lines[0].endswith("| 0 records | 0 bad lines")
     assert lines[1:] == ["[no data]", NO_METRIC_HINT]
-    obj = json.loads(run_cli(["once", str(path), "-f", "json"]).stdout)
+    obj = json.loads(invoke(["once", str(path), "-f", "json"]).stdout)
     assert obj["hint"] == NO_METRIC_HINT
 
 
 def test_a_file_with_bad_lines_gets_no_hint_but_its_last_error(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     path.write_text('{"bellman_error": "high"}\n')
-    proc = run_cli(["once", str(path), "-f", "json"])
+    proc = invoke(["once", str(path), "-f", "json"])
     obj = json.loads(proc.stdout)
     assert obj["hint"] is None and obj["last_error"].startswith("line 1: ")
-    assert NO_METRIC_HINT not in run_cli(["once", str(path)]).stdout.decode("utf-8")
+    assert NO_METRIC_HINT not in invoke(["once", str(path)]).stdout.decode("utf-8")
 
 
 def test_a_file_with_records_gets_no_hint(compile_only: Path) -> None:
@@ -269,6 +269,6 @@ def test_a_run_that_reported_no_metric_is_no_data_and_never_passes_a_gate(
 ) -> None:
     """The compile status alone judges nothing of the value function: no data (exit 3)."""
     for fail_on in ("warning", "critical"):
-        proc = run_cli(["once", str(compile_only), "--fail-on", fail_on])
+        proc = invoke(["once", str(compile_only), "--fail-on", fail_on])
         assert proc.returncode == 3, proc.stdout
         assert "no data" in proc.stdout.decode("utf-8").splitlines()[0].replace("_", " ")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEADLINE, clean_env, run_cli
+from conftest import DEADLINE, clean_env, invoke
 from test_cli_watch import append, healthy
 from watching import Spawn
 
@@ -36,14 +36,14 @@ def run(path: Path, bellman: float = 3.0) -> Path:
 
 def sources(cwd: Path, *args: str) -> list[str]:
     """The sources `once ARGS --format json` prints (it must exit 0)."""
-    proc = run_cli(["once", *args, "--format", "json"], cwd=cwd, timeout=DEADLINE)
+    proc = invoke(["once", *args, "--format", "json"], cwd=cwd, timeout=DEADLINE)
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line)["source"] for line in proc.stdout.splitlines()]
 
 
 def names(cwd: Path, *args: str) -> list[str]:
     """The run names of the text headers `once ARGS` prints (it must exit 0)."""
-    proc = run_cli(["once", *args], cwd=cwd, timeout=DEADLINE)
+    proc = invoke(["once", *args], cwd=cwd, timeout=DEADLINE)
     assert proc.returncode == 0, proc.stderr
     headers = proc.stdout.decode("utf-8").splitlines()
     return [h.split(" | ")[2] for h in headers if h.startswith("VALUE DIAGNOSTICS | ")]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import clean_env, run_cli
+from conftest import clean_env, invoke
 from ptyterm import Pty
 from test_cli_once import metrics
 
@@ -37,7 +37,7 @@ def sweep(root: Path) -> list[str]:
 
 
 def stdout(*args: str, code: int = 1) -> str:
-    proc = run_cli(list(args))
+    proc = invoke(list(args))
     assert proc.returncode == code, proc.stderr
     return proc.stdout.decode("utf-8")
 
@@ -70,7 +70,7 @@ def test_markdown_and_the_github_summary_carry_the_why(tmp_path: Path) -> None:
     single = stdout("once", runs[1], "-f", "markdown", code=0)
     assert "**critical** (Bellman, Skew) | 1 record | 0 bad lines" in single
     summary = tmp_path / "summary.md"
-    proc = run_cli(
+    proc = invoke(
         ["once", *runs, "--compare", "-f", "github", "--max-age", "10m"],
         env=clean_env(GITHUB_STEP_SUMMARY=str(summary)),
     )

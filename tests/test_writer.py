@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import invoke
 from telemetry import json_value
 
 import value_diag
@@ -327,7 +327,7 @@ def test_once_reads_back_exactly_what_the_writer_wrote(tmp_path: Path, case: str
         out.log(metrics(v_return_correlation=0.5), step=0)
         out.log(compute_value_metrics([1.0, 2.0, 4.0], [1.5, 2.0, 3.0], [0.1, 0.2, 0.3]), step=1)
         out.log(written, step=2, lr=1e-4)
-    proc = run_cli(["once", str(path), "--format", "json"])
+    proc = invoke(["once", str(path), "--format", "json"])
     assert proc.returncode == 0, proc.stderr
     frame = json.loads(proc.stdout)
     assert frame["records"] == 5, "the run header and four lines"

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, invoke
 
 from value_diag.ingest.parse import KNOWN_NAMES, STEP_KEYS
 from value_diag.producer.metrics import RolloutMetrics, compute_value_metrics
@@ -40,14 +40,14 @@ def nan_update() -> RolloutMetrics:
 
 
 def read(path: Path) -> dict[str, Any]:
-    proc = run_cli(["once", str(path), "--format", "json"])
+    proc = invoke(["once", str(path), "--format", "json"])
     frame: dict[str, Any] = json.loads(proc.stdout)
     return frame
 
 
 def gate(path: Path) -> int:
     """`once --fail-on critical`'s exit code."""
-    return run_cli(["once", str(path), "--fail-on", "critical"]).returncode
+    return invoke(["once", str(path), "--fail-on", "critical"]).returncode
 
 
 def test_a_healthy_run_passes_the_gate(tmp_path: Path) -> None:
