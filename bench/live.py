@@ -5,7 +5,8 @@ every --interval seconds as in bench/sweep.py) drawn on a 120x30 pty. While the 
 appended, ``?`` is pressed every KEY_EVERY_S, opening and closing the help screen: key to
 screen is the time from writing the key to the pty to the output after which the screen
 shows it (pyte). Then --quiet seconds with nothing appended: idle CPU (% of one core) and
-the bytes a second written to the terminal. Each figure is the median of --rounds rounds.
+the bytes a second written to the terminal, and before that ``?`` pressed as often for
+--quiet seconds more, with nothing appended. Each figure is the median of --rounds rounds.
 
 A build of value-diag other than the installed one is measured with ``--build DIR``
 (a checkout, e.g. a ``git worktree`` of an earlier commit with its extension built by
@@ -66,7 +67,12 @@ class LiveFigures:
     files: int
     key_p50_ms: float
     key_p95_ms: float
+    """Key to screen while nothing is appended."""
     keys: int
+    busy_key_p50_ms: float
+    busy_key_p95_ms: float
+    """Key to screen while every run is appended a line every --interval seconds."""
+    busy_keys: int
     idle_cpu_pct: float
     busy_bytes_per_s: float
     """Bytes a second to the terminal while the runs were appended and keys pressed."""
@@ -150,6 +156,22 @@ def tabled(lines: list[str]) -> bool:
     return any("sort:" in line for line in lines) and not helping(lines)
 
 
+def press_keys(term: Terminal, stop: threading.Event, delays: list[float]) -> None:
+    """Presses ``?`` every KEY_EVERY_S until ``stop``, the help opened then closed, each
+    delay from the key to the screen that shows it appended to ``delays`` (s); the help
+    closed at the end."""
+    want = helping
+    while not stop.is_set():
+        t0 = term.press(b"?")
+        seen = term.shows(want, KEY_TIMEOUT_S)
+        delays.append(KEY_TIMEOUT_S if seen is None else max(seen - t0, 0.0))
+        want = tabled if want is helping else helping
+        time.sleep(KEY_EVERY_S)
+    if want is tabled:
+        term.press(b"?")
+        term.shows(tabled, KEY_TIMEOUT_S)
+
+
 def one_round(
     files: int,
     build: Path | None,
@@ -172,27 +194,23 @@ def one_round(
             if term.shows(tabled, 60) is None:
                 raise RuntimeError("the table never showed:\n" + "\n".join(term.screen.display))
             time.sleep(SETTLE_S)
-            delays: list[float] = []
+            busy: list[float] = []
             stop = threading.Event()
-
-            def keys() -> None:
-                want = helping
-                while not stop.is_set():
-                    t0 = term.press(b"?")
-                    seen = term.shows(want, KEY_TIMEOUT_S)
-                    delays.append(KEY_TIMEOUT_S if seen is None else max(seen - t0, 0.0))
-                    want = tabled if want is helping else helping
-                    time.sleep(KEY_EVERY_S)
-
             b0, t0 = term.bytes, time.perf_counter()
-            presser = threading.Thread(target=keys, daemon=True)
+            presser = threading.Thread(target=press_keys, args=(term, stop, busy), daemon=True)
             presser.start()
             appender.append(interval, seconds)
             stop.set()
             presser.join()
             busy_bps = (term.bytes - b0) / (time.perf_counter() - t0)
-            if helping(term.screen.display):
-                term.press(b"?")
+            time.sleep(SETTLE_S)
+            idle_keys: list[float] = []
+            stop = threading.Event()
+            presser = threading.Thread(target=press_keys, args=(term, stop, idle_keys), daemon=True)
+            presser.start()
+            time.sleep(quiet)
+            stop.set()
+            presser.join()
             time.sleep(SETTLE_S)
             cpu0, b0, q0 = cpu_seconds(term.proc.pid), term.bytes, time.perf_counter()
             time.sleep(quiet)
@@ -204,12 +222,16 @@ def one_round(
         finally:
             term.stop()
             appender.close()
-    ms = sorted(d * 1000 for d in delays)
+    ms = sorted(d * 1000 for d in idle_keys)
+    busy_ms = sorted(d * 1000 for d in busy)
     return LiveFigures(
         files=files,
         key_p50_ms=percentile(ms, 50),
         key_p95_ms=percentile(ms, 95),
         keys=len(ms),
+        busy_key_p50_ms=percentile(busy_ms, 50),
+        busy_key_p95_ms=percentile(busy_ms, 95),
+        busy_keys=len(busy_ms),
         idle_cpu_pct=idle * 100,
         busy_bytes_per_s=busy_bps,
         idle_bytes_per_s=idle_bps,
@@ -221,7 +243,8 @@ def median(rounds: list[LiveFigures]) -> LiveFigures:
     fields = {}
     for name, value in asdict(rounds[0]).items():
         values = [asdict(r)[name] for r in rounds]
-        fields[name] = sum(values) if name == "keys" else type(value)(statistics.median(values))
+        median_of = type(value)(statistics.median(values))
+        fields[name] = sum(values) if name.endswith("keys") else median_of
     return LiveFigures(**fields)
 
 
@@ -250,14 +273,25 @@ def main() -> None:
     if args.json:
         print(json.dumps({b: {n: asdict(f) for n, f in d.items()} for b, d in out.items()}))
         return
-    head = f"{'build':28} {'runs':>5} {'key p50':>8} {'key p95':>8} {'idle CPU':>9}"
-    print(head + f" {'B/s busy':>9} {'B/s idle':>9}  (ms, ms, % of a core; medians)")
+    print("\n".join(table(out)))
+
+
+def table(out: dict[str, dict[int, LiveFigures]]) -> list[str]:
+    """The figures, a line per build and sweep: key to screen idle and while appending
+    (ms), idle CPU (% of a core), bytes a second to the terminal while appending and idle."""
+    head = (
+        f"{'build':24} {'runs':>4} {'key p50':>8} {'key p95':>8} {'busy p50':>8}"
+        f" {'busy p95':>8} {'idle CPU':>8} {'B/s busy':>8} {'B/s idle':>8}"
+    )
+    lines = [head]
     for name, by_files in out.items():
         for files, f in sorted(by_files.items()):
-            print(
-                f"{name[-28:]:28} {files:>5} {f.key_p50_ms:>8.1f} {f.key_p95_ms:>8.1f}"
-                f" {f.idle_cpu_pct:>9.2f} {f.busy_bytes_per_s:>9.0f} {f.idle_bytes_per_s:>9.0f}"
+            lines.append(
+                f"{name[-24:]:24} {files:>4} {f.key_p50_ms:>8.1f} {f.key_p95_ms:>8.1f}"
+                f" {f.busy_key_p50_ms:>8.1f} {f.busy_key_p95_ms:>8.1f} {f.idle_cpu_pct:>8.2f}"
+                f" {f.busy_bytes_per_s:>8.0f} {f.idle_bytes_per_s:>8.0f}"
             )
+    return lines
 
 
 if __name__ == "__main__":
