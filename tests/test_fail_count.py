@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import clean_env, script
+from conftest import clean_env, invoke, script
 from test_compare_width import NAMES, RUNS, sweep
 
 DYING = [NAMES[1], NAMES[2]]
@@ -16,6 +16,13 @@ DYING = [NAMES[1], NAMES[2]]
 
 
 def run_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`value-diag ARGS` in ``cwd``, as text: in-process, but for a watch, which is started
+    as the console script."""
+    if args[0] != "watch":
+        proc = invoke(args, cwd=cwd)
+        return subprocess.CompletedProcess(
+            proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+        )
     return subprocess.run(
         [*script(), *args],
         cwd=cwd,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from conftest import clean_env, script
+from conftest import clean_env, invoke, script
 
 from value_diag import config
 from value_diag.config import ConfigError, load
@@ -46,7 +46,10 @@ BAD_BODIES: Final = [
 
 
 def run_in(cwd: Path, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    """`value-diag ARGS` started in ``cwd``, where it looks for config files."""
+    """`value-diag ARGS` in ``cwd``, where it looks for config files: in-process, but for a
+    watch, which is started as the console script."""
+    if args[0] != "watch":
+        return invoke(args, cwd=cwd, input=input)
     return subprocess.run(
         [*script(), *args],
         cwd=cwd,

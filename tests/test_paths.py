@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEADLINE, clean_env, script
+from conftest import DEADLINE, clean_env, invoke, script
 from ptyterm import Pty
 from test_cli_watch import healthy
 
@@ -20,7 +20,10 @@ COMMANDS = ["once", "watch"]
 
 
 def run_cli(args: list[str], *, cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    """Runs `value-diag ARGS` in ``cwd``, so that paths are given as a user types them."""
+    """Runs `value-diag ARGS` in ``cwd``, so that paths are given as a user types them:
+    in-process, but for a watch, which is started as the console script."""
+    if args[0] != "watch":
+        return invoke(args, cwd=cwd)
     return subprocess.run(
         [*script(), *args],
         cwd=cwd,
