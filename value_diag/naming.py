@@ -16,6 +16,30 @@ surrogateescape): byte 0xff is U+DCFF."""
 NaturalKey = tuple[tuple[int, str], ...]
 """A name as it sorts: numbers as numbers, text without case."""
 
+GROUP_MARK: Final = "#"
+"""Between a run's file and its group, in the run's name (``run.jsonl#A``)."""
+MARK_IN_FILE: Final = "\\x23"
+"""How a ``#`` of the file itself is written in a run's name: as ``visible`` writes what
+cannot be shown as itself."""
+
+
+def run_name(file: str, group: str | None) -> str:
+    """How a run is named: its file, and its group after a ``#`` when it has one.
+
+    A ``#`` in the file's own name is written ``\\x23``, so that the first ``#`` of a
+    run's name is always the one before its group and no run takes another's name: group
+    ``A`` of ``x.jsonl`` is ``x.jsonl#A``, the file ``x.jsonl#A`` is ``x.jsonl\\x23A``.
+    (Runs are told apart, and drawn in the table, by their names.)
+    """
+    file = file.replace(GROUP_MARK, MARK_IN_FILE)
+    return file if group is None else f"{file}{GROUP_MARK}{group}"
+
+
+def collide(names: list[str]) -> bool:
+    """Whether two of the names would name their runs alike: the same name, or one with a
+    ``#`` where another spells ``\\x23`` (``visible(strict=True)`` tells those apart)."""
+    return len({run_name(n, None) for n in names}) < len(names)
+
 
 @lru_cache(maxsize=4096)
 def natural_key(name: str) -> NaturalKey:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from value_diag.frame import Frame
 from value_diag.health import Thresholds
 from value_diag.ingest.files import display_name
-from value_diag.ingest.fold import FileState, run_name
+from value_diag.ingest.fold import FileState
+from value_diag.naming import run_name
 from value_diag.state import FoldState
 
 

@@ -16,7 +16,7 @@ from value_diag.errors import ReadError
 from value_diag.ingest.files import display_name
 from value_diag.ingest.runfiles import Kind, Target, newest, target
 from value_diag.ingest.walk import Found, Unreadable
-from value_diag.naming import natural_key, short_names, visible
+from value_diag.naming import collide, natural_key, short_names, visible
 
 
 def targets(paths: Sequence[str], pattern: str | None = None) -> list[Target]:
@@ -108,11 +108,12 @@ def named_in_order(files: Sequence[str]) -> list[tuple[str, str]]:
     The names are the shortest that tell the runs apart as they are seen: bytes that are
     no UTF-8 and characters that print nothing are written as escapes (naming.visible);
     if names still look alike once render/sanitize has cleaned them (an invisible mark
-    that the panel drops), every character but printable ASCII is escaped.
+    that the panel drops), or would name their runs alike (naming.collide), every
+    character but printable ASCII is escaped.
     """
     given = [display_name(f) for f in files]  # a URL without its credentials
     shown = short_names([visible(n) for n in given])
-    if _look_alike(shown):
+    if _look_alike(shown) or collide(shown):
         shown = short_names([visible(n, strict=True) for n in given])
     return sorted(zip(files, shown, strict=True), key=lambda p: natural_key(p[1]))
 

@@ -11,6 +11,7 @@ from typing import Final
 
 from value_diag.ingest.lines import Line
 from value_diag.ingest.parse import BadLine, Record, parse
+from value_diag.naming import run_name
 from value_diag.state import Compile, FoldState, Update, Values, merge, shift, stamp
 
 _Kept = tuple[Record | Update, Values | None]
@@ -532,13 +533,9 @@ class FileState:
         return list(self.groups)
 
     def named(self, source: str) -> list[tuple[str, FoldState]]:
-        """The runs to show, named ``source`` or, one per group, ``source#GROUP``."""
+        """The runs to show, named ``source`` or, one per group, ``source#GROUP``
+        (naming.run_name)."""
         return [(run_name(source, group), state) for group, state in self.runs]
-
-
-def run_name(source: str, group: str | None) -> str:
-    """How a run is named: its file, and its group after a ``#`` when it has one."""
-    return source if group is None else f"{source}#{group}"
 
 
 def apply_file(state: FileState, seg: Segment, now: float, line_offset: int = 0) -> FileState:
