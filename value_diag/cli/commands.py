@@ -133,27 +133,23 @@ def once(
         from value_diag.commands.once import OnceOptions, run_once
         from value_diag.render.terminal import make_console, plain_stdout
 
-        fmt = choice(Format, judged.format, "--format")
-        level = judged.level()
-        opt.one_stdin(judged.paths)
-        mode = choice(ColorMode, judged.color, "--color")
+        settled = judged.settle(env)
         # Plain text needs no console (and so no rich.console import): a comparison does.
-        plain = plain_stdout(mode, env.stdout, env.environ) and not compare
-        console = None if plain else make_console(mode, file=env.stdout)
-        renderer = judged.renderer(env)
+        plain = plain_stdout(settled.color, env.stdout, env.environ) and not compare
+        console = None if plain else make_console(settled.color, file=env.stdout)
         options = OnceOptions(
-            format=fmt,
-            fail_on=level.status(),
+            format=settled.format,
+            fail_on=settled.fail_on,
             fail_count=judged.fail_count,
             boxed=env.stdout_isatty,
             compare=compare,
-            history=judged.history if judged.trend else 0,
+            history=judged.history_kept(),
             svg=svg,
             html=html,
             pattern=judged.pattern,
             latest=judged.latest,
         )
-        return run_once(judged.paths, console, renderer, options, env)
+        return run_once(judged.paths, console, settled.renderer, options, env)
 
     run(body)
 
@@ -219,18 +215,14 @@ def watch(
         from value_diag.render.sinks import LiveSink, choose_sink
         from value_diag.render.terminal import make_console
 
-        fmt = choice(Format, judged.format, "--format")
-        level = judged.level()
-        opt.one_stdin(judged.paths)
-        console = make_console(choice(ColorMode, judged.color, "--color"), file=env.stdout)
-        renderer = judged.renderer(env)
-        sink = choose_sink(console, renderer, fmt, table)
+        settled = judged.settle(env)
+        console = make_console(settled.color, file=env.stdout)
+        sink = choose_sink(console, settled.renderer, settled.format, table)
         options = WatchOptions(
-            fail_on=level.status(),
+            fail_on=settled.fail_on,
             fail_count=judged.fail_count,
             poll=poll,
-            # A run opened from the live table shows its trend: keep the history for it.
-            history=judged.history if judged.trend or isinstance(sink, LiveSink) else 0,
+            history=judged.history_kept(live=isinstance(sink, LiveSink)),
             pattern=judged.pattern,
             latest=judged.latest,
         )

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from value_diag.environment import Environment
-from value_diag.options import HISTORY_LEN, MAX_PERSIST, MAX_WARMUP
+from value_diag.options import HISTORY_LEN, MAX_PERSIST, MAX_WARMUP, ColorMode, Format
 
 if TYPE_CHECKING:
     from value_diag.config import Effective
@@ -230,6 +230,25 @@ class Judging:
     pattern: str | None = None
     latest: bool = False
 
+    def settle(self, env: Environment) -> Settled:
+        """The values checked and made what the commands take, in one order for both
+        commands: the format, --fail-on with --fail-count, stdin alone, the colour, then
+        the thresholds in force (which may say a config's warnings on stderr).
+
+        Raises:
+            UsageError: the first value that is wrong, or options that cannot go together.
+        """
+        fmt = choice(Format, self.format, "--format")
+        level = self.level()
+        one_stdin(self.paths)
+        color = choice(ColorMode, self.color, "--color")
+        return Settled(fmt, level.status(), color, self.renderer(env))
+
+    def history_kept(self, live: bool = False) -> int:
+        """Value records each run keeps: --history for a trend (or a live view, where a
+        run opened from the table shows its trend), else none."""
+        return self.history if self.trend or live else 0
+
     def level(self) -> FailOn:
         """--fail-on, checked with --fail-count (which counts runs that reach it)."""
         level = choice(FailOn, self.fail_on, "--fail-on")
@@ -251,6 +270,17 @@ class Judging:
             warmup=self.warmup,
             persist=self.persist,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What Judging's values come to, once checked (``Judging.settle``)."""
+
+    format: Format
+    fail_on: Status | None
+    """The gate's level (None: --fail-on never)."""
+    color: ColorMode
+    renderer: Renderer
 
 
 DECLARED: dict[str, object] = {
