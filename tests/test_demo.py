@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -103,12 +104,12 @@ def test_the_producer_thread_records_what_it_wrote(tmp_path: Path) -> None:
 
 
 TERM_ROUNDS = 12
-"""Demos ended by SIGTERM the moment their temporary folder appears."""
+"""Demos ended by SIGTERM in each test."""
 
 
-def _sigterm_once_the_folder_is_there(tmp: Path) -> int | None:
-    """Starts a demo, sends SIGTERM as soon as its folder shows in ``tmp`` (or at once if
-    it never does before the deadline), and returns its exit status."""
+def _sigterm_demo(tmp: Path, when: Callable[[subprocess.Popen[bytes]], None]) -> int:
+    """Starts a demo with its temporary files in ``tmp``, sends it SIGTERM once ``when``
+    returns, and returns its exit status."""
     popen = subprocess.Popen(
         [*script(), "demo", "--format", "json", "--updates", "1000", "--interval", "0.05"],
         stdout=subprocess.DEVNULL,
@@ -116,9 +117,7 @@ def _sigterm_once_the_folder_is_there(tmp: Path) -> int | None:
         env=clean_env(TMPDIR=str(tmp)),
     )
     try:
-        deadline = time.monotonic() + DEADLINE
-        while not any(tmp.iterdir()) and popen.poll() is None and time.monotonic() < deadline:
-            pass  # no sleep: the signal must come in the instant after the folder is made
+        when(popen)
         popen.send_signal(signal.SIGTERM)
         return popen.wait(timeout=DEADLINE)
     finally:
@@ -133,8 +132,15 @@ def test_sigterm_right_after_the_demo_made_its_folder_leaves_no_folder(tmp_path:
     for i in range(TERM_ROUNDS):
         tmp = tmp_path / f"tmp{i}"
         tmp.mkdir()
-        code = _sigterm_once_the_folder_is_there(tmp)
-        assert code in (0, -signal.SIGTERM), code
+
+        def folder_made(popen: subprocess.Popen[bytes], tmp: Path = tmp) -> None:
+            deadline = time.monotonic() + DEADLINE
+            while not any(tmp.iterdir()) and popen.poll() is None:
+                if time.monotonic() > deadline:  # a safety net: the signal goes all the same
+                    return
+                # no sleep: the signal must come in the instant after the folder is made
+
+        assert _sigterm_demo(tmp, folder_made) in (0, -signal.SIGTERM)
         assert list(tmp.iterdir()) == [], f"round {i}: the temporary folder is left"
 
 
@@ -144,18 +150,10 @@ def test_sigterm_at_once_after_start_leaves_no_folder(tmp_path: Path) -> None:
     for i in range(TERM_ROUNDS):
         tmp = tmp_path / f"tmp{i}"
         tmp.mkdir()
-        popen = subprocess.Popen(
-            [*script(), "demo", "--format", "json", "--updates", "1000", "--interval", "0.05"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=clean_env(TMPDIR=str(tmp)),
-        )
-        try:
-            time.sleep(0.03 * i)
-            popen.send_signal(signal.SIGTERM)
-            assert popen.wait(timeout=DEADLINE) in (0, -signal.SIGTERM)
-        finally:
-            if popen.poll() is None:
-                popen.kill()
-                popen.wait()
-        assert list(tmp.iterdir()) == [], f"SIGTERM after {0.03 * i:.2f} s: the folder is left"
+        after = 0.03 * i
+
+        def a_moment(_: subprocess.Popen[bytes], after: float = after) -> None:
+            time.sleep(after)
+
+        assert _sigterm_demo(tmp, a_moment) in (0, -signal.SIGTERM)
+        assert list(tmp.iterdir()) == [], f"SIGTERM after {after:.2f} s: the folder is left"
