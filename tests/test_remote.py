@@ -25,6 +25,7 @@ from servers import SFTP_HOST, BlackHole, S3Server, SftpServer, free_port
 
 from value_diag.errors import ReadError
 from value_diag.ingest import urls
+from value_diag.ingest.changes import Change
 from value_diag.ingest.parallel import read_path
 from value_diag.ingest.remote import (
     RemoteTail,
@@ -39,7 +40,6 @@ from value_diag.ingest.remote import (
 from value_diag.ingest.remote.backends import Remote
 from value_diag.ingest.remote.reasons import RemoteFailure
 from value_diag.ingest.remote.tail import OVERLAP
-from value_diag.ingest.tail import Change
 from value_diag.producer.esperlog import Mix, write
 
 pytest_plugins = ("servers",)

@@ -5,40 +5,21 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
-from enum import StrEnum
 from typing import Final
 
+from value_diag.ingest.changes import RESTARTS, Change, Seen, classify
 from value_diag.ingest.files import BLOCK, NotRegularFile, describe, open_regular, reason
 
-
-class Change(StrEnum):
-    """What happened to a followed path since the last look."""
-
-    OPENED = "opened"
-    """There at the first look, or readable again after a read error."""
-    MISSING = "missing"
-    """Not there at the first look (or gone after an error before it was ever read)."""
-    CREATED = "created"
-    """There now, after it was missing from the first look on."""
-    DELETED = "deleted"
-    RECREATED = "recreated"
-    """There again after it was deleted."""
-    TRUNCATED = "truncated"
-    REPLACED = "replaced"
-    ERROR = "error"
-
-
-RESTARTS: Final = frozenset(
-    {Change.OPENED, Change.CREATED, Change.RECREATED, Change.TRUNCATED, Change.REPLACED}
-)
-"""Changes after which the file is read again from the top with a fresh state."""
+__all__ = ["RESTARTS", "Change", "Tail"]
+"""Change and RESTARTS live in ingest/changes.py; the followers import them from here too."""
 
 _SIGNATURE: Final = 64
 """Bytes before the read offset that must still be there, or the file was rewritten."""
 
 
 class Tail:
-    """Follows one path like `tail -F`: appends, truncation, replacement, deletion.
+    """Follows one path like `tail -F`: appends, truncation, replacement, deletion
+    (an ingest.changes.FileTail).
 
     ``sync()`` notices what happened to the path; ``read()`` then yields the bytes
     appended since the last read, in blocks, up to the current end of the file.
@@ -72,13 +53,13 @@ class Tail:
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
-            if self._missing:
-                return None
-            self._missing = True
-            # Whatever failed before is no longer true: there is nothing left to read.
-            self.close()
-            self.error = None
-            return Change.DELETED if self._opened_once else Change.MISSING
+            gone = classify(Seen(missing=self._missing, opened=self._opened_once), found=False)
+            if gone is not None:
+                self._missing = True
+                # Whatever failed before is no longer true: there is nothing left to read.
+                self.close()
+                self.error = None
+            return gone
         except OSError as exc:
             return self._fail(exc)
         appeared = self._missing
@@ -109,14 +90,11 @@ class Tail:
         self._ident = (fst.st_dev, fst.st_ino)
         self._rewind()
         self.error = None
-        opened_before, self._opened_once = self._opened_once, True
-        if recovered:  # readable again after an error: read from the top, the error note goes
-            return Change.OPENED
-        if replaced:
-            return Change.REPLACED
-        if appeared:
-            return Change.RECREATED if opened_before else Change.CREATED
-        return Change.OPENED
+        seen = Seen(
+            missing=appeared, opened=self._opened_once, failed=recovered, following=replaced
+        )
+        self._opened_once = True
+        return classify(seen, found=True)
 
     @property
     def backlog(self) -> bool:

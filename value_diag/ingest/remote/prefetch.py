@@ -5,7 +5,7 @@ The thread of the file's store or host (pollers.py, one per backend) looks at th
 (RemoteTail: one metadata call, then a ranged read of what was added) every ``interval``
 seconds, backing off while the calls fail, and queues what it learns in order: changes
 and blocks of bytes. The watch reads the queue without waiting, through the interface of
-ingest/tail.Tail.
+ingest/changes.FileTail, as it reads a local ingest/tail.Tail.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from typing import Final
 
 from value_diag.errors import ReadError
+from value_diag.ingest.changes import Change
 from value_diag.ingest.files import BLOCK
 from value_diag.ingest.remote.pollers import follow
 from value_diag.ingest.remote.tail import RemoteTail
-from value_diag.ingest.tail import Change
 
 AHEAD: Final = 32
 """Blocks fetched ahead of the watch at most, per file (memory stays bounded while a big
@@ -37,7 +37,7 @@ def _nothing() -> None:
 
 
 class Prefetched:
-    """Follows a remote file on its backend's thread; the interface of ingest/tail.Tail.
+    """Follows a remote file on its backend's thread; an ingest.changes.FileTail.
 
     ``sync()`` returns the next change the thread saw (None when the queue starts with
     bytes, or holds nothing), ``read()`` the bytes queued up to the next change.

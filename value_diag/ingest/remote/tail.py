@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from typing import Final, TypeVar
 
 from value_diag.errors import ReadError
+from value_diag.ingest.changes import Change, Seen, classify
 from value_diag.ingest.files import BLOCK
 from value_diag.ingest.remote.answers import Unranged
 from value_diag.ingest.remote.backends import Remote, Stat, connect, require
 from value_diag.ingest.remote.reasons import RemoteFailure
-from value_diag.ingest.tail import Change
 from value_diag.ingest.urls import public
 
 T = TypeVar("T")
@@ -28,7 +28,8 @@ an object rewritten whole and longer: if they differ, it is read from the top)."
 
 
 class RemoteTail:
-    """Follows one remote file (a URL) by polling; the interface of ingest/tail.Tail.
+    """Follows one remote file (a URL) by polling; an ingest.changes.FileTail, like
+    ingest/tail.Tail.
 
     ``sync()`` makes one metadata call and, when the file grew, one ranged read of the new
     bytes (OVERLAP bytes before them included, to check the old end is unchanged);
@@ -74,6 +75,11 @@ class RemoteTail:
         """Always None: a remote file has no descriptor; ``read()`` reads from the top."""
         return None
 
+    @property
+    def backlog(self) -> bool:
+        """False: ``read()`` gives what there is up to the size seen by the last sync."""
+        return False
+
     def close(self) -> None:
         """Stops following the current file; the next sync starts afresh (connections stay)."""
         self._following = False
@@ -101,15 +107,11 @@ class RemoteTail:
                 return self._gone()
             except RemoteFailure as exc:
                 return self.fail(exc.reason)
-        recovered = self.error is not None
+        seen = Seen(missing=appeared, opened=self._opened_once, failed=self.error is not None)
         self._restart(st)
         self.error = None
-        opened_before, self._opened_once = self._opened_once, True
-        if recovered:  # readable again after an error: read from the top, the error note goes
-            return Change.OPENED
-        if appeared:
-            return Change.RECREATED if opened_before else Change.CREATED
-        return Change.OPENED
+        self._opened_once = True
+        return classify(seen, found=True)
 
     def size(self) -> int:
         """Size of the file at the last look (0 if none is followed)."""
@@ -191,12 +193,12 @@ class RemoteTail:
         self._signature = b""
 
     def _gone(self) -> Change | None:
-        if self._missing:
-            return None
-        self._missing = True
-        self.close()  # whatever failed before is no longer true: there is nothing to read
-        self.error = None
-        return Change.DELETED if self._opened_once else Change.MISSING
+        gone = classify(Seen(missing=self._missing, opened=self._opened_once), found=False)
+        if gone is not None:
+            self._missing = True
+            self.close()  # whatever failed before is no longer true: there is nothing to read
+            self.error = None
+        return gone
 
     def _stream(self) -> Iterator[bytes]:
         """The rest of the file up to the size seen, as one stream."""
