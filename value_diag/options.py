@@ -30,6 +30,9 @@ MAX_WARMUP: Final = 1_000_000
 """Most updates --warmup may hold a gate back for."""
 MAX_PERSIST: Final = 50
 """Most updates in a row --persist may ask for: each run keeps that many for the gate."""
+CHART_UPDATES: Final = 10_000
+"""Updates of each run read for its charts (`once --chart`, `report`): the newest, when a
+run has more. About 0.7 KB each while a file is read, then sampled to MAX_POINTS."""
 KEPT_UPDATES: Final = MAX_PERSIST
 """Value records each run keeps (FoldState.recent) for --fail-on's gate: its persistence,
 and its warm-up's end while a run has made no more than these."""

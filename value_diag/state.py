@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from value_diag.schema import (
@@ -123,6 +123,11 @@ class FoldState:
     def has_data(self) -> bool:
         """True once any line was used."""
         return self.records > 0
+
+    def newest(self, kept: int) -> FoldState:
+        """The state as a fold keeping only ``kept`` recent updates would have left it (a
+        run read long for its charts, judged as `once` judges it)."""
+        return replace(self, recent=self.recent[-kept:] if kept else (), recent_len=kept)
 
     def updates_ago(self, index: int) -> int | None:
         """How many updates ago the metric VALUE_FIELDS[index] was last reported (0: by

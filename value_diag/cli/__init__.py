@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     try:
         with env.bound():  # the parser writes its help to sys.stdout itself
             code = root.main(
-                args=wording.bare_poll(args), prog_name="value-diag", standalone_mode=False
+                args=wording.bare_chart(wording.bare_poll(args)),
+                prog_name="value-diag",
+                standalone_mode=False,
             )
     except ParserError as exc:
         if exc.ctx is not None and not args:  # no command at all: the whole help

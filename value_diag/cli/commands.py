@@ -96,6 +96,8 @@ Examples:
   value-diag once run.jsonl --fail-on critical  # CI: exit 1 if it is dying
   value-diag once run.jsonl --format json | jq .status
   value-diag once runs/ --compare               # a sweep: a row per run
+  value-diag once run.jsonl --chart             # every metric's history
+  value-diag once runs/ --chart vcorr           # V-Corr of each run
   value-diag once runs/ --max-age 15m --fail-on critical  # dying or hung
   value-diag once run.jsonl --fail-on critical --warmup 0 --persist 1
   ssh gpu-box cat run.jsonl | value-diag once -
@@ -126,6 +128,25 @@ def once(
     html: Annotated[
         str | None, typer.Option("--html", metavar="FILE", help="Also save the frame as HTML.")
     ] = None,
+    chart: Annotated[
+        str | None,
+        typer.Option(
+            "--chart",
+            metavar="[METRIC]",
+            help="Also draw each metric's history as a chart under the frames, every run"
+            " on it; METRIC (vcorr, bellman, any metric's name) draws only its own.",
+        ),
+    ] = None,
+    smooth: Annotated[
+        float,
+        typer.Option(
+            "--smooth",
+            min=0.0,
+            max=0.999,
+            metavar="WEIGHT",
+            help="With --chart: smooth the lines as TensorBoard does (0: off, 0.9: strong).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Print the latest VALUE DIAGNOSTICS frame of telemetry files and exit."""
 
@@ -134,8 +155,12 @@ def once(
         from value_diag.render.terminal import make_console, plain_stdout
 
         settled = judged.settle(env)
-        # Plain text needs no console (and so no rich.console import): a comparison does.
-        plain = plain_stdout(settled.color, env.stdout, env.environ) and not compare
+        opt.chart_options(chart, smooth, settled.format)
+        # Plain text needs no console (and so no rich.console import): a comparison or a
+        # chart does.
+        plain = (
+            plain_stdout(settled.color, env.stdout, env.environ) and not compare and chart is None
+        )
         console = None if plain else make_console(settled.color, file=env.stdout)
         options = OnceOptions(
             format=settled.format,
@@ -148,6 +173,8 @@ def once(
             html=html,
             pattern=judged.pattern,
             latest=judged.latest,
+            chart=chart,
+            smooth=smooth,
         )
         return run_once(judged.paths, console, settled.renderer, options, env)
 

@@ -358,6 +358,23 @@ def choice(kind: type[_Choice], value: str, flag: str) -> _Choice:
         raise UsageError(f"{flag} must be one of {names}, not {value!r}") from None
 
 
+def chart_options(chart: str | None, smooth: float, fmt: Format) -> None:
+    """Refuses what --chart cannot do: a metric no chart has, a format other than text,
+    and --smooth without a chart."""
+    if chart is None:
+        if smooth:
+            raise UsageError("--smooth needs --chart")
+        return
+    from value_diag.render.chartview import UnknownMetric, check_name
+
+    try:
+        check_name(chart)
+    except UnknownMetric as exc:
+        raise UsageError(f"--chart: {exc}") from None
+    if fmt is not Format.TEXT:
+        raise UsageError(f"--chart draws text: it cannot go with --format {fmt}")
+
+
 def one_stdin(paths: list[str]) -> None:
     """Refuses stdin beside files."""
     if "-" in paths and len(paths) > 1:

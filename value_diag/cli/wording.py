@@ -1,5 +1,6 @@
 """Usage errors in value-diag's words: the parser's English read and said again, and
-watch's ``--poll`` without SECONDS given its default before the parser sees it.
+watch's ``--poll`` without SECONDS and once's ``--chart`` without METRIC given their
+defaults before the parser sees them.
 
 Every usage error, the parser's or a command's, is said one way: the usage line of the
 command it is about, then ``value-diag: error: ...``.
@@ -28,6 +29,26 @@ def command_name(args: list[str]) -> str | None:
     """The command in a command line: its first word that is not an option."""
     end = args.index("--") if "--" in args else len(args)
     return next((a for a in args[:end] if not a.startswith("-")), None)
+
+
+def bare_chart(args: list[str]) -> list[str]:
+    """Gives once's `--chart` written without METRIC the value "all" (click has no optional
+    values): the word after --chart is METRIC only when it names a chart, so that
+    `once --chart run.jsonl` charts every metric of run.jsonl. `--chart=METRIC` always names
+    one (and an unknown name is refused then)."""
+    if command_name(args) != "once" or "--chart" not in args:
+        return args
+    from value_diag.render.chartview import ALL, names_a_chart
+
+    out = list(args)
+    end = out.index("--") if "--" in out else len(out)
+    for i in reversed(range(end)):
+        if out[i] != "--chart":
+            continue
+        after = out[i + 1] if i + 1 < end else None
+        if after is None or not names_a_chart(after):
+            out.insert(i + 1, ALL)
+    return out
 
 
 def bare_poll(args: list[str]) -> list[str]:

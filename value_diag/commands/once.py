@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from value_diag.commands.framing import frames_of
@@ -16,7 +16,7 @@ from value_diag.health import Status, reaches
 from value_diag.ingest.fold import FileState
 from value_diag.ingest.parallel import read_path
 from value_diag.ingest.urls import is_url
-from value_diag.options import KEPT_UPDATES, Format
+from value_diag.options import CHART_UPDATES, KEPT_UPDATES, Format
 from value_diag.render.frames import Renderer
 from value_diag.render.sanitize import clean, clean_name
 from value_diag.render.terminal import silence_stdout
@@ -45,6 +45,10 @@ class OnceOptions:
     """The run files a directory stands for (default: every *.jsonl below it)."""
     latest: bool = False
     """A directory or pattern stands for its newest run file only."""
+    chart: str | None = None
+    """Charts under the frames: of every metric ("all") or of one (render/chartview.py)."""
+    smooth: float = 0.0
+    """The charts' smoothing weight (0: the values as logged)."""
 
 
 def run_once(
@@ -73,11 +77,17 @@ def run_once(
     now = env.clock()
     frames: list[Frame] = []
     codes: list[ExitCode] = []
+    charted: list[Frame] = []  # with every update read, for the charts
+    recent = CHART_UPDATES if options.chart else KEPT_UPDATES
     inputs = read_inputs(
-        paths, options.pattern, options.latest, codes, env, history=options.history
+        paths, options.pattern, options.latest, codes, env, history=options.history, recent=recent
     )
     for path, name, runs in inputs:
-        for frame in frames_of(runs, path, name, renderer.thresholds, now):
+        for whole in frames_of(runs, path, name, renderer.thresholds, now):
+            frame = whole
+            if options.chart:  # judged as without --chart: on the KEPT_UPDATES newest
+                charted.append(whole)
+                frame = replace(whole, state=whole.state.newest(KEPT_UPDATES))
             frames.append(frame)
             codes.append(exit_code(frame.health.status, options.fail_on, _fired(frame, options)))
     try:
@@ -85,6 +95,8 @@ def run_once(
             _write(env, frames, renderer, options.format)
         else:
             _print(env, frames, console, renderer, options)
+            if options.chart:
+                _charts(charted, console, renderer, options)
         env.stdout.flush()
     except BrokenPipeError:  # the reader left (`| head -1`); the verdict still stands
         silence_stdout()
@@ -225,6 +237,22 @@ def _print(
         if i:
             console.out("")
         console.print(renderer.plain(frame), soft_wrap=True)
+
+
+def _charts(
+    frames: list[Frame], console: Console, renderer: Renderer, options: OnceOptions
+) -> None:
+    """Under the frames, a chart per metric asked for, every run on it (CHART_HEIGHT lines
+    each, as wide as the console)."""
+    from value_diag.render.chartview import ALL, CHART_HEIGHT, charted, draw_charts
+
+    runs = charted(frames, renderer.ascii_only)
+    for lines in draw_charts(
+        runs, options.chart or ALL, console.width, CHART_HEIGHT, renderer.ascii_only, options.smooth
+    ):
+        console.out("")
+        for line in lines:
+            console.print(line, soft_wrap=True)
 
 
 def _advise(frames: list[Frame], console: Console, renderer: Renderer) -> None:

@@ -13,7 +13,7 @@ import re
 import tempfile
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -25,16 +25,15 @@ from value_diag.environment import Environment
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
-from value_diag.options import KEPT_UPDATES, Format
+from value_diag.options import CHART_UPDATES, KEPT_UPDATES, Format
 from value_diag.render.compare import WORRY, sort_worst_first, worry
 from value_diag.render.frames import TITLE, Renderer
 from value_diag.render.sanitize import clean
 from value_diag.render.words import count
-from value_diag.state import FoldState
 
-REPORT_UPDATES: Final = 10_000
+REPORT_UPDATES: Final = CHART_UPDATES
 """Updates of each run the report reads for its charts (the newest, when a run has more;
-the page says so). About 0.7 KB each while a file is read, then dropped to MAX_POINTS."""
+the page says so)."""
 STDOUT: Final = "-"
 """``-o -`` writes the page on stdout."""
 
@@ -73,7 +72,7 @@ def run_report(
             whole = Frame(source, state, None, renderer.thresholds, now, short)
             series = series_of(whole)
             # judged as `once` judges it: with the updates `once` keeps for the gate
-            frame = Frame(source, _as_once(state), None, renderer.thresholds, now, short)
+            frame = Frame(source, state.newest(KEPT_UPDATES), None, renderer.thresholds, now, short)
             runs.append(Run(frame, series))
             codes.append(exit_code(frame.health.status, None))
     if not runs:
@@ -85,11 +84,6 @@ def run_report(
     _write(env, options.output, text)
     _say(env, options, len(text.encode()), [r.frame for r in ordered])
     return worst(codes)
-
-
-def _as_once(state: FoldState) -> FoldState:
-    """The state as `once` folds it: its gate looks at the KEPT_UPDATES newest updates."""
-    return replace(state, recent=state.recent[-KEPT_UPDATES:], recent_len=KEPT_UPDATES)
 
 
 def _write(env: Environment, output: str, text: str) -> None:

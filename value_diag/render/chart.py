@@ -295,19 +295,34 @@ def _row(grid: _Grid, row: int, drawn: Sequence[Threshold], glyphs: Glyphs) -> T
     tint = BAND_STYLES.get(_band(centre, drawn), "")
     on_row = [t for t in drawn if _row_of(t.y, grid.lo, grid.hi, grid.rows) == row]
     dash_style = LINE_STYLES.get(on_row[0].level, "dim") if on_row else ""
-    out = Text(no_wrap=True)
+    cells: list[tuple[str, str]] = []
     for col in range(grid.w):
         if grid.bad.get(col) == row:
-            out.append(glyphs.bad, _with(BAD, tint))
+            cells.append((glyphs.bad, _with(BAD, tint)))
             continue
         cell = grid.cell(col, row)
         if cell is not None:
             char, owner = cell
-            out.append(char, _with(TRACE_STYLES[owner % len(TRACE_STYLES)], tint))
+            cells.append((char, _with(TRACE_STYLES[owner % len(TRACE_STYLES)], tint)))
         elif on_row:
-            out.append(glyphs.dash, _with(dash_style, tint))
+            cells.append((glyphs.dash, _with(dash_style, tint)))
         else:
-            out.append(" ", tint)
+            cells.append((" ", tint))
+    return _joined(cells)
+
+
+def _joined(cells: list[tuple[str, str]]) -> Text:
+    """Cells as one Text, a span per run of one style (not one per cell: a chart row
+    stays a few escape sequences long on the terminal)."""
+    out = Text(no_wrap=True)
+    i = 0
+    while i < len(cells):
+        style = cells[i][1]
+        j = i
+        while j < len(cells) and cells[j][1] == style:
+            j += 1
+        out.append("".join(c for c, _ in cells[i:j]), style)
+        i = j
     return out
 
 
@@ -320,7 +335,7 @@ def _title(
 ) -> Text:
     """The chart's title, the legend when several runs share it, and thresholds too far
     from the values to draw (with the way to them)."""
-    out = Text(title, style="bold", no_wrap=True, overflow="ellipsis")
+    out = Text(title, style="bold", no_wrap=True)
     if len(traces) > 1:
         for i, trace in enumerate(traces):
             out.append("  ")
@@ -329,7 +344,7 @@ def _title(
     for t in far:
         arrow = glyphs.arrow_up if t.y > 0 else glyphs.arrow_down
         out.append(f"  {arrow} {t.level} {format_number(t.y)}", LINE_STYLES.get(t.level, "dim"))
-    out.truncate(width, overflow="ellipsis")
+    out.truncate(width, overflow="ellipsis" if glyphs.braille else "crop")
     return out
 
 
@@ -338,15 +353,14 @@ def _axis(grid: _Grid, changes: Sequence[Change], label_w: int, glyphs: Glyphs) 
     marks: dict[int, str] = {}
     for change in changes:
         marks[grid._dot_x(change.x) // grid.sub_x] = change.level
-    out = Text(" " * label_w, no_wrap=True)
-    out.append(glyphs.corner, "dim")
+    cells = [(" " * label_w, ""), (glyphs.corner, "dim")]
     for col in range(grid.w):
         level = marks.get(col)
         if level is None:
-            out.append("─" if glyphs.braille else "-", "dim")
+            cells.append(("─" if glyphs.braille else "-", "dim"))
         else:
-            out.append(glyphs.change, LINE_STYLES.get(level, "dim"))
-    return out
+            cells.append((glyphs.change, LINE_STYLES.get(level, "dim")))
+    return _joined(cells)
 
 
 def _x_ticks(x0: float, x1: float, label_w: int, plot_w: int, x_label: str, any_x: bool) -> Text:

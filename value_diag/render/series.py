@@ -24,6 +24,12 @@ MAX_POINTS: Final = 600
 """Points a run's chart keeps at most: a 64-run sweep stays a few MB, whatever its length."""
 DERIVED: Final = frozenset({health.FIT, health.TD_BIAS, health.BELLMAN_RATIO})
 """Values the rules derive and put in Health.values only when they can be told."""
+JUDGES: Final = {
+    health.FIT: "v_return_correlation",
+    health.TD_BIAS: "td_error_mean",
+    health.BELLMAN_RATIO: "bellman_error",
+}
+"""The metric whose level a derived value's chart marks: the one that value judges."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,7 @@ class Series:
         updates: the run's value records (updates), all of them.
         kept: the updates the fold kept (the newest of them), that the points sample.
         stride: one point per ``stride`` of the updates kept (1: every one).
+        levels: per chart key, the level its metric was judged at, per point.
     """
 
     numbers: tuple[int, ...] = ()
@@ -47,6 +54,7 @@ class Series:
     updates: int = 0
     kept: int = 0
     stride: int = 1
+    levels: dict[str, tuple[Level, ...]] = field(default_factory=dict)
 
 
 def series_of(frame: Frame, max_points: int = MAX_POINTS) -> Series:
@@ -67,11 +75,16 @@ def series_of(frame: Frame, max_points: int = MAX_POINTS) -> Series:
     named = tuple(s for s in steps if s is not None)
     in_order = len(named) == len(steps) and all(a < b for a, b in pairwise(named))
     values: dict[str, tuple[float | None, ...]] = {}
+    levels: dict[str, tuple[Level, ...]] = {}
     for chart in CHARTS:
         column = tuple(value(h, chart) for h in judged)
         if any(v is not None for v in column):
             values[chart.key] = column
-    return Series(numbers, named if in_order else None, values, st.updates, len(recent), stride)
+            judged_by = JUDGES.get(chart.key, chart.key)
+            levels[chart.key] = tuple(h.mark(judged_by).level for h in judged)
+    return Series(
+        numbers, named if in_order else None, values, st.updates, len(recent), stride, levels
+    )
 
 
 def value(h: Health, chart: Chart) -> float | None:
