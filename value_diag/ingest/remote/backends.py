@@ -215,6 +215,13 @@ class Remote:
         return [str(name) for name, info in found.items() if info.get("type") == "file"]
 
     @property
+    def sequential(self) -> bool:
+        """Whether a whole file is best read as one stream: over ftp each read at an
+        offset is a transfer of its own (and a new connection after one cut short), where
+        one RETR reads them all."""
+        return self._ftp
+
+    @property
     def _ftp(self) -> bool:
         """Reads go through ftp.py: checked REST, streams on a connection of their own."""
         return _protocol(self.url) == "ftp"

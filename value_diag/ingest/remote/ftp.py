@@ -14,7 +14,8 @@ before the offset dropped and none read past the end asked for.
 A transfer cut short leaves the control connection with answers the server may or may not
 send, so after one the connection is made again; one read to the file's end is closed
 with the server's 226. Each function here is one call: the caller holds it to its time
-bound (backends.py).
+bound (backends.py), and a transfer holds itself to the same bound (CALL_TIMEOUT_S), since
+closing the control connection does not end a data connection that trickles.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ import contextlib
 import ftplib
 import socket
 import threading
+import time
 from typing import Any, Final
 
 from value_diag.ingest.remote.answers import Unranged
+from value_diag.ingest.remote.settings import CALL_TIMEOUT_S
 
 PROBE: Final = 64
 """Bytes of a file's start read to find an offset to try REST at (once per server)."""
@@ -46,9 +49,10 @@ def read_range(fs: Any, path: str, start: int, end: int) -> bytes:
             with ``Stream`` instead.
         FileNotFoundError: the server says there is no such file.
     """
-    if start > 0 and not _trusted(fs, path):
+    until = time.monotonic() + CALL_TIMEOUT_S
+    if start > 0 and not _trusted(fs, path, until):
         raise Unranged
-    return _read(fs, path, start, end)
+    return _read(fs, path, start, end, until)
 
 
 class Stream:
@@ -66,7 +70,8 @@ class Stream:
             raise
 
     def read(self, n: int) -> bytes:
-        return _receive(self._data, n)
+        """Raises TimeoutError when the bytes take longer than CALL_TIMEOUT_S."""
+        return _receive(self._data, n, time.monotonic() + CALL_TIMEOUT_S)
 
     def close(self) -> None:
         for connection in (self._data, self._ftp):
@@ -74,13 +79,13 @@ class Stream:
                 connection.close()
 
 
-def _trusted(fs: Any, path: str) -> bool:
+def _trusted(fs: Any, path: str, until: float) -> bool:
     """Whether the server of ``fs`` is known to honour REST (tried on ``path`` once)."""
     key = (str(fs.host), int(fs.port))
     with _LOCK:
         known = _HONOURS.get(key)
     if known is None:
-        known = _probe(fs, path)
+        known = _probe(fs, path, until)
         if known is None:
             return False  # the file cannot tell (too short, or one byte repeated)
         with _LOCK:
@@ -88,14 +93,14 @@ def _trusted(fs: Any, path: str) -> bool:
     return known
 
 
-def _probe(fs: Any, path: str) -> bool | None:
+def _probe(fs: Any, path: str, until: float) -> bool | None:
     """Whether the server sends the bytes at an offset after REST (None: cannot tell)."""
-    head = _read(fs, path, 0, PROBE)
+    head = _read(fs, path, 0, PROBE, until)
     at = next((i for i in range(1, len(head)) if head[i] != head[0]), None)
     if at is None:
         return None
     try:
-        got = _read(fs, path, at, at + 1)
+        got = _read(fs, path, at, at + 1, until)
     except Unranged:
         return False
     if got == head[at : at + 1]:
@@ -103,13 +108,13 @@ def _probe(fs: Any, path: str) -> bool | None:
     return False if got == head[:1] else None  # other bytes: the file changed meanwhile
 
 
-def _read(fs: Any, path: str, start: int, end: int) -> bytes:
+def _read(fs: Any, path: str, start: int, end: int, until: float) -> bytes:
     """Bytes [start, end) by REST and RETR on the file system's connection."""
     ftp = fs.ftp
     data = _retrieve(ftp, path, start)
     try:
-        got = _receive(data, end - start)
-        ended = not _receive(data, 1)  # the file ends here: the transfer is complete
+        got = _receive(data, end - start, until)
+        ended = not _receive(data, 1, until)  # the file ends here: the transfer is complete
     finally:
         data.close()
     if ended:
@@ -153,10 +158,16 @@ def _retrieve(ftp: ftplib.FTP, path: str, rest: int) -> socket.socket:
     return data
 
 
-def _receive(data: socket.socket, n: int) -> bytes:
-    """The next ``n`` bytes of a transfer, fewer only at its end."""
+def _receive(data: socket.socket, n: int, until: float) -> bytes:
+    """The next ``n`` bytes of a transfer, fewer only at its end.
+
+    Raises:
+        TimeoutError: they took until ``until`` (time.monotonic) and are not all in.
+    """
     got = bytearray()
     while len(got) < n:
+        if time.monotonic() > until:
+            raise TimeoutError("timed out")
         chunk = data.recv(min(n - len(got), 1 << 20))
         if not chunk:
             break

@@ -3,6 +3,7 @@
 Every read is checked (answers.py): a server that does not answer a range with it (one
 that ignores ``Range``, or answers a part of it) has the file read as one stream instead,
 up to the size its metadata gave, so that the parts never fold bytes from the wrong offset.
+An ftp file is always read so: there one stream is one transfer, and each part would be one.
 
 Where ingest/parallel.py cuts a local file at line starts first and then reads the parts,
 a remote part finds its own line boundaries in the bytes it reads anyway: part k holds
@@ -96,10 +97,7 @@ def read_remote(
     n = max(1, parts if parts is not None else _parts(size, remote))
     ranges = list(pairwise([size * k // n for k in range(n + 1)]))
     try:
-        try:
-            segments = _fold_parts(remote, ranges, size, history, recent)
-        except Unranged:  # the server sends whole files: one stream, cut at the size seen
-            segments = [_fold_stream(remote, size, history, recent)]
+        segments = _fold_whole(remote, ranges, size, history, recent)
     except FileNotFoundError:
         raise ReadError(f"cannot read {public(url)}: deleted while being read") from None
     except RemoteFailure as exc:
@@ -129,6 +127,20 @@ def _concurrent(remote: Remote) -> bool:
     """Whether parts may be read at once: an asyncio backend takes calls from any thread;
     an sftp connection's requests must take turns (paramiko's client is not shared)."""
     return bool(getattr(remote.fs, "async_impl", False))
+
+
+def _fold_whole(
+    remote: Remote, ranges: list[tuple[int, int]], size: int, history: int, recent: int
+) -> list[Segment]:
+    """The summaries of the file's parts, in order: ranged parts, or one stream cut at the
+    size seen where the server sends whole files only, or where one stream is the better
+    read (``Remote.sequential``)."""
+    if not remote.sequential:
+        try:
+            return _fold_parts(remote, ranges, size, history, recent)
+        except Unranged:  # the server sends whole files
+            pass
+    return [_fold_stream(remote, size, history, recent)]
 
 
 def _fold_parts(
