@@ -13,7 +13,7 @@ from value_diag.cli.commands import app
 from value_diag.cli.help import ParserError, root_of
 from value_diag.cli.options import UsageError
 from value_diag.cli.running import CURRENT
-from value_diag.environment import Environment
+from value_diag.environment import PROG, Environment
 
 __all__ = ["USAGE_ERROR", "app", "main"]
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
         with env.bound():  # the parser writes its help to sys.stdout itself
             code = root.main(
                 args=wording.bare_chart(wording.bare_poll(args)),
-                prog_name="value-diag",
+                prog_name=PROG,
                 standalone_mode=False,
             )
     except ParserError as exc:

@@ -20,8 +20,10 @@ which calls the commands with their options only)."""
 
 
 def current() -> Environment:
-    """The Environment of the command line being run."""
-    return CURRENT.get()
+    """The Environment of the command line being run (the process's, when the parser is
+    called other than through ``cli.main``)."""
+    env = CURRENT.get(None)
+    return env if env is not None else Environment.of_process()
 
 
 def run(command: Callable[[Environment], ExitCode]) -> NoReturn:
