@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import clean_env, run_cli, script
+from conftest import DEADLINE, clean_env, run_cli, script
 from needs import need
 from servers import HostileBlobs
 from telemetry import EXAMPLE, flat, timeless
@@ -148,3 +149,28 @@ def test_a_compressed_blob_body_is_refused_not_inflated(
         "(Content-Encoding: gzip); value-diag reads only plain bytes"
     )
     assert peak < baseline + HEADROOM, (peak, baseline)
+
+
+@pytest.mark.parametrize("hostile", ["whole", "endless"], indirect=True)
+def test_watch_reads_a_blob_from_an_endpoint_that_ignores_ranges_in_bounded_memory(
+    hostile: HostileBlobs, folder: Path, spawn: Callable[..., Any], baseline: int
+) -> None:
+    """The follower reads the blob from the top as one stream, a block at a time, and
+    leaves at its size: its first frame is the local read's."""
+    w = spawn(URL, "--format", "json", "--poll", "0.5", env=account(hostile))
+    first = w.next_frame(time.monotonic() + 3 * DEADLINE)
+    assert first is not None, w.stderr()
+    once_like = {k: v for k, v in timeless(first).items() if k not in ("source", "name")}
+    assert once_like == local_verdict(folder / "big.jsonl")[1][0]
+    assert peak_of(w.popen.pid) < baseline + HEADROOM, (peak_of(w.popen.pid), baseline)
+
+
+def peak_of(pid: int) -> int:
+    """The most memory a running process has held at once (bytes), as Linux keeps it."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        pytest.skip("no /proc: the peak of a running process cannot be read")
+    for line in status.read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc/PID/status")
