@@ -5,10 +5,15 @@ from __future__ import annotations
 import errno
 import json
 import os
+import sys
+import threading
+import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import DEADLINE
 
 from value_diag.errors import ReadError
 from value_diag.ingest import files
@@ -157,3 +162,68 @@ def test_a_part_that_fails_names_the_file_and_the_reason(
     with pytest.raises(ReadError) as caught:
         fold_path(str(path), NOW, parts=2)
     assert str(caught.value) == f"cannot read {path}: read failed: {os.strerror(errno.EIO)}"
+
+
+@pytest.fixture
+def another_thread() -> Iterator[threading.Thread]:
+    """A thread at work beside the reading, as watch's file watcher and remote pollers are."""
+    done = threading.Event()
+    thread = threading.Thread(target=done.wait, name="beside", daemon=True)
+    thread.start()
+    yield thread
+    done.set()
+    thread.join()
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_beside_another_thread_the_parts_are_read_without_a_fork(
+    log: Path, parts: int, another_thread: threading.Thread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork beside a running thread can hang the child (Python 3.12+ warns about it, an
+    error here): the parts are read by fresh interpreters instead, with the same result."""
+
+    def no_fork() -> int:
+        raise AssertionError("forked while another thread runs")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert another_thread.is_alive()
+    expected = reference(log.read_bytes(), history=7, recent=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        got = fold_path(str(log), NOW, parts=parts, history=7, recent=30)
+    assert repr(got) == repr(expected)  # NaN equals NaN
+
+
+def test_beside_another_thread_a_reader_that_cannot_start_leaves_its_part_to_this_process(
+    log: Path, another_thread: threading.Thread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(log.parent / "no-python"))
+    assert fold_path(str(log), NOW, parts=3) == reference(log.read_bytes())
+
+
+def test_alone_the_parts_are_forked(log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without other threads (once), forking is safe and the fastest start: it is used."""
+    forks = 0
+    real = os.fork
+
+    def counting() -> int:
+        nonlocal forks
+        forks += 1
+        return real()
+
+    monkeypatch.setattr(os, "fork", counting)
+    if not _one_thread():
+        pytest.skip("another thread runs in this test process")
+    assert fold_path(str(log), NOW, parts=3) == reference(log.read_bytes())
+    assert forks == 2
+
+
+def _one_thread() -> bool:
+    """Whether this process is down to one thread (a thread just joined may take a moment
+    to leave the kernel's list)."""
+    deadline = time.monotonic() + DEADLINE
+    while len(os.listdir("/proc/self/task")) > 1:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True

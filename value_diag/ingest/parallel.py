@@ -2,6 +2,12 @@
 
 Each part is scanned and summarised (fold.Segment) in its own process; the summaries,
 applied in file order, give exactly the state of folding every line in one pass.
+
+A reading process is forked while this process has no other thread (``once``): it
+starts at once and shares what is already imported. With other threads at work (watch's
+file watcher, the remote pollers), a fork could copy a lock another thread holds and hang
+the child (Python 3.12 and later warn about it), so a fresh interpreter is started
+instead (posix_spawn), which reads its part from the same open file.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import contextlib
 import os
 import selectors
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -138,18 +145,26 @@ def catch_up(
         Interrupted: ``stop`` said so; the reading processes are gone.
     """
     end = _last_line_end(fd, size)
+    alone = _alone()
+    if not alone and not _can_spawn():
+        parts = 1
     cuts = _cuts(fd, end, _parts(end) if parts is None else parts)
-    bounds = zip([0, *cuts], [*cuts, end], strict=True)
+    bounds = list(zip([0, *cuts], [*cuts, end], strict=True))
     jobs = [_job(fd, a, b, history, recent) for a, b in bounds]
-    children: list[tuple[int, int]] = []
+    parts_ahead: list[tuple[int, int] | Job] = []
+    """Each part after the first: its reading process (pid, pipe), or the job itself when
+    no process could be started for it (it is then read here)."""
     try:
-        for job in jobs[1:]:
-            children.append(_fork(job))
+        for job, (a, b) in zip(jobs[1:], bounds[1:], strict=True):
+            parts_ahead.append(
+                _fork(job) if alone else _spawn_or_keep(job, fd, a, b, history, recent)
+            )
         first = jobs[0](stop)
-        answers = [_collect(pid, r, stop) for pid, r in children]
+        answers = [p(stop) if callable(p) else _collect(*p, stop) for p in parts_ahead]
     finally:  # whatever happened, no reading process outlives this call
-        for pid, r in children:
-            _reap(pid, r)
+        for p in parts_ahead:
+            if not callable(p):
+                _reap(*p)
     for answer in answers:
         if isinstance(answer, str):
             raise ReadError(f"cannot read {name}: {answer}")
@@ -180,6 +195,22 @@ def _stoppable(blocks: Iterator[bytes], stop: Stop) -> Iterator[bytes]:
         if stop():
             raise Interrupted
         yield block
+
+
+def _alone() -> bool:
+    """Whether this process runs one thread only, so that forking it is safe: counted by
+    the kernel where it can tell (threads that Python did not start count too)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc
+        import threading
+
+        return threading.active_count() == 1
+
+
+def _can_spawn() -> bool:
+    """Whether a fresh interpreter can be started to read a part (see ``_spawn``)."""
+    return hasattr(os, "posix_spawn") and bool(sys.executable)
 
 
 def _parts(size: int) -> int:
@@ -248,11 +279,81 @@ def _fork(job: Job) -> tuple[int, int]:
     return pid, r
 
 
-def _child(job: Job, parent: int, r: int, w: int, mask: Iterable[int]) -> NoReturn:
+_SPAWNED_FILE: Final = 3
+_SPAWNED_ANSWER: Final = 1
+"""Where a spawned reading process finds the file to read and the pipe for its answer."""
+
+
+def _spawn(fd: int, start: int, end: int, history: int, recent: int) -> tuple[int, int]:
+    """Runs a job in a fresh interpreter (safe beside other threads, unlike a fork); its
+    pickled result comes back through a pipe, as from ``_fork``.
+
+    The child gets the open file as descriptor 3 and the pipe as its stdout (its stderr
+    goes nowhere: the parent's may be a terminal being drawn on, and a child that fails
+    says so by giving no answer), runs in a process group of its own (a Ctrl-C on the
+    terminal is the parent's to answer), and dies with its parent, as a forked one does.
+    """
+    import fcntl
+
+    r, pipe = os.pipe()
+    # Above the numbers the child's descriptors are set up at, so that none is overwritten
+    # before it is moved (close-on-exec: the child keeps only its 0 to 3).
+    w = fcntl.fcntl(pipe, fcntl.F_DUPFD_CLOEXEC, _SPAWNED_FILE + 1)
+    os.close(pipe)
+    source = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _SPAWNED_FILE + 1)
+    home = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = (
+        f"import sys; sys.path.insert(0, {home!r}); "
+        "from value_diag.ingest.parallel import _spawned; _spawned()"
+    )
+    args = [str(n) for n in (os.getpid(), start, end, history, recent)]
+    try:
+        pid = os.posix_spawn(
+            sys.executable,
+            [sys.executable, "-c", code, *args],
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, w, _SPAWNED_ANSWER),
+                (os.POSIX_SPAWN_DUP2, source, _SPAWNED_FILE),
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+            ],
+            setpgroup=0,
+            setsigdef=_CHILD_SIGNALS,
+        )
+    except BaseException:
+        os.close(r)
+        raise
+    finally:
+        os.close(w)
+        os.close(source)
+    return pid, r
+
+
+def _spawn_or_keep(
+    job: Job, fd: int, start: int, end: int, history: int, recent: int
+) -> tuple[int, int] | Job:
+    """A spawned reading process for the part, or the job itself if none could start (no
+    interpreter at ``sys.executable``, no process left): this process reads the part."""
+    try:
+        return _spawn(fd, start, end, history, recent)
+    except OSError:
+        return job
+
+
+def _spawned() -> NoReturn:
+    """The main of a spawned reading process (see ``_spawn``)."""
+    parent, start, end, history, recent = (int(a) for a in sys.argv[1:6])
+    job = _job(_SPAWNED_FILE, start, end, history, recent)
+    _child(job, parent, None, _SPAWNED_ANSWER, signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+
+def _child(job: Job, parent: int, r: int | None, w: int, mask: Iterable[int]) -> NoReturn:
     """The whole life of a reading process: fold, answer, exit; nothing else ever runs."""
     code = 1
     try:
-        os.close(r)
+        if r is not None:
+            os.close(r)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to answer
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
