@@ -233,7 +233,7 @@ def test_only_local_directories_are_watched_for_new_runs(
     """A remote prefix is listed again on a thread; a file-system watch of it would name a
     local directory that does not exist, and cost the local files their notifications."""
     from value_diag.commands.paths import targets
-    from value_diag.commands.watchlist import Runs
+    from value_diag.follow.watchlist import Runs
 
     (tmp_path / "runs").mkdir()
     runs = Runs(targets([str(tmp_path / "runs"), f"s3://{bucket[1]}/sweep/"]))

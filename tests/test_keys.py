@@ -20,8 +20,8 @@ from conftest import DEADLINE, ROOT, clean_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from value_diag.render.keys import ESC_TIMEOUT_S, KeyReader, decode, flush, stdin_keys
-from value_diag.render.tableview import Key
+from value_diag.tui.keys import ESC_TIMEOUT_S, KeyReader, decode, flush, stdin_keys
+from value_diag.tui.tableview import Key
 
 T = TypeVar("T")
 
@@ -246,7 +246,7 @@ def test_a_terminal_that_hung_up_gives_no_keys(pty_pair: tuple[int, int]) -> Non
 CHILD: Final = """
 import fcntl, sys, termios, time
 fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty becomes this session's terminal
-from value_diag.render.keys import stdin_keys
+from value_diag.tui.keys import stdin_keys
 before = termios.tcgetattr(0)
 reader = stdin_keys()
 assert reader is not None

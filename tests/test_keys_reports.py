@@ -14,8 +14,8 @@ import pytest
 from ptyterm import Pty
 from test_cli_watch import healthy
 
-from value_diag.render.keys import MAX_STRING, decode, flush
-from value_diag.render.tableview import Key
+from value_diag.tui.keys import MAX_STRING, decode, flush
+from value_diag.tui.tableview import Key
 
 REPORTS = {
     "x10 click at column 81": b"\x1b[M q!",

@@ -22,13 +22,13 @@ from ptyterm import Pty
 from rich.console import Console
 
 import value_diag.render.runs as runs
-import value_diag.render.tableview as tableview
+import value_diag.tui.tableview as tableview
 from value_diag.frame import Frame
 from value_diag.render.frames import Renderer
-from value_diag.render.sinks import FRAME_S, LiveSink
 from value_diag.render.styled import StyledText
-from value_diag.render.tableview import Key, TableView
 from value_diag.state import FoldState
+from value_diag.tui.live import FRAME_S, LiveSink
+from value_diag.tui.tableview import Key, TableView
 
 DENSE = b'{"td_error_mean":1.5,"bellman_error":2.5}\n'
 LINE = (

@@ -23,7 +23,7 @@ import pytest
 from test_cli_watch import COMPILE_LINE, append, healthy, line
 from watching import Spawn, Watch
 
-from value_diag.commands.follower import Followed
+from value_diag.follow.follower import Followed
 from value_diag.ingest.parallel import fold_path
 from value_diag.options import KEPT_UPDATES
 from value_diag.state import FoldState

@@ -210,7 +210,7 @@ def test_ctrl_z_right_after_fg_then_q_gives_the_terminal_back(tmp_path: Path) ->
 def test_the_readme_names_every_signal_that_is_given_back_the_terminal() -> None:
     from conftest import ROOT
 
-    from value_diag.commands.stopper import FATAL
+    from value_diag.follow.stopper import FATAL
 
     readme = (ROOT / "README.md").read_text()
     start = readme.index("- SIGQUIT (`Ctrl-\\`)")

@@ -24,8 +24,8 @@ from value_diag.render.compare import short_age
 from value_diag.render.frames import Renderer
 from value_diag.render.runs import Bucket, Run, Sort, ordered
 from value_diag.render.table import header, render, table_lines
-from value_diag.render.tableview import Key, Mode, TableView, chrome, window
 from value_diag.state import FoldState
+from value_diag.tui.tableview import Key, Mode, TableView, chrome, window
 
 OK_VALUES: Final = (0.9, 1.0, 3.0, 4.0, 10.0, 30.0, 50.0, 25.0, 0.1)
 WARNING_VALUES: Final = (0.4, 1.0, 3.0, 4.0, 10.0, 30.0, 50.0, 25.0, 0.1)  # V-Corr

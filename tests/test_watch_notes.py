@@ -19,7 +19,7 @@ from ptyterm import Pty
 from test_cli_watch import append, healthy, shown_bellman
 from watching import Spawn
 
-from value_diag.commands.follower import NOTE_S, Followed
+from value_diag.follow.follower import NOTE_S, Followed
 from value_diag.ingest.tail import Change, Tail
 
 NOW = 1_700_000_000.0

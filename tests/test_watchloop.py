@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 
-from value_diag.commands.loop import AGE_REFRESH_S, StdinLoop, WatchLoop, WatchOptions
 from value_diag.commands.paths import targets
-from value_diag.commands.stopper import Stopper
-from value_diag.commands.waker import NOTHING, UNKNOWN, Wake
-from value_diag.commands.watchlist import Runs
 from value_diag.exitcodes import ExitCode
+from value_diag.follow.loop import AGE_REFRESH_S, StdinLoop, WatchLoop, WatchOptions
+from value_diag.follow.stopper import Stopper
+from value_diag.follow.waker import NOTHING, UNKNOWN, Wake
+from value_diag.follow.watchlist import Runs
 from value_diag.frame import Frame
 from value_diag.health import Status
 from value_diag.render.frames import Renderer
-from value_diag.render.keys import KeyReader
+from value_diag.render.sinks import KeySource
 
 
 def line(step: int, bellman: float = 3.0) -> bytes:
@@ -85,7 +85,7 @@ class Recorder:
     def conclude(self, line: str) -> None:
         self.said.append(line)
 
-    def keys(self) -> KeyReader | None:
+    def keys(self) -> KeySource | None:
         return None
 
     def press(self, keys: list[str]) -> bool:
@@ -111,6 +111,12 @@ class FakeKeys:
     def __init__(self) -> None:
         self.batches: deque[list[str]] = deque()
         self.fd = -1
+
+    def __enter__(self) -> FakeKeys:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
     def pending(self) -> bool:
         return bool(self.batches)
@@ -142,7 +148,7 @@ class Harness:
             self.options,
             self.stopper,
             self.clock,
-            self.keys,  # type: ignore[arg-type]
+            self.keys,
             notifier,
             self.ticks,
         )

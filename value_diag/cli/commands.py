@@ -39,6 +39,7 @@ from value_diag.cli.options import (
 from value_diag.cli.running import current, run
 from value_diag.environment import PROG, Environment
 from value_diag.options import ColorMode, Format
+from value_diag.tui.bindings import sentence as keys_sentence
 
 if TYPE_CHECKING:
     from value_diag.exitcodes import ExitCode
@@ -181,7 +182,8 @@ def once(
     run(body)
 
 
-EPILOG_WATCH = """
+# The keys as tui/bindings.py lists them, for the ? screen and the decoder too.
+EPILOG_WATCH = f"""
 \b
 Examples:
   value-diag watch run.jsonl                # live panel in this terminal
@@ -196,9 +198,8 @@ Follows each file like `tail -F`: waits for it to appear, and starts again from
 the top when it is truncated or replaced. --fail-on waits out a run's warm-up (ok for
 --persist updates in a row, at most --warmup updates) and a level must hold --persist updates
 in a row: runs written by value-diag's producer are judged scale-free, 20 and 2. A
-panel per run while they fit, else a table: arrows (or j/k, PgUp/PgDn, Home/End)
-move, Enter opens a run, w says what to check first, Esc goes back, s sorts, ? helps,
-q quits. Ctrl-C exits 0.
+panel per run while they fit, else a table: {keys_sentence()}
+Ctrl-C exits 0.
 
 --poll without SECONDS looks every 0.5 s. It is taken as bare when it comes last,
 or before another option or an existing file; any other word after it is an error
@@ -239,8 +240,8 @@ def watch(
 
     def body(env: Environment) -> ExitCode:
         from value_diag.commands.watch import WatchOptions, run_watch
-        from value_diag.render.sinks import LiveSink, choose_sink
         from value_diag.render.terminal import make_console
+        from value_diag.tui.live import LiveSink, choose_sink
 
         settled = judged.settle(env)
         console = make_console(settled.color, file=env.stdout)
@@ -501,8 +502,8 @@ def demo(
     def body(env: Environment) -> ExitCode:
         from value_diag.commands.demo import run_demo
         from value_diag.producer.simulate import Scenario, SimOptions
-        from value_diag.render.sinks import choose_sink
         from value_diag.render.terminal import make_console
+        from value_diag.tui.live import choose_sink
 
         options = SimOptions(
             scenario=choice(Scenario, scenario, "--scenario"), updates=updates, interval=interval

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from value_diag.commands.stopper import FATAL, STOPS
 from value_diag.commands.watch import WatchOptions, run_watch
 from value_diag.environment import Environment
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
+from value_diag.follow.stopper import FATAL, STOPS
 from value_diag.frame import Frame
 from value_diag.producer import simulate
 from value_diag.render.sinks import Sink
@@ -27,7 +27,7 @@ from value_diag.render.sinks import Sink
 if TYPE_CHECKING:
     from types import FrameType
 
-    from value_diag.render.keys import KeyReader
+    from value_diag.render.sinks import KeySource
 
 
 @dataclass
@@ -100,7 +100,7 @@ class Captioned:
         """Passes the closing line on."""
         self.sink.conclude(line)
 
-    def keys(self) -> KeyReader | None:
+    def keys(self) -> KeySource | None:
         """The keys of the sink (q ends the demo on a terminal)."""
         return self.sink.keys()
 

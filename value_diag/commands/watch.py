@@ -1,6 +1,6 @@
 """`value-diag watch`: follow one or more growing files (or stdin) and redraw on every update.
 
-The loops are commands/loop.py's; this is the command: the targets checked, the signals'
+The loops are follow/loop.py's; this is the command: the targets checked, the signals'
 handlers and the open-file limit set up, the sink entered, the terminal given back.
 """
 
@@ -11,14 +11,14 @@ import os
 import time
 from collections.abc import Callable
 
-from value_diag.commands.follower import REMOTE_POLL_S
-from value_diag.commands.limits import make_room
-from value_diag.commands.loop import StdinLoop, WatchLoop, WatchOptions
 from value_diag.commands.paths import targets
-from value_diag.commands.stopper import Stopper
-from value_diag.commands.watchlist import Runs
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
+from value_diag.follow.follower import REMOTE_POLL_S
+from value_diag.follow.limits import make_room
+from value_diag.follow.loop import StdinLoop, WatchLoop, WatchOptions
+from value_diag.follow.stopper import Stopper
+from value_diag.follow.watchlist import Runs
 from value_diag.ingest.files import STDIN
 from value_diag.ingest.parallel import Interrupted
 from value_diag.ingest.runfiles import Kind, Target

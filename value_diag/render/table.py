@@ -43,7 +43,8 @@ from value_diag.render.compare import (
 from value_diag.render.frames import count
 from value_diag.render.runs import SORT_WORDS, Bucket, Run
 from value_diag.render.sanitize import clean_name
-from value_diag.render.tableview import Mode, TableView, chrome, window
+from value_diag.tui.bindings import help_keys
+from value_diag.tui.tableview import Mode, TableView, chrome, window
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -65,19 +66,6 @@ LIVE_ALWAYS: Final = (STATUS, WHY, AGE, STEP)
 a screen too narrow even for them, the line is cut at its end."""
 MIN_RUN_TINY: Final = 4
 """Cells a run name keeps on a screen too narrow for the columns of LIVE_ALWAYS."""
-HELP_KEYS: Final = (
-    ("q", "quit"),
-    ("↑↓/jk", "move"),
-    ("PgUp/PgDn", "move a page"),
-    ("Home/End", "first, last run"),
-    ("Enter", "open the run's panel"),
-    ("Esc", "back"),
-    ("s", "sort: worst, name, step, age"),
-    ("w", "what to check first for the run"),
-    ("?", "help"),
-)
-"""The keys and what they do, as the help screen lists them."""
-ASCII_KEYS: Final = {"↑↓/jk": "Up/Down/jk"}
 
 
 def render(view: TableView, renderer: Renderer, width: int, height: int) -> RenderableType:
@@ -272,7 +260,7 @@ def _footer(view: TableView, cols: Grid, sep: str, width: int) -> Text:
 
 def help_lines(ascii_only: bool, sep: str) -> list[Text]:
     """The keys and what they do, a line each, then how to go back."""
-    keys = [(ASCII_KEYS.get(k, k) if ascii_only else k, what) for k, what in HELP_KEYS]
+    keys = help_keys(ascii_only)  # tui/bindings.py: the keys the decoder and view know
     wide = max(len(k) for k, _what in keys)
     out = [Text("Keys", "bold")]
     out += [Text.assemble(("  " + k.ljust(wide), "bold"), "  " + what) for k, what in keys]

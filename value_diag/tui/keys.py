@@ -1,6 +1,7 @@
 """Keys from the terminal, read without blocking the watch loop: the tty in cbreak mode.
 
-``decode`` is pure (bytes to key names, and the rest of a sequence cut by a read); the
+``decode`` is pure (bytes to key names by tui/bindings.py's table, and the rest of a
+sequence cut by a read); the
 KeyReader puts the terminal in cbreak mode (no echo, no line editing, signals kept, so
 Ctrl-C still reaches the Stopper) and gives back the exact previous mode on the way out.
 """
@@ -14,7 +15,7 @@ import sys
 from types import TracebackType
 from typing import Any, Final
 
-from value_diag.render.tableview import Key
+from value_diag.tui.bindings import FINALS, PLAIN, TILDE, Key
 
 ESC: Final = 0x1B
 ESC_TIMEOUT_S: Final = 0.05
@@ -36,34 +37,6 @@ READ_SIZE: Final = 1024
 LFLAG: Final = 3
 CC: Final = 6
 """Indexes of the local modes and the control characters in termios' attribute list."""
-
-PLAIN: Final = {
-    b"q": Key.QUIT,
-    b"?": Key.HELP,
-    b"j": Key.DOWN,
-    b"k": Key.UP,
-    b"s": Key.SORT,
-    b"w": Key.WHY,
-    b"\r": Key.ENTER,
-    b"\n": Key.ENTER,
-}
-"""Single bytes that are keys; other bytes are ignored."""
-FINALS: Final = {
-    ord("A"): Key.UP,
-    ord("B"): Key.DOWN,
-    ord("H"): Key.HOME,
-    ord("F"): Key.END,
-}
-"""The last byte of ESC [ ... and ESC O ...: arrows, Home and End (modifiers ignored)."""
-TILDE: Final = {
-    b"1": Key.HOME,
-    b"7": Key.HOME,
-    b"4": Key.END,
-    b"8": Key.END,
-    b"5": Key.PAGE_UP,
-    b"6": Key.PAGE_DOWN,
-}
-"""ESC [ N ~ by its first parameter: vt220 and rxvt Home, End, PgUp and PgDn."""
 
 
 def decode(buffer: bytes) -> tuple[list[str], bytes]:

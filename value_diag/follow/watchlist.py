@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from value_diag.commands.follower import REMOTE_POLL_S
 from value_diag.commands.paths import once_each, pick
 from value_diag.errors import ReadError
+from value_diag.follow.follower import REMOTE_POLL_S
 from value_diag.ingest.runfiles import Kind, Target, newest
 from value_diag.ingest.walk import Unreadable
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from value_diag.commands.stopper import Stopper
+from value_diag.follow.stopper import Stopper
 
 if TYPE_CHECKING:
     from watchfiles import Change
 
-    from value_diag.render.keys import KeyReader
+    from value_diag.render.sinks import KeySource
 
 STEP_MS: Final = 8
 """How often the file watcher looks for a quiet moment after a change (ms): the latency."""
@@ -63,7 +63,7 @@ class Waker:
         stopper: Stopper,
         poll: float | None,
         roots: list[str] | None = None,
-        keys: KeyReader | None = None,
+        keys: KeySource | None = None,
     ) -> None:
         self.stopper = stopper
         self.poll = poll
@@ -205,7 +205,7 @@ class _Either:
 
     After a key the notifier is started again (the caller's next wait)."""
 
-    def __init__(self, stopper: Stopper, keys: KeyReader | None) -> None:
+    def __init__(self, stopper: Stopper, keys: KeySource | None) -> None:
         self.stopper = stopper
         self.keys = keys
 

@@ -13,27 +13,24 @@ import selectors
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import Final, Protocol
 
-from value_diag.commands.follower import Followed
-from value_diag.commands.judging import frames_of, reached, unseen, verdict, waiting
-from value_diag.commands.limits import followable
 from value_diag.commands.paths import named_in_order, shown_names
-from value_diag.commands.stopper import Stopper
-from value_diag.commands.waker import TICK_S, UNKNOWN, Wake, Waker
-from value_diag.commands.watchlist import Runs
 from value_diag.exitcodes import ExitCode
+from value_diag.follow.follower import Followed
+from value_diag.follow.judging import frames_of, reached, unseen, verdict, waiting
+from value_diag.follow.limits import followable
+from value_diag.follow.stopper import Stopper
+from value_diag.follow.waker import TICK_S, UNKNOWN, Wake, Waker
+from value_diag.follow.watchlist import Runs
 from value_diag.frame import Frame
 from value_diag.health import Status
 from value_diag.ingest.files import BLOCK, STDIN
 from value_diag.ingest.fold import fold_file
 from value_diag.ingest.urls import is_url
-from value_diag.render.sinks import Sink
+from value_diag.render.sinks import KeySource, Sink
 from value_diag.render.terminal import silence_stdout
 from value_diag.streams import Stopped, silence_shared_stderr
-
-if TYPE_CHECKING:
-    from value_diag.render.keys import KeyReader
 
 PASS_S: Final = 0.05
 """Longest one pass reads before the frame for what arrived so far is drawn and the stop
@@ -69,7 +66,7 @@ class WatchOptions:
 
 
 class Notifier(Protocol):
-    """What the loop waits on (commands/waker.py's Waker; a fake in tests)."""
+    """What the loop waits on (follow/waker.py's Waker; a fake in tests)."""
 
     fallback: str | None
 
@@ -79,7 +76,7 @@ class Notifier(Protocol):
 
 
 NotifierFactory = Callable[
-    [list[str], Stopper, "float | None", list[str], "KeyReader | None"], Notifier
+    [list[str], Stopper, "float | None", list[str], "KeySource | None"], Notifier
 ]
 """Makes the notifier of the local files, the stopper, --poll, the roots and the keys."""
 
@@ -138,7 +135,7 @@ class WatchLoop:
         options: WatchOptions,
         stopper: Stopper,
         clock: Callable[[], float] = time.time,
-        keys: KeyReader | None = None,
+        keys: KeySource | None = None,
         notifier: NotifierFactory = Waker,
         ticks: Callable[[], float] = time.monotonic,
     ) -> None:

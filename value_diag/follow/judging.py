@@ -3,11 +3,11 @@ awaited or cannot be read, and the verdict of --fail-on and --fail-count."""
 
 from __future__ import annotations
 
-from value_diag.commands.follower import CONNECTING, Followed
 from value_diag.commands.framing import runs_of
-from value_diag.commands.limits import fd_limit
-from value_diag.commands.watchlist import Runs
 from value_diag.exitcodes import ExitCode
+from value_diag.follow.follower import CONNECTING, Followed
+from value_diag.follow.limits import fd_limit
+from value_diag.follow.watchlist import Runs
 from value_diag.frame import Frame
 from value_diag.gate import gate
 from value_diag.health import Status, Thresholds, is_stale, reaches

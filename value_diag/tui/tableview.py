@@ -11,26 +11,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from value_diag.render.runs import Run, Sort, ordered
+from value_diag.tui.bindings import ACTIONS, Key
 
 if TYPE_CHECKING:
     from value_diag.frame import Frame
 
-
-class Key(StrEnum):
-    """What a key press asks of the view (render/keys.py turns bytes into these)."""
-
-    QUIT = "q"
-    HELP = "?"
-    UP = "up"
-    DOWN = "down"
-    PAGE_UP = "pgup"
-    PAGE_DOWN = "pgdn"
-    HOME = "home"
-    END = "end"
-    ENTER = "enter"
-    ESC = "esc"
-    SORT = "s"
-    WHY = "w"
+__all__ = ["Key", "Mode", "TableView", "Window", "chrome", "window"]
 
 
 class Mode(StrEnum):
@@ -287,15 +273,6 @@ _OPENED_BY: Final = {Mode.HELP: Key.HELP, Mode.WHY: Key.WHY}
 """The key that opens a screen laid over the others, and closes it again."""
 
 _ACTIONS: Final[dict[str, Callable[[TableView], TableView]]] = {
-    Key.UP: TableView.up,
-    Key.DOWN: TableView.down,
-    Key.PAGE_UP: TableView.page_up,
-    Key.PAGE_DOWN: TableView.page_down,
-    Key.HOME: TableView.home,
-    Key.END: TableView.end,
-    Key.ENTER: TableView.enter,
-    Key.ESC: TableView.esc,
-    Key.SORT: TableView.cycle_sort,
-    Key.HELP: TableView.help,
-    Key.WHY: TableView.why,
+    key: getattr(TableView, action) for key, action in ACTIONS.items()
 }
+"""What each key the view answers does to it: the methods tui/bindings.py names."""

@@ -1,0 +1,308 @@
+"""The live terminal: the runs redrawn in place on the alternate screen (Rich Live), keys
+moving through the table, Ctrl-Z giving the terminal back, and a terminal that takes no
+output given back from another thread."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from rich.text import Text
+
+from value_diag.frame import Frame
+from value_diag.options import Format
+from value_diag.render.frames import Renderer
+from value_diag.render.sinks import Sink, StreamSink
+from value_diag.render.terminal import silence_stdout
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.segment import Segment
+
+    from value_diag.tui.keys import KeyReader
+
+FRAME_S: Final = 0.1
+"""Least time between two redraws of the live view for new data or the age (s): at most
+about 10 a second, however fast data comes. A frame held back is drawn once this has passed
+(``due``). Keys are answered at once, one redraw for each batch read."""
+GIVE_BACK: Final = b"\x1b[?1049l\x1b[?25h"
+"""The normal screen and the cursor back (what Live writes on leaving the alternate screen)."""
+GIVE_BACK_S: Final = 0.3
+"""How long a stuck watch tries to write GIVE_BACK to a terminal with no room (s)."""
+
+
+class LiveSink:
+    """The runs redrawn in place on the alternate screen, the last screen kept after.
+
+    A panel per run while they all fit (and --table is not given); else one table with
+    a row per run, moved through with keys (render/table.py). ``q`` ends the watch.
+    """
+
+    def __init__(
+        self,
+        console: Console,
+        renderer: Renderer,
+        table: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        from rich.live import Live
+
+        from value_diag.tui.tableview import TableView
+
+        self.console = console
+        self.renderer = renderer
+        self.table = table
+        """Always the table, even when the panels would fit."""
+        self.view = TableView()
+        self._frames: list[Frame] = []
+        self._now: float | None = None
+        self._last: RenderableType = Text("")
+        self._conclusion: str | None = None
+        self._reader: KeyReader | None = None
+        self._tstp: Any = None
+        """The SIGTSTP handler before ours (None: ours is not installed)."""
+        self._suspending = False
+        """``_suspend`` is running (a Ctrl-Z in it sets ``_again`` instead)."""
+        self._again = False
+        self._clock = clock
+        self._drawn_at = -FRAME_S
+        """When the screen was last redrawn (``clock``)."""
+        self._held = False
+        """A change is not drawn yet: the cap holds it back until ``due``."""
+        self._stopping: Callable[[], bool] = lambda: False
+        self.redraws = 0
+        """Screens drawn so far."""
+        self._live = Live(
+            self._last,
+            console=console,
+            screen=True,
+            auto_refresh=False,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+
+    def __enter__(self) -> LiveSink:
+        self._live.start()
+        if threading.current_thread() is threading.main_thread():
+            self._tstp = signal.signal(signal.SIGTSTP, self._suspend)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tstp is not None:
+            signal.signal(signal.SIGTSTP, self._tstp)
+            self._tstp = None
+        self._live.stop()
+        self.console.print(self._last)
+        if self._conclusion is not None:
+            sys.stderr.write(self._conclusion + "\n")
+            sys.stderr.flush()
+
+    def conclude(self, line: str) -> None:
+        """Keeps the line for stderr until the alternate screen, which would hide it, is left."""
+        self._conclusion = line
+
+    def keys(self) -> KeyReader | None:
+        """The keys of the terminal on stdin, if it is one."""
+        from value_diag.tui.keys import stdin_keys
+
+        self._reader = stdin_keys()
+        return self._reader
+
+    def stop_when(self, stopping: Callable[[], bool]) -> None:
+        """A backlog of keys is not gone through further once ``stopping`` (a stuck
+        write is ``abandon``'s)."""
+        self._stopping = stopping
+
+    def abandon(self) -> None:
+        """The terminal back while the watch is stuck writing to it (its output stopped
+        with Ctrl-S, or nobody reading it): the modes set back, the output nobody took
+        dropped and started again, then the normal screen and the cursor, written without
+        waiting."""
+        if self._reader is not None:
+            self._reader.restore()
+        fd = os.dup(self.console.file.fileno())
+        try:
+            # What the stuck write has not begun goes nowhere: GIVE_BACK is the last word.
+            silence_stdout()
+            _restart_output(fd)
+            time.sleep(GIVE_BACK_S / 3)  # the write under way ends, if the terminal reads
+            os.set_blocking(fd, False)
+            deadline = time.monotonic() + GIVE_BACK_S
+            while True:  # a terminal that reads slowly: room comes
+                try:
+                    os.write(fd, GIVE_BACK)
+                    time.sleep(0.1)  # a pty passes bytes on later: not lost in the hang-up
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.02)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def _suspend(self, signum: int, frame: FrameType | None) -> None:
+        """Ctrl-Z: the terminal as it was (normal screen, cursor, line editing) while the
+        watch is stopped, and the live screen back when it is continued (fg).
+
+        A Ctrl-Z that comes while this runs (right after fg) is not handled inside it,
+        which would save the live terminal's modes as the ones to give back: it is noted,
+        and the watch stops again once the live screen is back.
+        """
+        if self._suspending:
+            self._again = True
+            return
+        self._suspending = True
+        try:
+            while True:
+                self._again = False
+                if self._reader is not None:
+                    self._reader.restore()
+                self.console.set_alt_screen(False)
+                self.console.show_cursor(True)
+                # SIGSTOP, not SIGTSTP again: the kernel drops a SIGTSTP for an orphaned
+                # process group, and the watch would then go on with the terminal given back.
+                os.kill(os.getpid(), signal.SIGSTOP)
+                if self._reader is not None:
+                    self._reader.__enter__()
+                self.console.set_alt_screen(True)
+                self.console.show_cursor(False)
+                if not self._again:
+                    break
+        finally:
+            self._suspending = False
+        self._paint()
+
+    def press(self, keys: list[str]) -> bool:
+        """Moves through the table, a whole batch of keys before one redraw; True for q,
+        and for a stop signal that comes while a long backlog (a paste) is gone through."""
+        from value_diag.tui.tableview import Key
+
+        for n, key in enumerate(keys):
+            if key == Key.QUIT or (n % STOP_EVERY == STOP_EVERY - 1 and self._stopping()):
+                return True
+            self.view = self.view.press(key)
+        self._paint()  # at once: the cap is for data, a key is answered without delay
+        return False
+
+    def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
+        """Redraws every run."""
+        self.tick(frames, now)
+
+    def tick(self, frames: list[Frame], now: float) -> None:
+        """Redraws every run (the age of the last update moves on)."""
+        self._frames, self._now = frames, now
+        self.view = self.view.with_frames(frames, now)
+        self._draw()
+
+    def due(self) -> float | None:
+        """Seconds until the frame held back by the cap is drawn; None if none is."""
+        if not self._held:
+            return None
+        return max(0.0, self._drawn_at + FRAME_S - self._clock())
+
+    def flush(self) -> None:
+        """Draws the frame held back by the cap once FRAME_S has passed since the last."""
+        if self._held and self._clock() - self._drawn_at >= FRAME_S:
+            self._paint()
+
+    def _draw(self) -> None:
+        """The screen redrawn now, or held back until FRAME_S after the last redraw
+        (``due``, ``flush``): the latest state is what is drawn then, so none is lost."""
+        self._held = True
+        self.flush()
+
+    def _paint(self) -> None:
+        self._held = False
+        self._drawn_at = self._clock()
+        self.redraws += 1
+        width, height = self.console.size
+        lines = None if self.table else self._panels(width, height)
+        if lines is None:
+            from value_diag.render.table import render
+
+            self.view = self.view.sized(height)
+            self._last = render(self.view, self.renderer, width, height)
+        else:
+            self._last = lines
+        self._live.update(self._last, refresh=True)
+
+    def _panels(self, width: int, height: int) -> RenderableType | None:
+        """The panels of every run, if they fit the screen; else None (the table shows).
+
+        Decided without drawing a panel when even the smallest panels could not fit
+        (MIN_LINES each), and else by drawing them one by one until they overflow: no
+        more panels are ever drawn than the screen could hold, whatever the number of
+        runs, and the panels drawn to decide are the ones shown.
+        """
+        from value_diag.render.boxed import MIN_LINES
+
+        frames = self._frames
+        if len(frames) < 2:  # one panel is drawn whatever its height
+            return self.renderer.stacked(frames, self._now)
+        if len(frames) * MIN_LINES > height:
+            return None
+        options = self.console.options.update_width(width)
+        lines: list[list[Segment]] = []
+        for frame in frames:
+            boxed = self.renderer.boxed(frame, self._now, named=True)
+            lines += self.console.render_lines(boxed, options, pad=False)
+            if len(lines) > height:
+                return None
+        return _Lines(lines)
+
+
+STOP_EVERY: Final = 64
+"""Keys of a backlog gone through between two looks at the stop flag."""
+
+
+class _Lines:
+    """Lines rendered already (the panels drawn to decide that they fit), drawn as they are."""
+
+    def __init__(self, lines: list[list[Segment]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+
+        newline = Segment.line()
+        for line in self.lines:
+            yield from line
+            yield newline
+
+
+def _restart_output(fd: int) -> None:
+    """Drops the output the terminal on ``fd`` has not taken, and starts its output again if
+    it was stopped (tcflow, or a Ctrl-S: undone only by a Ctrl-Q, or by turning IXON off)."""
+    import termios
+
+    with contextlib.suppress(OSError, termios.error):
+        termios.tcflush(fd, termios.TCOFLUSH)
+        termios.tcflow(fd, termios.TCOON)
+        mode = termios.tcgetattr(fd)
+        iflag = mode[0]
+        mode[0] = iflag & ~termios.IXON
+        termios.tcsetattr(fd, termios.TCSANOW, mode)
+        mode[0] = iflag
+        termios.tcsetattr(fd, termios.TCSANOW, mode)
+
+
+def choose_sink(console: Console, renderer: Renderer, fmt: Format, table: bool = False) -> Sink:
+    """Live redraws on a terminal that can redraw in place; frames one after another
+    elsewhere. ``table``: the live view is the table of runs even when panels would fit."""
+    from value_diag.render.terminal import is_tty
+
+    # A dumb terminal cannot redraw in place: it gets plain frames one after another.
+    if fmt is Format.TEXT and is_tty(console.file) and not console.is_dumb_terminal:
+        return LiveSink(console, renderer, table)
+    return StreamSink(console, renderer, fmt)
