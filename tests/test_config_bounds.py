@@ -19,8 +19,8 @@ from typing import Final
 import pytest
 from conftest import SAMPLES, clean_env, invoke, script
 
-from value_diag.config import RANGES, ConfigError, load
-from value_diag.health import ABSOLUTE, CONFIG_KEYS, DEFAULT_THRESHOLDS, NOT_LEVELS, Thresholds
+from value_diag.config import ABSOLUTE, CONFIG_KEYS, NOT_LEVELS, RANGES, ConfigError, load
+from value_diag.health import DEFAULT_THRESHOLDS, Thresholds
 
 KEYS: Final = {
     field: (metric, level)

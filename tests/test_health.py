@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telemetry import EXAMPLE
 
-from value_diag import health
+from value_diag import config, health
 from value_diag.health import Icon, Level, Mark, Status, Thresholds, assess, reaches
 from value_diag.schema import (
     VALUE_FIELDS,
@@ -456,7 +456,7 @@ def test_reaches(status: Status, threshold: Status | None, expected: bool) -> No
 
 def test_every_threshold_has_exactly_one_config_key() -> None:
     """One home: each number of Thresholds is named once in the config table beside it."""
-    named = [field for levels in health.CONFIG_KEYS.values() for field in levels.values()]
+    named = [field for levels in config.CONFIG_KEYS.values() for field in levels.values()]
     assert sorted(named) == sorted(f.name for f in dataclasses.fields(health.Thresholds))
-    assert set(health.CONFIG_KEYS) >= health.HIGHER_IS_HEALTHIER
-    assert set(health.CONFIG_KEYS) >= health.ABSOLUTE
+    assert set(config.CONFIG_KEYS) >= config.HIGHER_IS_HEALTHIER
+    assert set(config.CONFIG_KEYS) >= config.ABSOLUTE

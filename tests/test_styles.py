@@ -56,7 +56,7 @@ def test_compile_colours(enabled: bool, style: str) -> None:
     assert mark_style(health.COMPILE, health.compile_status(enabled)) == style
 
 
-@pytest.mark.parametrize("name", [*health.RULES, health.SPREAD, health.COMPILE])
+@pytest.mark.parametrize("name", [*health.RULES, health.COMPILE])
 def test_a_part_not_reported_is_dim(name: str) -> None:
     assert mark_style(name, Mark(Level.NO_DATA), -5.0) == "dim"
 

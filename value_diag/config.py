@@ -11,25 +11,18 @@ from pathlib import Path
 from typing import Any, Final
 
 from value_diag.health import (
-    CONFIG_KEYS,
     DEFAULT_RULES,
     DEFAULT_THRESHOLDS,
     GATES,
-    HIGHER_IS_HEALTHIER,
-    LEVEL_KEYS,
-    NOT_LEVELS,
-    PRESET_KEY,
     REASONS,
     SCALE_FREE_INFO,
-    SCALE_FREE_NEW,
-    SCALE_FREE_ONLY,
     Level,
     Preset,
     Rules,
     Thresholds,
-    rules_of,
 )
 from value_diag.options import MAX_PERSIST, MAX_WARMUP
+from value_diag.registry import REGISTRY, ScaleFree
 
 PYPROJECT: Final = "pyproject.toml"
 OWN_FILE: Final = "value-diag.toml"
@@ -50,6 +43,30 @@ GATE: Final = "gate"
 warm-up and persistence."""
 INFO: Final = "info"
 """What `value-diag thresholds` shows for a metric the preset does not judge."""
+
+# The vocabulary of a thresholds table, from the metric registry.
+CONFIG_KEYS: Final[dict[str, dict[str, str]]] = {m.name: dict(m.keys) for m in REGISTRY if m.keys}
+"""How a config file names each threshold: metric -> level -> the Thresholds field."""
+LEVEL_KEYS: Final[dict[str, dict[str, str]]] = {
+    m.name: dict(m.choices) for m in REGISTRY if m.choices
+}
+"""Config entries that name a level ("ok", "info", "warning", "critical"), not a number:
+metric -> key -> the Rules field."""
+PRESET_KEY: Final = "preset"
+"""The config key (and Rules field) naming the preset."""
+SCALE_FREE_ONLY: Final = {m.name: m.ratio for m in REGISTRY if m.scale_free is ScaleFree.RATIO}
+"""Metric -> the config metric of its scale-free ratio, which the default preset does not use."""
+SCALE_FREE_NEW: Final = frozenset(m.name for m in REGISTRY if m.scale_free is ScaleFree.ONLY)
+"""Config metrics only the scale-free preset judges (information under the default)."""
+NOT_SCALE_FREE: Final = frozenset(m.name for m in REGISTRY if m.scale_free is ScaleFree.NEVER)
+"""Config metrics the scale-free preset does not use (it measures flatness otherwise)."""
+NOT_LEVELS: Final = frozenset(key for m in REGISTRY for key in m.parameters)
+"""Config keys that are parameters of a rule, not a level's threshold (no order check)."""
+HIGHER_IS_HEALTHIER: Final = frozenset(m.name for m in REGISTRY if m.higher_is_healthier and m.keys)
+"""Metrics whose alarms are below the threshold; for the others they are above."""
+ABSOLUTE: Final = frozenset(m.name for m in REGISTRY if m.absolute and m.keys)
+"""Metrics judged by an absolute value or a ratio of positives: a negative threshold makes
+no sense."""
 
 
 class ConfigError(Exception):
@@ -75,18 +92,30 @@ class Effective:
     """The gate's warm-up and persistence the file set (``gate = { warmup = N, persist = K }``),
     None for the preset's."""
 
-    def rules(self, preset: Preset | None = None, critic: bool = False) -> Rules:
-        """What judges a frame: these thresholds, the preset (``preset`` if given, else the
-        file's), the eager level, the gate the file set, and whether the critic block counts
-        (``--critic``)."""
-        return rules_of(
-            self.thresholds,
+    def rules(
+        self,
+        preset: Preset | None = None,
+        critic: bool = False,
+        *,
+        max_age: float | None = None,
+        warmup: int | None = None,
+        persist: int | None = None,
+    ) -> Rules:
+        """What judges a frame: these thresholds, the preset (``preset`` from --preset if
+        given, else the file's), the eager level, whether the critic block counts
+        (``--critic``), ``max_age`` (--max-age), and the gate's ``warmup`` and ``persist``
+        (the options', else those the file set, else the preset's)."""
+        numbers = {f.name: getattr(self.thresholds, f.name) for f in dataclasses.fields(Thresholds)}
+        return Rules(
+            **numbers,
             eager=self.eager,
             preset=self.preset if preset is None else preset,
             explicit=self.explicit,
             critic=critic,
-            warmup=self.warmup,
-            persist=self.persist,
+            max_age=max_age,
+            warmup=self.warmup if warmup is None else warmup,
+            persist=self.persist if persist is None else persist,
+            preset_from=PRESET_OPTION if preset is not None else self.sources[PRESET_KEY],
         )
 
 
@@ -463,7 +492,7 @@ def describe(
             continue  # shown in place of the metric it judges, under scale-free only
         if metric in SCALE_FREE_NEW and not scale_free:
             continue  # only the scale-free preset judges it
-        if metric == "low_return_variance" and scale_free:
+        if metric in NOT_SCALE_FREE and scale_free:
             continue  # the scale-free preset measures flatness against the returns' size
         shown_as = metric
         if scale_free and metric in SCALE_FREE_INFO and metric not in effective.explicit:

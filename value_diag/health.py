@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, Final
 
+from value_diag import registry
+from value_diag.registry import REGISTRY, Rule, ScaleFree
 from value_diag.schema import CRITIC_FIELDS, VALUE_FIELDS, SanctumSnapshot
 
 VALUE_PART: Final = "value_function"
 INFRA_PART: Final = "infrastructure"
-SPREAD: Final = "return_spread"
-COMPILE: Final = "compile"
-SPAN: Final = "value_span"
+SPREAD: Final = registry.SPREAD
+COMPILE: Final = registry.COMPILE
+SPAN: Final = registry.SPAN
 """value_max - value_min: how far apart the critic's predictions lie."""
-CALIB: Final = "calib"
+CALIB: Final = registry.CALIB
 """The CRITIC CALIBRATION verdict: the worst of V-Corr, EV, TD Mean and Bellman."""
-CALIB_CORR: Final = "calib_corr"
+CALIB_CORR: Final = registry.CALIB_CORR
 """V-Corr as the CRITIC CALIBRATION block judges it (esper-lite's panel warns below 0.6)."""
-FIT: Final = "value_fit"
+FIT: Final = registry.FIT
 """V-Fit, 1 - E[(g - v)^2] / D^2: how much of the returns the critic predicts, its bias
 included, against D = max(sigma(g), tolerance * |mean g|) (see Scale). The scale-free
 preset's verdict on the critic as a whole; information under the default preset."""
-TD_BIAS: Final = "td_bias"
+TD_BIAS: Final = registry.TD_BIAS
 """|mean(g - v)| / D: what the scale-free rules compare TD Mean's thresholds with (in
 Health.values under scale-free, when D is known)."""
-BELLMAN_RATIO: Final = "bellman_ratio"
+BELLMAN_RATIO: Final = registry.BELLMAN_RATIO
 """bellman_error / D^2 (esper-lite's mean |TD error| squared first): what the scale-free
 rules compare Bellman's thresholds with (in Health.values as TD_BIAS is)."""
 LOW_RETURN_VARIANCE: Final = "low return variance"
@@ -243,46 +245,13 @@ def rules_of(
     )
 
 
-CONFIG_KEYS: Final[dict[str, dict[str, str]]] = {
-    "v_return_correlation": {
-        "excellent": "corr_excellent",
-        "warning": "corr_warning",
-        "critical": "corr_critical",
-    },
-    "td_error_mean": {"warning": "td_mean_warning", "critical": "td_mean_critical"},
-    "bellman_error": {"warning": "bellman_warning", "critical": "bellman_critical"},
-    "return_skewness": {"warning": "skew_warning", "critical": "skew_critical"},
-    "return_variance": {"warning": "variance_warning"},
-    "return_spread": {"warning": "spread_warning"},
-    "explained_variance": {"warning": "ev_warning", "critical": "ev_critical"},
-    "td_bias": {"warning": "td_bias_warning", "critical": "td_bias_critical"},
-    "bellman_ratio": {"warning": "bellman_ratio_warning", "critical": "bellman_ratio_critical"},
-    "low_return_variance": {"floor": "variance_floor"},
-    "value_fit": {
-        "warning": "fit_warning",
-        "critical": "fit_critical",
-        "tolerance": "fit_tolerance",
-    },
-    "calib_corr": {"warning": "calib_corr_warning"},
-}
-"""How a config file names each threshold: metric -> level -> the Thresholds field."""
-
-LEVEL_KEYS: Final[dict[str, dict[str, str]]] = {"compile": {"eager": "eager"}}
-"""Config entries that name a level ("ok", "info", "warning", "critical"), not a number:
-metric -> key -> the Rules field."""
-PRESET_KEY: Final = "preset"
-"""The config key (and Rules field) naming the preset."""
-
-SCALE_FREE_ONLY: Final = {"td_error_mean": "td_bias", "bellman_error": "bellman_ratio"}
-SCALE_FREE_NEW: Final = frozenset({"value_fit"})
-"""Config metrics only the scale-free preset judges (information under the default)."""
-NOT_LEVELS: Final = frozenset({"tolerance", "floor"})
-"""Config keys that are parameters of a rule, not a level's threshold (no order check)."""
-"""Metric -> the config metric of its scale-free ratio, which the default preset does not use."""
 SCALE_FREE_INFO: Final = frozenset(
-    {"td_error_mean", "bellman_error", "return_skewness", "return_variance", "return_spread"}
+    m.name for m in REGISTRY if m.scale_free in (ScaleFree.INFO, ScaleFree.RATIO)
 )
-"""Config metrics the scale-free preset does not judge unless the config sets them."""
+"""Metrics whose default thresholds the scale-free preset does not use unless the config
+sets them: information (the return distribution's shape), or judged by a ratio."""
+SHAPE: Final = tuple(m.name for m in REGISTRY if m.scale_free is ScaleFree.INFO)
+"""Metrics the scale-free preset shows as information unless the config sets them."""
 
 REASONS: Final[dict[tuple[str, str], str]] = {
     ("explained_variance", "warning"): "the critic explains under a third of the return variance",
@@ -298,16 +267,6 @@ REASONS: Final[dict[tuple[str, str], str]] = {
     ("value_fit", "tolerance"): "D is at least this share of |mean return|: flatter is 'low'",
 }
 """Why each scale-free level stands where it does (printed by `value-diag thresholds`)."""
-
-HIGHER_IS_HEALTHIER: Final = frozenset(
-    {"v_return_correlation", "explained_variance", "value_fit", "calib_corr"}
-)
-"""Metrics whose alarms are below the threshold; for the others they are above."""
-ABSOLUTE: Final = frozenset(
-    {"td_error_mean", "return_skewness", "td_bias", "bellman_ratio", "low_return_variance"}
-)
-"""Metrics judged by an absolute value or a ratio of positives: a negative threshold makes
-no sense."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,17 +508,19 @@ def value_fit(x: float | None, t: Thresholds = DEFAULT_THRESHOLDS, note: str | N
     return mark if note is None else replace(mark, note=note)
 
 
-RULES: Final = {
-    "v_return_correlation": correlation,
-    "td_error_mean": td_error_mean,
-    "td_error_std": td_error_std,
-    "bellman_error": bellman_error,
-    "return_p10": return_percentile,
-    "return_p50": return_percentile,
-    "return_p90": return_percentile,
-    "return_variance": return_variance,
-    "return_skewness": return_skewness,
+JUDGE: Final[dict[Rule, Callable[[float, Thresholds], Mark]]] = {
+    Rule.CORRELATION: correlation,
+    Rule.TD_MEAN: td_error_mean,
+    Rule.TD_STD: td_error_std,
+    Rule.BELLMAN: bellman_error,
+    Rule.PERCENTILE: return_percentile,
+    Rule.VARIANCE: return_variance,
+    Rule.SKEWNESS: return_skewness,
+    Rule.SPREAD: return_spread,
 }
+"""The function of each rule a metric of the registry may name."""
+RULES: Final = {m.name: JUDGE[m.rule] for m in REGISTRY if m.rule is not None}
+"""The rule of each metric judged by one (the nine and the return spread), from the registry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -605,6 +566,23 @@ class Fit:
 
 
 NO_FIT: Final = Fit()
+
+
+STALE_WARNING_S: Final = 60.0
+"""Seconds without a record after which the age of the last update turns yellow."""
+STALE_CRITICAL_S: Final = 300.0
+"""Seconds without a record after which it turns red: the run may be hung. (Only --max-age
+makes a run stale, and critical; these colour the age.)"""
+
+
+def age_level(seconds: float) -> Level:
+    """How worrying an age without records looks: a warning after a minute, critical after
+    five (the colour of the age; the status is --max-age's, ``is_stale``)."""
+    if seconds >= STALE_CRITICAL_S:
+        return Level.CRITICAL
+    if seconds >= STALE_WARNING_S:
+        return Level.WARNING
+    return Level.OK
 
 
 def is_stale(age: float | None, t: Thresholds = DEFAULT_THRESHOLDS) -> bool:
@@ -693,8 +671,8 @@ def _value_marks(
     """The marks of the value metrics, and V-Fit's, by the preset's rules. V-Fit's value
     is put in ``values`` when it can be told.
     """
-    marks = {name: RULES[name](values[name], t) for name in VALUE_FIELDS}
-    marks[SPREAD] = return_spread(values[SPREAD], t)
+    # every metric with a rule that the snapshot gives (one it lacks is not reported)
+    marks = {name: rule(values[name], t) for name, rule in RULES.items() if name in values}
     v_mean = None if "value_mean" in unreported else values["value_mean"]
     bias = None if fit.return_mean is None or v_mean is None else fit.return_mean - v_mean
     ev = None if "explained_variance" in unreported else values["explained_variance"]
@@ -714,14 +692,14 @@ def _value_marks(
     if scale.usable and "bellman_error" not in unreported:
         values[BELLMAN_RATIO] = bellman_ratio_of(values["bellman_error"], scale, fit.mean_abs_td)
     own = t.explicit  # what the config set keeps its own thresholds
-    if "td_error_mean" not in own:
+    if "td_error_mean" not in own:  # judged by its ratio, TD_BIAS
         if bias is None:
             marks["td_error_mean"] = td_bias(values["td_error_mean"], scale, t, ONE_STEP_TD)
         else:
             marks["td_error_mean"] = td_bias(bias, scale, t)
-    if "bellman_error" not in own:
+    if "bellman_error" not in own:  # judged by its ratio, BELLMAN_RATIO
         marks["bellman_error"] = bellman_ratio(values["bellman_error"], scale, t, fit.mean_abs_td)
-    for name in ("return_skewness", "return_variance", SPREAD):
+    for name in SHAPE:
         if name not in own:
             marks[name] = _shape(name, values[name])
     corr = values["v_return_correlation"]

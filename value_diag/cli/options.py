@@ -411,8 +411,7 @@ def renderer(
 ) -> Renderer:
     """Display options; the thresholds from the config in force, under ``preset`` if given,
     with the gate's ``warmup`` and ``persist`` if given."""
-    from value_diag.config import PRESET_OPTION
-    from value_diag.health import PRESET_KEY, Preset, rules_of
+    from value_diag.health import Preset
     from value_diag.options import parse_duration
     from value_diag.render.frames import Renderer
     from value_diag.render.terminal import ascii_locale, can_encode_unicode
@@ -426,13 +425,7 @@ def renderer(
     effective = thresholds(env, config, no_config)
     return Renderer(
         ascii_only=ascii or not can_encode_unicode(env.stdout) or ascii_locale(env.environ),
-        thresholds=rules_of(
-            effective.rules(chosen, critic),
-            max_age=seconds,
-            warmup=warmup,
-            persist=persist,
-            preset_from=PRESET_OPTION if chosen is not None else effective.sources[PRESET_KEY],
-        ),
+        thresholds=effective.rules(chosen, critic, max_age=seconds, warmup=warmup, persist=persist),
         trend=trend,
         thresholds_from=effective.origin,
     )

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Final
 
 from rich.cells import cell_len
 
+from value_diag import registry
 from value_diag.gate import gate
 from value_diag.health import ALARMS, Status, reaches
+from value_diag.health import COMPILE as COMPILE_METRIC
 from value_diag.naming import natural_key
 from value_diag.render import styles
 from value_diag.render.frames import TITLE, age_style, count
@@ -56,27 +58,15 @@ BAD: Final = "bad"
 
 ALWAYS: Final = (STATUS, WHY, AGE)
 """Shown right after the run name at any width (when there is such a column)."""
-PRIORITY: Final = (
-    WHY,
-    "V-Corr",
-    "Bellman",
-    "TD Std",
-    STEP,
-    "TD Mean",
-    "Ret sigma",
-    "p90-p10",
-    "Skew",
-    "EV",
-    "V-Span",
-    "Calib",
-    BAD,
-    COMPILE,
-    "p50",
-    "p10",
-    "p90",
-    "V-Mean",
-    "V-Std",
-    RECORDS,
+OWN_PRIORITY: Final = {WHY: 0, STEP: 40, BAD: 120, COMPILE: 130, RECORDS: 190}
+"""Where the columns that are not a metric's rank among the metrics' (the registry's
+``Metric.column``): the culprits before all, the step after TD Std, the bad-line count and
+the compile status before the percentiles, the record count last."""
+PRIORITY: Final = tuple(
+    label
+    for label, _rank in sorted(
+        {**registry.columns(), **OWN_PRIORITY}.items(), key=lambda item: item[1]
+    )
 )
 """Which columns a narrow table keeps, most telling first; the last go first. A column
 holding a warning or a critical value (or bad lines) in some run comes before every
@@ -172,16 +162,16 @@ def row(frame: Frame, ascii_only: bool = False, critic: bool = False) -> tuple[C
         age_cell(frame, None, ascii_only),
         dash if step is None else Cell(f"{step:,}"),
     ]
-    metrics = len(labels(critic)) - 7
+    n_metrics = len(labels(critic)) - 7
     cells = metric_cells(frame, ascii_only)
     c = frame.state.compile
     from_file = c is not None and c.enabled  # backend:mode, not a word of ours
-    for (label, value, level), name in zip(cells[:metrics], cell_names(frame), strict=False):
-        literal = from_file and label == "Compile"
+    for (_label, value, level), name in zip(cells[:n_metrics], cell_names(frame), strict=False):
+        literal = from_file and name == COMPILE_METRIC
         shown = clean(value, ascii_only) if literal else value
         shown += alarm_glyph(level, ascii_only)  # a mark that NO_COLOR keeps
         out.append(Cell(shown, styles.style_of(h, name), level in ALARMS, literal))
-    out += [dash] * (metrics - min(len(cells), metrics))  # nothing reported yet
+    out += [dash] * (n_metrics - min(len(cells), n_metrics))  # nothing reported yet
     st = frame.state
     out.append(Cell(str(st.records)))
     out.append(Cell(str(st.bad_lines), "yellow" if st.bad_lines else "", st.bad_lines > 0))

@@ -43,10 +43,6 @@ if TYPE_CHECKING:
     from value_diag.render.boxed import Boxed
 
 TITLE: Final = "VALUE DIAGNOSTICS"
-STALE_WARNING_S: Final = 60.0
-"""Seconds without a record after which the age of the last update turns yellow."""
-STALE_CRITICAL_S: Final = 300.0
-"""Seconds without a record after which it turns red: the run may be hung."""
 MAX_CULPRITS: Final = 3
 """Alarming metrics a header names; more are counted ("+2"), so the header stays short."""
 MIN_SOURCE: Final = 8
@@ -69,10 +65,11 @@ def age_text(seconds: float) -> str:
 
 
 def age_style(seconds: float) -> str:
-    """Yellow after a minute without records, red after five."""
-    if seconds >= STALE_CRITICAL_S:
+    """Yellow after a minute without records, red after five (health.age_level)."""
+    level = health.age_level(seconds)
+    if level is Level.CRITICAL:
         return styles.CRITICAL
-    if seconds >= STALE_WARNING_S:
+    if level is Level.WARNING:
         return styles.WARNING
     return "dim"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
-from value_diag.health import ALARMS
+from value_diag.health import ALARMS, COMPILE
 from value_diag.render.frames import TITLE, count
-from value_diag.render.panel import critic_shown, metric_cells
+from value_diag.render.panel import cell_names, critic_shown, metric_cells
 from value_diag.render.sanitize import clean, clean_name
 
 if TYPE_CHECKING:
@@ -60,9 +60,9 @@ def markdown(frame: Frame, ascii_only: bool = False) -> str:
         return "\n".join(out)
     out += ["| metric | value | level |", "|---|---:|---|"]
     from_file = st.compile is not None and st.compile.enabled  # backend:mode, not a number
-    for label, value, level in cells:
+    for (label, value, level), name in zip(cells, cell_names(frame), strict=True):
         shown = level.word if level not in ALARMS else f"**{level.word}**"
-        cell = _code(value, in_table=True) if label == "Compile" and from_file else value
+        cell = _code(value, in_table=True) if name == COMPILE and from_file else value
         out.append(f"| {label} | {cell} | {shown} |")
     return "\n".join(out)
 

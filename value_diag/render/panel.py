@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-from value_diag import health
+from value_diag import health, registry
 from value_diag.health import DEFAULT_THRESHOLDS, Health, Icon, Level, Mark, Thresholds
 from value_diag.render import styles, trends, words
 from value_diag.render.sanitize import clean, middle
@@ -63,24 +63,30 @@ name): V-Corr, TD Mean, p50 and Ret σ (return_variance, drawn as a standard dev
 EV_INDEX: Final = len(VALUE_FIELDS)
 """Where a history record holds its explained variance, when it has one: the sparkline
 of the CRITIC CALIBRATION block."""
-FIT_LABEL: Final = "V-Fit"
+FIT_LABEL: Final = registry.label(health.FIT)
 """How V-Fit (health.FIT) is named: beside Calib under scale-free, and among culprits."""
 FIT_SIGNED: Final = False
 """Whether V-Fit's number is written with a sign (as EV's: no)."""
 CRITIC_TITLE: Final = "CRITIC CALIBRATION"
 """The heading of the block --critic adds under the panel (esper-lite's panel title)."""
-CRITIC_LABELS: Final = (
-    "V-Corr",
-    "EV (fit)",
-    "TD Mean",
-    "TD Std",
-    "Bellman",
-    "V-Span",
-    "V-Mean",
-    "V-Std",
-    "Calib",
+CRITIC_BLOCK: Final = (
+    health.CALIB_CORR,
+    "explained_variance",
+    "td_error_mean",
+    "td_error_std",
+    "bellman_error",
+    health.SPAN,
+    "value_mean",
+    "value_std",
+    health.CALIB,
+)
+"""The metrics of the CRITIC CALIBRATION block, in its reading order (two a line)."""
+CRITIC_LABELS: Final = tuple(
+    registry.BY_NAME[name].block_label or registry.label(name) for name in CRITIC_BLOCK
 )
 
+RETURNS: Final = "Returns"
+"""The label of line 3, which shows the three percentiles."""
 LABEL_STYLE: Final = "dim"
 NO_DATA: Final = StyledText("[no data]", style="dim")
 ALARM_UNICODE: Final = {Level.WARNING: "!", Level.CRITICAL: "‼"}
@@ -195,7 +201,7 @@ class ValueDiagnosticsPanel:
             out.append_text(row)
             self._beside(out, row, column, trend, right)
             out.append("\n")
-        self._label(out, "Compile")
+        self._label(out, metric_label(health.COMPILE, self.ascii_only))
         self._compile(out, h.marks[health.COMPILE])
         if self.critic:
             self._critic(out, h, column, shown[4] if shown else None, right)
@@ -251,8 +257,12 @@ class ValueDiagnosticsPanel:
         return f"warn {op}{format_number(line.at[-1], width=trends.NUMBER_W)}"
 
     def _labels(self) -> tuple[str, ...]:
-        sigma = "Ret sigma" if self.ascii_only else "Ret σ"
-        five = ("V-Corr", "Bellman", "TD Mean", "TD Std", "Returns", sigma, "Skew", "Compile")
+        """Every label of the lines, in order: what the tight layout's label width fits."""
+        a = self.ascii_only
+        four = [metric_label(n, a) for n in ("v_return_correlation", "bellman_error")]
+        four += [metric_label(n, a) for n in ("td_error_mean", "td_error_std")]
+        five = (*four, RETURNS, metric_label("return_variance", a))
+        five += (metric_label("return_skewness", a), metric_label(health.COMPILE, a))
         return (*five, *CRITIC_LABELS) if self.critic else five
 
     def _critic(
@@ -268,11 +278,11 @@ class ValueDiagnosticsPanel:
             ("bellman_error", False, health.SPAN, False),
             ("value_mean", True, "value_std", False),
         )
-        self._label(rows[0], "V-Corr")
+        self._label(rows[0], CRITIC_LABELS[0])
         # esper's block warns below 0.6: its own mark, on the same number
         corr = self._number(h, health.CALIB_CORR, v.get("v_return_correlation", math.nan))
         self._cell(rows[0], corr, h, health.CALIB_CORR)
-        self._label(rows[0], "EV (fit)")
+        self._label(rows[0], CRITIC_LABELS[1])
         ev = self._number(h, "explained_variance", v.get("explained_variance", math.nan))
         self._cell(rows[0], ev, h, "explained_variance", last=True)
         for row, (left, left_signed, right, right_signed), labels in zip(
@@ -289,7 +299,7 @@ class ValueDiagnosticsPanel:
             if i == 0:
                 self._beside(out, row, column, ev_trend, placed)
         out.append("\n")
-        self._label(out, "Calib")
+        self._label(out, CRITIC_LABELS[-1])
         calib = h.mark(health.CALIB)
         word = health.CALIB_WORDS.get(calib.level, "") + self._alarm(calib)
         if h.preset is not health.Preset.SCALE_FREE:
@@ -305,29 +315,30 @@ class ValueDiagnosticsPanel:
         v, m = h.values, h.marks
         rows = [StyledText() for _ in TREND_SERIES]
 
-        pairs = (  # (metric, signed, label) left and right on lines 1 and 2
-            (("v_return_correlation", False, "V-Corr"), ("bellman_error", False, "Bellman")),
-            (("td_error_mean", True, "TD Mean"), ("td_error_std", False, "TD Std")),
+        pairs = (  # left and right on lines 1 and 2
+            ("v_return_correlation", "bellman_error"),
+            ("td_error_mean", "td_error_std"),
         )
         for out, cells in zip(rows, pairs, strict=False):
-            for (name, signed, label), last in zip(cells, (False, True), strict=True):
-                self._label(out, label)
+            for name, last in zip(cells, (False, True), strict=True):
+                self._label(out, metric_label(name, self.ascii_only))
+                signed = registry.BY_NAME[name].signed
                 number = self._number(h, name, v.get(name, math.nan), signed)
                 self._cell(out, number, h, name, last=last)
 
         out = rows[2]
-        self._label(out, "Returns")
+        self._label(out, RETURNS)
         # Each number padded to PCT_W and a space, so p50 and p90 stay where they are
         # whatever the numbers; squeezed (one space) when the lines are wider than the screen.
         pad = 0 if self._gap < GAP else PCT_W
-        for name, tag in (("return_p10", "p10"), ("return_p50", "p50")):
+        for name in ("return_p10", "return_p50"):
             number = self._number(h, name, v.get(name, math.nan), True, self._pct_w or PCT_W)
-            out.append(f"{tag}:{number}", styles.style_of(h, name))
+            out.append(f"{metric_label(name)}:{number}", styles.style_of(h, name))
             out.append(" " * (max(pad - len(number), 0) + 1))
         p90 = self._number(
             h, "return_p90", v.get("return_p90", math.nan), True, self._pct_w or VAL_W
         )
-        out.append(f"p90:{p90}", styles.style_of(h, "return_p90"))
+        out.append(f"{metric_label('return_p90')}:{p90}", styles.style_of(h, "return_p90"))
         spread = m[health.SPREAD]
         if spread.icon is not None:
             out.append(" " + self._glyph(spread), styles.style_of(h, health.SPREAD))
@@ -336,7 +347,7 @@ class ValueDiagnosticsPanel:
         self._label(out, self._labels()[5])
         sigma = self._number(h, "return_variance", _sigma(v.get("return_variance", math.nan)))
         self._cell(out, sigma, h, "return_variance")
-        self._label(out, "Skew")
+        self._label(out, metric_label("return_skewness", self.ascii_only))
         skew = self._number(h, "return_skewness", v.get("return_skewness", math.nan), True)
         self._cell(out, skew, h, "return_skewness", last=True)
         return rows
@@ -398,28 +409,13 @@ class ValueDiagnosticsPanel:
             out.append(" (3-5x slower)", "dim")
 
 
-METRICS: Final = {
-    "v_return_correlation": ("V-Corr", False),
-    "bellman_error": ("Bellman", False),
-    "td_error_mean": ("TD Mean", True),
-    "td_error_std": ("TD Std", False),
-    "return_p10": ("p10", True),
-    "return_p50": ("p50", True),
-    "return_p90": ("p90", True),
-    "return_variance": ("Ret sigma", False),
-    "return_skewness": ("Skew", True),
-    "return_spread": ("p90-p10", False),
-}
-"""Label of each metric in tables and annotations, in panel order, and whether its number
-is signed ("+2.4"): every number keeps DIGITS significant digits (format_number)."""
-CRITIC_METRICS: Final = {
-    "explained_variance": ("EV", False),
-    "value_mean": ("V-Mean", True),
-    "value_std": ("V-Std", False),
-    health.SPAN: ("V-Span", False),
-    health.CALIB: ("Calib", False),
-}
-"""What --critic adds to tables and annotations: the critic block's own metrics."""
+METRICS: Final = {m.name: (m.shown_as(ascii_only=True), m.signed) for m in registry.rows()}
+"""Label (ASCII) of each metric in tables and annotations, in panel order, and whether its
+number is signed ("+2.4"): every number keeps DIGITS significant digits (format_number).
+From the metric registry."""
+CRITIC_METRICS: Final = {m.name: (m.label, m.signed) for m in registry.critic_rows()}
+"""What --critic adds to tables and annotations: the critic block's own metrics (from the
+metric registry)."""
 TABLE_W: Final = 12
 """The most characters a number takes in a table or an annotation."""
 
@@ -480,7 +476,7 @@ def metric_cells(frame: Frame, ascii_only: bool = False) -> list[tuple[str, str,
     rows = [_cell(h, name, metric_label(name, ascii_only), ascii_only) for name in METRICS]
     c = frame.state.compile
     words = compile_text(c.enabled, c.backend, c.mode, True) if c else "not reported"
-    rows.append(("Compile", words, h.marks[health.COMPILE].level))
+    rows.append((metric_label(health.COMPILE), words, h.marks[health.COMPILE].level))
     if critic_shown(frame):
         rows += [_cell(h, n, label, ascii_only) for n, (label, _) in CRITIC_METRICS.items()]
     if fit_shown(frame):
@@ -534,13 +530,5 @@ def stale_reason(seconds: float) -> str:
 
 
 def metric_label(name: str, ascii_only: bool = False) -> str:
-    """How a metric is named in notes and among culprits."""
-    if name == health.COMPILE:
-        return "Compile"
-    if name == health.FIT:
-        return FIT_LABEL
-    if name in CRITIC_METRICS:
-        return CRITIC_METRICS[name][0]
-    if name == "return_variance" and not ascii_only:
-        return "Ret σ"
-    return METRICS[name][0]
+    """How a metric is named in notes and among culprits (the registry's label)."""
+    return registry.label(name, ascii_only)

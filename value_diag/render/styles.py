@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from value_diag.health import CALIB, COMPILE, SPAN, Health, Icon, Level, Mark, Status
+from value_diag.health import COMPILE, Health, Icon, Level, Mark, Status
+from value_diag.registry import REGISTRY, Style, styled
 
 CRITICAL: Final = "red bold"
 WARNING: Final = "yellow"
@@ -13,20 +14,12 @@ EXCELLENT: Final = "green bold"
 """A correlation at or above its excellent threshold (the one with the up arrow)."""
 EAGER: Final = "red bold reverse"
 """Compile off: a warning, but one that costs 3-5x in speed, so it stands out."""
-OK: Final = {
-    "v_return_correlation": "green",
-    "td_error_mean": "green",
-    "bellman_error": "green",
-    "return_variance": "cyan",
-    "return_skewness": "cyan",
-    COMPILE: "green",
-    "explained_variance": "green",
-    CALIB: "green",
-}
-"""The colour of a metric within its thresholds; the others (TD Std, spread) stay plain."""
-CRITIC_INFO: Final = frozenset({"value_mean", "value_std", "value_min", "value_max", SPAN})
+OK: Final = {m.name: m.ok_style.value for m in REGISTRY if m.ok_style is not Style.PLAIN}
+"""The colour of a metric within its thresholds (the registry's); the others (TD Std,
+spread) stay plain."""
+CRITIC_INFO: Final = styled(Style.CYAN, ok=False)
 """The critic's value statistics: informational, cyan as in esper-lite's panel."""
-PERCENTILES: Final = frozenset({"return_p10", "return_p50", "return_p90"})
+PERCENTILES: Final = styled(Style.SIGN, ok=False)
 """Informational, but coloured by their sign: a negative return is red."""
 STATUS: Final = {Status.CRITICAL: CRITICAL, Status.WARNING: WARNING, Status.OK: "green"}
 
