@@ -22,6 +22,8 @@ from value_diag.cli.options import (
     ColorOpt,
     ConfigOpt,
     CriticOpt,
+    FailCountOpt,
+    FailOnOpt,
     FormatOpt,
     Judging,
     LatestOpt,
@@ -265,12 +267,14 @@ Examples:
   value-diag report runs/ -o report.html     # a sweep: table, panels, charts
   value-diag report run.jsonl -o - > r.html  # the page on stdout
   value-diag report 'runs/*/run.jsonl' -o report.html --format github
+  value-diag report runs/ -o r.html --fail-on critical  # CI: the page, a gate
 
 One self-contained HTML file: the runs' table worst first with why, each run's
 panel, and a chart of every metric over steps (hover for values, drag to zoom,
 thresholds drawn as the rules in force set them). It loads nothing when opened,
 from a CI artifact or an e-mail. --format github adds a line naming it to the
-job's step summary. Exit codes as once's, without --fail-on.
+job's step summary. Exit codes as once's: with --fail-on, the page is written
+first and the exit code says whether a run reached LEVEL.
 """
 
 
@@ -298,11 +302,15 @@ def report(
         ),
     ] = "text",
     ascii: AsciiOpt = False,
+    fail_on: FailOnOpt = "never",
+    fail_count: FailCountOpt = 1,
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     critic: CriticOpt = False,
     preset: PresetOpt = None,
     max_age: MaxAgeOpt = None,
+    warmup: WarmupOpt = None,
+    persist: PersistOpt = None,
     pattern: PatternOpt = None,
     latest: LatestOpt = False,
 ) -> None:
@@ -316,11 +324,28 @@ def report(
         fmt = choice(Format, format, "--format")
         if fmt not in (Format.TEXT, Format.GITHUB):
             raise UsageError(f"--format must be text or github, not {format!r}")
+        level = opt.fail_level(fail_on, fail_count)
         opt.one_stdin(paths)
         renderer = opt.renderer(
-            env, ascii, config, False, no_config, critic=critic, preset=preset, max_age=max_age
+            env,
+            ascii,
+            config,
+            False,
+            no_config,
+            critic=critic,
+            preset=preset,
+            max_age=max_age,
+            warmup=warmup,
+            persist=persist,
         )
-        options = ReportOptions(output=output, format=fmt, pattern=pattern, latest=latest)
+        options = ReportOptions(
+            output=output,
+            format=fmt,
+            pattern=pattern,
+            latest=latest,
+            fail_on=level.status(),
+            fail_count=fail_count,
+        )
         return run_report(paths, renderer, options, env)
 
     run(body)

@@ -251,10 +251,7 @@ class Judging:
 
     def level(self) -> FailOn:
         """--fail-on, checked with --fail-count (which counts runs that reach it)."""
-        level = choice(FailOn, self.fail_on, "--fail-on")
-        if self.fail_count > 1 and level is FailOn.NEVER:
-            raise UsageError("--fail-count needs --fail-on warning or --fail-on critical")
-        return level
+        return fail_level(self.fail_on, self.fail_count)
 
     def renderer(self, env: Environment) -> Renderer:
         """The display options and the thresholds in force (see ``renderer``)."""
@@ -356,6 +353,14 @@ def choice(kind: type[_Choice], value: str, flag: str) -> _Choice:
     except ValueError:
         names = ", ".join(kind)
         raise UsageError(f"{flag} must be one of {names}, not {value!r}") from None
+
+
+def fail_level(fail_on: str, fail_count: int) -> FailOn:
+    """--fail-on, checked with --fail-count (which counts runs that reach it)."""
+    level = choice(FailOn, fail_on, "--fail-on")
+    if fail_count > 1 and level is FailOn.NEVER:
+        raise UsageError("--fail-count needs --fail-on warning or --fail-on critical")
+    return level
 
 
 def chart_options(chart: str | None, smooth: float, fmt: Format) -> None:

@@ -89,7 +89,9 @@ def run_once(
                 charted.append(whole)
                 frame = replace(whole, state=whole.state.newest(KEPT_UPDATES))
             frames.append(frame)
-            codes.append(exit_code(frame.health.status, options.fail_on, _fired(frame, options)))
+            codes.append(
+                exit_code(frame.health.status, options.fail_on, fired(frame, options.fail_on))
+            )
     try:
         if console is None:
             _write(env, frames, renderer, options.format)
@@ -105,7 +107,7 @@ def run_once(
 
         write_summary(frames, options.compare, renderer.critic)  # after the annotations
     if options.fail_on is not None:
-        _say_verdict(env, frames, renderer, options.fail_on, options.fail_count)
+        say_verdict(env, frames, renderer, options.fail_on, options.fail_count)
     if frames and (options.svg or options.html):
         from value_diag.render.export import export
 
@@ -116,9 +118,9 @@ def run_once(
     return worst(codes, options.fail_count)
 
 
-def _fired(frame: Frame, options: OnceOptions) -> Status | None:
+def fired(frame: Frame, fail_on: Status | None) -> Status | None:
     """What the frame's gate lets through, when --fail-on asks (the gate is imported then)."""
-    if options.fail_on is None:
+    if fail_on is None:
         return None
     from value_diag.gate import gate
 
@@ -177,7 +179,7 @@ def read_file(path: str, history: int = 0, recent: int = KEPT_UPDATES) -> FileSt
     return read_remote(path, history=history, recent=recent)
 
 
-def _say_verdict(
+def say_verdict(
     env: Environment, frames: list[Frame], renderer: Renderer, fail_on: Status, fail_count: int
 ) -> None:
     """Exit 1 says that runs failed; stderr says which, and why (and, for a count, how many)."""

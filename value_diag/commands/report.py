@@ -20,11 +20,12 @@ from typing import Final
 
 from value_diag import __version__
 from value_diag.commands.framing import runs_of
-from value_diag.commands.once import read_inputs
+from value_diag.commands.once import fired, read_inputs, say_verdict
 from value_diag.environment import Environment
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
+from value_diag.health import Status
 from value_diag.options import CHART_UPDATES, KEPT_UPDATES, Format
 from value_diag.render.compare import WORRY, sort_worst_first, worry
 from value_diag.render.frames import TITLE, Renderer
@@ -47,6 +48,9 @@ class ReportOptions:
     """TEXT: a line saying what was written; GITHUB: the step summary points at the page."""
     pattern: str | None = None
     latest: bool = False
+    fail_on: Status | None = None
+    """Exit 1 when a run's gate reaches it, as `once --fail-on` (the page is written first)."""
+    fail_count: int = 1
 
 
 def run_report(
@@ -54,8 +58,10 @@ def run_report(
 ) -> ExitCode:
     """Writes the page of ``paths``' runs and says how the process should exit.
 
-    As `once` without --fail-on: an unreadable input is named on stderr and the others
-    are still reported (exit 2), a run with no usable record exits 3, else 0. Nothing is
+    As `once`: an unreadable input is named on stderr and the others are still reported
+    (exit 2), a run with no usable record exits 3, a run whose gate reaches --fail-on
+    exits 1 (with ``fail_count`` runs at least) and says why on stderr, else 0. The page
+    is written whatever the verdict (it is what a failed job's reader opens); nothing is
     written when no run could be read. ``env``: the streams, variables and clock to run
     against (the process's by default).
     """
@@ -74,7 +80,8 @@ def run_report(
             # judged as `once` judges it: with the updates `once` keeps for the gate
             frame = Frame(source, state.newest(KEPT_UPDATES), None, renderer.thresholds, now, short)
             runs.append(Run(frame, series))
-            codes.append(exit_code(frame.health.status, None))
+            gated = fired(frame, options.fail_on)
+            codes.append(exit_code(frame.health.status, options.fail_on, gated))
     if not runs:
         return worst(codes)
     of_frame = {id(r.frame): r for r in runs}
@@ -83,7 +90,10 @@ def run_report(
     text = page(ordered, renderer, written, __version__)
     _write(env, options.output, text)
     _say(env, options, len(text.encode()), [r.frame for r in ordered])
-    return worst(codes)
+    if options.fail_on is not None:
+        frames = [r.frame for r in ordered]
+        say_verdict(env, frames, renderer, options.fail_on, options.fail_count)
+    return worst(codes, options.fail_count)
 
 
 def _write(env: Environment, output: str, text: str) -> None:
