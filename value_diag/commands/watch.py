@@ -47,6 +47,8 @@ def run_watch(
     for t in found:
         if t.kind is Kind.PATTERN and not os.path.isdir(t.root):
             raise ReadError(f"no file matches {t.given}")
+        if t.kind is Kind.URL:
+            _refuse_bad_host(t.given)
     stopper = Stopper()
     sink.stop_when(stopper.event.is_set)
     stopper.abandon = sink.abandon
@@ -55,6 +57,21 @@ def run_watch(
         before_fatal()
     stopper.reraise()  # SIGQUIT and its kin: the terminal is restored, now the signal ends it
     return code
+
+
+def _refuse_bad_host(url: str) -> None:
+    """Raises ReadError, as `once` does, for a URL whose host is refused before anything is
+    asked of it (an ssh host that is no host name or address): it never becomes valid, so
+    a folder of it is not waited for.
+
+    Raises:
+        ReadError: the host is refused (the message names the URL without its secrets).
+    """
+    from value_diag.ingest.remote.settings import SSH, ssh_host
+    from value_diag.ingest.urls import scheme
+
+    if scheme(url) in SSH:
+        ssh_host(url)
 
 
 def _run(
