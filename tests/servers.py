@@ -732,11 +732,16 @@ def _gzip_bomb(size: int) -> Iterator[bytes]:
     yield packer.flush()
 
 
+TRICKLE_S: Final = 0.5
+"""The pause between two bytes of a trickling ftp transfer: well within a read's timeout."""
+
+
 class HostileFtp(socketserver.ThreadingTCPServer):
     """A small ftp server serving a folder to anyone (passive mode, binary transfers,
     MLSD listings), whose answer to REST is ``mode``'s: ``honours`` (350, and the next
     RETR starts at the offset), ``refuses`` (502, as a server without restarts says) or
-    ``ignores`` (350, and the next RETR sends the file from its first byte all the same).
+    ``ignores`` (350, and the next RETR sends the file from its first byte all the same);
+    or ``trickles``: REST honoured, and a file sent a byte every TRICKLE_S.
 
     ``retrieved`` counts RETRs and ``sent`` the bytes their data connections took.
     """
@@ -825,7 +830,7 @@ class _FtpSession(socketserver.StreamRequestHandler):
         if self.server.mode == "refuses":
             self.say("502 REST not implemented")
             return
-        if self.server.mode == "honours":
+        if self.server.mode != "ignores":
             self.rest = int(arg)
         self.say(f"350 Restarting at {arg}")
 
@@ -868,13 +873,16 @@ class _FtpSession(socketserver.StreamRequestHandler):
             return
         finally:
             listener.close()
+        step = 1 if count and self.server.mode == "trickles" else 64 << 10
         try:
             with conn:
-                for at in range(0, len(body), 64 << 10):
-                    conn.sendall(body[at : at + (64 << 10)])
+                for at in range(0, len(body), step):
+                    conn.sendall(body[at : at + step])
                     if count:
                         with self.server.lock:
-                            self.server.sent += len(body[at : at + (64 << 10)])
+                            self.server.sent += len(body[at : at + step])
+                    if step == 1:
+                        time.sleep(TRICKLE_S)
         except OSError:  # the client hung up: what it wanted is read
             self.say("426 transfer aborted")
             return

@@ -22,6 +22,7 @@ from conftest import run_cli
 from servers import HostileFtp
 from telemetry import EXAMPLE, flat, timeless
 
+from value_diag.ingest.remote.settings import CALL_TIMEOUT_S
 from value_diag.ingest.remote.whole import RANGE_BLOCK
 
 GATE: Final = ("--format", "json", "--fail-on", "critical")
@@ -91,3 +92,30 @@ def test_watch_over_ftp_sees_the_line_appended_last(
         f.write(_line(float("nan")))
     last = w.frame(lambda f: f["records"] != 200)
     assert (last["records"], last["status"]) == (201, "critical"), last
+
+
+@pytest.mark.parametrize("ftp", ["trickles"], indirect=True)
+def test_a_transfer_that_trickles_is_cut_at_the_calls_bound(ftp: HostileFtp) -> None:
+    """Each byte comes well within a read's timeout, so only the call's bound ends the
+    one stream a whole file is read in: the gate fails closed (exit 2) and says why."""
+    proc = run_cli(["once", ftp.url("big.jsonl"), *GATE], timeout=4 * CALL_TIMEOUT_S)
+    assert (proc.returncode, proc.stdout) == (2, b"")
+    assert proc.stderr.decode().strip() == (
+        f"value-diag: error: cannot read {ftp.url('big.jsonl')}: timed out"
+    )
+
+
+@pytest.mark.parametrize("ftp", ["trickles"], indirect=True)
+def test_a_ranged_read_that_trickles_is_cut_at_the_calls_bound(
+    ftp: HostileFtp, folder: Path, spawn: Callable[..., Any]
+) -> None:
+    """watch reads a followed file in ranged reads on the server's one connection; at the
+    call's bound that connection is closed, which left a trickling transfer running, and
+    the watch without a frame, for ever."""
+    log = folder / "trickling.jsonl"
+    log.write_bytes(HEALTHY * 20)
+    w = spawn(ftp.url(log.name), "--format", "json", "--poll", "0.2")
+    until = time.monotonic() + 3 * CALL_TIMEOUT_S
+    first = w.next_frame(until)
+    assert first is not None, w.stderr()
+    assert (first["records"], first["note"]) == (0, "read error: timed out; retrying"), first
