@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ from test_cli_watch import append, healthy
 from watching import Spawn
 
 from value_diag.ingest.parallel import Interrupted
-from value_diag.ingest.walk import below, matching
+from value_diag.ingest.runfiles import Looks, target
+from value_diag.ingest.walk import Tree, below, matching
+from value_diag.naming import natural_key
 
 
 def run(path: Path, bellman: float = 3.0) -> Path:
@@ -308,3 +311,99 @@ def test_watch_polls_when_inotify_instances_are_used_up(shared: Path, spawn: Spa
             assert "Traceback" not in w.stderr
         finally:
             hog.kill()
+
+
+# --------------------------------------------------------------------------- a tree kept
+
+
+def settled(top: Path) -> None:
+    """Dates every folder below ``top`` a minute back, as a tree nobody writes to is."""
+    past = time.time() - 60
+    for folder in [top, *(p for p in top.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        os.utime(folder, (past, past))
+
+
+@pytest.fixture
+def sweep(tmp_path: Path) -> Path:
+    """A sweep of 40 runs among many other files, a hidden folder and a symlinked one."""
+    top = tmp_path / "sweep"
+    for i in range(40):
+        folder = top / f"seed{i % 4}" / f"run{i}"
+        folder.mkdir(parents=True)
+        (folder / "events.jsonl").write_bytes(b"")
+        for j in range(20):
+            (folder / f"ckpt{j}.pt").write_bytes(b"")
+    (top / ".cache").mkdir()
+    (top / ".cache" / "hidden.jsonl").write_bytes(b"")
+    (top / "link").symlink_to(top / "seed0")
+    settled(top)
+    return top
+
+
+def test_a_tree_lists_again_only_the_folders_that_changed(sweep: Path) -> None:
+    tree = Tree(str(sweep), "*.jsonl")
+    assert tree.look() == below(str(sweep), "*.jsonl")
+    first = tree.listings
+    assert first == 1 + 4 + 40, "every folder entered, once"
+    assert tree.look() == below(str(sweep), "*.jsonl")
+    assert tree.listings == first, "nothing changed: nothing listed"
+    (sweep / "seed2" / "run6" / "more.jsonl").write_bytes(b"")
+    shutil.rmtree(sweep / "seed1" / "run5")
+    (sweep / "seed3" / "new").mkdir()
+    (sweep / "seed3" / "new" / "events.jsonl").write_bytes(b"")
+    found = tree.look()
+    assert found == below(str(sweep), "*.jsonl")
+    assert str(sweep / "seed2" / "run6" / "more.jsonl") in found.files
+    assert str(sweep / "seed3" / "new" / "events.jsonl") in found.files
+    assert not any("run5" + os.sep in f for f in found.files)
+    # run6, seed1 and seed3 changed; new is new
+    assert tree.listings == first + 4
+
+
+def test_a_tree_lists_again_a_folder_the_file_system_names(sweep: Path) -> None:
+    """A file added in the same tick of the clock as the last listing leaves the folder's
+    time as it was (here set back by hand): the paths the file system reported say it."""
+    tree = Tree(str(sweep), "*.jsonl")
+    tree.look()
+    folder = sweep / "seed0" / "run4"
+    before = folder.stat()
+    (folder / "late.jsonl").write_bytes(b"")
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    found = tree.look(changed=[str(folder / "late.jsonl")])
+    assert str(folder / "late.jsonl") in found.files
+    assert found == below(str(sweep), "*.jsonl")
+
+
+def test_a_tree_keeps_no_listing_of_a_folder_changed_just_now(sweep: Path) -> None:
+    """A folder changed within SETTLED_S of its listing is listed again at the next look,
+    since a file added in the same tick would not move its time."""
+    tree = Tree(str(sweep), "*.jsonl")
+    (sweep / "seed0" / "run0" / "now.jsonl").write_bytes(b"")
+    tree.look()
+    first = tree.listings
+    tree.look()
+    assert tree.listings == first + 1
+
+
+def test_a_tree_tells_a_folder_it_cannot_read_at_every_look(sweep: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads every folder")
+    locked = sweep / "seed1" / "run1"
+    locked.chmod(0)
+    try:
+        tree = Tree(str(sweep), "*.jsonl")
+        for _ in range(2):
+            assert tree.look() == below(str(sweep), "*.jsonl")
+            assert [u.path for u in tree.look().unreadable] == [str(locked)]
+    finally:
+        locked.chmod(0o755)
+
+
+def test_looks_at_a_directory_sort_as_a_target_does(sweep: Path) -> None:
+    looks = Looks(target(str(sweep)))
+    assert looks.tree is not None
+    assert looks.look() == target(str(sweep)).look()
+    assert looks.look().files == sorted(looks.look().files, key=natural_key)
+    pattern = Looks(target(str(sweep / "seed*" / "run1*" / "events.jsonl")))
+    assert pattern.tree is None
+    assert pattern.look().files == target(str(sweep / "seed*" / "run1*" / "events.jsonl")).files()

@@ -4,7 +4,8 @@ A directory stands for every run file below it (RUN_PATTERN, or the pattern give
 pattern (``runs/*/run.jsonl``, quoted so that the shell leaves it) for the files it
 matches now; both are looked at again while watching, so runs that start later are
 seen. The walks (ingest/walk.py) end on any tree and name the folders they could not
-read. ``newest`` picks the run that started last, for --latest. Pure but for the
+read; ``Looks`` looks at a directory again listing only the folders that changed.
+``newest`` picks the run that started last, for --latest. Pure but for the
 file-system reads the names say.
 """
 
@@ -16,7 +17,7 @@ import re
 import struct
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -25,7 +26,7 @@ from typing import Any, Final
 
 from value_diag.ingest.files import STDIN
 from value_diag.ingest.urls import is_url, local_path, path_part, public
-from value_diag.ingest.walk import Found, below, matching, split_fixed
+from value_diag.ingest.walk import Found, Tree, below, matching, split_fixed
 from value_diag.naming import NaturalKey, natural_key
 
 RUN_PATTERN: Final = "*.jsonl"
@@ -116,6 +117,32 @@ class Target:
 
             return sorted(list_runs(self.given, self.pattern), key=lambda u: natural_key(public(u)))
         return [self.given]
+
+
+class Looks:
+    """One target looked at again and again (watch looks every second): a directory
+    through a walk.Tree, which lists again only the folders that changed since the last
+    look; anything else as ``Target.look`` does."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.tree = Tree(target.given, target.pattern) if target.kind is Kind.DIRECTORY else None
+
+    def look(
+        self, stop: Callable[[], bool] = lambda: False, changed: Collection[str] = ()
+    ) -> Found:
+        """What ``Target.look`` finds; ``changed``: paths the file system reported changed
+        since the last look (their folders are listed again whatever their times say).
+
+        Raises:
+            Interrupted: ``stop`` said to stop (asked before each directory).
+            ReadError: a remote listing failed.
+        """
+        if self.tree is None:
+            return self.target.look(stop)
+        found = self.tree.look(stop, changed)
+        found.files.sort(key=natural_key)
+        return found
 
 
 def target(given: str, pattern: str | None = None) -> Target:

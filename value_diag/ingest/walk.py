@@ -11,6 +11,11 @@ an I/O error) is returned as ``Unreadable`` with the reason, for the caller to r
 A directory that vanished while walked is not an error: its runs are gone.
 
 ``stop`` is asked before each directory is listed, so a signal ends a long walk.
+
+A ``Tree`` keeps what a walk below a directory listed, so that the next look lists again
+only the directories whose modification time moved (an entry added, removed or renamed
+in them) or that the file system named as changed: one stat per directory instead of a
+listing and a sort of every entry (``watch DIR`` looks every second).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import fnmatch
 import glob
 import os
 import stat
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -50,6 +56,12 @@ class Found:
     unreadable: list[Unreadable] = field(default_factory=list)
 
 
+SETTLED_S: Final = 2.0
+"""How old a directory's modification time must be when it is listed for the listing to be
+kept: an entry added within the same tick of the file system's clock as the listing would
+leave the time unchanged, so a directory changed that recently is listed again."""
+
+
 def _never() -> bool:
     return False
 
@@ -67,13 +79,118 @@ def below(directory: str, pattern: str, stop: Callable[[], bool] = _never) -> Fo
         Interrupted: ``stop`` said to stop.
     """
     found = Found()
-    by_name = os.sep not in pattern
     for here, entries in _directories(directory, found, stop):
-        for entry in entries:
-            key = entry.name if by_name else os.path.relpath(entry.path, directory)
-            if fnmatch.fnmatchcase(key, pattern) and _regular(entry, here, found):
-                found.files.append(entry.path)
+        found.files += _matches(directory, pattern, here, entries, found)
     return found
+
+
+def _matches(
+    top: str, pattern: str, here: str, entries: list[os.DirEntry[str]], found: Found
+) -> list[str]:
+    """The regular files among a directory's entries that ``pattern`` matches (see
+    ``below``); a symlink that cannot be followed is noted in ``found``."""
+    by_name = os.sep not in pattern
+    files = []
+    for entry in entries:
+        key = entry.name if by_name else os.path.relpath(entry.path, top)
+        if fnmatch.fnmatchcase(key, pattern) and _regular(entry, here, found):
+            files.append(entry.path)
+    return files
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """What a Tree keeps of one directory's listing."""
+
+    stamp: tuple[int, int, int]
+    """Its device, inode and modification time (ns) when listed."""
+    files: list[str]
+    """The run files in it, in the order listed."""
+    subdirs: list[str]
+    """The directories to go on in, in the order listed."""
+    unreadable: list[Unreadable]
+    """What could not be told while it was listed (symlinks that cannot be followed)."""
+
+
+class Tree:
+    """The run files below ``top`` that ``pattern`` matches (as ``below`` finds them),
+    kept between looks.
+
+    Each look stats every directory it enters (one call each) and lists again only those
+    whose device, inode or modification time changed since they were listed, that were
+    changed too recently to trust the time (SETTLED_S), or that ``changed`` names (paths
+    the file system reported: a directory named, or the one holding a file named). The
+    rest is taken from the last look, in the same order, so a look finds what ``below``
+    would.
+    """
+
+    def __init__(self, top: str, pattern: str, clock: Callable[[], float] = time.time) -> None:
+        self.top = top
+        self.pattern = pattern
+        self._clock = clock
+        self._listed: dict[str, _Listed] = {}
+        self.listings = 0
+        """Directories listed so far (what a look costs beyond its stats)."""
+
+    def look(self, stop: Callable[[], bool] = _never, changed: Collection[str] = ()) -> Found:
+        """The run files below ``top`` now, and the folders that could not be read.
+
+        Raises:
+            Interrupted: ``stop`` said to stop (asked before each directory).
+        """
+        stale = {os.path.abspath(p) for p in changed}
+        stale |= {os.path.dirname(p) for p in stale}
+        found = Found()
+        kept: dict[str, _Listed] = {}
+        todo = [self.top]
+        entered: set[tuple[int, int]] = set()
+        while todo:
+            here = todo.pop()
+            if stop():
+                raise Interrupted
+            try:
+                st = os.stat(here)
+            except GONE:
+                continue
+            except OSError as exc:
+                found.unreadable.append(Unreadable(here, reason(exc)))
+                continue
+            if (st.st_dev, st.st_ino) in entered:
+                continue
+            entered.add((st.st_dev, st.st_ino))
+            stamp = (st.st_dev, st.st_ino, st.st_mtime_ns)
+            listed = self._listed.get(here)
+            if (
+                listed is None
+                or listed.stamp != stamp
+                or (stale and os.path.abspath(here) in stale)
+            ):
+                listed = self._list(here, stamp, found)
+                if listed is None:
+                    continue
+            found.files += listed.files
+            found.unreadable += listed.unreadable
+            if self._settled(st.st_mtime_ns) and not listed.unreadable:
+                kept[here] = listed  # (what could not be told is asked again next time)
+            todo += reversed(listed.subdirs)
+        self._listed = kept
+        return found
+
+    def _list(self, here: str, stamp: tuple[int, int, int], found: Found) -> _Listed | None:
+        """Lists a directory as ``below`` does; None if it cannot be (then noted in
+        ``found``) or is gone."""
+        self.listings += 1
+        entries = _listed(here, found)
+        if entries is None:
+            return None
+        noted = Found()
+        files, subdirs = _split(entries)
+        matched = _matches(self.top, self.pattern, here, files, noted)
+        return _Listed(stamp, matched, subdirs, noted.unreadable)
+
+    def _settled(self, mtime_ns: int) -> bool:
+        """Whether a listing of a directory last changed at ``mtime_ns`` can be kept."""
+        return mtime_ns / 1e9 <= self._clock() - SETTLED_S
 
 
 def matching(given: str, stop: Callable[[], bool] = _never) -> Found:
@@ -187,15 +304,21 @@ def _directories(
         entries = _listed(here, found)
         if entries is None:
             continue
-        files = []
-        subdirs = []
-        for entry in entries:
-            if _enters(entry):
-                subdirs.append(entry.path)
-            elif not _plain_dir(entry):
-                files.append(entry)
+        files, subdirs = _split(entries)
         todo += reversed(subdirs)
         yield here, files
+
+
+def _split(entries: list[os.DirEntry[str]]) -> tuple[list[os.DirEntry[str]], list[str]]:
+    """A directory's entries that are not directories, and the directories a walk enters."""
+    files = []
+    subdirs = []
+    for entry in entries:
+        if _enters(entry):
+            subdirs.append(entry.path)
+        elif not _plain_dir(entry):
+            files.append(entry)
+    return files, subdirs
 
 
 def _listed(here: str, found: Found) -> list[os.DirEntry[str]] | None:
