@@ -62,10 +62,15 @@ class Frame:
         return self.short or self.source
 
     def age(self, now: float | None = None) -> float | None:
-        """Seconds from the last record to ``now`` (default: the frame's moment), if any."""
-        now = self.at if now is None else now
-        last = self.state.last_update
-        return None if now is None or last is None else max(0.0, now - last)
+        """Seconds from the last record to ``now`` (default: the frame's moment), if any;
+        health.AGE_UNKNOWN when the record is dated ahead of the clock (a file time from a
+        clock ahead of ours): see ``age_unknown``."""
+        return health.age_of(self.state.last_update, self.at if now is None else now)
+
+    def age_unknown(self, now: float | None = None) -> bool:
+        """Whether the run's age cannot be known: its last record (its file's time, for
+        ``once``) lies further ahead of the clock than health.FUTURE_TOLERANCE_S."""
+        return self.age(now) == health.AGE_UNKNOWN
 
     @property
     def hint(self) -> str | None:

@@ -534,7 +534,8 @@ class Health:
     critic's five, ``value_span``, ``calib_corr``, ``value_fit`` and ``calib``. The
     status counts ``critic`` when the thresholds say so (``--critic``), and V-Fit always
     under the scale-free preset.
-    ``stale`` is the age of the last record (s) of a run judged stale, else None;
+    ``stale`` is the age of the last record (s) of a run judged stale (AGE_UNKNOWN when
+    its file time is ahead of the clock), else None;
     ``preset`` the rules that judged it.
     """
 
@@ -585,8 +586,30 @@ def age_level(seconds: float) -> Level:
     return Level.OK
 
 
+FUTURE_TOLERANCE_S: Final = 5.0
+"""How far ahead of this machine's clock a file's time may lie and still be the moment it
+was written (two clocks a little apart, a coarse file system); further ahead (skew on NFS or
+an object store), the run's age cannot be known."""
+AGE_UNKNOWN: Final = math.inf
+"""The age of a run whose last record is dated further ahead of the clock than
+FUTURE_TOLERANCE_S: unknown, and so, to --max-age, older than any limit. The gate fails
+closed: such a run is stale, never fresh for ever."""
+
+
+def age_of(last: float | None, now: float | None) -> float | None:
+    """Seconds from a run's last record at ``last`` to ``now`` (None: either unknown);
+    AGE_UNKNOWN when ``last`` lies more than FUTURE_TOLERANCE_S after ``now``, 0 when
+    less (clocks a little apart)."""
+    if last is None or now is None:
+        return None
+    if last - now > FUTURE_TOLERANCE_S:
+        return AGE_UNKNOWN
+    return max(0.0, now - last)
+
+
 def is_stale(age: float | None, t: Thresholds = DEFAULT_THRESHOLDS) -> bool:
-    """Whether a run whose last record is ``age`` seconds old (None: no record) is stale."""
+    """Whether a run whose last record is ``age`` seconds old (None: no record) is stale:
+    older than --max-age, or of an age that cannot be known (AGE_UNKNOWN)."""
     max_age = t.max_age if isinstance(t, Rules) else None
     return max_age is not None and age is not None and age > max_age
 

@@ -9,7 +9,7 @@ from rich.cells import cell_len
 
 from value_diag import registry
 from value_diag.gate import gate
-from value_diag.health import ALARMS, Status, reaches
+from value_diag.health import AGE_UNKNOWN, ALARMS, Status, reaches
 from value_diag.health import COMPILE as COMPILE_METRIC
 from value_diag.naming import natural_key
 from value_diag.render import styles
@@ -219,8 +219,13 @@ def age_cell(frame: Frame, now: float | None, ascii_only: bool = False) -> Cell:
 
 
 def short_age(seconds: float) -> str:
-    """An age in at most six cells: "12s", "4m10s", "2h05m", "3d04h"."""
-    return span(seconds)
+    """An age in at most six cells: "12s", "4m10s", "2h05m", "3d04h"; "unknown" for a file
+    time ahead of the clock."""
+    return UNKNOWN_AGE if seconds == AGE_UNKNOWN else span(seconds)
+
+
+UNKNOWN_AGE: Final = "unknown"
+"""The age cell of a run whose file time is ahead of the clock (health.AGE_UNKNOWN)."""
 
 
 HEADINGS: Final = {label: name for name, (label, _signed) in METRICS.items()}

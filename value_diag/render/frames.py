@@ -59,8 +59,15 @@ def why(names: list[str], k: int) -> str:
     return ", ".join(shown)
 
 
+AGE_UNKNOWN_TEXT: Final = "age unknown"
+"""What stands for the age of a run whose file time is ahead of the clock (health.AGE_UNKNOWN)."""
+
+
 def age_text(seconds: float) -> str:
-    """How long since the last record: "updated 3s ago", "updated 4m10s ago" (words.span)."""
+    """How long since the last record: "updated 3s ago", "updated 4m10s ago" (words.span);
+    "age unknown" for a file time ahead of the clock."""
+    if seconds == health.AGE_UNKNOWN:
+        return AGE_UNKNOWN_TEXT
     return f"updated {span(seconds)} ago"
 
 

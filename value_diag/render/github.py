@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from value_diag.gate import earlier_frames
-from value_diag.health import Level, Thresholds
+from value_diag.health import AGE_UNKNOWN, Level, Thresholds
 from value_diag.render.frames import count
 from value_diag.render.markdown import compare_markdown, markdown
 from value_diag.render.panel import cell_names, metric_cells
@@ -37,11 +37,15 @@ def _escape_property(text: str) -> str:
 
 
 STALE_LABEL: Final = "Stale"
+AGE_LABEL: Final = "Age"
+AGE_UNKNOWN_SAID: Final = "age unknown: the file time is ahead of the clock"
+"""The annotation of a run whose age cannot be known: critical under --max-age (stale), a
+warning without it."""
 
 
 def _cells(frame: Frame) -> list[tuple[str, str, Level]]:
     """Label, value and level of every metric and the compile status, and of the age
-    when --max-age made the run stale. A number has the digits it needs to sit on the
+    when --max-age made the run stale or it cannot be known. A number has the digits it needs to sit on the
     right side of its thresholds (0.996, not the panel's 1.0, beside a threshold of 1)."""
     h = frame.health
     cuts = _cuts(frame)
@@ -51,8 +55,13 @@ def _cells(frame: Frame) -> list[tuple[str, str, Level]]:
         (label, _exact(_shown(name, h.values.get(name)), text, cuts), level)
         for (label, text, level), name in zip(shown, names, strict=True)
     ]
-    if frame.health.stale is not None:
-        cells.append((STALE_LABEL, f"no record for {span(frame.health.stale)}", Level.CRITICAL))
+    stale = frame.health.stale
+    if stale == AGE_UNKNOWN:
+        cells.append((STALE_LABEL, AGE_UNKNOWN_SAID, Level.CRITICAL))
+    elif stale is not None:
+        cells.append((STALE_LABEL, f"no record for {span(stale)}", Level.CRITICAL))
+    elif frame.age_unknown():
+        cells.append((AGE_LABEL, AGE_UNKNOWN_SAID, Level.WARNING))
     return cells
 
 

@@ -113,8 +113,10 @@ def to_json(
     run is shown: the shortest name that tells it from the others read with it.
     "step" is the training step of the newest line that named one (null if none did);
     "age_s" the seconds from the last record to the frame's moment (null before any
-    record, or for a frame of no moment); "stale" whether --max-age made the run stale,
-    and so critical.
+    record, or for a frame of no moment, or when the age cannot be known); "age_unknown"
+    (true, present only then) says the last record's time is ahead of the clock (a file
+    time from a clock ahead of ours); "stale" whether --max-age made the run stale, and so
+    critical: an age that cannot be known is stale under --max-age.
     """
     st = frame.state
     h = frame.health
@@ -149,7 +151,8 @@ def to_json(
         "source": frame.source,
         "name": frame.name,
         "step": st.step,
-        "age_s": None if age is None else round(age, 3),
+        "age_s": None if age is None or age == health.AGE_UNKNOWN else round(age, 3),
+        **({"age_unknown": True} if age == health.AGE_UNKNOWN else {}),
         "stale": h.stale is not None,
         "records": st.records,
         "bad_lines": st.bad_lines,

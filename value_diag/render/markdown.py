@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from value_diag.health import ALARMS, COMPILE
-from value_diag.render.frames import TITLE, count
+from value_diag.render.frames import AGE_UNKNOWN_TEXT, TITLE, count
 from value_diag.render.panel import cell_names, critic_shown, metric_cells
 from value_diag.render.sanitize import clean, clean_name
 
@@ -51,7 +51,8 @@ def markdown(frame: Frame, ascii_only: bool = False) -> str:
         f"**{status.word}**"
         + (f" ({why})" if why else "")
         + f" | {count(st.records, 'record')} | {count(st.bad_lines, 'bad line')}"
-        + (f" | last: {_code(st.last_error)}" if st.last_error else ""),
+        + (f" | last: {_code(st.last_error)}" if st.last_error else "")
+        + (f" | {AGE_UNKNOWN_TEXT}" if frame.age_unknown() else ""),
         "",
     ]
     cells = metric_cells(frame, ascii_only)

@@ -525,7 +525,10 @@ def culprit_names(h: Health, critic: bool = False) -> list[str]:
 
 
 def stale_reason(seconds: float) -> str:
-    """Why a stale run is critical: "stale: no record for 17m05s"."""
+    """Why a stale run is critical: "stale: no record for 17m05s", or "stale: age unknown"
+    (its file time is ahead of the clock)."""
+    if seconds == health.AGE_UNKNOWN:
+        return "stale: age unknown"
     return f"stale: no record for {words.span(seconds)}"
 
 

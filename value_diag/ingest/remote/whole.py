@@ -112,9 +112,9 @@ def read_remote(
 
 def dated(mtime: float | None, now: float) -> float:
     """When the records of a file were written: its modification time, or ``now`` when
-    it has none or says a later time (a clock ahead of ours, on a store or a share):
-    no file was written after it was read, and an age that starts now grows."""
-    return now if mtime is None else min(mtime, now)
+    it has none. A time ahead of ``now`` (a clock ahead of ours, on a store or a share) is
+    kept: the frame says its age cannot be known (health.AGE_UNKNOWN)."""
+    return now if mtime is None else mtime
 
 
 def _parts(size: int, remote: Remote) -> int:
