@@ -45,8 +45,9 @@ warning without it."""
 
 def _cells(frame: Frame) -> list[tuple[str, str, Level]]:
     """Label, value and level of every metric and the compile status, and of the age
-    when --max-age made the run stale or it cannot be known. A number has the digits it needs to sit on the
-    right side of its thresholds (0.996, not the panel's 1.0, beside a threshold of 1)."""
+    when --max-age made the run stale or it cannot be known. A number has the digits it
+    needs to sit on the right side of its thresholds (0.996, not the panel's 1.0, beside a
+    threshold of 1)."""
     h = frame.health
     cuts = _cuts(frame)
     shown = metric_cells(frame, ascii_only=True)  # none before any data
