@@ -22,7 +22,7 @@ from value_diag.follow.watchlist import Runs
 from value_diag.ingest.files import STDIN
 from value_diag.ingest.parallel import Interrupted
 from value_diag.ingest.runfiles import Kind, Target
-from value_diag.render.sinks import Sink
+from value_diag.render.sinks import WRITES, Sink
 
 __all__ = ["WatchOptions", "run_watch"]
 
@@ -52,6 +52,7 @@ def run_watch(
     stopper = Stopper()
     sink.stop_when(stopper.event.is_set)
     stopper.abandon = sink.abandon
+    stopper.stuck_for = WRITES.stuck_for  # a write nobody takes, not a slow ending
     code = _run(paths, found, sink, options, stopper, clock)
     if stopper.fatal is not None and before_fatal is not None:
         before_fatal()

@@ -35,9 +35,12 @@ FATAL: Final = tuple(
 signal ends the process as it would have (a shell sees 128+N; SIGQUIT may dump core).
 Faults (SIGSEGV, SIGBUS...) are not here: they cannot be handled at Python's level."""
 GRACE_S: Final = 0.5
-"""How long the watch has, once a stop signal came, to end by itself (s); after that it is
-stuck in a write nobody takes (a terminal whose output is stopped with Ctrl-S, a hung
-terminal emulator), and the process is ended from another thread."""
+"""How long a write to the terminal or a standard stream may go without returning, once a
+stop signal came, before the watch counts as stuck in a write nobody takes (a terminal whose
+output is stopped with Ctrl-S, a hung terminal emulator, a pipe nobody reads) and the process
+is ended from another thread (s). A watch that is only slow to end by itself is let end."""
+CHECK_S: Final = 0.05
+"""How often, after a stop signal, the stopper looks whether the watch is stuck (s)."""
 
 
 class Stopper:
@@ -53,7 +56,11 @@ class Stopper:
         --fail-on are on their way out, so a stuck write never turns a failure into 0."""
         self.abandon: Callable[[], None] | None = None
         """What gives the terminal back without waiting on it, before a stuck watch is ended."""
-        self._grace: threading.Timer | None = None
+        self.stuck_for: Callable[[], float] = _never_stuck
+        """Seconds the write under way has not returned for (render/sinks.py's WRITES)."""
+        self._grace: threading.Thread | None = None
+        self._done = threading.Event()
+        """The handlers' block is over: the watchdog has nothing left to watch."""
         self._r, self._w = os.pipe()
         self._lock = threading.Lock()
         self._open = True
@@ -78,8 +85,8 @@ class Stopper:
         finally:
             for sig, handler in old.items():
                 signal.signal(sig, handler)
+            self._done.set()
             if self._grace is not None:
-                self._grace.cancel()
                 self._grace.join()  # given up on already: it ends the process when done
             with self._lock:
                 self._open = False
@@ -94,8 +101,7 @@ class Stopper:
                 self.fatal = signum
             self.event.set()
             if self._grace is None:
-                self._grace = threading.Timer(GRACE_S, self._stuck)
-                self._grace.daemon = True
+                self._grace = threading.Thread(target=self._watchdog, daemon=True)
                 self._grace.start()
         with contextlib.suppress(OSError):
             os.write(self._w, b"\0")
@@ -112,9 +118,19 @@ class Stopper:
             while os.read(self._r, 512):
                 pass
 
+    def _watchdog(self) -> None:
+        """After a stop signal: ends a watch whose write has not returned for GRACE_S (from
+        GRACE_S after the signal on), and lets a watch that is slow otherwise end by itself."""
+        if self._done.wait(GRACE_S):
+            return
+        while self.stuck_for() < GRACE_S:
+            if self._done.wait(CHECK_S):
+                return
+        self._stuck()
+
     def _stuck(self) -> None:
-        """The watch did not end within GRACE_S of a stop signal: the main thread waits in
-        a write that will never finish. The terminal is given back without waiting, and the
+        """A write has not returned for GRACE_S since a stop signal: the main thread waits
+        in a write that will never finish. The terminal is given back without waiting, and the
         process ends: exit ``code`` (1 if the frames being written failed the gate), or
         128+N for a FATAL signal N (what a shell would see; the default action cannot be
         set back from this thread)."""
@@ -133,3 +149,7 @@ class Stopper:
                 stream.flush()
         signal.signal(self.fatal, signal.SIG_DFL)
         os.kill(os.getpid(), self.fatal)
+
+
+def _never_stuck() -> float:
+    return 0.0

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Final, Protocol
 
 from value_diag.frame import Frame
 from value_diag.options import Format
@@ -88,6 +90,43 @@ class Sink(Protocol):
         """Draws the frame held back by the frame-rate cap, if its time has come."""
 
 
+class Writes:
+    """The writes to the terminal or the standard streams under way, and since when.
+
+    What tells a watch stuck in a write nobody takes (a terminal whose output is stopped
+    with Ctrl-S, a pipe nobody reads) from one only slow to end by itself (a step summary
+    written to a slow file, many files let go of): the stopper ends the first, not the
+    second. Read from the stopper's thread, hence the lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # a signal handler (Ctrl-Z) may mark a write too
+        self._depth = 0
+        self._since = 0.0
+
+    @contextlib.contextmanager
+    def under_way(self) -> Iterator[None]:
+        """Marks the block as a write to the terminal or a standard stream."""
+        with self._lock:
+            if not self._depth:
+                self._since = time.monotonic()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+
+    def stuck_for(self) -> float:
+        """Seconds the write under way has not returned for (0.0 when none is)."""
+        with self._lock:
+            return time.monotonic() - self._since if self._depth else 0.0
+
+
+WRITES: Final = Writes()
+"""This process's writes to its terminal and standard streams (the sinks mark them)."""
+
+
 class StreamSink:
     """Frames printed one after another, for logs and pipes: text, JSON lines or reports.
 
@@ -128,6 +167,10 @@ class StreamSink:
 
     def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
         """Prints each changed frame: text frames separated by a blank line."""
+        with WRITES.under_way():
+            self._show(frames, changed)
+
+    def _show(self, frames: list[Frame], changed: list[int]) -> None:
         self._last = frames
         for i in changed:
             if self.format is Format.GITHUB:
@@ -163,10 +206,11 @@ class StreamSink:
 
     def conclude(self, line: str) -> None:
         """Writes the line to stderr now, after the frames already printed."""
-        with contextlib.suppress(OSError, ValueError, Stopped):  # the line still counts
-            self.console.file.flush()
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
+        with WRITES.under_way():
+            with contextlib.suppress(OSError, ValueError, Stopped):  # the line still counts
+                self.console.file.flush()
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
     def _annotate(self, i: int, frame: Frame) -> None:
         if self._annotator is None:

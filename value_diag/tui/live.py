@@ -18,7 +18,7 @@ from rich.text import Text
 from value_diag.frame import Frame
 from value_diag.options import Format
 from value_diag.render.frames import Renderer
-from value_diag.render.sinks import Sink, StreamSink
+from value_diag.render.sinks import WRITES, Sink, StreamSink
 from value_diag.render.terminal import silence_stdout
 
 if TYPE_CHECKING:
@@ -91,7 +91,8 @@ class LiveSink:
         )
 
     def __enter__(self) -> LiveSink:
-        self._live.start()
+        with WRITES.under_way():
+            self._live.start()
         if threading.current_thread() is threading.main_thread():
             self._tstp = signal.signal(signal.SIGTSTP, self._suspend)
         return self
@@ -100,11 +101,12 @@ class LiveSink:
         if self._tstp is not None:
             signal.signal(signal.SIGTSTP, self._tstp)
             self._tstp = None
-        self._live.stop()
-        self.console.print(self._last)
-        if self._conclusion is not None:
-            sys.stderr.write(self._conclusion + "\n")
-            sys.stderr.flush()
+        with WRITES.under_way():
+            self._live.stop()
+            self.console.print(self._last)
+            if self._conclusion is not None:
+                sys.stderr.write(self._conclusion + "\n")
+                sys.stderr.flush()
 
     def conclude(self, line: str) -> None:
         """Keeps the line for stderr until the alternate screen, which would hide it, is left."""
@@ -168,15 +170,17 @@ class LiveSink:
                 self._again = False
                 if self._reader is not None:
                     self._reader.restore()
-                self.console.set_alt_screen(False)
-                self.console.show_cursor(True)
+                with WRITES.under_way():
+                    self.console.set_alt_screen(False)
+                    self.console.show_cursor(True)
                 # SIGSTOP, not SIGTSTP again: the kernel drops a SIGTSTP for an orphaned
                 # process group, and the watch would then go on with the terminal given back.
                 os.kill(os.getpid(), signal.SIGSTOP)
                 if self._reader is not None:
                     self._reader.__enter__()
-                self.console.set_alt_screen(True)
-                self.console.show_cursor(False)
+                with WRITES.under_way():
+                    self.console.set_alt_screen(True)
+                    self.console.show_cursor(False)
                 if not self._again:
                     break
         finally:
@@ -235,7 +239,8 @@ class LiveSink:
             self._last = render(self.view, self.renderer, width, height)
         else:
             self._last = lines
-        self._live.update(self._last, refresh=True)
+        with WRITES.under_way():
+            self._live.update(self._last, refresh=True)
 
     def _panels(self, width: int, height: int) -> RenderableType | None:
         """The panels of every run, if they fit the screen; else None (the table shows).
