@@ -29,12 +29,12 @@ import json
 import statistics
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
 from value_diag.config import PRESET_OPTION
-from value_diag.health import Preset, Rules, Status, reaches, rules_for, rules_of
+from value_diag.health import Preset, Rules, Status, reaches, rules_for
 from value_diag.replay import Step, replay
 
 CORPUS: Final = Path(__file__).resolve().parent / "corpus"
@@ -232,7 +232,7 @@ def rules_named(choice: str) -> Rules:
     """The rules a command line gives: none (the run header picks), or a preset."""
     if choice == "none":
         return rules_for(Preset.DEFAULT)
-    return rules_of(rules_for(Preset(choice)), preset_from=PRESET_OPTION)
+    return replace(rules_for(Preset(choice)), preset_from=PRESET_OPTION)
 
 
 def score(choice: str, corpus: Path = CORPUS) -> Score:

@@ -3,6 +3,7 @@ run's first record says about the rules that judge it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from conftest import invoke, run_cli
 from telemetry import dumps, flat
 
-from value_diag.health import Preset, Rules, Status, rules_of
+from value_diag.health import Preset, Rules, Status
 from value_diag.replay import replay
 
 HEADER: Final = dumps(
@@ -64,7 +65,7 @@ def once_json(path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     return proc.returncode, json.loads(proc.stdout), proc.stderr.decode()
 
 
-SCALE_FREE: Final = rules_of(Rules(), preset=Preset.SCALE_FREE, preset_from="--preset")
+SCALE_FREE: Final = Rules(preset=Preset.SCALE_FREE, preset_from="--preset")
 
 
 # --- replay: what each update showed and what the gate let through ---------------------------
@@ -133,7 +134,7 @@ def test_an_impossible_value_fires_at_once_even_in_the_warm_up(
 
 def test_persistence_of_one_and_no_warm_up_fire_on_every_frame(tmp_path: Path) -> None:
     path = run_file(tmp_path, GOOD, BROKEN, GOOD)
-    rules = rules_of(SCALE_FREE, warmup=0, persist=1)
+    rules = dataclasses.replace(SCALE_FREE, warmup=0, persist=1)
     assert [s.fired for s in replay(str(path), rules)] == [
         Status.OK,
         Status.CRITICAL,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from telemetry import EXAMPLE
 
 from value_diag import config, health
-from value_diag.health import Icon, Level, Mark, Status, Thresholds, assess, reaches
+from value_diag.health import Icon, Level, Mark, Rules, Status, Thresholds, assess, reaches
 from value_diag.schema import (
     VALUE_FIELDS,
     InfrastructureMetrics,
@@ -373,7 +373,7 @@ def test_both_parts_unreported_judges_nothing() -> None:
 
 
 def test_custom_thresholds_are_used() -> None:
-    strict = Thresholds(bellman_warning=10.0, bellman_critical=12.0, spread_warning=100.0)
+    strict = Rules(bellman_warning=10.0, bellman_critical=12.0, spread_warning=100.0)
     h = assess(snapshot(EXAMPLE), t=strict)
     assert h.marks["bellman_error"].level is Level.CRITICAL
     assert h.marks["return_spread"].level is Level.OK

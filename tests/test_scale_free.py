@@ -15,14 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from value_diag.frame import Frame
-from value_diag.health import Preset, Rules, rules_of
+from value_diag.health import Preset, Rules
 from value_diag.ingest.fold import fold
 from value_diag.ingest.lines import LineScanner
 from value_diag.state import FoldState
 
 CORPUS: Final = ROOT / "bench" / "corpus" / "runs"
 RUNS: Final = sorted(CORPUS.glob("*.jsonl"))
-SCALE_FREE: Final = rules_of(Rules(), preset=Preset.SCALE_FREE, preset_from="--preset")
+SCALE_FREE: Final = Rules(preset=Preset.SCALE_FREE, preset_from="--preset")
 
 BY_C: Final = frozenset(
     {

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from value_diag import health
 from value_diag.health import (
     DEFAULT_ORIGIN,
-    DEFAULT_THRESHOLDS,
+    DEFAULT_RULES,
     WRITER_PRESET,
     Fit,
     Health,
     Preset,
     Rules,
-    Thresholds,
-    rules_of,
 )
 from value_diag.schema import CRITIC_FIELDS, FIT_FIELDS, VALUE_FIELDS
 from value_diag.state import FoldState, to_snapshot
@@ -33,7 +31,8 @@ JSON, random bytes. The line finder skips every line that names no metric, so th
 class Frame:
     """One source's state at one moment, what happened to the file, and its health.
 
-    ``health`` is assessed once, from ``thresholds``, when the frame is made; every
+    ``health`` is assessed once, from ``thresholds`` (the Rules the command line and
+    config give), when the frame is made; every
     renderer reads it instead of judging the state again. ``at`` is the moment (clock
     seconds) the frame shows: the age of the last record, and whether the run is stale,
     are counted to it (None: the frame has no moment, and no age). ``rules`` are the
@@ -44,7 +43,7 @@ class Frame:
     source: str
     state: FoldState
     note: str | None = None
-    thresholds: Thresholds = field(default=DEFAULT_THRESHOLDS, repr=False)
+    thresholds: Rules = field(default=DEFAULT_RULES, repr=False)
     at: float | None = None
     short: str | None = None
     """The shortest name that tells the run from the others shown (None: ``source``)."""
@@ -100,18 +99,17 @@ def unreported_critic(state: FoldState) -> frozenset[str]:
     return frozenset(name for name, x in zip(CRITIC_FIELDS, critic, strict=True) if x is None)
 
 
-def rules_in_force(thresholds: Thresholds, state: FoldState) -> Rules:
+def rules_in_force(rules: Rules, state: FoldState) -> Rules:
     """The rules judging a run: ``thresholds``' preset if the command line or a config chose
     it, else the one the run's first record asks for (files written by TelemetryWriter
     and the SB3 callback ask for scale-free), else the default."""
-    rules = rules_of(thresholds)
     if rules.preset_from != DEFAULT_ORIGIN or state.rules is None:
         return rules
     try:
         asked = Preset(state.rules)
     except ValueError:
         return rules  # a preset this version does not know: the default judges
-    return rules_of(rules, preset=asked, preset_from=f"{WRITER_PRESET} {state.writer or '?'}")
+    return replace(rules, preset=asked, preset_from=f"{WRITER_PRESET} {state.writer or '?'}")
 
 
 def fit_of(state: FoldState) -> Fit:
@@ -120,9 +118,7 @@ def fit_of(state: FoldState) -> Fit:
     return Fit(return_mean=given.get("return_mean"), mean_abs_td=state.mean_abs_td)
 
 
-def assess(
-    state: FoldState, thresholds: Thresholds = DEFAULT_THRESHOLDS, age: float | None = None
-) -> Health:
+def assess(state: FoldState, rules: Rules = DEFAULT_RULES, age: float | None = None) -> Health:
     """The health of a folded state whose last record is ``age`` seconds old."""
     missing = unreported(state) | unreported_critic(state)
-    return health.assess(to_snapshot(state), missing, thresholds, age, fit_of(state))
+    return health.assess(to_snapshot(state), missing, rules, age, fit_of(state))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from value_diag import registry
 from value_diag.registry import REGISTRY, Rule, ScaleFree
@@ -175,8 +175,9 @@ class Rules(Thresholds):
     ``explicit`` names the config metrics whose thresholds a file set (under scale-free
     they keep those thresholds); ``critic`` counts the CRITIC CALIBRATION block in the
     status (``--critic``). ``max_age`` (s, ``--max-age``) makes a run whose last record
-    is older than that stale, and a stale run critical. Plain Thresholds judge as the
-    default Rules.
+    is older than that stale, and a stale run critical. Every judging function and every
+    field that carries what judges a frame takes Rules; the rules of one metric read only
+    the numbers (Thresholds).
     """
 
     eager: Level = Level.WARNING
@@ -215,34 +216,6 @@ WRITER_PRESET: Final = "written by"
 def rules_for(preset: Preset) -> Rules:
     """The default Rules of a preset (its warm-up and persistence are GATES')."""
     return Rules(preset=preset)
-
-
-def rules_of(
-    t: Thresholds,
-    *,
-    eager: Level | None = None,
-    preset: Preset | None = None,
-    explicit: frozenset[str] | None = None,
-    critic: bool | None = None,
-    max_age: float | None = None,
-    warmup: int | None = None,
-    persist: int | None = None,
-    preset_from: str | None = None,
-) -> Rules:
-    """``t`` as Rules, with the choices given replaced (the others kept, or the defaults)."""
-    base = t if isinstance(t, Rules) else DEFAULT_RULES
-    numbers: dict[str, Any] = {f.name: getattr(t, f.name) for f in fields(Thresholds)}
-    return Rules(
-        **numbers,
-        eager=base.eager if eager is None else eager,
-        preset=base.preset if preset is None else preset,
-        explicit=base.explicit if explicit is None else explicit,
-        critic=base.critic if critic is None else critic,
-        max_age=base.max_age if max_age is None else max_age,
-        warmup=base.warmup if warmup is None else warmup,
-        persist=base.persist if persist is None else persist,
-        preset_from=base.preset_from if preset_from is None else preset_from,
-    )
 
 
 SCALE_FREE_INFO: Final = frozenset(
@@ -387,11 +360,11 @@ def return_spread(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
     return _OK
 
 
-def compile_status(enabled: bool, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
+def compile_status(enabled: bool, rules: Rules = DEFAULT_RULES) -> Mark:
     """Eager mode costs 3-5x in speed: a warning, unless the config says it is expected."""
     if enabled:
         return Mark(Level.OK, Icon.CHECK)
-    return Mark(rules_of(t).eager)
+    return Mark(rules.eager)
 
 
 def explained_variance(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
@@ -607,17 +580,17 @@ def age_of(last: float | None, now: float | None) -> float | None:
     return max(0.0, now - last)
 
 
-def is_stale(age: float | None, t: Thresholds = DEFAULT_THRESHOLDS) -> bool:
+def is_stale(age: float | None, rules: Rules = DEFAULT_RULES) -> bool:
     """Whether a run whose last record is ``age`` seconds old (None: no record) is stale:
     older than --max-age, or of an age that cannot be known (AGE_UNKNOWN)."""
-    max_age = t.max_age if isinstance(t, Rules) else None
+    max_age = rules.max_age
     return max_age is not None and age is not None and age > max_age
 
 
 def assess(
     snapshot: SanctumSnapshot | None,
     unreported: frozenset[str] = frozenset(),
-    t: Thresholds = DEFAULT_THRESHOLDS,
+    t: Rules = DEFAULT_RULES,
     age: float | None = None,
     fit: Fit = NO_FIT,
 ) -> Health:
@@ -635,11 +608,10 @@ def assess(
 
 
 def _assess(
-    snapshot: SanctumSnapshot | None, unreported: frozenset[str], t: Thresholds, fit: Fit
+    snapshot: SanctumSnapshot | None, unreported: frozenset[str], r: Rules, fit: Fit
 ) -> Health:
     if snapshot is None:
         return Health(Status.NO_DATA)
-    r = rules_of(t)
     tamiyo = snapshot.tamiyo
     vf = tamiyo.value_function
     values = {name: float(getattr(vf, name)) for name in VALUE_FIELDS}
@@ -656,7 +628,7 @@ def _assess(
     if scale_free:
         low = reported and scale.low
     else:
-        low = reported and low_return_variance(values["return_variance"], t)
+        low = reported and low_return_variance(values["return_variance"], r)
     marks: dict[str, Mark] = {}
     fit_mark = NOT_REPORTED
     if reported:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from value_diag.frame import Frame
-from value_diag.health import Thresholds
+from value_diag.health import Rules
 from value_diag.ingest.files import display_name
 from value_diag.ingest.fold import FileState
 from value_diag.naming import run_name
@@ -26,7 +26,7 @@ def frames_of(
     runs: FileState,
     path: str,
     name: str,
-    thresholds: Thresholds,
+    thresholds: Rules,
     at: float | None = None,
     note: str | None = None,
 ) -> list[Frame]:

@@ -10,7 +10,7 @@ from value_diag.follow.limits import fd_limit
 from value_diag.follow.watchlist import Runs
 from value_diag.frame import Frame
 from value_diag.gate import gate
-from value_diag.health import Status, Thresholds, is_stale, reaches
+from value_diag.health import Rules, Status, is_stale, reaches
 from value_diag.ingest.files import display_name
 from value_diag.ingest.runfiles import Target
 from value_diag.naming import visible
@@ -57,7 +57,7 @@ def reached(
 
 def frames_of(
     sources: list[Followed],
-    thresholds: Thresholds,
+    thresholds: Rules,
     last: list[Frame],
     changed: list[int],
     now: float,
@@ -97,7 +97,7 @@ def frames_of(
     return frames, new
 
 
-def waiting(runs: Runs, thresholds: Thresholds) -> list[Frame]:
+def waiting(runs: Runs, thresholds: Rules) -> list[Frame]:
     """Frames saying what is awaited while no run file is there to follow (and why a
     remote directory could not be listed, while it cannot)."""
     frames = []
@@ -114,7 +114,7 @@ def _where(t: Target, shown: str) -> str:
     return f"matching {shown}" if t.matches else f"in {shown}"
 
 
-def unseen(runs: Runs, unfollowed: list[tuple[str, str]], thresholds: Thresholds) -> list[Frame]:
+def unseen(runs: Runs, unfollowed: list[tuple[str, str]], thresholds: Rules) -> list[Frame]:
     """Frames for what should be judged and cannot be: each folder that could not be read
     (looked at again as the watch goes), and each run file beyond the open-file limit
     (followed once deleted runs make room)."""

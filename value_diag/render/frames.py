@@ -11,12 +11,12 @@ from value_diag import health
 from value_diag.frame import Frame, unreported
 from value_diag.health import (
     DEFAULT_ORIGIN,
-    DEFAULT_THRESHOLDS,
+    DEFAULT_RULES,
     WRITER_PRESET,
     Level,
     Preset,
+    Rules,
     Status,
-    Thresholds,
 )
 from value_diag.options import Format
 from value_diag.render import styles
@@ -88,7 +88,7 @@ class Renderer:
         self,
         *,
         ascii_only: bool = False,
-        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        thresholds: Rules = DEFAULT_RULES,
         trend: bool = False,
         thresholds_from: str = DEFAULT_ORIGIN,
     ) -> None:
@@ -97,7 +97,7 @@ class Renderer:
         self.trend = trend
         self.thresholds_from = thresholds_from
         """The config file the thresholds were read from, or "default"."""
-        self.critic = health.rules_of(thresholds).critic
+        self.critic = thresholds.critic
         """Show the CRITIC CALIBRATION block (--critic)."""
         self.sep = " | " if ascii_only else " · "
         self._ellipsis = "." if ascii_only else "…"

@@ -180,7 +180,7 @@ def to_json(
             name: [_number(record[i]) for record in st.history]
             for i, name in enumerate(VALUE_FIELDS)
         }
-        if health.rules_of(frame.thresholds).critic:
+        if frame.rules.critic:
             ev = len(VALUE_FIELDS)
             out["history"]["explained_variance"] = [
                 _number(r[ev]) if len(r) > ev else None for r in st.history

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from value_diag import health, registry
-from value_diag.health import DEFAULT_THRESHOLDS, Health, Icon, Level, Mark, Thresholds
+from value_diag.health import DEFAULT_RULES, Health, Icon, Level, Mark, Rules
 from value_diag.render import styles, trends, words
 from value_diag.render.sanitize import clean, middle
 from value_diag.render.styled import StyledText
@@ -105,7 +105,7 @@ class ValueDiagnosticsPanel:
         self,
         *,
         ascii_only: bool = False,
-        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        thresholds: Rules = DEFAULT_RULES,
         trend: bool = False,
         critic: bool = False,
     ):
@@ -226,7 +226,7 @@ class ValueDiagnosticsPanel:
     def _trends(self) -> list[Trend]:
         """Lines 1-4's sparklines, then EV's with the critic block: each with its name, its
         min-max, and the warning line of the rules in force."""
-        rules = health.rules_of(self.thresholds)
+        rules = self.thresholds
         series = [(i, name, metric_label(name, self.ascii_only)) for i, name in TREND_SERIES]
         if self.critic:
             series.append((EV_INDEX, "explained_variance", metric_label("explained_variance")))
@@ -422,7 +422,7 @@ TABLE_W: Final = 12
 
 def critic_shown(frame: Frame) -> bool:
     """Whether the frame's rules show (and count) the CRITIC CALIBRATION block."""
-    return health.rules_of(frame.thresholds).critic
+    return frame.rules.critic
 
 
 def metric_text(name: str, value: float, level: Level = Level.OK) -> str:
