@@ -155,7 +155,7 @@ def once(
 
     def body(env: Environment) -> ExitCode:
         from value_diag.commands.once import OnceOptions, run_once
-        from value_diag.render.terminal import make_console, plain_stdout
+        from value_diag.render.terminal import plain_stdout
 
         settled = judged.settle(env)
         opt.chart_options(chart, smooth, settled.format)
@@ -164,7 +164,7 @@ def once(
         plain = (
             plain_stdout(settled.color, env.stdout, env.environ) and not compare and chart is None
         )
-        console = None if plain else make_console(settled.color, file=env.stdout)
+        console = None if plain else opt.console(env, settled.color)
         options = OnceOptions(
             format=settled.format,
             fail_on=settled.fail_on,
@@ -242,11 +242,10 @@ def watch(
 
     def body(env: Environment) -> ExitCode:
         from value_diag.commands.watch import WatchOptions, run_watch
-        from value_diag.render.terminal import make_console
         from value_diag.tui.live import LiveSink, choose_sink
 
         settled = judged.settle(env)
-        console = make_console(settled.color, file=env.stdout)
+        console = opt.console(env, settled.color)
         sink = choose_sink(console, settled.renderer, settled.format, table)
         options = WatchOptions(
             fail_on=settled.fail_on,
@@ -527,14 +526,13 @@ def demo(
     def body(env: Environment) -> ExitCode:
         from value_diag.commands.demo import run_demo
         from value_diag.producer.simulate import Scenario, SimOptions
-        from value_diag.render.terminal import make_console
         from value_diag.tui.live import choose_sink
 
         options = SimOptions(
             scenario=choice(Scenario, scenario, "--scenario"), updates=updates, interval=interval
         )
         fmt = choice(Format, format, "--format")
-        console = make_console(choice(ColorMode, color, "--color"), file=env.stdout)
+        console = opt.console(env, choice(ColorMode, color, "--color"))
         sink = choose_sink(console, opt.renderer(env, ascii, None, False), fmt)
         return run_demo(options, sink, out, env)
 

@@ -24,6 +24,8 @@ from value_diag.environment import Environment
 from value_diag.options import HISTORY_LEN, MAX_PERSIST, MAX_WARMUP, ColorMode, Format
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from value_diag.config import Effective
     from value_diag.health import Status
     from value_diag.render.frames import Renderer
@@ -434,3 +436,11 @@ def renderer(
         trend=trend,
         thresholds_from=effective.origin,
     )
+
+
+def console(env: Environment, color: ColorMode) -> Console:
+    """A console drawing on the Environment's stdout and reading its variables (FORCE_COLOR,
+    NO_COLOR, COLUMNS, TERM)."""
+    from value_diag.render.terminal import make_console
+
+    return make_console(color, file=env.stdout, environ=env.environ)

@@ -60,9 +60,14 @@ def silence_stdout() -> None:
 
 
 def make_console(
-    color: ColorMode = ColorMode.AUTO, file: IO[str] | None = None, width: int | None = None
+    color: ColorMode = ColorMode.AUTO,
+    file: IO[str] | None = None,
+    width: int | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Console:
-    """A console that never interprets markup, emoji codes or highlights data."""
+    """A console that never interprets markup, emoji codes or highlights data; ``environ``:
+    the variables it reads (FORCE_COLOR, NO_COLOR, COLUMNS, TERM...; the process's by
+    default)."""
     force: bool | None = None
     no_color: bool | None = None
     if color is ColorMode.ALWAYS:
@@ -79,6 +84,7 @@ def make_console(
         highlight=False,
         width=width,
         soft_wrap=False,
+        _environ=environ,
     )
     if width is None and console.is_dumb_terminal:
         # Rich takes any TERM=dumb terminal to be 80x25; its real size is known all the same.
