@@ -766,16 +766,19 @@ def _group_of(line: bytes) -> str | None:
 @given(
     lines=st.lists(grouped_lines([None, None, "A", "B", "C", "D", "E"]), max_size=80),
     kept=st.sampled_from([1, 2, 3, 4096]),
+    eager=st.sampled_from([0, 1, 2, 8]),
     history=st.sampled_from([0, 2]),
     recent=st.sampled_from([0, 3]),
 )
 def test_each_group_takes_the_lines_of_no_group_it_missed_in_summaries(
-    lines: list[bytes], kept: int, history: int, recent: int
+    lines: list[bytes], kept: int, eager: int, history: int, recent: int
 ) -> None:
-    """However the lines of no group are cut, joined and let go (CHUNKS_KEPT), each group
-    is what folding its own lines and the lines of no group gives."""
+    """However the lines of no group are cut, joined and let go (CHUNKS_KEPT), after
+    however many groups they stop being taken at once (EAGER_GROUPS), each group is what
+    folding its own lines and the lines of no group gives."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fold_module, "CHUNKS_KEPT", kept)
+        patch.setattr(fold_module, "EAGER_GROUPS", eager)
         got = fold_file(FileState.empty(history, recent), numbered(*lines), NOW)
     for group, state in got.groups:
         assert repr(state) == repr(group_reference(lines, group, history, recent)), group

@@ -334,6 +334,9 @@ class _Behind:
         self.taken = taken
 
 
+EAGER_GROUPS: Final = 8
+"""Up to this many groups, a line of no group is taken by each group at once (cheaper than
+summaries while groups are few: esper-lite's A/B); beyond, chunks are summarised (_Chunks)."""
 CHUNKS_KEPT: Final = 4096
 """Chunks kept for the groups behind (or as many as there are groups, if more): then every
 group is brought up to date and the chunks are let go, so the memory of a fold stays
@@ -355,10 +358,16 @@ class _Chunks:
         self._open = _Effect(history_len, recent_len)
         self._levels: list[list[Segment]] = [[]]
         self._groups: dict[str, _Behind] = {}
+        self._eager = True
+        """At most EAGER_GROUPS groups met: each takes the lines of no group at once."""
 
     def take(self, number: int, parsed: Record | BadLine) -> None:
         """A line of no group: every group's."""
-        self._open.take(number, parsed)
+        if self._eager:
+            for own in self._groups.values():
+                own.effect.take(number, parsed)
+        else:
+            self._open.take(number, parsed)
 
     def group(self, name: str, shared: _Effect) -> _Behind:
         """The group ``name``, up to date: met now, it starts from ``shared`` (the lines of
@@ -367,6 +376,8 @@ class _Chunks:
         own = self._groups.get(name)
         if own is None:
             own = self._groups[name] = _Behind(shared.copy(), len(self._levels[0]))
+            # Every group is up to date while eager: from here on, chunks are summarised.
+            self._eager = self._eager and len(self._groups) <= EAGER_GROUPS
         else:
             self._bring(own)
         return own
@@ -432,8 +443,8 @@ class _Chunks:
     def _joined(self, first: Segment, then: Segment) -> Segment:
         """One summary of two consecutive runs of lines of no group."""
         effect = _Effect(self._history_len, self._recent_len)
-        effect.absorb(first)
-        effect.absorb(then)
+        for seg, kept in zip((first, then), self._kept([first, then]), strict=True):
+            effect.absorb(seg, kept)
         return effect.segment()
 
 
