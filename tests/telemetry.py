@@ -102,3 +102,34 @@ it truncated or replaced; once reads the file as it is)."""
 def timeless(frame: dict[str, Any]) -> dict[str, Any]:
     """A JSON frame without the keys that depend on the moment it was made."""
     return {k: v for k, v in frame.items() if k not in TIMED}
+
+
+NINE: tuple[str, ...] = (
+    "v_return_correlation",
+    "td_error_mean",
+    "td_error_std",
+    "bellman_error",
+    "return_p10",
+    "return_p50",
+    "return_p90",
+    "return_variance",
+    "return_skewness",
+)
+"""The spec's nine value-function fields (written out here, not imported from the product)."""
+
+
+def metrics(**overrides: float) -> dict[str, float]:
+    """A healthy flat metric line (every level ok/info), with some fields replaced."""
+    row = {
+        "v_return_correlation": 0.9,
+        "td_error_mean": 1.0,
+        "td_error_std": 2.0,
+        "bellman_error": 7.0,
+        "return_p10": 5.0,
+        "return_p50": 20.0,
+        "return_p90": 40.0,
+        "return_variance": 64.0,
+        "return_skewness": 0.2,
+    }
+    row.update(overrides)
+    return row

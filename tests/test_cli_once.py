@@ -17,24 +17,12 @@ from typing import Any, Final
 
 import pytest
 from conftest import SAMPLES, clean_env, invoke, script
-from telemetry import FRAME_KEYS, json_value
+from telemetry import FRAME_KEYS, NINE, json_value, metrics
 
 from value_diag import __version__
 from value_diag.frame import NO_METRIC_HINT
 from value_diag.ingest.finder import COMPILED
 
-NINE: Final = (
-    "v_return_correlation",
-    "td_error_mean",
-    "td_error_std",
-    "bellman_error",
-    "return_p10",
-    "return_p50",
-    "return_p90",
-    "return_variance",
-    "return_skewness",
-)
-"""The spec's nine value-function fields (written out here, not imported from the product)."""
 LEVELS: Final = {"no_data", "info", "ok", "warning", "critical"}
 NON_FINITE: Final = {"NaN", "Infinity", "-Infinity"}
 LABELS: Final = ("V-Corr", "TD Mean", "Returns", "Ret", "Compile")
@@ -61,23 +49,6 @@ def strict_json(stdout: bytes) -> dict[str, Any]:
     obj = json.loads(stdout.decode("utf-8"), parse_constant=_refuse_constant)
     assert isinstance(obj, dict)
     return obj
-
-
-def metrics(**overrides: float) -> dict[str, float]:
-    """A healthy flat metric line (every level ok/info), with some fields replaced."""
-    row = {
-        "v_return_correlation": 0.9,
-        "td_error_mean": 1.0,
-        "td_error_std": 2.0,
-        "bellman_error": 7.0,
-        "return_p10": 5.0,
-        "return_p50": 20.0,
-        "return_p90": 40.0,
-        "return_variance": 64.0,
-        "return_skewness": 0.2,
-    }
-    row.update(overrides)
-    return row
 
 
 def compile_line(enabled: bool = True, backend: str = "inductor", mode: str = "default") -> str:

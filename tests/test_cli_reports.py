@@ -17,8 +17,7 @@ from typing import Any, Final
 
 import pytest
 from conftest import SAMPLES, clean_env, invoke, run_cli
-from telemetry import COLLAPSE_CULPRITS, json_value
-from test_cli_once import NINE, metrics
+from telemetry import COLLAPSE_CULPRITS, NINE, json_value, metrics
 from watching import Spawn
 
 from value_diag.frame import Frame

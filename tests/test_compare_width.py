@@ -15,9 +15,9 @@ from typing import Any, Final
 
 import pytest
 from conftest import clean_env, script
+from hostile import BACKEND, DATA_MARKERS, MODE, SAFE_TAGS, gfm, hostile_run
 from markdown_it import MarkdownIt
-from test_cli_once import metrics
-from test_report_safety import BACKEND, DATA_MARKERS, MODE, SAFE_TAGS, gfm, hostile_run
+from telemetry import metrics
 
 COMPILE_LINE: Final = json.dumps(
     {"compile_enabled": True, "compile_backend": "inductor", "compile_mode": "reduce-overhead"}

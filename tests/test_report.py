@@ -23,8 +23,8 @@ from typing import Any, Final
 
 import pytest
 from conftest import DEADLINE, ROOT, SAMPLES, clean_env, invoke
-from test_cli_once import metrics
-from test_report_safety import BACKEND, MODE, hostile_run
+from hostile import BACKEND, MODE, hostile_run
+from telemetry import metrics
 from test_startup import PROBE
 
 from value_diag.commands.report import REPORT_UPDATES

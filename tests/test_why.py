@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import clean_env, invoke
 from ptyterm import Pty
-from test_cli_once import metrics
+from telemetry import metrics
 
 SWEEP: dict[str, dict[str, Any]] = {
     "seed1": metrics(),
