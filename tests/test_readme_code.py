@@ -1,8 +1,8 @@
 """Every Python block in the README runs as it is written, so no snippet can rot.
 
 Each block runs in a fresh interpreter in an empty directory. A block that imports
-stable_baselines3, torch or torchrl needs them: skipped without them, except in CI. When a block
-leaves a run.jsonl behind, `value-diag once` must read it whole.
+stable_baselines3, torch, torchrl or verl needs them: skipped without them, except in CI.
+When a block leaves a run.jsonl behind, `value-diag once` must read it whole.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ OPTIONAL = {
     "stable_baselines3": ("gymnasium", "torch", "stable_baselines3"),
     "torch": ("torch",),
     "torchrl": ("gymnasium", "torch", "tensordict", "torchrl"),
+    "verl": ("torch", "verl"),
 }
 """A top-level import of the key makes a block need these modules."""
 
