@@ -72,9 +72,9 @@ def test_the_process_streams_are_given_back_after_a_run() -> None:
 def test_once_reads_the_environments_clock() -> None:
     """A run's age is now minus its last record's time, now being the Environment's."""
     path = str(SAMPLES / "healthy.jsonl")
+    mtime = os.stat(path).st_mtime
     ages = []
     for later in (0.0, 3600.0):
-        mtime = os.stat(path).st_mtime
         env, out, _ = memory_env(clock=lambda later=later: mtime + 100.0 + later)
         assert main(["once", path, "--format", "json"], env) == 0
         ages.append(json.loads(out.getvalue())["age_s"])
