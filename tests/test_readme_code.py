@@ -22,6 +22,7 @@ OPTIONAL = {
     "stable_baselines3": ("gymnasium", "torch", "stable_baselines3"),
     "torch": ("torch",),
     "torchrl": ("gymnasium", "torch", "tensordict", "torchrl"),
+    "ray": ("gymnasium", "torch", "ray.rllib"),
     "verl": ("torch", "verl"),
 }
 """A top-level import of the key makes a block need these modules."""
