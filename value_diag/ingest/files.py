@@ -21,6 +21,10 @@ BLOCK: Final = 1 << 20
 
 STDIN: Final = "-"
 
+RUN_PATTERN: Final = "*.jsonl"
+"""The run files a directory stands for by default: esper-lite's ``events.jsonl``, a
+TelemetryWriter's file, any JSON-lines log (local directories and remote ones alike)."""
+
 
 def display_name(path: str) -> str:
     """How a source is named in frames and messages (a URL without its credentials)."""

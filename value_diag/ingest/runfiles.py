@@ -24,14 +24,11 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, Final
 
-from value_diag.ingest.files import STDIN
+from value_diag.ingest.files import RUN_PATTERN, STDIN
 from value_diag.ingest.urls import is_url, local_path, path_part, public
 from value_diag.ingest.walk import Found, Tree, below, matching, split_fixed
 from value_diag.naming import NaturalKey, natural_key
 
-RUN_PATTERN: Final = "*.jsonl"
-"""The run files a directory stands for by default: esper-lite's ``events.jsonl``, a
-TelemetryWriter's file, any JSON-lines log."""
 ESPER_RUN: Final = re.compile(r"telemetry_(\d{4}-\d{2}-\d{2}_\d{6})(?:_(\d+))?")
 """The folder esper-lite's ``--telemetry-dir`` starts each run in (or a file so named):
 its name says when."""

@@ -9,6 +9,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from value_diag.errors import ReadError
+from value_diag.ingest.files import RUN_PATTERN
 from value_diag.ingest.remote.backends import connect, require
 from value_diag.ingest.remote.reasons import RemoteFailure
 from value_diag.ingest.remote.settings import SSH
@@ -60,8 +61,6 @@ def _wanted(relative: str, pattern: str | None) -> bool:
     *folders, name = relative.split("/")
     if any(folder.startswith(".") for folder in folders):
         return False
-    from value_diag.ingest.runfiles import RUN_PATTERN  # runfiles imports this package
-
     wanted = pattern or RUN_PATTERN
     return fnmatchcase(relative if "/" in wanted else name, wanted)
 
