@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -64,11 +65,16 @@ def ray_session() -> Iterator[Any]:
     ray = need("ray")
     need("ray.rllib")
     torch.set_num_threads(1)
+    # ray.init sets a SIGTERM handler of its own that ray.shutdown leaves: put back the
+    # test process's, for the tests that run after these.
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         yield ray
     finally:
         ray.shutdown()
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 def ppo_config(path: Path, learners: int, batch: int) -> Any:
