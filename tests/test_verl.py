@@ -3,11 +3,12 @@
 The TD errors value-diag logs must be verl's own: put through verl's
 ``core_algos.compute_gae_advantage_return`` as the rewards, with the values zero (so that
 its delta, r + gamma * 0 - 0, is exactly the TD errors given), they give verl's advantages
-bit for bit, and its returns less the values. The batches are built here as verl's
-``compute_advantage`` leaves them for GAE: random values and token-level rewards at every
-position (padding and observation tokens too, which GAE must skip), responses of random
-lengths, some with masked stretches inside (a tool's output in a multi-turn response).
-These tests need torch and verl: skipped without them, except in CI.
+bit for bit, and its returns less the values. The batches are verl's ``DataProto``, built
+here as the PPO trainer hands them to ``compute_advantage`` (``ray_trainer``, run for real
+with ``adv_estimator="gae"``): random values and token-level rewards at every position
+(padding and observation tokens too, which GAE must skip), responses of random lengths,
+some with masked stretches inside (a tool's output in a multi-turn response). These tests
+need torch and verl: skipped without them, except in CI.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ from needs import need
 from value_diag.producer.metrics import compute_value_metrics
 from value_diag.schema import CRITIC_FIELDS, FIT_FIELDS, VALUE_FIELDS
 
+# Importing verl's trainer: ray's notice about its state API, and verl's about the
+# training engines a CPU machine lacks (megatron, torchtitan...).
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Ray state API is no longer experimental:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:.* engine is not available:UserWarning"),
+]
+
 WRITTEN = (*VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS)
 """What a line holds: the nine, the critic's statistics, the returns' mean."""
 GAMMA_LAM = [(1.0, 1.0), (0.99, 0.95), (0.9, 0.5), (1.0, 0.95)]
@@ -36,7 +44,7 @@ GAMMA_LAM = [(1.0, 1.0), (0.99, 0.95), (0.9, 0.5), (1.0, 0.95)]
 def torch() -> Any:
     module = need("torch")
     module.set_num_threads(1)
-    need("verl.trainer.ppo.core_algos")
+    need("verl.trainer.ppo.ray_trainer")
     return module
 
 
@@ -63,20 +71,17 @@ def make_batch(torch: Any, seed: int, rows: int = 6, length: int = 40) -> Any:
     )
 
 
-def verl_gae(data: Any, gamma: float, lam: float) -> None:
-    """What verl's ``compute_advantage`` does for ``adv_estimator='gae'``
-    (``verl/trainer/ppo/ray_trainer.py``): GAE from core_algos, written into the batch."""
-    from verl.trainer.ppo.core_algos import compute_gae_advantage_return
+def verl_gae(data: Any, gamma: float, lam: float) -> Any:
+    """verl's ``compute_advantage`` with GAE, as ``RayPPOTrainer.fit()`` calls it; the
+    batch it returns, with ``advantages`` and ``returns``."""
+    from verl.trainer.config import AlgoConfig
+    from verl.trainer.ppo.core_algos import AdvantageEstimator
+    from verl.trainer.ppo.ray_trainer import compute_advantage
 
-    advantages, returns = compute_gae_advantage_return(
-        token_level_rewards=data.batch["token_level_rewards"],
-        values=data.batch["values"],
-        response_mask=data.batch["response_mask"],
-        gamma=gamma,
-        lam=lam,
+    config = AlgoConfig(gamma=gamma, lam=lam)
+    return compute_advantage(
+        data, adv_estimator=AdvantageEstimator.GAE, gamma=gamma, lam=lam, config=config
     )
-    data.batch["advantages"] = advantages
-    data.batch["returns"] = returns
 
 
 def independent_td_errors(data: Any, gamma: float) -> list[list[float]]:
@@ -104,8 +109,7 @@ def test_the_td_errors_are_verls_own(torch: Any, gamma: float, lam: float, seed:
 
     from value_diag.integrations.verl import gae_td_errors, response_tokens
 
-    data = make_batch(torch, seed)
-    verl_gae(data, gamma, lam)
+    data = verl_gae(make_batch(torch, seed), gamma, lam)
     values, mask = data.batch["values"], data.batch["response_mask"]
     td_errors = gae_td_errors(data, gamma)
     assert td_errors.dtype == values.dtype == torch.float32
@@ -156,7 +160,7 @@ def test_what_is_refused(torch: Any, tmp_path: Path) -> None:
     data = make_batch(torch, 0)
     with pytest.raises(ValueError, match=r"no 'returns': pass it after compute_advantage"):
         response_tokens(data, 1.0)
-    verl_gae(data, 1.0, 1.0)
+    data = verl_gae(data, 1.0, 1.0)
     data.batch["response_mask"] = torch.zeros_like(data.batch["response_mask"])
     with pytest.raises(ValueError, match="no response tokens"):
         response_tokens(data, 1.0)
@@ -188,8 +192,7 @@ def test_each_step_is_a_line_value_diag_reads(
     batches = []
     with ValueDiagnostics(path, gamma=gamma) as diagnostics:
         for step in (1, 2, 3):
-            data = make_batch(torch, 10 + step, rows=8, length=64)
-            verl_gae(data, gamma, lam)
+            data = verl_gae(make_batch(torch, 10 + step, rows=8, length=64), gamma, lam)
             diagnostics.log(data, step=step)
             batches.append(data)
     first, header, *logged = lines(path)
