@@ -247,7 +247,7 @@ def test_each_learner_writes_its_own_run(ray_session: Any, tmp_path: Path) -> No
     assert runs[0][0]["v_return_correlation"] != runs[1][0]["v_return_correlation"]
 
 
-def test_what_is_refused(ppo: PPORun, tmp_path: Path) -> None:
+def test_what_is_refused(tmp_path: Path) -> None:
     """A learner pipeline without GAE, and an algorithm without learners."""
     from types import SimpleNamespace
 
@@ -261,6 +261,27 @@ def test_what_is_refused(ppo: PPORun, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="new API stack"):
         ValueDiagnostics(tmp_path / "run.jsonl")(algorithm=SimpleNamespace())
     assert not (tmp_path / "run.jsonl").exists()
+
+
+def test_installed_right_after_gae_once(tmp_path: Path) -> None:
+    """The piece goes right after GAE, with GAE's gamma and the learner's index; a second
+    install (on_algorithm_init run again) keeps the one piece."""
+    from types import SimpleNamespace
+
+    from value_diag.integrations.rllib import install
+
+    learner_module = rllib("connectors.learner")
+    gae = learner_module.GeneralAdvantageEstimation(gamma=0.9, lambda_=0.5)
+    pipeline = rllib("connectors.learner.learner_connector_pipeline").LearnerConnectorPipeline(
+        connectors=[gae, learner_module.AddOneTsToEpisodesAndTruncate()]
+    )
+    learner = SimpleNamespace(_learner_connector=pipeline, _learner_index=3)
+    path = str(tmp_path / "run.jsonl")
+    piece = install(learner, path=path, learners=4)
+    assert pipeline.connectors[:2] == [gae, piece] and len(pipeline.connectors) == 3
+    assert (piece.gamma, piece.learner, piece.learners, piece.path) == (0.9, 3, 4, path)
+    assert install(learner, path=path, learners=4) is piece
+    assert len(pipeline.connectors) == 3
 
 
 @pytest.mark.parametrize(

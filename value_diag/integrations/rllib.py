@@ -271,7 +271,8 @@ def install(learner: Any, *, path: str, learners: int = 1, truncate: bool = Fals
     """Puts a value-diag connector piece right after GAE in a learner's connector pipeline.
 
     ``ValueDiagnostics`` calls this on every learner; call it yourself on a learner built
-    another way. ``gamma`` is the GAE piece's own.
+    another way. ``gamma`` is the GAE piece's own. A learner that has the piece already
+    keeps it, alone: installed twice, it would log every batch twice.
 
     Returns:
         The piece: ``last_batches`` holds the latest batch of each module.
@@ -283,6 +284,9 @@ def install(learner: Any, *, path: str, learners: int = 1, truncate: bool = Fals
     _require("install")
     pipeline = learner._learner_connector
     gae = _gae_connector(pipeline)
+    for existing in pipeline.connectors:
+        if isinstance(existing, _connector_class()):
+            return existing
     piece = _connector_class()(
         path=path,
         learner=int(getattr(learner, "_learner_index", 0)),
