@@ -207,7 +207,7 @@ def _make_env(spec: Spec) -> Any:
 
     scale = spec.scale
 
-    class Scaled(gym.RewardWrapper):  # type: ignore[misc,unused-ignore]
+    class Scaled(gym.RewardWrapper):  # type: ignore[misc,type-arg,unused-ignore]
         def reward(self, reward: SupportsFloat) -> float:
             return float(reward) * scale
 
@@ -510,6 +510,11 @@ def train_cleanrl(spec: Spec, path: Path) -> list[dict[str, float]]:
     values = torch.zeros((args.num_steps, args.num_envs)).to(device)
 
     global_step = 0
+    # gymnasium 1.2 (which ray[rllib] 2.60 pins) leaves these types unsolved: declared here.
+    next_obs_np: Any
+    reward: Any
+    terminations: Any
+    truncations: Any
     next_obs_np, _ = envs.reset(seed=args.seed)
     next_obs = torch.Tensor(next_obs_np).to(device)
     next_done = torch.zeros(args.num_envs).to(device)
