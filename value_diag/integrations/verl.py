@@ -92,8 +92,6 @@ def gae_td_errors(data: Any, gamma: Any) -> Any:
             f"values {tuple(values.shape)}, token_level_rewards {tuple(rewards.shape)} and "
             f"response_mask {tuple(mask.shape)} must be (batch, response_length) alike"
         )
-    if mask.dtype == torch.bool:  # 1 - mask, as verl computes, needs numbers
-        mask = mask.to(values.dtype)
     with torch.no_grad():
         # values * mask + (1 - mask) * following is of this dtype, as verl's is.
         dtype = torch.promote_types(values.dtype, mask.dtype)
