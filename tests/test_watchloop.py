@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import value_diag.follow.judging as judging
+import value_diag.follow.loop as loop_module
 from value_diag.commands.paths import targets
 from value_diag.exitcodes import ExitCode
 from value_diag.follow.loop import AGE_REFRESH_S, StdinLoop, WatchLoop, WatchOptions
@@ -18,7 +21,7 @@ from value_diag.follow.stopper import Stopper
 from value_diag.follow.waker import NOTHING, UNKNOWN, Wake
 from value_diag.follow.watchlist import Runs
 from value_diag.frame import Frame
-from value_diag.health import Status
+from value_diag.health import DEFAULT_RULES, Status
 from value_diag.render.frames import Renderer
 from value_diag.render.sinks import KeySource
 
@@ -289,3 +292,34 @@ def test_the_stdin_loop_shows_a_frame_per_batch_and_the_last_at_the_end() -> Non
         os.close(r)
     assert sink.shown[0][0][0].state.step is None, "the first frame before any read"
     assert sink.shown[-1][0][0].state.step == 2
+
+
+def test_a_pass_that_read_nothing_judges_nothing_until_a_run_goes_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+    real = judging.frames_of
+
+    def counting(*args: Any) -> tuple[list[Frame], list[int]]:
+        nonlocal calls
+        calls += 1
+        return real(*args)
+
+    monkeypatch.setattr(loop_module, "frames_of", counting)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.jsonl").write_bytes(line(1))
+    h = Harness(tmp_path, ["a.jsonl"])
+    h.sink.renderer = Renderer(thresholds=replace(DEFAULT_RULES, max_age=5.0))
+    try:
+        for _ in range(4):
+            h.loop.step()
+        assert calls == 1, "judged once, at the first pass"
+        h.clock.now += 6.0  # past --max-age: the run goes stale, and is judged again
+        h.loop.step()
+        assert calls == 2
+        frames, changed = h.sink.shown[-1]
+        assert changed == [0] and frames[0].health.stale is not None
+        h.loop.step()
+        assert calls == 2, "stale already: nothing left to go stale"
+    finally:
+        h.loop.close()

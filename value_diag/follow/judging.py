@@ -3,6 +3,8 @@ awaited or cannot be read, and the verdict of --fail-on and --fail-count."""
 
 from __future__ import annotations
 
+import math
+
 from value_diag.commands.framing import runs_of
 from value_diag.exitcodes import ExitCode
 from value_diag.follow.follower import CONNECTING, Followed
@@ -129,3 +131,16 @@ def unseen(runs: Runs, unfollowed: list[tuple[str, str]], thresholds: Rules) -> 
             for path, name in unfollowed
         ]
     return frames
+
+
+def stale_at(frames: list[Frame]) -> float:
+    """When the first of ``frames`` that is not stale goes stale (the clock of its frame;
+    infinity when none can: no --max-age, or no record): until then, judging them again
+    without new data changes nothing."""
+    due = math.inf
+    for f in frames:
+        max_age = f.rules.max_age
+        last = f.state.last_update
+        if f.health.stale is None and max_age is not None and last is not None:
+            due = min(due, last + max_age)
+    return due

@@ -8,6 +8,7 @@ caller, so that a test drives them one pass at a time with a fake clock and wake
 
 from __future__ import annotations
 
+import math
 import os
 import selectors
 import time
@@ -18,7 +19,7 @@ from typing import Final, Protocol
 from value_diag.commands.paths import named_in_order, shown_names
 from value_diag.exitcodes import ExitCode
 from value_diag.follow.follower import Followed
-from value_diag.follow.judging import frames_of, reached, unseen, verdict, waiting
+from value_diag.follow.judging import frames_of, reached, stale_at, unseen, verdict, waiting
 from value_diag.follow.limits import followable
 from value_diag.follow.stopper import Stopper
 from value_diag.follow.waker import TICK_S, UNKNOWN, Wake, Waker
@@ -164,6 +165,13 @@ class WatchLoop:
         self.polling = False
         """Whether it said that it polls, notifications being unavailable."""
         self.wake = UNKNOWN
+        self._runs: list[Frame] = []
+        """The frames of the runs followed, as last judged (without those of ``unseen``)."""
+        self._judged: list[Followed] | None = None
+        self._since, self._until = 0.0, 0.0
+        """The sources ``_runs`` were judged from, when, and when the first of them goes
+        stale (--max-age) or loses the note of a change (NOTE_S, which ``update`` does not
+        count as one): until then, a pass that read nothing new judges nothing."""
 
     def run(self) -> ExitCode:
         """Passes until one ends the watch; every file let go of at the end."""
@@ -209,9 +217,19 @@ class WatchLoop:
         thresholds = self.sink.renderer.thresholds
         shown_unseen = unseen(self.runs, self.unfollowed, thresholds)
         if self.sources or shown_unseen:
-            frames, new = frames_of(
-                self.sources, thresholds, self.frames, self.changed, self.clock()
-            )
+            now = self.clock()
+            if (
+                self.changed
+                or self.sources is not self._judged
+                or not self._since <= now < self._until
+            ):
+                self._runs, new = frames_of(self.sources, thresholds, self._runs, self.changed, now)
+                fades = (s.fades_at for s in self.sources if s.fades_at is not None)
+                until = min(stale_at(self._runs), *fades, math.inf)
+                self._judged, self._since, self._until = self.sources, now, until
+            else:  # nothing read changed, no run goes stale, no note fades yet: the same
+                new = []
+            frames = list(self._runs)
             new += [
                 len(frames) + k
                 for k, f in enumerate(shown_unseen)
