@@ -83,7 +83,10 @@ def _old_stack(iteration: int, policies: dict[str, float]) -> str:
         policy: {"learner_stats": {"vf_explained_var": ev, "vf_loss": 1.0}, "num_agent_steps": 8}
         for policy, ev in policies.items()
     }
-    result = {"training_iteration": iteration, "timesteps_total": 4000 * iteration}
+    result: dict[str, object] = {
+        "training_iteration": iteration,
+        "timesteps_total": 4000 * iteration,
+    }
     result["info"] = {"learner": learner, "num_env_steps_sampled": 4000 * iteration}
     return json.dumps(result) + "\n"
 
