@@ -49,6 +49,14 @@ SEQUENCES: Final = {
     b"\x1bOF": [Key.END],
     b"\x1b[1;5A": [Key.UP],  # Ctrl+Up: the modifier does not matter
     b"\x1b[5;2~": [Key.PAGE_UP],
+    b"\x1b[C": [Key.RIGHT],
+    b"\x1b[D": [Key.LEFT],
+    b"\x1bOC": [Key.RIGHT],
+    b"h": [Key.LEFT],
+    b"l": [Key.RIGHT],
+    b"a": [Key.ALL_CHARTS],
+    b"e": [Key.SMOOTH],
+    b"o": [Key.OVERLAY],
 }
 """Every sequence of a key of ours, and what it decodes to."""
 IGNORED: Final = [
@@ -57,8 +65,6 @@ IGNORED: Final = [
     b"\x00",
     b"\x7f",
     "é".encode(),
-    b"\x1b[C",  # Right
-    b"\x1b[D",  # Left
     b"\x1b[2~",  # Insert
     b"\x1b[3~",  # Delete
     b"\x1b[15~",  # F5

@@ -23,6 +23,7 @@ from value_diag.follow.watchlist import Runs
 from value_diag.frame import Frame
 from value_diag.health import DEFAULT_RULES, Status
 from value_diag.render.frames import Renderer
+from value_diag.render.series import Series
 from value_diag.render.sinks import KeySource
 
 
@@ -106,6 +107,9 @@ class Recorder:
 
     def flush(self) -> None:
         self.flushes += 1
+
+    def histories(self, read: Callable[[Frame], Series]) -> None:
+        self.history = read
 
 
 class FakeKeys:

@@ -27,6 +27,7 @@ from value_diag.render.sinks import Sink
 if TYPE_CHECKING:
     from types import FrameType
 
+    from value_diag.render.series import Series
     from value_diag.render.sinks import KeySource
 
 
@@ -80,6 +81,8 @@ class Captioned:
         self.sink = sink
         self.renderer = sink.renderer
         self.caption = caption
+        self._shown: dict[str, Frame] = {}
+        """The frames as they came, by caption: a history is read by the file's name."""
 
     def __enter__(self) -> Captioned:
         self.sink.__enter__()
@@ -124,7 +127,12 @@ class Captioned:
         """Passes it on."""
         self.sink.flush()
 
+    def histories(self, read: Callable[[Frame], Series]) -> None:
+        """Passes on a reader of the captioned runs' histories, by their files."""
+        self.sink.histories(lambda frame: read(self._shown.get(frame.source, frame)))
+
     def _captioned(self, frames: list[Frame]) -> list[Frame]:
+        self._shown = {self.caption: frames[-1]} if frames else {}
         return [dataclasses.replace(f, source=self.caption, short=None) for f in frames]
 
 

@@ -19,6 +19,7 @@ from typing import Final, Protocol
 from value_diag.commands.paths import named_in_order, shown_names
 from value_diag.exitcodes import ExitCode
 from value_diag.follow.follower import Followed
+from value_diag.follow.history import Histories
 from value_diag.follow.judging import frames_of, reached, stale_at, unseen, verdict, waiting
 from value_diag.follow.limits import followable
 from value_diag.follow.stopper import Stopper
@@ -154,6 +155,7 @@ class WatchLoop:
         self.where = _where_followed(self.sources)
         self.waker = self._waker()
         self.present = Presenter(sink, options, stopper, clock)
+        sink.histories(Histories(lambda: self.sources, ticks))
         self.frames: list[Frame] = []
         self.changed: list[int] = []
         """The sources whose frames changed in the last read."""

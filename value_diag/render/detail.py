@@ -15,7 +15,7 @@ from typing import Final
 
 from rich.text import Text
 
-from value_diag.render.chart import ASCII, UNICODE
+from value_diag.render.chart import ASCII, TRACE_STYLES, UNICODE
 from value_diag.render.chartview import Charted, charts_of, draw_chart
 from value_diag.render.guides import Chart
 
@@ -26,6 +26,8 @@ CELL_H: Final = 10
 """The smallest chart of the small multiples: its width and height in cells."""
 GAP: Final = 1
 """Columns between two charts side by side."""
+MAX_OVERLAY: Final = len(TRACE_STYLES)
+"""Runs on one chart at most (the opened one and the next in the table): one colour each."""
 MIN_CHART_H: Final = 6
 """Lines a chart needs at least; with fewer left under the panel, the charts say so."""
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console, OverflowMethod
 
     from value_diag.render.github import Annotator
+    from value_diag.render.series import Series
 
 
 class KeySource(Protocol):
@@ -88,6 +89,9 @@ class Sink(Protocol):
 
     def flush(self) -> None:
         """Draws the frame held back by the frame-rate cap, if its time has come."""
+
+    def histories(self, read: Callable[[Frame], Series]) -> None:
+        """How to get a run's long history, for the charts of a sink that draws them."""
 
 
 class Writes:
@@ -199,6 +203,9 @@ class StreamSink:
 
     def flush(self) -> None:
         """Nothing is held back."""
+
+    def histories(self, read: Callable[[Frame], Series]) -> None:
+        """A log draws no charts."""
 
     def press(self, keys: list[str]) -> bool:
         """Never called: there are no keys."""

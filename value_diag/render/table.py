@@ -40,6 +40,7 @@ from value_diag.render.compare import (
     squeeze,
     why_cell,
 )
+from value_diag.render.detail import ChartView, charts_area
 from value_diag.render.frames import count
 from value_diag.render.runs import SORT_WORDS, Bucket, Run
 from value_diag.render.sanitize import clean_name
@@ -47,9 +48,13 @@ from value_diag.tui.bindings import help_keys
 from value_diag.tui.tableview import Mode, TableView, chrome, window
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.segment import Segment
 
     from value_diag.frame import Frame
+    from value_diag.render.chartview import Charted
     from value_diag.render.frames import Renderer
 
 COUNTED: Final = (Bucket.CRITICAL, Bucket.WARNING, Bucket.STALE, Bucket.WAITING)
@@ -68,8 +73,15 @@ MIN_RUN_TINY: Final = 4
 """Cells a run name keeps on a screen too narrow for the columns of LIVE_ALWAYS."""
 
 
-def render(view: TableView, renderer: Renderer, width: int, height: int) -> RenderableType:
-    """The view in at most ``height`` lines of at most ``width`` cells."""
+def render(
+    view: TableView,
+    renderer: Renderer,
+    width: int,
+    height: int,
+    charted: Sequence[Charted] = (),
+) -> RenderableType:
+    """The view in at most ``height`` lines of at most ``width`` cells; ``charted``: the
+    runs the opened run's charts draw (the opened one first), with their histories."""
     view = view.sized(height)
     if width <= 0 or height <= 0:
         return Group()
@@ -79,7 +91,7 @@ def render(view: TableView, renderer: Renderer, width: int, height: int) -> Rend
     if view.mode is Mode.WHY and run is not None:
         return _lines(why_lines(run.frame, renderer, width), width, height)
     if view.mode is Mode.DETAIL and run is not None:
-        return _detail(run, view, renderer, width, height)
+        return _detail(run, view, renderer, width, height, charted)
     return _lines(table_lines(view, renderer, width), width, height)
 
 
@@ -317,15 +329,66 @@ def _lines(lines: list[Text], width: int, height: int) -> RenderableType:
 
 
 def _detail(
-    run: Run, view: TableView, renderer: Renderer, width: int, height: int
+    run: Run,
+    view: TableView,
+    renderer: Renderer,
+    width: int,
+    height: int,
+    charted: Sequence[Charted],
 ) -> RenderableType:
-    """The selected run's panel, with its trend, and how to get back."""
+    """The selected run's panel with its trend, its charts in the room left, and how to
+    get back."""
     trending = copy.copy(renderer)
     trending.trend = True
     panel = trending.boxed(run.frame, view.now, named=True)
-    up_down = "Up/Down" if renderer.ascii_only else "↑↓"
-    hint = Text(f"Esc back{renderer.sep}{up_down} other runs{renderer.sep}? help", "dim")
-    return Cropped(panel, hint, width, height)
+    sep = renderer.sep
+    up_down, left_right = ("Up/Down", "Left/Right") if renderer.ascii_only else ("↑↓", "←→")
+    hint = Text(
+        f"Esc back{sep}{up_down} other runs{sep}{left_right} chart{sep}a all{sep}e smooth"
+        f"{sep}o every run{sep}? help",
+        "dim",
+    )
+    if not charted:
+        return Cropped(panel, hint, width, height)
+    return Detailed(panel, view.charts, charted, renderer.ascii_only, hint, width, height)
+
+
+@dataclass(frozen=True, slots=True)
+class Detailed:
+    """A run's panel, then its charts in the lines the panel leaves, then a footer."""
+
+    panel: RenderableType
+    charts: ChartView
+    charted: Sequence[Charted]
+    ascii_only: bool
+    footer: Text
+    width: int
+    height: int
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        room = self.height - 1 if self.height > 1 else self.height
+        lines = console.render_lines(self.panel, options.update(width=self.width, height=None))
+        lines = lines[:room]
+        opened, *others = self.charted
+        drawn = charts_area(
+            self.charts, opened, others, self.width, room - len(lines), self.ascii_only
+        )
+        body = Group(_Rendered(lines), *drawn)
+        yield Cropped(body, self.footer, self.width, self.height)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """Lines rendered already, drawn as they are."""
+
+    lines: list[list[Segment]]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+
+        for line in self.lines:
+            yield from line
+            yield Segment.line()
 
 
 @dataclass(frozen=True, slots=True)

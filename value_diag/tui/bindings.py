@@ -28,6 +28,11 @@ class Key(StrEnum):
     ESC = "esc"
     SORT = "s"
     WHY = "w"
+    LEFT = "left"
+    RIGHT = "right"
+    ALL_CHARTS = "a"
+    SMOOTH = "e"
+    OVERLAY = "o"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,35 @@ BINDINGS: Final = (
         "open the run's panel",
         "opens a run",
         (Press(Key.ENTER, plain=b"\r\n", action="enter"),),
+    ),
+    Binding(
+        "←→/hl",
+        "the run's previous, next chart",
+        "pick its chart",
+        (
+            Press(Key.LEFT, plain=b"h", finals=b"D", action="chart_left"),
+            Press(Key.RIGHT, plain=b"l", finals=b"C", action="chart_right"),
+        ),
+        ascii_label="Left/Right/hl",
+        epilog="left/right (h/l)",
+    ),
+    Binding(
+        "a",
+        "every chart of the run at once",
+        "shows every chart",
+        (Press(Key.ALL_CHARTS, plain=b"a", action="all_charts"),),
+    ),
+    Binding(
+        "e",
+        "smooth the charts: off, 0.6, 0.9",
+        "smooths them",
+        (Press(Key.SMOOTH, plain=b"e", action="smooth"),),
+    ),
+    Binding(
+        "o",
+        "every run on the chart, or the run alone",
+        "draws every run on them",
+        (Press(Key.OVERLAY, plain=b"o", action="overlay"),),
     ),
     Binding("Esc", "back", "goes back", (Press(Key.ESC, action="esc"),)),
     Binding(

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.segment import Segment
 
+    from value_diag.render.chartview import Charted
+    from value_diag.render.series import Series
     from value_diag.tui.keys import KeyReader
 
 FRAME_S: Final = 0.1
@@ -78,6 +80,9 @@ class LiveSink:
         self._held = False
         """A change is not drawn yet: the cap holds it back until ``due``."""
         self._stopping: Callable[[], bool] = lambda: False
+        self._history: Callable[[Frame], Series] | None = None
+        """How to get a run's long history for its detail's charts (None: what watch
+        kept of it)."""
         self.redraws = 0
         """Screens drawn so far."""
         self._live = Live(
@@ -118,6 +123,10 @@ class LiveSink:
 
         self._reader = stdin_keys()
         return self._reader
+
+    def histories(self, read: Callable[[Frame], Series]) -> None:
+        """How a run's long history is read, for the charts of its detail."""
+        self._history = read
 
     def stop_when(self, stopping: Callable[[], bool]) -> None:
         """A backlog of keys is not gone through further once ``stopping`` (a stuck
@@ -230,17 +239,43 @@ class LiveSink:
         self._held = False
         self._drawn_at = self._clock()
         self.redraws += 1
+        from value_diag.tui.tableview import Mode
+
         width, height = self.console.size
-        lines = None if self.table else self._panels(width, height)
+        # The panels while they fit, unless a run is opened, or help or advice asked for.
+        opened = self.view.mode is not Mode.TABLE
+        lines = None if self.table or opened else self._panels(width, height)
         if lines is None:
             from value_diag.render.table import render
 
             self.view = self.view.sized(height)
-            self._last = render(self.view, self.renderer, width, height)
+            self._last = render(self.view, self.renderer, width, height, self._charted())
         else:
             self._last = lines
         with WRITES.under_way():
             self._live.update(self._last, refresh=True)
+
+    def _charted(self) -> list[Charted]:
+        """The runs the opened run's charts draw: it, then (every run on its charts) the
+        next ones in the table's order, MAX_OVERLAY in all."""
+        from value_diag.render.chartview import Charted
+        from value_diag.render.detail import MAX_OVERLAY
+        from value_diag.render.sanitize import clean_name
+        from value_diag.render.series import series_of
+        from value_diag.tui.tableview import Mode
+
+        run = self.view.current()
+        if self.view.mode is not Mode.DETAIL or run is None:
+            return []
+        order = self.view.order()
+        if self.view.charts.overlay:
+            at = order.index(run)
+            runs = [run, *(order[at + 1 :] + order[:at])][:MAX_OVERLAY]
+        else:
+            runs = [run]
+        read = self._history or series_of
+        ascii_only = self.renderer.ascii_only
+        return [Charted(clean_name(r.frame.name, ascii_only), r.frame, read(r.frame)) for r in runs]
 
     def _panels(self, width: int, height: int) -> RenderableType | None:
         """The panels of every run, if they fit the screen; else None (the table shows).

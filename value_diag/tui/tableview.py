@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
+from value_diag.render.detail import ChartView
 from value_diag.render.runs import Run, Sort, ordered
 from value_diag.tui.bindings import ACTIONS, Key
 
@@ -108,6 +109,8 @@ class TableView:
     back: Mode = Mode.TABLE
     """The mode help, and what to check first, go back to."""
     height: int = 24
+    charts: ChartView = field(default_factory=ChartView)
+    """What the opened run's charts show (its detail's keys change it)."""
 
     def order(self) -> list[Run]:
         """The runs as the table lists them."""
@@ -216,6 +219,30 @@ class TableView:
         sorts = list(Sort)
         following = sorts[(sorts.index(self.sort) + 1) % len(sorts)]
         return self._keeping_line(replace(self, sort=following))
+
+    def chart_left(self) -> TableView:
+        """The opened run's previous chart."""
+        return self._charting(self.charts.next_chart(-1))
+
+    def chart_right(self) -> TableView:
+        """The opened run's next chart."""
+        return self._charting(self.charts.next_chart(1))
+
+    def all_charts(self) -> TableView:
+        """Every chart of the opened run at once, or one at a time again."""
+        return self._charting(self.charts.toggle_every())
+
+    def smooth(self) -> TableView:
+        """The next smoothing of the charts (off, then stronger, then off again)."""
+        return self._charting(self.charts.next_smoothing())
+
+    def overlay(self) -> TableView:
+        """Every run on the opened run's charts, or the run alone again."""
+        return self._charting(self.charts.toggle_overlay())
+
+    def _charting(self, charts: ChartView) -> TableView:
+        """The charts changed, in a run's detail; elsewhere the key does nothing."""
+        return replace(self, charts=charts) if self.mode is Mode.DETAIL else self
 
     def help(self) -> TableView:
         """The list of keys; ? or Esc goes back to where it was opened."""
