@@ -18,7 +18,11 @@ from value_diag.environment import Environment
 def memory_env(**kwargs: object) -> tuple[Environment, io.StringIO, io.StringIO]:
     out, err = io.StringIO(), io.StringIO()
     env = Environment(
-        stdin=io.StringIO(), stdout=out, stderr=err, environ=clean_env(), **kwargs  # type: ignore[arg-type]
+        stdin=io.StringIO(),
+        stdout=out,
+        stderr=err,
+        environ=clean_env(),
+        **kwargs,  # type: ignore[arg-type]
     )
     return env, out, err
 
