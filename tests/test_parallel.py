@@ -159,6 +159,8 @@ def test_a_part_that_fails_names_the_file_and_the_reason(
         yield from real(fd, start, end)
 
     monkeypatch.setattr(scan, "read_range", failing_after_the_first_part)
+    # Forked readers, which share the patch, also where other tests left threads running.
+    monkeypatch.setattr(scan, "_alone", lambda: True)
     with pytest.raises(ReadError) as caught:
         fold_path(str(path), NOW, parts=2)
     assert str(caught.value) == f"cannot read {path}: read failed: {os.strerror(errno.EIO)}"
