@@ -17,6 +17,7 @@ would.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
 HOOK_SECTION: Final = "README.md#where-the-three-inputs-are-in-your-trainer"
@@ -44,3 +45,21 @@ def step_of(raw: object) -> int | None:
     if value is None or not math.isfinite(value) or value != int(value) or value < 0:
         return None
     return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What a format can give the panel, for a reader to say plainly what it cannot.
+
+    Attributes:
+        name: the format, as a person would name it.
+        fills: the names of ``schema`` a line of it can hold (CRITIC_FIELDS, FIT_FIELDS);
+            none of these sources gives the nine VALUE_FIELDS.
+        carried: other names a line may hold, for reference; the panel does not read them.
+        hook: one line saying what would give the nine (the README section HOOK_SECTION).
+    """
+
+    name: str
+    fills: frozenset[str]
+    carried: frozenset[str]
+    hook: str

@@ -27,13 +27,19 @@ from __future__ import annotations
 import json
 from typing import Final
 
-from value_diag.ingest.foreign import Line, number, step_of
+from value_diag.ingest.foreign import Line, Source, number, step_of
 
 ALL_MODULES: Final = "__all_modules__"
 STEP_KEYS: Final = ("num_env_steps_sampled_lifetime", "timesteps_total")
 """The step, in the order looked for: the new API stack's name, then the old one's."""
 METRICS: Final = {"vf_explained_var": "explained_variance", "vf_loss": "value_loss"}
 """RLlib's name -> the name of a flat line."""
+SOURCE: Final = Source(
+    name="Ray Tune result.json (RLlib)",
+    fills=frozenset({"explained_variance"}),
+    carried=frozenset({"value_loss", "training_iteration"}),
+    hook="ValueDiagnostics after the GAE learner connector (value_diag.integrations.rllib)",
+)
 
 
 def _stats(result: dict[str, object]) -> dict[str, dict[str, object]]:

@@ -28,7 +28,7 @@ import io
 import math
 from typing import Final
 
-from value_diag.ingest.foreign import Line, number, step_of
+from value_diag.ingest.foreign import Line, Source, number, step_of
 
 STEP: Final = "time/total_timesteps"
 ITERATIONS: Final = "time/iterations"
@@ -37,6 +37,13 @@ COLUMNS: Final = {
     "train/value_loss": "value_loss",
 }
 """SB3's column -> the name of a flat line."""
+SOURCE: Final = Source(
+    name="Stable-Baselines3 progress.csv",
+    fills=frozenset({"explained_variance"}),
+    carried=frozenset({"value_loss"}),
+    hook="callback=ValueDiagnosticsCallback('run.jsonl') in model.learn "
+    "(value_diag.integrations.sb3)",
+)
 
 
 def _cell(row: dict[str, str | None], key: str) -> float | None:

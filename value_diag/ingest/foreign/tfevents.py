@@ -35,8 +35,9 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Final
 
-from value_diag.ingest.foreign import Line
+from value_diag.ingest.foreign import Line, Source
 from value_diag.ingest.foreign.verl_file import KEYS as VERL_KEYS
+from value_diag.ingest.foreign.verl_file import SOURCE as VERL
 
 EXTRA: Final = "tensorboard"
 """The extra that brings the event schema: ``pip install 'value-diag[tensorboard]'``."""
@@ -51,6 +52,13 @@ TAGS: Final = {
     **VERL_KEYS,
 }
 """Tags written at the step they describe (CleanRL, verl)."""
+SOURCE: Final = Source(
+    name="TensorBoard event file",
+    fills=VERL.fills,  # verl's tags; SB3's and CleanRL's give explained_variance alone
+    carried=VERL.carried | {"value_loss"},
+    hook="SB3: ValueDiagnosticsCallback; CleanRL: telemetry.log(compute_value_metrics("
+    "b_values, b_returns, deltas), step=global_step); verl: ValueDiagnostics",
+)
 
 _HEADER: Final = struct.Struct("<QI")
 _CRC: Final = 4

@@ -24,7 +24,7 @@ from typing import Final
 
 import orjson
 
-from value_diag.ingest.foreign import Line, number, step_of
+from value_diag.ingest.foreign import Line, Source, number, step_of
 
 KEYS: Final = {
     "critic/vf_explained_var": "explained_variance",
@@ -36,6 +36,14 @@ KEYS: Final = {
     "critic/returns/min": "return_min",
 }
 """verl's metric name -> the name of a flat line."""
+CARRIED: Final = frozenset({"return_max", "return_min"})
+SOURCE: Final = Source(
+    name="verl file logger",
+    fills=frozenset(KEYS.values()) - CARRIED,
+    carried=CARRIED,
+    hook="ValueDiagnostics after compute_advantage in RayPPOTrainer.fit() "
+    "(value_diag.integrations.verl)",
+)
 
 
 def from_metrics(step: int, data: dict[str, object]) -> Line | None:
