@@ -11,7 +11,7 @@ import pytest
 from conftest import run_cli
 from needs import need
 
-from value_diag.ingest.foreign import Line, Source, ray_tune, sb3_csv, tfevents, verl_file
+from value_diag.ingest.foreign import FlatLine, Source, ray_tune, sb3_csv, tfevents, verl_file
 from value_diag.schema import CRITIC_FIELDS, FIT_FIELDS, VALUE_FIELDS
 
 SB3_CSV = (
@@ -47,7 +47,7 @@ def _tensorboard(folder: Path) -> bytes:
     return path.read_bytes()
 
 
-def _once(tmp_path: Path, lines: list[Line]) -> dict[str, Any]:
+def _once(tmp_path: Path, lines: list[FlatLine]) -> dict[str, Any]:
     path = tmp_path / "run.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     proc = run_cli(["once", str(path), "--critic", "--format", "json"])
@@ -67,7 +67,7 @@ def _once(tmp_path: Path, lines: list[Line]) -> dict[str, Any]:
     ids=["sb3_csv", "verl_file", "ray_tune", "tfevents"],
 )
 def test_read_by_value_diag(tmp_path: Path, source: Source, read: Any, ev: float) -> None:
-    lines: list[Line] = read(tmp_path)
+    lines: list[FlatLine] = read(tmp_path)
     assert lines
     for line in lines:
         assert set(line) <= {"step"} | source.fills | source.carried

@@ -23,7 +23,7 @@ from typing import Final
 HOOK_SECTION: Final = "README.md#where-the-three-inputs-are-in-your-trainer"
 """Where the README shows, per trainer, the hook that logs the nine metrics."""
 
-Line = dict[str, float | int]
+FlatLine = dict[str, float | int]
 """One flat line: ``step`` (an int) and the metrics a source logged for that update."""
 
 

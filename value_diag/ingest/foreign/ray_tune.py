@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from typing import Final
 
-from value_diag.ingest.foreign import Line, Source, number, step_of
+from value_diag.ingest.foreign import FlatLine, Source, number, step_of
 
 ALL_MODULES: Final = "__all_modules__"
 STEP_KEYS: Final = ("num_env_steps_sampled_lifetime", "timesteps_total")
@@ -60,14 +60,14 @@ def _stats(result: dict[str, object]) -> dict[str, dict[str, object]]:
     return found
 
 
-def read_result_json(text: str) -> dict[str, list[Line]]:
+def read_result_json(text: str) -> dict[str, list[FlatLine]]:
     """Each module's flat lines from a ``result.json``, in the order written.
 
     Args:
         text: the file's text. A line that is not a JSON object with a whole step, and a
             last line without its newline (still being written), are skipped.
     """
-    runs: dict[str, list[Line]] = {}
+    runs: dict[str, list[FlatLine]] = {}
     complete = text[: text.rfind("\n") + 1]
     for raw in complete.splitlines():
         try:
@@ -85,7 +85,7 @@ def read_result_json(text: str) -> dict[str, list[Line]]:
             kept = {name: value for name, value in metrics.items() if value is not None}
             if not kept:
                 continue
-            line: Line = {"step": step}
+            line: FlatLine = {"step": step}
             if iteration is not None:
                 line["training_iteration"] = iteration
             runs.setdefault(module, []).append({**line, **kept})

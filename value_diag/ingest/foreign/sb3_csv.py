@@ -28,7 +28,7 @@ import io
 import math
 from typing import Final
 
-from value_diag.ingest.foreign import Line, Source, number, step_of
+from value_diag.ingest.foreign import FlatLine, Source, number, step_of
 
 STEP: Final = "time/total_timesteps"
 ITERATIONS: Final = "time/iterations"
@@ -56,7 +56,7 @@ def _cell(row: dict[str, str | None], key: str) -> float | None:
         return None
 
 
-def read_progress_csv(text: str) -> list[Line]:
+def read_progress_csv(text: str) -> list[FlatLine]:
     """The flat lines of a ``progress.csv``, each at the step of the rollout it describes.
 
     Args:
@@ -64,7 +64,7 @@ def read_progress_csv(text: str) -> list[Line]:
             its newline is not read: a row being written is left for the next read (SB3
             ends every row it writes with one).
     """
-    lines: list[Line] = []
+    lines: list[FlatLine] = []
     rows = list(csv.DictReader(io.StringIO(text)))
     if rows and not text.endswith("\n"):
         rows.pop()

@@ -35,7 +35,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Final
 
-from value_diag.ingest.foreign import Line, Source
+from value_diag.ingest.foreign import FlatLine, Source
 from value_diag.ingest.foreign.verl_file import KEYS as VERL_KEYS
 from value_diag.ingest.foreign.verl_file import SOURCE as VERL
 
@@ -179,7 +179,7 @@ def scalars(records: tuple[bytes, ...]) -> list[tuple[str, int, float]]:
     return found
 
 
-def read_events(data: bytes, rollout_steps: int | None = None) -> list[Line]:
+def read_events(data: bytes, rollout_steps: int | None = None) -> list[FlatLine]:
     """The flat lines of an event file's bytes, one per step, in the order first written.
 
     Args:
@@ -192,7 +192,7 @@ def read_events(data: bytes, rollout_steps: int | None = None) -> list[Line]:
     """
     found = scalars(split_records(data).records)
     steps = sorted({step for _, step, _ in found})
-    lines: dict[int, Line] = {}
+    lines: dict[int, FlatLine] = {}
     for tag, step, value in found:
         if tag in LAGGED:
             name = LAGGED[tag]

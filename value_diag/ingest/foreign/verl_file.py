@@ -24,7 +24,7 @@ from typing import Final
 
 import orjson
 
-from value_diag.ingest.foreign import Line, Source, number, step_of
+from value_diag.ingest.foreign import FlatLine, Source, number, step_of
 
 KEYS: Final = {
     "critic/vf_explained_var": "explained_variance",
@@ -46,14 +46,14 @@ SOURCE: Final = Source(
 )
 
 
-def from_metrics(step: int, data: dict[str, object]) -> Line | None:
+def from_metrics(step: int, data: dict[str, object]) -> FlatLine | None:
     """One step's metrics (verl's names) as a flat line; None when it has none of KEYS."""
     metrics = {name: number(data.get(key)) for key, name in KEYS.items()}
     kept = {name: value for name, value in metrics.items() if value is not None}
     return {"step": step, **kept} if kept else None
 
 
-def read_verl_jsonl(text: bytes) -> list[Line]:
+def read_verl_jsonl(text: bytes) -> list[FlatLine]:
     """The flat lines of a verl file logger's output, one per step that logged the critic.
 
     Args:
@@ -61,7 +61,7 @@ def read_verl_jsonl(text: bytes) -> list[Line]:
             ``step``, no ``data`` object) is skipped, as is a last line without its newline
             (still being written).
     """
-    lines: list[Line] = []
+    lines: list[FlatLine] = []
     complete = text[: text.rfind(b"\n") + 1]
     for raw in complete.splitlines():
         try:
