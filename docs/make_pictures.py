@@ -1,4 +1,5 @@
-"""Regenerates docs/watch.svg, the README's picture of the panel, from the real console script.
+"""Regenerates docs/watch.svg and docs/detail.svg, the README's pictures of the panel and of a
+run's detail with its charts, from the real console script.
 
 The picture is the bordered panel as value-diag draws it on a terminal, 45 updates into the
 bundled collapsing run (its first lines, copied to ``run.jsonl`` in a temporary directory):
@@ -8,10 +9,15 @@ lines show the slide against their warning lines. ``value-diag once --trend`` ru
 pseudo-terminal, so it draws exactly what a terminal shows, and Rich turns that output into
 an SVG. ``once`` shows no clock, so every run writes the same bytes.
 
+docs/detail.svg is ``value-diag watch run.jsonl`` on a pseudo-terminal of DETAIL_SIZE with
+the whole collapsing run, after Enter opened its detail: the panel, then the V-Corr chart
+with its thresholds and the updates where its level changed. The screen is read back
+through pyte, its age drawn as 0s.
+
 Run from anywhere, with value-diag installed::
 
-    python docs/make_pictures.py            # rewrites docs/watch.svg
-    python docs/make_pictures.py --out DIR  # writes DIR/watch.svg instead
+    python docs/make_pictures.py            # rewrites docs/watch.svg and docs/detail.svg
+    python docs/make_pictures.py --out DIR  # writes them into DIR instead
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import termios
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
@@ -48,6 +55,12 @@ sparklines go under the five lines."""
 ARGS = ("once", "run.jsonl", "--trend", "--no-config")
 TITLE = "value-diag watch run.jsonl --trend"
 TIMEOUT_S = 60.0
+DETAIL_PICTURE = "detail.svg"
+DETAIL_SIZE = (100, 38)
+"""The terminal of the detail's picture: columns, rows."""
+DETAIL_TITLE = "value-diag watch run.jsonl, Enter"
+QUIET_S = 0.5
+"""How long the terminal must be quiet for a redraw to count as complete (s)."""
 DROPPED_VARS = frozenset(
     {"FORCE_COLOR", "NO_COLOR", "CLICOLOR_FORCE", "COLORTERM", "TERM", "COLUMNS", "LINES"}
     | {"LC_ALL", "LC_CTYPE", "LANG"}
@@ -128,9 +141,9 @@ def panel_ansi(sample: Path = SAMPLE, lines: int = SAMPLE_LINES) -> str:
     return "\n".join(rows[: end + 1]) + "\n"
 
 
-def to_svg(ansi: str, title: str = TITLE) -> str:
+def to_svg(ansi: str | Text, title: str = TITLE) -> str:
     """Terminal output as an SVG picture exactly as wide as its widest line."""
-    text = Text.from_ansi(ansi.rstrip("\n"))
+    text = Text.from_ansi(ansi.rstrip("\n")) if isinstance(ansi, str) else ansi
     width = max(line.cell_len for line in text.split("\n"))
     console = Console(
         record=True,
@@ -144,12 +157,119 @@ def to_svg(ansi: str, title: str = TITLE) -> str:
     return console.export_svg(title=title)
 
 
+def detail_text(sample: Path = SAMPLE) -> Text:
+    """The live view's screen after Enter opened the run's detail, with its colours."""
+    import pyte
+
+    columns, rows = DETAIL_SIZE
+    screen = pyte.Screen(columns, rows)
+    stream = pyte.ByteStream(screen)
+    with tempfile.TemporaryDirectory(prefix="value-diag-pictures-") as tmp:
+        shutil.copy(sample, Path(tmp) / "run.jsonl")
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        try:
+            child = subprocess.Popen(
+                [*console_script(), "watch", "run.jsonl", "--no-config"],
+                cwd=tmp,
+                env=terminal_env(),
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+            )
+        finally:
+            os.close(slave)
+        try:
+            _feed_until(master, stream, screen, "VALUE DIAGNOSTICS")
+            os.write(master, b"\r")
+            _feed_until(master, stream, screen, "Esc back")
+            os.write(master, b"q")
+            _drain(master, child)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            os.close(master)
+    return _screen_text(screen)
+
+
+def _feed_until(master: int, stream: Any, screen: Any, needle: str) -> None:
+    """Reads the terminal into pyte until ``needle`` shows and nothing more has come for
+    QUIET_S (a redraw complete)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    last = time.monotonic()
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.05)
+        if ready:
+            stream.feed(os.read(master, 65536))
+            last = time.monotonic()
+        elif time.monotonic() - last >= QUIET_S and any(needle in s for s in screen.display):
+            return
+    raise RuntimeError(f"the screen never showed {needle!r}")
+
+
+def _drain(master: int, child: subprocess.Popen[bytes]) -> None:
+    """Reads what the child still writes (its last screen) until it ends."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while child.poll() is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.05)
+        if ready:
+            try:
+                os.read(master, 65536)
+            except OSError:
+                break
+    child.wait(timeout=TIMEOUT_S)
+
+
+def _screen_text(screen: Any) -> Text:
+    """A pyte screen as Rich text, its colours and bold kept, its trailing blanks cut."""
+    from rich.style import Style
+
+    out = Text()
+    lines = [screen.buffer[y] for y in range(screen.lines)]
+    while lines and not "".join(lines[-1][x].data for x in range(screen.columns)).strip():
+        lines.pop()
+    for y, line in enumerate(lines):
+        if y:
+            out.append("\n")
+        cells = [line[x] for x in range(screen.columns)]
+        x = 0
+        while x < len(cells):  # a span per run of one style, not one per cell
+            look = (cells[x].fg, cells[x].bg, cells[x].bold)
+            end = x
+            while end < len(cells) and (cells[end].fg, cells[end].bg, cells[end].bold) == look:
+                end += 1
+            style = Style(color=_colour(look[0]), bgcolor=_colour(look[1]), bold=look[2])
+            out.append("".join(c.data for c in cells[x:end]), style)
+            x = end
+    out.rstrip()
+    plain = re.sub(r"updated \d+s ago", "updated 0s ago", out.plain)
+    if plain != out.plain:  # the file was copied just before: its age is drawn as 0s
+        styled = out
+        out = Text(plain)
+        for span in styled.spans:
+            out.stylize(span.style, span.start, span.end)
+    return out
+
+
+def _colour(name: str) -> str | None:
+    """pyte's name of a colour as Rich's: "default" is none, six hex digits are #rrggbb."""
+    if name == "default":
+        return None
+    if re.fullmatch(r"[0-9a-fA-F]{6}", name):
+        return f"#{name}"
+    if name.startswith("bright") and not name.startswith("bright_"):
+        name = "bright_" + name[len("bright") :]
+    return {"brown": "yellow", "bright_brown": "bright_yellow"}.get(name, name)
+
+
 def write_pictures(out_dir: Path = DOCS) -> list[Path]:
     """Writes every picture the docs use into ``out_dir`` and returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / PICTURE
     target.write_text(to_svg(panel_ansi()), encoding="utf-8")
-    return [target]
+    detail = out_dir / DETAIL_PICTURE
+    detail.write_text(to_svg(detail_text(), DETAIL_TITLE), encoding="utf-8")
+    return [target, detail]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

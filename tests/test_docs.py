@@ -11,19 +11,20 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from docs.make_pictures import PICTURE, write_pictures
+from docs.make_pictures import DETAIL_PICTURE, PICTURE, write_pictures
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def test_checked_in_picture_is_what_the_script_draws(tmp_path: Path) -> None:
-    (written,) = write_pictures(tmp_path)
-    assert written == tmp_path / PICTURE
-    expected = (ROOT / "docs" / PICTURE).read_text(encoding="utf-8")
-    assert written.read_text(encoding="utf-8") == expected, (
-        "docs/watch.svg is out of date: run python docs/make_pictures.py and commit it"
-    )
+def test_checked_in_pictures_are_what_the_script_draws(tmp_path: Path) -> None:
+    written = write_pictures(tmp_path)
+    assert written == [tmp_path / PICTURE, tmp_path / DETAIL_PICTURE]
+    for picture in written:
+        expected = (ROOT / "docs" / picture.name).read_text(encoding="utf-8")
+        assert picture.read_text(encoding="utf-8") == expected, (
+            f"docs/{picture.name} is out of date: run python docs/make_pictures.py and commit it"
+        )
 
 
 def _links(tokens: list[Token]) -> list[str]:
