@@ -117,6 +117,28 @@ def test_every_run_on_the_chart(tmp_path: Path, term: Any) -> None:
     assert t.finish() == 0
 
 
+def test_the_marked_runs_share_the_chart(tmp_path: Path, term: Any) -> None:
+    for i, corr in enumerate((0.9, 0.8, 0.7)):
+        write_run(tmp_path / f"seed{i}.jsonl", corr=corr)
+    t = term(".", "--table")
+    t.wait_for(has("seed2"), "the table")
+    rows = t.settled(has("seed2"), "the table")
+    order = [n for s in rows for n in ("seed0", "seed1", "seed2") if n in s]
+    # Mark the last row's run, then open the first row's: o draws the two, not the third.
+    key(t, b"\x1b[F ")
+    marked = t.settled(has("●"), "a mark")
+    assert any("●" in s and order[-1] in s for s in marked)
+    key(t, b"\x1b[H\r")
+    t.settled(has(HINT), "the detail")
+    key(t, b"o")
+    screen = t.settled(has("━━ seed"), "the marked run on the chart")
+    legend = next(s for s in screen if "━━" in s)
+    assert f"━━ {order[0]}" in legend and f"━━ {order[-1]}" in legend
+    assert order[1] not in legend
+    key(t, b"q")
+    assert t.finish() == 0
+
+
 def test_the_charts_follow_the_run_as_it_grows(tmp_path: Path, term: Any) -> None:
     run = write_run(tmp_path / "run.jsonl")
     t = term("run.jsonl")

@@ -57,6 +57,7 @@ SEQUENCES: Final = {
     b"a": [Key.ALL_CHARTS],
     b"e": [Key.SMOOTH],
     b"o": [Key.OVERLAY],
+    b" ": [Key.MARK],
 }
 """Every sequence of a key of ours, and what it decodes to."""
 IGNORED: Final = [

@@ -191,8 +191,9 @@ def test_ctrl_z_gives_the_terminal_back_and_fg_the_table(table: Callable[..., Pt
         if time.monotonic() > deadline:  # a safety net, not a measure
             pytest.fail("Ctrl-Z did not stop the watch")
         time.sleep(0.05)
-    with term.changed:
-        assert not term.screen.in_alt, "stopped: the normal screen is back"
+    # What it wrote before it stopped reaches the screen through the reader thread:
+    # waited for, not raced (a loaded machine runs that thread late).
+    term.wait_for(lambda _: not term.screen.in_alt, "stopped: the normal screen back")
     assert _line_editing(term), "stopped: echo and line editing are back"
     os.kill(term.popen.pid, signal.SIGCONT)
     term.settled(lambda s: term.screen.in_alt and any("64 runs" in r for r in s), "fg")

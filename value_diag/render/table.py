@@ -69,6 +69,8 @@ SHORT_BUCKET: Final = {
 LIVE_ALWAYS: Final = (STATUS, WHY, AGE, STEP)
 """The columns the live table shows at any width, after the run name, in this order: on
 a screen too narrow even for them, the line is cut at its end."""
+MARKED: Final = "bold cyan"
+"""The mark of a run marked to share the opened run's charts."""
 MIN_RUN_TINY: Final = 4
 """Cells a run name keeps on a screen too narrow for the columns of LIVE_ALWAYS."""
 
@@ -119,7 +121,8 @@ def table_lines(view: TableView, renderer: Renderer, width: int) -> list[Text]:
             out.append(more(win.above, 0))
         selected = view.index()
         for i in range(win.first, win.first + win.shown):
-            out.append(cols.row(i, i == selected, width, renderer.ascii_only))
+            marked = order[i].name in view.marked
+            out.append(cols.row(i, i == selected, width, renderer.ascii_only, marked))
         if win.below:
             out.append(more(0, win.below))
     if footer:
@@ -206,8 +209,11 @@ class Grid:
         """The line of column labels."""
         return self._line(lambda column: (heading(column.label, self.ascii_only), "bold"))
 
-    def row(self, i: int, selected: bool, width: int, ascii_only: bool) -> Text:
-        """Row ``i``'s line; the selected one reversed across the ``width`` of the screen.
+    def row(
+        self, i: int, selected: bool, width: int, ascii_only: bool, marked: bool = False
+    ) -> Text:
+        """Row ``i``'s line; the selected one reversed across the ``width`` of the screen;
+        a marked one (Space) with a mark in its first cell.
 
         Run names and capped cells too long for their column lose their middle.
         """
@@ -218,6 +224,9 @@ class Grid:
             return fitted_text(column, c, widths[column.label], ascii_only), c.style
 
         out = self._line(cell)
+        if marked:  # in the pad before the run name: no column moves
+            out = Text.assemble(("*" if ascii_only else "●", MARKED), out[1:])
+            out.no_wrap, out.overflow, out.end = True, "crop", "\n"
         if selected:
             out.truncate(width, overflow="crop", pad=True)
             out.stylize("reverse")

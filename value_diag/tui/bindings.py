@@ -33,6 +33,7 @@ class Key(StrEnum):
     ALL_CHARTS = "a"
     SMOOTH = "e"
     OVERLAY = "o"
+    MARK = "space"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +130,15 @@ BINDINGS: Final = (
         (Press(Key.SMOOTH, plain=b"e", action="smooth"),),
     ),
     Binding(
+        "Space",
+        "mark the run, for o",
+        "marks a run",
+        (Press(Key.MARK, plain=b" ", action="mark"),),
+    ),
+    Binding(
         "o",
-        "every run on the chart, or the run alone",
-        "draws every run on them",
+        "the marked runs (or the next ones) on the chart too",
+        "draws them on its charts",
         (Press(Key.OVERLAY, plain=b"o", action="overlay"),),
     ),
     Binding("Esc", "back", "goes back", (Press(Key.ESC, action="esc"),)),

@@ -256,8 +256,8 @@ class LiveSink:
             self._live.update(self._last, refresh=True)
 
     def _charted(self) -> list[Charted]:
-        """The runs the opened run's charts draw: it, then (every run on its charts) the
-        next ones in the table's order, MAX_OVERLAY in all."""
+        """The runs the opened run's charts draw: it, then (o) the runs marked, or none
+        being marked the next ones in the table's order, MAX_OVERLAY in all."""
         from value_diag.render.chartview import Charted
         from value_diag.render.detail import MAX_OVERLAY
         from value_diag.render.sanitize import clean_name
@@ -269,8 +269,9 @@ class LiveSink:
             return []
         order = self.view.order()
         if self.view.charts.overlay:
+            marked = [r for r in order if r.name in self.view.marked and r is not run]
             at = order.index(run)
-            runs = [run, *(order[at + 1 :] + order[:at])][:MAX_OVERLAY]
+            runs = [run, *(marked or order[at + 1 :] + order[:at])][:MAX_OVERLAY]
         else:
             runs = [run]
         read = self._history or series_of

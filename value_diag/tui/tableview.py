@@ -111,6 +111,8 @@ class TableView:
     height: int = 24
     charts: ChartView = field(default_factory=ChartView)
     """What the opened run's charts show (its detail's keys change it)."""
+    marked: frozenset[str] = frozenset()
+    """The runs marked (by name) to share the opened run's charts."""
 
     def order(self) -> list[Run]:
         """The runs as the table lists them."""
@@ -239,6 +241,13 @@ class TableView:
     def overlay(self) -> TableView:
         """Every run on the opened run's charts, or the run alone again."""
         return self._charting(self.charts.toggle_overlay())
+
+    def mark(self) -> TableView:
+        """Marks the selected run to share the opened run's charts, or unmarks it."""
+        run = self.current()
+        if run is None:
+            return self
+        return replace(self, marked=self.marked ^ {run.name}, selected=run.name)
 
     def _charting(self, charts: ChartView) -> TableView:
         """The charts changed, in a run's detail; elsewhere the key does nothing."""
