@@ -14,7 +14,8 @@ from value_diag.frame import Frame
 from value_diag.ingest.parallel import read_path
 from value_diag.options import CHART_UPDATES
 from value_diag.render.chartview import Charted, charts_of
-from value_diag.render.detail import CELL_H, CELL_W, MIN_CHART_H, SMOOTHING, ChartView, charts_area
+from value_diag.render.detail import CELL_H, CELL_W, MIN_CHART_H, charts_area
+from value_diag.render.picked import SMOOTHING, ChartView
 from value_diag.render.series import series_of
 
 

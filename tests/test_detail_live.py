@@ -167,3 +167,25 @@ def test_the_detail_fits_every_terminal(cols: int, rows: int, tmp_path: Path, te
         assert all(not s.strip() for s in screen[hint + 1 :])
     key(t, b"q")
     assert t.finish() == 0
+
+
+def test_watch_starts_without_the_chart_code() -> None:
+    """What only an opened run draws is loaded when a run opens, not at watch's start."""
+    import subprocess
+    import sys
+
+    from conftest import clean_env
+
+    probe = (
+        "import sys\n"
+        "import value_diag.commands.watch, value_diag.follow.loop, value_diag.tui.live\n"
+        "import value_diag.render.table, value_diag.cli.commands\n"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, env=clean_env(), timeout=60, check=True
+    ).stdout.decode()
+    loaded = set(out.split())
+    chart_code = {f"value_diag.render.{m}" for m in ("chart", "chartview", "series", "detail")}
+    assert "value_diag.tui.live" in loaded
+    assert loaded.isdisjoint(chart_code), sorted(loaded & chart_code)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from value_diag.commands.framing import runs_of
 from value_diag.errors import ReadError
@@ -22,7 +22,9 @@ from value_diag.ingest.files import STDIN
 from value_diag.ingest.fold import FileState
 from value_diag.ingest.urls import is_url
 from value_diag.options import CHART_UPDATES
-from value_diag.render.series import Series, series_of
+
+if TYPE_CHECKING:
+    from value_diag.render.series import Series
 
 REFRESH_S: Final = 2.0
 """Least time between two reads of one run's history while it gets new updates (s)."""
@@ -59,6 +61,8 @@ class Histories:
         updates = frame.state.updates
         if last is not None and (last.updates == updates or now - last.at < REFRESH_S):
             return last.series
+        from value_diag.render.series import series_of  # the chart code: once a run opens
+
         whole = self._whole(frame)
         series = series_of(whole if whole is not None else frame)
         self._read[frame.source] = _Read(updates, now, series)

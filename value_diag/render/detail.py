@@ -10,7 +10,6 @@ the same points as `once --chart` and the report.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import Final
 
 from rich.text import Text
@@ -18,9 +17,8 @@ from rich.text import Text
 from value_diag.render.chart import ASCII, TRACE_STYLES, UNICODE
 from value_diag.render.chartview import Charted, charts_of, draw_chart
 from value_diag.render.guides import Chart
+from value_diag.render.picked import ChartView
 
-SMOOTHING: Final = (0.0, 0.6, 0.9)
-"""The smoothing weights a key steps through (0: the values as logged)."""
 CELL_W: Final = 40
 CELL_H: Final = 10
 """The smallest chart of the small multiples: its width and height in cells."""
@@ -30,39 +28,6 @@ MAX_OVERLAY: Final = len(TRACE_STYLES)
 """Runs on one chart at most (the opened one and the next in the table): one colour each."""
 MIN_CHART_H: Final = 6
 """Lines a chart needs at least; with fewer left under the panel, the charts say so."""
-
-
-@dataclass(frozen=True, slots=True)
-class ChartView:
-    """What the detail's charts show.
-
-    ``chart``: the index of the chart shown alone, among those the runs have points for
-    (kept in range as they change); ``every``: all of them as small multiples instead;
-    ``smoothing``: an index into SMOOTHING; ``overlay``: every run of the table on the
-    chart (else the opened run alone).
-    """
-
-    chart: int = 0
-    every: bool = False
-    smoothing: int = 0
-    overlay: bool = False
-
-    def next_chart(self, step: int) -> ChartView:
-        """The next (1) or previous (-1) chart alone; the index wraps in ``charts_area``."""
-        return replace(self, chart=self.chart + step, every=False)
-
-    def toggle_every(self) -> ChartView:
-        return replace(self, every=not self.every)
-
-    def next_smoothing(self) -> ChartView:
-        return replace(self, smoothing=(self.smoothing + 1) % len(SMOOTHING))
-
-    def toggle_overlay(self) -> ChartView:
-        return replace(self, overlay=not self.overlay)
-
-    @property
-    def weight(self) -> float:
-        return SMOOTHING[self.smoothing % len(SMOOTHING)]
 
 
 def charts_area(

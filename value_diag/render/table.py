@@ -40,7 +40,6 @@ from value_diag.render.compare import (
     squeeze,
     why_cell,
 )
-from value_diag.render.detail import ChartView, charts_area
 from value_diag.render.frames import count
 from value_diag.render.runs import SORT_WORDS, Bucket, Run
 from value_diag.render.sanitize import clean_name
@@ -56,6 +55,7 @@ if TYPE_CHECKING:
     from value_diag.frame import Frame
     from value_diag.render.chartview import Charted
     from value_diag.render.frames import Renderer
+    from value_diag.render.picked import ChartView
 
 COUNTED: Final = (Bucket.CRITICAL, Bucket.WARNING, Bucket.STALE, Bucket.WAITING)
 """The buckets the header counts, when there are any, after the number of runs."""
@@ -378,6 +378,8 @@ class Detailed:
         room = self.height - 1 if self.height > 1 else self.height
         lines = console.render_lines(self.panel, options.update(width=self.width, height=None))
         lines = lines[:room]
+        from value_diag.render.detail import charts_area
+
         opened, *others = self.charted
         drawn = charts_area(
             self.charts, opened, others, self.width, room - len(lines), self.ascii_only

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
-from value_diag.render.detail import ChartView
+from value_diag.render.picked import ChartView
 from value_diag.render.runs import Run, Sort, ordered
 from value_diag.tui.bindings import ACTIONS, Key
 
