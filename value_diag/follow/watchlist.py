@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from value_diag.commands.paths import once_each, pick
 from value_diag.errors import ReadError
 from value_diag.follow.follower import REMOTE_POLL_S
-from value_diag.ingest.runfiles import Kind, Target, newest
+from value_diag.ingest.runfiles import Kind, Looks, Target, newest
 from value_diag.ingest.walk import Unreadable
 
 if TYPE_CHECKING:
@@ -57,6 +57,10 @@ class Runs:
     """Each file of a directory or pattern -> the look that first saw it (0: at the start)."""
     _looks: int = 0
     """Looks for new run files so far."""
+    _trees: dict[int, Looks] = field(default_factory=dict)
+    """Each local target's looker: a directory's folders listed again only where they
+    changed since the last look (walk.Tree), so a look costs the same whatever the tree
+    holds besides the runs."""
     _current: dict[int, str] = field(default_factory=dict)
     """--latest: the index of a directory or pattern -> the file followed for it."""
     _listings: dict[int, Listing] = field(default_factory=dict)
@@ -103,7 +107,7 @@ class Runs:
 
     def _look(self, i: int, t: Target) -> list[str]:
         """A local target's files now; its unreadable folders and listing are kept."""
-        found = t.look(self.stop)
+        found = self._trees.setdefault(i, Looks(t)).look(self.stop)
         if t.grows:
             self._unreadable[i] = found.unreadable
             self._listed[i] = set(found.files)
