@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from value_diag.errors import ReadError
+from value_diag.ingest.changes import FileTail
 from value_diag.ingest.files import display_name
 from value_diag.ingest.files import reason as source_reason
 from value_diag.ingest.fold import FileState, fold_file
@@ -89,7 +90,7 @@ class Followed:
         """Whether the file's state says what it held at a first look: a remote file's is
         not until that look (on its thread) has been read through. Before, its frame is
         only a placeholder saying CONNECTING, and no frame of it is written."""
-        self.tail: Tail | Prefetched
+        self.tail: FileTail
         self._prefetched: Prefetched | None = None
         if self.remote:
             from value_diag.ingest.remote.prefetch import Prefetched
