@@ -9,12 +9,18 @@ import shutil
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings
+
+from value_diag.producer.esperlog import Mix, write
+
+if TYPE_CHECKING:
+    from servers import S3Server
 
 HYPOTHESIS_PROFILE = "VALUE_DIAG_HYPOTHESIS"
 """The environment variable naming the Hypothesis profile: ``ci`` (CI sets it) runs as
@@ -57,6 +63,17 @@ def clean_env(**extra: str) -> dict[str, str]:
     env["LANG"] = "C.UTF-8"
     env.update(extra)
     return env
+
+
+PROBE = """
+import json, sys
+from value_diag.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+"""A ``python -c`` script: runs ``value_diag.cli.main`` on its arguments, then prints the exit
+code and every module loaded to stderr as the last line (JSON)."""
 
 
 def run_cli(
@@ -191,3 +208,27 @@ def ptys() -> Iterator[Callable[..., Any]]:
     finally:
         for p in started:
             p.close()
+
+
+# --- shared by the remote tests (the servers come from the ``servers`` plugin) ---------
+
+
+@pytest.fixture
+def bucket(s3: S3Server) -> Iterator[tuple[Any, str]]:
+    """A fresh bucket on the S3 server and a client to fill it."""
+    client = s3.client()
+    name = f"runs-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    yield client, name
+
+
+@pytest.fixture(scope="module")
+def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Several MB of esper-lite telemetry: bad lines, NaN tokens, names inside strings, a
+    1 MiB foreign line in the middle, a restart after the last update, no final newline."""
+    path = tmp_path_factory.mktemp("logs") / "big.jsonl"
+    mix = Mix(bad_every=5, names_in_strings=True, restart_at_end=True, long_line=1 << 20)
+    write(path, 6 << 20, seed=11, mix=mix)
+    with path.open("ab") as f:
+        f.write(b'{"bellman_error": 77.5}')
+    return path

@@ -17,6 +17,8 @@ MODE: Final = "[Fix](https://evil.example) @org/team ``x`` | &amp; www.evil.exam
 """An image, a link, a mention, a code span, a cell break, an entity, bare links, emphasis."""
 SAFE_TAGS: Final = {"h3", "p", "strong", "em", "table", "thead", "tbody", "tr", "th", "td", "code"}
 """Everything the report itself writes; no image, link or raw HTML from the data."""
+BREAKOUT: Final = "</script><script>alert(1)</script><!--<img src=x onerror=alert(2)>"
+"""Markup that would end the report's script and open another: must stay text."""
 DATA_MARKERS: Final = ("evil", "example", "http", "www", "@", "<", "&", "[", "`", "#1", "*b*")
 
 

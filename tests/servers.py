@@ -156,6 +156,16 @@ class ServerProcess:
         return self.answers()
 
 
+class PythonHttpServer(ServerProcess):
+    """``python -m http.server``: answers every GET with the whole file (200), Range or not."""
+
+    name = "python -m http.server"
+    probe = "/tiny.jsonl"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(self.port)]
+
+
 class S3Server(ServerProcess):
     """moto's standalone S3 server, a subprocess; every request it gets is recorded.
 

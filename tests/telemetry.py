@@ -133,3 +133,32 @@ def metrics(**overrides: float) -> dict[str, float]:
     }
     row.update(overrides)
     return row
+
+
+COMPILE_LINE: dict[str, Any] = {
+    "compile_enabled": True,
+    "compile_backend": "inductor",
+    "compile_mode": "default",
+}
+HEALTHY: dict[str, Any] = {
+    "v_return_correlation": 0.9,
+    "td_error_mean": 1.0,
+    "td_error_std": 2.0,
+    "bellman_error": 3.0,
+    "return_p10": 1.0,
+    "return_p50": 5.0,
+    "return_p90": 10.0,
+    "return_variance": 20.0,
+    "return_skewness": 0.1,
+}
+"""Nine metrics all in their healthy range: status ok (warning/critical via bellman_error)."""
+
+
+def line(obj: dict[str, Any]) -> str:
+    """One telemetry line, with its newline."""
+    return json.dumps(obj) + "\n"
+
+
+def healthy(bellman: float, **extra: Any) -> str:
+    """A flat line with healthy metrics and the given Bellman error."""
+    return line({**HEALTHY, "bellman_error": bellman, **extra})

@@ -19,9 +19,9 @@ from typing import Any, Final
 
 import pytest
 from conftest import run_cli
+from remote_runs import NOW, same
 from servers import AZURITE_ACCOUNT, OUTAGE_S, AzuriteServer, GcsServer
-from test_cli_watch import healthy
-from test_remote import NOW, big_log, same  # noqa: F401  (big_log is a fixture)
+from telemetry import healthy
 
 from value_diag.ingest.parallel import read_path
 from value_diag.ingest.remote import read_remote, whole
@@ -175,7 +175,7 @@ def test_watch_shows_a_read_error_and_recovers(store: Store, tmp_path: Path) -> 
 @pytest.mark.parametrize("parts", [1, 3])
 def test_a_big_object_read_in_ranged_parts_equals_the_local_file(
     store: Store,
-    big_log: Path,  # noqa: F811
+    big_log: Path,
     monkeypatch: pytest.MonkeyPatch,
     parts: int,
 ) -> None:

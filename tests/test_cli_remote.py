@@ -4,7 +4,6 @@ and the real sftp server the fixtures start on 127.0.0.1 (tests/servers.py)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -15,9 +14,9 @@ from typing import Any
 
 import pytest
 from conftest import DEADLINE, run_cli, script
+from remote_runs import env, put, sftp_put
 from servers import OUTAGE_S, BlackHole, S3Server, SftpServer
-from test_cli_watch import healthy
-from test_remote import bucket, put, sftp_put  # noqa: F401  (bucket is a fixture)
+from telemetry import healthy
 
 pytest_plugins = ("servers",)
 
@@ -28,12 +27,7 @@ def frames(stdout: bytes) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines()]
 
 
-def env() -> dict[str, str]:
-    """The environment the fixtures set up (endpoint, dummy keys, throwaway home)."""
-    return {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
-
-
-def test_once_reads_an_s3_prefix_as_a_sweep(s3: S3Server, bucket: tuple[Any, str]) -> None:  # noqa: F811
+def test_once_reads_an_s3_prefix_as_a_sweep(s3: S3Server, bucket: tuple[Any, str]) -> None:
     client, name = bucket
     put(client, name, "sweep/seed1/run.jsonl", healthy(3.0).encode())
     put(client, name, "sweep/seed10/run.jsonl", healthy(80.0).encode())
@@ -53,7 +47,7 @@ def test_once_reads_an_s3_prefix_as_a_sweep(s3: S3Server, bucket: tuple[Any, str
 
 def test_once_reads_a_remote_pattern_and_a_pattern_below_a_prefix(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
 ) -> None:
     client, name = bucket
     for seed in (1, 2):
@@ -68,7 +62,7 @@ def test_once_reads_a_remote_pattern_and_a_pattern_below_a_prefix(
         assert [f["name"] for f in frames(proc.stdout)] == ["telemetry_1", "telemetry_2"]
 
 
-def test_once_never_shows_credentials(s3: S3Server, bucket: tuple[Any, str]) -> None:  # noqa: F811
+def test_once_never_shows_credentials(s3: S3Server, bucket: tuple[Any, str]) -> None:
     client, name = bucket
     put(client, name, "run.jsonl", healthy(3.0).encode())
     url = f"s3://user:{SECRET}@{name}/run.jsonl?token={SECRET}"
@@ -82,7 +76,7 @@ def test_once_never_shows_credentials(s3: S3Server, bucket: tuple[Any, str]) -> 
     )
 
 
-def test_once_dates_a_remote_run_by_its_last_upload(s3: S3Server, bucket: tuple[Any, str]) -> None:  # noqa: F811
+def test_once_dates_a_remote_run_by_its_last_upload(s3: S3Server, bucket: tuple[Any, str]) -> None:
     client, name = bucket
     put(client, name, "run.jsonl", healthy(3.0).encode())
     uploaded = client.head_object(Bucket=name, Key="run.jsonl")["LastModified"].timestamp()
@@ -96,7 +90,7 @@ def test_once_dates_a_remote_run_by_its_last_upload(s3: S3Server, bucket: tuple[
 
 def test_watch_follows_uploads_and_new_runs(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
     spawn: Callable[..., Any],
 ) -> None:
     client, name = bucket
@@ -118,7 +112,7 @@ def test_watch_follows_uploads_and_new_runs(
 
 def test_watch_shows_a_read_error_and_recovers(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
     tmp_path: Path,
 ) -> None:
     """In text, the caption says the error while the server is gone, then it goes."""
@@ -140,7 +134,7 @@ def test_watch_shows_a_read_error_and_recovers(
 
 def test_watch_waits_for_a_prefix_it_cannot_list_yet(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
     tmp_path: Path,
 ) -> None:
     """A store that does not answer when watch starts is asked again, as a file that is not
@@ -227,7 +221,7 @@ def test_without_the_extra_a_url_is_one_line(url: str, extra: str, tmp_path: Pat
 
 def test_only_local_directories_are_watched_for_new_runs(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
     tmp_path: Path,
 ) -> None:
     """A remote prefix is listed again on a thread; a file-system watch of it would name a

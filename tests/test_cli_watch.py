@@ -10,64 +10,22 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import DEADLINE, clean_env
 from ptyterm import Pty
-from watching import Json, Spawn
+from telemetry import COMPILE_LINE, HEALTHY, healthy, line
+from watching import Json, Spawn, append, shown_bellman
 
 SETTLE = 0.5
 """Seconds left between two writes that must reach the watcher as separate events."""
 
 
-COMPILE_LINE: Json = {
-    "compile_enabled": True,
-    "compile_backend": "inductor",
-    "compile_mode": "default",
-}
-HEALTHY: Json = {
-    "v_return_correlation": 0.9,
-    "td_error_mean": 1.0,
-    "td_error_std": 2.0,
-    "bellman_error": 3.0,
-    "return_p10": 1.0,
-    "return_p50": 5.0,
-    "return_p90": 10.0,
-    "return_variance": 20.0,
-    "return_skewness": 0.1,
-}
-"""Nine metrics all in their healthy range: status ok (warning/critical via bellman_error)."""
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def line(obj: Json) -> str:
-    """One telemetry line, with its newline."""
-    return json.dumps(obj) + "\n"
-
-
-def healthy(bellman: float, **extra: Any) -> str:
-    """A flat line with healthy metrics and the given Bellman error."""
-    return line({**HEALTHY, "bellman_error": bellman, **extra})
-
-
-def append(path: Path, text: str | bytes) -> None:
-    """Appends in a single write(2) (a loop only if the kernel writes less)."""
-    data = text.encode() if isinstance(text, str) else text
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
 
 
 def bellman(frame: Json) -> float:
@@ -476,12 +434,6 @@ def test_fail_on_reached_by_what_the_file_already_holds(spawn: Spawn, tmp_path: 
 # --------------------------------------------------------------------------- pseudo-terminal
 
 COLS, ROWS = 100, 30
-
-
-def shown_bellman(lines: list[str]) -> list[str]:
-    """Every Bellman number on the screen, as drawn, without its alarm glyph (! or ‼), and
-    not the title's "Bellman" among the culprits."""
-    return re.findall(r"Bellman +([^\s!‼─]+)", "\n".join(lines))
 
 
 def drawn(value: str) -> Callable[[list[str]], bool]:

@@ -17,20 +17,9 @@ import pytest
 from conftest import clean_env, script
 from hostile import BACKEND, DATA_MARKERS, MODE, SAFE_TAGS, gfm, hostile_run
 from markdown_it import MarkdownIt
+from sweeps import NAMES, RUNS, sweep
 from telemetry import metrics
 
-COMPILE_LINE: Final = json.dumps(
-    {"compile_enabled": True, "compile_backend": "inductor", "compile_mode": "reduce-overhead"}
-)
-SWEEP: Final = {
-    "seed-0": metrics(),
-    "seed-1": metrics(bellman_error=80.0),  # critical
-    "seed-2": metrics(return_skewness=2.5),  # critical, through Skew alone
-    "seed-3": metrics(),
-}
-RUNS: Final = [f"runs/{seed}/run.jsonl" for seed in SWEEP]
-NAMES: Final = list(SWEEP)
-"""How the runs are shown: the directory and file name they share left out."""
 LABELS: Final = {
     "run",
     "status",
@@ -52,15 +41,6 @@ LABELS: Final = {
     "bad",
 }
 FOOTER: Final = re.compile(r"not shown at (\d+) columns: (.*)", re.S)
-
-
-def sweep(root: Path) -> list[str]:
-    """Four seeds under ``root``/runs, two of them critical; their relative paths."""
-    for seed, row in SWEEP.items():
-        run = root / "runs" / seed / "run.jsonl"
-        run.parent.mkdir(parents=True)
-        run.write_text(COMPILE_LINE + "\n" + json.dumps(row) + "\n", encoding="utf-8")
-    return RUNS
 
 
 def run_in(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES, invoke
 from ptyterm import Pty
-from test_cli_watch import append, healthy
+from telemetry import healthy
+from watching import append
 
 COLS = 100
 """The terminal's width in the live tests."""

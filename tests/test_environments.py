@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import DEADLINE, clean_env, run_cli, script
 from ptyterm import Pty
-from test_cli_watch import COMPILE_LINE, append, healthy, line
+from telemetry import COMPILE_LINE, healthy, line
+from watching import append
 
 BORDER_ROWS = ("╭", "│ V-Corr", "│ TD Mean", "│ Returns", "│ Ret σ", "│ Compile", "╰")
 ASCII_ROWS = ("+", "| V-Corr", "| TD Mean", "| Returns", "| Ret sigma", "| Compile", "+")

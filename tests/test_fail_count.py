@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import clean_env, invoke, script
-from test_compare_width import NAMES, RUNS, sweep
+from sweeps import NAMES, RUNS, sweep
 
 DYING = [NAMES[1], NAMES[2]]
 """The sweep's two critical runs, worst first (by name among equals)."""

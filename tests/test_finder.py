@@ -2,56 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
 import subprocess
 import sys
-import sysconfig
-import tempfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from conftest import SAMPLES, clean_env, script
+from finders import NEEDLES, compiled, portable, reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from telemetry import timeless
 
-from value_diag.ingest.finder import Finder, RegexFinder, count_newlines, make_finder, quoted
+from value_diag.ingest.finder import Finder, RegexFinder, count_newlines, make_finder
 from value_diag.ingest.parse import FINDER, KNOWN_NAMES
 
-compiled = pytest.importorskip("value_diag.ingest._finder", reason="the C extension is not built")
-
-NEEDLES = quoted(KNOWN_NAMES)
-SOURCE = Path(compiled.__file__).parent / "_finder.c"
-
-
-def build_portable(out: Path) -> ModuleType | None:
-    """The extension built with the vector-extension loop (aarch64's) on this machine.
-
-    None where no C compiler or source is at hand (the byte-identical answers of the
-    other loops are still checked).
-    """
-    cc = shutil.which(sysconfig.get_config_var("CC").split()[0] or "cc") or shutil.which("cc")
-    if cc is None or not SOURCE.exists():
-        return None
-    target = out / f"_finder{sysconfig.get_config_var('EXT_SUFFIX')}"
-    include = sysconfig.get_paths()["include"]
-    flags = ["-O2", "-shared", "-fPIC", "-DVALUE_DIAG_PORTABLE_VECTORS", f"-I{include}"]
-    subprocess.run(
-        [cc, *flags, str(SOURCE), "-o", str(target)],
-        check=True,
-        capture_output=True,
-    )
-    spec = importlib.util.spec_from_file_location("_finder", target)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-portable = build_portable(Path(tempfile.mkdtemp(prefix="value-diag-finder-")))
 FINDERS: dict[str, Finder] = {
     "vector": compiled.Finder(NEEDLES),
     "bytewise": compiled.Finder(NEEDLES, simd=False),
@@ -67,13 +32,6 @@ def test_the_portable_vector_loop_is_the_one_tested() -> None:
     assert portable.VECTORS == "vector extensions"
     assert portable.Finder(NEEDLES).simd
     assert compiled.VECTORS in ("sse2", "vector extensions", "none")
-
-
-def reference(data: bytes, pos: int, end: int, needles: tuple[bytes, ...]) -> int:
-    """The leftmost needle wholly inside data[pos:end], by bytes.find (re's clamping)."""
-    pos, end = max(pos, 0), max(min(end, len(data)), 0)
-    hits = [data.find(n, pos, end) for n in needles]
-    return min((h for h in hits if h >= 0), default=-1)
 
 
 # Text made of what matters: names, their parts, quotes, newlines, JSON noise.

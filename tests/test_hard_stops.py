@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import DEADLINE, clean_env, run_cli, script
 from ptyterm import Pty
-from test_cli_watch import append, healthy
-from watching import Spawn, Watch
+from telemetry import healthy
+from watching import Spawn, Watch, append
 
 DENSE_LINE = b'{"td_error_mean":1.5,"bellman_error":2.5}\n'
 """The shortest useful record: a file of these is the slowest to fold per byte."""

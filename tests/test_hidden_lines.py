@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from conftest import invoke
+from finders import NEEDLES, compiled, portable, reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_finder import NEEDLES, compiled, portable, reference
 
 from value_diag.ingest.finder import ESCAPE, Finder, RegexFinder
 from value_diag.ingest.parse import KNOWN_NAMES

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from ptyterm import Pty
-from test_cli_watch import healthy
+from telemetry import healthy
 
 from value_diag.tui.keys import MAX_STRING, decode, flush
 from value_diag.tui.tableview import Key

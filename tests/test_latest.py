@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from conftest import invoke
-from test_cli_watch import append, healthy
-from watching import Spawn
+from telemetry import healthy
+from watching import Spawn, append
 
 from value_diag.ingest.runfiles import born, newest
 

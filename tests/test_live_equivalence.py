@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from conftest import DEADLINE, clean_env, script
 from telemetry import timeless
-from test_cli_watch import append as append_bytes
 from watching import Watch
+from watching import append as append_bytes
 
 from value_diag.schema import VALUE_FIELDS
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import DEADLINE, clean_env, invoke, script
 from ptyterm import Pty
-from test_cli_watch import healthy
+from telemetry import healthy
 
 COMMANDS = ["once", "watch"]
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli_watch import COMPILE_LINE, append, healthy, line
-from watching import Spawn, Watch
+from telemetry import COMPILE_LINE, healthy, line
+from watching import Spawn, Watch, append
 
 from value_diag.follow.follower import Followed
 from value_diag.ingest.parallel import fold_path

@@ -14,13 +14,14 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
 from conftest import DEADLINE
+from remote_runs import NOW, put, same, sftp_put
 from servers import SFTP_HOST, BlackHole, S3Server, SftpServer, free_port
 
 from value_diag.errors import ReadError
@@ -40,11 +41,9 @@ from value_diag.ingest.remote import (
 from value_diag.ingest.remote.backends import Remote
 from value_diag.ingest.remote.reasons import RemoteFailure
 from value_diag.ingest.remote.tail import OVERLAP
-from value_diag.producer.esperlog import Mix, write
 
 pytest_plugins = ("servers",)
 
-NOW = 1_000.0
 LINE = b'{"step": %d, "bellman_error": %d.5, "td_error_mean": 0.25}\n'
 
 
@@ -54,29 +53,6 @@ def lines(first: int, count: int) -> bytes:
 
 def read_all(tail: RemoteTail) -> bytes:
     return b"".join(tail.read())
-
-
-@pytest.fixture
-def bucket(s3: S3Server) -> Iterator[tuple[Any, str]]:
-    """A fresh bucket on the S3 server and a client to fill it."""
-    client = s3.client()
-    name = f"runs-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=name)
-    yield client, name
-
-
-def put(client: Any, bucket: str, key: str, data: bytes, public: bool = False) -> None:
-    """Uploads an object (readable by anyone over plain HTTP if ``public``)."""
-    acl = {"ACL": "public-read"} if public else {}
-    client.put_object(Bucket=bucket, Key=key, Body=data, **acl)
-
-
-def sftp_put(server: SftpServer, path: str, data: bytes) -> Path:
-    """Writes a file where the sftp server serves ``/path``; the local file returned."""
-    local = server.root / path.lstrip("/")
-    local.parent.mkdir(parents=True, exist_ok=True)
-    local.write_bytes(data)
-    return local
 
 
 # --- following an S3 object -------------------------------------------------------------
@@ -309,23 +285,6 @@ def test_sftp_list_runs_of_a_directory_finds_nested_runs(sftp: SftpServer) -> No
 
 
 # --- whole files --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Several MB of esper-lite telemetry: bad lines, NaN tokens, names inside strings, a
-    1 MiB foreign line in the middle, a restart after the last update, no final newline."""
-    path = tmp_path_factory.mktemp("logs") / "big.jsonl"
-    mix = Mix(bad_every=5, names_in_strings=True, restart_at_end=True, long_line=1 << 20)
-    write(path, 6 << 20, seed=11, mix=mix)
-    with path.open("ab") as f:
-        f.write(b'{"bellman_error": 77.5}')
-    return path
-
-
-def same(a: object, b: object) -> bool:
-    """Equal, NaN included (a NaN is never == another)."""
-    return repr(a) == repr(b)
 
 
 @pytest.mark.parametrize("parts", [1, 3, 8])

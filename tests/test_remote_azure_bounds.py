@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import DEADLINE, clean_env, run_cli, script
+from conftest import DEADLINE, clean_env, run_cli
+from footprint import measured, peak_of
 from needs import need
 from servers import HostileBlobs
 from telemetry import EXAMPLE, flat, timeless
@@ -63,32 +63,6 @@ def hostile(folder: Path, request: pytest.FixtureRequest) -> Iterator[HostileBlo
         server.close()
 
 
-def measured(server: HostileBlobs, *args: str) -> tuple[subprocess.CompletedProcess[bytes], int]:
-    """`value-diag ARGS` run with ``server`` as the Azure account, and the most memory it
-    held at once (bytes): run under a parent whose only child it is, which reads its peak
-    resident size."""
-    parent = (
-        "import resource, subprocess, sys\n"
-        "p = subprocess.run(sys.argv[1:], capture_output=True)\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "sys.stdout.buffer.write(p.stdout)\n"
-        "sys.stderr.buffer.write(p.stderr + b'\\npeak=%d' % peak)\n"
-        "sys.exit(p.returncode)\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", parent, *script(), *args],
-        capture_output=True,
-        env=account(server),
-        timeout=120,
-        check=False,
-    )
-    err, _, peak = proc.stderr.rpartition(b"\npeak=")
-    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout, err), int(
-        peak
-    ) * scale
-
-
 def account(server: HostileBlobs) -> dict[str, str]:
     """The environment of a user whose Azure account is ``server``."""
     env = clean_env(AZURE_STORAGE_CONNECTION_STRING=server.connection_string)
@@ -102,7 +76,7 @@ def baseline(folder: Path) -> int:
     """The peak memory of reading a three-line blob: imports, Azure's client, a session."""
     server = serve(folder, "honest")
     try:
-        proc, peak = measured(server, "once", "az://runs/tiny.jsonl")
+        proc, peak = measured("once", "az://runs/tiny.jsonl", env=account(server))
     finally:
         server.close()
     assert proc.returncode == 0, proc.stderr
@@ -131,7 +105,7 @@ def test_a_blob_endpoint_that_ignores_ranges_or_never_ends_gives_the_local_verdi
     """The last line is NaN: critical locally, and from the hostile endpoint too. Azure's
     client refused a whole blob sent for a range (no Content-Range), and read an endless
     body into memory until the call's time bound."""
-    proc, peak = measured(hostile, "once", URL, *GATE)
+    proc, peak = measured("once", URL, *GATE, env=account(hostile))
     assert verdict(proc) == local_verdict(folder / "big.jsonl"), proc.stderr
     assert peak < baseline + HEADROOM, (peak, baseline)
     if hostile.mode.startswith("endless"):  # the reader left at the size: little more sent
@@ -142,7 +116,7 @@ def test_a_blob_endpoint_that_ignores_ranges_or_never_ends_gives_the_local_verdi
 def test_a_compressed_blob_body_is_refused_not_inflated(
     hostile: HostileBlobs, baseline: int
 ) -> None:
-    proc, peak = measured(hostile, "once", URL, *GATE)
+    proc, peak = measured("once", URL, *GATE, env=account(hostile))
     assert (proc.returncode, proc.stdout) == (2, b"")
     assert proc.stderr.decode().strip() == (
         f"value-diag: error: cannot read {URL}: the server sends it compressed "
@@ -163,14 +137,3 @@ def test_watch_reads_a_blob_from_an_endpoint_that_ignores_ranges_in_bounded_memo
     once_like = {k: v for k, v in timeless(first).items() if k not in ("source", "name")}
     assert once_like == local_verdict(folder / "big.jsonl")[1][0]
     assert peak_of(w.popen.pid) < baseline + HEADROOM, (peak_of(w.popen.pid), baseline)
-
-
-def peak_of(pid: int) -> int:
-    """The most memory a running process has held at once (bytes), as Linux keeps it."""
-    status = Path(f"/proc/{pid}/status")
-    if not status.exists():
-        pytest.skip("no /proc: the peak of a running process cannot be read")
-    for line in status.read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM in /proc/PID/status")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import zlib
@@ -23,8 +22,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import DEADLINE, clean_env, run_cli, script
-from servers import STARTUP_S, ServerProcess
+from conftest import DEADLINE, run_cli
+from footprint import measured, peak_of
+from servers import STARTUP_S, PythonHttpServer
 from telemetry import EXAMPLE, flat, timeless
 
 from value_diag.ingest.remote.whole import PARTS_AT_ONCE
@@ -55,16 +55,6 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "big.jsonl").write_bytes(healthy * (BIG // len(healthy)) + _line(float("nan")))
     (root / "tiny.jsonl").write_bytes(healthy * 3)
     return root
-
-
-class PythonHttpServer(ServerProcess):
-    """``python -m http.server``: answers every GET with the whole file (200), Range or not."""
-
-    name = "python -m http.server"
-    probe = "/tiny.jsonl"
-
-    def command(self) -> list[str]:
-        return [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(self.port)]
 
 
 @pytest.fixture(scope="module")
@@ -196,31 +186,6 @@ def hostile(folder: Path, request: pytest.FixtureRequest) -> Iterator[Hostile]:
         server.close()
 
 
-def measured(*args: str) -> tuple[subprocess.CompletedProcess[bytes], int]:
-    """`value-diag ARGS` run as a user would, and the most memory it held at once (bytes):
-    run under a parent whose only child it is, which reads its peak resident size."""
-    parent = (
-        "import resource, subprocess, sys\n"
-        "p = subprocess.run(sys.argv[1:], capture_output=True)\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "sys.stdout.buffer.write(p.stdout)\n"
-        "sys.stderr.buffer.write(p.stderr + b'\\npeak=%d' % peak)\n"
-        "sys.exit(p.returncode)\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", parent, *script(), *args],
-        capture_output=True,
-        env=clean_env(),
-        timeout=120,
-        check=False,
-    )
-    err, _, peak = proc.stderr.rpartition(b"\npeak=")
-    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout, err), int(
-        peak
-    ) * scale
-
-
 @pytest.fixture(scope="module")
 def baseline(plain_server: PythonHttpServer) -> int:
     """The peak memory of reading a three-line file over HTTP: imports, a session."""
@@ -314,14 +279,3 @@ def test_watch_reads_a_file_from_a_server_that_ignores_ranges(
 def once_like(frame: dict[str, Any]) -> dict[str, Any]:
     """A watch frame as `once` would print it (no source or name, no age)."""
     return {k: v for k, v in timeless(frame).items() if k not in ("source", "name")}
-
-
-def peak_of(pid: int) -> int:
-    """The most memory a running process has held at once (bytes), as Linux keeps it."""
-    status = Path(f"/proc/{pid}/status")
-    if not status.exists():
-        pytest.skip("no /proc: the peak of a running process cannot be read")
-    for line in status.read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM in /proc/PID/status")

@@ -15,10 +15,9 @@ from typing import Any, Final
 
 import pytest
 from conftest import run_cli
+from remote_runs import env, put, sftp_put
 from servers import GcsServer, S3Server, SftpServer
-from test_cli_remote import env
-from test_cli_watch import healthy
-from test_remote import bucket, put, sftp_put  # noqa: F401  (bucket is a fixture)
+from telemetry import healthy
 from watching import Spawn
 
 pytest_plugins = ("servers",)
@@ -49,7 +48,7 @@ def refused(url: str, *args: str) -> str:
     return said.pop()
 
 
-def test_a_prefix_with_no_run_file(s3: S3Server, bucket: tuple[Any, str]) -> None:  # noqa: F811
+def test_a_prefix_with_no_run_file(s3: S3Server, bucket: tuple[Any, str]) -> None:
     client, name = bucket
     put(client, name, "sweep/seed0/run.jsonl", healthy(3.0).encode())
     put(client, name, "sweep/notes.txt", b"not a run")
@@ -67,7 +66,7 @@ def test_a_prefix_with_no_run_file(s3: S3Server, bucket: tuple[Any, str]) -> Non
     )
 
 
-def test_a_misspelt_bucket_is_named(s3: S3Server, bucket: tuple[Any, str]) -> None:  # noqa: F811
+def test_a_misspelt_bucket_is_named(s3: S3Server, bucket: tuple[Any, str]) -> None:
     client, name = bucket
     put(client, name, "sweep/seed0/run.jsonl", healthy(3.0).encode())
     typo = name + "x"
@@ -80,7 +79,7 @@ def test_a_misspelt_bucket_is_named(s3: S3Server, bucket: tuple[Any, str]) -> No
     )
 
 
-def test_an_unmatched_pattern(s3: S3Server, bucket: tuple[Any, str]) -> None:  # noqa: F811
+def test_an_unmatched_pattern(s3: S3Server, bucket: tuple[Any, str]) -> None:
     client, name = bucket
     put(client, name, "sweep/seed0/run.jsonl", healthy(3.0).encode())
     assert refused(f"s3://{name}/sweep/*/events.jsonl") == (
@@ -88,7 +87,7 @@ def test_an_unmatched_pattern(s3: S3Server, bucket: tuple[Any, str]) -> None:  #
     )
 
 
-def test_the_line_shows_no_credentials(s3: S3Server, bucket: tuple[Any, str]) -> None:  # noqa: F811
+def test_the_line_shows_no_credentials(s3: S3Server, bucket: tuple[Any, str]) -> None:
     _client, name = bucket
     proc = run_cli(["once", f"s3://me:{SECRET}@{name}/swep/?token={SECRET}"], env=env())
     assert proc.returncode == 2
@@ -98,7 +97,7 @@ def test_the_line_shows_no_credentials(s3: S3Server, bucket: tuple[Any, str]) ->
 
 def test_one_empty_prefix_among_runs_is_still_an_error(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
 ) -> None:
     """A cron job's typo must not pass because another argument named runs."""
     client, name = bucket
@@ -141,7 +140,7 @@ def test_a_misspelt_gcs_bucket_is_named(gcs: GcsServer) -> None:
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_watch_waits_for_an_empty_prefix_and_says_so(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
     spawn: Spawn,
     stop: signal.Signals,
 ) -> None:
@@ -158,7 +157,7 @@ def test_watch_waits_for_an_empty_prefix_and_says_so(
 
 def test_watch_waits_for_a_pattern_in_a_missing_bucket(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
     spawn: Spawn,
 ) -> None:
     _client, name = bucket
@@ -175,7 +174,7 @@ def test_watch_waits_for_a_pattern_in_a_missing_bucket(
 
 def test_watch_writes_its_first_frame_once_the_object_is_read(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
     spawn: Spawn,
 ) -> None:
     """No frame of 0 records before the first read answers: a JSON consumer would take it
@@ -191,7 +190,7 @@ def test_watch_writes_its_first_frame_once_the_object_is_read(
 
 def test_watch_writes_each_run_of_a_prefix_once_it_is_read(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
     spawn: Spawn,
 ) -> None:
     client, name = bucket
@@ -209,7 +208,7 @@ def test_watch_writes_each_run_of_a_prefix_once_it_is_read(
 
 def test_watch_writes_a_missing_object_as_waited_for(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
     spawn: Spawn,
 ) -> None:
     """The first look is through when it says the object is not there: that is the frame."""

@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 from conftest import run_cli
-from servers import OUTAGE_S, S3Server, SftpServer, free_port
-from test_cli_remote import env
-from test_cli_watch import healthy
-from test_remote import bucket, put  # noqa: F401  (bucket is a fixture)
-from test_remote_bounds import PythonHttpServer
+from footprint import threads_of
+from remote_runs import env, put
+from servers import OUTAGE_S, PythonHttpServer, S3Server, SftpServer, free_port
+from telemetry import healthy
 
 from value_diag.errors import ReadError
 from value_diag.ingest.remote import forget_connections, list_runs, settings
@@ -172,7 +171,7 @@ def test_an_ssh_host_with_shell_syntax_runs_nothing(tmp_path: Path) -> None:
 
 def test_watch_waits_for_a_single_remote_file_while_the_store_is_down(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
     tmp_path: Path,
 ) -> None:
     """As a folder URL does: the caption says why it cannot be read, and the run comes
@@ -195,7 +194,7 @@ def test_watch_waits_for_a_single_remote_file_while_the_store_is_down(
 
 def test_once_on_a_single_remote_file_while_the_store_is_down_says_why(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
 ) -> None:
     _client, name = bucket
     s3.stop()
@@ -220,20 +219,9 @@ def test_an_ftp_url_that_cannot_connect_is_one_line() -> None:
     )
 
 
-def threads_of(pid: int) -> int:
-    """How many threads a running process has, as Linux says."""
-    status = Path(f"/proc/{pid}/status")
-    if not status.exists():
-        pytest.skip("no /proc: a process's threads cannot be counted")
-    for line in status.read_text().splitlines():
-        if line.startswith("Threads:"):
-            return int(line.split()[1])
-    raise AssertionError("no Threads in /proc/PID/status")
-
-
 def test_watch_follows_a_store_on_one_thread_however_many_runs(
     s3: S3Server,
-    bucket: tuple[Any, str],  # noqa: F811
+    bucket: tuple[Any, str],
     tmp_path: Path,
 ) -> None:
     """Thirty runs in a bucket take the threads that two do (it was one thread a run)."""

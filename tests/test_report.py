@@ -16,16 +16,15 @@ import subprocess
 import sys
 import threading
 from html import unescape
-from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import DEADLINE, ROOT, SAMPLES, clean_env, invoke
-from hostile import BACKEND, MODE, hostile_run
+from conftest import DEADLINE, PROBE, ROOT, SAMPLES, clean_env, invoke
+from hostile import BACKEND, BREAKOUT, MODE, hostile_run
+from reports import Page, decode_values, decode_x, flat_run
 from telemetry import metrics
-from test_startup import PROBE
 
 from value_diag.commands.report import REPORT_UPDATES
 from value_diag.health import DEFAULT_RULES, Preset, rules_for
@@ -51,62 +50,6 @@ REPORT_MODULES: Final = (
 # --- reading a page back ----------------------------------------------------------------------
 
 
-class Page(HTMLParser):
-    """A report's tags and attributes, its scripts' text, its panels and its table."""
-
-    def __init__(self, markup: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.scripts: list[tuple[dict[str, str | None], str]] = []
-        self.panels: list[str] = []
-        self.rows: list[list[str]] = []
-        self.headings: list[str] = []
-        self._in: list[str] = []
-        self._text = ""
-        self.feed(markup)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        self.tags.append((tag, attributes))
-        if tag == "script":
-            self.scripts.append((attributes, ""))
-        if tag == "tr" and self._in[-1:] == ["tbody"]:
-            self.rows.append([])
-        if tag in ("pre", "h3", "td", "th", "script", "tbody"):
-            self._in.append(tag)
-            self._text = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self._in or self._in[-1] != tag:
-            return
-        self._in.pop()
-        if tag == "script":
-            self.scripts[-1] = (self.scripts[-1][0], self._text)
-        elif tag == "pre" and self.tags and self._open_class("pre") == "panel":
-            self.panels.append(self._text)
-        elif tag == "h3":
-            self.headings.append(self._text)
-        elif tag in ("td", "th") and self._in[-1:] == ["tbody"] and self.rows:
-            self.rows[-1].append(self._text)
-
-    def _open_class(self, tag: str) -> str | None:
-        for name, attrs in reversed(self.tags):
-            if name == tag:
-                return attrs.get("class")
-        return None
-
-    def handle_data(self, data: str) -> None:
-        if self._in:
-            self._text += data
-
-    def data(self) -> Json:
-        """The charts' data, from its <script type="application/json">."""
-        (text,) = [t for a, t in self.scripts if a.get("id") == "vd-data"]
-        out: Json = json.loads(text)
-        return out
-
-
 def report(
     args: list[str], *, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
@@ -119,30 +62,6 @@ def written(tmp_path: Path, *args: str) -> tuple[str, Page]:
     assert proc.returncode == 0, proc.stderr
     text = out.read_text("utf-8")
     return text, Page(text)
-
-
-def decode_x(enc: list[int]) -> list[int]:
-    """report.js's decodeX, in Python."""
-    if not enc:
-        return []
-    out = [enc[0]]
-    for d, n in zip(enc[1::2], enc[2::2], strict=True):
-        for _ in range(n):
-            out.append(out[-1] + d)
-    return out
-
-
-def decode_values(enc: list[Any]) -> list[float | None]:
-    """report.js's decodeValues, in Python."""
-    e, q = enc[0], 0
-    out: list[float | None] = []
-    for d in enc[1:]:
-        if d is None:
-            out.append(None)
-            continue
-        q += d
-        out.append(q / 10**-e if e < 0 else q * 10**e)
-    return out
 
 
 def once_json(*args: str) -> list[Json]:
@@ -186,13 +105,6 @@ def sweep(folder: Path, runs: int = 64, updates: int = 500, seed: int = 0) -> Pa
             lines.append(json.dumps({"step": 2048 * (u + 1), **row, **critic}))
         (folder / f"seed{r}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
-
-
-def flat_run(path: Path, values: list[dict[str, float]], header: str | None = None) -> Path:
-    lines = [] if header is None else [json.dumps({"value_diag_run": {"rules": header}})]
-    lines += [json.dumps({"step": 10 * (i + 1), **metrics(**v)}) for i, v in enumerate(values)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 # --- the page --------------------------------------------------------------------------------
@@ -351,9 +263,6 @@ def test_scale_free_rules_draw_the_ratios_they_compare(tmp_path: Path) -> None:
 
 
 # --- strings from files are data -----------------------------------------------------------------
-
-
-BREAKOUT: Final = "</script><script>alert(1)</script><!--<img src=x onerror=alert(2)>"
 
 
 def test_hostile_names_and_strings_stay_text(tmp_path: Path) -> None:

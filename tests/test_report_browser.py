@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 from conftest import DEADLINE, ROOT, SAMPLES, run_cli
+from hostile import BREAKOUT
 from needs import in_ci, need
-from test_report import BREAKOUT, Page, decode_values, flat_run
+from reports import Page, decode_values, flat_run
 
 from docs import make_report_picture
 from docs.make_report_picture import WINDOW, chromium, wait_ready

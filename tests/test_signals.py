@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 from conftest import DEADLINE, clean_env, script
 from ptyterm import Pty
-from test_cli_watch import append, healthy
+from telemetry import healthy
+from watching import append
 
 PIPE_SIZE = 16384
 """The pipe's capacity, made small so that a dozen frames fill it."""

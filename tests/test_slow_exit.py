@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from conftest import clean_env
-from test_cli_watch import healthy
+from telemetry import healthy
 from watching import Watch
 
 SLOW_S = 1.5

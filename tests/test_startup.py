@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, clean_env
+from conftest import PROBE, SAMPLES, clean_env
 
 from value_diag.commands.once import OnceOptions, run_once
 from value_diag.options import ColorMode, Format
@@ -28,14 +28,6 @@ FOLD_MACHINERY = (
     "value_diag.commands.watch",
     "orjson",
 )
-
-PROBE = """
-import json, sys
-from value_diag.cli import main
-code = main(sys.argv[1:])
-sys.stdout.flush()
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
-"""
 
 
 def loaded_by(*args: str) -> tuple[int, set[str]]:

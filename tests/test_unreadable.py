@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import DEADLINE, ROOT, clean_env, script
-from test_cli_watch import healthy
+from telemetry import healthy
 from watching import Spawn
 
 from value_diag.ingest import walk

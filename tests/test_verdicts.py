@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from conftest import SAMPLES, invoke, run_cli
 from ptyterm import Pty
-from telemetry import COLLAPSE_CULPRITS
-from test_cli_watch import COMPILE_LINE, append, healthy, line
+from telemetry import COLLAPSE_CULPRITS, COMPILE_LINE, healthy, line
+from watching import append
 
 from value_diag.frame import NO_METRIC_HINT
 

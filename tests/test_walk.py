@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 from conftest import DEADLINE, clean_env, invoke
-from test_cli_watch import append, healthy
-from watching import Spawn
+from telemetry import healthy
+from watching import Spawn, append
 
 from value_diag.ingest.parallel import Interrupted
 from value_diag.ingest.runfiles import Looks, target

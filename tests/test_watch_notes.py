@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from ptyterm import Pty
-from test_cli_watch import append, healthy, shown_bellman
-from watching import Spawn
+from telemetry import healthy
+from watching import Spawn, append, shown_bellman
 
 from value_diag.follow.follower import NOTE_S, Followed
 from value_diag.ingest.tail import Change, Tail

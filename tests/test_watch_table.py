@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import DEADLINE
 from ptyterm import Pty
-from test_cli_watch import append, healthy
+from telemetry import healthy
+from watching import append
 
 RUNS = 64
 DYING = (3, 17, 40)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import errno
 import json
-import math
 import os
 import subprocess
 import sys
@@ -19,24 +18,12 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import ROOT, invoke
+from rollouts import healthy, nan_update
 
 from value_diag.ingest.parse import KNOWN_NAMES, STEP_KEYS
-from value_diag.producer.metrics import RolloutMetrics, compute_value_metrics
+from value_diag.producer.metrics import compute_value_metrics
 from value_diag.producer.writer import TelemetryWriter, log_lines
 from value_diag.schema import MAX_LINE, VALUE_FIELDS
-
-
-def healthy() -> RolloutMetrics:
-    """An update every rule calls ok."""
-    rng = np.random.default_rng(0)
-    returns = np.linspace(0.0, 10.0, 256)
-    values = returns + rng.normal(0.0, 0.5, 256)
-    return compute_value_metrics(values, returns, rng.normal(0.0, 0.3, 256))
-
-
-def nan_update() -> RolloutMetrics:
-    """The update of a run that has gone NaN: critical at once."""
-    return dataclasses.replace(healthy(), v_return_correlation=math.nan, bellman_error=math.nan)
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -173,7 +160,7 @@ def test_extras_too_long_even_alone_are_refused_and_nothing_is_written(tmp_path:
 FILL_AND_FAIL = """
 import dataclasses, math, resource, sys
 sys.path.insert(0, {tests!r})
-from test_writer_safety import healthy, nan_update
+from rollouts import healthy, nan_update
 from value_diag.producer.writer import TelemetryWriter
 
 path = sys.argv[1]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -16,6 +18,24 @@ from typing import IO, Any
 from conftest import DEADLINE, clean_env, script
 
 Json = dict[str, Any]
+
+
+def append(path: Path, text: str | bytes) -> None:
+    """Appends in a single write(2) (a loop only if the kernel writes less)."""
+    data = text.encode() if isinstance(text, str) else text
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def shown_bellman(lines: list[str]) -> list[str]:
+    """Every Bellman number on the screen, as drawn, without its alarm glyph (! or ‼), and
+    not the title's "Bellman" among the culprits."""
+    return re.findall(r"Bellman +([^\s!‼─]+)", "\n".join(lines))
 
 
 class Watch:
