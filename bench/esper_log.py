@@ -1,4 +1,4 @@
-"""Write an esper-style telemetry log of any size (see value_diag.producer.esperlog).
+"""Write an esper-style telemetry log of any size (see tests/esperlog.py).
 
 python bench/esper_log.py OUT.jsonl --size 1G [--seed 1] [--bad-every 0] [--long-line 0]
 """
@@ -6,11 +6,15 @@ python bench/esper_log.py OUT.jsonl --size 1G [--seed 1] [--bad-every 0] [--long
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from value_diag.producer.esperlog import Mix, write
+# The generator is the tests' (one copy); appended: nothing there shadows.
+sys.path.append(str(Path(__file__).resolve().parent.parent / "tests"))
 
-__all__ = ["Mix", "main", "parse_size", "write"]
+from esperlog import Mix, generate, write
+
+__all__ = ["Mix", "generate", "main", "parse_size", "write"]
 
 
 def parse_size(text: str) -> int:

@@ -32,8 +32,8 @@ from typing import IO, Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.esper_log import Mix, generate  # noqa: E402
 from bench.procs import cpu_seconds, rss_mb, start_watch, value_diag  # noqa: E402
-from value_diag.producer.esperlog import Mix, generate  # noqa: E402
 
 MIX = Mix(bad_every=997, names_in_strings=True)
 QUIET_S = 3.0

@@ -32,9 +32,12 @@ from pathlib import Path
 
 from value_diag.ingest.fold import Segment, apply, fold, summarize
 from value_diag.ingest.lines import MAX_LINE, Line, LineScanner
-from value_diag.ingest.parse import KNOWN_NAMES, BadLine, Record, is_candidate, parse
+from value_diag.ingest.parse import KNOWN_NAMES, BadLine, Record, parse
 from value_diag.schema import VALUE_FIELDS
 from value_diag.state import Compile, FoldState
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from reading import is_candidate, pending_bytes
 
 HEADER = 4
 NOW = 1_700_000_000.5
@@ -129,7 +132,7 @@ def scan(pieces: Sequence[bytes], max_line: int, finish: bool = True) -> list[Li
         out.extend(scanner.feed(piece))
     data = b"".join(pieces)
     assert scanner.lines == data.count(b"\n")
-    assert scanner.pending_bytes == len(data) - (data.rfind(b"\n") + 1)
+    assert pending_bytes(scanner) == len(data) - (data.rfind(b"\n") + 1)
     if finish:
         out.extend(scanner.finish())
         assert scanner.lines == len(data.split(b"\n")) - (not data or data.endswith(b"\n"))

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from esperlog import Mix, write
 from hypothesis import settings
-
-from value_diag.producer.esperlog import Mix, write
 
 if TYPE_CHECKING:
     from servers import S3Server

@@ -17,11 +17,11 @@ from typing import Any, Final
 
 import pytest
 from conftest import SAMPLES, clean_env, invoke, run_cli
+from reading import fold_path
 from telemetry import COLLAPSE_CULPRITS, NINE, json_value, metrics
 from watching import Spawn
 
 from value_diag.frame import Frame
-from value_diag.ingest.parallel import fold_path
 from value_diag.render.jsonframe import to_json
 from value_diag.render.panel import TREND_COL
 

@@ -14,11 +14,12 @@ import pytest
 from conftest import SAMPLES, invoke
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from reading import is_candidate
 from telemetry import dumps
 
 from value_diag.ingest.fold import FileState, fold, fold_file
 from value_diag.ingest.parallel import read_path
-from value_diag.ingest.parse import BadLine, Record, is_candidate, parse
+from value_diag.ingest.parse import BadLine, Record, parse
 from value_diag.producer.simulate import (
     PPO_TEMPLATE,
     LogFormat,

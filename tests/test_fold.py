@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reading import iter_lines
 from telemetry import dumps, flat, ppo
 
 from value_diag.ingest import fold as fold_module
 from value_diag.ingest.fold import FileState, fold, fold_file
-from value_diag.ingest.lines import Line, iter_lines
+from value_diag.ingest.lines import Line
 from value_diag.ingest.parse import BadLine, parse
 from value_diag.schema import (
     COMPILE_FIELDS,

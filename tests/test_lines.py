@@ -9,11 +9,12 @@ from collections.abc import Iterator, Sequence
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reading import is_candidate, iter_lines, pending_bytes
 
 from value_diag.ingest import lines
 from value_diag.ingest.finder import RegexFinder
-from value_diag.ingest.lines import MAX_LINE, Line, LineScanner, iter_lines, split_lines
-from value_diag.ingest.parse import FINDER, KNOWN_NAMES, BadLine, is_candidate
+from value_diag.ingest.lines import MAX_LINE, Line, LineScanner
+from value_diag.ingest.parse import FINDER, KNOWN_NAMES, BadLine
 
 
 @pytest.fixture(autouse=True, params=["module finder", "re finder"])
@@ -83,59 +84,6 @@ GARBAGE = b"garbage without names"
 BAD = b'garbage "bellman_error" garbage'
 
 
-# --- split_lines ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("buf", "lines", "rest"),
-    [
-        (b"", [], b""),
-        (b"abc", [], b"abc"),
-        (b"\n", [b""], b""),
-        (b"abc\n", [b"abc"], b""),
-        (b"abc\nde", [b"abc"], b"de"),
-        (b"a\nb\nc", [b"a", b"b"], b"c"),
-        (b"\n\n\n", [b"", b"", b""], b""),
-        (b"a\r\nb\r\n", [b"a\r", b"b\r"], b""),
-        (b"a\r\nb\r", [b"a\r"], b"b\r"),
-        (b"a\rb", [], b"a\rb"),
-    ],
-)
-def test_split_lines_table(buf: bytes, lines: list[bytes], rest: bytes) -> None:
-    assert split_lines(buf) == (lines, rest)
-
-
-@given(
-    st.binary(max_size=300) | st.lists(st.sampled_from([b"a", b"\n", b"\r", b"xy"])).map(b"".join)
-)
-def test_split_lines_inverts_join(buf: bytes) -> None:
-    lines, rest = split_lines(buf)
-    assert b"\n" not in rest
-    assert all(b"\n" not in line for line in lines)
-    assert b"\n".join([*lines, rest]) == buf
-    assert len(lines) == buf.count(b"\n")
-
-
-@given(
-    data=st.lists(st.sampled_from([b"ab", b"\n", b"\r\n", b"x", b"", b"\xff"]), max_size=60).map(
-        b"".join
-    )
-    | st.binary(max_size=200),
-    cuts=st.lists(st.integers(0, 200), max_size=30),
-)
-def test_split_lines_over_chunks_gives_the_complete_lines_and_the_tail(
-    data: bytes, cuts: list[int]
-) -> None:
-    collected: list[bytes] = []
-    rest = b""
-    for chunk in chunked(data, cuts):
-        lines, rest = split_lines(rest + chunk)
-        collected.extend(lines)
-    *complete, tail = data.split(b"\n")
-    assert collected == complete
-    assert rest == tail
-
-
 # --- LineScanner: basics ----------------------------------------------------------------------
 
 
@@ -148,16 +96,16 @@ def test_lines_counter_counts_every_complete_line() -> None:
     scanner = LineScanner()
     scanner.feed(b"a\n\nb\n" + SNAP + b"\nc")
     assert scanner.lines == 4
-    assert scanner.pending_bytes == 1
+    assert pending_bytes(scanner) == 1
     scanner.finish()
     assert scanner.lines == 5
-    assert scanner.pending_bytes == 0
+    assert pending_bytes(scanner) == 0
 
 
 def test_only_complete_lines_are_emitted() -> None:
     scanner = LineScanner()
     assert scanner.feed(SNAP) == []
-    assert scanner.pending_bytes == len(SNAP)
+    assert pending_bytes(scanner) == len(SNAP)
     assert scanner.feed(b"\n" + FLAT) == [(1, SNAP)]
     assert scanner.feed(b"\r") == []
     assert scanner.feed(b"\n") == [(2, FLAT + b"\r")]
@@ -328,7 +276,7 @@ def test_long_foreign_line_is_skipped_and_memory_stays_bounded() -> None:
         total += chunk_size
         assert len(scanner._pending) <= max_line + chunk_size
         assert len(scanner._tail) <= 64
-    assert scanner.pending_bytes == total
+    assert pending_bytes(scanner) == total
     assert scanner.feed(b"\n" + SNAP + b"\n") == [(2, SNAP)]
     assert len(scanner._pending) == 0
     assert scanner.lines == 2

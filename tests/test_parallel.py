@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 from conftest import DEADLINE
+from esperlog import Mix, write
+from reading import fold_path, is_candidate
 
 from value_diag.errors import ReadError
 from value_diag.ingest import files
 from value_diag.ingest import parallel as scan
 from value_diag.ingest.fold import fold
-from value_diag.ingest.parallel import catch_up, fold_path
-from value_diag.ingest.parse import EVENT_TYPES, is_candidate
-from value_diag.producer.esperlog import Mix, write
+from value_diag.ingest.parallel import catch_up
+from value_diag.ingest.parse import EVENT_TYPES
 from value_diag.state import FoldState
 
 NOW = 1_000.0

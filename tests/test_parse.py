@@ -10,9 +10,10 @@ from unittest import mock
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reading import is_candidate
 from telemetry import dumps, snapshot
 
-from value_diag.ingest.parse import KNOWN_NAMES, BadLine, Parsed, Record, is_candidate, parse
+from value_diag.ingest.parse import KNOWN_NAMES, BadLine, Parsed, Record, parse
 from value_diag.schema import COMPILE_FIELDS, VALUE_FIELDS
 from value_diag.state import Compile
 

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from reading import fold_path, is_candidate
 from rich.cells import cell_len
 from rich.console import Console
 from telemetry import dumps, flat, ppo, snapshot
@@ -30,8 +31,7 @@ from telemetry import dumps, flat, ppo, snapshot
 from value_diag.frame import Frame
 from value_diag.ingest.fold import fold
 from value_diag.ingest.lines import MAX_LINE, Line, LineScanner
-from value_diag.ingest.parallel import fold_path
-from value_diag.ingest.parse import BadLine, is_candidate
+from value_diag.ingest.parse import BadLine
 from value_diag.options import ColorMode, Format
 from value_diag.render.frames import Renderer
 from value_diag.render.panel import ValueDiagnosticsPanel

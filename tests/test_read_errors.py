@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reading import fold_path
 from telemetry import COMPILE_LINE, healthy, line
 from watching import Spawn, Watch, append
 
 from value_diag.follow.follower import Followed
-from value_diag.ingest.parallel import fold_path
 from value_diag.options import KEPT_UPDATES
 from value_diag.state import FoldState
 

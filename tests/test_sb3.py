@@ -318,7 +318,8 @@ def test_a_second_learn_continues_the_run_and_truncate_empties_first(
     sb3: Any, tmp_path: Path
 ) -> None:
     """Each learn() ends with what it has; the second appends to the same run (no header)."""
-    from value_diag.ingest.parallel import fold_path
+    from reading import fold_path
+
     from value_diag.integrations.sb3 import ValueDiagnosticsCallback
 
     path = tmp_path / "run.jsonl"

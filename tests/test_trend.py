@@ -13,14 +13,14 @@ from typing import Final
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reading import fold_path, is_candidate
 from rich.text import Text
 
 from value_diag.frame import Frame
 from value_diag.ingest import fold as fold_module
 from value_diag.ingest.fold import fold
 from value_diag.ingest.lines import Line
-from value_diag.ingest.parallel import fold_path
-from value_diag.ingest.parse import BadLine, is_candidate
+from value_diag.ingest.parse import BadLine
 from value_diag.render.jsonframe import dumps, to_json
 from value_diag.render.panel import TREND_COL, ValueDiagnosticsPanel
 from value_diag.render.trends import TREND_W, sparkline

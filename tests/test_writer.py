@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import invoke
+from reading import fold_path
 from telemetry import json_value
 
 import value_diag
-from value_diag.ingest.parallel import fold_path
 from value_diag.producer.metrics import CRITIC_FIELDS, FIT_FIELDS, compute_value_metrics
 from value_diag.producer.writer import RESERVED, TelemetryWriter, encode, flat_record
 from value_diag.schema import RUN_HEADER, VALUE_FIELDS, ValueFunctionMetrics

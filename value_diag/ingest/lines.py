@@ -20,14 +20,6 @@ Line = tuple[int, bytes | BadLine]
 """A 1-based line number and the line without its newline, or why it was not loaded."""
 
 
-def split_lines(buf: bytes) -> tuple[list[bytes], bytes]:
-    """Splits a buffer into its complete lines (newlines removed) and the unfinished rest."""
-    end = buf.rfind(b"\n") + 1
-    if end == 0:
-        return [], buf
-    return buf[: end - 1].split(b"\n"), buf[end:]
-
-
 class LineScanner:
     """Finds complete candidate lines in a byte stream fed in chunks of any size.
 
@@ -47,11 +39,6 @@ class LineScanner:
         """Length of the unfinished line, including bytes already dropped."""
         self._pending_is_candidate = False
         self._dropped = False
-
-    @property
-    def pending_bytes(self) -> int:
-        """Length of the unfinished last line (bytes)."""
-        return self._pending_len
 
     def feed(self, data: bytes) -> list[Line]:
         """Takes the next chunk; returns the candidate lines it completed, in order."""
@@ -155,8 +142,3 @@ def _fit(line: bytes, max_line: int) -> bytes | BadLine:
     if len(line) > max_line:
         return BadLine(f"line too long ({len(line)} bytes)")
     return line
-
-
-def iter_lines(chunks: Iterable[bytes], max_line: int = MAX_LINE) -> Iterator[Line]:
-    """All candidate lines of a finite stream, the last one even without a newline."""
-    return LineScanner(max_line).read(chunks)

@@ -70,17 +70,6 @@ def _never() -> bool:
     return False
 
 
-def fold_path(
-    path: str, now: float, parts: int | None = None, history: int = 0, recent: int = 0
-) -> FoldState:
-    """Folds a file (or stdin for ``-``) as one run; see read_path.
-
-    Raises:
-        ReadError: the input cannot be read, or is not a regular file.
-    """
-    return read_path(path, now, parts, history, recent).whole
-
-
 def read_path(
     path: str,
     now: float | None = None,

@@ -103,11 +103,6 @@ class _Bad(Exception):
     """Internal: the line is bad for the reason given."""
 
 
-def is_candidate(line: bytes) -> bool:
-    """True if the line contains one of the known names as a quoted string."""
-    return FINDER.search(line) >= 0
-
-
 def parse(line: bytes) -> Parsed:
     """Interprets one line (without its newline; a BOM and a trailing CR are fine).
 

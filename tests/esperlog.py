@@ -1,4 +1,4 @@
-"""Esper-lite telemetry logs of any size, in a realistic mix, for benchmarks and tests.
+"""Esper-lite telemetry logs of any size, in a realistic mix, for the tests and bench/.
 
 TRAINING_STARTED on line 1, then EPOCH_COMPLETED, ANALYTICS_SNAPSHOT, SEED_* and
 BATCH_EPOCH_COMPLETED events with roughly one PPO_UPDATE_COMPLETED in twenty (about 4.4 KB
