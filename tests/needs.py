@@ -1,9 +1,11 @@
-"""Optional libraries for the tests that need them: skipped without them, except in CI."""
+"""Optional libraries and tools for the tests that need them: skipped without them (a
+library, except in CI)."""
 
 from __future__ import annotations
 
 import importlib
 import os
+import shutil
 from types import ModuleType
 
 import pytest
@@ -26,3 +28,14 @@ def need(module: str) -> ModuleType:
         if in_ci():
             pytest.fail(f"{module} must be installed in CI (.ci/run installs it): {exc}")
         pytest.skip(f"{module} is not installed")
+
+
+def as_nobody() -> list[str]:
+    """A prefix running a command as an unprivileged user (root reads any file or folder,
+    whatever its mode); a skip where setpriv, needed to drop root, is missing."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv is needed to drop root, which ignores file and folder modes")
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]

@@ -13,20 +13,11 @@ from typing import Any
 import pytest
 from conftest import clean_env, invoke
 from ptyterm import AltScreen, Pty
+from telemetry import metrics
 
 from value_diag.render.words import format_number
 
-HEALTHY = {
-    "v_return_correlation": 0.9,
-    "td_error_mean": 1.0,
-    "td_error_std": 2.0,
-    "bellman_error": 7.0,
-    "return_p10": 5.0,
-    "return_p50": 20.0,
-    "return_p90": 40.0,
-    "return_variance": 64.0,
-    "return_skewness": 0.2,
-}
+HEALTHY = metrics()
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 CORR = [0.9 - 0.025 * i for i in range(30)]  # 0.9 down to 0.175: through 0.5 and 0.3
 

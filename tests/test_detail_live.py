@@ -11,18 +11,9 @@ from typing import Any
 
 import pytest
 from ptyterm import Pty
+from telemetry import metrics
 
-HEALTHY = {
-    "v_return_correlation": 0.9,
-    "td_error_mean": 1.0,
-    "td_error_std": 2.0,
-    "bellman_error": 7.0,
-    "return_p10": 5.0,
-    "return_p50": 20.0,
-    "return_p90": 40.0,
-    "return_variance": 64.0,
-    "return_skewness": 0.2,
-}
+HEALTHY = metrics()
 HINT = "Esc back"
 UPDATES = 200
 """More updates than watch keeps of a run (its trend's 60): the charts read them all."""

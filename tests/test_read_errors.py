@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from needs import as_nobody
 from reading import fold_path
 from telemetry import COMPILE_LINE, healthy, line
 from watching import Spawn, Watch, append
@@ -203,16 +204,6 @@ def test_file_becoming_a_directory_is_shown_and_retried(tmp_path: Path, spawn: S
     path.rmdir()
     path.write_text(healthy(11.0))
     recovered(w, "1 record", "11")
-
-
-def as_nobody() -> list[str]:
-    """A prefix running a command as an unprivileged user (root reads any file)."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("setpriv is needed to drop root, which ignores file modes")
-    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
 @pytest.fixture

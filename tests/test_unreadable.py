@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import DEADLINE, ROOT, clean_env, script
+from needs import as_nobody
 from telemetry import healthy
 from watching import Spawn
 
@@ -28,16 +29,6 @@ from value_diag.ingest import walk
 
 FAILING = healthy(1000.0)
 """A critical run (Bellman far past its critical line)."""
-
-
-def as_nobody() -> list[str]:
-    """A prefix running a command as an unprivileged user (root reads any folder)."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("setpriv is needed to drop root, which ignores folder modes")
-    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
 @pytest.fixture
