@@ -94,10 +94,12 @@ def counted(lines: list[str]) -> tuple[int, int]:
 
 
 def shown_rows(lines: list[str], names: set[str]) -> list[str]:
-    """The run names of the row lines, top to bottom."""
+    """The run names of the row lines, top to bottom (a marked run's without its mark)."""
     out = []
     for line in lines:
         first = line.split()[0] if line.split() else ""
+        if first not in names and first[:1] in ("●", "*"):
+            first = first[1:]
         if first in names:
             out.append(first)
     return out
