@@ -489,6 +489,7 @@ class Startable(Protocol):
 
 Served = TypeVar("Served", bound=Startable)
 ServedProcess = TypeVar("ServedProcess", bound=ServerProcess)
+ServedSftp = TypeVar("ServedSftp", bound=SftpServer)
 
 
 def serving(server: ServedProcess) -> Iterator[ServedProcess]:
@@ -498,6 +499,22 @@ def serving(server: ServedProcess) -> Iterator[ServedProcess]:
         yield server
     finally:
         server.stop()
+
+
+def sftp_serving(
+    kind: type[ServedSftp], tmp_path_factory: pytest.TempPathFactory, root: str
+) -> Iterator[ServedSftp]:
+    """A fixture's body: an sftp server of ``kind`` serving a new folder named ``root``, with
+    a throwaway home whose .ssh/config knows it; shut down when the fixture ends."""
+    home = tmp_path_factory.mktemp("home")
+    (home / ".ssh").mkdir(mode=0o700)
+    server = kind(tmp_path_factory.mktemp(root), home / ".ssh")
+    (home / ".ssh" / "config").write_text(server.ssh_config())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
 
 
 def named(
@@ -548,15 +565,7 @@ def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Serve
 def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer]:
     """The sftp server for the whole session, serving a folder of its own."""
     need("asyncssh")
-    home = tmp_path_factory.mktemp("home")
-    (home / ".ssh").mkdir(mode=0o700)
-    server = SftpServer(tmp_path_factory.mktemp("sftp-root"), home / ".ssh")
-    (home / ".ssh" / "config").write_text(server.ssh_config())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
+    yield from sftp_serving(SftpServer, tmp_path_factory, "sftp-root")
 
 
 @pytest.fixture

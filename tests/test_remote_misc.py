@@ -15,7 +15,7 @@ import pytest
 from conftest import run_cli
 from footprint import threads_of
 from remote_runs import env, put
-from servers import OUTAGE_S, PythonHttpServer, S3Server, SftpServer, free_port
+from servers import OUTAGE_S, PythonHttpServer, S3Server, SftpServer, free_port, sftp_serving
 from telemetry import healthy
 
 from value_diag.errors import ReadError
@@ -67,15 +67,7 @@ class FollowingSftp(SftpServer):
 
 @pytest.fixture(scope="module")
 def following(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FollowingSftp]:
-    home = tmp_path_factory.mktemp("home")
-    (home / ".ssh").mkdir(mode=0o700)
-    server = FollowingSftp(tmp_path_factory.mktemp("looping-root"), home / ".ssh")
-    (home / ".ssh" / "config").write_text(server.ssh_config())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
+    yield from sftp_serving(FollowingSftp, tmp_path_factory, "looping-root")
 
 
 @pytest.fixture
