@@ -6,6 +6,9 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
 from types import ModuleType
 
 import pytest
@@ -39,3 +42,27 @@ def as_nobody() -> list[str]:
     if setpriv is None:
         pytest.skip("setpriv is needed to drop root, which ignores file and folder modes")
     return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def refusals(hidden: Sequence[str], module: str, names: Sequence[str], calls: Sequence[str]) -> str:
+    """What each of ``calls`` (expressions over ``names``, imported from ``module``) prints
+    when it raises ImportError, in a fresh interpreter where none of ``hidden`` can be
+    imported: an integration must import without its library and say what it needs."""
+    code = "".join(
+        [
+            "import sys\n",
+            f"for name in {tuple(hidden)!r}:\n",
+            "    sys.modules[name] = None  # import now raises ImportError\n",
+            f"from {module} import {', '.join(names)}\n",
+            f"for call in ({''.join(f'lambda: {c}, ' for c in calls)}):\n",
+            "    try:\n",
+            "        call()\n",
+            "    except ImportError as exc:\n",
+            "        print(exc)\n",
+        ]
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, timeout=60, env=dict(os.environ)
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout.decode()
