@@ -5,9 +5,9 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
 import sys
 import threading
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,29 +206,36 @@ def test_beside_another_thread_a_reader_that_cannot_start_leaves_its_part_to_thi
     assert fold_path(str(log), NOW, parts=3) == reference(log.read_bytes())
 
 
-def test_alone_the_parts_are_forked(log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+ALONE = """
+import os, sys
+from value_diag.ingest import parallel
+
+forks = 0
+real = os.fork
+
+
+def counting():
+    global forks
+    forks += 1
+    return real()
+
+
+os.fork = counting
+path = sys.argv[1]
+parted = parallel.read_path(path, 1000.0, parts=3)
+print(forks, repr(parted) == repr(parallel.read_path(path, 1000.0, parts=1)))
+"""
+"""A fresh interpreter folds a file in 3 parts, alone in its process as `once` is (a test
+process has the threads that other tests, or the test runner, started)."""
+
+
+def test_alone_the_parts_are_forked(log: Path) -> None:
     """Without other threads (once), forking is safe and the fastest start: it is used."""
-    forks = 0
-    real = os.fork
-
-    def counting() -> int:
-        nonlocal forks
-        forks += 1
-        return real()
-
-    monkeypatch.setattr(os, "fork", counting)
-    if not _one_thread():
-        pytest.skip("another thread runs in this test process")
-    assert fold_path(str(log), NOW, parts=3) == reference(log.read_bytes())
-    assert forks == 2
-
-
-def _one_thread() -> bool:
-    """Whether this process is down to one thread (a thread just joined may take a moment
-    to leave the kernel's list)."""
-    deadline = time.monotonic() + DEADLINE
-    while len(os.listdir("/proc/self/task")) > 1:
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
-    return True
+    done = subprocess.run(
+        [sys.executable, "-c", ALONE, str(log)],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE * 6,
+        check=False,
+    )
+    assert done.stdout.split() == ["2", "True"], done.stderr

@@ -90,7 +90,7 @@ def test_a_failing_frame_stdout_could_not_take_still_fails_the_gate_on_sigterm(
     """`2>&1` into a pipe nobody reads: the verdict line cannot be written either, and
     the exit code does not wait for it. The run's path is long, so that each frame takes
     more than half the pipe: the second, failing, one is the frame stdout cannot take."""
-    folder = tmp_path.joinpath(*["d" * 200] * 20)
+    folder = tmp_path.joinpath(*["d" * 200] * 18)  # under PATH_MAX from a deep tmp_path
     folder.mkdir(parents=True)
     name = str((folder / "run.jsonl").relative_to(tmp_path))
     run = folder / "run.jsonl"
