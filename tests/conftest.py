@@ -44,6 +44,26 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+IN_PROCESS = "VALUE_DIAG_IN_PROCESS"
+"""Set (to 1): run only what runs in this process; a test that starts a process (the console
+script, a pty, a server) is skipped where it would start it. CI's second interpreter runs
+the suite so, with warnings as errors: the tests of value-diag's own code on that Python."""
+
+
+@pytest.fixture(autouse=True)
+def _in_process_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    if os.environ.get(IN_PROCESS):
+
+        class Refused(subprocess.Popen):  # type: ignore[type-arg]
+            """A class still (libraries subclass it), that starts nothing."""
+
+            def __init__(self, *args: object, **kwargs: object) -> None:
+                pytest.skip(f"starts a process ({IN_PROCESS} is set)")
+
+        monkeypatch.setattr(subprocess, "Popen", Refused)
+    yield
+
+
 def script() -> list[str]:
     """The installed console script, or the module when only the package is importable."""
     found = shutil.which("value-diag", path=str(Path(sys.executable).parent))

@@ -438,13 +438,15 @@ class SftpServer:
         )
 
     async def _close(self) -> None:
+        # The connections first: from Python 3.12 a server's wait_closed() also waits for
+        # the connections it accepted to end.
+        for conn in list(self._connections):
+            conn.abort()
+        self._connections.clear()
         if self._acceptor is not None:
             self._acceptor.close()
             await self._acceptor.wait_closed()
             self._acceptor = None
-        for conn in list(self._connections):
-            conn.abort()
-        self._connections.clear()
 
 
 class BlackHole:
