@@ -143,21 +143,7 @@ class Tree:
         found = Found()
         kept: dict[str, _Listed] = {}
         todo = [self.top]
-        entered: set[tuple[int, int]] = set()
-        while todo:
-            here = todo.pop()
-            if stop():
-                raise Interrupted
-            try:
-                st = os.stat(here)
-            except GONE:
-                continue
-            except OSError as exc:
-                found.unreadable.append(Unreadable(here, reason(exc)))
-                continue
-            if (st.st_dev, st.st_ino) in entered:
-                continue
-            entered.add((st.st_dev, st.st_ino))
+        for here, st in _visits(todo, found, stop):
             stamp = (st.st_dev, st.st_ino, st.st_mtime_ns)
             listed = self._listed.get(here)
             if (
@@ -286,6 +272,26 @@ def _directories(
     """Each directory below ``top`` (itself included) once, with its entries that are not
     directories, in natural order; subdirectories entered as ``_enters`` says."""
     todo = [top]
+    for here, _ in _visits(todo, found, stop):
+        entries = _listed(here, found)
+        if entries is None:
+            continue
+        files, subdirs = _split(entries)
+        todo += reversed(subdirs)
+        yield here, files
+
+
+def _visits(
+    todo: list[str], found: Found, stop: Callable[[], bool]
+) -> Iterator[tuple[str, os.stat_result]]:
+    """Each directory of ``todo`` once (a folder reached again through a link is not
+    entered twice), taken from its end, with its stat: the caller adds the directories
+    to enter next to ``todo`` as it goes. One that cannot be looked at is noted in
+    ``found``; one gone meanwhile is passed over.
+
+    Raises:
+        Interrupted: ``stop`` said to stop (asked before each directory).
+    """
     entered: set[tuple[int, int]] = set()
     while todo:
         here = todo.pop()
@@ -301,12 +307,7 @@ def _directories(
         if (st.st_dev, st.st_ino) in entered:
             continue
         entered.add((st.st_dev, st.st_ino))
-        entries = _listed(here, found)
-        if entries is None:
-            continue
-        files, subdirs = _split(entries)
-        todo += reversed(subdirs)
-        yield here, files
+        yield here, st
 
 
 def _split(entries: list[os.DirEntry[str]]) -> tuple[list[os.DirEntry[str]], list[str]]:
