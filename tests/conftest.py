@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -28,6 +29,13 @@ a quick run while working. A test's own ``@settings(max_examples=...)`` holds in
 settings.register_profile("ci", print_blob=True)
 settings.register_profile("dev", max_examples=10)
 settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE, "dev"))
+
+# A suite started in the background of a shell without job control inherits SIGINT ignored,
+# and would hand that on to every process it starts: a Ctrl-C sent by a test would then
+# reach nothing (value-diag, as any program, keeps a signal ignored that it was started
+# with). The tests run as from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"
