@@ -66,8 +66,6 @@ KNOWN_MISSES = frozenset(
     {
         # faults of the targets: V fits the returns it is given (docs/verdicts.md)
         "ppo-cartpole-terminal-as-truncation-s1.jsonl",
-        "ppo-cartpole-wrong-gamma-s1.jsonl",
-        "ppo-acrobot-wrong-gamma-s1.jsonl",
         # A2C's 5-step returns echo a broken V's own scale
         "a2c-cartpole-lr-blowup-s1.jsonl",
         "a2c-cartpole-value-head-random-s2.jsonl",

@@ -45,6 +45,10 @@ NO_VARIANCE: Final = "no return_variance: the returns' scale is unknown"
 variance to measure them against."""
 ONE_STEP_TD: Final = "one-step TD mean: no return_mean for the advantages' bias"
 """The note of TD Mean judged by the one-step TD mean, which understates V's bias."""
+BOOTSTRAP_DISAGREES: Final = (
+    "the returns do not carry the TD errors' bias: another gamma or bootstrap made them"
+)
+"""The note of TD Mean when the advantages do not carry the TD errors' bias."""
 
 
 class Level(StrEnum):
@@ -131,8 +135,12 @@ class Thresholds:
     (bellman_error / D^2) Bellman. While the returns' spread is under ``fit_tolerance`` of
     their size, correlation and explained variance are noise and not judged; otherwise
     V-Corr warns, and V-Fit alone says critical. ``calib_corr_warning`` is where the CRITIC
-    CALIBRATION block's V-Corr warns (esper-lite's panel). The choices that are not numbers
-    are Rules'.
+    CALIBRATION block's V-Corr warns (esper-lite's panel). ``bootstrap_*`` check that the
+    returns and the TD errors come from the same bootstrap: when the TD errors lean one way
+    (|TD mean| at least ``bootstrap_significance`` of TD Std), the advantages' bias
+    mean(g - v) must carry at least ``bootstrap_carried`` of the TD mean, with its sign, or
+    TD Mean is critical (see ``bootstrap_agrees``). The choices that are not numbers are
+    Rules'.
     """
 
     corr_excellent: float = 0.8
@@ -157,6 +165,8 @@ class Thresholds:
     fit_critical: float = 0.0
     fit_tolerance: float = 0.3
     calib_corr_warning: float = 0.6
+    bootstrap_significance: float = 0.5
+    bootstrap_carried: float = 0.5
 
 
 DEFAULT_THRESHOLDS: Final = Thresholds()
@@ -238,6 +248,8 @@ REASONS: Final[dict[tuple[str, str], str]] = {
     ("value_fit", "warning"): "V predicts under a third of the returns (bias included)",
     ("value_fit", "critical"): "a constant at the returns' mean would do as well or better",
     ("value_fit", "tolerance"): "D is at least this share of |mean return|: flatter is 'low'",
+    ("bootstrap", "significance"): "TD errors lean one way: |TD mean| this share of TD Std",
+    ("bootstrap", "carried"): "advantages carrying under this share of a leaning TD mean: critical",
 }
 """Why each scale-free level stands where it does (printed by `value-diag thresholds`)."""
 
@@ -429,6 +441,27 @@ def td_bias(
 def td_bias_of(bias: float, scale: Scale) -> float:
     """|bias| / D, the quantity td_bias judges (|bias| itself while D is unknown)."""
     return abs(bias) / math.sqrt(scale.d2) if scale.usable else abs(bias)
+
+
+def bootstrap_agrees(td_mean: float, td_std: float, bias: float, t: Thresholds) -> bool:
+    """Whether returns g and TD errors delta can come from one bootstrap of the same V.
+
+    Any return a critic is trained on that bootstraps from V (n-step, lambda-returns, GAE,
+    Monte Carlo) makes g_t - v_t a sum of the TD errors from t on, with positive weights,
+    the weight of delta_t itself 1: (gamma lambda)^k for GAE, 1 up to n for n-step returns.
+    So when the TD errors lean one way, mean(g - v) leans the same way and is at least about
+    their mean: 1 to 1 / (1 - gamma lambda) times it (PPO's defaults up to 17, A2C's 5-step
+    returns up to 5). Returns made with another gamma, or another bootstrap at episode ends,
+    than the TD errors break that: the advantages no longer carry the bias the TD errors
+    show. The check is scale-free (two ratios of the same units); TD errors that do not lean
+    (|mean| under ``bootstrap_significance`` of their spread) pass, as there is then no bias
+    to carry.
+    """
+    lean = abs(td_mean)
+    if not lean or lean < t.bootstrap_significance * td_std:
+        return True
+    carried = bias if td_mean > 0 else -bias  # mean(g - v) in the TD mean's direction
+    return carried >= t.bootstrap_carried * lean
 
 
 def bellman_ratio(
@@ -692,6 +725,11 @@ def _value_marks(
             marks["td_error_mean"] = td_bias(values["td_error_mean"], scale, t, ONE_STEP_TD)
         else:
             marks["td_error_mean"] = td_bias(bias, scale, t)
+    if bias is not None and not unreported & {"td_error_mean", "td_error_std"}:
+        td_mean, td_std = values["td_error_mean"], values["td_error_std"]
+        known = math.isfinite(td_mean) and math.isfinite(td_std) and math.isfinite(bias)
+        if known and not bootstrap_agrees(td_mean, td_std, bias, t):
+            marks["td_error_mean"] = Mark(Level.CRITICAL, note=BOOTSTRAP_DISAGREES)
     if "bellman_error" not in own:  # judged by its ratio, BELLMAN_RATIO
         marks["bellman_error"] = bellman_ratio(values["bellman_error"], scale, t, fit.mean_abs_td)
     for name in SHAPE:

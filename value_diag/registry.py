@@ -116,6 +116,8 @@ COMPILE: Final = "compile"
 TD_BIAS: Final = "td_bias"
 BELLMAN_RATIO: Final = "bellman_ratio"
 LOW_VARIANCE: Final = "low_return_variance"
+BOOTSTRAP: Final = "bootstrap"
+"""Whether the advantages carry the TD errors' bias, as the returns of those TD errors must."""
 
 REGISTRY: Final[tuple[Metric, ...]] = (
     # The config file's metrics first, in the order `value-diag thresholds` lists them.
@@ -228,6 +230,14 @@ REGISTRY: Final[tuple[Metric, ...]] = (
         higher_is_healthier=True,
         scale_free=ScaleFree.ONLY,
         parameters=frozenset({"tolerance"}),
+    ),
+    Metric(
+        BOOTSTRAP,
+        "bootstrap",
+        keys={"significance": "bootstrap_significance", "carried": "bootstrap_carried"},
+        absolute=True,
+        scale_free=ScaleFree.ONLY,
+        parameters=frozenset({"significance", "carried"}),
     ),
     Metric(
         CALIB_CORR,
