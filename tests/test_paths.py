@@ -111,7 +111,8 @@ def test_once_refuses_a_pattern_that_matches_nothing(runs: Path, pattern: str) -
 def test_once_refuses_a_directory_without_run_files(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     assert refused(tmp_path, "once", "empty/") == (
-        "value-diag: error: no run file in empty/ (looked for *.jsonl; --pattern to choose)"
+        "value-diag: error: no run file in empty/ (looked for *.jsonl, progress.csv,"
+        " events.out.tfevents.*, result.json; --pattern to choose)"
     )
 
 

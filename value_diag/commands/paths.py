@@ -10,11 +10,12 @@ left out in silence: it comes back as ``Unreadable``, and the command names it.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 
 from value_diag.errors import ReadError
 from value_diag.ingest.files import display_name
-from value_diag.ingest.runfiles import Kind, Target, newest, target
+from value_diag.ingest.runfiles import Kind, Target, newest, run_label, target
 from value_diag.ingest.walk import Found, Unreadable
 from value_diag.naming import collide, natural_key, short_names, visible
 
@@ -78,8 +79,8 @@ def none_found(t: Target) -> str:
     if t.matches:
         return f"no file matches {shown}" + (f" ({gone} not found)" if gone else "")
     if gone:
-        return f"no run file in {shown} ({gone} not found; looked for {t.pattern})"
-    return f"no run file in {shown} (looked for {t.pattern}; --pattern to choose)"
+        return f"no run file in {shown} ({gone} not found; looked for {t.looked_for})"
+    return f"no run file in {shown} (looked for {t.looked_for}; --pattern to choose)"
 
 
 def pick(t: Target, files: list[str], latest: bool) -> list[str]:
@@ -109,13 +110,22 @@ def named_in_order(files: Sequence[str]) -> list[tuple[str, str]]:
     no UTF-8 and characters that print nothing are written as escapes (naming.visible);
     if names still look alike once render/sanitize has cleaned them (an invisible mark
     that the panel drops), or would name their runs alike (naming.collide), every
-    character but printable ASCII is escaped.
+    character but printable ASCII is escaped. A trainer's own file is named by its folder
+    (runfiles.run_label: ``PPO_1`` for ``runs/PPO_1/progress.csv``), unless another run
+    file shown is in the same folder.
     """
-    given = [display_name(f) for f in files]  # a URL without its credentials
+    given = _labelled([display_name(f) for f in files])  # a URL without its credentials
     shown = short_names([visible(n) for n in given])
     if _look_alike(shown) or collide(shown):
         shown = short_names([visible(n, strict=True) for n in given])
     return sorted(zip(files, shown, strict=True), key=lambda p: natural_key(p[1]))
+
+
+def _labelled(paths: list[str]) -> list[str]:
+    """Each path's run_label, or the path itself where two would share a label."""
+    labels = [run_label(p) for p in paths]
+    taken = Counter(labels)
+    return [p if taken[label] > 1 else label for p, label in zip(paths, labels, strict=True)]
 
 
 def shown_names(paths: Sequence[str]) -> list[str]:

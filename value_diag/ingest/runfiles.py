@@ -11,6 +11,7 @@ file-system reads the names say.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 import re
@@ -25,8 +26,9 @@ from functools import cache
 from typing import Any, Final
 
 from value_diag.ingest.files import RUN_PATTERN, STDIN
+from value_diag.ingest.foreign.detect import PATTERNS, Format
 from value_diag.ingest.urls import is_url, local_path, path_part, public
-from value_diag.ingest.walk import Found, Tree, below, matching, split_fixed
+from value_diag.ingest.walk import Found, Patterns, Tree, below, matching, split_fixed
 from value_diag.naming import NaturalKey, natural_key
 
 ESPER_RUN: Final = re.compile(r"telemetry_(\d{4}-\d{2}-\d{2}_\d{6})(?:_(\d+))?")
@@ -38,6 +40,25 @@ ESPER_AHEAD_S: Final = 86_400.0
 """How far past now an esper-lite name may say its run started (s) and still count: a
 day of time zones and clock skew. A later time (``telemetry_9999-…``) is no start time,
 else it would be the newest run for ever."""
+RUN_PATTERNS: Final = (
+    RUN_PATTERN,
+    PATTERNS[Format.SB3_CSV],
+    PATTERNS[Format.TFEVENTS],
+    PATTERNS[Format.RAY_TUNE],
+)
+"""What a local directory stands for when no --pattern is given: JSON lines (value-diag's,
+and verl's file logger, told apart when read), and what trainers already log: SB3's
+``progress.csv``, TensorBoard event files, Ray Tune's ``result.json``
+(ingest/foreign)."""
+NAMED_BY_FOLDER: Final = (
+    PATTERNS[Format.SB3_CSV],
+    PATTERNS[Format.TFEVENTS],
+    PATTERNS[Format.RAY_TUNE],
+)
+"""Files whose name is the format's, not the run's: the run is named by its folder."""
+TUNE_COPIES: Final = (PATTERNS[Format.SB3_CSV], PATTERNS[Format.TFEVENTS])
+"""What Tune writes beside a trial's ``result.json`` (its CSV and TensorBoard loggers):
+the same results again, under Tune's own names, which no reader here reads."""
 
 
 class Kind(StrEnum):
@@ -59,6 +80,21 @@ class Target:
     given: str
     kind: Kind
     pattern: str = RUN_PATTERN
+    chosen: bool = False
+    """The pattern was given (--pattern): a directory stands for it alone."""
+
+    @property
+    def patterns(self) -> Patterns:
+        """What a local directory's run files match: the pattern chosen, else RUN_PATTERNS."""
+        if self.chosen or self.kind is Kind.URL:
+            return self.pattern
+        return RUN_PATTERNS
+
+    @property
+    def looked_for(self) -> str:
+        """The patterns, as an error message names them."""
+        patterns = self.patterns
+        return patterns if isinstance(patterns, str) else ", ".join(patterns)
 
     @property
     def grows(self) -> bool:
@@ -100,13 +136,20 @@ class Target:
             ReadError: a remote listing failed.
         """
         if self.kind is Kind.DIRECTORY:
-            found = below(self.given, self.pattern, stop)
+            found = below(self.given, self.patterns, stop)
         elif self.kind is Kind.PATTERN:
             found = matching(self.given, stop)
         else:
             return Found(self._named())
-        found.files.sort(key=natural_key)
+        found.files = self.kept(found.files)
         return found
+
+    def kept(self, files: list[str]) -> list[str]:
+        """The files found, in natural order; a directory's without Tune's copies (see
+        ``without_tune_copies``) unless a pattern was chosen."""
+        if self.kind is Kind.DIRECTORY and not self.chosen:
+            files = without_tune_copies(files)
+        return sorted(files, key=natural_key)
 
     def _named(self) -> list[str]:
         if self.kind is Kind.URL:  # over the network, time-bounded; ReadError if it fails
@@ -123,7 +166,7 @@ class Looks:
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self.tree = Tree(target.given, target.pattern) if target.kind is Kind.DIRECTORY else None
+        self.tree = Tree(target.given, target.patterns) if target.kind is Kind.DIRECTORY else None
 
     def look(
         self, stop: Callable[[], bool] = lambda: False, changed: Collection[str] = ()
@@ -138,7 +181,7 @@ class Looks:
         if self.tree is None:
             return self.target.look(stop)
         found = self.tree.look(stop, changed)
-        found.files.sort(key=natural_key)
+        found.files = self.target.kept(found.files)
         return found
 
 
@@ -156,10 +199,36 @@ def target(given: str, pattern: str | None = None) -> Target:
     if is_url(given):
         return Target(given, Kind.URL, pattern or RUN_PATTERN)
     if os.path.isdir(given):
-        return Target(given, Kind.DIRECTORY, pattern or RUN_PATTERN)
+        return Target(given, Kind.DIRECTORY, pattern or RUN_PATTERN, chosen=pattern is not None)
     if glob.has_magic(given) and not os.path.lexists(given):
         return Target(given, Kind.PATTERN)
     return Target(given, Kind.FILE)
+
+
+def without_tune_copies(files: list[str]) -> list[str]:
+    """The files, but for the ``progress.csv`` and event files in a folder that holds a
+    ``result.json``: a Tune trial's folder, where they repeat its results under Tune's
+    names (``ray/tune/...``), which no reader here reads; kept, they would be runs of
+    no data beside the trial's."""
+    trials = {os.path.dirname(f) for f in files if os.path.basename(f) == PATTERNS[Format.RAY_TUNE]}
+    if not trials:
+        return files
+    return [
+        f
+        for f in files
+        if os.path.dirname(f) not in trials
+        or not any(fnmatch.fnmatchcase(os.path.basename(f), p) for p in TUNE_COPIES)
+    ]
+
+
+def run_label(path: str) -> str:
+    """What a run file is named by before names are shortened: a file whose name is its
+    format's (``progress.csv``, ``result.json``, ``events.out.tfevents.*``) by its folder
+    (``runs/PPO_1``), any other by itself; a file in the working folder keeps its name."""
+    folder, name = os.path.split(path)
+    if folder and any(fnmatch.fnmatchcase(name, p) for p in NAMED_BY_FOLDER):
+        return folder
+    return path
 
 
 def newest(files: Iterable[str], seen: Mapping[str, int] | None = None) -> str | None:

@@ -71,9 +71,13 @@ def reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def below(directory: str, pattern: str, stop: Callable[[], bool] = _never) -> Found:
+Patterns = str | tuple[str, ...]
+"""The run files a walk finds: one pattern, or several (a file matching any of them)."""
+
+
+def below(directory: str, pattern: Patterns, stop: Callable[[], bool] = _never) -> Found:
     """Regular files below ``directory`` whose path relative to it (or, for a pattern
-    without a separator, whose name) matches ``pattern``.
+    without a separator, whose name) matches ``pattern`` (any of them, for several).
 
     Raises:
         Interrupted: ``stop`` said to stop.
@@ -85,17 +89,26 @@ def below(directory: str, pattern: str, stop: Callable[[], bool] = _never) -> Fo
 
 
 def _matches(
-    top: str, pattern: str, here: str, entries: list[os.DirEntry[str]], found: Found
+    top: str, pattern: Patterns, here: str, entries: list[os.DirEntry[str]], found: Found
 ) -> list[str]:
     """The regular files among a directory's entries that ``pattern`` matches (see
     ``below``); a symlink that cannot be followed is noted in ``found``."""
-    by_name = os.sep not in pattern
+    patterns = (pattern,) if isinstance(pattern, str) else pattern
     files = []
     for entry in entries:
-        key = entry.name if by_name else os.path.relpath(entry.path, top)
-        if fnmatch.fnmatchcase(key, pattern) and _regular(entry, here, found):
+        if _matched(top, patterns, entry) and _regular(entry, here, found):
             files.append(entry.path)
     return files
+
+
+def _matched(top: str, patterns: tuple[str, ...], entry: os.DirEntry[str]) -> bool:
+    """Whether an entry's name (or, for a pattern with a separator, its path below
+    ``top``) matches one of the patterns."""
+    for pattern in patterns:
+        key = entry.name if os.sep not in pattern else os.path.relpath(entry.path, top)
+        if fnmatch.fnmatchcase(key, pattern):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +137,7 @@ class Tree:
     would.
     """
 
-    def __init__(self, top: str, pattern: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, top: str, pattern: Patterns, clock: Callable[[], float] = time.time) -> None:
         self.top = top
         self.pattern = pattern
         self._clock = clock
