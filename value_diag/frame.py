@@ -28,6 +28,25 @@ JSON, random bytes. The line finder skips every line that names no metric, so th
 
 
 @dataclass(frozen=True, slots=True)
+class SourceLimits:
+    """What a trainer's own log (read by ingest/foreign) cannot give the panel, said under it.
+
+    Attributes:
+        source: the format, as a person names it ("Stable-Baselines3 progress.csv").
+        missing: the metrics it cannot give (schema names): the nine, then the critic's.
+        gives: the metrics it can give (schema names).
+        hook: the one line in the trainer that would give them all.
+        section: where the README shows that hook for each trainer.
+    """
+
+    source: str
+    missing: tuple[str, ...]
+    gives: tuple[str, ...]
+    hook: str
+    section: str
+
+
+@dataclass(frozen=True, slots=True)
 class Frame:
     """One source's state at one moment, what happened to the file, and its health.
 
@@ -49,6 +68,8 @@ class Frame:
     """The shortest name that tells the run from the others shown (None: ``source``)."""
     health: Health = field(init=False, repr=False, compare=False)
     rules: Rules = field(init=False, repr=False, compare=False)
+    limits: SourceLimits | None = None
+    """What the source cannot give, when it is a trainer's own log (None: value-diag's lines)."""
 
     def __post_init__(self) -> None:
         rules = rules_in_force(self.thresholds, self.state)
@@ -75,7 +96,7 @@ class Frame:
     def hint(self) -> str | None:
         """What to tell a reader of a file in which no line was of use, and nothing else did."""
         st = self.state
-        if st.records or st.bad_lines or self.note:
+        if st.records or st.bad_lines or self.note or self.limits:
             return None
         return NO_METRIC_HINT
 

@@ -30,8 +30,9 @@ def frames_of(
     at: float | None = None,
     note: str | None = None,
 ) -> list[Frame]:
-    """The frames of a file's runs (see ``runs_of``), judged at ``at``."""
+    """The frames of a file's runs (see ``runs_of``), judged at ``at``; a trainer's own
+    log's say what it cannot give (``FileState.limits``)."""
     return [
-        Frame(source, state, note, thresholds, at, short)
+        Frame(source, state, note, thresholds, at, short, limits=runs.limits)
         for source, short, state in runs_of(runs, path, name)
     ]

@@ -14,7 +14,7 @@ from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
 from value_diag.health import Status, reaches
 from value_diag.ingest.fold import FileState
-from value_diag.ingest.parallel import read_path
+from value_diag.ingest.foreign.reading import read_local
 from value_diag.ingest.urls import is_url
 from value_diag.options import CHART_UPDATES, KEPT_UPDATES, Format
 from value_diag.render.frames import Renderer
@@ -168,12 +168,16 @@ def read_inputs(
 
 def read_file(path: str, history: int = 0, recent: int = KEPT_UPDATES) -> FileState:
     """A file's runs; a remote one (a URL) read in ranged parts, dated by its last write.
+    A trainer's own log (SB3's progress.csv, a TensorBoard event file, Tune's result.json,
+    verl's JSON lines) is read whole by its reader (ingest/foreign/reading.py); value-diag's
+    own lines take the fast path.
 
     Raises:
-        ReadError: it cannot be read (a URL is named without its credentials).
+        ReadError: it cannot be read (a URL is named without its credentials), or its
+            reader needs an extra that is not installed.
     """
     if not is_url(path):
-        return read_path(path, history=history, recent=recent)
+        return read_local(path, history=history, recent=recent)
     from value_diag.ingest.remote import read_remote
 
     return read_remote(path, history=history, recent=recent)

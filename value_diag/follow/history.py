@@ -81,7 +81,9 @@ class Histories:
                 return None
             for source, short, state in runs_of(file, s.path, s.name):
                 if source == frame.source:
-                    return Frame(source, state, frame.note, frame.thresholds, frame.at, short)
+                    return Frame(
+                        source, state, frame.note, frame.thresholds, frame.at, short, frame.limits
+                    )
         return None
 
 
@@ -90,6 +92,6 @@ def _read(path: str) -> FileState:
         from value_diag.ingest.remote import read_remote
 
         return read_remote(path, recent=CHART_UPDATES)
-    from value_diag.ingest.parallel import read_path
+    from value_diag.ingest.foreign.reading import read_local
 
-    return read_path(path, recent=CHART_UPDATES)
+    return read_local(path, recent=CHART_UPDATES)

@@ -9,6 +9,7 @@ from enum import Enum
 from itertools import repeat
 from typing import Final
 
+from value_diag.frame import SourceLimits
 from value_diag.ingest.lines import Line
 from value_diag.ingest.parse import BadLine, Record, parse
 from value_diag.naming import run_name
@@ -524,11 +525,14 @@ class FileState:
         shared: the lines of no group only (where a group met later starts from).
         groups: each group met, in order of first appearance, with its state: its own
             lines and every line of no group.
+        limits: what the file cannot give, when it is a trainer's own log read by a
+            reader of ingest/foreign (None for value-diag's lines).
     """
 
     whole: FoldState
     shared: FoldState
     groups: tuple[tuple[str, FoldState], ...] = ()
+    limits: SourceLimits | None = None
 
     @classmethod
     def empty(cls, history_len: int = 0, recent_len: int = 0) -> FileState:
@@ -566,6 +570,7 @@ def apply_file(state: FileState, seg: Segment, now: float, line_offset: int = 0)
         whole=apply(state.whole, seg, now, line_offset),
         shared=apply(state.shared, shared_seg, now, line_offset),
         groups=tuple(groups),
+        limits=state.limits,
     )
 
 
