@@ -128,7 +128,7 @@ class Renderer:
             out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
             out.append("\n")
             out.append(fit, styles.style_of(frame.health, health.FIT))
-        for note in (self.note(frame), self.carried(frame)):
+        for note in (self.note(frame), self.carried(frame), self.limits(frame)):
             if note:
                 out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
                 out.append("\n")
@@ -139,6 +139,14 @@ class Renderer:
             out.append("\n")
             out.append(frame.hint, "dim")
         return out
+
+    def limits(self, frame: Frame) -> str | None:
+        """What a trainer's own log cannot give, and the hook that would (render/limits.py)."""
+        if frame.limits is None:
+            return None
+        from value_diag.render.limits import limits_line
+
+        return limits_line(frame.limits, self.ascii_only, self.critic)
 
     def fit_line(self, frame: Frame) -> str | None:
         """V-Fit, under the five lines when it alarms and no CRITIC CALIBRATION block shows

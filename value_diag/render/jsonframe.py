@@ -91,6 +91,8 @@ def to_json(
     line reports the metrics, and "compile_enabled", "compile_backend" and
     "compile_mode" are null until one reports the compile status. "hint" says why a
     source shows nothing when no line of it names a known metric (else null).
+    "cannot_give", only for a trainer's own log (SB3's progress.csv, ...), says what it
+    cannot give and the hook that would (render/limits.py).
 
     ``thresholds_from`` is where the thresholds judging it came from: "default", or the
     path of the config file; it is the object's "thresholds" key.
@@ -175,6 +177,10 @@ def to_json(
         "hint": frame.hint,
         "note": frame.note,
     }
+    if frame.limits is not None:  # a trainer's own log: what it cannot give (render/limits.py)
+        from value_diag.render.limits import limits_json
+
+        out["cannot_give"] = limits_json(frame.limits)
     if trend:
         out["history"] = {
             name: [_number(record[i]) for record in st.history]
