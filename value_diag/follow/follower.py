@@ -1,8 +1,9 @@
-"""One followed source: its tail, its line scanner and its folded state."""
+"""One followed source: its tail, its line scanner (or its reader) and its folded state."""
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,8 @@ from value_diag.ingest.changes import FileTail
 from value_diag.ingest.files import display_name
 from value_diag.ingest.files import reason as source_reason
 from value_diag.ingest.fold import FileState, fold_file
+from value_diag.ingest.foreign.detect import detect
+from value_diag.ingest.foreign.reading import HEAD, Converted, needs_head
 from value_diag.ingest.lines import LineScanner
 from value_diag.ingest.parallel import Stop, catch_up
 from value_diag.ingest.tail import RESTARTS, Change, Tail
@@ -54,6 +57,12 @@ class Followed:
     replaced) is noted for NOTE_S seconds of the clock passed to ``update``, then the note
     goes without counting as a change of the frame: it is gone at the next redraw, whether
     that is for new records or for the age. "waiting for" and read errors stay while true.
+
+    A trainer's own log (SB3's progress.csv, a TensorBoard event file, Tune's result.json,
+    verl's JSON lines: ingest/foreign) is told by its name, or a ``.jsonl`` by its first
+    line once that is whole, each time the file is read from the top. Its bytes are kept,
+    and each time it grows they are converted again by its reader and only the records
+    beyond those already folded are folded (ingest/foreign/reading.Converted).
     """
 
     def __init__(
@@ -90,6 +99,12 @@ class Followed:
         """Whether the file's state says what it held at a first look: a remote file's is
         not until that look (on its thread) has been read through. Before, its frame is
         only a placeholder saying CONNECTING, and no frame of it is written."""
+        self.decided = self.remote
+        """Whether the file's format is told (a remote file is read as value-diag's lines)."""
+        self.reader: Converted | None = None
+        """The reader of a trainer's own log, once the file is told to be one."""
+        self._bytes = bytearray()
+        """A trainer's own log as read so far, for its reader to convert again."""
         self.tail: FileTail
         self._prefetched: Prefetched | None = None
         if self.remote:
@@ -129,11 +144,16 @@ class Followed:
         try:
             if change in RESTARTS:
                 self._restart(written)
-            for block in self.tail.read():
-                self.file = fold_file(self.file, self.scanner.feed(block), written)
-                if time.monotonic() >= deadline or self.stop():
-                    self.pending = True
-                    break
+            if not self.decided:
+                self._decide(written)
+            if self.reader is not None:
+                self._convert(self.reader, written)
+            elif self.decided:
+                for block in self.tail.read():
+                    self.file = fold_file(self.file, self.scanner.feed(block), written)
+                    if time.monotonic() >= deadline or self.stop():
+                        self.pending = True
+                        break
             self.pending = self.pending or self.tail.backlog
         except (OSError, ReadError) as exc:
             # Let go of the file: the next look opens it again and reads it from the top.
@@ -156,9 +176,58 @@ class Followed:
         self.tail.close()
 
     def _restart(self, written: float) -> None:
-        """Reads the file from the top with a fresh state: a large one in parts, at once."""
+        """Reads the file from the top with a fresh state: value-diag's lines of a large
+        one in parts, at once; a ``.jsonl`` once its first line tells its format."""
         self.scanner = LineScanner()
         self.file = FileState.empty(self.history, KEPT_UPDATES)
+        self.reader = None
+        self._bytes = bytearray()
+        self.decided = self.remote
+        if self.decided:
+            self._catch_up(written)
+
+    def _decide(self, written: float) -> None:
+        """Tells the file's format, if it can be told yet (a ``.jsonl`` by its first line,
+        which may still be being written); then reads it as that format from the top.
+
+        Raises:
+            OSError: the first line cannot be read.
+        """
+        fd = self.tail.fd
+        if fd is None:
+            return
+        head = b""
+        if needs_head(self.path):
+            head = os.pread(fd, HEAD, 0)
+            if b"\n" not in head and len(head) < HEAD:
+                return  # the first line is not whole yet
+        self.decided = True
+        fmt = detect(self.path, head)
+        if fmt is None:
+            self._catch_up(written)
+        else:
+            self.reader = Converted(fmt, self.history, KEPT_UPDATES)
+            self.file = self.reader.file
+
+    def _convert(self, reader: Converted, written: float) -> None:
+        """Takes what was appended to a trainer's own log; when it grew, its reader
+        converts the whole of it again and the new records are folded.
+
+        Raises:
+            ReadError: the file cannot be read, or its reader needs an extra.
+        """
+        grew = False
+        for block in self.tail.read():
+            self._bytes += block
+            grew = True
+            if self.stop():
+                self.pending = True
+                break
+        if grew:
+            self.file = reader.update(bytes(self._bytes), written)
+
+    def _catch_up(self, written: float) -> None:
+        """Reads value-diag's lines of the file from the top: a large one in parts."""
         if self.tail.fd is None:
             return
         done = catch_up(

@@ -95,7 +95,9 @@ def frames_of(
                 new.append(len(frames))  # it went stale
             elif i in changed:
                 new.append(len(frames))
-            frames.append(Frame(source, state, s.note, thresholds, now, short))
+            frames.append(
+                Frame(source, state, s.note, thresholds, now, short, limits=s.file.limits)
+            )
     return frames, new
 
 
