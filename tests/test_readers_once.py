@@ -1,0 +1,253 @@
+"""`value-diag once` over what trainers already log: SB3's progress.csv, TensorBoard event
+files, Ray Tune's result.json and verl's JSON lines, found in folders and read by their
+readers, through the real console script."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from conftest import clean_env, run_cli
+from needs import need
+
+from value_diag.ingest.foreign.tfevents import masked_crc32c
+from value_diag.schema import VALUE_FIELDS
+
+SB3_CSV = (
+    "time/fps,time/iterations,time/total_timesteps,train/explained_variance,train/value_loss\n"
+    "900,1,128,,\n"
+    "880,2,256,0.25,3.5\n"
+    "870,3,384,0.5,2.0\n"
+)
+"""Three dumps of SB3's CSV logger: rollout 1's numbers in row 2, rollout 2's in row 3."""
+VERL = (
+    b'{"step": 7, "data": {"critic/vf_explained_var": 0.625, "critic/values/mean": 1.25,'
+    b' "critic/values/max": 3.0, "critic/values/min": -1.0, "critic/returns/mean": 1.5}}\n'
+)
+OURS = (
+    b'{"step": 3, "v_return_correlation": 0.9, "td_error_mean": 0.0, "td_error_std": 1.0,'
+    b' "bellman_error": 1.0, "return_p10": 0.0, "return_p50": 1.0, "return_p90": 2.0,'
+    b' "return_variance": 1.0, "return_skewness": 0.0}\n'
+)
+
+
+def _frames(proc: Any) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in proc.stdout.decode().splitlines()]
+
+
+def _by_name(frames: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {f["name"]: f for f in frames}
+
+
+def _ev(frame: dict[str, Any]) -> float:
+    value: float = frame["critic"]["explained_variance"]["value"]
+    return value
+
+
+def _rlib_result(iteration: int, modules: dict[str, float]) -> str:
+    """One line of Tune's result.json for RLlib's new API stack, one entry per module and
+    the sum over them (``__all_modules__``), as PPO's learner results are laid out."""
+    learners: dict[str, Any] = {
+        m: {"vf_explained_var": ev, "vf_loss": 1.5} for m, ev in modules.items()
+    }
+    learners["__all_modules__"] = {"num_trainable_parameters": 100}
+    result = {
+        "training_iteration": iteration,
+        "num_env_steps_sampled_lifetime": 4000 * iteration,
+        "learners": learners,
+    }
+    return json.dumps(result) + "\n"
+
+
+def test_a_folder_of_sb3_runs_is_a_run_per_folder(tmp_path: Path) -> None:
+    for seed, ev in (("PPO_1", "0.5"), ("PPO_2", "0.75")):
+        (tmp_path / "runs" / seed).mkdir(parents=True)
+        (tmp_path / "runs" / seed / "progress.csv").write_text(SB3_CSV.replace("0.5", ev))
+    proc = run_cli(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    frames = _by_name(_frames(proc))
+    assert set(frames) == {"PPO_1", "PPO_2"}
+    assert frames["PPO_1"]["source"] == "runs/PPO_1/progress.csv"
+    # Each value at the step of the rollout it describes (row 3 at 384 describes 256).
+    assert (_ev(frames["PPO_1"]), frames["PPO_1"]["step"]) == (0.5, 256)
+    assert (_ev(frames["PPO_2"]), frames["PPO_2"]["records"]) == (0.75, 2)
+
+
+def test_a_real_sb3_run_logging_csv_and_tensorboard(tmp_path: Path) -> None:
+    """SB3 writes progress.csv and an event file in one folder: two runs, each named by
+    its file, each with the explained variance SB3 computed from its last rollout but one."""
+    need("tensorboard")
+    sb3 = need("stable_baselines3")
+    callbacks = need("stable_baselines3.common.callbacks")
+    logger = need("stable_baselines3.common.logger")
+    utils = need("stable_baselines3.common.utils")
+    seen: list[tuple[int, float]] = []
+
+    class Recorder(callbacks.BaseCallback):  # type: ignore[misc,name-defined]
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            buf: Any = self.model.rollout_buffer
+            ev = utils.explained_variance(buf.values.flatten(), buf.returns.flatten())
+            seen.append((self.model.num_timesteps, ev))
+
+    folder = tmp_path / "logs" / "PPO_1"
+    model = sb3.PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64, n_epochs=1, seed=1)
+    both = logger.configure(str(folder), ["csv", "tensorboard"])
+    model.set_logger(both)
+    try:
+        model.learn(total_timesteps=64 * 4, callback=Recorder())
+    finally:
+        both.close()
+    proc = run_cli(["once", "logs", "--critic", "--format", "json"], cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr.decode()
+    frames = _by_name(_frames(proc))
+    (events,) = (name for name in frames if name.startswith("events.out.tfevents."))
+    assert set(frames) == {"progress.csv", events}
+    step, ev = seen[-2]  # the last rollout's numbers are never written
+    assert (frames["progress.csv"]["step"], _ev(frames["progress.csv"])) == (step, ev)
+    assert frames[events]["step"] == step
+    assert math.isclose(_ev(frames[events]), ev, rel_tol=1e-6, abs_tol=1e-6)  # float32
+
+
+def test_a_tensorboard_log_dir_is_a_run_per_subfolder(tmp_path: Path) -> None:
+    """CleanRL's layout: runs/<run name>/events.out.tfevents.*, written by SummaryWriter."""
+    need("tensorboard")
+    tb = need("torch.utils.tensorboard")
+    for run, ev in (("CartPole__ppo__1", 0.25), ("CartPole__ppo__2", 0.5)):
+        writer = tb.SummaryWriter(str(tmp_path / "runs" / run))
+        for update in (1, 2):
+            writer.add_scalar("charts/learning_rate", 2.5e-4, 128 * update)
+            writer.add_scalar("losses/explained_variance", ev * update, 128 * update)
+        writer.close()
+    proc = run_cli(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    frames = _by_name(_frames(proc))
+    assert {n: (_ev(f), f["step"]) for n, f in frames.items()} == {
+        "CartPole__ppo__1": (0.5, 256),
+        "CartPole__ppo__2": (1.0, 256),
+    }
+
+
+def test_rllib_modules_are_runs_of_their_own(tmp_path: Path) -> None:
+    trial = tmp_path / "tune" / "PPO_CartPole_00000"
+    trial.mkdir(parents=True)
+    text = _rlib_result(1, {"learner_a": 0.1, "learner_b": 0.2})
+    text += _rlib_result(2, {"learner_a": 0.3, "learner_b": 0.4})
+    (trial / "result.json").write_text(text)
+    # Tune's CSV and TensorBoard copies of the same results: not runs of their own.
+    (trial / "progress.csv").write_text("training_iteration,num_env_steps_sampled_lifetime\n")
+    (trial / "events.out.tfevents.1.host").write_bytes(b"")
+    proc = run_cli(["once", "tune", "--critic", "--format", "json"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    frames = _by_name(_frames(proc))
+    assert {n: (_ev(f), f["step"], f["records"]) for n, f in frames.items()} == {
+        "tune/PPO_CartPole_00000#learner_a": (0.3, 8000, 2),
+        "tune/PPO_CartPole_00000#learner_b": (0.4, 8000, 2),
+    }
+    # One module alone is the trial's one run, named by its folder.
+    (trial / "result.json").write_text(_rlib_result(1, {"default_policy": 0.5}))
+    proc = run_cli(["once", "tune", "--critic", "--format", "json"], cwd=tmp_path)
+    assert [(f["name"], _ev(f)) for f in _frames(proc)] == [("tune/PPO_CartPole_00000", 0.5)]
+
+
+def test_verl_jsonl_is_told_from_value_diags_own(tmp_path: Path) -> None:
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "verl_experiment.jsonl").write_bytes(VERL)
+    (tmp_path / "runs" / "ours.jsonl").write_bytes(OURS)
+    proc = run_cli(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    frames = _by_name(_frames(proc))
+    verl, ours = frames["verl_experiment"], frames["ours"]
+    assert (_ev(verl), verl["critic"]["value_mean"]["value"], verl["step"]) == (0.625, 1.25, 7)
+    assert verl["cannot_give"]["source"] == "verl file logger"
+    assert ours["value_function"]["v_return_correlation"]["value"] == 0.9
+    assert "cannot_give" not in ours
+
+
+def test_one_file_given_by_path(tmp_path: Path) -> None:
+    (tmp_path / "PPO_3").mkdir()
+    (tmp_path / "PPO_3" / "progress.csv").write_text(SB3_CSV)
+    proc = run_cli(["once", "PPO_3/progress.csv", "--critic", "--format", "json"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    (frame,) = _frames(proc)
+    assert (frame["name"], frame["records"], _ev(frame)) == ("PPO_3", 2, 0.5)
+
+
+def test_the_panel_says_what_the_source_cannot_give(tmp_path: Path) -> None:
+    (tmp_path / "progress.csv").write_text(SB3_CSV)
+    proc = run_cli(["once", "progress.csv"], cwd=tmp_path)
+    out = proc.stdout.decode().splitlines()
+    assert out[-1] == (
+        "Stable-Baselines3 progress.csv cannot give the nine value-function metrics, V-Mean,"
+        " V-Std, V-Min, V-Max; it gives EV (shown by --critic). The hook that would:"
+        " callback=ValueDiagnosticsCallback('run.jsonl') in model.learn"
+        " (value_diag.integrations.sb3) (README: Where the three inputs are in your trainer)"
+    )
+    # No metric the source cannot give is shown as a number, and nothing judged: no data.
+    assert all(line.count("—") >= 1 for line in out[1:5])
+    assert proc.returncode == 3
+    as_json = run_cli(["once", "progress.csv", "--format", "json"], cwd=tmp_path)
+    (frame,) = _frames(as_json)
+    assert frame["cannot_give"] == {
+        "source": "Stable-Baselines3 progress.csv",
+        "cannot_give": [*VALUE_FIELDS, "value_mean", "value_std", "value_min", "value_max"],
+        "gives": ["explained_variance"],
+        "hook": "callback=ValueDiagnosticsCallback('run.jsonl') in model.learn"
+        " (value_diag.integrations.sb3)",
+        "see": "README.md#where-the-three-inputs-are-in-your-trainer",
+    }
+    assert all(frame["value_function"][n]["value"] is None for n in VALUE_FIELDS)
+    assert frame["hint"] is None  # not "no line names a known metric": it was read
+
+
+def test_a_gate_does_not_pass_on_a_source_of_ev_alone(tmp_path: Path) -> None:
+    """Without --critic nothing a progress.csv holds is judged: --fail-on says no data
+    (exit 3), never ok."""
+    (tmp_path / "progress.csv").write_text(SB3_CSV)
+    proc = run_cli(["once", "progress.csv", "--fail-on", "warning"], cwd=tmp_path)
+    assert proc.returncode == 3, proc.stdout.decode()
+    assert proc.stdout.decode().startswith(
+        "VALUE DIAGNOSTICS | no data | progress.csv | step 256 | 2 records"
+    )
+
+
+def _hide_tensorboard(tmp_path: Path) -> dict[str, str]:
+    """An environment in which ``import tensorboard`` fails, as where it is not installed."""
+    shim = tmp_path / "shim" / "tensorboard"
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text("raise ImportError('No module named tensorboard')\n")
+    paths = [str(tmp_path / "shim"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return clean_env(PYTHONPATH=os.pathsep.join(paths))
+
+
+def _framed(data: bytes) -> bytes:
+    """One TFRecord holding ``data`` (the framing alone needs no tensorboard)."""
+    length = len(data).to_bytes(8, "little")
+    return (
+        length
+        + masked_crc32c(length).to_bytes(4, "little")
+        + data
+        + masked_crc32c(data).to_bytes(4, "little")
+    )
+
+
+def test_without_the_extra_an_event_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    (runs / "tb").mkdir(parents=True)
+    (runs / "tb" / "events.out.tfevents.1.host").write_bytes(_framed(b"\x09" + bytes(8)))
+    (runs / "csv").mkdir()
+    (runs / "csv" / "progress.csv").write_text(SB3_CSV)
+    env = _hide_tensorboard(tmp_path)
+    proc = run_cli(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path, env=env)
+    assert proc.stderr.decode().splitlines() == [
+        "value-diag: error: cannot read runs/tb/events.out.tfevents.1.host: reading TensorBoard"
+        " event files needs the tensorboard package: pip install 'value-diag[tensorboard]'"
+        " (or pip install tensorboard)"
+    ]
+    assert [(f["name"], _ev(f)) for f in _frames(proc)] == [("csv", 0.5)]
+    assert proc.returncode == 2  # a gate never passes what it could not read

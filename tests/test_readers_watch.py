@@ -1,0 +1,86 @@
+"""`value-diag watch` over what trainers already log, followed live as they grow, through
+the real console script: SB3 appends rows to progress.csv, SummaryWriter appends records
+to its event file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from needs import need
+from test_readers_once import SB3_CSV, _framed, _hide_tensorboard, _rlib_result
+from watching import Json, Spawn, append
+
+
+def _ev(frame: Json) -> Any:
+    return frame["critic"]["explained_variance"]["value"]
+
+
+def test_a_growing_progress_csv_is_followed(spawn: Spawn, tmp_path: Path) -> None:
+    run = tmp_path / "runs" / "PPO_1" / "progress.csv"
+    run.parent.mkdir(parents=True)
+    rows = SB3_CSV.splitlines(keepends=True)
+    run.write_text("".join(rows[:3]))  # the header and two dumps: rollout 1's numbers
+    w = spawn("runs", "--critic", "--format", "json")
+    first = w.frame()
+    assert (first["name"], first["records"], _ev(first), first["step"]) == (
+        "runs/PPO_1",
+        1,
+        0.25,
+        128,
+    )
+    assert first["cannot_give"]["source"] == "Stable-Baselines3 progress.csv"
+    append(run, rows[3][:10])  # a row being written: not read yet
+    append(run, rows[3][10:])
+    later = w.frame(lambda f: f["records"] == 2)
+    assert (_ev(later), later["step"]) == (0.5, 256)
+    # Rewritten from the top (a new run in the same folder): read again from its first row.
+    run.write_text(rows[0] + "900,1,64,,\n880,2,128,0.875,1.0\n")
+    again = w.frame(lambda f: f["records"] == 1)
+    assert (_ev(again), again["step"]) == (0.875, 64)
+    # A run that starts later in the folder is followed too, named by its folder.
+    (tmp_path / "runs" / "PPO_2").mkdir()
+    (tmp_path / "runs" / "PPO_2" / "progress.csv").write_text(SB3_CSV)
+    new = w.frame(lambda f: f["name"] == "PPO_2")
+    assert (new["records"], _ev(new)) == (2, 0.5)
+
+
+def test_a_growing_event_file_is_followed(spawn: Spawn, tmp_path: Path) -> None:
+    need("tensorboard")
+    tb = need("torch.utils.tensorboard")
+    writer = tb.SummaryWriter(str(tmp_path / "runs" / "seed_1"))
+    try:
+        writer.add_scalar("losses/explained_variance", 0.25, 128)
+        writer.flush()
+        w = spawn("runs", "--critic", "--format", "json")
+        first = w.frame(lambda f: f["records"] == 1)
+        assert (first["name"], _ev(first), first["step"]) == ("runs/seed_1", 0.25, 128)
+        writer.add_scalar("losses/explained_variance", 0.5, 256)
+        writer.flush()
+        later = w.frame(lambda f: f["records"] == 2)
+        assert (_ev(later), later["step"]) == (0.5, 256)
+    finally:
+        writer.close()
+
+
+def test_a_growing_result_json_keeps_its_modules_apart(spawn: Spawn, tmp_path: Path) -> None:
+    result = tmp_path / "trial" / "result.json"
+    result.parent.mkdir()
+    result.write_text(_rlib_result(1, {"a": 0.1, "b": 0.2}))
+    w = spawn("trial/result.json", "--critic", "--format", "json")
+    seen = {f["name"]: _ev(f) for f in (w.frame(), w.frame())}
+    assert seen == {"trial#a": 0.1, "trial#b": 0.2}
+    append(result, _rlib_result(2, {"a": 0.3, "b": 0.4}))
+    a = w.frame(lambda f: f["name"] == "trial#a" and f["records"] == 2)
+    assert (_ev(a), a["step"]) == (0.3, 8000)
+
+
+def test_without_the_extra_the_note_names_it(spawn: Spawn, tmp_path: Path) -> None:
+    (tmp_path / "tb").mkdir()
+    (tmp_path / "tb" / "events.out.tfevents.1.host").write_bytes(_framed(b"\x09" + bytes(8)))
+    w = spawn("tb", "--format", "json", env=_hide_tensorboard(tmp_path))
+    frame = w.frame(lambda f: f["note"] is not None)
+    assert frame["note"] == (
+        "read error: reading TensorBoard event files needs the tensorboard package:"
+        " pip install 'value-diag[tensorboard]' (or pip install tensorboard); retrying"
+    )
