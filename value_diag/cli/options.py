@@ -143,7 +143,8 @@ PatternOpt = Annotated[
         "--pattern",
         metavar="GLOB",
         help="The run files a directory stands for: a file name (events.jsonl) or a path"
-        " below it (seed*/run.jsonl). Default: every *.jsonl below it.",
+        " below it (seed*/run.jsonl). Default: every *.jsonl below it, and what trainers"
+        " log: progress.csv, events.out.tfevents.*, result.json.",
     ),
 ]
 LatestOpt = Annotated[
