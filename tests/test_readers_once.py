@@ -251,3 +251,16 @@ def test_without_the_extra_an_event_file_is_one_line_naming_it(tmp_path: Path) -
     ]
     assert [(f["name"], _ev(f)) for f in _frames(proc)] == [("csv", 0.5)]
     assert proc.returncode == 2  # a gate never passes what it could not read
+
+
+def test_a_table_of_runs_says_it_once_under_the_table(tmp_path: Path) -> None:
+    for seed in ("PPO_1", "PPO_2"):
+        (tmp_path / "runs" / seed).mkdir(parents=True)
+        (tmp_path / "runs" / seed / "progress.csv").write_text(SB3_CSV)
+    (tmp_path / "runs" / "ours.jsonl").write_bytes(OURS)
+    said = "Stable-Baselines3 progress.csv cannot give the nine value-function metrics"
+    table = run_cli(["once", "runs", "--compare", "--critic"], cwd=tmp_path).stdout.decode()
+    (line,) = (x for x in table.splitlines() if said in x)
+    assert line.startswith(f"PPO_1, PPO_2: {said}") and "(shown by --critic)" not in line
+    page = run_cli(["once", "runs", "--compare", "--format", "markdown"], cwd=tmp_path)
+    assert f"\n\n`PPO_1`, `PPO_2`: {said}" in page.stdout.decode()

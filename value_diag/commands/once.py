@@ -306,3 +306,17 @@ def _print_compare(
             wide = console.options.update_width(10_000)
             console.width = max(console.width, console.measure(table, options=wide).maximum)
         console.print(table)
+        _say_limits(frames, console, renderer)
+
+
+def _say_limits(frames: list[Frame], console: Console, renderer: Renderer) -> None:
+    """Under a table of runs, what the trainers' own logs among them cannot give."""
+    if all(f.limits is None for f in frames):
+        return
+    from rich.text import Text
+
+    from value_diag.render.limits import limits_said
+
+    for names, line in limits_said(frames, renderer.ascii_only, renderer.critic):
+        shown = ", ".join(clean_name(n, renderer.ascii_only) for n in names)
+        console.print(Text(f"{shown}: {line}", "dim"), soft_wrap=True)

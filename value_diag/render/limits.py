@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from value_diag import registry
-from value_diag.frame import SourceLimits
+from value_diag.frame import Frame, SourceLimits
 from value_diag.render.sanitize import clean
 from value_diag.schema import VALUE_FIELDS
 
@@ -42,6 +42,18 @@ def limits_line(limits: SourceLimits, ascii_only: bool = False, critic: bool = F
         said += f"; it gives {gives}{shown}"
     said += f". The hook that would: {limits.hook} (README: {SECTION_TITLE})"
     return clean(said, ascii_only, limit=None)
+
+
+def limits_said(
+    frames: list[Frame], ascii_only: bool = False, critic: bool = False
+) -> list[tuple[list[str], str]]:
+    """Under a table of runs: each distinct ``limits_line`` once, with the names of the runs
+    it is said of (as given: the caller cleans or quotes them)."""
+    said: dict[str, list[str]] = {}
+    for frame in frames:
+        if frame.limits is not None:
+            said.setdefault(limits_line(frame.limits, ascii_only, critic), []).append(frame.name)
+    return [(names, line) for line, names in said.items()]
 
 
 def limits_json(limits: SourceLimits) -> dict[str, Any]:

@@ -65,7 +65,7 @@ def markdown(frame: Frame, ascii_only: bool = False) -> str:
         shown = level.word if level not in ALARMS else f"**{level.word}**"
         cell = _code(value, in_table=True) if name == COMPILE and from_file else value
         out.append(f"| {label} | {cell} | {shown} |")
-    return "\n".join(out)
+    return "\n".join(out + _limits([frame], ascii_only, critic_shown(frame)))
 
 
 def compare_markdown(frames: list[Frame], ascii_only: bool = False, critic: bool = False) -> str:
@@ -90,4 +90,20 @@ def compare_markdown(frames: list[Frame], ascii_only: bool = False, critic: bool
             text = _code(cell.text, in_table=True) if cell.literal else cell.text
             cells.append(f"**{text}**" if cell.alarm and not cell.literal else text)
         out.append("| " + " | ".join(cells) + " |")
-    return "\n".join(out)
+    return "\n".join(out + _limits(frames, ascii_only, critic))
+
+
+def _limits(frames: list[Frame], ascii_only: bool, critic: bool) -> list[str]:
+    """What a trainer's own log cannot give (render/limits.py), under the table: value-diag's
+    own words as text, the runs' names as code spans."""
+    if all(f.limits is None for f in frames):
+        return []
+    from value_diag.render.limits import limits_said
+
+    said = limits_said(frames, ascii_only, critic)
+    if len(frames) == 1:  # the section names its run
+        return ["", said[0][1]]
+    out = []
+    for names, line in said:
+        out += ["", ", ".join(_code(clean_name(n, ascii_only=True)) for n in names) + f": {line}"]
+    return out
