@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from needs import need
-from test_readers_once import SB3_CSV, _framed, _hide_tensorboard, _rlib_result
+from test_readers_once import SB3_CSV, VERL, _framed, _hide_tensorboard, _rlib_result
 from watching import Json, Spawn, append
 
 
@@ -84,3 +84,21 @@ def test_without_the_extra_the_note_names_it(spawn: Spawn, tmp_path: Path) -> No
         "read error: reading TensorBoard event files needs the tensorboard package:"
         " pip install 'value-diag[tensorboard]' (or pip install tensorboard); retrying"
     )
+
+
+def test_a_verl_file_is_told_by_its_first_line_once_whole(spawn: Spawn, tmp_path: Path) -> None:
+    run = tmp_path / "runs" / "experiment.jsonl"
+    run.parent.mkdir()
+    run.write_bytes(VERL[:20])  # verl's first line, being written
+    w = spawn("runs", "--critic", "--format", "json")
+    append(run, VERL[20:])
+    first = w.frame(lambda f: f["records"] == 1)
+    assert (first["name"], _ev(first), first["critic"]["value_mean"]["value"]) == (
+        "runs/experiment.jsonl",
+        0.625,
+        1.25,
+    )
+    assert first["cannot_give"]["source"] == "verl file logger"
+    append(run, VERL.replace(b'"step": 7', b'"step": 8').replace(b"0.625", b"0.75"))
+    later = w.frame(lambda f: f["records"] == 2)
+    assert (_ev(later), later["step"]) == (0.75, 8)
