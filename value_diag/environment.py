@@ -15,10 +15,11 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Final, TextIO, cast
+from typing import TextIO, cast
 
-PROG: Final = "value-diag"
-"""The program's name: the usage lines' and the first word of every line it says."""
+from value_diag.voice import PROG, voiced
+
+__all__ = ["PROG", "Environment", "voiced"]
 
 
 def _now() -> float:
@@ -89,8 +90,12 @@ class Environment:
         """Writes one line on stderr in the program's voice: ``value-diag: MESSAGE``, or
         ``value-diag: LEVEL: MESSAGE`` (``error``, ``warning``); flushed at once, so it
         comes after what stdout already showed. The caller cleans what came from data."""
-        said = message if level is None else f"{level}: {message}"
-        self.stderr.write(f"{PROG}: {said}\n")
+        self.tell(voiced(message, level))
+
+    def tell(self, line: str) -> None:
+        """Writes a line already in the program's voice (``voiced``: a verdict that render/
+        built) on stderr, flushed at once, as ``say`` does."""
+        self.stderr.write(line + "\n")
         self.stderr.flush()
 
     @contextlib.contextmanager

@@ -26,6 +26,7 @@ from value_diag.render.panel import (
 )
 from value_diag.render.sanitize import clean, clean_name, middle
 from value_diag.render.words import span
+from value_diag.voice import voiced
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -397,7 +398,7 @@ def count_line(frames: list[Frame], fail_on: Status, fail_count: int, ascii_only
     of how many, against what count, and their names."""
     failed = failing(frames, fail_on)
     names = ", ".join(clean_name(f.name, ascii_only) for f in failed)
-    said = f"value-diag: {len(failed)} of {count(len(frames), 'run')} reached {fail_on.value}"
+    said = f"{len(failed)} of {count(len(frames), 'run')} reached {fail_on.value}"
     if len(failed) >= fail_count:
-        return f"{said} (--fail-count {fail_count}): {names}"
-    return f"{said}, fewer than --fail-count {fail_count}: {names}"
+        return voiced(f"{said} (--fail-count {fail_count}): {names}")
+    return voiced(f"{said}, fewer than --fail-count {fail_count}: {names}")

@@ -383,13 +383,14 @@ class Renderer:
     def verdict(self, frame: Frame, fail_on: Status) -> str:
         """The stderr line of a run that ends the process: its name, status and culprits."""
         from value_diag.gate import gate
+        from value_diag.voice import voiced
 
         fired = gate(frame)
         held = f", {fired.held} updates in a row" if frame.rules.gate[1] > 1 and fired.held else ""
         names = ", ".join(culprits(frame.health, self.ascii_only, self.critic))
         source = clean_name(frame.name, self.ascii_only)
         level = fired.level.value
-        return f"value-diag: {source} reached {level} (--fail-on {fail_on.value}{held}): {names}"
+        return voiced(f"{source} reached {level} (--fail-on {fail_on.value}{held}): {names}")
 
     def json_line(self, frame: Frame) -> str:
         """The frame as one line of strict JSON, ASCII only (non-finite numbers as strings)."""
