@@ -7,6 +7,7 @@ import io
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import SAMPLES, clean_env, invoke
@@ -92,3 +93,79 @@ def test_once_reads_the_environments_variables() -> None:
     runs = [str(SAMPLES / f"{name}.jsonl") for name in ("healthy", "collapse")]
     assert main(["once", *runs, "--compare"], env) == 0
     assert max(len(line) for line in out.getvalue().splitlines()) <= 60
+
+
+def file_env(path: Path, **environ: str) -> tuple[Environment, io.StringIO, io.StringIO]:
+    """An Environment whose stdin is the file at ``path``, as `watch - < run.jsonl` reads
+    it: a descriptor, not an in-memory stream."""
+    out, err = io.StringIO(), io.StringIO()
+    env = Environment(
+        stdin=path.open(encoding="utf-8"),
+        stdout=out,
+        stderr=err,
+        environ=clean_env(**environ),
+    )
+    return env, out, err
+
+
+def test_watch_writes_the_step_summary_its_environment_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GITHUB_STEP_SUMMARY is read from the Environment's variables, not the process's."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    summary = tmp_path / "summary.md"
+    env, out, _ = file_env(SAMPLES / "collapse.jsonl", GITHUB_STEP_SUMMARY=str(summary))
+    with env.stdin:
+        assert main(["watch", "-", "--format", "github"], env) == 0
+    assert "::error" in out.getvalue()
+    assert summary.read_text(encoding="utf-8").startswith("#")
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("command", ["once", "watch"])
+def test_a_step_summary_that_cannot_be_written_is_a_warning_in_the_environments_voice(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A summary path that is a folder: the annotations and exit code stand, and one
+    warning is said on the Environment's stderr."""
+    path = SAMPLES / "healthy.jsonl"
+    env, out, err = file_env(path, GITHUB_STEP_SUMMARY=str(tmp_path))
+    args = [command, "-" if command == "watch" else str(path), "--format", "github"]
+    with env.stdin:
+        assert main(args, env) == 0
+    assert "::notice" in out.getvalue()
+    said = err.getvalue().splitlines()
+    assert said == [f"value-diag: warning: cannot write step summary {tmp_path}: Is a directory"]
+    assert capsys.readouterr() == ("", "")
+
+
+def test_watch_says_its_verdict_on_the_environments_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`watch - --fail-on critical` in-process: exit 1, the run's verdict on stderr."""
+    env, out, err = file_env(SAMPLES / "collapse.jsonl")
+    with env.stdin:
+        assert main(["watch", "-", "--fail-on", "critical", "--format", "json"], env) == 1
+    assert out.getvalue()
+    assert err.getvalue().startswith("value-diag: <stdin> reached critical (--fail-on critical")
+    assert capsys.readouterr() == ("", "")
+
+
+def test_the_live_view_says_its_closing_line_on_its_environments_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The live view keeps the closing line until the alternate screen is left, then says
+    it on its Environment's stderr (not the process's)."""
+    from value_diag.options import ColorMode
+    from value_diag.render.frames import Renderer
+    from value_diag.render.terminal import make_console
+    from value_diag.tui.live import LiveSink
+
+    env, _, err = memory_env()
+    console = make_console(ColorMode.ALWAYS, file=io.StringIO(), environ=clean_env())
+    sink = LiveSink(console, Renderer(), env=env)
+    with sink:
+        sink.conclude("value-diag: run reached critical")
+        assert err.getvalue() == ""  # the alternate screen would hide it
+    assert err.getvalue() == "value-diag: run reached critical\n"
+    assert capsys.readouterr() == ("", "")

@@ -254,7 +254,7 @@ import fcntl, sys, termios, time
 fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty becomes this session's terminal
 from value_diag.tui.keys import stdin_keys
 before = termios.tcgetattr(0)
-reader = stdin_keys()
+reader = stdin_keys(sys.stdin)
 assert reader is not None
 try:
     with reader:
@@ -290,23 +290,20 @@ def test_keys_come_only_from_a_terminal_in_the_foreground(
     pty_pair: tuple[int, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _master, slave = pty_pair
-    monkeypatch.setattr(sys, "stdin", io.StringIO("not a terminal"))
-    assert stdin_keys() is None
+    assert stdin_keys(io.StringIO("not a terminal")) is None
     r, w = os.pipe()
     try:
         with os.fdopen(os.dup(r)) as pipe:
-            monkeypatch.setattr(sys, "stdin", pipe)
-            assert stdin_keys() is None
+            assert stdin_keys(pipe) is None
     finally:
         os.close(r)
         os.close(w)
     with os.fdopen(os.dup(slave)) as terminal:
-        monkeypatch.setattr(sys, "stdin", terminal)
-        reader = stdin_keys()  # not this process's controlling terminal: no job control
+        reader = stdin_keys(terminal)  # not this process's controlling terminal: no job control
         assert reader is not None and reader.fd == terminal.fileno()
 
         def background(fd: int) -> Any:
             return os.getpgrp() + 1  # another process group has the terminal
 
         monkeypatch.setattr(os, "tcgetpgrp", background)
-        assert stdin_keys() is None
+        assert stdin_keys(terminal) is None

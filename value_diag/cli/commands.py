@@ -246,7 +246,7 @@ def watch(
 
         settled = judged.settle(env)
         console = opt.console(env, settled.color)
-        sink = choose_sink(console, settled.renderer, settled.format, table)
+        sink = choose_sink(console, settled.renderer, settled.format, table, env)
         options = WatchOptions(
             fail_on=settled.fail_on,
             fail_count=judged.fail_count,
@@ -255,7 +255,7 @@ def watch(
             pattern=judged.pattern,
             latest=judged.latest,
         )
-        return run_watch(judged.paths, sink, options, clock=env.clock)
+        return run_watch(judged.paths, sink, options, clock=env.clock, env=env)
 
     run(body)
 
@@ -533,7 +533,7 @@ def demo(
         )
         fmt = choice(Format, format, "--format")
         console = opt.console(env, choice(ColorMode, color, "--color"))
-        sink = choose_sink(console, opt.renderer(env, ascii, None, False), fmt)
+        sink = choose_sink(console, opt.renderer(env, ascii, None, False), fmt, env=env)
         return run_demo(options, sink, out, env)
 
     run(body)

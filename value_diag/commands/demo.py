@@ -304,6 +304,7 @@ def _watch(
             WatchOptions(until=until),
             clock=env.clock,
             before_fatal=before_fatal,
+            env=env,
         )
     except KeyboardInterrupt:  # Ctrl-C under a SIGINT handler of the caller's
         return ExitCode.OK

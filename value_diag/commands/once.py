@@ -105,7 +105,7 @@ def run_once(
     if frames and options.format is Format.GITHUB:
         from value_diag.render.github import write_summary
 
-        write_summary(frames, options.compare, renderer.critic)  # after the annotations
+        write_summary(frames, env, options.compare, renderer.critic)  # after the annotations
     if options.fail_on is not None:
         say_verdict(env, frames, renderer, options.fail_on, options.fail_count)
     if frames and (options.svg or options.html):
@@ -195,11 +195,11 @@ def say_verdict(
 
         if len(failed) >= fail_count:
             for frame in failed:
-                env.stderr.write(renderer.verdict(frame, fail_on) + "\n")
-        env.stderr.write(count_line(frames, fail_on, fail_count, renderer.ascii_only) + "\n")
+                env.tell(renderer.verdict(frame, fail_on))
+        env.tell(count_line(frames, fail_on, fail_count, renderer.ascii_only))
         return
     for frame in failed:
-        env.stderr.write(renderer.verdict(frame, fail_on) + "\n")
+        env.tell(renderer.verdict(frame, fail_on))
 
 
 def _picture(frames: list[Frame], renderer: Renderer, options: OnceOptions) -> RenderableType:

@@ -132,7 +132,7 @@ def _say(env: Environment, options: ReportOptions, size: int, frames: list[Frame
     if options.format is Format.GITHUB:
         from value_diag.render.github import append_summary
 
-        append_summary(summary_line(options.output, frames, env.environ) + "\n")
+        append_summary(summary_line(options.output, frames, env.environ) + "\n", env)
 
 
 def _size(n: int) -> str:

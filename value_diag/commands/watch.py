@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from value_diag.commands.paths import targets
+from value_diag.environment import Environment
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
 from value_diag.follow.follower import REMOTE_POLL_S
@@ -33,11 +34,13 @@ def run_watch(
     options: WatchOptions,
     clock: Callable[[], float] = time.time,
     before_fatal: Callable[[], None] | None = None,
+    env: Environment | None = None,
 ) -> ExitCode:
     """Follows the sources until a signal, --fail-on, or the end of stdin.
 
     A signal such as SIGQUIT (stopper.FATAL) ends the process once the terminal is
-    restored, after ``before_fatal`` (what the caller must still clean up).
+    restored, after ``before_fatal`` (what the caller must still clean up). ``env``: the
+    streams `watch -` reads and the signal's end flushes (the process's by default).
 
     Raises:
         ReadError: a path is a directory or a pattern that matched nothing, or the files
@@ -53,10 +56,12 @@ def run_watch(
     sink.stop_when(stopper.event.is_set)
     stopper.abandon = sink.abandon
     stopper.stuck_for = WRITES.stuck_for  # a write nobody takes, not a slow ending
-    code = _run(paths, found, sink, options, stopper, clock)
+    env = env or Environment.of_process()
+    code = _run(paths, found, sink, options, stopper, clock, env)
     if stopper.fatal is not None and before_fatal is not None:
         before_fatal()
-    stopper.reraise()  # SIGQUIT and its kin: the terminal is restored, now the signal ends it
+    # SIGQUIT and its kin: the terminal is restored, now the signal ends it
+    stopper.reraise(env.stdout, env.stderr)
     return code
 
 
@@ -82,11 +87,12 @@ def _run(
     options: WatchOptions,
     stopper: Stopper,
     clock: Callable[[], float],
+    env: Environment,
 ) -> ExitCode:
     """The body of ``run_watch``, its signals' handlers installed."""
     if paths == [STDIN]:
         with stopper.installed(), sink:
-            return StdinLoop(sink, options, stopper, clock).run()
+            return StdinLoop(sink, options, stopper, clock, fd=env.stdin.fileno()).run()
     poll = REMOTE_POLL_S if options.poll is None else options.poll
     try:
         runs = Runs(found, options.latest, wake=stopper.poke, poll=poll, stop=stopper.event.is_set)

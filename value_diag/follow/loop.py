@@ -403,12 +403,12 @@ class StdinLoop:
         options: WatchOptions,
         stopper: Stopper,
         clock: Callable[[], float] = time.time,
-        fd: int | None = None,
+        *,
+        fd: int,
     ) -> None:
-        import sys
-
         self.source = Followed(STDIN, options.history)
-        self.fd = sys.stdin.fileno() if fd is None else fd
+        self.fd = fd
+        """The stream read (the descriptor of the Environment's stdin)."""
         self.sink = sink
         self.stopper = stopper
         self.clock = clock

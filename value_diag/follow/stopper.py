@@ -7,11 +7,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Final
+from typing import Final, TextIO
 
 STOPS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """Signals that end the watch with exit 0."""
@@ -139,12 +138,13 @@ class Stopper:
                 self.abandon()
         os._exit(self.code if self.fatal is None else 128 + self.fatal)
 
-    def reraise(self) -> None:
+    def reraise(self, *streams: TextIO) -> None:
         """Ends the process with the FATAL signal that stopped the watch, if one did (its
-        handler is the default again by then: the block of ``installed`` is over)."""
+        handler is the default again by then: the block of ``installed`` is over), once
+        ``streams`` (the command's stdout and stderr) are flushed."""
         if self.fatal is None:
             return
-        for stream in (sys.stdout, sys.stderr):
+        for stream in streams:
             with contextlib.suppress(OSError, ValueError, AttributeError):
                 stream.flush()
         signal.signal(self.fatal, signal.SIG_DFL)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import math
-import os
-import sys
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from value_diag.gate import earlier_frames
 from value_diag.health import AGE_UNKNOWN, Level, Thresholds
@@ -16,6 +14,7 @@ from value_diag.render.markdown import compare_markdown, markdown
 from value_diag.render.panel import cell_names, metric_cells
 from value_diag.render.sanitize import clean, clean_name
 from value_diag.render.words import span
+from value_diag.voice import PROG
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -117,7 +116,7 @@ def levels(frame: Frame) -> dict[str, Level]:
 
 
 def _annotation(command: str, source: str, label: str, value: str, level: Level) -> str:
-    title = _escape_property(f"value-diag: {label} {level.value}")
+    title = _escape_property(f"{PROG}: {label} {level.value}")
     message = _escape_data(f"{source}: {label} {value} ({level.value})")
     return f"::{command} title={title}::{message}"
 
@@ -147,7 +146,7 @@ def github(
     if not lines and since is None:
         status = frame.health.status.word
         counts = f"{count(st.records, 'record')}, {count(st.bad_lines, 'bad line')}"
-        lines.append(f"::notice title=value-diag::{_escape_data(f'{source}: {status}, {counts}')}")
+        lines.append(f"::notice title={PROG}::{_escape_data(f'{source}: {status}, {counts}')}")
     return lines
 
 
@@ -205,27 +204,40 @@ def compare_github(frames: list[Frame]) -> list[str]:
     return [line for frame in sort_worst_first(frames) for line in github(frame)]
 
 
-def write_summary(frames: list[Frame], compare: bool = False, critic: bool = False) -> None:
-    """Appends the frames as markdown to the file GITHUB_STEP_SUMMARY names, if any.
+class Summarising(Protocol):
+    """What the step summary needs of the Environment (environment.Environment): its
+    variables, and its voice for a warning. A protocol, so that render/ imports no I/O."""
+
+    @property
+    def environ(self) -> Mapping[str, str]: ...
+
+    def say(self, message: str, level: str | None = None) -> None: ...
+
+
+def write_summary(
+    frames: list[Frame], env: Summarising, compare: bool = False, critic: bool = False
+) -> None:
+    """Appends the frames as markdown to the file GITHUB_STEP_SUMMARY names in ``env``'s
+    variables, if any.
 
     With ``compare``, one table of every run (``critic``: with the critic's columns)
     instead of a section each (see ``append_summary``).
     """
-    if not frames or not os.environ.get(STEP_SUMMARY):
+    if not frames or not env.environ.get(STEP_SUMMARY):
         return
     if compare:
-        append_summary(compare_markdown(frames, critic=critic) + "\n")
+        append_summary(compare_markdown(frames, critic=critic) + "\n", env)
     else:
-        append_summary("".join(markdown(frame) + "\n" for frame in frames))
+        append_summary("".join(markdown(frame) + "\n" for frame in frames), env)
 
 
-def append_summary(text: str) -> None:
-    """Appends ``text`` to the file GITHUB_STEP_SUMMARY names, if any.
+def append_summary(text: str, env: Summarising) -> None:
+    """Appends ``text`` to the file GITHUB_STEP_SUMMARY names in ``env``'s variables, if any.
 
     Best effort: the annotations and the exit code matter more than the summary, so a
-    file that cannot be written costs a one-line warning on stderr and nothing else.
+    file that cannot be written costs a one-line warning (``env.say``) and nothing else.
     """
-    path = os.environ.get(STEP_SUMMARY)
+    path = env.environ.get(STEP_SUMMARY)
     if not path:
         return
     try:
@@ -233,6 +245,4 @@ def append_summary(text: str) -> None:
             f.write(text)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        sys.stderr.write(
-            f"value-diag: warning: cannot write step summary {clean(path)}: {reason}\n"
-        )
+        env.say(f"cannot write step summary {clean(path)}: {reason}", "warning")

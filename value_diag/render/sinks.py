@@ -7,12 +7,12 @@ draws frames and talks to no terminal.
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Final, Protocol
 
+from value_diag.environment import Environment
 from value_diag.frame import Frame
 from value_diag.options import Format
 from value_diag.render.frames import Renderer
@@ -68,7 +68,8 @@ class Sink(Protocol):
         """Nothing new; redraw if time itself is shown."""
 
     def conclude(self, line: str) -> None:
-        """Why the watch ends, for stderr, where the user still sees it after the frames."""
+        """Why the watch ends (a line in the program's voice: environment.voiced), for
+        stderr, where the user still sees it after the frames."""
 
     def keys(self) -> KeySource | None:
         """The terminal's keys, when this sink has a use for them."""
@@ -139,10 +140,18 @@ class StreamSink:
     repeat every alarm and outgrow the summary's size limit.
     """
 
-    def __init__(self, console: Console, renderer: Renderer, fmt: Format) -> None:
+    def __init__(
+        self,
+        console: Console,
+        renderer: Renderer,
+        fmt: Format,
+        env: Environment | None = None,
+    ) -> None:
         self.console = console
         self.renderer = renderer
         self.format = fmt
+        self.env = env or Environment.of_process()
+        """Where the closing line is said, and the variables naming the step summary."""
         self._printed = 0
         self._annotator: Annotator | None = None
         """What --format github has said of each source (made at its first frame)."""
@@ -167,7 +176,7 @@ class StreamSink:
         if self.format is Format.GITHUB:
             from value_diag.render.github import write_summary
 
-            write_summary(self._last)
+            write_summary(self._last, self.env)
 
     def show(self, frames: list[Frame], changed: list[int], now: float) -> None:
         """Prints each changed frame: text frames separated by a blank line."""
@@ -216,8 +225,7 @@ class StreamSink:
         with WRITES.under_way():
             with contextlib.suppress(OSError, ValueError, Stopped):  # the line still counts
                 self.console.file.flush()
-            sys.stderr.write(line + "\n")
-            sys.stderr.flush()
+            self.env.tell(line)
 
     def _annotate(self, i: int, frame: Frame) -> None:
         if self._annotator is None:

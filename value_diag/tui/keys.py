@@ -11,9 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import sys
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 from value_diag.tui.bindings import FINALS, PLAIN, TILDE, Key
 
@@ -226,11 +225,11 @@ class KeyReader:
         return out
 
 
-def stdin_keys() -> KeyReader | None:
-    """A KeyReader on stdin if it is a terminal this process may read (not a background
-    job, which the terminal would stop at its first read); else None."""
+def stdin_keys(stdin: TextIO) -> KeyReader | None:
+    """A KeyReader on ``stdin`` (the Environment's) if it is a terminal this process may
+    read (not a background job, which the terminal would stop at its first read); else None."""
     try:
-        fd = sys.stdin.fileno()
+        fd = stdin.fileno()
     except (AttributeError, ValueError, OSError):
         return None
     if not os.isatty(fd):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from rich.text import Text
 
+from value_diag.environment import Environment
 from value_diag.frame import Frame
 from value_diag.options import Format
 from value_diag.render.frames import Renderer
@@ -54,12 +54,16 @@ class LiveSink:
         renderer: Renderer,
         table: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        env: Environment | None = None,
     ) -> None:
         from rich.live import Live
 
         from value_diag.tui.tableview import TableView
 
         self.console = console
+        self.env = env or Environment.of_process()
+        """The keys' stdin, and the stderr the closing line is said on."""
         self.renderer = renderer
         self.table = table
         """Always the table, even when the panels would fit."""
@@ -110,18 +114,17 @@ class LiveSink:
             self._live.stop()
             self.console.print(self._last)
             if self._conclusion is not None:
-                sys.stderr.write(self._conclusion + "\n")
-                sys.stderr.flush()
+                self.env.tell(self._conclusion)
 
     def conclude(self, line: str) -> None:
         """Keeps the line for stderr until the alternate screen, which would hide it, is left."""
         self._conclusion = line
 
     def keys(self) -> KeyReader | None:
-        """The keys of the terminal on stdin, if it is one."""
+        """The keys of the terminal on the Environment's stdin, if it is one."""
         from value_diag.tui.keys import stdin_keys
 
-        self._reader = stdin_keys()
+        self._reader = stdin_keys(self.env.stdin)
         return self._reader
 
     def histories(self, read: Callable[[Frame], Series]) -> None:
@@ -338,12 +341,20 @@ def _restart_output(fd: int) -> None:
         termios.tcsetattr(fd, termios.TCSANOW, mode)
 
 
-def choose_sink(console: Console, renderer: Renderer, fmt: Format, table: bool = False) -> Sink:
+def choose_sink(
+    console: Console,
+    renderer: Renderer,
+    fmt: Format,
+    table: bool = False,
+    env: Environment | None = None,
+) -> Sink:
     """Live redraws on a terminal that can redraw in place; frames one after another
-    elsewhere. ``table``: the live view is the table of runs even when panels would fit."""
+    elsewhere. ``table``: the live view is the table of runs even when panels would fit.
+    ``env``: the streams and variables the sink says its closing line on and reads keys
+    from (the process's by default)."""
     from value_diag.render.terminal import is_tty
 
     # A dumb terminal cannot redraw in place: it gets plain frames one after another.
     if fmt is Format.TEXT and is_tty(console.file) and not console.is_dumb_terminal:
-        return LiveSink(console, renderer, table)
-    return StreamSink(console, renderer, fmt)
+        return LiveSink(console, renderer, table, env=env)
+    return StreamSink(console, renderer, fmt, env)
