@@ -60,7 +60,7 @@ def cleanrl_ppo(history: list[dict[str, Any]]) -> None:
     from torch import nn, optim
     from torch.distributions.categorical import Categorical
 
-    from value_diag import TelemetryWriter, compute_value_metrics
+    from value_diag import TelemetryWriter, ValueBound, compute_value_metrics
 
     class Args:
         seed, num_envs, num_steps, num_iterations = 1, 4, 64, 6
@@ -91,6 +91,7 @@ def cleanrl_ppo(history: list[dict[str, Any]]) -> None:
     run_name = "toy__ppo__1"
     writer = SummaryWriter(f"runs/{run_name}")
     telemetry = TelemetryWriter(f"runs/{run_name}.jsonl")
+    bound = ValueBound(args.gamma)
     agent = Agent().to(device)
     optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
 
@@ -154,7 +155,9 @@ def cleanrl_ppo(history: list[dict[str, Any]]) -> None:
         b_advantages = advantages.reshape(-1)
         b_returns = returns.reshape(-1)
         b_values = values.reshape(-1)
-        telemetry.log(compute_value_metrics(b_values, b_returns, deltas), step=global_step)
+        bound.see(rewards)
+        metrics = compute_value_metrics(b_values, b_returns, deltas, bound=bound.range)
+        telemetry.log(metrics, step=global_step)
 
         history.append(
             {
@@ -237,6 +240,7 @@ def test_a_cleanrl_shaped_loop_logs_its_rollouts(
     assert header["value_diag_run"]["writer"] == "TelemetryWriter", "a run header first"
     assert [line["step"] for line in logged] == [256 * k for k in range(1, 7)]
     gamma, lam = 0.99, 0.95
+    seen: list[float] = []
     for line, it in zip(logged, history, strict=True):
         r, v, d = (it[k].double().numpy() for k in ("rewards", "values", "dones"))
         next_values = np.concatenate([v[1:], it["next_value"].double().numpy()])
@@ -256,6 +260,11 @@ def test_a_cleanrl_shaped_loop_logs_its_rollouts(
         assert line["td_error_mean"] == pytest.approx(metrics.td_error_mean, rel=1e-12)
         assert line["explained_variance"] == pytest.approx(metrics.explained_variance, rel=1e-12)
         assert line["return_mean"] == pytest.approx(metrics.return_mean, rel=1e-12)
+        # the value bound: the rewards of every rollout so far, over 1 - gamma
+        seen += [float(x) for x in r.ravel()]
+        low, high = min(0.0, min(seen)) / (1 - gamma), max(0.0, max(seen)) / (1 - gamma)
+        assert line["value_bound_low"] == pytest.approx(low, rel=1e-6)
+        assert line["value_bound_high"] == pytest.approx(high, rel=1e-6)
     proc = invoke(["once", str(path), "--format", "json"])
     assert proc.returncode == 0, proc.stderr.decode()
     frame = json.loads(proc.stdout)

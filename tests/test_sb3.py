@@ -66,6 +66,8 @@ def recording_callback(path: Path, **kwargs: Any) -> Any:
             super().__init__(path, **kwargs)
             self.rollouts: list[Rollout] = []
             self.truncations = self.terminations = 0
+            self.rewards: list[float] = []
+            """Every step's reward as the environment gave it, before SB3's bootstrap."""
 
         def _on_step(self) -> bool:
             for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True):
@@ -73,7 +75,8 @@ def recording_callback(path: Path, **kwargs: Any) -> Any:
                     self.truncations += 1
                 elif done:
                     self.terminations += 1
-            return True
+            self.rewards += [float(x) for x in self.locals["rewards"]]
+            return bool(super()._on_step())
 
         def _on_rollout_end(self) -> None:
             super()._on_rollout_end()
@@ -250,6 +253,11 @@ def test_ppo_with_two_envs_logs_sb3s_own_td_errors_and_explained_variance(
         # SB3 computes its EV in float32, value-diag in float64 from the same float32
         # numbers: equal to float32 precision.
         assert line["explained_variance"] == pytest.approx(ev, abs=2e-6)
+    # CartPole's rewards are 1 a step, so every value lies in [0, 1 / (1 - gamma)]; SB3's
+    # time-limit bootstrap (added to the buffer's rewards after each step) is not a reward
+    assert set(callback.rewards) == {1.0}
+    for line in logged:
+        assert (line["value_bound_low"], line["value_bound_high"]) == (0.0, pytest.approx(100.0))
     assert callback.telemetry is None, "closed when training ended"
     check_once(path, records=5)  # the earlier run's note is no record of ours
 

@@ -36,9 +36,11 @@ BY_C: Final = frozenset(
         "value_min",
         "value_max",
         "return_mean",
+        "value_bound_low",
+        "value_bound_high",
     }
 )
-"""Fields in reward units: returns, values and TD errors."""
+"""Fields in reward units: returns, values, TD errors and the value bound."""
 BY_C2: Final = frozenset({"return_variance"})
 """Fields in squared reward units."""
 

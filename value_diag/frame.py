@@ -15,7 +15,7 @@ from value_diag.health import (
     Preset,
     Rules,
 )
-from value_diag.schema import CRITIC_FIELDS, FIT_FIELDS, VALUE_FIELDS
+from value_diag.schema import BOUND_FIELDS, CRITIC_FIELDS, RULE_FIELDS, VALUE_FIELDS
 from value_diag.state import FoldState, to_snapshot
 
 NO_METRIC_HINT: Final = (
@@ -135,8 +135,10 @@ def rules_in_force(rules: Rules, state: FoldState) -> Rules:
 
 def fit_of(state: FoldState) -> Fit:
     """What the rules read beyond the snapshot, from the current run's newest update."""
-    given = dict(zip(FIT_FIELDS, state.fit or (), strict=False))
-    return Fit(return_mean=given.get("return_mean"), mean_abs_td=state.mean_abs_td)
+    given = dict(zip(RULE_FIELDS, state.fit or (), strict=False))
+    low, high = (given.get(name) for name in BOUND_FIELDS)
+    bound = None if low is None or high is None else (low, high)
+    return Fit(return_mean=given.get("return_mean"), mean_abs_td=state.mean_abs_td, bound=bound)
 
 
 def assess(state: FoldState, rules: Rules = DEFAULT_RULES, age: float | None = None) -> Health:

@@ -49,6 +49,8 @@ BOOTSTRAP_DISAGREES: Final = (
     "the returns do not carry the TD errors' bias: another gamma or bootstrap made them"
 )
 """The note of TD Mean when the advantages do not carry the TD errors' bias."""
+BEYOND_BOUND: Final = "V lies beyond any value the run's rewards and gamma allow"
+"""The note of V-Fit when V's extremes lie far outside the value bound (BOUND_FIELDS)."""
 
 
 class Level(StrEnum):
@@ -139,8 +141,10 @@ class Thresholds:
     returns and the TD errors come from the same bootstrap: when the TD errors lean one way
     (|TD mean| at least ``bootstrap_significance`` of TD Std), the advantages' bias
     mean(g - v) must carry at least ``bootstrap_carried`` of the TD mean, with its sign, or
-    TD Mean is critical (see ``bootstrap_agrees``). The choices that are not numbers are
-    Rules'.
+    TD Mean is critical (see ``bootstrap_agrees``). When the file gives the range the run's
+    rewards allow any value in (BOUND_FIELDS), V's extremes lying more than
+    ``bound_excess`` of its width outside it make V-Fit critical (``beyond_bound``). The
+    choices that are not numbers are Rules'.
     """
 
     corr_excellent: float = 0.8
@@ -167,6 +171,7 @@ class Thresholds:
     calib_corr_warning: float = 0.6
     bootstrap_significance: float = 0.5
     bootstrap_carried: float = 0.5
+    bound_excess: float = 1.0
 
 
 DEFAULT_THRESHOLDS: Final = Thresholds()
@@ -250,6 +255,7 @@ REASONS: Final[dict[tuple[str, str], str]] = {
     ("value_fit", "tolerance"): "D is at least this share of |mean return|: flatter is 'low'",
     ("bootstrap", "significance"): "TD errors lean one way: |TD mean| this share of TD Std",
     ("bootstrap", "carried"): "advantages carrying under this share of a leaning TD mean: critical",
+    ("value_bound", "excess"): "V this many widths outside what the rewards allow: critical",
 }
 """Why each scale-free level stands where it does (printed by `value-diag thresholds`)."""
 
@@ -464,6 +470,32 @@ def bootstrap_agrees(td_mean: float, td_std: float, bias: float, t: Thresholds) 
     return carried >= t.bootstrap_carried * lean
 
 
+def beyond_bound(v_min: float, v_max: float, low: float, high: float) -> float | None:
+    """How far V's extremes lie outside the value bound [low, high], in widths of the bound
+    (0 within it); None when it cannot be told (a bound of no width, a number not finite).
+
+    No value of any policy lies outside the bound (``ValueBound``: the rewards' range over
+    1 - gamma), but a healthy critic's extremes may stray a little past it where it
+    extrapolates; on the corpus of real runs by up to half its width, while blown-up and
+    randomised heads lay 1.6 to 80 widths outside. Scale-free: all four scale with the
+    rewards.
+    """
+    width = high - low
+    if not (math.isfinite(v_min) and math.isfinite(v_max) and math.isfinite(width)):
+        return None
+    if width <= 0:
+        return None
+    return max(low - v_min, v_max - high, 0.0) / width
+
+
+def fit_reason(mark: Mark) -> str:
+    """Why V-Fit stands at its level: V beyond what the rewards allow, when that is why,
+    else its level's reason."""
+    if mark.note == BEYOND_BOUND:
+        return BEYOND_BOUND
+    return REASONS[(FIT, mark.level.value)]
+
+
 def bellman_ratio(
     bellman: float, scale: Scale, t: Thresholds = DEFAULT_THRESHOLDS, mean_abs: bool = False
 ) -> Mark:
@@ -562,14 +594,21 @@ class Fit:
 
     ``return_mean`` is the mean of the returns (None: the file gives none);
     ``mean_abs_td`` says the file's bellman_error is mean |TD error| (esper-lite's), not
-    mean squared.
+    mean squared; ``bound`` is the range the run's rewards allow any value in (None: the
+    file gives none).
     """
 
-    __slots__ = ("mean_abs_td", "return_mean")
+    __slots__ = ("bound", "mean_abs_td", "return_mean")
 
-    def __init__(self, return_mean: float | None = None, mean_abs_td: bool = False) -> None:
+    def __init__(
+        self,
+        return_mean: float | None = None,
+        mean_abs_td: bool = False,
+        bound: tuple[float, float] | None = None,
+    ) -> None:
         self.return_mean = return_mean
         self.mean_abs_td = mean_abs_td
+        self.bound = bound
 
 
 NO_FIT: Final = Fit()
@@ -714,6 +753,10 @@ def _value_marks(
     if note is None and bias is None:
         note = NO_RETURN_MEAN
     fit_mark = value_fit(x, t, note)
+    if fit.bound is not None and not unreported & {"value_min", "value_max"}:
+        excess = beyond_bound(values["value_min"], values["value_max"], *fit.bound)
+        if excess is not None and excess > t.bound_excess:
+            fit_mark = Mark(Level.CRITICAL, note=BEYOND_BOUND)
     td = values["td_error_mean"] if bias is None else bias
     if scale.usable and (bias is not None or "td_error_mean" not in unreported):
         values[TD_BIAS] = td_bias_of(td, scale)  # what is judged, for the report's charts

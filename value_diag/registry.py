@@ -118,6 +118,8 @@ BELLMAN_RATIO: Final = "bellman_ratio"
 LOW_VARIANCE: Final = "low_return_variance"
 BOOTSTRAP: Final = "bootstrap"
 """Whether the advantages carry the TD errors' bias, as the returns of those TD errors must."""
+VALUE_BOUND: Final = "value_bound"
+"""Whether V lies within the range the run's rewards and discount allow any value in."""
 
 REGISTRY: Final[tuple[Metric, ...]] = (
     # The config file's metrics first, in the order `value-diag thresholds` lists them.
@@ -238,6 +240,14 @@ REGISTRY: Final[tuple[Metric, ...]] = (
         absolute=True,
         scale_free=ScaleFree.ONLY,
         parameters=frozenset({"significance", "carried"}),
+    ),
+    Metric(
+        VALUE_BOUND,
+        "value bound",
+        keys={"excess": "bound_excess"},
+        absolute=True,
+        scale_free=ScaleFree.ONLY,
+        parameters=frozenset({"excess"}),
     ),
     Metric(
         CALIB_CORR,

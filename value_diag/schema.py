@@ -39,6 +39,13 @@ when it ``started`` (unix time). A reader starts the run afresh at it."""
 FIT_FIELDS: tuple[str, ...] = ("return_mean",)
 """Statistics the verdict rules need beyond the nine and the critic's five, of the same
 rollout: ``return_mean`` is the population mean of the returns (the value targets)."""
+BOUND_FIELDS: tuple[str, ...] = ("value_bound_low", "value_bound_high")
+"""The range any value of any policy lies in, given the rewards the run has had so far and
+its discount: [min(0, r_min), max(0, r_max)] / (1 - gamma). Written by producers that see
+the rewards and gamma (the SB3 callback, ``ValueBound``); a V far outside it is not a value
+of these rewards."""
+RULE_FIELDS: tuple[str, ...] = FIT_FIELDS + BOUND_FIELDS
+"""Every number the verdict rules read beyond the nine and the critic's five."""
 
 MAX_LINE: int = 256 * 1024
 """The longest line value-diag loads (bytes, without its newline): a line of ours that is

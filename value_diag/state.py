@@ -51,7 +51,7 @@ class Update(NamedTuple):
             None when the run had reported none.
         critic: the critic's five numbers (CRITIC_FIELDS order, None for one not
             given), or None when the update named none.
-        fit: the FIT_FIELDS (None for one not given), or None when it named none.
+        fit: the RULE_FIELDS (None for one not given), or None when it named none.
         step: the training step the update's line named, or None.
         mean_abs_td: its ``bellman_error`` is the mean |TD error| (esper-lite's), not
             the mean squared TD error.
@@ -86,7 +86,7 @@ class FoldState:
             reported), or None while the current run has reported none.
         step: the training step named by the newest line that named one in the current
             run, or None.
-        fit: the FIT_FIELDS (None for one not reported) of the newest value record, or
+        fit: the RULE_FIELDS (None for one not reported) of the newest value record, or
             None while the current run has reported none or the newest value record
             gave none (never an older update's).
         updates: value records in the current run (lines with the nine metrics, and

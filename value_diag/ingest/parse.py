@@ -9,7 +9,7 @@ from typing import Any, Final, NamedTuple
 import orjson
 
 from value_diag.ingest.finder import make_finder
-from value_diag.schema import COMPILE_FIELDS, CRITIC_FIELDS, FIT_FIELDS, RUN_HEADER, VALUE_FIELDS
+from value_diag.schema import COMPILE_FIELDS, CRITIC_FIELDS, RULE_FIELDS, RUN_HEADER, VALUE_FIELDS
 from value_diag.state import Compile
 
 CONTAINER_KEYS: Final = ("tamiyo", "value_function", "infrastructure")
@@ -17,7 +17,7 @@ EVENT_TYPES: Final = ("TRAINING_STARTED", "PPO_UPDATE_COMPLETED")
 KNOWN_NAMES: Final[tuple[str, ...]] = (
     VALUE_FIELDS
     + CRITIC_FIELDS
-    + FIT_FIELDS
+    + RULE_FIELDS
     + COMPILE_FIELDS
     + CONTAINER_KEYS
     + EVENT_TYPES
@@ -58,7 +58,7 @@ class Record(NamedTuple):
         group: the event's ``group_id`` (esper-lite's A/B and cohort runs), or None for a
             line of no group (no, a null, an empty or the "default" group_id).
         step: the training step the line names (see STEP_KEYS), or None.
-        fit: the FIT_FIELDS in order (None for one the line does not give), or None
+        fit: the RULE_FIELDS in order (None for one the line does not give), or None
             when the line names none of them.
         writer: what wrote the run, named by its run header; None for any other line.
         rules: the rules the run header asks for (``"scale-free"``), or None.
@@ -162,7 +162,7 @@ break-even: 22 tokens on a 3.3 KB esper update, 4 on 0.85 KB. Past it a line goe
 straight to the stdlib, so a line of tokens costs a list slot per token, not a string.
 """
 _CONTAINERS: Final = ("data", *CONTAINER_KEYS, RUN_HEADER)
-FLAT_METRICS: Final = frozenset((*VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS))
+FLAT_METRICS: Final = frozenset((*VALUE_FIELDS, *CRITIC_FIELDS, *RULE_FIELDS))
 """The numbers a flat line carries at its top level. Beside an event_type or a tamiyo
 object, which make a line an event or a snapshot, they are not read: a line that has them
 there and nothing else of ours is a bad line, not a line of nothing (it could be an update
@@ -176,7 +176,7 @@ _READ_KEYS: Final = (
     *_CONTAINERS,
     *VALUE_FIELDS,
     *CRITIC_FIELDS,
-    *FIT_FIELDS,
+    *RULE_FIELDS,
     *COMPILE_FIELDS,
 )
 """Every key _interpret reads, in the objects it reads them from."""
@@ -426,8 +426,8 @@ def _critic(src: dict[str, Any]) -> tuple[float | None, ...] | None:
 
 
 def _fit(src: dict[str, Any]) -> tuple[float | None, ...] | None:
-    """The FIT_FIELDS, None for each one absent or null; None for a line that names none."""
-    return _optional(src, FIT_FIELDS)
+    """The RULE_FIELDS, None for each one absent or null; None for a line that names none."""
+    return _optional(src, RULE_FIELDS)
 
 
 def _optional(src: dict[str, Any], names: tuple[str, ...]) -> tuple[float | None, ...] | None:

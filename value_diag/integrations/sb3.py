@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Final
 
-from value_diag.producer.metrics import compute_value_metrics
+from value_diag.producer.metrics import ValueBound, compute_value_metrics
 from value_diag.producer.writer import TelemetryWriter
 
 if TYPE_CHECKING:
@@ -114,7 +114,9 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
     it or its ``forward``, the compile status is logged at the start with
     ``compile_backend`` and ``compile_mode``: torch.compile's defaults unless given, as
     torch does not say which were used. An uncompiled policy logs no compile status: the
-    panel shows it as not reported rather than as a slow eager run.
+    panel shows it as not reported rather than as a slow eager run. Each line also carries
+    the range the run's rewards so far and the model's gamma allow any value in
+    (``ValueBound``: the rewards of each step as the agent learns from them).
     """
 
     def __init__(
@@ -140,6 +142,7 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
         """The latest rollout's values, returns and TD errors, each ``(n_steps, n_envs)``."""
         self._pending: list[tuple[Any, Any, Any]] = []
         self._run_started = False
+        self._bound: ValueBound | None = None
 
     def _on_training_start(self) -> None:
         if not isinstance(self.model, OnPolicyAlgorithm):
@@ -151,11 +154,17 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
             self.path, truncate=self.truncate, header=not self._run_started, writer=WRITER
         )
         self.truncate = False  # a second learn() continues the same file
+        if self._bound is None:  # ... and the same run, whose rewards bound its values
+            self._bound = ValueBound(self.model.gamma)
         self._run_started = True  # ... and the same run
         if _is_compiled(self.model.policy):
             self.telemetry.set_compile(True, self.compile_backend, self.compile_mode)
 
     def _on_step(self) -> bool:
+        if self._bound is not None:
+            # the rewards the agent learns from (after VecNormalize), read before SB3 adds
+            # gamma * V(terminal observation) at a time limit: the value bound's own
+            self._bound.see(self.locals["rewards"])
         return True
 
     def _on_rollout_end(self) -> None:
@@ -178,7 +187,8 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
             np.concatenate([p[i].ravel() for p in self._pending]) for i in range(3)
         )
         self._pending = []
-        metrics = compute_value_metrics(values, returns, td_errors)
+        bound = None if self._bound is None else self._bound.range
+        metrics = compute_value_metrics(values, returns, td_errors, bound=bound)
         self.telemetry.log(metrics, step=self.num_timesteps, samples=samples)
 
     def _on_training_end(self) -> None:

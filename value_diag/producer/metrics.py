@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from value_diag.schema import BOUND_FIELDS as BOUND_FIELDS  # re-exported: written when known
 from value_diag.schema import CRITIC_FIELDS as CRITIC_FIELDS  # re-exported: written after the nine
 from value_diag.schema import FIT_FIELDS as FIT_FIELDS  # re-exported: written after the critic's
 from value_diag.schema import ValueFunctionMetrics
@@ -50,10 +51,19 @@ class RolloutMetrics(ValueFunctionMetrics):
     value_max: float = 0.0
     return_mean: float = 0.0
     """Population mean of the returns (the value targets)."""
+    value_bound_low: float | None = None
+    value_bound_high: float | None = None
+    """The range any value of any policy lies in, given the run's rewards so far and its
+    discount (``ValueBound``); None when not given to ``compute_value_metrics``."""
 
 
 def compute_value_metrics(
-    values: Any, returns: Any, td_errors: Any, *, use_numpy: bool | None = None
+    values: Any,
+    returns: Any,
+    td_errors: Any,
+    *,
+    use_numpy: bool | None = None,
+    bound: tuple[float, float] | None = None,
 ) -> RolloutMetrics:
     """The value-function metrics of one rollout.
 
@@ -63,6 +73,8 @@ def compute_value_metrics(
         td_errors: r + gamma * V(s') - V(s) of each step.
         use_numpy: None uses numpy when it can be imported; False always uses pure
             Python; True requires numpy. Both give the same numbers.
+        bound: the range any value of these rewards lies in (``ValueBound.range``),
+            written as value_bound_low and value_bound_high; None writes neither.
 
     Each input is a list, a numpy array, a torch tensor (any device) or any iterable of
     numbers, in step order; arrays and nested lists of several dimensions are flattened,
@@ -99,10 +111,53 @@ def compute_value_metrics(
     if np_mod is not None:
         v, r, d = (_array(np_mod, x, n) for x, n in _named(values, returns, td_errors))
         _same_length(len(v), len(r), len(d))
-        return _metrics_numpy(np_mod, v, r, d)
-    fv, fr, fd = (floats(x, n) for x, n in _named(values, returns, td_errors))
-    _same_length(len(fv), len(fr), len(fd))
-    return _metrics_python(fv, fr, fd)
+        metrics = _metrics_numpy(np_mod, v, r, d)
+    else:
+        fv, fr, fd = (floats(x, n) for x, n in _named(values, returns, td_errors))
+        _same_length(len(fv), len(fr), len(fd))
+        metrics = _metrics_python(fv, fr, fd)
+    if bound is not None:
+        metrics.value_bound_low, metrics.value_bound_high = (float(x) for x in bound)
+    return metrics
+
+
+class ValueBound:
+    """The range every value of every policy lies in, given the rewards a run has had.
+
+    A value is a discounted sum of rewards, and an episode may end at any step (its
+    future then adds 0), so with rewards in [r_min, r_max] and discount gamma < 1 every
+    V(s) lies in [min(0, r_min), max(0, r_max)] / (1 - gamma). A critic that predicts far
+    outside it is not predicting a value of these rewards (a blown-up or randomised head,
+    whose bootstrapped returns may follow it). The range is the run's so far: a value learnt
+    from a rare reward stays within it after rollouts without one.
+
+    ``bound = ValueBound(gamma)``; ``bound.see(rewards)`` with each step's or rollout's
+    rewards, as the agent learns from them (normalised, if it learns from normalised
+    rewards; before a time-limit bootstrap is added to them); then
+    ``compute_value_metrics(..., bound=bound.range)``. Non-finite rewards are not counted.
+    """
+
+    __slots__ = ("gamma", "high", "low")
+
+    def __init__(self, gamma: float) -> None:
+        self.gamma = float(gamma)
+        self.low = math.inf
+        self.high = -math.inf
+
+    def see(self, rewards: Any) -> None:
+        """Counts the rewards (any iterable of numbers, array or tensor, any shape)."""
+        for r in floats(rewards, "rewards"):
+            if math.isfinite(r):
+                self.low = min(self.low, r)
+                self.high = max(self.high, r)
+
+    @property
+    def range(self) -> tuple[float, float] | None:
+        """(low, high), or None: no reward seen yet, or gamma not in [0, 1) (no bound)."""
+        if self.low > self.high or not 0.0 <= self.gamma < 1.0:
+            return None
+        horizon = 1.0 / (1.0 - self.gamma)
+        return min(0.0, self.low) * horizon, max(0.0, self.high) * horizon
 
 
 def _named(values: Any, returns: Any, td_errors: Any) -> list[tuple[Any, str]]:

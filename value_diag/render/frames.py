@@ -156,8 +156,7 @@ class Renderer:
         if self.critic or mark.level not in health.ALARMS:
             return None
         value = format_number(h.values.get(health.FIT, math.nan), FIT_SIGNED)
-        why = health.REASONS[(health.FIT, mark.level.value)]
-        return f"{FIT_LABEL} {value} {mark.level.value}: {why}"
+        return f"{FIT_LABEL} {value} {mark.level.value}: {health.fit_reason(mark)}"
 
     def note(self, frame: Frame) -> str | None:
         """What the marks' notes say: why metrics shown are not judged ("low return

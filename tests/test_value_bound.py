@@ -1,0 +1,174 @@
+"""The value bound: every value of every policy lies in [min(0, r_min), max(0, r_max)] /
+(1 - gamma). Producers that see the rewards write it (ValueBound, the SB3 callback); under
+--preset scale-free a critic whose values lie far outside it is critical, whatever its
+bootstrapped returns say."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Final
+
+import pytest
+from conftest import ROOT, invoke
+from telemetry import flat
+
+from value_diag import ValueBound, compute_value_metrics
+from value_diag.health import BEYOND_BOUND, beyond_bound
+from value_diag.producer.writer import flat_record
+
+ECHO: Final = {
+    "v_return_correlation": 0.84,
+    "td_error_mean": -17.6,
+    "td_error_std": 1231.0,
+    "bellman_error": 1516388.0,
+    "return_p10": 310.0,
+    "return_p50": 1900.0,
+    "return_p90": 5100.0,
+    "return_variance": 3649328.0,
+    "return_skewness": 0.4,
+    "explained_variance": 0.39,
+    "value_mean": 2787.0,
+    "value_std": 2658.0,
+    "value_min": -2060.0,
+    "value_max": 8321.0,
+    "return_mean": 2409.0,
+    "value_bound_low": 0.0,
+    "value_bound_high": 100.0,
+}
+"""The first update of a PPO CartPole run whose value head was replaced by random weights:
+the lambda-returns bootstrap from V and echo it (EV 0.39, V-Corr 0.84, a bias of 0.2 of
+their spread), but CartPole's rewards are 1 a step and gamma 0.99, so no value lies outside
+[0, 100], and V reaches 8,321."""
+
+
+def test_value_bound_is_the_rewards_range_over_one_minus_gamma() -> None:
+    bound = ValueBound(0.99)
+    assert bound.range is None, "no reward seen yet"
+    bound.see([1.0, 1.0])
+    assert bound.range == (0.0, pytest.approx(100.0)), "an episode may end: 0 is in range"
+    bound.see([[-2.0, math.nan], [0.5, math.inf]])  # non-finite rewards are not counted
+    low, high = bound.range or (math.nan, math.nan)
+    assert low == pytest.approx(-200.0) and high == pytest.approx(100.0)
+    bound.see([0.0])
+    assert bound.range == (pytest.approx(-200.0), pytest.approx(100.0)), "the run's so far"
+    undiscounted = ValueBound(1.0)
+    undiscounted.see([1.0])
+    assert undiscounted.range is None, "gamma 1: no bound"
+
+
+def test_compute_value_metrics_carries_the_bound_onto_the_line() -> None:
+    plain = flat_record(compute_value_metrics([1.0, 2.0], [1.5, 2.5], [0.1, 0.2]), step=1)
+    assert "value_bound_low" not in plain and "value_bound_high" not in plain
+    bounded = compute_value_metrics([1.0, 2.0], [1.5, 2.5], [0.1, 0.2], bound=(-3.0, 4.0))
+    record = flat_record(bounded, step=1)
+    assert (record["value_bound_low"], record["value_bound_high"]) == (-3.0, 4.0)
+
+
+@pytest.mark.parametrize(
+    ("v_min", "v_max", "excess"),
+    [
+        (10.0, 90.0, 0.0),
+        (-20.0, 90.0, 0.2),
+        (10.0, 250.0, 1.5),
+        (-2060.0, 8321.0, 82.21),
+        (math.nan, 1.0, None),
+    ],
+)
+def test_beyond_bound_in_widths(v_min: float, v_max: float, excess: float | None) -> None:
+    got = beyond_bound(v_min, v_max, 0.0, 100.0)
+    assert got == (None if excess is None else pytest.approx(excess))
+    # every number scales with the rewards: the excess does not
+    scaled = beyond_bound(v_min * 1e3, v_max * 1e3, 0.0, 1e5)
+    assert scaled == (None if excess is None else pytest.approx(excess))
+    assert beyond_bound(1.0, 2.0, 0.0, 0.0) is None, "a bound of no width tells nothing"
+
+
+def once_json(path: Path, *args: str) -> dict[str, object]:
+    proc = invoke(["once", str(path), "-f", "json", *args])
+    assert proc.returncode in (0, 1), proc.stderr
+    got = json.loads(proc.stdout)
+    assert isinstance(got, dict)
+    return got
+
+
+def write(tmp_path: Path, line: dict[str, float]) -> Path:
+    run = tmp_path / "run.jsonl"
+    run.write_bytes(flat(line) + b"\n")
+    return run
+
+
+def test_a_value_head_far_outside_the_bound_is_critical(tmp_path: Path) -> None:
+    run = write(tmp_path, ECHO)
+    got = once_json(run, "--preset", "scale-free", "--critic")
+    fit = got["critic"]["value_fit"]  # type: ignore[index]
+    assert (fit["level"], fit["note"]) == ("critical", BEYOND_BOUND)
+    assert got["status"] == "critical"
+    text = invoke(["once", str(run), "--preset", "scale-free"]).stdout.decode()
+    assert f"critical: {BEYOND_BOUND}" in text, "the V-Fit line says why"
+    # the same numbers without the bound: the echoing returns hide the broken head
+    unbounded = {k: v for k, v in ECHO.items() if not k.startswith("value_bound")}
+    again = once_json(write(tmp_path, unbounded), "--preset", "scale-free", "--critic")
+    assert again["critic"]["value_fit"].get("note") != BEYOND_BOUND  # type: ignore[index]
+    assert again["status"] != "critical"
+
+
+def test_values_a_little_past_the_bound_are_not_judged_by_it(tmp_path: Path) -> None:
+    # a healthy critic extrapolates past the bound where it has seen few states
+    near = {**ECHO, "value_min": -40.0, "value_max": 96.0, "value_mean": 60.0}
+    fit = once_json(write(tmp_path, near), "--preset", "scale-free", "--critic")["critic"]
+    assert fit["value_fit"].get("note") != BEYOND_BOUND  # type: ignore[index]
+
+
+def test_the_default_preset_does_not_use_it(tmp_path: Path) -> None:
+    got = once_json(write(tmp_path, ECHO), "--preset", "default", "--critic")
+    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND  # type: ignore[index]
+
+
+def test_without_value_min_or_max_it_cannot_be_told(tmp_path: Path) -> None:
+    line = {k: v for k, v in ECHO.items() if k not in ("value_min", "value_max")}
+    got = once_json(write(tmp_path, line), "--preset", "scale-free", "--critic")
+    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND  # type: ignore[index]
+
+
+def test_the_config_file_sets_the_excess(tmp_path: Path) -> None:
+    run = write(tmp_path, ECHO)
+    config = tmp_path / "ci.toml"
+    config.write_text(
+        '[thresholds]\npreset = "scale-free"\nvalue_bound = { excess = 90 }\n', encoding="utf-8"
+    )
+    got = once_json(run, "--config", str(config), "--critic")
+    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND, "82 widths: under 90"  # type: ignore[index]
+    out = invoke(["thresholds", "--preset", "scale-free", "--no-config"]).stdout.decode()
+    row = next(line for line in out.splitlines() if line.split()[:2] == ["value_bound", "excess"])
+    assert row.split()[2] == "1" and "   # " in row
+
+
+def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
+    """On every healthy update of the corpus (and before each fault's onset) V's extremes lie
+    within the bound's width of it; the runs it fires on are those of blown-up and
+    randomised heads."""
+    labels = json.loads((ROOT / "bench" / "corpus" / "labels.json").read_text())
+    fired: set[str] = set()
+    written = 0
+    for path in sorted((ROOT / "bench" / "corpus" / "runs").glob("*.jsonl")):
+        onset = labels[path.name]["onset"] or math.inf
+        update = 0
+        for line in path.read_text().splitlines():
+            obj = json.loads(line)
+            if "value_min" not in obj:
+                continue
+            update += 1
+            if "value_bound_low" not in obj:
+                continue
+            written += 1
+            excess = beyond_bound(
+                obj["value_min"], obj["value_max"], obj["value_bound_low"], obj["value_bound_high"]
+            )
+            assert excess is not None, f"{path.name} update {update}"
+            assert excess <= 1.0 or update >= onset, f"{path.name} update {update}: {excess}"
+            if excess > 1.0:
+                fired.add(labels[path.name]["fault"])
+    assert written > 1000, "the producer's runs carry the bound"
+    assert fired == {"value_head_random", "lr_blowup"}
