@@ -6,32 +6,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
-from conftest import clean_env, run_cli
+from conftest import run_cli
 from needs import need
+from trainer_logs import OURS, SB3_CSV, VERL, framed, hide_tensorboard, rlib_result
 
-from value_diag.ingest.foreign.tfevents import masked_crc32c
 from value_diag.schema import VALUE_FIELDS
-
-SB3_CSV = (
-    "time/fps,time/iterations,time/total_timesteps,train/explained_variance,train/value_loss\n"
-    "900,1,128,,\n"
-    "880,2,256,0.25,3.5\n"
-    "870,3,384,0.5,2.0\n"
-)
-"""Three dumps of SB3's CSV logger: rollout 1's numbers in row 2, rollout 2's in row 3."""
-VERL = (
-    b'{"step": 7, "data": {"critic/vf_explained_var": 0.625, "critic/values/mean": 1.25,'
-    b' "critic/values/max": 3.0, "critic/values/min": -1.0, "critic/returns/mean": 1.5}}\n'
-)
-OURS = (
-    b'{"step": 3, "v_return_correlation": 0.9, "td_error_mean": 0.0, "td_error_std": 1.0,'
-    b' "bellman_error": 1.0, "return_p10": 0.0, "return_p50": 1.0, "return_p90": 2.0,'
-    b' "return_variance": 1.0, "return_skewness": 0.0}\n'
-)
 
 
 def _frames(proc: Any) -> list[dict[str, Any]]:
@@ -45,21 +27,6 @@ def _by_name(frames: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def _ev(frame: dict[str, Any]) -> float:
     value: float = frame["critic"]["explained_variance"]["value"]
     return value
-
-
-def _rlib_result(iteration: int, modules: dict[str, float]) -> str:
-    """One line of Tune's result.json for RLlib's new API stack, one entry per module and
-    the sum over them (``__all_modules__``), as PPO's learner results are laid out."""
-    learners: dict[str, Any] = {
-        m: {"vf_explained_var": ev, "vf_loss": 1.5} for m, ev in modules.items()
-    }
-    learners["__all_modules__"] = {"num_trainable_parameters": 100}
-    result = {
-        "training_iteration": iteration,
-        "num_env_steps_sampled_lifetime": 4000 * iteration,
-        "learners": learners,
-    }
-    return json.dumps(result) + "\n"
 
 
 def test_a_folder_of_sb3_runs_is_a_run_per_folder(tmp_path: Path) -> None:
@@ -136,8 +103,8 @@ def test_a_tensorboard_log_dir_is_a_run_per_subfolder(tmp_path: Path) -> None:
 def test_rllib_modules_are_runs_of_their_own(tmp_path: Path) -> None:
     trial = tmp_path / "tune" / "PPO_CartPole_00000"
     trial.mkdir(parents=True)
-    text = _rlib_result(1, {"learner_a": 0.1, "learner_b": 0.2})
-    text += _rlib_result(2, {"learner_a": 0.3, "learner_b": 0.4})
+    text = rlib_result(1, {"learner_a": 0.1, "learner_b": 0.2})
+    text += rlib_result(2, {"learner_a": 0.3, "learner_b": 0.4})
     (trial / "result.json").write_text(text)
     # Tune's CSV and TensorBoard copies of the same results: not runs of their own.
     (trial / "progress.csv").write_text("training_iteration,num_env_steps_sampled_lifetime\n")
@@ -150,7 +117,7 @@ def test_rllib_modules_are_runs_of_their_own(tmp_path: Path) -> None:
         "tune/PPO_CartPole_00000#learner_b": (0.4, 8000, 2),
     }
     # One module alone is the trial's one run, named by its folder.
-    (trial / "result.json").write_text(_rlib_result(1, {"default_policy": 0.5}))
+    (trial / "result.json").write_text(rlib_result(1, {"default_policy": 0.5}))
     proc = run_cli(["once", "tune", "--critic", "--format", "json"], cwd=tmp_path)
     assert [(f["name"], _ev(f)) for f in _frames(proc)] == [("tune/PPO_CartPole_00000", 0.5)]
 
@@ -216,33 +183,13 @@ def test_a_gate_does_not_pass_on_a_source_of_ev_alone(tmp_path: Path) -> None:
     )
 
 
-def _hide_tensorboard(tmp_path: Path) -> dict[str, str]:
-    """An environment in which ``import tensorboard`` fails, as where it is not installed."""
-    shim = tmp_path / "shim" / "tensorboard"
-    shim.mkdir(parents=True)
-    (shim / "__init__.py").write_text("raise ImportError('No module named tensorboard')\n")
-    paths = [str(tmp_path / "shim"), *filter(None, [os.environ.get("PYTHONPATH")])]
-    return clean_env(PYTHONPATH=os.pathsep.join(paths))
-
-
-def _framed(data: bytes) -> bytes:
-    """One TFRecord holding ``data`` (the framing alone needs no tensorboard)."""
-    length = len(data).to_bytes(8, "little")
-    return (
-        length
-        + masked_crc32c(length).to_bytes(4, "little")
-        + data
-        + masked_crc32c(data).to_bytes(4, "little")
-    )
-
-
 def test_without_the_extra_an_event_file_is_one_line_naming_it(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     (runs / "tb").mkdir(parents=True)
-    (runs / "tb" / "events.out.tfevents.1.host").write_bytes(_framed(b"\x09" + bytes(8)))
+    (runs / "tb" / "events.out.tfevents.1.host").write_bytes(framed(b"\x09" + bytes(8)))
     (runs / "csv").mkdir()
     (runs / "csv" / "progress.csv").write_text(SB3_CSV)
-    env = _hide_tensorboard(tmp_path)
+    env = hide_tensorboard(tmp_path)
     proc = run_cli(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path, env=env)
     assert proc.stderr.decode().splitlines() == [
         "value-diag: error: cannot read runs/tb/events.out.tfevents.1.host: reading TensorBoard"

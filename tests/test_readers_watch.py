@@ -4,11 +4,12 @@ to its event file."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from needs import need
-from test_readers_once import SB3_CSV, VERL, _framed, _hide_tensorboard, _rlib_result
+from trainer_logs import SB3_CSV, VERL, framed, hide_tensorboard, rlib_result
 from watching import Json, Spawn, append
 
 
@@ -66,19 +67,19 @@ def test_a_growing_event_file_is_followed(spawn: Spawn, tmp_path: Path) -> None:
 def test_a_growing_result_json_keeps_its_modules_apart(spawn: Spawn, tmp_path: Path) -> None:
     result = tmp_path / "trial" / "result.json"
     result.parent.mkdir()
-    result.write_text(_rlib_result(1, {"a": 0.1, "b": 0.2}))
+    result.write_text(rlib_result(1, {"a": 0.1, "b": 0.2}))
     w = spawn("trial/result.json", "--critic", "--format", "json")
     seen = {f["name"]: _ev(f) for f in (w.frame(), w.frame())}
     assert seen == {"trial#a": 0.1, "trial#b": 0.2}
-    append(result, _rlib_result(2, {"a": 0.3, "b": 0.4}))
+    append(result, rlib_result(2, {"a": 0.3, "b": 0.4}))
     a = w.frame(lambda f: f["name"] == "trial#a" and f["records"] == 2)
     assert (_ev(a), a["step"]) == (0.3, 8000)
 
 
 def test_without_the_extra_the_note_names_it(spawn: Spawn, tmp_path: Path) -> None:
     (tmp_path / "tb").mkdir()
-    (tmp_path / "tb" / "events.out.tfevents.1.host").write_bytes(_framed(b"\x09" + bytes(8)))
-    w = spawn("tb", "--format", "json", env=_hide_tensorboard(tmp_path))
+    (tmp_path / "tb" / "events.out.tfevents.1.host").write_bytes(framed(b"\x09" + bytes(8)))
+    w = spawn("tb", "--format", "json", env=hide_tensorboard(tmp_path))
     frame = w.frame(lambda f: f["note"] is not None)
     assert frame["note"] == (
         "read error: reading TensorBoard event files needs the tensorboard package:"
@@ -102,3 +103,20 @@ def test_a_verl_file_is_told_by_its_first_line_once_whole(spawn: Spawn, tmp_path
     append(run, VERL.replace(b'"step": 7', b'"step": 8').replace(b"0.625", b"0.75"))
     later = w.frame(lambda f: f["records"] == 2)
     assert (_ev(later), later["step"]) == (0.75, 8)
+
+
+def test_on_a_terminal_the_hook_starts_a_line_of_its_own(
+    ptys: Callable[..., Any], tmp_path: Path
+) -> None:
+    """In a panel too narrow for the statement, its two sentences take a line each, so the
+    hook is on screen however the first is cut."""
+    (tmp_path / "PPO_1").mkdir()
+    (tmp_path / "PPO_1" / "progress.csv").write_text(SB3_CSV)
+    term = ptys("watch", "PPO_1/progress.csv", cwd=tmp_path, cols=100, rows=30)
+    shown = term.settled(lambda d: any("The hook that would" in line for line in d), "the hook")
+    rows = [line.strip("│ ") for line in shown]
+    said = next(i for i, line in enumerate(rows) if line.startswith("Stable-Baselines3"))
+    assert rows[said].startswith("Stable-Baselines3 progress.csv cannot give the nine")
+    assert rows[said + 1].startswith(
+        "The hook that would: callback=ValueDiagnosticsCallback('run.jsonl') in model.learn"
+    )

@@ -128,7 +128,7 @@ class Renderer:
             out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
             out.append("\n")
             out.append(fit, styles.style_of(frame.health, health.FIT))
-        for note in (self.note(frame), self.carried(frame), self.limits(frame)):
+        for note in (self.note(frame), self.carried(frame), *self.limits(frame, width)):
             if note:
                 out.no_wrap, out.overflow = True, "crop" if self.ascii_only else "ellipsis"
                 out.append("\n")
@@ -140,13 +140,17 @@ class Renderer:
             out.append(frame.hint, "dim")
         return out
 
-    def limits(self, frame: Frame) -> str | None:
-        """What a trainer's own log cannot give, and the hook that would (render/limits.py)."""
+    def limits(self, frame: Frame, width: int | None = None) -> tuple[str, ...]:
+        """What a trainer's own log cannot give, and the hook that would (render/limits.py):
+        one line, or two where ``width`` is too narrow for one (the hook then starts the
+        second, so a crop does not take it)."""
         if frame.limits is None:
-            return None
-        from value_diag.render.limits import limits_line
+            return ()
+        from value_diag.render.limits import limits_parts
 
-        return limits_line(frame.limits, self.ascii_only, self.critic)
+        parts = limits_parts(frame.limits, self.ascii_only, self.critic)
+        line = " ".join(parts)
+        return (line,) if width is None or cell_len(line) <= width else parts
 
     def fit_line(self, frame: Frame) -> str | None:
         """V-Fit, under the five lines when it alarms and no CRITIC CALIBRATION block shows

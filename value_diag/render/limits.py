@@ -29,6 +29,14 @@ def limits_line(limits: SourceLimits, ascii_only: bool = False, critic: bool = F
     ``critic``: the CRITIC CALIBRATION block is shown (else the line says that --critic
     shows what the source gives).
     """
+    return " ".join(limits_parts(limits, ascii_only, critic))
+
+
+def limits_parts(
+    limits: SourceLimits, ascii_only: bool = False, critic: bool = False
+) -> tuple[str, str]:
+    """``limits_line`` in its two sentences (what is missing; the hook), for a panel too
+    narrow for the line: each then starts a line of its own, so neither is cut away."""
     missing = list(limits.missing)
     names: list[str] = []
     if set(VALUE_FIELDS) <= set(missing):
@@ -40,8 +48,8 @@ def limits_line(limits: SourceLimits, ascii_only: bool = False, critic: bool = F
     said = f"{limits.source} cannot give {', '.join(names)}"
     if gives:
         said += f"; it gives {gives}{shown}"
-    said += f". The hook that would: {limits.hook} (README: {SECTION_TITLE})"
-    return clean(said, ascii_only, limit=None)
+    hook = f"The hook that would: {limits.hook} (README: {SECTION_TITLE})"
+    return clean(said + ".", ascii_only, limit=None), clean(hook, ascii_only, limit=None)
 
 
 def limits_said(
