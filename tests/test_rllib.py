@@ -207,6 +207,10 @@ def test_one_line_an_iteration_read_by_once(ppo: PPORun) -> None:
         want = compute_value_metrics(*it.batch.real())
         for name in WRITTEN:
             assert line[name] == getattr(want, name), name
+        # CartPole's rewards are 1 a step: every value lies in [0, 1 / (1 - gamma)]
+        assert set(it.batch.rewards[it.batch.loss_mask].tolist()) == {1.0}
+        bound = (line["value_bound_low"], line["value_bound_high"])
+        assert bound == (0.0, pytest.approx(1.0 / (1.0 - it.gae_kwargs["gamma"])))
     proc = run_cli(["once", str(ppo.path), "--format", "json"])
     assert proc.returncode == 0, proc.stderr.decode()
     frame = json.loads(proc.stdout)

@@ -398,6 +398,11 @@ def test_ppo_on_cartpole_logs_torchrls_own_td_errors(
         want = compute_value_metrics(values, returns, td_errors.reshape(-1))
         for name in WRITTEN:
             assert line[name] == getattr(want, name), name
+        # CartPole's rewards are 1 a step (the truncations' bootstrap is GAE's, not a
+        # reward): every value of every policy lies in [0, 1 / (1 - gamma)]
+        assert set(data["next", "reward"].reshape(-1).tolist()) == {1.0}
+        bound = (line["value_bound_low"], line["value_bound_high"])
+        assert bound == (0.0, pytest.approx(1.0 / (1.0 - GAMMA)))
     check_once(path, records=len(logged) + 1, last=logged[-1])
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from value_diag.producer.metrics import compute_value_metrics
+from value_diag.producer.metrics import ValueBound, compute_value_metrics
 from value_diag.producer.writer import TelemetryWriter
 
 WRITER: Final = "rllib"
@@ -112,6 +112,8 @@ class GAEBatch:
     """``gae_td_errors`` of the batch, float64."""
     loss_mask: Any
     """True for the real steps, False for the artificial ones."""
+    rewards: Any = None
+    """The rewards column as GAE read it: what ``ValueBound`` reads (of the real steps)."""
 
     @property
     def samples(self) -> int:
@@ -193,7 +195,7 @@ def gae_batches(rl_module: Any, batch: Any, episodes: Any, gamma: float) -> dict
                 f"same shape, as GAE needs"
             )
         td_errors = gae_td_errors(values, rewards, terminateds, truncateds, gamma)
-        found[module_id] = GAEBatch(values, targets, td_errors, mask)
+        found[module_id] = GAEBatch(values, targets, td_errors, mask, rewards)
     return found
 
 
@@ -240,6 +242,8 @@ def _connector_class() -> type[Any]:
             self.last_batches: dict[str, GAEBatch] = {}
             """The latest batch of each module."""
             self.writers: dict[str, TelemetryWriter] = {}
+            self.bounds: dict[str, ValueBound] = {}
+            """The value bound of each module's rewards so far."""
 
         def __call__(self, *, rl_module: Any, batch: Any, episodes: Any, **kwargs: Any) -> Any:
             batches = gae_batches(rl_module, batch, episodes, self.gamma)
@@ -254,7 +258,9 @@ def _connector_class() -> type[Any]:
                     )
                     writer = TelemetryWriter(path, truncate=self.truncate, writer=WRITER)
                     self.writers[module_id] = writer
-                metrics = compute_value_metrics(values, returns, td_errors)
+                bound = self.bounds.setdefault(module_id, ValueBound(self.gamma))
+                bound.see(found.rewards[found.loss_mask])
+                metrics = compute_value_metrics(values, returns, td_errors, bound=bound.range)
                 writer.log(metrics, step=self.steps[module_id], samples=found.samples)
             self.last_batches = batches
             return batch

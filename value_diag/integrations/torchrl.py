@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
-from value_diag.producer.metrics import compute_value_metrics
+from value_diag.producer.metrics import ValueBound, compute_value_metrics
 from value_diag.producer.writer import TelemetryWriter
 
 DEFAULT_MIN_SAMPLES: Final = 2048
@@ -146,6 +146,9 @@ class GAEBatch:
     """The ``value_target`` GAE wrote: its advantage (before ``average_gae``) + V(s_t)."""
     td_errors: Any
     """``gae_td_errors``."""
+    rewards: Any = None
+    """The rewards as the batch holds them (before GAE's bootstrap at truncations): what
+    ``ValueBound`` reads."""
 
     @property
     def samples(self) -> int:
@@ -168,9 +171,10 @@ def gae_batch(tensordict: Any, advantage_module: Any) -> GAEBatch:
             f"value targets {tuple(returns.shape)} and state values {tuple(values.shape)} "
             f"must have the same shape"
         )
+    rewards = _entry(tensordict, ("next", keys.reward))
     valid = tensordict.get(SHIFTED_VALID, None)
     flat = []
-    for x in (values, returns, td_errors):
+    for x in (values, returns, td_errors, rewards):
         x = x.detach()
         x = x[_expand(valid, x)] if valid is not None else x.reshape(-1)
         flat.append(x.cpu())
@@ -197,7 +201,8 @@ class ValueDiagnostics:
 
     The file is opened here, appended to (``truncate=True`` empties it first), and starts
     with a run header naming ``torchrl`` as the writer; ``close()`` (or the end of the
-    ``with`` block) closes it.
+    ``with`` block) closes it. Each line carries the range the rewards so far and the GAE
+    module's gamma allow any value in (``ValueBound``), when gamma is one number.
     """
 
     def __init__(
@@ -220,6 +225,9 @@ class ValueDiagnostics:
         """The latest batch's values, returns and TD errors."""
         self._pending: list[GAEBatch] = []
         self._step = 0
+        gamma = self.advantage_module.gamma
+        self.bound = ValueBound(float(gamma)) if gamma.numel() == 1 else None
+        """The value bound of the run's rewards (None: a gamma per environment)."""
         self.telemetry: TelemetryWriter | None = TelemetryWriter(
             self.path, truncate=truncate, writer=WRITER
         )
@@ -236,6 +244,8 @@ class ValueDiagnostics:
         self.frames += int(tensordict.numel())
         self._step = self.frames if step is None else step
         self.last_batch = batch
+        if self.bound is not None:
+            self.bound.see(batch.rewards)
         self._pending.append(batch)
         if sum(b.samples for b in self._pending) >= self.min_samples:
             self._log_pending()
@@ -251,7 +261,8 @@ class ValueDiagnostics:
             torch.cat([getattr(b, name) for b in pending])
             for name in ("values", "returns", "td_errors")
         )
-        metrics = compute_value_metrics(values, returns, td_errors)
+        bound = None if self.bound is None else self.bound.range
+        metrics = compute_value_metrics(values, returns, td_errors, bound=bound)
         self.telemetry.log(metrics, step=self._step, samples=int(values.numel()))
 
     def close(self) -> None:
