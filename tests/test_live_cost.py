@@ -272,3 +272,49 @@ def test_a_burst_of_keys_on_a_terminal_is_one_redraw(tmp_path: Path) -> None:
         assert 1 <= homes <= 2, f"{homes} redraws (one for the keys, perhaps one for the age)"
     finally:
         term.close()
+
+
+def aged(n: int) -> list[Frame]:
+    """Runs last written at 0.0, judged then."""
+    return [
+        Frame(f"runs/seed{i:04d}/run.jsonl", FoldState(records=1, last_update=0.0), None, at=0.0)
+        for i in range(n)
+    ]
+
+
+def test_a_redraw_for_the_age_sorts_no_run_and_makes_only_the_ages_again(
+    live: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At thousands of runs a tick a second must not sort them or measure every column:
+    while no frame changes, only the age column is made again, and the ages still move."""
+    import value_diag.render.compare as compare
+    import value_diag.render.table as table
+
+    made = {"sorts": 0, "columns": 0}
+    real_ordered, real_assemble = runs.ordered, compare.assemble
+
+    def sorting(*args: Any, **kwargs: Any) -> list[runs.Run]:
+        made["sorts"] += 1
+        return real_ordered(*args, **kwargs)
+
+    def measuring(*args: Any, **kwargs: Any) -> Any:
+        made["columns"] += 1
+        return real_assemble(*args, **kwargs)
+
+    monkeypatch.setattr(tableview, "ordered", sorting)
+    monkeypatch.setattr(table, "assemble", measuring)
+    clock = Clock()
+    sink, _renderer, out = live(clock=clock)
+    shown = aged(2000)
+    sink.tick(shown, 10.0)
+    assert made == {"sorts": 1, "columns": 1}
+    for second in (11.0, 12.0):
+        clock.now += 1.0
+        sink.tick(list(shown), second)  # the same frames: a redraw for the age
+    assert made == {"sorts": 1, "columns": 1}
+    assert sink.redraws == 3
+    assert "12s" in out.getvalue().rsplit("2000 runs", 1)[-1], "the last screen's ages moved"
+    clock.now += 1.0
+    changed = [*shown[:-1], aged(2000)[-1]]  # one run's frame is new: sorted and measured
+    sink.show(changed, [1999], 13.0)
+    assert made == {"sorts": 2, "columns": 2}

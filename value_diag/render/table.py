@@ -145,12 +145,26 @@ def _more(above: int, below: int, *, width: int, ascii_only: bool, sep: str) -> 
 def header(order: list[Run], renderer: Renderer, width: int) -> Text:
     """ "64 runs · 3 critical · 5 warning · 2 stale · 1 waiting": the counts that are not 0,
     in shorter words if the full ones do not fit."""
-    counts = Counter(run.bucket for run in order)
+    counts = _counted(order)
     total = len(order)
     full = _header(total, counts, renderer.sep, lambda b: b.value)
     if full.cell_len <= width:
         return full
     return _header(total, counts, " ", SHORT_BUCKET.__getitem__)
+
+
+def _counted(order: list[Run]) -> Counter[Bucket]:
+    """The runs in each bucket, counted once for the same order (the same list), which a
+    redraw for the age draws again."""
+    if _counts and _counts[0][0] is order:
+        return _counts[0][1]
+    counts = Counter(run.bucket for run in order)
+    _counts[:] = [(order, counts)]
+    return counts
+
+
+_counts: list[tuple[list[Run], Counter[Bucket]]] = []
+"""The last order counted, and its counts."""
 
 
 def _header(total: int, counts: Counter[Bucket], sep: str, word: Callable[[Bucket], str]) -> Text:
@@ -173,15 +187,33 @@ BUCKET_STYLE: Final = {
 
 def live_columns(order: list[Run], now: float | None, renderer: Renderer) -> list[Column]:
     """--compare's columns for the runs in this order, the status saying waiting, the
-    ages counted to ``now``."""
-    ascii_only = renderer.ascii_only
-    rows = [run.cells(ascii_only, renderer.critic) for run in order]
+    ages counted to ``now``. Only the ages are made again for the same order (the same
+    list: tui/tableview.py keeps it while no frame changes), as a redraw for the age asks."""
+    ascii_only, critic = renderer.ascii_only, renderer.critic
+    if _built and _built[0][0] is order and _built[0][1:3] == (ascii_only, critic):
+        made = _built[0][3]
+    else:
+        made = _columns(order, ascii_only, critic)
+        _built[:] = [(order, ascii_only, critic, made)]
+    return [
+        replace(c, cells=tuple(age_cell(r.frame, now, ascii_only) for r in order))
+        if c.label == AGE
+        else c
+        for c in made
+    ]
+
+
+_built: list[tuple[list[Run], bool, bool, list[Column]]] = []
+"""The last columns made by ``_columns``, with the order, ascii_only and critic they are of."""
+
+
+def _columns(order: list[Run], ascii_only: bool, critic: bool) -> list[Column]:
+    """The live columns of the runs in this order, the status saying waiting; the age
+    column is made by the caller, for its time."""
+    rows = [run.cells(ascii_only, critic) for run in order]
     out: list[Column] = []
-    for column in assemble(labels(renderer.critic), rows):
-        if column.label == AGE:
-            ages = tuple(age_cell(r.frame, now, ascii_only) for r in order)
-            column = replace(column, cells=ages)
-        elif column.label == STATUS:
+    for column in assemble(labels(critic), rows):
+        if column.label == STATUS:
             status = tuple(_status_cell(r, c) for r, c in zip(order, column.cells, strict=True))
             column = replace(column, cells=status)
         out.append(column)

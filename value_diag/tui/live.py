@@ -267,8 +267,10 @@ class LiveSink:
         from value_diag.render.series import series_of
         from value_diag.tui.tableview import Mode
 
+        if self.view.mode is not Mode.DETAIL:  # before the order: none is needed then
+            return []
         run = self.view.current()
-        if self.view.mode is not Mode.DETAIL or run is None:
+        if run is None:
             return []
         order = self.view.order()
         if self.view.charts.overlay:

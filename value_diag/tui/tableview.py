@@ -138,10 +138,19 @@ class TableView:
     def with_frames(self, frames: Iterable[Frame], now: float | None = None) -> TableView:
         """The view of new frames: the selection stays with its run, on the same line of
         the screen if it can; a run that went takes its place in the order to the next."""
-        runs = {}
-        for run in map(Run, frames):
-            old = self.runs.get(run.name)
-            runs[run.name] = old if old is not None and old.frame is run.frame else run
+        runs: dict[str, Run] = {}
+        same = True
+        for frame in frames:
+            old = self.runs.get(frame.name)
+            if old is not None and old.frame is frame:
+                runs[frame.name] = old
+            else:
+                runs[frame.name] = Run(frame)
+                same = False
+        if same and len(runs) == len(self.runs):
+            # Only the time moved (a redraw for the age): the same mapping keeps the order
+            # made for it, so a tick does not sort thousands of runs again.
+            return self._keeping_line(replace(self, now=now))
         return self.with_runs(runs, now)
 
     def with_runs(self, runs: Mapping[str, Run], now: float | None = None) -> TableView:
@@ -287,21 +296,24 @@ class TableView:
 _Order = tuple[Mapping[str, Run], Sort, "float | None", list[Run], dict[str, int]]
 _last: list[_Order] = []
 """The last order made, with the runs, sort and time it is of: every key asks for the order
-several times, and a backlog of keys (a paste) would sort every run for each."""
+several times, a backlog of keys (a paste) would sort every run for each, and a redraw for
+the age every run each second."""
 
 
 def _order(
     runs: Mapping[str, Run], sort: Sort, now: float | None
 ) -> tuple[list[Run], dict[str, int]]:
     """The runs in ``sort`` order and each one's place in it, made once for the same runs
-    (the same mapping: views share it until new frames come), sort and time."""
+    (the same mapping: views share it until new frames come), sort and time; only
+    Sort.AGE depends on the time."""
+    at = now if sort is Sort.AGE else None
     if _last:
         r, s, n, order, places = _last[0]
-        if r is runs and s is sort and n == now:
+        if r is runs and s is sort and n == at:
             return order, places
-    order = ordered(runs.values(), sort, now)
+    order = ordered(runs.values(), sort, at)
     places = {run.name: i for i, run in reversed(list(enumerate(order)))}
-    _last[:] = [(runs, sort, now, order, places)]
+    _last[:] = [(runs, sort, at, order, places)]
     return order, places
 
 
