@@ -212,6 +212,27 @@ def test_a_change_not_named_is_read_at_the_latest_after_check_all(
     assert two.sink.shown[-1][1] == [0]
 
 
+def test_a_big_sweeps_files_take_turns_under_the_net_and_every_change_is_read(
+    two: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond NET_FILES files, the net of CHECK_ALL_S looks at NET_FILES of them in turn
+    (here one of two), so that no change the notifier missed stays unread for long."""
+    monkeypatch.setattr(loop_module, "NET_FILES", 1, raising=False)
+    two.loop.step()
+    append(tmp_path / "a.jsonl", line(2))
+    append(tmp_path / "b.jsonl", line(2))
+    two.ticks.now += 1.0  # CHECK_ALL_S
+    two.loop.step()
+    two.loop.step()
+    assert two.sink.shown[-1][1] == [0], "the net's first turn: a alone"
+    two.ticks.now += 1.0
+    two.loop.step()
+    two.loop.step()
+    frames, changed = two.sink.shown[-1]
+    assert changed == [1], "its next turn: b"
+    assert [f.state.step for f in frames] == [2, 2]
+
+
 def test_the_age_is_redrawn_once_a_second_by_the_clock(two: Harness) -> None:
     two.loop.step()
     two.loop.step()

@@ -44,6 +44,12 @@ CHECK_ALL_S: Final = 1.0
 """How often every followed file is looked at even when file-system events named only
 some (s): the net under an event that never came. Between, a wake-up reads the files
 its events name, so following hundreds of files costs per line, not per file."""
+NET_FILES: Final = 256
+"""Files the net of CHECK_ALL_S looks at each time, at most. Up to this many, every file is
+looked at every CHECK_ALL_S; the files of a bigger sweep take turns, each looked at every
+(files / NET_FILES) * CHECK_ALL_S seconds, so that an idle sweep of thousands of runs does
+not look at every file every second. What the file-system events name is read at once
+whatever the sweep's size."""
 AGE_REFRESH_S: Final = 1.0
 """How often a terminal frame is redrawn only to update the age (s)."""
 
@@ -149,6 +155,9 @@ class WatchLoop:
         self.keys = keys
         self.ticks = ticks
         self._notifier = notifier
+        self.grows = runs.grows
+        """Whether a target may name more files later (the targets never change; asked once:
+        a sweep given as thousands of paths would ask each of them at every pass)."""
         self.known: dict[str, Followed] = {}
         """Every follower made, by path (kept across refreshes; closed at the end)."""
         self.sources, self.unfollowed = self._sources(len(runs.files))
@@ -161,7 +170,9 @@ class WatchLoop:
         """The sources whose frames changed in the last read."""
         self.turn = 0
         self.looked = self.checked = ticks()
-        """When the targets were last looked at for new files, and every file read."""
+        """When the targets were last looked at for new files, and the net last cast."""
+        self._netted = 0
+        """Where the net's next turn starts, in a sweep of more than NET_FILES files."""
         self.said: set[tuple[str, str | None]] = set()
         """The frames of what cannot be read already drawn: each once."""
         self.polling = False
@@ -274,7 +285,7 @@ class WatchLoop:
         """Looks for new run files (and deleted ones) when a file was created below a
         root, or every LOOK_S; follows what changed."""
         every = LOOK_S if self.options.poll is None else max(self.options.poll, LOOK_S)
-        if not self.runs.grows or not (self.wake.added or self.ticks() - self.looked >= every):
+        if not self.grows or not (self.wake.added or self.ticks() - self.looked >= every):
             return
         self.looked = self.ticks()
         if not self.runs.refresh():
@@ -292,13 +303,17 @@ class WatchLoop:
     def read(self) -> None:
         """A pass over the files the wait named (every file now and then, or when it
         could not tell), then the notes of --latest's switches and of polling."""
+        now = self.clock()
         only = None
-        if self.wake.paths is not None and self.ticks() - self.checked < CHECK_ALL_S:
+        if self.wake.paths is not None:
             only = {i for p in self.wake.paths for i in self.where.get(p, ())}
             only |= {i for i, s in enumerate(self.sources) if s.pending or s.remote}
+            if self.ticks() - self.checked >= CHECK_ALL_S:
+                self.checked = self.ticks()
+                net = self._net(now)
+                only = None if net is None else only | net
         else:
             self.checked = self.ticks()
-        now = self.clock()
         changed = _read_pass(self.sources, now, self.turn, only)
         for i, s in enumerate(self.sources):
             if s.path in self.runs.switched:
@@ -311,6 +326,21 @@ class WatchLoop:
                 s.announce(self.waker.fallback, now)
             changed = list(range(len(self.sources)))
         self.changed = changed
+
+    def _net(self, now: float) -> set[int] | None:
+        """The files the net looks at this time: None for every file (NET_FILES or fewer),
+        else the next NET_FILES in turn, and those whose note fades by ``now`` (a file's
+        note fades when it is looked at)."""
+        n = len(self.sources)
+        if n <= NET_FILES:
+            return None
+        start = self._netted % n
+        self._netted = start + NET_FILES
+        net = {(start + k) % n for k in range(NET_FILES)}
+        for i, s in enumerate(self.sources):
+            if s.fades_at is not None and now >= s.fades_at:
+                net.add(i)
+        return net
 
     def close(self) -> None:
         """Lets go of every file followed and stops the notifier."""
