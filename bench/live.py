@@ -14,6 +14,10 @@ A build of value-diag other than the installed one is measured with ``--build DI
 Asserts nothing: prints the figures (--json: as JSON).
 
     python bench/live.py [--files 40 256] [--build DIR ...] [--rounds 3]
+
+With ``--idle``, nothing is appended and no key pressed: the first screen, the idle CPU
+and bytes a second, and the time from SIGTERM to the process's end, the builds in turns
+(``--files 5000`` for a big sweep).
 """
 
 from __future__ import annotations
@@ -182,10 +186,7 @@ def one_round(
 ) -> LiveFigures:
     """One watch of ``files`` runs on a pty: keys while appending, then idle."""
     names = [f"runs/seed{i:03d}/run.jsonl" for i in range(files)]
-    if build is None:
-        command = [sys.executable, "-m", "value_diag"]
-    else:
-        command = [sys.executable, "-c", LAUNCH, str(build)]
+    command = _command(build)
     with tempfile.TemporaryDirectory(prefix="value-diag-live-") as tmp:
         root = Path(tmp)
         appender = Appender(root, names, metrics)
@@ -238,6 +239,82 @@ def one_round(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class IdleFigures:
+    """One build's live view following ``files`` runs that nothing is written to."""
+
+    files: int
+    first_screen_s: float
+    """From the start of the process to the first screen of the table."""
+    idle_cpu_pct: float
+    """User + system time over the quiet window, % of one core."""
+    idle_bytes_per_s: float
+    stop_ms: float
+    """From SIGTERM to the process's end (its terminal given back)."""
+
+
+def idle_round(
+    files: int, build: Path | None, quiet: float, metrics: Sequence[ValueFunctionMetrics]
+) -> IdleFigures:
+    """One watch of ``files`` runs on a pty with nothing appended: the first screen, the
+    CPU over ``quiet`` seconds once it settled, and how long SIGTERM takes to end it."""
+    names = [f"runs/seed{i:04d}/run.jsonl" for i in range(files)]
+    command = _command(build)
+    with tempfile.TemporaryDirectory(prefix="value-diag-idle-") as tmp:
+        root = Path(tmp)
+        appender = Appender(root, names, metrics)
+        appender.close()
+        t0 = time.perf_counter()
+        term = Terminal([*command, "watch", *names], root)
+        try:
+            if term.shows(tabled, 120) is None:
+                raise RuntimeError("the table never showed:\n" + "\n".join(term.screen.display))
+            first = time.perf_counter() - t0
+            time.sleep(2 * SETTLE_S)
+            cpu0, b0, q0 = cpu_seconds(term.proc.pid), term.bytes, time.perf_counter()
+            time.sleep(quiet)
+            elapsed = time.perf_counter() - q0
+            idle = (cpu_seconds(term.proc.pid) - cpu0) / elapsed
+            idle_bps = (term.bytes - b0) / elapsed
+            if term.proc.poll() is not None:
+                raise RuntimeError(f"watch ended early: exit {term.proc.returncode}")
+            s0 = time.perf_counter()
+            os.kill(term.proc.pid, signal.SIGTERM)
+            term.proc.wait(timeout=30)
+            stop = time.perf_counter() - s0
+        finally:
+            term.stop()
+    return IdleFigures(files, first, idle * 100, idle_bps, stop * 1000)
+
+
+def _command(build: Path | None) -> list[str]:
+    """value-diag from the installed package, or from the checkout ``build``."""
+    if build is None:
+        return [sys.executable, "-m", "value_diag"]
+    return [sys.executable, "-c", LAUNCH, str(build)]
+
+
+def idle_table(out: dict[str, dict[int, list[IdleFigures]]]) -> list[str]:
+    """The idle figures, a line per build and sweep: medians, and the range over rounds."""
+    head = (
+        f"{'build':24} {'runs':>5} {'rounds':>6} {'first s':>8} {'idle CPU %':>18}"
+        f" {'B/s idle':>8} {'stop ms':>16}"
+    )
+    lines = [head]
+    for name, by_files in out.items():
+        for files, figs in sorted(by_files.items()):
+            cpu = [f.idle_cpu_pct for f in figs]
+            stop = [f.stop_ms for f in figs]
+            first = statistics.median(f.first_screen_s for f in figs)
+            bps = statistics.median(f.idle_bytes_per_s for f in figs)
+            lines.append(
+                f"{name[-24:]:24} {files:>5} {len(figs):>6} {first:>8.2f}"
+                f" {statistics.median(cpu):>6.2f} [{min(cpu):.2f}-{max(cpu):.2f}]"
+                f" {bps:>8.0f} {statistics.median(stop):>5.0f} [{min(stop):.0f}-{max(stop):.0f}]"
+            )
+    return lines
+
+
 def median(rounds: list[LiveFigures]) -> LiveFigures:
     """Each figure's median over the rounds (keys: their sum)."""
     fields = {}
@@ -257,10 +334,35 @@ def main() -> None:
     ap.add_argument("--quiet", type=float, default=10.0, help="seconds of the idle window")
     ap.add_argument("--rounds", type=int, default=3, help="rounds per figure (medians)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument(
+        "--idle",
+        action="store_true",
+        help="nothing appended, no keys: first screen, idle CPU and SIGTERM to exit"
+        " (for big sweeps: --files 5000)",
+    )
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, unwind)
     metrics = [m for m, _ in metric_series(Scenario.HEALTHY, 64, seed=1)]
     builds: list[Path | None] = list(args.build) or [None]
+    if args.idle:
+        idle: dict[str, dict[int, list[IdleFigures]]] = {}
+        for files in args.files:
+            for _ in range(args.rounds):  # the builds in turns, sharing the machine's load
+                for b in builds:
+                    quiet = idle_round(files, b, args.quiet, metrics)
+                    idle.setdefault(str(b or "installed"), {}).setdefault(files, []).append(quiet)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        b: {n: [asdict(f) for f in fs] for n, fs in d.items()}
+                        for b, d in idle.items()
+                    }
+                )
+            )
+            return
+        print("\n".join(idle_table(idle)))
+        return
     out: dict[str, dict[int, LiveFigures]] = {}
     for files in args.files:
         rounds: dict[str, list[LiveFigures]] = {str(b or "installed"): [] for b in builds}
