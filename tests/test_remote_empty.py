@@ -31,6 +31,9 @@ FORMATS: Final = [
     ["--format", "github"],
 ]
 SECRET: Final = "s3cr3t-t0ken"
+RUN_FILES: Final = "*.jsonl, progress.csv, events.out.tfevents.*, result.json"
+"""What a remote directory stands for without --pattern, as a local one (value-diag's and
+verl's JSON lines, and what trainers already log)."""
 RECORDS: Final = 51
 
 
@@ -54,7 +57,7 @@ def test_a_prefix_with_no_run_file(s3: S3Server, bucket: tuple[Any, str]) -> Non
     put(client, name, "sweep/notes.txt", b"not a run")
     assert refused(f"s3://{name}/swep/") == (
         f"value-diag: error: no run file in s3://{name}/swep/"
-        " (looked for *.jsonl; --pattern to choose)"
+        f" (looked for {RUN_FILES}; --pattern to choose)"
     )
     assert refused(f"s3://{name}/sweep/", "--pattern", "events.jsonl") == (
         f"value-diag: error: no run file in s3://{name}/sweep/"
@@ -62,7 +65,7 @@ def test_a_prefix_with_no_run_file(s3: S3Server, bucket: tuple[Any, str]) -> Non
     )
     assert refused(f"s3://{name}/swep/", "--latest") == (
         f"value-diag: error: no run file in s3://{name}/swep/"
-        " (looked for *.jsonl; --pattern to choose)"
+        f" (looked for {RUN_FILES}; --pattern to choose)"
     )
 
 
@@ -72,7 +75,7 @@ def test_a_misspelt_bucket_is_named(s3: S3Server, bucket: tuple[Any, str]) -> No
     typo = name + "x"
     assert refused(f"s3://{typo}/sweep/") == (
         f"value-diag: error: no run file in s3://{typo}/sweep/"
-        f" (s3://{typo}/ not found; looked for *.jsonl)"
+        f" (s3://{typo}/ not found; looked for {RUN_FILES})"
     )
     assert refused(f"s3://{typo}/sweep/*/run.jsonl") == (
         f"value-diag: error: no file matches s3://{typo}/sweep/*/run.jsonl (s3://{typo}/ not found)"
@@ -112,7 +115,7 @@ def test_an_sftp_directory_that_is_not_there(sftp: SftpServer) -> None:
     sftp_put(sftp, f"{top}/seed0/run.jsonl", healthy(3.0).encode())
     assert refused(f"sftp://gpu-box{top}/sede0/") == (
         f"value-diag: error: no run file in sftp://gpu-box{top}/sede0/"
-        f" (sftp://gpu-box{top}/sede0/ not found; looked for *.jsonl)"
+        f" (sftp://gpu-box{top}/sede0/ not found; looked for {RUN_FILES})"
     )
 
 
@@ -124,13 +127,13 @@ def test_a_misspelt_gcs_bucket_is_named(gcs: GcsServer) -> None:
     assert (proc.returncode, proc.stdout) == (2, b""), proc.stderr
     assert proc.stderr.decode() == (
         f"value-diag: error: no run file in gs://{name}/swep/"
-        " (looked for *.jsonl; --pattern to choose)\n"
+        f" (looked for {RUN_FILES}; --pattern to choose)\n"
     )
     proc = run_cli(["once", f"gs://{name}x/sweep/", "--compare"], env=env())
     assert (proc.returncode, proc.stdout) == (2, b""), proc.stderr
     assert proc.stderr.decode() == (
         f"value-diag: error: no run file in gs://{name}x/sweep/"
-        f" (gs://{name}x/ not found; looked for *.jsonl)\n"
+        f" (gs://{name}x/ not found; looked for {RUN_FILES})\n"
     )
 
 

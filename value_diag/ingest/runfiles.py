@@ -85,8 +85,9 @@ class Target:
 
     @property
     def patterns(self) -> Patterns:
-        """What a local directory's run files match: the pattern chosen, else RUN_PATTERNS."""
-        if self.chosen or self.kind is Kind.URL:
+        """What a directory's run files match, local or remote: the pattern chosen, else
+        RUN_PATTERNS."""
+        if self.chosen:
             return self.pattern
         return RUN_PATTERNS
 
@@ -155,7 +156,10 @@ class Target:
         if self.kind is Kind.URL:  # over the network, time-bounded; ReadError if it fails
             from value_diag.ingest.remote import list_runs
 
-            return sorted(list_runs(self.given, self.pattern), key=lambda u: natural_key(public(u)))
+            found = list_runs(self.given, self.patterns)
+            if self.grows and not self.matches and not self.chosen:  # a remote directory
+                found = without_tune_copies(found)
+            return sorted(found, key=lambda u: natural_key(public(u)))
         return [self.given]
 
 
@@ -197,7 +201,7 @@ def target(given: str, pattern: str | None = None) -> Target:
     if given == STDIN:
         return Target(given, Kind.STDIN)
     if is_url(given):
-        return Target(given, Kind.URL, pattern or RUN_PATTERN)
+        return Target(given, Kind.URL, pattern or RUN_PATTERN, chosen=pattern is not None)
     if os.path.isdir(given):
         return Target(given, Kind.DIRECTORY, pattern or RUN_PATTERN, chosen=pattern is not None)
     if glob.has_magic(given) and not os.path.lexists(given):
@@ -209,15 +213,16 @@ def without_tune_copies(files: list[str]) -> list[str]:
     """The files, but for the ``progress.csv`` and event files in a folder that holds a
     ``result.json``: a Tune trial's folder, where they repeat its results under Tune's
     names (``ray/tune/...``), which no reader here reads; kept, they would be runs of
-    no data beside the trial's."""
-    trials = {os.path.dirname(f) for f in files if os.path.basename(f) == PATTERNS[Format.RAY_TUNE]}
+    no data beside the trial's. A URL is told by its path (its query is no part of a name)."""
+    split = {f: os.path.split(path_part(f) if is_url(f) else f) for f in files}
+    trials = {folder for folder, name in split.values() if name == PATTERNS[Format.RAY_TUNE]}
     if not trials:
         return files
     return [
         f
         for f in files
-        if os.path.dirname(f) not in trials
-        or not any(fnmatch.fnmatchcase(os.path.basename(f), p) for p in TUNE_COPIES)
+        if split[f][0] not in trials
+        or not any(fnmatch.fnmatchcase(split[f][1], p) for p in TUNE_COPIES)
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import glob
 from fnmatch import fnmatchcase
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from value_diag.errors import ReadError
@@ -15,17 +15,21 @@ from value_diag.ingest.remote.reasons import RemoteFailure
 from value_diag.ingest.remote.settings import SSH
 from value_diag.ingest.urls import path_part, public, rebuild, scheme
 
+if TYPE_CHECKING:
+    from value_diag.ingest.walk import Patterns
+
 _FLAT: Final = frozenset({"http", "https"})
 """Schemes with no directories: a URL is one file, and ``?`` starts its query."""
 
 
-def list_runs(url: str, pattern: str | None = None) -> list[str]:
+def list_runs(url: str, pattern: Patterns | None = None) -> list[str]:
     """The run files ``url`` names, sorted; each keeps the URL's credentials and query.
 
     A directory or prefix (``s3://bucket/sweep/``, or an existing directory without the
     slash) gives every file below it, at any depth and outside hidden folders, whose name
-    matches ``pattern`` (default RUN_PATTERN), or whose path relative to it does for a
-    pattern with a ``/`` (``*/events.jsonl``; ``*`` matches ``/`` too). A URL whose
+    matches ``pattern`` (default RUN_PATTERN; several: any of them, as for a local
+    directory), or whose path relative to it does for a pattern with a ``/``
+    (``*/events.jsonl``; ``*`` matches ``/`` too). A URL whose
     path has ``*``, ``?`` or ``[`` gives the files it matches. Any other URL is one
     file, there or not yet (a watch waits for it). Only ``public()`` of the URLs may
     be shown.
@@ -55,14 +59,15 @@ def list_runs(url: str, pattern: str | None = None) -> list[str]:
     return sorted(rebuild(url, path) for path in found)
 
 
-def _wanted(relative: str, pattern: str | None) -> bool:
+def _wanted(relative: str, pattern: Patterns | None) -> bool:
     """Whether a file below the directory is a run file: never in a hidden folder; its
     path matched by a pattern with a ``/``, its name by one without (as for local ones)."""
     *folders, name = relative.split("/")
     if any(folder.startswith(".") for folder in folders):
         return False
     wanted = pattern or RUN_PATTERN
-    return fnmatchcase(relative if "/" in wanted else name, wanted)
+    patterns = (wanted,) if isinstance(wanted, str) else wanted
+    return any(fnmatchcase(relative if "/" in p else name, p) for p in patterns)
 
 
 def _is_directory(url: str) -> bool:
