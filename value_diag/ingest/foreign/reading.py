@@ -36,6 +36,7 @@ from value_diag.ingest.foreign import (
 )
 from value_diag.ingest.foreign.detect import Format, detect
 from value_diag.ingest.parallel import read_path
+from value_diag.ingest.urls import is_url, path_part
 from value_diag.schema import CRITIC_FIELDS, MAX_LINE, VALUE_FIELDS
 from value_diag.state import FoldState
 
@@ -56,9 +57,22 @@ Runs = dict[str | None, list[bytes]]
 """A file's lines as JSON, per group (None: a file of one run; RLlib's module ids)."""
 
 
+def named(path: str) -> str:
+    """What tells a file's format by its name: a path, or a URL's path (its host, query
+    and credentials are no part of the name)."""
+    return path_part(path) if is_url(path) else path
+
+
 def needs_head(path: str) -> bool:
-    """Whether the format of the file at ``path`` is told by its first line, not its name."""
-    return path.endswith(JSONL)
+    """Whether the format of the file at ``path`` (a URL too) is told by its first line,
+    not its name."""
+    return named(path).endswith(JSONL)
+
+
+def format_from(path: str, head: bytes) -> Format | None:
+    """``detect`` for a path or a URL: the foreign format of the file whose first bytes
+    are ``head`` (None: value-diag's lines)."""
+    return detect(named(path), head)
 
 
 def format_of(path: str) -> Format | None:

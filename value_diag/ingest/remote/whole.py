@@ -11,6 +11,12 @@ the lines that start in [size * k / n, size * (k + 1) / n), so it skips the byte
 its first line start and reads on past its end to the end of its last line. No request
 is spent on finding cuts, and the parts' summaries (fold.Segment), applied in order,
 give the state of folding every line in one pass, as for local files.
+
+A trainer's own log (ingest/foreign: SB3's progress.csv, a TensorBoard event file, Tune's
+result.json, told by name; verl's ``.jsonl``, told by its first line) is read whole, by the
+same checked ranged reads (or one stream), up to the size its metadata gave, and converted
+by its reader. A ``.jsonl`` is told from the first block its first part reads anyway: a
+file of value-diag's lines costs no read more.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from typing import Final
 
 from value_diag.errors import ReadError
 from value_diag.ingest.fold import FileState, Segment, apply_file, summarize
+from value_diag.ingest.foreign.detect import Format
+from value_diag.ingest.foreign.reading import HEAD, Converted, format_from, needs_head
 from value_diag.ingest.lines import LineScanner
 from value_diag.ingest.remote.answers import Unranged
 from value_diag.ingest.remote.backends import Remote, Stat, connect
@@ -50,6 +58,14 @@ PART_MIN: Final = 4 * RANGE_BLOCK
 
 class _Stopped(Exception):
     """Another part failed: this one ends at its next block."""
+
+
+class _Foreign(Exception):
+    """The file's first line says it is a trainer's own log: it is read by its reader."""
+
+    def __init__(self, fmt: Format) -> None:
+        super().__init__(fmt)
+        self.format = fmt
 
 
 def info(url: str) -> Stat:
@@ -96,14 +112,27 @@ def read_remote(
     size = st.size
     n = max(1, parts if parts is not None else _parts(size, remote))
     ranges = list(pairwise([size * k // n for k in range(n + 1)]))
+    written = now if now is not None else dated(st.mtime, time.time())
+    fmt = format_from(url, b"")
     try:
-        segments = _fold_whole(remote, ranges, size, history, recent)
+        if fmt is None:
+            tell = url if needs_head(url) else None
+            try:
+                segments = _fold_whole(remote, ranges, size, history, recent, tell)
+            except _Foreign as told:
+                fmt = told.format
+        if fmt is not None:
+            data = b"".join(_whole(remote, size))
     except FileNotFoundError:
         raise ReadError(f"cannot read {public(url)}: deleted while being read") from None
     except RemoteFailure as exc:
         raise ReadError(f"cannot read {public(url)}: {exc.reason}") from None
+    if fmt is not None:
+        try:
+            return Converted(fmt, history, recent).update(data, written)
+        except ReadError as exc:  # its reader needs an extra
+            raise ReadError(f"cannot read {public(url)}: {exc}") from None
     state, lines = FileState.empty(history, recent), 0
-    written = now if now is not None else dated(st.mtime, time.time())
     for seg in segments:
         state = apply_file(state, seg, written, lines)
         lines += seg.lines
@@ -130,29 +159,45 @@ def _concurrent(remote: Remote) -> bool:
 
 
 def _fold_whole(
-    remote: Remote, ranges: list[tuple[int, int]], size: int, history: int, recent: int
+    remote: Remote,
+    ranges: list[tuple[int, int]],
+    size: int,
+    history: int,
+    recent: int,
+    tell: str | None = None,
 ) -> list[Segment]:
     """The summaries of the file's parts, in order: ranged parts, or one stream cut at the
     size seen where the server sends whole files only, or where one stream is the better
-    read (``Remote.sequential``)."""
+    read (``Remote.sequential``).
+
+    Raises:
+        _Foreign: ``tell`` (the URL of a ``.jsonl``) was given and the file's first line
+            says it is a trainer's own log (see ``_telling``).
+    """
     if not remote.sequential:
         try:
-            return _fold_parts(remote, ranges, size, history, recent)
+            return _fold_parts(remote, ranges, size, history, recent, tell)
         except Unranged:  # the server sends whole files
             pass
-    return [_fold_stream(remote, size, history, recent)]
+    return [_fold_stream(remote, size, history, recent, tell)]
 
 
 def _fold_parts(
-    remote: Remote, ranges: list[tuple[int, int]], size: int, history: int, recent: int
+    remote: Remote,
+    ranges: list[tuple[int, int]],
+    size: int,
+    history: int,
+    recent: int,
+    tell: str | None,
 ) -> list[Segment]:
     """The summaries of the parts, in order: read at once where the backend allows."""
     stop = threading.Event()
     if len(ranges) == 1 or not _concurrent(remote):
-        return [_fold_part(remote, a, b, size, history, recent, stop) for a, b in ranges]
+        return [_fold_part(remote, a, b, size, history, recent, stop, tell) for a, b in ranges]
     with ThreadPoolExecutor(len(ranges), thread_name_prefix="value-diag-read") as pool:
         futures = [
-            pool.submit(_fold_part, remote, a, b, size, history, recent, stop) for a, b in ranges
+            pool.submit(_fold_part, remote, a, b, size, history, recent, stop, tell)
+            for a, b in ranges
         ]
         try:
             return [f.result() for f in futures]
@@ -169,20 +214,53 @@ def _fold_part(
     history: int,
     recent: int,
     stop: threading.Event,
+    tell: str | None = None,
 ) -> Segment:
-    """The summary of the lines that start in [start, end), numbered from the part's first."""
+    """The summary of the lines that start in [start, end), numbered from the part's first;
+    the first part's first block tells a ``.jsonl``'s format when ``tell`` is given."""
     scanner = LineScanner()
-    lines = scanner.read(_part_bytes(remote, start, end, size, stop))
+    blocks = _part_bytes(remote, start, end, size, stop)
+    if start == 0 and tell is not None:
+        blocks = _telling(tell, blocks)
+    lines = scanner.read(blocks)
     seg = summarize(lines, history_len=history, recent_len=recent)
     return replace(seg, lines=scanner.lines)
 
 
-def _fold_stream(remote: Remote, size: int, history: int, recent: int) -> Segment:
-    """The summary of the whole file read as one stream, up to ``size`` bytes."""
+def _fold_stream(
+    remote: Remote, size: int, history: int, recent: int, tell: str | None = None
+) -> Segment:
+    """The summary of the whole file read as one stream, up to ``size`` bytes; its first
+    block tells a ``.jsonl``'s format when ``tell`` is given."""
     scanner = LineScanner()
-    lines = scanner.read(remote.stream(0, size, RANGE_BLOCK))
+    blocks = remote.stream(0, size, RANGE_BLOCK)
+    lines = scanner.read(blocks if tell is None else _telling(tell, blocks))
     seg = summarize(lines, history_len=history, recent_len=recent)
     return replace(seg, lines=scanner.lines)
+
+
+def _telling(url: str, blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """The file's first blocks, unless the first one's first line says that the file is a
+    trainer's own log (verl's file logger): then _Foreign is raised before any line is
+    folded. A first line longer than the first block is not verl's (a few KB)."""
+    first = next(blocks, b"")
+    fmt = format_from(url, first[:HEAD])
+    if fmt is not None:
+        raise _Foreign(fmt)
+    yield first
+    yield from blocks
+
+
+def _whole(remote: Remote, size: int) -> Iterator[bytes]:
+    """The file's bytes [0, size), for a reader that takes them whole: ranged reads of
+    RANGE_BLOCK, each tried ATTEMPTS times, or one stream cut at ``size`` where the server
+    sends whole files only or one stream is the better read."""
+    if not remote.sequential:
+        try:
+            return iter([b for _, b in _blocks(remote, 0, size, threading.Event(), size)])
+        except Unranged:  # the server sends whole files
+            pass
+    return remote.stream(0, size, RANGE_BLOCK)
 
 
 def _part_bytes(
