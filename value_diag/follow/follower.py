@@ -14,8 +14,7 @@ from value_diag.ingest.changes import FileTail
 from value_diag.ingest.files import display_name
 from value_diag.ingest.files import reason as source_reason
 from value_diag.ingest.fold import FileState, fold_file
-from value_diag.ingest.foreign.detect import detect
-from value_diag.ingest.foreign.reading import HEAD, Converted, needs_head
+from value_diag.ingest.foreign.reading import HEAD, Converted, format_from, needs_head
 from value_diag.ingest.lines import LineScanner
 from value_diag.ingest.parallel import Stop, catch_up
 from value_diag.ingest.tail import RESTARTS, Change, Tail
@@ -60,7 +59,8 @@ class Followed:
 
     A trainer's own log (SB3's progress.csv, a TensorBoard event file, Tune's result.json,
     verl's JSON lines: ingest/foreign) is told by its name, or a ``.jsonl`` by its first
-    line once that is whole, each time the file is read from the top. Its bytes are kept,
+    line once that is whole (a remote one's from the bytes its thread reads from the top),
+    each time the file is read from the top. Its bytes are kept,
     and each time it grows they are converted again by its reader and only the records
     beyond those already folded are folded (ingest/foreign/reading.Converted).
     """
@@ -99,8 +99,8 @@ class Followed:
         """Whether the file's state says what it held at a first look: a remote file's is
         not until that look (on its thread) has been read through. Before, its frame is
         only a placeholder saying CONNECTING, and no frame of it is written."""
-        self.decided = self.remote
-        """Whether the file's format is told (a remote file is read as value-diag's lines)."""
+        self.decided = False
+        """Whether the file's format is told."""
         self.reader: Converted | None = None
         """The reader of a trainer's own log, once the file is told to be one."""
         self._bytes = bytearray()
@@ -182,9 +182,7 @@ class Followed:
         self.file = FileState.empty(self.history, KEPT_UPDATES)
         self.reader = None
         self._bytes = bytearray()
-        self.decided = self.remote
-        if self.decided:
-            self._catch_up(written)
+        self.decided = False
 
     def _decide(self, written: float) -> None:
         """Tells the file's format, if it can be told yet (a ``.jsonl`` by its first line,
@@ -192,22 +190,41 @@ class Followed:
 
         Raises:
             OSError: the first line cannot be read.
+            ReadError: a remote one's cannot, or its reader needs an extra.
         """
         fd = self.tail.fd
-        if fd is None:
+        if fd is None and not self.remote:
             return
         head = b""
         if needs_head(self.path):
-            head = os.pread(fd, HEAD, 0)
+            head = os.pread(fd, HEAD, 0) if fd is not None else self._head()
             if b"\n" not in head and len(head) < HEAD:
                 return  # the first line is not whole yet
         self.decided = True
-        fmt = detect(self.path, head)
+        fmt = format_from(self.path, head)
         if fmt is None:
             self._catch_up(written)
+            if self._bytes:  # a remote file's first bytes, read to tell its format
+                self.file = fold_file(self.file, self.scanner.feed(bytes(self._bytes)), written)
+                self._bytes = bytearray()
         else:
             self.reader = Converted(fmt, self.history, KEPT_UPDATES)
             self.file = self.reader.file
+            if self._bytes:
+                self.file = self.reader.update(bytes(self._bytes), written)
+
+    def _head(self) -> bytes:
+        """A remote file's first HEAD bytes, or as many as its thread has read, kept in
+        ``_bytes`` (a remote file is read from the top only through ``tail.read()``).
+
+        Raises:
+            ReadError: the file cannot be read.
+        """
+        for block in self.tail.read():
+            self._bytes += block
+            if b"\n" in block or len(self._bytes) >= HEAD:
+                break
+        return bytes(self._bytes[:HEAD])
 
     def _convert(self, reader: Converted, written: float) -> None:
         """Takes what was appended to a trainer's own log; when it grew, its reader
