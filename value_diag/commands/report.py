@@ -75,10 +75,11 @@ def run_report(
     inputs = read_inputs(paths, options.pattern, options.latest, codes, env, recent=REPORT_UPDATES)
     for path, name, file in inputs:
         for source, short, state in runs_of(file, path, name):
-            whole = Frame(source, state, None, renderer.thresholds, now, short)
+            whole = Frame(source, state, None, renderer.thresholds, now, short, file.limits)
             series = series_of(whole)
             # judged as `once` judges it: with the updates `once` keeps for the gate
-            frame = Frame(source, state.newest(KEPT_UPDATES), None, renderer.thresholds, now, short)
+            kept = state.newest(KEPT_UPDATES)
+            frame = Frame(source, kept, None, renderer.thresholds, now, short, file.limits)
             runs.append(Run(frame, series))
             gated = fired(frame, options.fail_on)
             codes.append(exit_code(frame.health.status, options.fail_on, gated))

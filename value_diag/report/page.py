@@ -8,6 +8,9 @@ the page opens from a CI artifact or an e-mail, offline.
 
 Every string from a file (run names, the compile backend and mode, the last error) is
 HTML-escaped where it is text, and escaped for <script> where it is data (encode.py).
+Under the table, as under `once --compare`'s, each run read from a trainer's own log
+(progress.csv, an event file, result.json, verl's .jsonl) is named with what its format
+cannot give and the hook that would (render/limits.py); its panel has the same line.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from value_diag.health import DEFAULT_ORIGIN, WRITER_PRESET, Rules
 from value_diag.render.compare import WORRY, Cell, columns_of, worry
 from value_diag.render.frames import TITLE
 from value_diag.render.guides import CHARTS, Guide, guide
+from value_diag.render.limits import limits_said
 from value_diag.render.sanitize import clean, clean_name
 from value_diag.render.series import Series
 from value_diag.render.words import count
@@ -119,6 +123,17 @@ def table_html(runs: list[Run], renderer: Renderer) -> str:
         rows.append(f'<tr class="w-{WORRY.index(worry(runs[i].frame))}">{"".join(cells)}</tr>')
     return (
         f'<table class="sweep"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+def limits_html(runs: list[Run], renderer: Renderer) -> str:
+    """Under the table: each distinct statement of what a trainer's own log cannot give,
+    once, after the names of the runs it is said of (empty when no run is such a log)."""
+    said = limits_said([r.frame for r in runs], renderer.ascii_only, renderer.critic)
+    return "".join(
+        f'<p class="help limits">'
+        f"{esc(', '.join(clean_name(n, renderer.ascii_only) for n in names))}: {esc(line)}</p>"
+        for names, line in said
     )
 
 
@@ -263,7 +278,7 @@ def page(runs: list[Run], renderer: Renderer, written: str, version: str) -> str
 </noscript></header>
 <main>
 <section id="sweep"><h2>Runs, worst first</h2>
-<div class="scroll">{table_html(runs, renderer)}</div></section>
+<div class="scroll">{table_html(runs, renderer)}</div>{limits_html(runs, renderer)}</section>
 {sweep}
 <section id="runs"><h2>Each run</h2>{sections}</section>
 </main>
