@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from needs import need
-from trainer_logs import SB3_CSV, VERL, framed, hide_tensorboard, rlib_result
+from trainer_logs import OURS, SB3_CSV, VERL, framed, hide_tensorboard, rlib_result
 from watching import Json, Spawn, append
 
 
@@ -120,3 +120,25 @@ def test_on_a_terminal_the_hook_starts_a_line_of_its_own(
     assert rows[said + 1].startswith(
         "The hook that would: callback=ValueDiagnosticsCallback('run.jsonl') in model.learn"
     )
+
+
+def test_the_table_says_which_runs_are_logs_that_cannot_give_the_nine(
+    ptys: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A row per run: a trainer's log whose nine are blank says so in its why (its detail
+    view has the whole statement); a run of value-diag's own lines does not."""
+    for seed in ("PPO_1", "PPO_2"):
+        (tmp_path / "runs" / seed).mkdir(parents=True)
+        (tmp_path / "runs" / seed / "progress.csv").write_text(SB3_CSV)
+    (tmp_path / "runs" / "ours.jsonl").write_bytes(OURS)
+    term = ptys("watch", "runs", "--table", cwd=tmp_path, cols=100, rows=20)
+    screen = term.settled(lambda d: any("3 runs" in line for line in d), "the table")
+    rows = {
+        line.split()[0]: line
+        for line in screen
+        if line.split()[:1] in (["PPO_1"], ["PPO_2"], ["ours.jsonl"])
+    }
+    assert set(rows) == {"PPO_1", "PPO_2", "ours.jsonl"}, screen
+    assert "cannot give the nine" in rows["PPO_1"] and "cannot give the nine" in rows["PPO_2"]
+    assert "cannot give" not in rows["ours.jsonl"]
+    assert term.finish() == 0

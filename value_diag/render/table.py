@@ -73,6 +73,10 @@ MARKED: Final = "bold cyan"
 """The mark of a run marked to share the opened run's charts."""
 MIN_RUN_TINY: Final = 4
 """Cells a run name keeps on a screen too narrow for the columns of LIVE_ALWAYS."""
+NO_NINE: Final = "cannot give the nine"
+"""The why of a run read from a trainer's own log (frame.SourceLimits) that nothing else
+alarms: its metrics are blank because the format has no place for them, not because the
+run is broken. Its detail view (Enter) says the whole statement and the hook that would."""
 
 
 def render(
@@ -216,8 +220,17 @@ def _columns(order: list[Run], ascii_only: bool, critic: bool) -> list[Column]:
         if column.label == STATUS:
             status = tuple(_status_cell(r, c) for r, c in zip(order, column.cells, strict=True))
             column = replace(column, cells=status)
+        elif column.label == WHY and any(r.frame.limits is not None for r in order):
+            why = tuple(_why_cell(r, c) for r, c in zip(order, column.cells, strict=True))
+            column = replace(column, cells=why)
         out.append(column)
     return out
+
+
+def _why_cell(run: Run, cell: Cell) -> Cell:
+    if run.frame.limits is not None and not cell.text:
+        return Cell(NO_NINE, "dim")
+    return cell
 
 
 def _status_cell(run: Run, cell: Cell) -> Cell:
