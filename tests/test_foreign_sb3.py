@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from needs import need
+from trainer_logs import sb3_ppo
 
 from value_diag.ingest.foreign.sb3_csv import read_progress_csv
 
@@ -14,29 +13,7 @@ from value_diag.ingest.foreign.sb3_csv import read_progress_csv
 def _run(tmp_path: Path, log_interval: int, rollouts: int) -> tuple[str, list[tuple[int, float]]]:
     """A short PPO on CartPole logging to CSV; its progress.csv and, per rollout, the step and
     the explained variance SB3's train() computes from that rollout's buffer."""
-    sb3 = need("stable_baselines3")
-    callbacks = need("stable_baselines3.common.callbacks")
-    logger = need("stable_baselines3.common.logger")
-    utils = need("stable_baselines3.common.utils")
-    seen: list[tuple[int, float]] = []
-
-    class Recorder(callbacks.BaseCallback):  # type: ignore[misc,name-defined]
-        def _on_step(self) -> bool:
-            return True
-
-        def _on_rollout_end(self) -> None:
-            # The buffer train() reads next: its values and returns, as train() takes them.
-            buf: Any = self.model.rollout_buffer
-            ev = utils.explained_variance(buf.values.flatten(), buf.returns.flatten())
-            seen.append((self.model.num_timesteps, ev))
-
-    model = sb3.PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64, n_epochs=1, seed=0)
-    csv_logger = logger.configure(str(tmp_path), ["csv"])
-    model.set_logger(csv_logger)
-    try:
-        model.learn(total_timesteps=64 * rollouts, callback=Recorder(), log_interval=log_interval)
-    finally:
-        csv_logger.close()
+    seen = sb3_ppo(tmp_path, ["csv"], rollouts=rollouts, seed=0, log_interval=log_interval)
     return (tmp_path / "progress.csv").read_text(), seen
 
 

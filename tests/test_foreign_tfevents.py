@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from needs import need
+from trainer_logs import sb3_ppo
 
 from value_diag.ingest.foreign.sb3_csv import read_progress_csv
 from value_diag.ingest.foreign.tfevents import (
@@ -76,29 +76,7 @@ def test_the_checksum_is_crc32c_masked() -> None:
 def _sb3_run(tmp_path: Path) -> tuple[list[tuple[int, float]], bytes, str]:
     """A short SB3 PPO on CartPole logging to CSV and TensorBoard; the explained variance
     SB3 computed per rollout, the event file and progress.csv."""
-    need("tensorboard")
-    sb3 = need("stable_baselines3")
-    callbacks = need("stable_baselines3.common.callbacks")
-    logger = need("stable_baselines3.common.logger")
-    utils = need("stable_baselines3.common.utils")
-    seen: list[tuple[int, float]] = []
-
-    class Recorder(callbacks.BaseCallback):  # type: ignore[misc,name-defined]
-        def _on_step(self) -> bool:
-            return True
-
-        def _on_rollout_end(self) -> None:
-            buf: Any = self.model.rollout_buffer
-            ev = utils.explained_variance(buf.values.flatten(), buf.returns.flatten())
-            seen.append((self.model.num_timesteps, ev))
-
-    model = sb3.PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64, n_epochs=1, seed=1)
-    both = logger.configure(str(tmp_path), ["csv", "tensorboard"])
-    model.set_logger(both)
-    try:
-        model.learn(total_timesteps=64 * 4, callback=Recorder())
-    finally:
-        both.close()
+    seen = sb3_ppo(tmp_path, ["csv", "tensorboard"], rollouts=4, seed=1)
     return seen, _event_bytes(tmp_path), (tmp_path / "progress.csv").read_text()
 
 

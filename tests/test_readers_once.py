@@ -11,7 +11,7 @@ from typing import Any
 
 from conftest import run_cli
 from needs import need
-from trainer_logs import OURS, SB3_CSV, VERL, framed, hide_tensorboard, rlib_result
+from trainer_logs import OURS, SB3_CSV, VERL, framed, hide_tensorboard, rlib_result, sb3_ppo
 
 from value_diag.schema import VALUE_FIELDS
 
@@ -46,30 +46,7 @@ def test_a_folder_of_sb3_runs_is_a_run_per_folder(tmp_path: Path) -> None:
 def test_a_real_sb3_run_logging_csv_and_tensorboard(tmp_path: Path) -> None:
     """SB3 writes progress.csv and an event file in one folder: two runs, each named by
     its file, each with the explained variance SB3 computed from its last rollout but one."""
-    need("tensorboard")
-    sb3 = need("stable_baselines3")
-    callbacks = need("stable_baselines3.common.callbacks")
-    logger = need("stable_baselines3.common.logger")
-    utils = need("stable_baselines3.common.utils")
-    seen: list[tuple[int, float]] = []
-
-    class Recorder(callbacks.BaseCallback):  # type: ignore[misc,name-defined]
-        def _on_step(self) -> bool:
-            return True
-
-        def _on_rollout_end(self) -> None:
-            buf: Any = self.model.rollout_buffer
-            ev = utils.explained_variance(buf.values.flatten(), buf.returns.flatten())
-            seen.append((self.model.num_timesteps, ev))
-
-    folder = tmp_path / "logs" / "PPO_1"
-    model = sb3.PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64, n_epochs=1, seed=1)
-    both = logger.configure(str(folder), ["csv", "tensorboard"])
-    model.set_logger(both)
-    try:
-        model.learn(total_timesteps=64 * 4, callback=Recorder())
-    finally:
-        both.close()
+    seen = sb3_ppo(tmp_path / "logs" / "PPO_1", ["csv", "tensorboard"], rollouts=4, seed=1)
     proc = run_cli(["once", "logs", "--critic", "--format", "json"], cwd=tmp_path)
     assert proc.returncode in (0, 1), proc.stderr.decode()
     frames = _by_name(_frames(proc))

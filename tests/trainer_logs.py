@@ -1,15 +1,18 @@
 """What trainers already log, written for the tests of value-diag's readers (once and watch):
 SB3's progress.csv rows, verl's and value-diag's own lines, RLlib's results, a framed
-TensorBoard record, and an environment without tensorboard."""
+TensorBoard record, an environment without tensorboard, and a real SB3 run's logs with the
+explained variance SB3 computed per rollout."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from conftest import clean_env
+from needs import need
 
 from value_diag.ingest.foreign.tfevents import masked_crc32c
 
@@ -64,3 +67,38 @@ def framed(data: bytes) -> bytes:
         + data
         + masked_crc32c(data).to_bytes(4, "little")
     )
+
+
+def sb3_ppo(
+    folder: Path, formats: Sequence[str], *, rollouts: int, seed: int, log_interval: int = 1
+) -> list[tuple[int, float]]:
+    """A short SB3 PPO on CartPole (64 steps a rollout) logging in ``formats`` (SB3's
+    logger's: "csv", "tensorboard") to ``folder``; per rollout, the step and the explained
+    variance SB3's train() computes from that rollout's buffer. Skips the test where SB3
+    (or tensorboard, when asked for) is not installed."""
+    if "tensorboard" in formats:
+        need("tensorboard")
+    sb3 = need("stable_baselines3")
+    callbacks = need("stable_baselines3.common.callbacks")
+    logger = need("stable_baselines3.common.logger")
+    utils = need("stable_baselines3.common.utils")
+    seen: list[tuple[int, float]] = []
+
+    class Recorder(callbacks.BaseCallback):  # type: ignore[misc,name-defined]
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            # The buffer train() reads next: its values and returns, as train() takes them.
+            buf: Any = self.model.rollout_buffer
+            ev = utils.explained_variance(buf.values.flatten(), buf.returns.flatten())
+            seen.append((self.model.num_timesteps, ev))
+
+    model = sb3.PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64, n_epochs=1, seed=seed)
+    written = logger.configure(str(folder), list(formats))
+    model.set_logger(written)
+    try:
+        model.learn(total_timesteps=64 * rollouts, callback=Recorder(), log_interval=log_interval)
+    finally:
+        written.close()
+    return seen
