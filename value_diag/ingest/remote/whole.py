@@ -98,9 +98,12 @@ def read_remote(
     parts the file is read in (default: by size, read at once; one over sftp, whose
     single connection takes requests in turn).
     Records are dated ``now``; without it, by the file's modification time (``dated``).
+    A trainer's own log is read whole and converted by its reader (see the module's
+    docstring), as ingest/foreign/reading.read_local reads a local one.
 
     Raises:
-        ReadError: the file is not there, is a directory, or a read failed.
+        ReadError: the file is not there, is a directory, or a read failed, or its reader
+            needs an extra that is not installed.
     """
     st = info(url)
     if st.directory:
@@ -247,7 +250,8 @@ def _telling(url: str, blocks: Iterator[bytes]) -> Iterator[bytes]:
     fmt = format_from(url, first[:HEAD])
     if fmt is not None:
         raise _Foreign(fmt)
-    yield first
+    if first:
+        yield first
     yield from blocks
 
 
