@@ -77,6 +77,30 @@ def test_a_tensorboard_log_dir_is_a_run_per_subfolder(tmp_path: Path) -> None:
     }
 
 
+def test_what_an_event_file_gives_is_what_this_run_logged(tmp_path: Path) -> None:
+    """TensorBoard files may hold the value statistics (verl's do); CleanRL's and SB3's hold
+    the explained variance alone, and the statement says so of such a run."""
+    need("tensorboard")
+    tb = need("torch.utils.tensorboard")
+    writer = tb.SummaryWriter(str(tmp_path / "runs" / "CartPole__ppo__1"))
+    writer.add_scalar("losses/explained_variance", 0.5, 128)
+    writer.close()
+    proc = run_cli(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    (frame,) = _frames(proc)
+    said = frame["cannot_give"]
+    assert said["gives"] == ["explained_variance"]
+    assert said["cannot_give"] == [
+        *VALUE_FIELDS,
+        "value_mean",
+        "value_std",
+        "value_min",
+        "value_max",
+    ]
+    text = run_cli(["once", "runs", "--critic"], cwd=tmp_path, env={"COLUMNS": "400"})
+    assert "V-Mean, V-Std, V-Min, V-Max; it gives EV" in text.stdout.decode()
+
+
 def test_rllib_modules_are_runs_of_their_own(tmp_path: Path) -> None:
     trial = tmp_path / "tune" / "PPO_CartPole_00000"
     trial.mkdir(parents=True)

@@ -75,6 +75,8 @@ class Frame:
         rules = rules_in_force(self.thresholds, self.state)
         object.__setattr__(self, "rules", rules)
         object.__setattr__(self, "health", assess(self.state, rules, self.age()))
+        if self.limits is not None and self.state.records:
+            object.__setattr__(self, "limits", as_reported(self.limits, self.state))
 
     @property
     def name(self) -> str:
@@ -112,6 +114,21 @@ def unreported(state: FoldState) -> frozenset[str]:
     if state.compile is None:
         parts.add(health.INFRA_PART)
     return frozenset(parts)
+
+
+def as_reported(limits: SourceLimits, state: FoldState) -> SourceLimits:
+    """What a trainer's log gives, as this run gave it: of what its format can give, what
+    the run has not logged (an SB3 event file has no value statistics, which verl's have)
+    is among what it cannot give."""
+    absent = unreported_critic(state)
+    if not absent.intersection(limits.gives):
+        return limits
+    missing = {*limits.missing, *absent.intersection(limits.gives)}
+    return replace(
+        limits,
+        missing=tuple(n for n in (*VALUE_FIELDS, *CRITIC_FIELDS) if n in missing),
+        gives=tuple(n for n in limits.gives if n not in absent),
+    )
 
 
 def unreported_critic(state: FoldState) -> frozenset[str]:
