@@ -553,3 +553,31 @@ def test_keys_the_view_has_no_use_for_change_nothing() -> None:
 
 def test_lines_are_text() -> None:
     assert all(isinstance(line, Text) for line in table_lines(view_of(sweep(["ok"])), ASCII, 40))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=40),
+    changes=st.lists(
+        st.tuples(st.integers(0, 60), st.sampled_from(KINDS), st.integers(0, 9)), max_size=12
+    ),
+    sort=st.sampled_from(list(Sort)),
+)
+def test_new_frames_of_a_few_runs_give_the_order_a_sort_gives(
+    kinds: list[str], changes: list[tuple[int, str, int]], sort: Sort
+) -> None:
+    """Runs given new frames one or a few at a time (a changed run, a new one, one gone)
+    are put in their places without sorting them all: the order is a sort's all the same."""
+    runs = sweep(kinds)
+    view = TableView(sort=sort).with_runs(runs, NOW)
+    assert [r.name for r in view.order()] == [r.name for r in ordered(runs.values(), sort, NOW)]
+    for k, kind, age in changes:
+        runs = dict(runs)
+        name = f"r{k}"
+        if k % 7 == 6 and name in runs and len(runs) > 1:
+            del runs[name]  # the run went
+        else:
+            runs[name] = make_run(name, kind, step=10 * age, age=float(age))
+        view = view.with_runs(runs, NOW)
+        want = [r.name for r in ordered(runs.values(), sort, NOW)]
+        assert [r.name for r in view.order()] == want

@@ -5,13 +5,14 @@ Pure: every key returns a new TableView; render/table.py draws one.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from value_diag.render.picked import ChartView
-from value_diag.render.runs import Run, Sort, ordered
+from value_diag.render.runs import SORT_KEYS, Run, Sort, ordered
 from value_diag.tui.bindings import ACTIONS, Key
 
 if TYPE_CHECKING:
@@ -308,13 +309,43 @@ def _order(
     Sort.AGE depends on the time."""
     at = now if sort is Sort.AGE else None
     if _last:
-        r, s, n, order, places = _last[0]
+        r, s, n, before, places = _last[0]
         if r is runs and s is sort and n == at:
-            return order, places
-    order = ordered(runs.values(), sort, at)
+            return before, places
+        order = _resorted(before, r, runs, sort, at) if s is sort and n == at else None
+    else:
+        order = None
+    if order is None:
+        order = ordered(runs.values(), sort, at)
     places = {run.name: i for i, run in reversed(list(enumerate(order)))}
     _last[:] = [(runs, sort, at, order, places)]
     return order, places
+
+
+RESORT: Final = 8
+"""When more than one run in RESORT has a new frame, all are sorted again; fewer are put in
+their places in the order before."""
+
+
+def _resorted(
+    before: list[Run],
+    was: Mapping[str, Run],
+    runs: Mapping[str, Run],
+    sort: Sort,
+    at: float | None,
+) -> list[Run] | None:
+    """``runs`` in ``sort`` order made from ``before``, the order of ``was``: the runs
+    kept stay as they were, and each new one (a new frame) is put in its place, so that a
+    frame of one run among thousands does not sort them all. The same order as a sort:
+    every key ends with the run's name, so no two runs tie. None when many are new."""
+    fresh = [run for name, run in runs.items() if was.get(name) is not run]
+    if len(fresh) * RESORT > len(runs):
+        return None
+    order = [run for run in before if runs.get(run.name) is run]
+    key = SORT_KEYS[sort]
+    for run in fresh:
+        insort(order, run, key=lambda r: key(r, at))
+    return order
 
 
 _OPENED_BY: Final = {Mode.HELP: Key.HELP, Mode.WHY: Key.WHY}
