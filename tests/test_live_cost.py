@@ -319,3 +319,30 @@ def test_a_redraw_for_the_age_sorts_no_run_and_makes_only_the_ages_again(
     sink.show(changed, [1999], 13.0)
     assert made == {"sorts": 1, "columns": 2}
     assert sink.view.order() == runs.ordered(sink.view.runs.values(), sink.view.sort)
+
+
+def test_a_new_frame_of_one_run_measures_its_cells_and_the_ages_alone(
+    live: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The columns' widths are counted over the runs' cells as runs change: one run's new
+    frame among 2,000 measures its own cells, and the age column (the time moved), not every
+    cell of every column again."""
+    import value_diag.render.compare as compare
+
+    measured = 0
+    real = compare.cell_len
+
+    def counting(text: str) -> int:
+        nonlocal measured
+        measured += 1
+        return real(text)
+
+    clock = Clock()
+    sink, _renderer, out = live(clock=clock)
+    shown = aged(2000)
+    sink.tick(shown, 10.0)
+    monkeypatch.setattr(compare, "cell_len", counting)
+    clock.now += 1.0
+    sink.show([*shown[:-1], aged(2000)[-1]], [1999], 11.0)
+    assert 2000 <= measured <= 2000 + 100, "the ages, the labels, and one run's cells"
+    assert sink.redraws == 2 and "2000 runs" in out.getvalue()

@@ -581,3 +581,47 @@ def test_new_frames_of_a_few_runs_give_the_order_a_sort_gives(
         view = view.with_runs(runs, NOW)
         want = [r.name for r in ordered(runs.values(), sort, NOW)]
         assert [r.name for r in view.order()] == want
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=30),
+    changes=st.lists(
+        st.tuples(st.integers(0, 40), st.sampled_from(KINDS), st.integers(0, 99_999)), max_size=10
+    ),
+    ascii_only=st.booleans(),
+)
+def test_the_live_columns_counted_as_runs_change_are_the_columns_measured_whole(
+    kinds: list[str], changes: list[tuple[int, str, int]], ascii_only: bool
+) -> None:
+    """Widths and alarms counted over the runs that came, changed and went are those of
+    the columns measured whole, cell by cell."""
+    from dataclasses import replace
+
+    from value_diag.render.compare import AGE, STATUS, age_cell, assemble, labels
+    from value_diag.render.table import _status_cell, live_columns
+
+    renderer = Renderer(ascii_only=ascii_only)
+    runs = sweep(kinds)
+    for k, kind, step in [(-1, "ok", 0), *changes]:
+        runs = dict(runs)
+        if k >= 0:
+            name = f"r{k}"
+            if k % 5 == 4 and name in runs and len(runs) > 1:
+                del runs[name]
+            else:
+                runs[name] = make_run(name, kind, step=step, age=float(step % 400))
+        order = ordered(runs.values(), Sort.WORST)
+        got = live_columns(order, NOW, renderer)
+        whole = assemble(labels(), [r.cells(ascii_only) for r in order])
+        want = []
+        for c in whole:
+            if c.label == STATUS:
+                status = zip(order, c.cells, strict=True)
+                c = replace(c, cells=tuple(_status_cell(r, x) for r, x in status))
+            elif c.label == AGE:
+                c = replace(c, cells=tuple(age_cell(r.frame, NOW, ascii_only) for r in order))
+            want.append(c)
+        assert [(c.label, c.cells, c.width, c.alarming) for c in got] == [
+            (c.label, c.cells, c.width, c.alarming) for c in want
+        ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from rich.cells import cell_len
@@ -121,14 +121,22 @@ class Column:
     """True if some run has an alarming value in this column."""
     width: int = field(init=False, compare=False)
     """Cells the column needs to show every entry whole (up to its cap)."""
+    measured: InitVar[tuple[int, bool] | None] = None
+    """Its widest cell's width and whether a cell is an alarm, when the caller counted them
+    already (the live table, as runs change): the cells are then not walked."""
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, measured: tuple[int, bool] | None) -> None:
         # Measured once, when the column is made: the table asks for the width of a column
         # at each of its rows, and a property would walk every run each time (quadratic).
-        wanted = max([cell_len(self.label), *(cell_len(c.text) for c in self.cells)])
+        if measured is None:
+            widest = max([0, *(cell_len(c.text) for c in self.cells)])
+            alarming = any(c.alarm for c in self.cells)
+        else:
+            widest, alarming = measured
+        wanted = max(cell_len(self.label), widest)
         cap = wanted if self.cap is None else min(wanted, max(self.cap, cell_len(self.label)))
         object.__setattr__(self, "width", cap)
-        object.__setattr__(self, "alarming", any(c.alarm for c in self.cells))
+        object.__setattr__(self, "alarming", alarming)
 
 
 def columns(frames: list[Frame], ascii_only: bool = False, critic: bool = False) -> list[Column]:
@@ -240,19 +248,26 @@ def heading(label: str, ascii_only: bool = False) -> str:
     return label if name is None else metric_label(name, ascii_only)
 
 
-def assemble(names: list[str], rows: list[tuple[Cell, ...]]) -> list[Column]:
-    """Rows of cells, one cell per label of ``names``, as the columns of a table."""
+def assemble(
+    names: list[str],
+    rows: list[tuple[Cell, ...]],
+    measures: list[tuple[int, bool]] | None = None,
+) -> list[Column]:
+    """Rows of cells, one cell per label of ``names``, as the columns of a table;
+    ``measures``: each column's widest cell and whether it holds an alarm, if counted."""
     by_column = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    known: list[tuple[int, bool] | None] = [*measures] if measures else [None] * len(names)
     out = []
-    for label, cells in zip(names, by_column, strict=True):
+    for label, cells, measured in zip(names, by_column, known, strict=True):
         if label in (RUN, STATUS, AGE):
-            out.append(Column(label, tuple(cells), right=False))
+            out.append(Column(label, tuple(cells), right=False, measured=measured))
         elif label == WHY:
-            out.append(Column(label, tuple(cells), right=False, cap=MAX_WHY))
+            out.append(Column(label, tuple(cells), right=False, cap=MAX_WHY, measured=measured))
         elif label == COMPILE:
-            out.append(Column(label, tuple(cells), right=False, cap=MAX_COMPILE))
+            column = Column(label, tuple(cells), right=False, cap=MAX_COMPILE, measured=measured)
+            out.append(column)
         else:
-            out.append(Column(label, tuple(cells)))
+            out.append(Column(label, tuple(cells), measured=measured))
     return out
 
 

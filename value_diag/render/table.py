@@ -214,23 +214,71 @@ _built: list[tuple[list[Run], bool, bool, list[Column]]] = []
 def _columns(order: list[Run], ascii_only: bool, critic: bool) -> list[Column]:
     """The live columns of the runs in this order, the status saying waiting; the age
     column is made by the caller, for its time."""
-    rows = [run.cells(ascii_only, critic) for run in order]
-    out: list[Column] = []
-    for column in assemble(labels(critic), rows):
-        if column.label == STATUS:
-            status = tuple(_status_cell(r, c) for r, c in zip(order, column.cells, strict=True))
-            column = replace(column, cells=status)
-        elif column.label == WHY and any(r.frame.limits is not None for r in order):
-            why = tuple(_why_cell(r, c) for r, c in zip(order, column.cells, strict=True))
-            column = replace(column, cells=why)
-        out.append(column)
-    return out
+    rows = _MEASURED.rows_of(order, ascii_only, critic)
+    return assemble(labels(critic), rows, _MEASURED.measures())
 
 
-def _why_cell(run: Run, cell: Cell) -> Cell:
-    if run.frame.limits is not None and not cell.text:
-        return Cell(NO_NINE, "dim")
-    return cell
+class _Measured:
+    """The rows of the last table made (a run's --compare cells, the status saying waiting)
+    and, per column, its cells' widths and alarms counted over them: a new frame of a few
+    runs among thousands measures those runs' cells alone, and the others' not again."""
+
+    def __init__(self) -> None:
+        self.key: tuple[bool, bool] | None = None
+        self.rows: dict[int, tuple[tuple[Cell, ...], tuple[Cell, ...]]] = {}
+        """By the id of a run's cells (kept here, so that no other takes that id): them,
+        and the row the table shows."""
+        self.widths: list[Counter[int]] = []
+        """Per column: how many rows have a cell of each width."""
+        self.alarms: list[int] = []
+        """Per column: how many rows have an alarm in it."""
+
+    def rows_of(self, order: list[Run], ascii_only: bool, critic: bool) -> list[tuple[Cell, ...]]:
+        """The rows of the runs in this order; the counts follow the runs that came and went."""
+        names = labels(critic)
+        if self.key != (ascii_only, critic):
+            self.key = (ascii_only, critic)
+            self.rows = {}
+            self.widths = [Counter() for _ in names]
+            self.alarms = [0] * len(names)
+        status = names.index(STATUS)
+        before = self.rows
+        after: dict[int, tuple[tuple[Cell, ...], tuple[Cell, ...]]] = {}
+        out = []
+        for run in order:
+            cells = run.cells(ascii_only, critic)
+            entry = before.get(id(cells))
+            if entry is None or entry[0] is not cells:
+                shown = (*cells[:status], _status_cell(run, cells[status]), *cells[status + 1 :])
+                entry = (cells, shown)
+                self._count(shown, 1)
+            after[id(cells)] = entry
+            out.append(entry[1])
+        for key, entry in before.items():
+            if after.get(key) is not entry:
+                self._count(entry[1], -1)
+        self.rows = after
+        return out
+
+    def measures(self) -> list[tuple[int, bool]] | None:
+        """Each column's widest cell and whether one is an alarm (None without rows)."""
+        if not self.rows:
+            return None
+        return [(max(w), a > 0) for w, a in zip(self.widths, self.alarms, strict=True)]
+
+    def _count(self, row: tuple[Cell, ...], sign: int) -> None:
+        for j, c in enumerate(row):
+            widths = self.widths[j]
+            w = cell_len(c.text)
+            widths[w] += sign
+            if not widths[w]:
+                del widths[w]
+            if c.alarm:
+                self.alarms[j] += sign
+
+
+_MEASURED: Final = _Measured()
+"""What the live table counted of the rows it showed last."""
 
 
 def _status_cell(run: Run, cell: Cell) -> Cell:
