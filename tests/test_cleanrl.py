@@ -60,7 +60,7 @@ def cleanrl_ppo(history: list[dict[str, Any]]) -> None:
     from torch import nn, optim
     from torch.distributions.categorical import Categorical
 
-    from value_diag import TelemetryWriter, ValueBound, compute_value_metrics
+    from value_diag import CriticChange, TelemetryWriter, ValueBound, compute_value_metrics
 
     class Args:
         seed, num_envs, num_steps, num_iterations = 1, 4, 64, 6
@@ -91,7 +91,7 @@ def cleanrl_ppo(history: list[dict[str, Any]]) -> None:
     run_name = "toy__ppo__1"
     writer = SummaryWriter(f"runs/{run_name}")
     telemetry = TelemetryWriter(f"runs/{run_name}.jsonl")
-    bound = ValueBound(args.gamma)
+    bound, change = ValueBound(args.gamma), CriticChange()
     agent = Agent().to(device)
     optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
 
@@ -157,6 +157,7 @@ def cleanrl_ppo(history: list[dict[str, Any]]) -> None:
         b_values = values.reshape(-1)
         bound.see(rewards)
         metrics = compute_value_metrics(b_values, b_returns, deltas, bound=bound.range)
+        metrics.critic_change = change.measure(agent.critic.parameters())
         telemetry.log(metrics, step=global_step)
 
         history.append(
@@ -265,6 +266,10 @@ def test_a_cleanrl_shaped_loop_logs_its_rollouts(
         low, high = min(0.0, min(seen)) / (1 - gamma), max(0.0, max(seen)) / (1 - gamma)
         assert line["value_bound_low"] == pytest.approx(low, rel=1e-6)
         assert line["value_bound_high"] == pytest.approx(high, rel=1e-6)
+        # the critic is trained: its weights move between lines (nothing to compare the
+        # first line's with)
+        assert ("critic_change" in line) == (line is not logged[0])
+        assert line is logged[0] or line["critic_change"] > 0
     proc = invoke(["once", str(path), "--format", "json"])
     assert proc.returncode == 0, proc.stderr.decode()
     frame = json.loads(proc.stdout)

@@ -714,7 +714,7 @@ def test_lines_that_could_confuse_stand_ins_go_to_the_stdlib(line: bytes) -> Non
 def test_every_shape_gives_the_fit_fields(line: bytes) -> None:
     parsed = parse(line)
     assert isinstance(parsed, Record)
-    assert parsed.fit == (-2.5, None, None)
+    assert parsed.fit == (-2.5, None, None, None)
     assert parsed.values == NINE_TUPLE
 
 
@@ -722,12 +722,12 @@ def test_every_shape_gives_the_fit_fields(line: bytes) -> None:
     ("line", "fit"),
     [
         (dumps({"step": 3, **NINE}), None),
-        (dumps({"step": 3, **NINE, "return_mean": None}), (None, None, None)),
-        (dumps({"return_mean": NINE["bellman_error"]}), (NINE["bellman_error"], None, None)),
-        (b'{"return_mean": NaN, "bellman_error": 1}', (math.nan, None, None)),
+        (dumps({"step": 3, **NINE, "return_mean": None}), (None, None, None, None)),
+        (dumps({"return_mean": NINE["bellman_error"]}), (NINE["bellman_error"], None, None, None)),
+        (b'{"return_mean": NaN, "bellman_error": 1}', (math.nan, None, None, None)),
         (
             dumps({**NINE, "value_bound_low": -100, "value_bound_high": 0.0}),
-            (None, -100.0, 0.0),
+            (None, -100.0, 0.0, None),
         ),
     ],
 )
@@ -824,7 +824,7 @@ def test_an_esper_update_with_only_explained_variance_is_an_update_without_value
     assert parsed == Record(
         values=None,
         critic=(0.42, 3.0, 0.9, 1.0, 5.0),
-        fit=(3.5, None, None),
+        fit=(3.5, None, None, None),
         step=1,
         mean_abs_td=True,
         update=True,

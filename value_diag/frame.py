@@ -155,7 +155,12 @@ def fit_of(state: FoldState) -> Fit:
     given = dict(zip(RULE_FIELDS, state.fit or (), strict=False))
     low, high = (given.get(name) for name in BOUND_FIELDS)
     bound = None if low is None or high is None else (low, high)
-    return Fit(return_mean=given.get("return_mean"), mean_abs_td=state.mean_abs_td, bound=bound)
+    return Fit(
+        return_mean=given.get("return_mean"),
+        mean_abs_td=state.mean_abs_td,
+        bound=bound,
+        critic_change=given.get("critic_change"),
+    )
 
 
 def assess(state: FoldState, rules: Rules = DEFAULT_RULES, age: float | None = None) -> Health:

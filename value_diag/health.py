@@ -51,6 +51,8 @@ BOOTSTRAP_DISAGREES: Final = (
 """The note of TD Mean when the advantages do not carry the TD errors' bias."""
 BEYOND_BOUND: Final = "V lies beyond any value the run's rewards and gamma allow"
 """The note of V-Fit when V's extremes lie far outside the value bound (BOUND_FIELDS)."""
+CRITIC_FROZEN: Final = "the critic's weights did not move since the last update"
+"""The note of V-Fit when the critic is not being trained (CHANGE_FIELDS)."""
 
 
 class Level(StrEnum):
@@ -143,8 +145,10 @@ class Thresholds:
     mean(g - v) must carry at least ``bootstrap_carried`` of the TD mean, with its sign, or
     TD Mean is critical (see ``bootstrap_agrees``). When the file gives the range the run's
     rewards allow any value in (BOUND_FIELDS), V's extremes lying more than
-    ``bound_excess`` of its width outside it make V-Fit critical (``beyond_bound``). The
-    choices that are not numbers are Rules'.
+    ``bound_excess`` of its width outside it make V-Fit critical (``beyond_bound``). When it
+    gives how far the critic's weights moved since the line before (CHANGE_FIELDS), a move
+    of at most ``frozen_change`` of their size makes V-Fit at least a warning: the critic
+    is not being trained. The choices that are not numbers are Rules'.
     """
 
     corr_excellent: float = 0.8
@@ -172,6 +176,7 @@ class Thresholds:
     bootstrap_significance: float = 0.5
     bootstrap_carried: float = 0.5
     bound_excess: float = 1.0
+    frozen_change: float = 0.0
 
 
 DEFAULT_THRESHOLDS: Final = Thresholds()
@@ -256,6 +261,7 @@ REASONS: Final[dict[tuple[str, str], str]] = {
     ("bootstrap", "significance"): "TD errors lean one way: |TD mean| this share of TD Std",
     ("bootstrap", "carried"): "advantages carrying under this share of a leaning TD mean: critical",
     ("value_bound", "excess"): "V this many widths outside what the rewards allow: critical",
+    ("critic_change", "frozen"): "the critic's weights moved at most this share: a warning",
 }
 """Why each scale-free level stands where it does (printed by `value-diag thresholds`)."""
 
@@ -275,6 +281,8 @@ _OK: Final = Mark(Level.OK)
 _INFO: Final = Mark(Level.INFO)
 _UNRELIABLE: Final = Mark(Level.INFO, note=LOW_RETURN_VARIANCE)
 NOT_REPORTED: Final = Mark(Level.NO_DATA)
+_MILD: Final = frozenset({Level.NO_DATA, Level.INFO, Level.OK})
+"""Levels a warning raises."""
 
 
 CORR_SLACK: Final = 1e-9
@@ -491,8 +499,8 @@ def beyond_bound(v_min: float, v_max: float, low: float, high: float) -> float |
 def fit_reason(mark: Mark) -> str:
     """Why V-Fit stands at its level: V beyond what the rewards allow, when that is why,
     else its level's reason."""
-    if mark.note == BEYOND_BOUND:
-        return BEYOND_BOUND
+    if mark.note in (BEYOND_BOUND, CRITIC_FROZEN):
+        return mark.note
     return REASONS[(FIT, mark.level.value)]
 
 
@@ -594,21 +602,24 @@ class Fit:
 
     ``return_mean`` is the mean of the returns (None: the file gives none);
     ``mean_abs_td`` says the file's bellman_error is mean |TD error| (esper-lite's), not
-    mean squared; ``bound`` is the range the run's rewards allow any value in (None: the
+    mean squared; ``bound`` is the range the run's rewards allow any value in, and
+    ``critic_change`` how far the critic's weights moved since the line before (None: the
     file gives none).
     """
 
-    __slots__ = ("bound", "mean_abs_td", "return_mean")
+    __slots__ = ("bound", "critic_change", "mean_abs_td", "return_mean")
 
     def __init__(
         self,
         return_mean: float | None = None,
         mean_abs_td: bool = False,
         bound: tuple[float, float] | None = None,
+        critic_change: float | None = None,
     ) -> None:
         self.return_mean = return_mean
         self.mean_abs_td = mean_abs_td
         self.bound = bound
+        self.critic_change = critic_change
 
 
 NO_FIT: Final = Fit()
@@ -757,6 +768,9 @@ def _value_marks(
         excess = beyond_bound(values["value_min"], values["value_max"], *fit.bound)
         if excess is not None and excess > t.bound_excess:
             fit_mark = Mark(Level.CRITICAL, note=BEYOND_BOUND)
+    change = fit.critic_change
+    if change is not None and change <= t.frozen_change and fit_mark.level in _MILD:
+        fit_mark = Mark(Level.WARNING, note=CRITIC_FROZEN)
     td = values["td_error_mean"] if bias is None else bias
     if scale.usable and (bias is not None or "td_error_mean" not in unreported):
         values[TD_BIAS] = td_bias_of(td, scale)  # what is judged, for the report's charts

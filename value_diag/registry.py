@@ -120,6 +120,8 @@ BOOTSTRAP: Final = "bootstrap"
 """Whether the advantages carry the TD errors' bias, as the returns of those TD errors must."""
 VALUE_BOUND: Final = "value_bound"
 """Whether V lies within the range the run's rewards and discount allow any value in."""
+CRITIC_CHANGE: Final = "critic_change"
+"""How far the critic's own weights moved since the run's previous line."""
 
 REGISTRY: Final[tuple[Metric, ...]] = (
     # The config file's metrics first, in the order `value-diag thresholds` lists them.
@@ -248,6 +250,14 @@ REGISTRY: Final[tuple[Metric, ...]] = (
         absolute=True,
         scale_free=ScaleFree.ONLY,
         parameters=frozenset({"excess"}),
+    ),
+    Metric(
+        CRITIC_CHANGE,
+        "critic change",
+        keys={"frozen": "frozen_change"},
+        absolute=True,
+        scale_free=ScaleFree.ONLY,
+        parameters=frozenset({"frozen"}),
     ),
     Metric(
         CALIB_CORR,

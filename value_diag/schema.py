@@ -44,7 +44,11 @@ BOUND_FIELDS: tuple[str, ...] = ("value_bound_low", "value_bound_high")
 its discount: [min(0, r_min), max(0, r_max)] / (1 - gamma). Written by producers that see
 the rewards and gamma (the SB3 callback, ``ValueBound``); a V far outside it is not a value
 of these rewards."""
-RULE_FIELDS: tuple[str, ...] = FIT_FIELDS + BOUND_FIELDS
+CHANGE_FIELDS: tuple[str, ...] = ("critic_change",)
+"""How far the critic's own weights moved since the run's previous line, relative to their
+size: ||w - w_prev|| / ||w_prev||. Written by producers that hold the critic (the SB3
+callback, ``CriticChange``); 0 means the critic is not being trained."""
+RULE_FIELDS: tuple[str, ...] = FIT_FIELDS + BOUND_FIELDS + CHANGE_FIELDS
 """Every number the verdict rules read beyond the nine and the critic's five."""
 
 MAX_LINE: int = 256 * 1024

@@ -435,7 +435,7 @@ def train_cleanrl(spec: Spec, path: Path) -> list[dict[str, float]]:
     from torch import nn, optim
     from torch.distributions.categorical import Categorical
 
-    from value_diag import TelemetryWriter, ValueBound, compute_value_metrics
+    from value_diag import CriticChange, TelemetryWriter, ValueBound, compute_value_metrics
 
     class Args:
         seed, num_envs, num_steps, num_iterations = spec.seed, 4, 128, spec.updates
@@ -498,7 +498,7 @@ def train_cleanrl(spec: Spec, path: Path) -> list[dict[str, float]]:
             return action, probs.log_prob(action), probs.entropy(), self.critic(x)
 
     telemetry = TelemetryWriter(path, truncate=True)
-    bound = ValueBound(args.gamma)
+    bound, change = ValueBound(args.gamma), CriticChange()
     capture: list[dict[str, float]] = []
     agent = Agent().to(device)
     optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
@@ -571,6 +571,7 @@ def train_cleanrl(spec: Spec, path: Path) -> list[dict[str, float]]:
         b_values = values.reshape(-1)
         bound.see(rewards)
         metrics = compute_value_metrics(b_values, b_returns, deltas, bound=bound.range)
+        metrics.critic_change = change.measure(agent.critic.parameters())
         telemetry.log(metrics, step=global_step)
         capture.append(esper_extras(values.numpy(), returns.numpy(), deltas.numpy()))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Final
 
-from value_diag.producer.metrics import ValueBound, compute_value_metrics
+from value_diag.producer.metrics import CriticChange, ValueBound, compute_value_metrics
 from value_diag.producer.writer import TelemetryWriter
 
 if TYPE_CHECKING:
@@ -82,6 +82,18 @@ def rollout_td_errors(
     return np.concatenate([body, last[np.newaxis]])
 
 
+def critic_parameters(policy: Any) -> list[Any] | None:
+    """The weights only the value function uses in an ``ActorCriticPolicy``: its head
+    (``value_net``) and its own layers (``mlp_extractor.value_net``); None for a policy
+    without them."""
+    head = getattr(policy, "value_net", None)
+    own = getattr(getattr(policy, "mlp_extractor", None), "value_net", None)
+    if head is None or not hasattr(head, "parameters"):
+        return None
+    layers = [] if own is None or not hasattr(own, "parameters") else list(own.parameters())
+    return [*layers, *head.parameters()]
+
+
 def _is_compiled(module: Any) -> bool:
     """Whether torch.compile wrapped the module, one of its parts, or its forward."""
     parts = module.modules() if hasattr(module, "modules") else [module]
@@ -116,7 +128,9 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
     torch does not say which were used. An uncompiled policy logs no compile status: the
     panel shows it as not reported rather than as a slow eager run. Each line also carries
     the range the run's rewards so far and the model's gamma allow any value in
-    (``ValueBound``: the rewards of each step as the agent learns from them).
+    (``ValueBound``: the rewards of each step as the agent learns from them), and, from the
+    second on, how far the critic's own weights moved since the line before
+    (``CriticChange``).
     """
 
     def __init__(
@@ -143,6 +157,7 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
         self._pending: list[tuple[Any, Any, Any]] = []
         self._run_started = False
         self._bound: ValueBound | None = None
+        self._change = CriticChange()
 
     def _on_training_start(self) -> None:
         if not isinstance(self.model, OnPolicyAlgorithm):
@@ -188,7 +203,11 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
         )
         self._pending = []
         bound = None if self._bound is None else self._bound.range
-        metrics = compute_value_metrics(values, returns, td_errors, bound=bound)
+        critic = critic_parameters(self.model.policy)
+        change = None if critic is None else self._change.measure(critic)
+        metrics = compute_value_metrics(
+            values, returns, td_errors, bound=bound, critic_change=change
+        )
         self.telemetry.log(metrics, step=self.num_timesteps, samples=samples)
 
     def _on_training_end(self) -> None:

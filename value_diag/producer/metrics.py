@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from value_diag.schema import BOUND_FIELDS as BOUND_FIELDS  # re-exported: written when known
+from value_diag.schema import CHANGE_FIELDS as CHANGE_FIELDS  # re-exported: written when known
 from value_diag.schema import CRITIC_FIELDS as CRITIC_FIELDS  # re-exported: written after the nine
 from value_diag.schema import FIT_FIELDS as FIT_FIELDS  # re-exported: written after the critic's
 from value_diag.schema import ValueFunctionMetrics
@@ -55,6 +56,9 @@ class RolloutMetrics(ValueFunctionMetrics):
     value_bound_high: float | None = None
     """The range any value of any policy lies in, given the run's rewards so far and its
     discount (``ValueBound``); None when not given to ``compute_value_metrics``."""
+    critic_change: float | None = None
+    """How far the critic's weights moved since the previous line (``CriticChange``); None
+    when not given to ``compute_value_metrics``."""
 
 
 def compute_value_metrics(
@@ -64,6 +68,7 @@ def compute_value_metrics(
     *,
     use_numpy: bool | None = None,
     bound: tuple[float, float] | None = None,
+    critic_change: float | None = None,
 ) -> RolloutMetrics:
     """The value-function metrics of one rollout.
 
@@ -75,6 +80,8 @@ def compute_value_metrics(
             Python; True requires numpy. Both give the same numbers.
         bound: the range any value of these rewards lies in (``ValueBound.range``),
             written as value_bound_low and value_bound_high; None writes neither.
+        critic_change: how far the critic's weights moved since the previous line
+            (``CriticChange.measure``), written as critic_change; None writes nothing.
 
     Each input is a list, a numpy array, a torch tensor (any device) or any iterable of
     numbers, in step order; arrays and nested lists of several dimensions are flattened,
@@ -118,7 +125,49 @@ def compute_value_metrics(
         metrics = _metrics_python(fv, fr, fd)
     if bound is not None:
         metrics.value_bound_low, metrics.value_bound_high = (float(x) for x in bound)
+    if critic_change is not None:
+        metrics.critic_change = float(critic_change)
     return metrics
+
+
+class CriticChange:
+    """How far a critic's own weights moved between two lines of a run.
+
+    ``change = CriticChange()``; at each line, ``change.measure(critic.parameters())``
+    (the weights only the value function uses: its head and its own layers), passed as
+    ``compute_value_metrics(..., critic_change=...)``. It is ||w - w_prev|| / ||w_prev||
+    over all of them: 0 when the critic did not move, as when it is left out of the
+    optimizer, its ``requires_grad`` is off, or its loss has no weight. The first measure
+    has nothing to compare with and gives None. Parameters are tensors (any device) or
+    arrays; numpy is needed.
+    """
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: Any = None
+
+    def measure(self, parameters: Iterable[Any]) -> float | None:
+        """The relative change since the previous measure (None the first time, or when the
+        parameters' count changed or were all zero)."""
+        np = _numpy()
+        if np is None:
+            raise ImportError("CriticChange needs numpy, which is not installed")
+        parts = [np.asarray(_host(p), dtype=np.float64).ravel() for p in parameters]
+        now = np.concatenate(parts) if parts else np.zeros(0)
+        last, self._last = self._last, now
+        if last is None or last.shape != now.shape:
+            return None
+        size = float(np.linalg.norm(last))
+        if not size:
+            return None
+        return float(np.linalg.norm(now - last)) / size
+
+
+def _host(x: Any) -> Any:
+    """A tensor's numbers on the CPU, detached (an array as it is)."""
+    detach = getattr(x, "detach", None)
+    return x if detach is None else detach().cpu().numpy()
 
 
 class ValueBound:

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any, Final
 
 from value_diag import __version__
-from value_diag.producer.metrics import BOUND_FIELDS, CRITIC_FIELDS, FIT_FIELDS
+from value_diag.producer.metrics import BOUND_FIELDS, CHANGE_FIELDS, CRITIC_FIELDS, FIT_FIELDS
 from value_diag.schema import (
     COMPILE_FIELDS,
     MAX_LINE,
@@ -26,8 +26,8 @@ SHAPE_KEYS: Final = ("event_type", "tamiyo")
 """Top-level keys that make value-diag read a line as an esper-lite event or a Sanctum
 snapshot instead of a flat line: an extra of either name would hide the update."""
 RESERVED: Final = frozenset(
-    {*VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS, *BOUND_FIELDS, *COMPILE_FIELDS, RUN_HEADER}
-    | set(SHAPE_KEYS)
+    {*VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS, *BOUND_FIELDS, *CHANGE_FIELDS, RUN_HEADER}
+    | {*COMPILE_FIELDS, *SHAPE_KEYS}
 )
 """Keys value-diag reads from a flat line, or that change how it reads one; ``log(**extra)``
 may not use them."""
@@ -72,7 +72,8 @@ def flat_record(
 
     The critic's five (explained variance, value mean, std, min and max) and the
     FIT_FIELDS (the returns' mean) are written when ``metrics`` has them, and the
-    BOUND_FIELDS when they were given (``compute_value_metrics(bound=...)``):
+    BOUND_FIELDS and CHANGE_FIELDS when they were given (``compute_value_metrics(bound=...,
+    critic_change=...)``):
     ``compute_value_metrics`` returns them; a bare ``ValueFunctionMetrics`` has only the
     nine.
 
@@ -88,7 +89,7 @@ def flat_record(
     record: dict[str, Any] = {} if step is None else {"step": step}
     for name in VALUE_FIELDS:
         record[name] = float(getattr(metrics, name))
-    for name in (*CRITIC_FIELDS, *FIT_FIELDS, *BOUND_FIELDS):
+    for name in (*CRITIC_FIELDS, *FIT_FIELDS, *BOUND_FIELDS, *CHANGE_FIELDS):
         x = getattr(metrics, name, None)
         if x is not None:
             record[name] = float(x)

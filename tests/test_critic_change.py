@@ -1,0 +1,152 @@
+"""How far the critic's weights moved between two lines: 0 is a critic that is not being
+trained (left out of the optimizer, requires_grad off, a loss weighted 0), which the
+scale-free rules make at least a warning."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pytest
+from conftest import invoke
+from needs import need
+from telemetry import flat
+
+from value_diag import CriticChange, compute_value_metrics
+from value_diag.health import CRITIC_FROZEN
+from value_diag.producer.writer import flat_record
+
+HEALTHY: Final = {
+    "v_return_correlation": 0.9,
+    "td_error_mean": 0.2,
+    "td_error_std": 1.0,
+    "bellman_error": 1.04,
+    "return_p10": 20.0,
+    "return_p50": 40.0,
+    "return_p90": 60.0,
+    "return_variance": 250.0,
+    "return_skewness": 0.0,
+    "explained_variance": 0.8,
+    "value_mean": 39.0,
+    "value_std": 14.0,
+    "value_min": 5.0,
+    "value_max": 70.0,
+    "return_mean": 40.0,
+}
+"""An update of a critic that predicts its returns well: ok under the scale-free rules."""
+
+
+def test_critic_change_is_the_relative_move_of_the_weights() -> None:
+    change = CriticChange()
+    w = [np.array([3.0, 0.0]), np.array([[4.0]])]
+    assert change.measure(w) is None, "nothing to compare the first with"
+    assert change.measure([np.array([3.0, 0.0]), np.array([[4.0]])]) == 0.0
+    assert change.measure([np.array([3.0, 0.5]), np.array([[4.0]])]) == pytest.approx(0.1)
+    assert change.measure([np.array([1.0])]) is None, "another critic: nothing to compare"
+
+
+def test_critic_change_reads_tensors_and_goes_on_the_line() -> None:
+    torch = need("torch")
+    layer = torch.nn.Linear(3, 1)
+    change = CriticChange()
+    change.measure(layer.parameters())
+    with torch.no_grad():
+        layer.bias += 1.0
+    moved = change.measure(layer.parameters())
+    assert moved is not None and moved > 0
+    metrics = compute_value_metrics([1.0, 2.0], [1.5, 2.5], [0.1, 0.2], critic_change=moved)
+    assert flat_record(metrics, step=1)["critic_change"] == moved
+    plain = flat_record(compute_value_metrics([1.0, 2.0], [1.5, 2.5], [0.1, 0.2]), step=1)
+    assert "critic_change" not in plain
+
+
+def fit_of(tmp_path: Path, line: dict[str, float], *args: str) -> dict[str, Any]:
+    run = tmp_path / "run.jsonl"
+    run.write_bytes(flat(line) + b"\n")
+    proc = invoke(["once", str(run), "-f", "json", "--critic", *args])
+    assert proc.returncode in (0, 1), proc.stderr
+    got = json.loads(proc.stdout)
+    assert isinstance(got, dict)
+    fit = got["critic"]["value_fit"]
+    assert isinstance(fit, dict)
+    return {"status": got["status"], **fit}
+
+
+def test_a_critic_that_did_not_move_is_a_warning(tmp_path: Path) -> None:
+    fit = fit_of(tmp_path, {**HEALTHY, "critic_change": 0.0}, "--preset", "scale-free")
+    assert (fit["level"], fit["note"], fit["status"]) == ("warning", CRITIC_FROZEN, "warning")
+    run = tmp_path / "run.jsonl"
+    text = invoke(["once", str(run), "--preset", "scale-free"]).stdout.decode()
+    assert f"warning: {CRITIC_FROZEN}" in text, "the V-Fit line says why"
+
+
+@pytest.mark.parametrize(
+    ("line", "args"),
+    [
+        ({**HEALTHY, "critic_change": 1e-4}, ["--preset", "scale-free"]),  # it moved
+        (HEALTHY, ["--preset", "scale-free"]),  # not written: not judged
+        ({**HEALTHY, "critic_change": 0.0}, ["--preset", "default"]),  # the seed's table
+    ],
+)
+def test_otherwise_it_says_nothing(tmp_path: Path, line: dict[str, float], args: list[str]) -> None:
+    fit = fit_of(tmp_path, line, *args)
+    assert fit.get("note") != CRITIC_FROZEN
+    if "scale-free" in args:
+        assert (fit["level"], fit["status"]) == ("ok", "ok")
+
+
+def test_a_worse_verdict_is_kept(tmp_path: Path) -> None:
+    # V far from its returns and frozen: critical, as V-Fit says, not a mere warning
+    broken = {**HEALTHY, "explained_variance": -2.0, "value_mean": 0.0, "critic_change": 0.0}
+    fit = fit_of(tmp_path, broken, "--preset", "scale-free")
+    assert fit["level"] == "critical" and fit.get("note") != CRITIC_FROZEN
+
+
+def test_the_config_file_sets_what_counts_as_frozen(tmp_path: Path) -> None:
+    config = tmp_path / "ci.toml"
+    config.write_text(
+        '[thresholds]\npreset = "scale-free"\ncritic_change = { frozen = 0.001 }\n',
+        encoding="utf-8",
+    )
+    fit = fit_of(tmp_path, {**HEALTHY, "critic_change": 1e-4}, "--config", str(config))
+    assert (fit["level"], fit["note"]) == ("warning", CRITIC_FROZEN)
+
+
+def test_sb3_logs_a_frozen_critic_as_not_moving(tmp_path: Path) -> None:
+    """A real PPO whose critic is frozen after its second rollout: the lines after it say
+    the critic did not move; before it, that it did."""
+    torch = need("torch")
+    sb3 = need("stable_baselines3")
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from value_diag.integrations.sb3 import ValueDiagnosticsCallback, critic_parameters
+
+    torch.set_num_threads(1)
+
+    class Freeze(BaseCallback):  # type: ignore[misc,unused-ignore]
+        def __init__(self) -> None:
+            super().__init__()
+            self.rollouts = 0
+
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            self.rollouts += 1
+            if self.rollouts == 2:
+                for p in critic_parameters(self.model.policy) or ():
+                    p.requires_grad_(False)
+
+    path = tmp_path / "run.jsonl"
+    model = sb3.PPO("MlpPolicy", "CartPole-v1", n_steps=128, batch_size=64, n_epochs=2, seed=0)
+    diagnostics = ValueDiagnosticsCallback(path, min_samples=128)
+    model.learn(total_timesteps=128 * 4, callback=[diagnostics, Freeze()])
+    _, *lines = [json.loads(line) for line in path.read_text().splitlines()]
+    changes = [line.get("critic_change") for line in lines]
+    assert changes[0] is None, "the first line has nothing to compare with"
+    assert changes[1] is not None and changes[1] > 0, "trained after the first rollout"
+    assert changes[2:] == [0.0, 0.0], "frozen after the second"
+    assert all(math.isfinite(c) for c in changes[1:] if c is not None)
