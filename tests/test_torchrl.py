@@ -403,6 +403,9 @@ def test_ppo_on_cartpole_logs_torchrls_own_td_errors(
         assert set(data["next", "reward"].reshape(-1).tolist()) == {1.0}
         bound = (line["value_bound_low"], line["value_bound_high"])
         assert bound == (0.0, pytest.approx(1.0 / (1.0 - GAMMA)))
+    # the tutorial trains its critic: it moved between lines (the first has nothing before)
+    assert "critic_change" not in logged[0]
+    assert all(line["critic_change"] > 0 for line in logged[1:])
     check_once(path, records=len(logged) + 1, last=logged[-1])
 
 

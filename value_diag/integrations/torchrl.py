@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
-from value_diag.producer.metrics import ValueBound, compute_value_metrics
+from value_diag.producer.metrics import CriticChange, ValueBound, compute_value_metrics
 from value_diag.producer.writer import TelemetryWriter
 
 DEFAULT_MIN_SAMPLES: Final = 2048
@@ -202,7 +202,9 @@ class ValueDiagnostics:
     The file is opened here, appended to (``truncate=True`` empties it first), and starts
     with a run header naming ``torchrl`` as the writer; ``close()`` (or the end of the
     ``with`` block) closes it. Each line carries the range the rewards so far and the GAE
-    module's gamma allow any value in (``ValueBound``), when gamma is one number.
+    module's gamma allow any value in (``ValueBound``), when gamma is one number, and, from
+    the second on, how far the GAE module's value network moved since the line before
+    (``CriticChange``).
     """
 
     def __init__(
@@ -228,6 +230,7 @@ class ValueDiagnostics:
         gamma = self.advantage_module.gamma
         self.bound = ValueBound(float(gamma)) if gamma.numel() == 1 else None
         """The value bound of the run's rewards (None: a gamma per environment)."""
+        self._change = CriticChange()
         self.telemetry: TelemetryWriter | None = TelemetryWriter(
             self.path, truncate=truncate, writer=WRITER
         )
@@ -262,7 +265,11 @@ class ValueDiagnostics:
             for name in ("values", "returns", "td_errors")
         )
         bound = None if self.bound is None else self.bound.range
-        metrics = compute_value_metrics(values, returns, td_errors, bound=bound)
+        critic = getattr(self.advantage_module, "value_network", None)
+        change = None if critic is None else self._change.measure(critic.parameters())
+        metrics = compute_value_metrics(
+            values, returns, td_errors, bound=bound, critic_change=change
+        )
         self.telemetry.log(metrics, step=self._step, samples=int(values.numel()))
 
     def close(self) -> None:
