@@ -170,3 +170,14 @@ def test_no_healthy_corpus_update_leans_without_carrying() -> None:
             if not agrees:
                 fired.add(labels[path.name]["fault"])
     assert fired == {"wrong_gamma"}
+
+
+def test_thresholds_keeps_its_columns_with_long_level_names() -> None:
+    """ "significance" is longer than the default preset's levels: every value still ends in
+    one column, and the default preset's table is as it was."""
+    out = invoke(["thresholds", "--preset", "scale-free", "--no-config"]).stdout.decode()
+    rows = [line for line in out.splitlines() if not line.startswith("preset")]
+    ends = {line.index("   ", len(line.split()[0]) + 2 + len(line.split()[1])) for line in rows}
+    assert len(ends) == 1, out
+    default = invoke(["thresholds", "--no-config"]).stdout.decode().splitlines()
+    assert default[0] == "v_return_correlation   excellent      0.8   default"

@@ -368,15 +368,20 @@ def thresholds(
 
         chosen = None if preset is None else choice(Preset, preset, "--preset")
         effective = opt.thresholds(env, config, no_config)
-        for metric, level, value, source in describe(effective, chosen, warmup, persist):
+        rows = describe(effective, chosen, warmup, persist)
+        wide = max((len(level) for _, level, _, _ in rows), default=0)
+        wide = max(wide, LEVEL_WIDTH)
+        for metric, level, value, source in rows:
             why = reason(effective, chosen, metric, level)
-            line = f"{metric:22} {level:10} {shown(value):>8}   {clean(source, limit=None)}"
+            line = f"{metric:22} {level:{wide}} {shown(value):>8}   {clean(source, limit=None)}"
             env.stdout.write(line + (f"   # {why}" if why else "") + "\n")
         return ExitCode.OK
 
     run(body)
 
 
+LEVEL_WIDTH = 10
+"""The least width of `thresholds`' level column (wider when a level's name is longer)."""
 SCENARIOS = ("healthy", "collapse", "bimodal", "eager")
 """The names producer.simulate.Scenario takes (declared as text: --help imports no simulator)."""
 
