@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Final
 
@@ -177,7 +178,7 @@ def test_thresholds_keeps_its_columns_with_long_level_names() -> None:
     one column, and the default preset's table is as it was."""
     out = invoke(["thresholds", "--preset", "scale-free", "--no-config"]).stdout.decode()
     rows = [line for line in out.splitlines() if not line.startswith("preset")]
-    ends = {line.index("   ", len(line.split()[0]) + 2 + len(line.split()[1])) for line in rows}
+    ends = {len(re.match(r"\S+\s+\S+\s+\S+", line).group()) for line in rows}  # type: ignore[union-attr]
     assert len(ends) == 1, out
     default = invoke(["thresholds", "--no-config"]).stdout.decode().splitlines()
-    assert default[0] == "v_return_correlation   excellent      0.8   default"
+    assert default[0] == "v_return_correlation   excellent       0.8   default"
