@@ -327,10 +327,9 @@ def test_a_new_frame_of_one_run_measures_its_cells_and_the_ages_alone(
     """The columns' widths are counted over the runs' cells as runs change: one run's new
     frame among 2,000 measures its own cells, and the age column (the time moved), not every
     cell of every column again."""
-    import value_diag.render.compare as compare
+    from rich.cells import cell_len as real
 
     measured = 0
-    real = compare.cell_len
 
     def counting(text: str) -> int:
         nonlocal measured
@@ -341,7 +340,7 @@ def test_a_new_frame_of_one_run_measures_its_cells_and_the_ages_alone(
     sink, _renderer, out = live(clock=clock)
     shown = aged(2000)
     sink.tick(shown, 10.0)
-    monkeypatch.setattr(compare, "cell_len", counting)
+    monkeypatch.setattr("value_diag.render.compare.cell_len", counting)
     clock.now += 1.0
     sink.show([*shown[:-1], aged(2000)[-1]], [1999], 11.0)
     assert 2000 <= measured <= 2000 + 100, "the ages, the labels, and one run's cells"
