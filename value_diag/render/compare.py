@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -220,11 +221,34 @@ def squeeze(text: str, width: int) -> str:
 
 def age_cell(frame: Frame, now: float | None, ascii_only: bool = False) -> Cell:
     """How long since the run's last record, to ``now`` (default: the frame's moment)."""
+    return Cell(*_age_parts(frame, now, ascii_only))
+
+
+def _age_parts(frame: Frame, now: float | None, ascii_only: bool) -> tuple[str, str, bool]:
+    """The age cell's text, style and alarm."""
     age = frame.age(now)
     if age is None:
-        return Cell(not_reported(ascii_only), styles.NOT_REPORTED)
+        return not_reported(ascii_only), styles.NOT_REPORTED, False
     stale = frame.health.stale is not None
-    return Cell(short_age(age), styles.CRITICAL if stale else age_style(age), stale)
+    return short_age(age), styles.CRITICAL if stale else age_style(age), stale
+
+
+def age_column(
+    frames: Iterable[Frame], now: float | None, ascii_only: bool = False
+) -> tuple[tuple[Cell, ...], tuple[int, bool]]:
+    """Each run's ``age_cell``, and the widest one's width and whether one is an alarm: the
+    live table makes the ages of every run at each redraw, and runs whose ages read the same
+    share one cell, made and measured once."""
+    made: dict[tuple[str, str, bool], Cell] = {}
+    cells = []
+    for frame in frames:
+        parts = _age_parts(frame, now, ascii_only)
+        cell = made.get(parts)
+        if cell is None:
+            cell = made[parts] = Cell(*parts)
+        cells.append(cell)
+    widest = max((cell_len(text) for text, _style, _alarm in made), default=0)
+    return tuple(cells), (widest, any(alarm for _text, _style, alarm in made))
 
 
 def short_age(seconds: float) -> str:

@@ -30,7 +30,7 @@ from value_diag.render.compare import (
     WHY,
     Cell,
     Column,
-    age_cell,
+    age_column,
     assemble,
     fit,
     fitted_text,
@@ -199,12 +199,13 @@ def live_columns(order: list[Run], now: float | None, renderer: Renderer) -> lis
     else:
         made = _columns(order, ascii_only, critic)
         _built[:] = [(order, ascii_only, critic, made)]
-    return [
-        replace(c, cells=tuple(age_cell(r.frame, now, ascii_only) for r in order))
-        if c.label == AGE
-        else c
-        for c in made
-    ]
+    out = []
+    for c in made:
+        if c.label == AGE:
+            ages, measured = age_column((r.frame for r in order), now, ascii_only)
+            c = replace(c, cells=ages, measured=measured)
+        out.append(c)
+    return out
 
 
 _built: list[tuple[list[Run], bool, bool, list[Column]]] = []
