@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import numpy as np
 import pytest
-from conftest import invoke
+from conftest import ROOT, invoke
 from needs import need
 from telemetry import flat
 
@@ -150,3 +150,26 @@ def test_sb3_logs_a_frozen_critic_as_not_moving(tmp_path: Path) -> None:
     assert changes[1] is not None and changes[1] > 0, "trained after the first rollout"
     assert changes[2:] == [0.0, 0.0], "frozen after the second"
     assert all(math.isfinite(c) for c in changes[1:] if c is not None)
+
+
+def test_on_the_corpus_only_frozen_or_untrained_critics_stand_still() -> None:
+    """Every line of the producer's runs after the first says how far the critic moved:
+    never 0 for a critic that trains, always 0 for one frozen (from its onset) or whose
+    loss has no weight."""
+    labels = json.loads((ROOT / "bench" / "corpus" / "labels.json").read_text())
+    still: set[str] = set()
+    for path in sorted((ROOT / "bench" / "corpus" / "runs").glob("*.jsonl")):
+        if path.name.startswith("esper-"):
+            continue  # esper-lite's events carry no critic_change
+        label = labels[path.name]
+        onset = label["onset"] or math.inf
+        lines = [json.loads(line) for line in path.read_text().splitlines()][1:]
+        assert "critic_change" not in lines[0], path.name
+        for update, line in enumerate(lines[1:], start=2):
+            stood = line["critic_change"] == 0.0
+            if update < onset or label["fault"] not in ("critic_frozen", "vf_coef_0"):
+                assert not stood, f"{path.name} update {update}"
+            else:
+                assert stood, f"{path.name} update {update}"
+                still.add(label["fault"])
+    assert still == {"critic_frozen", "vf_coef_0"}
