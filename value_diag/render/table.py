@@ -242,7 +242,7 @@ class _Measured:
             self.rows = {}
             self.widths = [Counter() for _ in names]
             self.alarms = [0] * len(names)
-        status = names.index(STATUS)
+        status, why = names.index(STATUS), names.index(WHY)
         before = self.rows
         after: dict[int, tuple[tuple[Cell, ...], tuple[Cell, ...]]] = {}
         out = []
@@ -250,7 +250,10 @@ class _Measured:
             cells = run.cells(ascii_only, critic)
             entry = before.get(id(cells))
             if entry is None or entry[0] is not cells:
-                shown = (*cells[:status], _status_cell(run, cells[status]), *cells[status + 1 :])
+                row = list(cells)
+                row[status] = _status_cell(run, cells[status])
+                row[why] = _why_cell(run, cells[why])
+                shown = tuple(row)
                 entry = (cells, shown)
                 self._count(shown, 1)
             after[id(cells)] = entry
@@ -280,6 +283,13 @@ class _Measured:
 
 _MEASURED: Final = _Measured()
 """What the live table counted of the rows it showed last."""
+
+
+def _why_cell(run: Run, cell: Cell) -> Cell:
+    """A trainer's own log's why, when nothing else alarms: it cannot give the nine."""
+    if run.frame.limits is not None and not cell.text:
+        return Cell(NO_NINE, "dim")
+    return cell
 
 
 def _status_cell(run: Run, cell: Cell) -> Cell:
