@@ -333,8 +333,7 @@ def test_a_pass_that_read_nothing_judges_nothing_until_a_run_goes_stale(
     monkeypatch.setattr(loop_module, "frames_of", counting)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a.jsonl").write_bytes(line(1))
-    h = Harness(tmp_path, ["a.jsonl"])
-    h.sink.renderer = Renderer(thresholds=replace(DEFAULT_RULES, max_age=5.0))
+    h = Harness(tmp_path, ["a.jsonl"], rules=replace(DEFAULT_RULES, max_age=5.0))
     try:
         for _ in range(4):
             h.loop.step()

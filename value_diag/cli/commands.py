@@ -166,6 +166,7 @@ def once(
         )
         console = None if plain else opt.console(env, settled.color)
         options = OnceOptions(
+            rules=settled.rules,
             format=settled.format,
             fail_on=settled.fail_on,
             fail_count=judged.fail_count,
@@ -248,6 +249,7 @@ def watch(
         console = opt.console(env, settled.color)
         sink = choose_sink(console, settled.renderer, settled.format, table, env)
         options = WatchOptions(
+            rules=settled.rules,
             fail_on=settled.fail_on,
             fail_count=judged.fail_count,
             poll=poll,
@@ -325,11 +327,9 @@ def report(
             raise UsageError(f"--format must be text or github, not {format!r}")
         level = opt.fail_level(fail_on, fail_count)
         opt.one_stdin(paths)
-        renderer = opt.renderer(
+        rules, origin = opt.judging_rules(
             env,
-            ascii,
             config,
-            False,
             no_config,
             critic=critic,
             preset=preset,
@@ -337,8 +337,10 @@ def report(
             warmup=warmup,
             persist=persist,
         )
+        renderer = opt.renderer(env, ascii, False, critic=critic, origin=origin)
         options = ReportOptions(
             output=output,
+            rules=rules,
             format=fmt,
             pattern=pattern,
             latest=latest,
@@ -538,7 +540,8 @@ def demo(
         )
         fmt = choice(Format, format, "--format")
         console = opt.console(env, choice(ColorMode, color, "--color"))
-        sink = choose_sink(console, opt.renderer(env, ascii, None, False), fmt, env=env)
-        return run_demo(options, sink, out, env)
+        rules, origin = opt.judging_rules(env, None)
+        sink = choose_sink(console, opt.renderer(env, ascii, False, origin=origin), fmt, env=env)
+        return run_demo(options, sink, out, env, rules)
 
     run(body)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from value_diag.config import Effective
-    from value_diag.health import Status
+    from value_diag.health import Rules, Status
     from value_diag.render.frames import Renderer
 
 
@@ -245,7 +245,18 @@ class Judging:
         level = self.level()
         one_stdin(self.paths)
         color = choice(ColorMode, self.color, "--color")
-        return Settled(fmt, level.status(), color, self.renderer(env))
+        rules, origin = judging_rules(
+            env,
+            self.config,
+            self.no_config,
+            critic=self.critic,
+            preset=self.preset,
+            max_age=self.max_age,
+            warmup=self.warmup,
+            persist=self.persist,
+        )
+        shown = renderer(env, self.ascii, self.trend, critic=self.critic, origin=origin)
+        return Settled(fmt, level.status(), color, rules, shown)
 
     def history_kept(self, live: bool = False) -> int:
         """Value records each run keeps: --history for a trend (or a live view, where a
@@ -256,21 +267,6 @@ class Judging:
         """--fail-on, checked with --fail-count (which counts runs that reach it)."""
         return fail_level(self.fail_on, self.fail_count)
 
-    def renderer(self, env: Environment) -> Renderer:
-        """The display options and the thresholds in force (see ``renderer``)."""
-        return renderer(
-            env,
-            self.ascii,
-            self.config,
-            self.trend,
-            self.no_config,
-            critic=self.critic,
-            preset=self.preset,
-            max_age=self.max_age,
-            warmup=self.warmup,
-            persist=self.persist,
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class Settled:
@@ -280,7 +276,10 @@ class Settled:
     fail_on: Status | None
     """The gate's level (None: --fail-on never)."""
     color: ColorMode
+    rules: Rules
+    """What judges the runs: the thresholds, preset and gate in force."""
     renderer: Renderer
+    """How frames are shown; it judges nothing."""
 
 
 DECLARED: dict[str, object] = {
@@ -404,11 +403,9 @@ def thresholds(env: Environment, config: str | None, no_config: bool) -> Effecti
     return effective
 
 
-def renderer(
+def judging_rules(
     env: Environment,
-    ascii: bool,
     config: str | None,
-    trend: bool,
     no_config: bool = False,
     *,
     critic: bool = False,
@@ -416,13 +413,12 @@ def renderer(
     max_age: str | None = None,
     warmup: int | None = None,
     persist: int | None = None,
-) -> Renderer:
-    """Display options; the thresholds from the config in force, under ``preset`` if given,
-    with the gate's ``warmup`` and ``persist`` if given."""
+) -> tuple[Rules, str]:
+    """The rules that judge the runs: the thresholds of the config in force, under
+    ``preset`` if given, with the gate's ``warmup`` and ``persist`` if given; and where the
+    thresholds come from (a config file's path, or "default")."""
     from value_diag.health import Preset
     from value_diag.options import parse_duration
-    from value_diag.render.frames import Renderer
-    from value_diag.render.terminal import ascii_locale, can_encode_unicode
 
     chosen = None if preset is None else choice(Preset, preset, "--preset")
     seconds = None if max_age is None else parse_duration(max_age)
@@ -431,11 +427,24 @@ def renderer(
             f"--max-age: {max_age!r} is not a duration (a number of seconds, or 90s, 10m, 2h, 1d)"
         )
     effective = thresholds(env, config, no_config)
+    rules = effective.rules(chosen, critic, max_age=seconds, warmup=warmup, persist=persist)
+    return rules, effective.origin
+
+
+def renderer(
+    env: Environment, ascii: bool, trend: bool, *, critic: bool = False, origin: str | None = None
+) -> Renderer:
+    """The display options: ASCII when asked or when the terminal cannot show Unicode, the
+    trend, the CRITIC CALIBRATION block, and the config file the caption names."""
+    from value_diag.health import DEFAULT_ORIGIN
+    from value_diag.render.frames import Renderer
+    from value_diag.render.terminal import ascii_locale, can_encode_unicode
+
     return Renderer(
         ascii_only=ascii or not can_encode_unicode(env.stdout) or ascii_locale(env.environ),
-        thresholds=effective.rules(chosen, critic, max_age=seconds, warmup=warmup, persist=persist),
+        critic=critic,
         trend=trend,
-        thresholds_from=effective.origin,
+        thresholds_from=DEFAULT_ORIGIN if origin is None else origin,
     )
 
 

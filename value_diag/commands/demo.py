@@ -21,6 +21,7 @@ from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
 from value_diag.follow.stopper import FATAL, STOPS
 from value_diag.frame import Frame
+from value_diag.health import DEFAULT_RULES, Rules
 from value_diag.producer import simulate
 from value_diag.render.sinks import Sink
 
@@ -233,13 +234,15 @@ def run_demo(
     sink: Sink,
     out: str | None = None,
     env: Environment | None = None,
+    rules: Rules = DEFAULT_RULES,
 ) -> ExitCode:
     """Simulates a run into ``out`` (a temporary file when None) and watches it to the end.
 
     A temporary file's frames are captioned with the scenario instead of its path. Ends
     with exit 0 after the final frame is shown, or at Ctrl-C / SIGTERM, and then says on
     stderr what to try next. The temporary folder is removed whenever a signal comes
-    after it was made (``Ending``).
+    after it was made (``Ending``). ``rules`` judge the run (a config file's, if one is
+    in force).
 
     Raises:
         ReadError: the run could not be written, or ``out`` is not a regular file
@@ -255,7 +258,7 @@ def run_demo(
         try:
             path = out or str(Path(tmp) / f"{options.scenario.value}.jsonl")
             producer = Producer(path, options)
-            code = _watch(producer, sink, out, tmp, ending, env)
+            code = _watch(producer, sink, out, tmp, ending, env, rules)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     finally:
@@ -275,7 +278,13 @@ FIRST_UPDATE_CHECK_S: Final = 0.05
 
 
 def _watch(
-    producer: Producer, sink: Sink, out: str | None, tmp: str, ending: Ending, env: Environment
+    producer: Producer,
+    sink: Sink,
+    out: str | None,
+    tmp: str,
+    ending: Ending,
+    env: Environment,
+    rules: Rules,
 ) -> ExitCode:
     """Runs the producer and watches its file until the run is drawn or a signal came."""
     thread = producer.start()
@@ -301,7 +310,7 @@ def _watch(
         return run_watch(
             [producer.path],
             shown,
-            WatchOptions(until=until),
+            WatchOptions(rules=rules, until=until),
             clock=env.clock,
             before_fatal=before_fatal,
             env=env,

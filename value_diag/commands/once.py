@@ -12,7 +12,7 @@ from value_diag.environment import Environment
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
-from value_diag.health import Status, reaches
+from value_diag.health import DEFAULT_RULES, Rules, Status, reaches
 from value_diag.ingest.fold import FileState
 from value_diag.ingest.foreign.reading import read_local
 from value_diag.ingest.urls import is_url
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 class OnceOptions:
     """How `once` prints and judges."""
 
+    rules: Rules = DEFAULT_RULES
+    """What judges the runs (the thresholds, preset and gate in force)."""
     format: Format = Format.TEXT
     fail_on: Status | None = None
     fail_count: int = 1
@@ -83,7 +85,7 @@ def run_once(
         paths, options.pattern, options.latest, codes, env, history=options.history, recent=recent
     )
     for path, name, runs in inputs:
-        for whole in frames_of(runs, path, name, renderer.thresholds, now):
+        for whole in frames_of(runs, path, name, options.rules, now):
             frame = whole
             if options.chart:  # judged as without --chart: on the KEPT_UPDATES newest
                 charted.append(whole)

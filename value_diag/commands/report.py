@@ -25,7 +25,7 @@ from value_diag.environment import Environment
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode, exit_code, worst
 from value_diag.frame import Frame
-from value_diag.health import Status
+from value_diag.health import DEFAULT_RULES, Rules, Status
 from value_diag.options import CHART_UPDATES, KEPT_UPDATES, Format
 from value_diag.render.compare import WORRY, sort_worst_first, worry
 from value_diag.render.frames import TITLE, Renderer
@@ -41,9 +41,11 @@ STDOUT: Final = "-"
 
 @dataclass(frozen=True, slots=True)
 class ReportOptions:
-    """Where the page goes and how the inputs are found."""
+    """Where the page goes, how the inputs are found and judged."""
 
     output: str
+    rules: Rules = DEFAULT_RULES
+    """What judges the runs (the thresholds, preset and gate in force)."""
     format: Format = Format.TEXT
     """TEXT: a line saying what was written; GITHUB: the step summary points at the page."""
     pattern: str | None = None
@@ -75,11 +77,11 @@ def run_report(
     inputs = read_inputs(paths, options.pattern, options.latest, codes, env, recent=REPORT_UPDATES)
     for path, name, file in inputs:
         for source, short, state in runs_of(file, path, name):
-            whole = Frame(source, state, None, renderer.thresholds, now, short, file.limits)
+            whole = Frame(source, state, None, options.rules, now, short, file.limits)
             series = series_of(whole)
             # judged as `once` judges it: with the updates `once` keeps for the gate
             kept = state.newest(KEPT_UPDATES)
-            frame = Frame(source, kept, None, renderer.thresholds, now, short, file.limits)
+            frame = Frame(source, kept, None, options.rules, now, short, file.limits)
             runs.append(Run(frame, series))
             gated = fired(frame, options.fail_on)
             codes.append(exit_code(frame.health.status, options.fail_on, gated))

@@ -26,7 +26,7 @@ from value_diag.follow.stopper import Stopper
 from value_diag.follow.waker import TICK_S, UNKNOWN, Wake, Waker
 from value_diag.follow.watchlist import Runs
 from value_diag.frame import Frame
-from value_diag.health import Status
+from value_diag.health import DEFAULT_RULES, Rules, Status
 from value_diag.ingest.files import BLOCK, STDIN
 from value_diag.ingest.fold import fold_file
 from value_diag.ingest.urls import is_url
@@ -56,8 +56,10 @@ AGE_REFRESH_S: Final = 1.0
 
 @dataclass(frozen=True, slots=True)
 class WatchOptions:
-    """How `watch` follows and when it gives up."""
+    """How `watch` judges, follows and when it gives up."""
 
+    rules: Rules = DEFAULT_RULES
+    """What judges the runs (the thresholds, preset and gate in force)."""
     fail_on: Status | None = None
     fail_count: int = 1
     """Runs whose latest frame must reach ``fail_on`` together for the watch to end."""
@@ -227,7 +229,7 @@ class WatchLoop:
 
     def judge(self) -> tuple[list[Frame], list[int]]:
         """The frames to show and the indexes of the new ones: every run judged once."""
-        thresholds = self.sink.renderer.thresholds
+        thresholds = self.options.rules
         shown_unseen = unseen(self.runs, self.unfollowed, thresholds)
         if self.sources or shown_unseen:
             now = self.clock()
@@ -437,6 +439,7 @@ class StdinLoop:
         fd: int,
     ) -> None:
         self.source = Followed(STDIN, options.history)
+        self.options = options
         self.fd = fd
         """The stream read (the descriptor of the Environment's stdin)."""
         self.sink = sink
@@ -468,7 +471,7 @@ class StdinLoop:
         """Presents the frame, then reads a batch; the exit code if the watch ends."""
         self.frames, new = frames_of(
             [self.source],
-            self.sink.renderer.thresholds,
+            self.options.rules,
             self.frames,
             [0] if self.changed else [],
             self.clock(),

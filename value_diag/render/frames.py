@@ -11,11 +11,9 @@ from value_diag import health
 from value_diag.frame import Frame, unreported
 from value_diag.health import (
     DEFAULT_ORIGIN,
-    DEFAULT_RULES,
     WRITER_PRESET,
     Level,
     Preset,
-    Rules,
     Status,
 )
 from value_diag.options import Format
@@ -88,16 +86,16 @@ class Renderer:
         self,
         *,
         ascii_only: bool = False,
-        thresholds: Rules = DEFAULT_RULES,
+        critic: bool = False,
         trend: bool = False,
         thresholds_from: str = DEFAULT_ORIGIN,
     ) -> None:
         self.ascii_only = ascii_only
-        self.thresholds = thresholds
         self.trend = trend
         self.thresholds_from = thresholds_from
-        """The config file the thresholds were read from, or "default"."""
-        self.critic = thresholds.critic
+        """The config file the thresholds were read from, or "default" (for the caption;
+        a frame carries the rules that judged it)."""
+        self.critic = critic
         """Show the CRITIC CALIBRATION block (--critic)."""
         self.sep = " | " if ascii_only else " · "
         self._ellipsis = "." if ascii_only else "…"
