@@ -213,13 +213,7 @@ def one_round(
             stop.set()
             presser.join()
             time.sleep(SETTLE_S)
-            cpu0, b0, q0 = cpu_seconds(term.proc.pid), term.bytes, time.perf_counter()
-            time.sleep(quiet)
-            elapsed = time.perf_counter() - q0
-            idle = (cpu_seconds(term.proc.pid) - cpu0) / elapsed
-            idle_bps = (term.bytes - b0) / elapsed
-            if term.proc.poll() is not None:
-                raise RuntimeError(f"watch ended early: exit {term.proc.returncode}")
+            idle, idle_bps = quiet_window(term, quiet)
         finally:
             term.stop()
             appender.close()
@@ -237,6 +231,22 @@ def one_round(
         busy_bytes_per_s=busy_bps,
         idle_bytes_per_s=idle_bps,
     )
+
+
+def quiet_window(term: Terminal, quiet: float) -> tuple[float, float]:
+    """The watch's CPU (a fraction of one core) and bytes per second to the terminal over
+    ``quiet`` seconds in which nothing is pressed or written.
+
+    Raises:
+        RuntimeError: the watch ended meanwhile.
+    """
+    cpu0, b0, q0 = cpu_seconds(term.proc.pid), term.bytes, time.perf_counter()
+    time.sleep(quiet)
+    elapsed = time.perf_counter() - q0
+    idle = (cpu_seconds(term.proc.pid) - cpu0) / elapsed
+    if term.proc.poll() is not None:
+        raise RuntimeError(f"watch ended early: exit {term.proc.returncode}")
+    return idle, (term.bytes - b0) / elapsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,13 +281,7 @@ def idle_round(
                 raise RuntimeError("the table never showed:\n" + "\n".join(term.screen.display))
             first = time.perf_counter() - t0
             time.sleep(2 * SETTLE_S)
-            cpu0, b0, q0 = cpu_seconds(term.proc.pid), term.bytes, time.perf_counter()
-            time.sleep(quiet)
-            elapsed = time.perf_counter() - q0
-            idle = (cpu_seconds(term.proc.pid) - cpu0) / elapsed
-            idle_bps = (term.bytes - b0) / elapsed
-            if term.proc.poll() is not None:
-                raise RuntimeError(f"watch ended early: exit {term.proc.returncode}")
+            idle, idle_bps = quiet_window(term, quiet)
             s0 = time.perf_counter()
             os.kill(term.proc.pid, signal.SIGTERM)
             term.proc.wait(timeout=30)
