@@ -13,7 +13,7 @@ import typer
 
 from value_diag import __version__
 from value_diag.cli import options as opt
-from value_diag.cli.help import Command, Group
+from value_diag.cli.help import KEYS, Command, Group
 from value_diag.cli.options import (
     DEFAULT_POLL_S,
     MAX_POLL_S,
@@ -41,7 +41,6 @@ from value_diag.cli.options import (
 from value_diag.cli.running import current, run
 from value_diag.environment import PROG, Environment
 from value_diag.options import ColorMode, Format
-from value_diag.tui.bindings import sentence as keys_sentence
 
 if TYPE_CHECKING:
     from value_diag.exitcodes import ExitCode
@@ -185,7 +184,8 @@ def once(
     run(body)
 
 
-# The keys as tui/bindings.py lists them, for the ? screen and the decoder too.
+# The keys as tui/bindings.py lists them (KEYS: filled when the help is shown), for the ?
+# screen and the decoder too.
 EPILOG_WATCH = f"""
 \b
 Examples:
@@ -201,7 +201,7 @@ Follows each file like `tail -F`: waits for it to appear, and starts again from
 the top when it is truncated or replaced. --fail-on waits out a run's warm-up (ok for
 --persist updates in a row, at most --warmup updates) and a level must hold --persist updates
 in a row: runs written by value-diag's producer are judged scale-free, 20 and 2. A
-panel per run while they fit, else a table: {keys_sentence()}
+panel per run while they fit, else a table: {KEYS}
 Ctrl-C exits 0.
 
 --poll without SECONDS looks every 0.5 s. It is taken as bare when it comes last,

@@ -133,9 +133,18 @@ def _format_params(params: list[Parameter], formatter: HelpFormatter) -> None:
                 formatter.write_dl(rows)
 
 
+KEYS: Final = "{keys}"
+"""Where an epilog says the live view's keys: filled from tui/bindings.py's table when the
+help is shown, so that a command that shows none does not load it."""
+
+
 def _format_epilog(epilog: str | None, formatter: HelpFormatter) -> None:
     """The epilog as written, unindented: its headings line up with Options and Commands."""
     if epilog:
+        if KEYS in epilog:
+            from value_diag.tui.bindings import sentence
+
+            epilog = epilog.replace(KEYS, sentence())
         formatter.write_paragraph()
         formatter.write_text(textwrap.dedent(epilog).strip("\n"))
 

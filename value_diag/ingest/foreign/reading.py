@@ -16,6 +16,7 @@ shown as the runs of a JSON-lines file's groups are.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from dataclasses import replace
@@ -25,28 +26,30 @@ from value_diag.errors import ReadError
 from value_diag.frame import SourceLimits
 from value_diag.ingest.files import describe, display_name, open_regular, read_range
 from value_diag.ingest.fold import FileState, fold
-from value_diag.ingest.foreign import (
-    HOOK_SECTION,
-    FlatLine,
-    Source,
-    ray_tune,
-    sb3_csv,
-    tfevents,
-    verl_file,
-)
+from value_diag.ingest.foreign import HOOK_SECTION, FlatLine, Source
 from value_diag.ingest.foreign.detect import Format, detect
 from value_diag.ingest.parallel import read_path
 from value_diag.ingest.urls import is_url, path_part
 from value_diag.schema import CRITIC_FIELDS, MAX_LINE, VALUE_FIELDS
 from value_diag.state import FoldState
 
-SOURCES: Final = {
-    Format.SB3_CSV: sb3_csv.SOURCE,
-    Format.TFEVENTS: tfevents.SOURCE,
-    Format.RAY_TUNE: ray_tune.SOURCE,
-    Format.VERL_FILE: verl_file.SOURCE,
+READERS: Final = {
+    Format.SB3_CSV: "sb3_csv",
+    Format.TFEVENTS: "tfevents",
+    Format.RAY_TUNE: "ray_tune",
+    Format.VERL_FILE: "verl_file",
 }
-"""What each format can give, as its reader says."""
+"""The module of each format's reader, in this package: imported when a file of that format
+is read, so that reading value-diag's own lines loads none of them."""
+
+
+def source_of(fmt: Format) -> Source:
+    """What a format can give, as its reader says (its module's ``SOURCE``)."""
+    module = importlib.import_module(f"value_diag.ingest.foreign.{READERS[fmt]}")
+    source: Source = module.SOURCE
+    return source
+
+
 HEAD: Final = MAX_LINE + 1
 """Bytes read to tell a ``.jsonl`` file's format: a first line longer than value-diag
 loads is no verl record."""
@@ -112,12 +115,20 @@ def convert(fmt: Format, data: bytes) -> dict[str | None, list[FlatLine]]:
             extra that brings it).
     """
     if fmt is Format.SB3_CSV:
+        from value_diag.ingest.foreign import sb3_csv
+
         return {None: sb3_csv.read_progress_csv(data.decode("utf-8", "replace"))}
     if fmt is Format.RAY_TUNE:
+        from value_diag.ingest.foreign import ray_tune
+
         modules = ray_tune.read_result_json(data.decode("utf-8", "replace"))
         return {module: lines for module, lines in modules.items()}
     if fmt is Format.VERL_FILE:
+        from value_diag.ingest.foreign import verl_file
+
         return {None: verl_file.read_verl_jsonl(data)}
+    from value_diag.ingest.foreign import tfevents
+
     try:
         return {None: tfevents.read_events(data)}
     except ImportError as exc:
@@ -141,7 +152,7 @@ class Converted:
         self.format = fmt
         self.history = history
         self.recent = recent
-        self.limits = limits(SOURCES[fmt])
+        self.limits = limits(source_of(fmt))
         self.file = self._empty()
         self._fed: Runs = {}
         self._states: dict[str | None, FoldState] = {}
