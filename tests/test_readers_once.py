@@ -152,7 +152,9 @@ def test_the_panel_says_what_the_source_cannot_give(tmp_path: Path) -> None:
     out = proc.stdout.decode().splitlines()
     assert out[-1] == (
         "Stable-Baselines3 progress.csv cannot give the nine value-function metrics, V-Mean,"
-        " V-Std, V-Min, V-Max; it gives EV (shown by --critic). The hook that would:"
+        " V-Std, V-Min, V-Max; it gives EV (shown by --critic). SB3 writes each rollout's EV a"
+        " row late: it is moved back to its rollout, and the last rollout's is never"
+        " written. The hook that would:"
         " callback=ValueDiagnosticsCallback('run.jsonl') in model.learn"
         " (value_diag.integrations.sb3) (README: Where the three inputs are in your trainer)"
     )
@@ -168,6 +170,8 @@ def test_the_panel_says_what_the_source_cannot_give(tmp_path: Path) -> None:
         "hook": "callback=ValueDiagnosticsCallback('run.jsonl') in model.learn"
         " (value_diag.integrations.sb3)",
         "see": "README.md#where-the-three-inputs-are-in-your-trainer",
+        "timing": "SB3 writes each rollout's EV a row late: it is moved back to its rollout,"
+        " and the last rollout's is never written",
     }
     assert all(frame["value_function"][n]["value"] is None for n in VALUE_FIELDS)
     assert frame["hint"] is None  # not "no line names a known metric": it was read

@@ -14,7 +14,9 @@ from trainer_logs import OURS, SB3_CSV
 
 SAID = (
     "Stable-Baselines3 progress.csv cannot give the nine value-function metrics, V-Mean,"
-    " V-Std, V-Min, V-Max; it gives EV (shown by --critic). The hook that would:"
+    " V-Std, V-Min, V-Max; it gives EV (shown by --critic). SB3 writes each rollout's EV a"
+    " row late: it is moved back to its rollout, and the last rollout's is never"
+    " written. The hook that would:"
     " callback=ValueDiagnosticsCallback('run.jsonl') in model.learn"
     " (value_diag.integrations.sb3) (README: Where the three inputs are in your trainer)"
 )

@@ -37,6 +37,7 @@ class SourceLimits:
         gives: the metrics it can give (schema names).
         hook: the one line in the trainer that would give them all.
         section: where the README shows that hook for each trainer.
+        timing: when what it gives was taken, if not the rollout its step names.
     """
 
     source: str
@@ -44,6 +45,7 @@ class SourceLimits:
     gives: tuple[str, ...]
     hook: str
     section: str
+    timing: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,8 +48,11 @@ def limits_parts(
     said = f"{limits.source} cannot give {', '.join(names)}"
     if gives:
         said += f"; it gives {gives}{shown}"
+    said += "."
+    if gives and limits.timing:
+        said += f" {limits.timing}."
     hook = f"The hook that would: {limits.hook} (README: {SECTION_TITLE})"
-    return clean(said + ".", ascii_only, limit=None), clean(hook, ascii_only, limit=None)
+    return clean(said, ascii_only, limit=None), clean(hook, ascii_only, limit=None)
 
 
 def limits_said(
@@ -73,4 +76,5 @@ def limits_json(limits: SourceLimits) -> dict[str, Any]:
         "gives": list(limits.gives),
         "hook": limits.hook,
         "see": limits.section,
+        **({"timing": limits.timing} if limits.timing else {}),
     }

@@ -57,9 +57,12 @@ class Source:
             none of these sources gives the nine VALUE_FIELDS.
         carried: other names a line may hold, for reference; the panel does not read them.
         hook: one line saying what would give the nine (the README section HOOK_SECTION).
+        timing: when the numbers it gives were taken, where that is not the rollout the
+            step names as a user would expect ("" when it is).
     """
 
     name: str
     fills: frozenset[str]
     carried: frozenset[str]
     hook: str
+    timing: str = ""

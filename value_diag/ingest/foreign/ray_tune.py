@@ -39,6 +39,8 @@ SOURCE: Final = Source(
     fills=frozenset({"explained_variance"}),
     carried=frozenset({"value_loss", "training_iteration"}),
     hook="ValueDiagnostics after the GAE learner connector (value_diag.integrations.rllib)",
+    timing="RLlib takes its EV during the update, of the critic being trained, not of the "
+    "rollout before it",
 )
 
 

@@ -104,6 +104,7 @@ def limits(source: Source) -> SourceLimits:
         gives=tuple(n for n in CRITIC_FIELDS if n in source.fills),
         hook=source.hook,
         section=HOOK_SECTION,
+        timing=source.timing,
     )
 
 

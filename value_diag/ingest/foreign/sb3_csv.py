@@ -43,6 +43,8 @@ SOURCE: Final = Source(
     carried=frozenset({"value_loss"}),
     hook="callback=ValueDiagnosticsCallback('run.jsonl') in model.learn "
     "(value_diag.integrations.sb3)",
+    timing="SB3 writes each rollout's EV a row late: it is moved back to its rollout, and the "
+    "last rollout's is never written",
 )
 
 
