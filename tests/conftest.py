@@ -187,9 +187,13 @@ def invoke(
 
 
 def _feed(fd: int, data: bytes) -> None:
-    """Writes ``data`` to a pipe and closes it (ignoring a reader that left early)."""
-    with open(fd, "wb") as pipe, contextlib.suppress(BrokenPipeError):
-        pipe.write(data)
+    """Writes ``data`` to a pipe and closes it, ignoring a reader that left early: unbuffered,
+    and the broken pipe suppressed around the close too (a buffered file's close flushes,
+    and would raise it there when the command ended without reading)."""
+    with contextlib.suppress(BrokenPipeError), open(fd, "wb", buffering=0) as pipe:
+        view = memoryview(data)
+        while view:
+            view = view[pipe.write(view) or 0 :]
 
 
 @pytest.fixture
