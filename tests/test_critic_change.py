@@ -149,7 +149,6 @@ def test_sb3_logs_a_frozen_critic_as_not_moving(tmp_path: Path) -> None:
     assert changes[0] is None, "the first line has nothing to compare with"
     assert changes[1] is not None and changes[1] > 0, "trained after the first rollout"
     assert changes[2:] == [0.0, 0.0], "frozen after the second"
-    assert all(math.isfinite(c) for c in changes[1:] if c is not None)
 
 
 def test_on_the_corpus_only_frozen_or_untrained_critics_stand_still() -> None:

@@ -146,7 +146,8 @@ def test_watch_says_its_verdict_on_the_environments_stderr(
     env, out, err = file_env(SAMPLES / "collapse.jsonl")
     with env.stdin:
         assert main(["watch", "-", "--fail-on", "critical", "--format", "json"], env) == 1
-    assert out.getvalue()
+    last = json.loads(out.getvalue().splitlines()[-1])
+    assert last["status"] == "critical", "the frame that fired, on the Environment's stdout"
     assert err.getvalue().startswith("value-diag: <stdin> reached critical (--fail-on critical")
     assert capsys.readouterr() == ("", "")
 
