@@ -11,7 +11,16 @@ from typing import Any
 
 from conftest import run_cli
 from needs import need
-from trainer_logs import OURS, SB3_CSV, VERL, framed, hide_tensorboard, rlib_result, sb3_ppo
+from trainer_logs import (
+    OURS,
+    SB3_CSV,
+    SB3_CSV_SAID,
+    VERL,
+    framed,
+    hide_tensorboard,
+    rlib_result,
+    sb3_ppo,
+)
 
 from value_diag.schema import VALUE_FIELDS
 
@@ -150,14 +159,7 @@ def test_the_panel_says_what_the_source_cannot_give(tmp_path: Path) -> None:
     (tmp_path / "progress.csv").write_text(SB3_CSV)
     proc = run_cli(["once", "progress.csv"], cwd=tmp_path)
     out = proc.stdout.decode().splitlines()
-    assert out[-1] == (
-        "Stable-Baselines3 progress.csv cannot give the nine value-function metrics, V-Mean,"
-        " V-Std, V-Min, V-Max; it gives EV (shown by --critic). SB3 writes each rollout's EV a"
-        " row late: it is moved back to its rollout, and the last rollout's is never"
-        " written. The hook that would:"
-        " callback=ValueDiagnosticsCallback('run.jsonl') in model.learn"
-        " (value_diag.integrations.sb3) (README: Where the three inputs are in your trainer)"
-    )
+    assert out[-1] == SB3_CSV_SAID
     # No metric the source cannot give is shown as a number, and nothing judged: no data.
     assert all(line.count("—") >= 1 for line in out[1:5])
     assert proc.returncode == 3

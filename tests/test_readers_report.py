@@ -10,17 +10,8 @@ from pathlib import Path
 
 from conftest import run_cli
 from reports import Page
-from trainer_logs import OURS, SB3_CSV
+from trainer_logs import OURS, SB3_CSV, SB3_CSV_SAID
 
-SAID = (
-    "Stable-Baselines3 progress.csv cannot give the nine value-function metrics, V-Mean,"
-    " V-Std, V-Min, V-Max; it gives EV (shown by --critic). SB3 writes each rollout's EV a"
-    " row late: it is moved back to its rollout, and the last rollout's is never"
-    " written. The hook that would:"
-    " callback=ValueDiagnosticsCallback('run.jsonl') in model.learn"
-    " (value_diag.integrations.sb3) (README: Where the three inputs are in your trainer)"
-)
-"""What the panel of a progress.csv says under it (tests/test_readers_once.py)."""
 HOSTILE = "PPO_<i>x</i>"
 """A run folder whose name is markup: shown as text, never as markup."""
 
@@ -40,10 +31,10 @@ def test_the_report_says_what_a_trainers_log_cannot_give(tmp_path: Path) -> None
     assert proc.returncode == 3, proc.stderr.decode()  # the CSV runs: nothing judged
     markup = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert HOSTILE not in markup  # the name is escaped wherever it is shown
-    assert _limits(markup) == [f"PPO_1, {HOSTILE}: {SAID}"]
+    assert _limits(markup) == [f"PPO_1, {HOSTILE}: {SB3_CSV_SAID}"]
     page = Page(markup)
     by_name = dict(zip(page.headings, page.panels, strict=True))
     assert set(by_name) == {"PPO_1", HOSTILE, "ours.jsonl"}
     for name in ("PPO_1", HOSTILE):
-        assert by_name[name].splitlines()[-1] == SAID
+        assert by_name[name].splitlines()[-1] == SB3_CSV_SAID
     assert "cannot give" not in by_name["ours.jsonl"]  # value-diag's own lines

@@ -32,6 +32,15 @@ OURS = (
     b' "bellman_error": 1.0, "return_p10": 0.0, "return_p50": 1.0, "return_p90": 2.0,'
     b' "return_variance": 1.0, "return_skewness": 0.0}\n'
 )
+SB3_CSV_SAID = (
+    "Stable-Baselines3 progress.csv cannot give the nine value-function metrics, V-Mean,"
+    " V-Std, V-Min, V-Max; it gives EV (shown by --critic). SB3 writes each rollout's EV a"
+    " row late: it is moved back to its rollout, and the last rollout's is never"
+    " written. The hook that would:"
+    " callback=ValueDiagnosticsCallback('run.jsonl') in model.learn"
+    " (value_diag.integrations.sb3) (README: Where the three inputs are in your trainer)"
+)
+"""What the panel of SB3_CSV says under it."""
 
 
 def rlib_result(iteration: int, modules: dict[str, float]) -> str:
