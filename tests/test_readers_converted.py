@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from needs import need
 from trainer_logs import SB3_CSV
 
 from value_diag.ingest.foreign.detect import Format
-from value_diag.ingest.foreign.reading import Converted
+from value_diag.ingest.foreign.reading import FIRST_READ, HEAD, Converted, format_of, head_of
 from value_diag.ingest.foreign.tfevents import split_records
 
 
@@ -44,3 +45,21 @@ def test_a_step_whose_tags_arrive_in_two_reads_is_folded_again(tmp_path: Path) -
     assert growing.refolds == 1
     assert grown.whole.critic == (0.5, 1.25, None, None, None)
     assert grown == Converted(Format.TFEVENTS, recent=20).update(data, 2.0)
+
+
+def test_a_jsonl_file_is_told_by_its_first_line_alone(tmp_path: Path) -> None:
+    """Telling a .jsonl file's format reads its first line, not HEAD bytes of every run
+    file; a first line longer than the first block is read whole all the same."""
+    ours = tmp_path / "ours.jsonl"
+    ours.write_bytes(b'{"step": 1}\n' + b"x" * (2 * HEAD))
+    with ours.open("rb") as f:
+        assert head_of(f.fileno()) == b'{"step": 1}\n'
+    data = {f"critic/k{i}": 0.5 for i in range(400)} | {"critic/vf_explained_var": 0.5}
+    verl = tmp_path / "exp.jsonl"
+    first = json.dumps({"step": 1, "data": data}).encode() + b"\n"
+    assert FIRST_READ < len(first) < HEAD
+    verl.write_bytes(first + first)
+    with verl.open("rb") as f:
+        assert head_of(f.fileno()) == first
+    assert format_of(str(verl)) is Format.VERL_FILE
+    assert format_of(str(ours)) is None

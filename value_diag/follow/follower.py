@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,7 @@ from value_diag.ingest.changes import FileTail
 from value_diag.ingest.files import display_name
 from value_diag.ingest.files import reason as source_reason
 from value_diag.ingest.fold import FileState, fold_file
-from value_diag.ingest.foreign.reading import HEAD, Converted, format_from, needs_head
+from value_diag.ingest.foreign.reading import HEAD, Converted, format_from, head_of, needs_head
 from value_diag.ingest.lines import LineScanner
 from value_diag.ingest.parallel import Stop, catch_up
 from value_diag.ingest.tail import RESTARTS, Change, Tail
@@ -197,7 +196,7 @@ class Followed:
             return
         head = b""
         if needs_head(self.path):
-            head = os.pread(fd, HEAD, 0) if fd is not None else self._head()
+            head = head_of(fd) if fd is not None else self._head()
             if b"\n" not in head and len(head) < HEAD:
                 return  # the first line is not whole yet
         self.decided = True

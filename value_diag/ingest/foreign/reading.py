@@ -78,9 +78,33 @@ def format_from(path: str, head: bytes) -> Format | None:
     return detect(named(path), head)
 
 
+FIRST_READ: Final = 4096
+"""Bytes read first to find a ``.jsonl`` file's first line (verl's is a few KB, value-diag's
+run header some 150 bytes); more, up to HEAD, only while no newline has come."""
+
+
+def head_of(fd: int) -> bytes:
+    """A file's first bytes up to and including its first line's newline (all of them up to
+    HEAD when none is there): what ``detect`` needs, read in growing blocks, so that telling
+    thousands of run files apart reads a few KB of each, not HEAD.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    size = FIRST_READ
+    while True:
+        head = os.pread(fd, size, 0)
+        end = head.find(b"\n")
+        if end >= 0:
+            return head[: end + 1]
+        if len(head) < size or size >= HEAD:
+            return head
+        size = min(2 * size, HEAD)
+
+
 def format_of(path: str) -> Format | None:
     """The foreign format of a local file (None: value-diag's lines, or unreadable now,
-    which reading it will say). Reads the first HEAD bytes of a ``.jsonl`` file only."""
+    which reading it will say). Reads a ``.jsonl`` file's first line only."""
     if not needs_head(path):
         return detect(path, b"")
     try:
@@ -88,7 +112,7 @@ def format_of(path: str) -> Format | None:
     except OSError:
         return None
     try:
-        head = os.pread(fd, HEAD, 0)
+        head = head_of(fd)
     except OSError:
         return None
     finally:
