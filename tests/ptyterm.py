@@ -143,6 +143,14 @@ class Pty:
                     raise AssertionError(f"output never held {needle!r}: {bytes(self.raw)!r}")
                 self.changed.wait(left)
 
+    def quits(self, keys: bytes = b"q") -> int:
+        """Types ``keys`` and waits for the program to end by itself (no signal sent: one
+        that came while it was quitting would race with its exit); its exit code."""
+        os.write(self.master, keys)
+        code = self.popen.wait(timeout=DEADLINE)
+        self.reader.join(timeout=DEADLINE)
+        return code
+
     def finish(self) -> int:
         """Waits for the program to end (SIGINT first if it is a watch); its exit code."""
         if self.popen.poll() is None and self.watching:

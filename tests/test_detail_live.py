@@ -89,8 +89,7 @@ def test_keys_pick_the_chart_show_them_all_and_smooth_them(tmp_path: Path, term:
     screen = t.settled(has("more charts: a shows one at a time"), "every chart")
     assert sum(s.count("└") for s in screen) >= 4
     assert any(s.count(" · ") >= 2 for s in screen)  # two charts side by side
-    key(t, b"q")
-    assert t.finish() == 0
+    assert t.quits() == 0
 
 
 def test_every_run_on_the_chart(tmp_path: Path, term: Any) -> None:
@@ -104,8 +103,7 @@ def test_every_run_on_the_chart(tmp_path: Path, term: Any) -> None:
     screen = t.settled(has("━━ seed"), "both runs on the chart")
     legend = next(s for s in screen if "━━" in s)
     assert "━━ seed0" in legend and "━━ seed1" in legend
-    key(t, b"q")
-    assert t.finish() == 0
+    assert t.quits() == 0
 
 
 def test_the_marked_runs_share_the_chart(tmp_path: Path, term: Any) -> None:
@@ -126,8 +124,7 @@ def test_the_marked_runs_share_the_chart(tmp_path: Path, term: Any) -> None:
     legend = next(s for s in screen if "━━" in s)
     assert f"━━ {order[0]}" in legend and f"━━ {order[-1]}" in legend
     assert order[1] not in legend
-    key(t, b"q")
-    assert t.finish() == 0
+    assert t.quits() == 0
 
 
 def test_the_charts_follow_the_run_as_it_grows(tmp_path: Path, term: Any) -> None:
@@ -140,8 +137,7 @@ def test_the_charts_follow_the_run_as_it_grows(tmp_path: Path, term: Any) -> Non
     last = str(100 * (UPDATES + 20))
     screen = t.settled(lambda s: any(line.split()[-1:] == [last] for line in s), "new steps")
     assert any(s.split()[:1] == ["100"] and s.split()[-1:] == [last] for s in screen)
-    key(t, b"q")
-    assert t.finish() == 0
+    assert t.quits() == 0
 
 
 @pytest.mark.parametrize(("cols", "rows"), [(40, 12), (41, 13), (80, 24), (132, 43), (250, 80)])
@@ -156,8 +152,7 @@ def test_the_detail_fits_every_terminal(cols: int, rows: int, tmp_path: Path, te
         assert screen[0].startswith("╭"), screen
         hint = max(i for i, s in enumerate(screen) if s.startswith("Esc"))
         assert all(not s.strip() for s in screen[hint + 1 :])
-    key(t, b"q")
-    assert t.finish() == 0
+    assert t.quits() == 0
 
 
 def test_watch_starts_without_the_chart_code() -> None:

@@ -223,5 +223,4 @@ def test_w_says_what_to_check_first_for_the_selected_run_and_esc_goes_back(
     term.settled(shows("nothing alarms: nothing to check"), "a healthy run's screen")
     press(term, b"w")
     term.settled(shows("64 runs"), "w closing it again")
-    press(term, b"q")
-    assert term.finish() == 0
+    assert term.quits() == 0
