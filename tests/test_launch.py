@@ -1,4 +1,5 @@
-"""launch.py: the collector paused for start-up, its objects frozen, an ordinary exit.
+"""launch.py and startup.py: the collector paused for start-up, its objects frozen, an
+ordinary exit.
 
 Each test runs a real interpreter, as the console script does.
 """
@@ -61,6 +62,45 @@ sys.exit(run())
     result = _python(code, str(SAMPLES / "healthy.jsonl"))
     assert result.returncode == 0, result.stderr
     assert "in body (enabled, frozen): [(True, True)]" in result.stdout
+
+
+def test_no_collection_runs_before_the_command_body_begins() -> None:
+    """Parsing the options imports pydantic (Typer's coercion): that too is start-up."""
+    code = """
+import gc, sys
+from value_diag import startup
+collections = []
+gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(1))
+real = startup.resume
+at_body = []
+def spy():
+    at_body.append((len(collections), "pydantic" in sys.modules, gc.isenabled()))
+    real()
+startup.resume = spy
+from value_diag.launch import run
+sys.argv = ["value-diag", "once", "--format", "json", sys.argv[1]]
+code = run()
+print("at the body (collections, pydantic imported, collector on):", at_body[0])
+print("after:", gc.isenabled())
+sys.exit(code)
+"""
+    result = _python(code, str(SAMPLES / "healthy.jsonl"))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert "at the body (collections, pydantic imported, collector on): (0, True, False)" in out
+    assert out[-1] == "after: True"
+
+
+def test_a_command_line_with_no_body_turns_the_collector_back_on() -> None:
+    code = """
+import gc, sys
+from value_diag.launch import run
+sys.argv = ["value-diag", "once", "--no-such-option"]
+code = run()
+print("code", code, "collector on:", gc.isenabled())
+"""
+    result = _python(code)
+    assert result.stdout.strip().splitlines()[-1] == "code 2 collector on: True"
 
 
 def test_exit_handlers_and_non_daemon_threads_still_run() -> None:

@@ -1,10 +1,4 @@
-"""The console script's entry: start-up without garbage collections that find nothing.
-
-Start-up builds some hundred thousand objects (Typer, pydantic, Rich) and frees almost
-none, so the collections their allocation would trigger are wasted: the collector is
-paused while the CLI is imported. Those objects then live as long as the process, so
-``gc.freeze()`` moves them out of the collector's sight; later collections, and the one
-at shut-down, look only at what the command itself made.
+"""The console script's entry: start-up with the collector paused (value_diag/startup.py).
 
 The process then ends the ordinary way: atexit handlers, non-daemon threads and
 finalisers all run. (Ending with ``os._exit`` after flushing saved no more than a few
@@ -13,15 +7,20 @@ ms in bench/scale.py, too little for the trap of silently skipping all three.)
 
 from __future__ import annotations
 
-import gc
+from value_diag import startup
 
 
 def run() -> int:
-    """Runs `value-diag` with sys.argv; returns the exit code."""
-    gc.disable()
+    """Runs `value-diag` with sys.argv; returns the exit code.
+
+    The collector stays paused through the imports and the parsing of the options, until
+    a command's body begins (cli/running.py); whatever way the command line ends, it is
+    on again when this returns.
+    """
+    startup.pause()
     try:
         from value_diag.cli import main
+
+        return main()
     finally:
-        gc.freeze()
-        gc.enable()
-    return main()
+        startup.resume()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
+from value_diag import startup
 from value_diag.environment import Environment
 
 if TYPE_CHECKING:
@@ -27,7 +28,11 @@ def current() -> Environment:
 
 
 def run(command: Callable[[Environment], ExitCode]) -> NoReturn:
-    """Runs a command body and exits with its code; expected failures become one line."""
+    """Runs a command body and exits with its code; expected failures become one line.
+
+    Start-up ends here: the collector, paused by the console script, is on for the body.
+    """
+    startup.resume()
     from value_diag.config import ConfigError
     from value_diag.errors import ReadError
     from value_diag.exitcodes import ExitCode
