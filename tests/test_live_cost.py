@@ -345,3 +345,28 @@ def test_a_new_frame_of_one_run_measures_its_own_cells_and_each_age_shown_once(
     sink.show([*shown[:-1], aged(2000)[-1]], [1999], 11.0)
     assert measured <= 100, "the labels, one run's cells and the two ages shown"
     assert sink.redraws == 2 and "2000 runs" in out.getvalue()
+
+
+def test_a_screen_drawn_as_the_last_one_is_not_written_again(live: Make) -> None:
+    """Changes out of sight (a run below the screen, an age that reads the same) draw the
+    screen but write nothing; what the screen shows differently is written."""
+    clock = Clock()
+    sink, _renderer, out = live(clock=clock)
+    shown = frames(2000)
+    sink.tick(shown, 0.0)
+    assert (sink.redraws, sink.writes) == (1, 1)
+    written = len(out.getvalue())
+    clock.now += FRAME_S
+    sink.show([*shown[:-1], frames(2000)[-1]], [1999], 0.0)  # the last run, out of sight
+    clock.now += FRAME_S
+    sink.tick(list(shown), 0.0)
+    sink.flush()
+    assert sink.redraws == 3 and sink.writes == 1
+    assert len(out.getvalue()) == written, "nothing more reached the terminal"
+    sink.press([Key.DOWN])  # the cursor moves: a different screen
+    assert sink.writes == 2 and len(out.getvalue()) > written
+    written = len(out.getvalue())
+    sink.console.size = (100, 30)  # the terminal narrowed: the same view, another screen
+    clock.now += FRAME_S
+    sink.tick(list(shown), 0.0)
+    assert sink.writes == 3 and len(out.getvalue()) > written

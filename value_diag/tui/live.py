@@ -89,6 +89,11 @@ class LiveSink:
         kept of it)."""
         self.redraws = 0
         """Screens drawn so far."""
+        self.writes = 0
+        """Screens written to the terminal so far: a screen drawn the same as the one
+        before (a change to runs out of sight, an age that reads the same) is not."""
+        self._shown: tuple[int, int, list[list[Segment]]] | None = None
+        """The size and the lines of the screen last written (None: write the next)."""
         self._live = Live(
             self._last,
             console=console,
@@ -197,6 +202,7 @@ class LiveSink:
                     break
         finally:
             self._suspending = False
+        self._shown = None  # the live screen is back, with whatever it held
         self._paint()
 
     def press(self, keys: list[str]) -> bool:
@@ -247,16 +253,26 @@ class LiveSink:
         width, height = self.console.size
         # The panels while they fit, unless a run is opened, or help or advice asked for.
         opened = self.view.mode is not Mode.TABLE
-        lines = None if self.table or opened else self._panels(width, height)
-        if lines is None:
+        drawn = None if self.table or opened else self._panels(width, height)
+        if drawn is None:
             from value_diag.render.table import render
 
             self.view = self.view.sized(height)
-            self._last = render(self.view, self.renderer, width, height, self._charted())
-        else:
-            self._last = lines
+            drawn = render(self.view, self.renderer, width, height, self._charted())
+        self._last = drawn
+        lines = drawn.lines if isinstance(drawn, _Lines) else self._lines(drawn, width, height)
+        shown = (width, height, lines)
+        if shown == self._shown:  # the terminal shows it already
+            return
+        self._shown = shown
+        self.writes += 1
         with WRITES.under_way():
-            self._live.update(self._last, refresh=True)
+            self._live.update(_Lines(lines), refresh=True)
+
+    def _lines(self, drawn: RenderableType, width: int, height: int) -> list[list[Segment]]:
+        """What ``drawn`` looks like on the screen, cut to its height."""
+        options = self.console.options.update(width=width, height=height)
+        return self.console.render_lines(drawn, options, pad=False)[:height]
 
     def _charted(self) -> list[Charted]:
         """The runs the opened run's charts draw: it, then (o) the runs marked, or none
