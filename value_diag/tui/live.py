@@ -329,7 +329,8 @@ STOP_EVERY: Final = 64
 
 
 class _Lines:
-    """Lines rendered already (the panels drawn to decide that they fit), drawn as they are."""
+    """Lines rendered already (the panels drawn to decide that they fit, a screen compared
+    with the last one written), drawn as they are."""
 
     def __init__(self, lines: list[list[Segment]]) -> None:
         self.lines = lines
