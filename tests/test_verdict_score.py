@@ -69,6 +69,9 @@ KNOWN_MISSES = frozenset(
         # a random head: warnings for 4 updates before its critical holds (esper-lite's
         # events carry no value bound)
         "esper-ppo-cartpole-value-head-random-s1.jsonl",
+        # held out: the critic fits again for 3 updates after its learning rate blew up,
+        # then settles outside the value bound: critical from 6 updates after the onset
+        "ppo-acrobot-lr-blowup-s7.jsonl",
     }
 )
 """The runs that miss their target today, each for a reason docs/verdicts.md gives. The

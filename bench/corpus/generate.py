@@ -181,6 +181,25 @@ def specs() -> list[Spec]:
         Spec("A2C", cp, 1, "critic_frozen", at=FROZEN_AT),
         Spec("PPO", cp, 1, "truncation_as_terminal", at=MID, time_limit=SHORT),
         Spec("PPO", cp, 2, "truncation_as_terminal", at=MID, time_limit=SHORT),
+        # Held out: trained after the rules above were set, on seeds, scales and pairs of
+        # algorithm and environment the runs above do not have, then scored as they came
+        # (docs/verdicts.md, "Runs held out").
+        Spec("PPO", cp, 7),
+        Spec("PPO", cp, 8, vecnormalize=True),
+        Spec("PPO", ac, 7, scale=0.01),
+        Spec("PPO", ac, 8, scale=100.0, vecnormalize=True),
+        Spec("PPO", pe, 7, vecnormalize=True, hyper=PENDULUM_ZOO),
+        Spec("PPO", mc, 7, vecnormalize=True, hyper=MC_HYPER),
+        Spec("A2C", ac, 7, vecnormalize=True),
+        Spec("A2C", cp, 7, scale=0.01),
+        Spec("cleanrl", cp, 7),
+        Spec("PPO", ac, 7, "vf_coef_0"),
+        Spec("PPO", ac, 7, "lr_blowup", at=MID),
+        Spec("PPO", ac, 7, "value_head_random", at=MID),
+        Spec("A2C", ac, 7, "value_head_random", at=MID),
+        Spec("PPO", cp, 7, "wrong_gamma", at=MID, vecnormalize=True),
+        Spec("PPO", cp, 7, "critic_frozen", at=FROZEN_AT, scale=0.01),
+        Spec("PPO", cp, 7, "truncation_as_terminal", at=MID, time_limit=SHORT),
     ]
 
 
