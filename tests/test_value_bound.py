@@ -67,21 +67,27 @@ def test_compute_value_metrics_carries_the_bound_onto_the_line() -> None:
 
 
 @pytest.mark.parametrize(
-    ("v_min", "v_max", "excess"),
+    ("v_min", "v_max", "beyond"),
     [
-        (10.0, 90.0, 0.0),
-        (-20.0, 90.0, 0.2),
-        (10.0, 250.0, 1.5),
-        (-2060.0, 8321.0, 82.21),
+        (10.0, 90.0, (0.0, 0.0)),
+        (-20.0, 90.0, (0.2, 0.0)),
+        (10.0, 250.0, (1.5, 0.0)),
+        (-2060.0, 8321.0, (82.21, 0.0)),
+        (-151.5, -141.0, (0.515, 0.41)),  # every value below the bound's -100... 0
+        (130.0, 180.0, (0.8, 0.3)),
         (math.nan, 1.0, None),
     ],
 )
-def test_beyond_bound_in_widths(v_min: float, v_max: float, excess: float | None) -> None:
-    got = beyond_bound(v_min, v_max, 0.0, 100.0)
-    assert got == (None if excess is None else pytest.approx(excess))
-    # every number scales with the rewards: the excess does not
-    scaled = beyond_bound(v_min * 1e3, v_max * 1e3, 0.0, 1e5)
-    assert scaled == (None if excess is None else pytest.approx(excess))
+def test_beyond_bound_in_widths(
+    v_min: float, v_max: float, beyond: tuple[float, float] | None
+) -> None:
+    """The farthest and the nearest value of V outside the bound, in its widths."""
+    low, high = (-100.0, 0.0) if v_max < 0 else (0.0, 100.0)
+    got = beyond_bound(v_min, v_max, low, high)
+    assert got == (None if beyond is None else pytest.approx(beyond))
+    # every number scales with the rewards: the distances do not
+    scaled = beyond_bound(v_min * 1e3, v_max * 1e3, low * 1e3, high * 1e3)
+    assert scaled == (None if beyond is None else pytest.approx(beyond))
     assert beyond_bound(1.0, 2.0, 0.0, 0.0) is None, "a bound of no width tells nothing"
 
 
@@ -121,6 +127,45 @@ def test_values_a_little_past_the_bound_are_not_judged_by_it(tmp_path: Path) -> 
     assert fit["value_fit"].get("note") != BEYOND_BOUND  # type: ignore[index]
 
 
+SETTLED: Final = {
+    "v_return_correlation": 0.02,
+    "td_error_mean": 0.48,
+    "td_error_std": 0.18,
+    "bellman_error": 0.26,
+    "return_p10": -142.0,
+    "return_p50": -140.3,
+    "return_p90": -139.5,
+    "return_variance": 0.9,
+    "return_skewness": -0.5,
+    "explained_variance": -0.02,
+    "value_mean": -148.4,
+    "value_std": 0.22,
+    "value_min": -148.6,
+    "value_max": -148.0,
+    "return_mean": -140.8,
+    "value_bound_low": -100.0,
+    "value_bound_high": 0.0,
+}
+"""An update of a PPO Acrobot run some updates after its learning rate blew up: the critic
+settled on about -148 everywhere, and the returns, bootstrapped from it, echo it (-141,
+nearly constant). Acrobot's rewards are -1 a step and gamma 0.99: no value lies below
+-100. Its extremes stray only half the bound's width, but none of its values is one any
+policy could have."""
+
+
+def test_a_critic_wholly_outside_the_bound_is_critical(tmp_path: Path) -> None:
+    got = once_json(write(tmp_path, SETTLED), "--preset", "scale-free", "--critic")
+    fit = got["critic"]["value_fit"]  # type: ignore[index]
+    assert (fit["level"], fit["note"]) == ("critical", BEYOND_BOUND)
+    assert got["status"] == "critical"
+    # one value of V within the bound: its values are not all impossible, and the extremes
+    # stray under the bound's width
+    one_within = {**SETTLED, "value_max": -99.0}
+    fit = once_json(write(tmp_path, one_within), "--preset", "scale-free", "--critic")["critic"]
+    assert fit["value_fit"].get("note") != BEYOND_BOUND  # type: ignore[index]
+    assert fit["value_fit"]["level"] != "critical"  # type: ignore[index]
+
+
 def test_the_default_preset_does_not_use_it(tmp_path: Path) -> None:
     got = once_json(write(tmp_path, ECHO), "--preset", "default", "--critic")
     assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND  # type: ignore[index]
@@ -143,12 +188,25 @@ def test_the_config_file_sets_the_excess(tmp_path: Path) -> None:
     out = invoke(["thresholds", "--preset", "scale-free", "--no-config"]).stdout.decode()
     row = next(line for line in out.splitlines() if line.split()[:2] == ["value_bound", "excess"])
     assert row.split()[2] == "1" and "   # " in row
+    row = next(line for line in out.splitlines() if line.split()[:2] == ["value_bound", "nearest"])
+    assert row.split()[2] == "0.25" and "   # " in row
+
+
+def test_the_config_file_sets_the_nearest(tmp_path: Path) -> None:
+    run = write(tmp_path, SETTLED)
+    config = tmp_path / "ci.toml"
+    config.write_text(
+        '[thresholds]\npreset = "scale-free"\nvalue_bound = { nearest = 0.5 }\n',
+        encoding="utf-8",
+    )
+    got = once_json(run, "--config", str(config), "--critic")
+    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND, "0.48 widths: under 0.5"  # type: ignore[index]
 
 
 def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
     """On every healthy update of the corpus (and before each fault's onset) V's extremes lie
-    within the bound's width of it; the runs it fires on are those of blown-up and
-    randomised heads."""
+    within the bound's width of it, and some value of V within it; the runs it fires on are
+    those of blown-up and randomised heads."""
     labels = json.loads((ROOT / "bench" / "corpus" / "labels.json").read_text())
     fired: set[str] = set()
     written = 0
@@ -163,12 +221,14 @@ def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
             if "value_bound_low" not in obj:
                 continue
             written += 1
-            excess = beyond_bound(
+            beyond = beyond_bound(
                 obj["value_min"], obj["value_max"], obj["value_bound_low"], obj["value_bound_high"]
             )
-            assert excess is not None, f"{path.name} update {update}"
+            assert beyond is not None, f"{path.name} update {update}"
+            excess, nearest = beyond
             assert excess <= 1.0 or update >= onset, f"{path.name} update {update}: {excess}"
-            if excess > 1.0:
+            assert nearest == 0.0 or update >= onset, f"{path.name} update {update}: {nearest}"
+            if excess > 1.0 or nearest > 0.25:
                 fired.add(labels[path.name]["fault"])
     assert written > 1000, "the producer's runs carry the bound"
     assert fired == {"value_head_random", "lr_blowup"}

@@ -145,7 +145,8 @@ class Thresholds:
     mean(g - v) must carry at least ``bootstrap_carried`` of the TD mean, with its sign, or
     TD Mean is critical (see ``bootstrap_agrees``). When the file gives the range the run's
     rewards allow any value in (BOUND_FIELDS), V's extremes lying more than
-    ``bound_excess`` of its width outside it make V-Fit critical (``beyond_bound``). When it
+    ``bound_excess`` of its width outside it, or every value of V more than
+    ``bound_nearest`` of it, make V-Fit critical (``beyond_bound``). When it
     gives how far the critic's weights moved since the line before (CHANGE_FIELDS), a move
     of at most ``frozen_change`` of their size makes V-Fit at least a warning: the critic
     is not being trained. The choices that are not numbers are Rules'.
@@ -176,6 +177,7 @@ class Thresholds:
     bootstrap_significance: float = 0.5
     bootstrap_carried: float = 0.5
     bound_excess: float = 1.0
+    bound_nearest: float = 0.25
     frozen_change: float = 0.0
 
 
@@ -261,6 +263,7 @@ REASONS: Final[dict[tuple[str, str], str]] = {
     ("bootstrap", "significance"): "TD errors lean one way: |TD mean| this share of TD Std",
     ("bootstrap", "carried"): "advantages carrying under this share of a leaning TD mean: critical",
     ("value_bound", "excess"): "V this many widths outside what the rewards allow: critical",
+    ("value_bound", "nearest"): "every value of V this many widths outside it: critical",
     ("critic_change", "frozen"): "the critic's weights moved at most this share: a warning",
 }
 """Why each scale-free level stands where it does (printed by `value-diag thresholds`)."""
@@ -478,22 +481,28 @@ def bootstrap_agrees(td_mean: float, td_std: float, bias: float, t: Thresholds) 
     return carried >= t.bootstrap_carried * lean
 
 
-def beyond_bound(v_min: float, v_max: float, low: float, high: float) -> float | None:
-    """How far V's extremes lie outside the value bound [low, high], in widths of the bound
-    (0 within it); None when it cannot be told (a bound of no width, a number not finite).
+def beyond_bound(v_min: float, v_max: float, low: float, high: float) -> tuple[float, float] | None:
+    """How far V lies outside the value bound [low, high], in widths of the bound: its
+    farthest value, and its nearest (0 while any value of V is within); None when it cannot
+    be told (a bound of no width, a number not finite).
 
     No value of any policy lies outside the bound (``ValueBound``: the rewards' range over
-    1 - gamma), but a healthy critic's extremes may stray a little past it where it
-    extrapolates; on the corpus of real runs by up to half its width, while blown-up and
-    randomised heads lay 1.6 to 80 widths outside. Scale-free: all four scale with the
-    rewards.
+    1 - gamma). A healthy critic's extremes may stray a little past it where it
+    extrapolates: on the corpus of real runs by up to half its width, while blown-up and
+    randomised heads lay 1.6 to 80 widths outside (``bound_excess``). But some of its
+    values stay within: the bound holds 0, where a critic starts, and the returns it learns
+    from. A critic whose every value lies outside has learnt none of them: a blown-up
+    critic settled on an impossible constant, which its bootstrapped returns then echo
+    (``bound_nearest``). Scale-free: all four scale with the rewards.
     """
     width = high - low
     if not (math.isfinite(v_min) and math.isfinite(v_max) and math.isfinite(width)):
         return None
     if width <= 0:
         return None
-    return max(low - v_min, v_max - high, 0.0) / width
+    farthest = max(low - v_min, v_max - high, 0.0) / width
+    nearest = max(low - v_max, v_min - high, 0.0) / width
+    return farthest, nearest
 
 
 def fit_reason(mark: Mark) -> str:
@@ -765,8 +774,8 @@ def _value_marks(
         note = NO_RETURN_MEAN
     fit_mark = value_fit(x, t, note)
     if fit.bound is not None and not unreported & {"value_min", "value_max"}:
-        excess = beyond_bound(values["value_min"], values["value_max"], *fit.bound)
-        if excess is not None and excess > t.bound_excess:
+        beyond = beyond_bound(values["value_min"], values["value_max"], *fit.bound)
+        if beyond is not None and (beyond[0] > t.bound_excess or beyond[1] > t.bound_nearest):
             fit_mark = Mark(Level.CRITICAL, note=BEYOND_BOUND)
     change = fit.critic_change
     if change is not None and change <= t.frozen_change and fit_mark.level in _MILD:

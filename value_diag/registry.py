@@ -246,10 +246,10 @@ REGISTRY: Final[tuple[Metric, ...]] = (
     Metric(
         VALUE_BOUND,
         "value bound",
-        keys={"excess": "bound_excess"},
+        keys={"excess": "bound_excess", "nearest": "bound_nearest"},
         absolute=True,
         scale_free=ScaleFree.ONLY,
-        parameters=frozenset({"excess"}),
+        parameters=frozenset({"excess", "nearest"}),
     ),
     Metric(
         CRITIC_CHANGE,
