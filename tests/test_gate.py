@@ -168,6 +168,33 @@ def test_once_exits_1_only_when_the_level_has_held(tmp_path: Path) -> None:
     assert "reached critical (--fail-on critical, 2 updates in a row): TD Mean, V-Fit" in err
 
 
+def test_a_level_shown_but_not_fired_is_said_on_stderr(tmp_path: Path) -> None:
+    """A frame that says critical while the exit code says 0 says why on stderr, in every
+    format: the level has not held yet, or the run is warming up."""
+    path = run_file(tmp_path, *[GOOD] * 4, BROKEN)
+    for fmt in ("text", "json", "markdown", "github"):
+        proc = invoke(["once", str(path), "--fail-on", "critical", "--format", fmt])
+        assert proc.returncode == 0
+        assert proc.stderr.decode() == (
+            f"value-diag: {path} is critical, not fired by --fail-on critical:"
+            " critical for 1 of 2 updates\n"
+        ), fmt
+    warming = run_file(tmp_path, BROKEN, BROKEN)
+    proc = invoke(["once", str(warming), "--fail-on", "warning"])
+    assert (proc.returncode, proc.stderr.decode()) == (
+        0,
+        f"value-diag: {warming} is critical, not fired by --fail-on warning:"
+        " warm-up: update 2 of at most 20, not yet ok 2 in a row\n",
+    )
+    # nothing said when the frame is below the level asked for, or the level fired
+    quiet = run_file(tmp_path, *[GOOD] * 5)
+    assert invoke(["once", str(quiet), "--fail-on", "warning"]).stderr == b""
+    fired = invoke(
+        ["once", str(run_file(tmp_path, *[GOOD] * 4, BROKEN, BROKEN)), "--fail-on", "critical"]
+    )
+    assert b"not fired" not in fired.stderr and fired.returncode == 1
+
+
 def test_once_in_the_warm_up_passes_and_says_so(tmp_path: Path) -> None:
     code, frame, _ = once_json(run_file(tmp_path, BROKEN, BROKEN))
     assert (code, frame["status"]) == (0, "critical")

@@ -192,6 +192,10 @@ def say_verdict(
     from value_diag.gate import gate
 
     failed = [f for f in frames if reaches(gate(f).level, fail_on)]
+    for frame in frames:  # shown at the level, held back: said, so the exit code is not a puzzle
+        line = renderer.held_back(frame, fail_on)
+        if line is not None:
+            env.tell(line)
     if fail_count > 1 and failed:
         from value_diag.render.compare import count_line
 

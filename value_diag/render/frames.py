@@ -15,6 +15,7 @@ from value_diag.health import (
     Level,
     Preset,
     Status,
+    reaches,
 )
 from value_diag.options import Format
 from value_diag.render import styles
@@ -392,6 +393,21 @@ class Renderer:
         source = clean_name(frame.name, self.ascii_only)
         level = fired.level.value
         return voiced(f"{source} reached {level} (--fail-on {fail_on.value}{held}): {names}")
+
+    def held_back(self, frame: Frame, fail_on: Status) -> str | None:
+        """The stderr line of a run shown at --fail-on's level or worse that its gate does
+        not fire (the warm-up, or a level that has not held yet): why; else None."""
+        from value_diag.gate import gate
+        from value_diag.voice import voiced
+
+        status = frame.health.status
+        fired = gate(frame)
+        if not reaches(status, fail_on) or reaches(fired.level, fail_on) or fired.why is None:
+            return None
+        source = clean_name(frame.name, self.ascii_only)
+        return voiced(
+            f"{source} is {status.value}, not fired by --fail-on {fail_on.value}: {fired.why}"
+        )
 
     def json_line(self, frame: Frame) -> str:
         """The frame as one line of strict JSON, ASCII only (non-finite numbers as strings)."""
