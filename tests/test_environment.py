@@ -170,3 +170,24 @@ def test_the_live_view_says_its_closing_line_on_its_environments_stderr(
         assert err.getvalue() == ""  # the alternate screen would hide it
     assert err.getvalue() == "value-diag: run reached critical\n"
     assert capsys.readouterr() == ("", "")
+
+
+def test_the_live_view_says_every_closing_line_in_order() -> None:
+    """--fail-count names each run that failed, then the count: the live view keeps them
+    all for its Environment's stderr, as the streamed view writes them."""
+    from value_diag.options import ColorMode
+    from value_diag.render.frames import Renderer
+    from value_diag.render.terminal import make_console
+    from value_diag.tui.live import LiveSink
+
+    env, _, err = memory_env()
+    console = make_console(ColorMode.ALWAYS, file=io.StringIO(), environ=clean_env())
+    lines = [
+        "value-diag: a reached critical (--fail-on critical): V-Fit",
+        "value-diag: b reached critical (--fail-on critical): V-Fit",
+        "value-diag: 2 of 2 runs reached critical (--fail-count 2)",
+    ]
+    with LiveSink(console, Renderer(), env=env) as sink:
+        for line in lines:
+            sink.conclude(line)
+    assert err.getvalue().splitlines() == lines

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import clean_env, invoke, script
+from conftest import DEADLINE, clean_env, invoke, script
 from sweeps import NAMES, RUNS, sweep
 
 DYING = [NAMES[1], NAMES[2]]
@@ -128,3 +128,23 @@ def test_watch_below_the_count_goes_on(tmp_path: Path, spawn: Callable[..., Any]
     w.send(signal.SIGINT)
     assert w.wait() == 0, w.stderr
     assert "reached" not in w.stderr
+
+
+def test_watch_on_a_terminal_names_each_run_that_failed_then_the_count(tmp_path: Path) -> None:
+    """The live view keeps every closing line for after the alternate screen: the runs
+    that reached the level, then the count (before, only the count was said)."""
+    from ptyterm import Pty
+
+    sweep(tmp_path)
+    term = Pty(
+        ["watch", *RUNS, "--fail-on", "critical", "--fail-count", "2"], tmp_path, cols=120, rows=30
+    )
+    try:
+        assert term.popen.wait(timeout=DEADLINE) == 1, term.text  # ends by itself
+        term.reader.join(timeout=DEADLINE)
+        said = [line for line in term.text.splitlines() if line.startswith("value-diag:")]
+        assert said[-1].startswith("value-diag: 2 of 4 runs reached critical (--fail-count 2)")
+        named = [line.split(" reached ")[0] for line in said[:-1]]
+        assert named == [f"value-diag: {name}" for name in DYING], said
+    finally:
+        term.close()

@@ -71,7 +71,8 @@ class LiveSink:
         self._frames: list[Frame] = []
         self._now: float | None = None
         self._last: RenderableType = Text("")
-        self._conclusion: str | None = None
+        self._conclusions: list[str] = []
+        """The lines for stderr once the alternate screen is left, in the order said."""
         self._reader: KeyReader | None = None
         self._tstp: Any = None
         """The SIGTSTP handler before ours (None: ours is not installed)."""
@@ -118,12 +119,13 @@ class LiveSink:
         with WRITES.under_way():
             self._live.stop()
             self.console.print(self._last)
-            if self._conclusion is not None:
-                self.env.tell(self._conclusion)
+            for line in self._conclusions:
+                self.env.tell(line)
 
     def conclude(self, line: str) -> None:
-        """Keeps the line for stderr until the alternate screen, which would hide it, is left."""
-        self._conclusion = line
+        """Keeps the line for stderr until the alternate screen, which would hide it, is left
+        (every line said, in order: --fail-count names each run that failed, then the count)."""
+        self._conclusions.append(line)
 
     def keys(self) -> KeyReader | None:
         """The keys of the terminal on the Environment's stdin, if it is one."""
