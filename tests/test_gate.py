@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -246,11 +247,31 @@ def test_watch_fires_on_stdin_only_once_the_level_has_held(tmp_path: Path) -> No
     blip = run_file(tmp_path, *[GOOD] * 4, BROKEN)
     proc = run_cli(["watch", "-", "-f", "json", "--fail-on", "critical"], input=blip.read_bytes())
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.decode() == (  # the stream ended on a level held back: said why
+        "value-diag: <stdin> is critical, not fired by --fail-on critical:"
+        " critical for 1 of 2 updates\n"
+    )
     held = run_file(tmp_path, *[GOOD] * 4, BROKEN, BROKEN)
     # the first good update ends the warm-up: two bad ones in a row after it fire
     proc = run_cli(["watch", "-", "-f", "json", "--fail-on", "critical"], input=held.read_bytes())
     assert proc.returncode == 1
     assert b"2 updates in a row" in proc.stderr
+
+
+def test_watch_stopped_on_a_level_held_back_says_why(
+    tmp_path: Path, spawn: Callable[..., Any]
+) -> None:
+    import signal
+
+    run_file(tmp_path, *[GOOD] * 4, BROKEN)
+    w = spawn("run.jsonl", "-f", "json", "--fail-on", "critical")
+    assert w.frame()["status"] == "critical"
+    w.send(signal.SIGINT)
+    assert w.wait() == 0, w.stderr
+    assert w.stderr.splitlines()[-1] == (
+        "value-diag: run.jsonl is critical, not fired by --fail-on critical:"
+        " critical for 1 of 2 updates"
+    )
 
 
 def test_a_config_sets_the_gate_and_the_command_line_overrides_it(tmp_path: Path) -> None:

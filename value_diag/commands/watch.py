@@ -16,10 +16,12 @@ from value_diag.environment import Environment
 from value_diag.errors import ReadError
 from value_diag.exitcodes import ExitCode
 from value_diag.follow.follower import REMOTE_POLL_S
+from value_diag.follow.judging import held_back
 from value_diag.follow.limits import make_room
 from value_diag.follow.loop import StdinLoop, WatchLoop, WatchOptions
 from value_diag.follow.stopper import Stopper
 from value_diag.follow.watchlist import Runs
+from value_diag.frame import Frame
 from value_diag.ingest.files import STDIN
 from value_diag.ingest.parallel import Interrupted
 from value_diag.ingest.runfiles import Kind, Target
@@ -92,7 +94,8 @@ def _run(
     """The body of ``run_watch``, its signals' handlers installed."""
     if paths == [STDIN]:
         with stopper.installed(), sink:
-            return StdinLoop(sink, options, stopper, clock, fd=env.stdin.fileno()).run()
+            stdin = StdinLoop(sink, options, stopper, clock, fd=env.stdin.fileno())
+            return _ended(stdin.run(), stdin.frames, sink, options)
     poll = REMOTE_POLL_S if options.poll is None else options.poll
     try:
         runs = Runs(found, options.latest, wake=stopper.poke, poll=poll, stop=stopper.event.is_set)
@@ -102,9 +105,18 @@ def _run(
         make_room(len(runs.files))
         keys = sink.keys()
         with stopper.installed(), keys or contextlib.nullcontext(), sink:
+            loop = WatchLoop(runs, sink, options, stopper, clock, keys)
             try:
-                return WatchLoop(runs, sink, options, stopper, clock, keys).run()
+                code = loop.run()
             except Interrupted:  # a signal arrived while a large file was read from the top
-                return ExitCode.OK
+                code = ExitCode.OK
+            return _ended(code, loop.frames, sink, options)
     finally:
         runs.close()
+
+
+def _ended(code: ExitCode, frames: list[Frame], sink: Sink, options: WatchOptions) -> ExitCode:
+    """A watch that ends without --fail-on firing says which runs its gate held back."""
+    if code is ExitCode.OK:
+        held_back(frames, sink, options.fail_on)
+    return code

@@ -44,6 +44,17 @@ def verdict(
     return ExitCode.FAIL
 
 
+def held_back(frames: list[Frame], sink: Sink, fail_on: Status | None) -> None:
+    """At the end of a watch that --fail-on did not end: each run shown at its level or
+    worse that the gate holds back (the warm-up, a level not held yet) says why."""
+    if fail_on is None:
+        return
+    for frame in frames:
+        line = sink.renderer.held_back(frame, fail_on)
+        if line is not None:
+            sink.conclude(line)
+
+
 def reached(
     frames: list[Frame], changed: list[int], fail_on: Status | None, fail_count: int
 ) -> bool:
