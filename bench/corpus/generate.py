@@ -1,6 +1,7 @@
 """Train the labelled corpus of real runs that bench/verdicts.py scores.
 
 python bench/corpus/generate.py [--jobs 2] [--only NAME ...] [--out bench/corpus]
+python bench/corpus/generate.py --probes --out DIR   # runs at the corpus' edges, apart
 
 Each run is a real Stable-Baselines3 PPO or A2C training (or a small PPO loop in the shape
 of CleanRL's ppo.py) whose rollouts are logged by value-diag's own producer: the SB3
@@ -219,6 +220,27 @@ def specs() -> list[Spec]:
         Spec("PPO", ac, 11, "lr_blowup", at=MID, vecnormalize=True),
         Spec("PPO", ac, 12, "lr_blowup", at=MID),
         Spec("PPO", cp, 11, "value_head_random", at=MID, scale=0.01),
+    ]
+
+
+def probes() -> list[Spec]:
+    """Runs with no fault injected at the edges of what the corpus holds (rewards x0.001 and
+    x1000, other discounts and epochs), trained with --probes and not in the corpus:
+    docs/verdicts.md says what they showed."""
+    cp, ac, pe, mc = "CartPole-v1", "Acrobot-v1", "Pendulum-v1", "MountainCarContinuous-v0"
+    return [
+        Spec("PPO", cp, 21, scale=0.001),
+        Spec("PPO", cp, 22, scale=1000.0),
+        Spec("PPO", ac, 21, scale=0.001),
+        Spec("PPO", ac, 22, scale=1000.0, vecnormalize=True),
+        Spec("A2C", cp, 21, scale=0.001),
+        Spec("A2C", ac, 22, scale=1000.0),
+        Spec("PPO", cp, 23, hyper=(("gamma", 0.999), ("gae_lambda", 1.0))),
+        Spec("PPO", ac, 23, hyper=(("gamma", 0.95), ("n_epochs", 20))),
+        Spec("PPO", pe, 21, vecnormalize=True, hyper=PENDULUM_ZOO, scale=1000.0),
+        Spec("A2C", cp, 23, hyper=(("gamma", 0.999),)),
+        Spec("PPO", mc, 21, vecnormalize=True, hyper=MC_HYPER, scale=0.001),
+        Spec("cleanrl", cp, 21),
     ]
 
 
@@ -768,8 +790,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", default=None, help="names of the runs to train")
     ap.add_argument("--out", type=Path, default=HERE)
     ap.add_argument("--updates", type=int, default=0, help="override (for a quick try)")
+    ap.add_argument("--probes", action="store_true", help="the probes instead (use --out)")
     args = ap.parse_args(argv)
-    all_specs = specs()
+    if args.probes and args.out == HERE:
+        raise SystemExit("--probes are not part of the corpus: give them their own --out")
+    all_specs = probes() if args.probes else specs()
     names = [s.name for s in all_specs]
     if len(set(names)) != len(names):
         raise SystemExit(f"two runs share a name: {sorted(n for n in names if names.count(n) > 1)}")
