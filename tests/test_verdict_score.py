@@ -70,7 +70,7 @@ KNOWN_MISSES = frozenset(
         # events carry no value bound)
         "esper-ppo-cartpole-value-head-random-s1.jsonl",
         # held out: the critic fits again for 3 updates after its learning rate blew up,
-        # then settles outside the value bound: critical from 6 updates after the onset
+        # then settles outside the value bound: critical from 5 updates after the onset
         "ppo-acrobot-lr-blowup-s7.jsonl",
         # held out, second batch: A2C's 5-step returns carry the wrong gamma's lean faintly,
         # and the bootstrap check holds from 7 updates after the onset

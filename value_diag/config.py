@@ -379,8 +379,7 @@ RANGES: Final[dict[str, Range]] = {
     "fit_tolerance": Range(0.0, 1.0, "a share of |mean return|", open_low=True),
     "bootstrap_significance": Range(0.0, RATIO_MAX, "a share of TD Std", open_low=True),
     "bootstrap_carried": Range(0.0, 1.0, "a share of TD Mean"),
-    "bound_excess": Range(0.0, RATIO_MAX, "widths of the value bound"),
-    "bound_nearest": Range(0.0, RATIO_MAX, "widths of the value bound"),
+    "bound_mean": Range(0.0, RATIO_MAX, "widths of the value bound"),
     "frozen_change": Range(0.0, 1.0, "a share of the critic's weights"),
 }
 """The range of every Thresholds field a config file may set (tests/test_config_bounds.py

@@ -246,10 +246,10 @@ REGISTRY: Final[tuple[Metric, ...]] = (
     Metric(
         VALUE_BOUND,
         "value bound",
-        keys={"excess": "bound_excess", "nearest": "bound_nearest"},
+        keys={"mean": "bound_mean"},
         absolute=True,
         scale_free=ScaleFree.ONLY,
-        parameters=frozenset({"excess", "nearest"}),
+        parameters=frozenset({"mean"}),
     ),
     Metric(
         CRITIC_CHANGE,
