@@ -106,8 +106,8 @@ Examples:
 
 \b
 Exit codes:
-  0  frame printed
-  1  status reached --fail-on
+  0  frame printed (a level --fail-on holds back says why on stderr)
+  1  status reached --fail-on (after the warm-up, held --persist updates)
   2  usage error, or the input cannot be read
   3  no usable record in the input
 """
@@ -202,7 +202,7 @@ the top when it is truncated or replaced. --fail-on waits out a run's warm-up (o
 --persist updates in a row, at most --warmup updates) and a level must hold --persist updates
 in a row: runs written by value-diag's producer are judged scale-free, 20 and 2. A
 panel per run while they fit, else a table: {KEYS}
-Ctrl-C exits 0.
+Ctrl-C exits 0 (a level --fail-on held back says why on stderr).
 
 --poll without SECONDS looks every 0.5 s. It is taken as bare when it comes last,
 or before another option or an existing file; any other word after it is an error
