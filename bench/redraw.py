@@ -2,13 +2,14 @@
 per redraw after one run's new frame.
 
 A LiveSink on a 120x30 console in memory is given --files runs (each a frame with one record,
-written at the same moment), then --redraws times: a redraw for the age (the same frames,
-the clock a second on) and a redraw after one run got a new frame. Each figure is the median
-CPU time (time.process_time) of those redraws. A build other than the installed one is
-measured with ``--build DIR`` (a checkout, e.g. a ``git worktree`` of an earlier commit),
-each build in a process of its own, the builds in turns. Asserts nothing.
+written at the same moment, or with --spread SECONDS at moments spread evenly over that long
+before, as runs started one after another), then --redraws times: a redraw for the age (the
+same frames, the clock a second on) and a redraw after one run got a new frame. Each figure
+is the median CPU time (time.process_time) of those redraws. A build other than the
+installed one is measured with ``--build DIR`` (a checkout, e.g. a ``git worktree`` of an
+earlier commit), each build in a process of its own, the builds in turns. Asserts nothing.
 
-    python bench/redraw.py [--files 5000] [--build DIR ...] [--rounds 3]
+    python bench/redraw.py [--files 5000] [--spread 0] [--build DIR ...] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 
 
-def child(build: str | None, files: int, redraws: int) -> dict[str, float]:
+def child(build: str | None, files: int, redraws: int, spread: float) -> dict[str, float]:
     """The medians of one build, in this process: ms of CPU per tick and per change."""
     if build:
         sys.path.insert(0, build)
@@ -45,7 +46,7 @@ def child(build: str | None, files: int, redraws: int) -> dict[str, float]:
     sink = LiveSink(console, Renderer(), False, lambda: clock[0])
     sink.__enter__()
     try:
-        frames = [frame(i, 0.0) for i in range(files)]
+        frames = [frame(i, -spread * i / files) for i in range(files)]
         sink.tick(frames, 10.0)
         ticks, changes = [], []
         for k in range(redraws):
@@ -69,6 +70,7 @@ def child(build: str | None, files: int, redraws: int) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=5000, help="runs in the table")
+    ap.add_argument("--spread", type=float, default=0.0, help="seconds the runs' times span")
     ap.add_argument("--build", nargs="*", default=[], help="checkouts to measure")
     ap.add_argument("--redraws", type=int, default=10, help="redraws of each kind per round")
     ap.add_argument("--rounds", type=int, default=3, help="rounds per build (medians)")
@@ -76,7 +78,7 @@ def main() -> None:
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child or None, args.files, args.redraws)))
+        print(json.dumps(child(args.child or None, args.files, args.redraws, args.spread)))
         return
     builds: list[str] = list(args.build) or [""]
     found: dict[str, list[dict[str, float]]] = {b or "installed": [] for b in builds}
@@ -84,7 +86,7 @@ def main() -> None:
         for b in builds:
             out = subprocess.run(
                 [sys.executable, str(HERE), "--child", b, "--files", str(args.files),
-                 "--redraws", str(args.redraws)],
+                 "--redraws", str(args.redraws), "--spread", str(args.spread)],
                 capture_output=True, check=True, text=True,
             )  # fmt: skip
             found[b or "installed"].append(json.loads(out.stdout.splitlines()[-1]))

@@ -610,7 +610,8 @@ def test_the_live_columns_counted_as_runs_change_are_the_columns_measured_whole(
             if k % 5 == 4 and name in runs and len(runs) > 1:
                 del runs[name]
             else:
-                runs[name] = make_run(name, kind, step=step, age=float(step % 400))
+                # ages in every unit's range, and across each change of an age's width
+                runs[name] = make_run(name, kind, step=step, age=float(step * 37 % 1_000_000))
         order = ordered(runs.values(), Sort.WORST)
         got = live_columns(order, NOW, renderer)
         whole = assemble(labels(), [r.cells(ascii_only) for r in order])
@@ -622,6 +623,6 @@ def test_the_live_columns_counted_as_runs_change_are_the_columns_measured_whole(
             elif c.label == AGE:
                 c = replace(c, cells=tuple(age_cell(r.frame, NOW, ascii_only) for r in order))
             want.append(c)
-        assert [(c.label, c.cells, c.width, c.alarming) for c in got] == [
-            (c.label, c.cells, c.width, c.alarming) for c in want
+        assert [(c.label, tuple(c.cells), c.width, c.alarming) for c in got] == [
+            (c.label, tuple(c.cells), c.width, c.alarming) for c in want
         ]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import InitVar, dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, overload
 
 from rich.cells import cell_len
 
@@ -114,7 +114,7 @@ class Column:
     """A column of the comparison: its header and a cell per run, worst run first."""
 
     label: str
-    cells: tuple[Cell, ...]
+    cells: Sequence[Cell]
     right: bool = True
     cap: int | None = None
     """Cells the column takes at most in a terminal table (its text's middle cut out)."""
@@ -234,21 +234,56 @@ def _age_parts(frame: Frame, now: float | None, ascii_only: bool) -> tuple[str, 
 
 
 def age_column(
-    frames: Iterable[Frame], now: float | None, ascii_only: bool = False
-) -> tuple[tuple[Cell, ...], tuple[int, bool]]:
-    """Each run's ``age_cell``, and the widest one's width and whether one is an alarm: the
-    live table makes the ages of every run at each redraw, and runs whose ages read the same
-    share one cell, made and measured once."""
-    made: dict[tuple[str, str, bool], Cell] = {}
-    cells = []
+    frames: Sequence[Frame], now: float | None, ascii_only: bool = False
+) -> tuple[Sequence[Cell], tuple[int, bool]]:
+    """Each run's ``age_cell``, and the widest one's width and whether one is an alarm.
+
+    The live table makes the ages again at each redraw, and shows a screenful of them: the
+    cells are made as they are asked for (``AgeCells``), and the widest is counted from the
+    ages' texts alone (an age is digits and units: as many cells as characters), without
+    the cells' styles; whether one is an alarm is whether a run is stale."""
+    widest, absent, unknown = 0, False, False
     for frame in frames:
-        parts = _age_parts(frame, now, ascii_only)
-        cell = made.get(parts)
+        age = frame.age(now)
+        if age is None:
+            absent = True
+        elif age == AGE_UNKNOWN:
+            unknown = True
+        else:
+            widest = max(widest, len(span(age)))
+    if absent:
+        widest = max(widest, cell_len(not_reported(ascii_only)))
+    if unknown:
+        widest = max(widest, cell_len(UNKNOWN_AGE))
+    alarm = any(frame.health.stale is not None for frame in frames)
+    return AgeCells(frames, now, ascii_only), (widest, alarm)
+
+
+class AgeCells(Sequence[Cell]):
+    """The ``age_cell`` of each run in an order, made when it is asked for; runs whose ages
+    read the same share one cell."""
+
+    def __init__(self, frames: Sequence[Frame], now: float | None, ascii_only: bool) -> None:
+        self._frames = frames
+        self._now = now
+        self._ascii_only = ascii_only
+        self._made: dict[tuple[str, str, bool], Cell] = {}
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    @overload
+    def __getitem__(self, index: int) -> Cell: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Cell]: ...
+    def __getitem__(self, index: int | slice) -> Cell | Sequence[Cell]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        parts = _age_parts(self._frames[index], self._now, self._ascii_only)
+        cell = self._made.get(parts)
         if cell is None:
-            cell = made[parts] = Cell(*parts)
-        cells.append(cell)
-    widest = max((cell_len(text) for text, _style, _alarm in made), default=0)
-    return tuple(cells), (widest, any(alarm for _text, _style, alarm in made))
+            cell = self._made[parts] = Cell(*parts)
+        return cell
 
 
 def short_age(seconds: float) -> str:

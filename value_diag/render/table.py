@@ -202,7 +202,7 @@ def live_columns(order: list[Run], now: float | None, renderer: Renderer) -> lis
     out = []
     for c in made:
         if c.label == AGE:
-            ages, measured = age_column((r.frame for r in order), now, ascii_only)
+            ages, measured = age_column([r.frame for r in order], now, ascii_only)
             c = replace(c, cells=ages, measured=measured)
         out.append(c)
     return out
