@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -50,6 +51,13 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in COLOR_VARS:
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+def give_up_after(deadline: float, what: str) -> None:
+    """Fails the test once ``deadline`` (time.monotonic) has passed while it waits for
+    ``what``: a safety net under a wait that would otherwise hang, not a measure of time."""
+    if time.monotonic() > deadline:
+        pytest.fail(f"gave up waiting: {what}")
 
 
 IN_PROCESS = "VALUE_DIAG_IN_PROCESS"

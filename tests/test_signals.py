@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DEADLINE, clean_env, script
+from conftest import DEADLINE, clean_env, give_up_after, script
 from ptyterm import Pty
 from telemetry import healthy
 from watching import append
@@ -63,7 +63,7 @@ def test_watch_obeys_a_signal_while_its_stdout_pipe_is_full(
         # Updates until the frames fill the pipe, and some more: watch is then writing one.
         while queued(r) < capacity - 4096 or step < 20:
             assert popen.poll() is None, "watch ended before its pipe filled"
-            assert time.monotonic() < deadline, f"the pipe never filled ({queued(r)} bytes)"
+            give_up_after(deadline, f"the pipe never filled ({queued(r)} bytes)")
             step += 1
             append(run, healthy(3.0 + step, step=step))
             time.sleep(0.06)
@@ -110,12 +110,12 @@ def test_a_failing_frame_stdout_could_not_take_still_fails_the_gate_on_sigterm(
         deadline = time.monotonic() + DEADLINE
         while queued(r) < PIPE_SIZE // 2:  # the first frame
             assert popen.poll() is None, "watch ended before its first frame"
-            assert time.monotonic() < deadline, f"no first frame ({queued(r)} bytes)"
+            give_up_after(deadline, f"no first frame ({queued(r)} bytes)")
             time.sleep(0.02)
         append(run, healthy(90.0, step=2))  # critical: the gate fails on it
         while queued(r) < PIPE_SIZE - 4096:
             assert popen.poll() is None, "the failing frame waits for stdout"
-            assert time.monotonic() < deadline, f"the pipe never filled ({queued(r)} bytes)"
+            give_up_after(deadline, f"the pipe never filled ({queued(r)} bytes)")
             time.sleep(0.02)
         time.sleep(0.2)
         assert popen.poll() is None, "the failing frame waits for stdout"
@@ -311,7 +311,7 @@ def test_sigterm_ends_a_live_watch_whose_output_is_stopped_with_ctrl_s(
     try:
         deadline = time.monotonic() + DEADLINE
         while b"Bellman" not in shown:
-            assert time.monotonic() < deadline, "no first frame"
+            give_up_after(deadline, "no first frame")
             _drain(master, shown, 0.1)
         os.write(master, b"\x13")  # Ctrl-S
         for step in range(150):  # frames the terminal cannot show while it is stopped
