@@ -228,9 +228,14 @@ def _age_parts(frame: Frame, now: float | None, ascii_only: bool) -> tuple[str, 
     """The age cell's text, style and alarm."""
     age = frame.age(now)
     if age is None:
-        return not_reported(ascii_only), styles.NOT_REPORTED, False
+        return _age_text(age, ascii_only), styles.NOT_REPORTED, False
     stale = frame.health.stale is not None
-    return short_age(age), styles.CRITICAL if stale else age_style(age), stale
+    return _age_text(age, ascii_only), styles.CRITICAL if stale else age_style(age), stale
+
+
+def _age_text(age: float | None, ascii_only: bool) -> str:
+    """The age cell's text: a dash for a run with no record yet."""
+    return not_reported(ascii_only) if age is None else short_age(age)
 
 
 def age_column(
@@ -239,22 +244,11 @@ def age_column(
     """Each run's ``age_cell``, and the widest one's width and whether one is an alarm.
 
     The live table makes the ages again at each redraw, and shows a screenful of them: the
-    cells are made as they are asked for (``AgeCells``), and the widest is counted from the
-    ages' texts alone (an age is digits and units: as many cells as characters), without
-    the cells' styles; whether one is an alarm is whether a run is stale."""
-    widest, absent, unknown = 0, False, False
-    for frame in frames:
-        age = frame.age(now)
-        if age is None:
-            absent = True
-        elif age == AGE_UNKNOWN:
-            unknown = True
-        else:
-            widest = max(widest, len(span(age)))
-    if absent:
-        widest = max(widest, cell_len(not_reported(ascii_only)))
-    if unknown:
-        widest = max(widest, cell_len(UNKNOWN_AGE))
+    cells are made as they are asked for (``AgeCells``), and the widest is measured over
+    the ages' distinct texts alone, without the cells' styles; whether one is an alarm is
+    whether a run is stale."""
+    texts = {_age_text(frame.age(now), ascii_only) for frame in frames}
+    widest = max((cell_len(text) for text in texts), default=0)
     alarm = any(frame.health.stale is not None for frame in frames)
     return AgeCells(frames, now, ascii_only), (widest, alarm)
 
