@@ -191,9 +191,11 @@ def say_verdict(
     """Exit 1 says that runs failed; stderr says which, and why (and, for a count, how many)."""
     from value_diag.gate import gate
 
-    failed = [f for f in frames if reaches(gate(f).level, fail_on)]
-    for frame in frames:  # shown at the level, held back: said, so the exit code is not a puzzle
-        line = renderer.held_back(frame, fail_on)
+    gates = [gate(f) for f in frames]
+    failed = [f for f, g in zip(frames, gates, strict=True) if reaches(g.level, fail_on)]
+    for frame, fired in zip(frames, gates, strict=True):
+        # shown at the level, held back: said, so that the exit code is not a puzzle
+        line = renderer.held_back(frame, fail_on, fired)
         if line is not None:
             env.tell(line)
     if fail_count > 1 and failed:

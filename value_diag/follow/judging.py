@@ -50,9 +50,10 @@ def held_back(frames: list[Frame], sink: Sink, fail_on: Status | None) -> None:
     if fail_on is None:
         return
     for frame in frames:
-        line = sink.renderer.held_back(frame, fail_on)
-        if line is not None:
-            sink.conclude(line)
+        if reaches(frame.health.status, fail_on):  # else nothing is held back: not judged
+            line = sink.renderer.held_back(frame, fail_on, gate(frame))
+            if line is not None:
+                sink.conclude(line)
 
 
 def reached(

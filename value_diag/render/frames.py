@@ -39,6 +39,7 @@ from value_diag.state import to_snapshot
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from value_diag.gate import Gate
     from value_diag.render.boxed import Boxed
 
 TITLE: Final = "VALUE DIAGNOSTICS"
@@ -394,14 +395,12 @@ class Renderer:
         level = fired.level.value
         return voiced(f"{source} reached {level} (--fail-on {fail_on.value}{held}): {names}")
 
-    def held_back(self, frame: Frame, fail_on: Status) -> str | None:
-        """The stderr line of a run shown at --fail-on's level or worse that its gate does
-        not fire (the warm-up, or a level that has not held yet): why; else None."""
-        from value_diag.gate import gate
+    def held_back(self, frame: Frame, fail_on: Status, fired: Gate) -> str | None:
+        """The stderr line of a run shown at --fail-on's level or worse that its gate
+        (``fired``) does not fire: the warm-up, or a level that has not held yet; else None."""
         from value_diag.voice import voiced
 
         status = frame.health.status
-        fired = gate(frame)
         if not reaches(status, fail_on) or reaches(fired.level, fail_on) or fired.why is None:
             return None
         source = clean_name(frame.name, self.ascii_only)
