@@ -3,6 +3,7 @@ library, except in CI)."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import shutil
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Final
 
 import pytest
 
@@ -35,13 +37,33 @@ def need(module: str) -> ModuleType:
 
 def as_nobody() -> list[str]:
     """A prefix running a command as an unprivileged user (root reads any file or folder,
-    whatever its mode); a skip where setpriv, needed to drop root, is missing."""
+    whatever its mode); nothing when not root."""
     if os.geteuid() != 0:
         return []
+    return as_user(NOBODY)
+
+
+NOBODY: Final = 65534
+
+
+def as_user(uid: int) -> list[str]:
+    """A prefix running a command as ``uid`` (setpriv, from root); a skip where that cannot
+    be done: no setpriv, or this Python cannot run as that user (an interpreter, or its
+    shared library, under root's own home, as pyenv's are)."""
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         pytest.skip("setpriv is needed to drop root, which ignores file and folder modes")
-    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    prefix = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+    if not _runs_as(tuple(prefix)):
+        pytest.skip(f"{sys.executable} cannot be run by user {uid}")
+    return prefix
+
+
+@functools.cache
+def _runs_as(prefix: tuple[str, ...]) -> bool:
+    """Whether this interpreter starts under ``prefix``."""
+    probe = [*prefix, sys.executable, "-c", ""]
+    return subprocess.run(probe, capture_output=True, timeout=60, check=False).returncode == 0
 
 
 def refusals(hidden: Sequence[str], module: str, names: Sequence[str], calls: Sequence[str]) -> str:

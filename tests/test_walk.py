@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import DEADLINE, clean_env, invoke
+from needs import as_user
 from telemetry import healthy
 from watching import Spawn, append
 
@@ -254,10 +255,6 @@ def unprivileged_uid() -> int:
     if not sys.platform.startswith("linux"):
         pytest.skip("inotify is Linux's")
     return 50_000 + os.getpid() % 10_000
-
-
-def as_user(uid: int) -> list[str]:
-    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
 
 
 HOG = """
