@@ -70,8 +70,7 @@ def give_up_after(deadline: float, what: str) -> None:
 
 IN_PROCESS = "VALUE_DIAG_IN_PROCESS"
 """Set (to 1): run only what runs in this process; a test that starts a process (the console
-script, a pty, a server) is skipped where it would start it. CI's second interpreter runs
-the suite so, with warnings as errors: the tests of value-diag's own code on that Python."""
+script, a pty, a server) is skipped where it would start it. A quick run while working."""
 
 
 @pytest.fixture(autouse=True)
