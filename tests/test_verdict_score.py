@@ -83,6 +83,13 @@ KNOWN_MISSES = frozenset(
         # held out, second batch: the training crashed one update after the onset (a NaN
         # policy): its one critical update never holds for the persistence
         "ppo-pendulum-vecnorm-lr-blowup-s11.jsonl",
+        # held out, fourth batch: A2C's 5-step returns echo a blown-up V whose mean stays
+        # within the value bound while its spread is 2 to 5 of its widths: ok after 2
+        # critical updates
+        "a2c-acrobot-lr-blowup-s31.jsonl",
+        # held out, fourth batch: a random head inside a bound made wide by normalised
+        # rewards clipped at 10: critical from 7 updates after the onset, flapping
+        "cleanrl-cartpole-value-head-random-s31.jsonl",
     }
 )
 """The runs that miss their target today, each for a reason docs/verdicts.md gives. The

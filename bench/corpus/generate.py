@@ -220,6 +220,25 @@ def specs() -> list[Spec]:
         Spec("PPO", ac, 11, "lr_blowup", at=MID, vecnormalize=True),
         Spec("PPO", ac, 12, "lr_blowup", at=MID),
         Spec("PPO", cp, 11, "value_head_random", at=MID, scale=0.01),
+        # Held out, fourth batch (the probes below were the third): trained after the value
+        # bound moved to V's mean, scored as
+        # they came (docs/verdicts.md).
+        Spec("PPO", ac, 31),
+        Spec("PPO", pe, 31, scale=100.0, vecnormalize=True, hyper=PENDULUM_ZOO),
+        Spec("PPO", mc, 31, scale=0.01, vecnormalize=True, hyper=MC_HYPER),
+        Spec("A2C", ac, 31, scale=0.01),
+        Spec("PPO", cp, 31, scale=100.0, vecnormalize=True, esper=True),
+        Spec("cleanrl", cp, 31),
+        Spec("PPO", cp, 31, time_limit=SHORT, vecnormalize=True),
+        Spec("A2C", cp, 32),
+        Spec("PPO", pe, 31, "vf_coef_0", vecnormalize=True, hyper=PENDULUM_ZOO),
+        Spec("A2C", ac, 31, "lr_blowup", at=MID),
+        Spec("PPO", mc, 31, "value_head_random", at=MID, vecnormalize=True, hyper=MC_HYPER),
+        Spec("PPO", pe, 31, "wrong_gamma", at=MID, vecnormalize=True, hyper=PENDULUM_LONG),
+        Spec("A2C", cp, 31, "vf_coef_0", scale=0.01),
+        Spec("PPO", ac, 31, "value_head_random", at=MID, scale=100.0, vecnormalize=True),
+        Spec("cleanrl", cp, 31, "value_head_random", at=MID),
+        Spec("PPO", pe, 31, "critic_frozen", at=FROZEN_AT, vecnormalize=True, hyper=PENDULUM_ZOO),
     ]
 
 
