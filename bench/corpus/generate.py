@@ -221,8 +221,7 @@ def specs() -> list[Spec]:
         Spec("PPO", ac, 12, "lr_blowup", at=MID),
         Spec("PPO", cp, 11, "value_head_random", at=MID, scale=0.01),
         # Held out, fourth batch (the probes below were the third): trained after the value
-        # bound moved to V's mean, scored as
-        # they came (docs/verdicts.md).
+        # bound moved to V's mean, scored as they came (docs/verdicts.md).
         Spec("PPO", ac, 31),
         Spec("PPO", pe, 31, scale=100.0, vecnormalize=True, hyper=PENDULUM_ZOO),
         Spec("PPO", mc, 31, scale=0.01, vecnormalize=True, hyper=MC_HYPER),
