@@ -4,7 +4,8 @@
 every --interval seconds as in bench/sweep.py) drawn on a 120x30 pty. While the runs are
 appended, ``?`` is pressed every KEY_EVERY_S, opening and closing the help screen: key to
 screen is the time from writing the key to the pty to the output after which the screen
-shows it (pyte). Then --quiet seconds with nothing appended: idle CPU (% of one core) and
+shows it (pyte), and the watch's CPU over that time is the busy CPU (% of one core). Then
+--quiet seconds with nothing appended: idle CPU (% of one core) and
 the bytes a second written to the terminal, and before that ``?`` pressed as often for
 --quiet seconds more, with nothing appended. Each figure is the median of --rounds rounds.
 
@@ -78,6 +79,8 @@ class LiveFigures:
     """Key to screen while every run is appended a line every --interval seconds."""
     busy_keys: int
     idle_cpu_pct: float
+    busy_cpu_pct: float
+    """User + system time while the runs were appended and keys pressed, % of one core."""
     busy_bytes_per_s: float
     """Bytes a second to the terminal while the runs were appended and keys pressed."""
     idle_bytes_per_s: float
@@ -197,13 +200,15 @@ def one_round(
             time.sleep(SETTLE_S)
             busy: list[float] = []
             stop = threading.Event()
-            b0, t0 = term.bytes, time.perf_counter()
+            b0, t0, c0 = term.bytes, time.perf_counter(), cpu_seconds(term.proc.pid)
             presser = threading.Thread(target=press_keys, args=(term, stop, busy), daemon=True)
             presser.start()
             appender.append(interval, seconds)
             stop.set()
             presser.join()
-            busy_bps = (term.bytes - b0) / (time.perf_counter() - t0)
+            elapsed = time.perf_counter() - t0
+            busy_bps = (term.bytes - b0) / elapsed
+            busy_cpu = (cpu_seconds(term.proc.pid) - c0) / elapsed
             time.sleep(SETTLE_S)
             idle_keys: list[float] = []
             stop = threading.Event()
@@ -228,6 +233,7 @@ def one_round(
         busy_key_p95_ms=percentile(busy_ms, 95),
         busy_keys=len(busy_ms),
         idle_cpu_pct=idle * 100,
+        busy_cpu_pct=busy_cpu * 100,
         busy_bytes_per_s=busy_bps,
         idle_bytes_per_s=idle_bps,
     )
@@ -384,10 +390,11 @@ def main() -> None:
 
 def table(out: dict[str, dict[int, LiveFigures]]) -> list[str]:
     """The figures, a line per build and sweep: key to screen idle and while appending
-    (ms), idle CPU (% of a core), bytes a second to the terminal while appending and idle."""
+    (ms), CPU idle and while appending (% of a core), bytes a second to the terminal while
+    appending and idle."""
     head = (
         f"{'build':24} {'runs':>4} {'key p50':>8} {'key p95':>8} {'busy p50':>8}"
-        f" {'busy p95':>8} {'idle CPU':>8} {'B/s busy':>8} {'B/s idle':>8}"
+        f" {'busy p95':>8} {'idle CPU':>8} {'busy CPU':>8} {'B/s busy':>8} {'B/s idle':>8}"
     )
     lines = [head]
     for name, by_files in out.items():
@@ -395,7 +402,7 @@ def table(out: dict[str, dict[int, LiveFigures]]) -> list[str]:
             lines.append(
                 f"{name[-24:]:24} {files:>4} {f.key_p50_ms:>8.1f} {f.key_p95_ms:>8.1f}"
                 f" {f.busy_key_p50_ms:>8.1f} {f.busy_key_p95_ms:>8.1f} {f.idle_cpu_pct:>8.2f}"
-                f" {f.busy_bytes_per_s:>8.0f} {f.idle_bytes_per_s:>8.0f}"
+                f" {f.busy_cpu_pct:>8.1f} {f.busy_bytes_per_s:>8.0f} {f.idle_bytes_per_s:>8.0f}"
             )
     return lines
 

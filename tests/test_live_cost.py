@@ -27,7 +27,7 @@ from value_diag.frame import Frame
 from value_diag.render.frames import Renderer
 from value_diag.render.styled import StyledText
 from value_diag.state import FoldState
-from value_diag.tui.live import FRAME_S, LiveSink
+from value_diag.tui.live import DRAW_SHARE, FRAME_S, MAX_FRAME_S, LiveSink
 from value_diag.tui.tableview import Key, TableView
 
 DENSE = b'{"td_error_mean":1.5,"bellman_error":2.5}\n'
@@ -63,6 +63,19 @@ class Clock:
         return self.now
 
 
+class Cpu:
+    """A CPU clock on which each redraw takes ``cost`` seconds: it moves on by that much
+    at every reading (a redraw reads it when it begins and when it ends)."""
+
+    def __init__(self, cost: float) -> None:
+        self.cost = cost
+        self.spent = 0.0
+
+    def __call__(self) -> float:
+        self.spent += self.cost
+        return self.spent
+
+
 def frames(n: int, now: float = 0.0) -> list[Frame]:
     return [Frame(f"runs/seed{i:03d}/run.jsonl", FoldState(), None, at=now) for i in range(n)]
 
@@ -80,11 +93,15 @@ def live() -> Iterator[Make]:
         clock: Callable[[], float] | None = None,
         height: int = 30,
         lines: int | None = None,
+        cpu: Callable[[], float] | None = None,
     ) -> tuple[LiveSink, Counted, io.StringIO]:
         out = io.StringIO()
         console = Console(file=out, width=120, height=height, force_terminal=True)
         renderer = Counted(lines)
-        sink = LiveSink(console, renderer, table, *(() if clock is None else (clock,)))
+        if clock is None:
+            sink = LiveSink(console, renderer, table)
+        else:  # on a clock of the test's, redraws take no time unless ``cpu`` says
+            sink = LiveSink(console, renderer, table, clock, cpu=cpu or Cpu(0.0))
         sink.__enter__()
         sinks.append(sink)
         return sink, renderer, out
@@ -158,6 +175,40 @@ def test_redraws_for_data_are_capped_and_the_last_is_drawn_when_due(
     assert "45 runs" in out.getvalue(), "the last change is the one drawn"
     sink.flush()
     assert sink.redraws == 2, "nothing held back: nothing drawn"
+
+
+def test_a_costly_redraw_holds_the_next_back_to_draw_with_a_tenth_of_a_core(
+    live: Make,
+) -> None:
+    """A redraw that takes t of CPU is followed by the next for data no sooner than
+    t / DRAW_SHARE after it, at most MAX_FRAME_S; the last change is drawn then, and keys
+    are answered at once."""
+    clock, cpu = Clock(), Cpu(0.05)
+    sink, _renderer, out = live(clock=clock, cpu=cpu)
+    gap = 0.05 / DRAW_SHARE
+    assert FRAME_S < gap < MAX_FRAME_S
+    sink.tick(frames(40, 0.0), 0.0)
+    sink.show(frames(41, 0.0), [0], 0.0)
+    sink.show(frames(42, 0.0), [0], 0.0)
+    assert sink.redraws == 1 and sink.due() == pytest.approx(gap)
+    clock.now += FRAME_S
+    sink.flush()
+    assert sink.redraws == 1, "held back past FRAME_S"
+    clock.now += gap - FRAME_S
+    sink.flush()
+    assert sink.redraws == 2 and "42 runs" in out.getvalue(), "the last change, when due"
+    assert sink.press([Key.DOWN]) is False
+    assert sink.redraws == 3, "a key is answered at once"
+    cpu.cost = 10 * MAX_FRAME_S  # a redraw of ten seconds: the next within MAX_FRAME_S
+    assert sink.press([Key.DOWN]) is False
+    sink.show(frames(43, 0.0), [0], 0.0)
+    assert sink.redraws == 4 and sink.due() == pytest.approx(MAX_FRAME_S)
+    cpu.cost = 0.0  # cheap again: the cap is FRAME_S after a cheap redraw
+    clock.now += MAX_FRAME_S
+    sink.flush()
+    assert sink.redraws == 5 and "43 runs" in out.getvalue()
+    sink.show(frames(44, 0.0), [0], 0.0)
+    assert sink.redraws == 5 and sink.due() == pytest.approx(FRAME_S)
 
 
 def test_a_batch_of_keys_is_one_redraw_at_once(live: Make) -> None:

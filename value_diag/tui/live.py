@@ -35,6 +35,13 @@ FRAME_S: Final = 0.1
 """Least time between two redraws of the live view for new data or the age (s): at most
 about 10 a second, however fast data comes. A frame held back is drawn once this has passed
 (``due``). Keys are answered at once, one redraw for each batch read."""
+DRAW_SHARE: Final = 0.1
+"""The most of a core that redraws for data or the age take: one that took t seconds of
+CPU is followed by the next no sooner than t / DRAW_SHARE after it began (never sooner than
+FRAME_S, never later than MAX_FRAME_S). A few runs draw in a millisecond or two and keep
+FRAME_S; a sweep of thousands of busy runs is drawn less often, its latest state always."""
+MAX_FRAME_S: Final = 1.0
+"""The longest the cap holds a changed frame back (s), however long a redraw takes."""
 GIVE_BACK: Final = b"\x1b[?1049l\x1b[?25h"
 """The normal screen and the cursor back (what Live writes on leaving the alternate screen)."""
 GIVE_BACK_S: Final = 0.3
@@ -56,6 +63,7 @@ class LiveSink:
         clock: Callable[[], float] = time.monotonic,
         *,
         env: Environment | None = None,
+        cpu: Callable[[], float] = time.thread_time,
     ) -> None:
         from rich.live import Live
 
@@ -80,8 +88,12 @@ class LiveSink:
         """``_suspend`` is running (a Ctrl-Z in it sets ``_again`` instead)."""
         self._again = False
         self._clock = clock
+        self._cpu = cpu
+        """This thread's CPU time (s), which a redraw's cost is measured in."""
         self._drawn_at = -FRAME_S
         """When the screen was last redrawn (``clock``)."""
+        self._gap = FRAME_S
+        """How long after ``_drawn_at`` the next redraw for data may come (DRAW_SHARE)."""
         self._held = False
         """A change is not drawn yet: the cap holds it back until ``due``."""
         self._stopping: Callable[[], bool] = lambda: False
@@ -233,15 +245,15 @@ class LiveSink:
         """Seconds until the frame held back by the cap is drawn; None if none is."""
         if not self._held:
             return None
-        return max(0.0, self._drawn_at + FRAME_S - self._clock())
+        return max(0.0, self._drawn_at + self._gap - self._clock())
 
     def flush(self) -> None:
-        """Draws the frame held back by the cap once FRAME_S has passed since the last."""
-        if self._held and self._clock() - self._drawn_at >= FRAME_S:
+        """Draws the frame held back by the cap once its gap has passed since the last."""
+        if self._held and self._clock() - self._drawn_at >= self._gap:
             self._paint()
 
     def _draw(self) -> None:
-        """The screen redrawn now, or held back until FRAME_S after the last redraw
+        """The screen redrawn now, or held back until the cap's gap after the last redraw
         (``due``, ``flush``): the latest state is what is drawn then, so none is lost."""
         self._held = True
         self.flush()
@@ -250,6 +262,15 @@ class LiveSink:
         self._held = False
         self._drawn_at = self._clock()
         self.redraws += 1
+        began = self._cpu()
+        try:
+            self._redraw()
+        finally:
+            cost = self._cpu() - began
+            self._gap = min(MAX_FRAME_S, max(FRAME_S, cost / DRAW_SHARE))
+
+    def _redraw(self) -> None:
+        """The screen drawn for the view as it is, and written if it changed."""
         from value_diag.tui.tableview import Mode
 
         width, height = self.console.size
