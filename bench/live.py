@@ -4,10 +4,11 @@
 every --interval seconds as in bench/sweep.py) drawn on a 120x30 pty. While the runs are
 appended, ``?`` is pressed every KEY_EVERY_S, opening and closing the help screen: key to
 screen is the time from writing the key to the pty to the output after which the screen
-shows it (pyte), and the watch's CPU over that time is the busy CPU (% of one core). Then
---quiet seconds with nothing appended: idle CPU (% of one core) and
-the bytes a second written to the terminal, and before that ``?`` pressed as often for
---quiet seconds more, with nothing appended. Each figure is the median of --rounds rounds.
+shows it (pyte). Then --seconds more of appending with no key pressed: the busy CPU (% of
+one core), what reading, judging and drawing new data cost. Then --quiet seconds with
+nothing appended: idle CPU (% of one core) and the bytes a second written to the terminal,
+and before that ``?`` pressed as often for --quiet seconds more, with nothing appended.
+Each figure is the median of --rounds rounds.
 
 A build of value-diag other than the installed one is measured with ``--build DIR``
 (a checkout, e.g. a ``git worktree`` of an earlier commit with its extension built by
@@ -80,7 +81,7 @@ class LiveFigures:
     busy_keys: int
     idle_cpu_pct: float
     busy_cpu_pct: float
-    """User + system time while the runs were appended and keys pressed, % of one core."""
+    """User + system time while the runs were appended and no key pressed, % of one core."""
     busy_bytes_per_s: float
     """Bytes a second to the terminal while the runs were appended and keys pressed."""
     idle_bytes_per_s: float
@@ -200,15 +201,16 @@ def one_round(
             time.sleep(SETTLE_S)
             busy: list[float] = []
             stop = threading.Event()
-            b0, t0, c0 = term.bytes, time.perf_counter(), cpu_seconds(term.proc.pid)
+            b0, t0 = term.bytes, time.perf_counter()
             presser = threading.Thread(target=press_keys, args=(term, stop, busy), daemon=True)
             presser.start()
             appender.append(interval, seconds)
             stop.set()
             presser.join()
-            elapsed = time.perf_counter() - t0
-            busy_bps = (term.bytes - b0) / elapsed
-            busy_cpu = (cpu_seconds(term.proc.pid) - c0) / elapsed
+            busy_bps = (term.bytes - b0) / (time.perf_counter() - t0)
+            c0, t0 = cpu_seconds(term.proc.pid), time.perf_counter()
+            appender.append(interval, seconds)
+            busy_cpu = (cpu_seconds(term.proc.pid) - c0) / (time.perf_counter() - t0)
             time.sleep(SETTLE_S)
             idle_keys: list[float] = []
             stop = threading.Event()
@@ -390,8 +392,8 @@ def main() -> None:
 
 def table(out: dict[str, dict[int, LiveFigures]]) -> list[str]:
     """The figures, a line per build and sweep: key to screen idle and while appending
-    (ms), CPU idle and while appending (% of a core), bytes a second to the terminal while
-    appending and idle."""
+    (ms), CPU idle and while appending with no key pressed (% of a core), bytes a second to
+    the terminal while appending and idle."""
     head = (
         f"{'build':24} {'runs':>4} {'key p50':>8} {'key p95':>8} {'busy p50':>8}"
         f" {'busy p95':>8} {'idle CPU':>8} {'busy CPU':>8} {'B/s busy':>8} {'B/s idle':>8}"

@@ -4,6 +4,8 @@ awaited or cannot be read, and the verdict of --fail-on and --fail-count."""
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
+from weakref import WeakKeyDictionary
 
 from value_diag.commands.framing import runs_of
 from value_diag.exitcodes import ExitCode
@@ -87,16 +89,29 @@ def frames_of(
     A source not ``ready`` (a remote file whose first look is not read through) has a
     placeholder frame, with no data and the note CONNECTING, which is never new: a
     terminal draws it, a log gets the source's first frame once it says what the file holds.
+
+    A source that did not change since it was last judged, with the same note, name and
+    rules, none of its runs due to go stale and the clock not gone back, gives the frames
+    it gave then (``_MADE``) without its runs being looked at: a sweep of thousands of
+    runs, a few of which write, is judged at the cost of those few.
     """
-    kept = {f.source: f for f in last}
+    kept: dict[str, Frame] | None = None  # made once a source is looked at again
     frames: list[Frame] = []
     new: list[int] = []
+    again = set(changed)
     for i, s in enumerate(sources):
         if not s.ready:
             source = display_name(s.path)
             short = None if s.name == source else s.name
             frames.append(Frame(source, FoldState(), CONNECTING, thresholds, now, short))
             continue
+        made = _MADE.get(s)
+        if i not in again and made is not None and made.same(s, thresholds, now):
+            frames += made.frames
+            continue
+        if kept is None:
+            kept = {f.source: f for f in last}
+        first = len(frames)
         for source, short, state in runs_of(s.file, s.path, s.name):
             f = kept.get(source)
             same = f is not None and f.state is state and f.note == s.note and f.short == short
@@ -110,7 +125,36 @@ def frames_of(
             frames.append(
                 Frame(source, state, s.note, thresholds, now, short, limits=s.file.limits)
             )
+        own = frames[first:]
+        _MADE[s] = _Made(s.file, s.note, s.name, thresholds, now, own, stale_at(own))
     return frames, new
+
+
+class _Made(NamedTuple):
+    """What a source was judged from, when, and the frames it gave."""
+
+    file: object
+    note: str | None
+    name: str
+    rules: Rules
+    at: float
+    frames: list[Frame]
+    stale_at: float
+    """When the first of them that is not stale goes stale (``stale_at``)."""
+
+    def same(self, s: Followed, rules: Rules, now: float) -> bool:
+        """Whether judging ``s`` again at ``now`` would give these frames."""
+        return (
+            self.file is s.file
+            and self.note == s.note
+            and self.name == s.name
+            and self.rules is rules
+            and self.at <= now < self.stale_at
+        )
+
+
+_MADE: WeakKeyDictionary[Followed, _Made] = WeakKeyDictionary()
+"""Each followed source's last judging (``frames_of``), for as long as it is followed."""
 
 
 def waiting(runs: Runs, thresholds: Rules) -> list[Frame]:
