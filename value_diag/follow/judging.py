@@ -16,6 +16,7 @@ from value_diag.frame import Frame
 from value_diag.gate import gate
 from value_diag.health import Rules, Status, is_stale, reaches
 from value_diag.ingest.files import display_name
+from value_diag.ingest.fold import FileState
 from value_diag.ingest.runfiles import Target
 from value_diag.naming import visible
 from value_diag.render.sinks import Sink
@@ -133,7 +134,7 @@ def frames_of(
 class _Made(NamedTuple):
     """What a source was judged from, when, and the frames it gave."""
 
-    file: object
+    file: FileState
     note: str | None
     name: str
     rules: Rules
