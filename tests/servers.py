@@ -658,12 +658,41 @@ class HostileBlobs(ThreadingHTTPServer):
         self.thread.join(STARTUP_S)
 
 
-class _BlobHandler(BaseHTTPRequestHandler):
-    server: HostileBlobs
+SEND_BUFFER: Final = 64 << 10
+"""The send buffer of a hostile server's connections, fixed so that what its ``sent``
+counts is what the reader took, give or take this and the reader's receive window.
+Left to the kernel, a loopback send buffer grows to megabytes and fills again after
+each ranged read that the reader leaves."""
+
+
+class Counted(Protocol):
+    lock: threading.Lock
+    sent: int
+
+
+class CountingHandler(BaseHTTPRequestHandler):
+    """A quiet HTTP/1.1 handler whose ``_send`` adds what the socket took to its server's
+    ``sent``, on a connection with a SEND_BUFFER send buffer."""
+
+    server: Any
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
 
     def log_message(self, format: str, *args: Any) -> None:
         return None
+
+    def _send(self, chunk: bytes) -> None:
+        self.wfile.write(chunk)
+        counted: Counted = self.server
+        with counted.lock:
+            counted.sent += len(chunk)
+
+
+class _BlobHandler(CountingHandler):
+    server: HostileBlobs
 
     def _file(self) -> Path | None:
         key = urllib.parse.unquote(self.path.partition("?")[0]).split("/", 3)[3:]
@@ -697,7 +726,7 @@ class _BlobHandler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.requests += 1
         data = found.read_bytes()
-        start, end = _asked(self.headers.get("x-ms-range"), len(data))
+        start, end = asked_range(self.headers.get("x-ms-range"), len(data))
         mode = self.server.mode
         try:
             if mode == "gzip":
@@ -729,13 +758,8 @@ class _BlobHandler(BaseHTTPRequestHandler):
         except OSError:  # the reader hung up: what it wanted is read
             self.close_connection = True
 
-    def _send(self, chunk: bytes) -> None:
-        self.wfile.write(chunk)
-        with self.server.lock:
-            self.server.sent += len(chunk)
 
-
-def _asked(header: str | None, size: int) -> tuple[int, int]:
+def asked_range(header: str | None, size: int) -> tuple[int, int]:
     """The bytes [start, end) a ``bytes=A-B`` range asks for (all without one)."""
     if not header or not header.startswith("bytes="):
         return 0, size

@@ -17,14 +17,14 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
 from conftest import DEADLINE, run_cli
 from footprint import measured, peak_of
-from servers import STARTUP_S, PythonHttpServer
+from servers import STARTUP_S, CountingHandler, PythonHttpServer, asked_range
 from telemetry import EXAMPLE, flat, timeless
 
 from value_diag.ingest.remote.whole import PARTS_AT_ONCE
@@ -99,12 +99,8 @@ class Hostile(ThreadingHTTPServer):
         self.thread.join(STARTUP_S)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(CountingHandler):
     server: Hostile
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
 
     def do_HEAD(self) -> None:
         size = (self.server.root / self.path.lstrip("/")).stat().st_size
@@ -117,7 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.requests += 1
         data = (self.server.root / self.path.lstrip("/")).read_bytes()
-        start, end = _asked(self.headers.get("Range"), len(data))
+        start, end = asked_range(self.headers.get("Range"), len(data))
         mode = self.server.mode
         try:
             if mode == "short":
@@ -152,18 +148,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _head(self, status: HTTPStatus, start: int, end: int, size: int) -> None:
         self.send_response(status)
         self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
-
-    def _send(self, chunk: bytes) -> None:
-        self.wfile.write(chunk)
-        with self.server.lock:
-            self.server.sent += len(chunk)
-
-
-def _asked(header: str | None, size: int) -> tuple[int, int]:
-    if not header or not header.startswith("bytes="):
-        return 0, size
-    first, _, last = header.removeprefix("bytes=").partition("-")
-    return int(first), min(size, int(last) + 1) if last else size
 
 
 def _bomb() -> Iterator[bytes]:
