@@ -919,6 +919,7 @@ class _FtpSession(socketserver.StreamRequestHandler):
         finally:
             listener.close()
         step = 1 if count and self.server.mode == "trickles" else 64 << 10
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         try:
             with conn:
                 for at in range(0, len(body), step):
