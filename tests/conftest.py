@@ -39,12 +39,14 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return 2 * len(os.sched_getaffinity(0))
 
 
-# A suite started in the background of a shell without job control inherits SIGINT ignored,
-# and would hand that on to every process it starts: a Ctrl-C sent by a test would then
-# reach nothing (value-diag, as any program, keeps a signal ignored that it was started
-# with). The tests run as from a terminal.
+# A suite started in the background of a shell without job control inherits SIGINT and
+# SIGQUIT ignored, and would hand that on to every process it starts: a Ctrl-C or a Ctrl-\
+# sent by a test would then reach nothing (value-diag, as any program, keeps a signal ignored
+# that it was started with). The tests run as from a terminal.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGQUIT) is signal.SIG_IGN:
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"
