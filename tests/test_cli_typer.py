@@ -12,7 +12,7 @@ from conftest import ROOT
 from value_diag.cli.help import TYPER_TESTED
 
 PACKAGE = ROOT / "value_diag"
-INTERNALS = re.compile(r"^\s*(?:from|import)\s+typer\.(?:_click|core)\b", re.MULTILINE)
+INTERNALS = re.compile(r"^\s*(?:from|import)\s+typer\.(?:_\w+|core)\b", re.MULTILINE)
 
 
 def _series(text: str) -> str:

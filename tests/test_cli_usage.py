@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import clean_env, invoke, run_cli
+from conftest import SAMPLES, clean_env, invoke, run_cli
 from ptyterm import Pty
 
 USAGE_ONCE = "Usage: value-diag once [OPTIONS] PATH..."
@@ -56,6 +56,24 @@ USAGE_TOP = "Usage: value-diag [OPTIONS] COMMAND [ARGS]..."
             USAGE_WATCH,
             "--poll must be a number from 0.01 to 3600, not '0,5'",
         ),
+        (
+            ["watch", "x", "--poll=nan"],
+            USAGE_WATCH,
+            "--poll must be a number from 0.01 to 3600, not 'nan'",
+        ),
+        (
+            ["once", "x", "--fail-count", "0"],
+            USAGE_ONCE,
+            "--fail-count must be a whole number of at least 1, not '0'",
+        ),
+        *(
+            (
+                ["once", "x", "--warmup", given],
+                USAGE_ONCE,
+                f"--warmup must be a whole number from 0 to 1000000, not {given!r}",
+            )
+            for given in ("5.0", "1_0", "\uff15", "-1", "")
+        ),
     ],
 )
 def test_every_usage_error_is_the_usage_line_then_one_error_line(
@@ -104,6 +122,16 @@ def test_a_bare_poll_means_the_default_interval(tmp_path: Path, where: str) -> N
     assert proc.returncode == 1, proc.stderr
     frames = proc.stdout.decode().splitlines()
     assert len(frames) == 1 and '"source":"' + str(run) + '"' in frames[0].replace(" ", "")
+
+
+@pytest.mark.parametrize("given", ["+2", " 2 ", "2"])
+def test_a_whole_number_may_carry_a_sign_and_spaces(given: str) -> None:
+    """One critical run: --fail-count 2 passes the gate where 1 fails it."""
+    gate = ["once", str(SAMPLES / "collapse.jsonl"), "--fail-on", "critical", "--fail-count"]
+    assert invoke([*gate, "1"]).returncode == 1
+    proc = invoke([*gate, given])
+    assert proc.returncode == 0, proc.stderr
+    assert b"fewer than --fail-count 2:" in proc.stderr
 
 
 def test_dash_v_is_the_version() -> None:

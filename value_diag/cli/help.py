@@ -10,19 +10,22 @@ bounds typer to the majors tested; tests/test_cli_typer.py fails on any other).
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import textwrap
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
 
 import typer
+from typer._click import Command as ClickCommand
 from typer._click import HelpFormatter
-from typer._click.exceptions import BadOptionUsage, MissingParameter, NoSuchOption
+from typer._click.exceptions import BadOptionUsage, BadParameter, MissingParameter, NoSuchOption
 from typer._click.exceptions import UsageError as ParserError
-from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+from typer._coercion import RuntimeParam
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption, _TyperParameter
 
 if TYPE_CHECKING:
-    from typer._click import Command as ClickCommand
     from typer._click import Context as ClickContext
     from typer._click import Parameter
 
@@ -149,7 +152,85 @@ def _format_epilog(epilog: str | None, formatter: HelpFormatter) -> None:
         formatter.write_text(textwrap.dedent(epilog).strip("\n"))
 
 
-class Command(TyperCommand):
+_WHOLE: Final = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
+_NUMBER: Final = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", re.ASCII)
+
+
+@dataclass(frozen=True)
+class _Plain(RuntimeParam):
+    """Typer's coercion of a value for the types value-diag's parameters have (a flag, text,
+    a list of texts, a whole number or a number within the declared bounds), without building a
+    Pydantic validator for each: that is half of a command's start-up. Numbers are written
+    in ASCII digits and are finite; the parser's error names the option and its bounds
+    (cli/wording.py)."""
+
+    def _coerce_value(self, value: Any, param: _TyperParameter, ctx: ClickContext) -> Any:
+        kind = self.annotation
+        if kind is bool and not isinstance(value, bool):
+            raise BadParameter(f"{value!r} is not a flag's value", ctx=ctx, param=param)
+        number = value if kind is str or not isinstance(value, str) else _read(value, kind)
+        if number is None:
+            raise BadParameter(f"{value!r} is not {_kind(kind)}", ctx=ctx, param=param)
+        if isinstance(number, tuple):
+            return list(number)
+        info = self.parameter_info
+        if isinstance(number, float) and not math.isfinite(number):
+            raise BadParameter(f"{value!r} is not finite", ctx=ctx, param=param)
+        if (info.min is not None and number < info.min) or (
+            info.max is not None and number > info.max
+        ):
+            raise BadParameter(f"{value!r} is out of bounds", ctx=ctx, param=param)
+        return number
+
+    @classmethod
+    def of(cls, param: Parameter) -> _Plain | None:
+        """The plain coercion of ``param``, or None for a type it does not know."""
+        if not isinstance(param, _TyperParameter):
+            return None
+        found = param.type_descriptor
+        plain = found.annotation in (bool, str, int, float) or found.annotation == list[str]
+        if not plain or found.is_choice or found.is_file or found.parameter_info.parser:
+            return None
+        return cls(parameter_info=found.parameter_info, annotation=found.annotation)
+
+
+def _read(text: str, kind: type[int] | type[float]) -> int | float | None:
+    """The number ``text`` writes, or None (Python reads no more than 4,300 digits)."""
+    if not (_WHOLE if kind is int else _NUMBER).fullmatch(text):
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        return None
+
+
+def _kind(annotation: Any) -> str:
+    return "a whole number" if annotation is int else "a number"
+
+
+def _plainly(params: list[Parameter]) -> None:
+    """Gives each of ``params`` whose type is plain the coercion of ``_Plain``."""
+    for param in params:
+        plain = _Plain.of(param)
+        if plain is not None:
+            assert isinstance(param, _TyperParameter)
+            param._runtime_param = plain
+
+
+class _Plainly(ClickCommand):
+    """A command whose parameters, --help included, take the plain coercion."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plainly(self.params)
+
+    def get_help_option(self, ctx: ClickContext) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        _plainly([] if option is None else [option])
+        return option
+
+
+class Command(_Plainly, TyperCommand):
     """A command whose usage says PATH... and whose options carry no type labels."""
 
     context_class = Context
@@ -164,7 +245,7 @@ class Command(TyperCommand):
         _format_epilog(self.epilog, formatter)
 
 
-class Group(TyperGroup):
+class Group(_Plainly, TyperGroup):
     """The top level: every command's whole first line, and a plain "no such command"."""
 
     context_class = Context

@@ -120,9 +120,14 @@ def message(exc: ParserError, root: Group, args: list[str]) -> str:
         opt = max(param.opts, key=len)
         given = _given(args, param.opts)
         said = f", not {given!r}" if given is not None else ""
-        if param.min is not None and param.max is not None:
-            kind = "a number" if isinstance(param.min, float) else "a whole number"
+        bounds = [x for x in (param.min, param.max) if x is not None]
+        if bounds:
+            kind = "a number" if isinstance(bounds[0], float) else "a whole number"
             lo, hi = (f"{x:g}" if isinstance(x, float) else str(x) for x in (param.min, param.max))
+            if param.max is None:
+                return f"{opt} must be {kind} of at least {lo}{said}"
+            if param.min is None:
+                return f"{opt} must be {kind} of at most {hi}{said}"
             return f"{opt} must be {kind} from {lo} to {hi}{said}"
         return f"invalid value for {opt}{said}: {exc.message}"
     extra = re.fullmatch(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", exc.message)
