@@ -66,7 +66,7 @@ sys.exit(run())
 
 def test_no_collection_runs_before_the_command_body_begins() -> None:
     """Parsing the options is start-up too; it builds no Pydantic validator (Typer would
-    build one for each parameter: about a third of a command's start-up)."""
+    build one for each parameter: about 40 % of a command's start-up)."""
     code = """
 import gc, sys
 from value_diag import startup
