@@ -262,6 +262,48 @@ def test_ppo_with_two_envs_logs_sb3s_own_td_errors_and_explained_variance(
     check_once(path, records=5)  # the earlier run's note is no record of ours
 
 
+def test_under_vecnormalize_the_bound_is_the_raw_rewards_in_its_current_units(
+    sb3: Any, tmp_path: Path
+) -> None:
+    """VecNormalize divides CartPole's reward of 1 a step by a scale that grows with the
+    returns, and the critic learns in those units: each line's bound is 1 / scale / (1 -
+    gamma) with the scale of its time. The normalised rewards of the first steps, when the
+    scale is tiny, reach the clip (10): a bound made of them would be ten times wider."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from value_diag.integrations.sb3 import ValueDiagnosticsCallback
+
+    path = tmp_path / "run.jsonl"
+
+    class Scales(ValueDiagnosticsCallback):
+        def __init__(self) -> None:
+            super().__init__(path, min_samples=512)
+            self.scales: list[float] = []
+            self.normalised: list[float] = []
+
+        def _on_step(self) -> bool:
+            self.normalised += [float(x) for x in self.locals["rewards"]]
+            return bool(super()._on_step())
+
+        def _on_rollout_end(self) -> None:
+            super()._on_rollout_end()
+            norm = self.model.get_vec_normalize_env()
+            assert norm is not None
+            self.scales.append(float(np.sqrt(norm.ret_rms.var + norm.epsilon)))
+
+    env = VecNormalize(make_vec_env("CartPole-v1", n_envs=2, seed=0), gamma=0.99)
+    model = sb3.PPO("MlpPolicy", env, n_steps=256, batch_size=128, n_epochs=2, seed=0)
+    callback = Scales()
+    model.learn(total_timesteps=2048, callback=callback)
+
+    _, *logged = lines(path)
+    assert [line["value_bound_low"] for line in logged] == [0.0] * 4
+    highs = [line["value_bound_high"] for line in logged]
+    assert highs == pytest.approx([min(10.0, 1.0 / s) / (1 - 0.99) for s in callback.scales])
+    assert max(callback.normalised) > 10 * max(highs) * (1 - 0.99)
+
+
 def test_a2c_rollouts_are_gathered_until_min_samples(sb3: Any, tmp_path: Path) -> None:
     """A2C's 5-step rollouts: one line per 2,048 transitions or more, not per 5; what is
     left at the end of training is the last line."""

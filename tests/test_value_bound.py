@@ -58,6 +58,18 @@ def test_value_bound_is_the_rewards_range_over_one_minus_gamma() -> None:
     assert undiscounted.range is None, "gamma 1: no bound"
 
 
+def test_under_a_reward_normaliser_the_bound_is_in_its_current_units() -> None:
+    """Raw rewards seen, divided by the normaliser's scale and clipped as it clips them."""
+    bound = ValueBound(0.9)
+    bound.see([-1.0, 4.0])
+    assert bound.range_at(1.0) == bound.range
+    assert pytest.approx((-10.0, 40.0)) == bound.range
+    assert pytest.approx((-1.25, 5.0)) == bound.range_at(8.0)
+    assert pytest.approx((-100.0, 100.0)) == bound.range_at(0.01, clip=10.0)
+    assert bound.range_at(0.0) is None and bound.range_at(math.nan) is None, "no scale"
+    assert ValueBound(0.9).range_at(2.0) is None, "no reward seen yet"
+
+
 def test_compute_value_metrics_carries_the_bound_onto_the_line() -> None:
     plain = flat_record(compute_value_metrics([1.0, 2.0], [1.5, 2.5], [0.1, 0.2]), step=1)
     assert "value_bound_low" not in plain and "value_bound_high" not in plain

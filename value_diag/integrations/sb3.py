@@ -6,6 +6,7 @@ needs both (``pip install stable-baselines3``). value-diag itself never depends 
 
 from __future__ import annotations
 
+import math
 import os
 from typing import TYPE_CHECKING, Any, Final
 
@@ -128,7 +129,10 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
     torch does not say which were used. An uncompiled policy logs no compile status: the
     panel shows it as not reported rather than as a slow eager run. Each line also carries
     the range the run's rewards so far and the model's gamma allow any value in
-    (``ValueBound``: the rewards of each step as the agent learns from them), and, from the
+    (``ValueBound``: the rewards of each step as the agent learns from them; under a
+    VecNormalize that normalises rewards, the raw rewards so far in its current units,
+    ``get_original_reward()`` over the square root of ``ret_rms.var + epsilon``, clipped at
+    ``clip_reward``, as it normalises them now), and, from the
     second on, how far the critic's own weights moved since the line before
     (``CriticChange``).
     """
@@ -177,10 +181,28 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
 
     def _on_step(self) -> bool:
         if self._bound is not None:
-            # the rewards the agent learns from (after VecNormalize), read before SB3 adds
-            # gamma * V(terminal observation) at a time limit: the value bound's own
-            self._bound.see(self.locals["rewards"])
+            # the rewards of the step, read before SB3 adds gamma * V(terminal observation)
+            # at a time limit: the value bound's own. Under a normalising VecNormalize, the
+            # raw ones: the bound is put in the normaliser's current units when logged.
+            normaliser = self._normaliser()
+            raw = None if normaliser is None else normaliser.get_original_reward()
+            self._bound.see(self.locals["rewards"] if raw is None else raw)
         return True
+
+    def _normaliser(self) -> Any:
+        """The model's VecNormalize if it normalises rewards, else None."""
+        found = self.model.get_vec_normalize_env()
+        return found if found is not None and found.norm_reward else None
+
+    def _bound_now(self) -> tuple[float, float] | None:
+        """The value bound in the units the critic learns in now."""
+        if self._bound is None:
+            return None
+        normaliser = self._normaliser()
+        if normaliser is None:
+            return self._bound.range
+        scale = math.sqrt(float(normaliser.ret_rms.var) + float(normaliser.epsilon))
+        return self._bound.range_at(scale, float(normaliser.clip_reward))
 
     def _on_rollout_end(self) -> None:
         assert isinstance(self.model, OnPolicyAlgorithm)  # checked at the start
@@ -202,7 +224,7 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
             np.concatenate([p[i].ravel() for p in self._pending]) for i in range(3)
         )
         self._pending = []
-        bound = None if self._bound is None else self._bound.range
+        bound = self._bound_now()
         critic = critic_parameters(self.model.policy)
         change = None if critic is None else self._change.measure(critic)
         metrics = compute_value_metrics(

@@ -181,9 +181,16 @@ class ValueBound:
     from a rare reward stays within it after rollouts without one.
 
     ``bound = ValueBound(gamma)``; ``bound.see(rewards)`` with each step's or rollout's
-    rewards, as the agent learns from them (normalised, if it learns from normalised
-    rewards; before a time-limit bootstrap is added to them); then
-    ``compute_value_metrics(..., bound=bound.range)``. Non-finite rewards are not counted.
+    rewards, as the agent learns from them (before a time-limit bootstrap is added to them);
+    then ``compute_value_metrics(..., bound=bound.range)``. Non-finite rewards are not
+    counted.
+
+    An agent that learns from normalised rewards (r / scale, clipped, with a scale that
+    follows the returns: VecNormalize, gymnasium's NormalizeReward) has a critic in the
+    normaliser's current units. Give ``see`` the raw rewards and pass
+    ``bound=bound.range_at(scale, clip)``: the run's rewards so far, in today's units. The
+    normalised rewards themselves would make the run's range that of its first steps, when
+    the scale is still tiny and every reward reaches the clip.
     """
 
     __slots__ = ("gamma", "high", "low")
@@ -203,10 +210,21 @@ class ValueBound:
     @property
     def range(self) -> tuple[float, float] | None:
         """(low, high), or None: no reward seen yet, or gamma not in [0, 1) (no bound)."""
+        return self.range_at(1.0)
+
+    def range_at(self, scale: float, clip: float | None = None) -> tuple[float, float] | None:
+        """(low, high) of the rewards seen divided by ``scale`` and clipped to [-clip,
+        clip], as a reward normaliser makes them now; None as for ``range``, or when the
+        scale is not a positive number."""
         if self.low > self.high or not 0.0 <= self.gamma < 1.0:
             return None
+        if not (math.isfinite(scale) and scale > 0.0):
+            return None
+        low, high = self.low / scale, self.high / scale
+        if clip is not None:
+            low, high = (min(clip, max(-clip, x)) for x in (low, high))
         horizon = 1.0 / (1.0 - self.gamma)
-        return min(0.0, self.low) * horizon, max(0.0, self.high) * horizon
+        return min(0.0, low) * horizon, max(0.0, high) * horizon
 
 
 def _named(values: Any, returns: Any, td_errors: Any) -> list[tuple[Any, str]]:
