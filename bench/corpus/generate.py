@@ -510,7 +510,9 @@ def train_cleanrl(spec: Spec, path: Path) -> list[dict[str, float]]:
     Adam 2.5e-4 annealed, GAE 0.95, clip 0.2, vf_coef 0.5, ent_coef 0.01), with the reward
     normalisation of CleanRL's ppo_continuous_action.py: without it the critic, at Adam's
     step size, needs far more than the corpus' 30 updates to reach CartPole's returns. As
-    in ppo.py, an episode's end by truncation is treated as a terminal state.
+    in ppo.py, an episode's end by truncation is treated as a terminal state. The value
+    bound is the raw rewards so far in each environment's normaliser's current units
+    (``ValueBound.range_at``), over the environments.
     """
     import gymnasium as gym
     import numpy as np
@@ -536,13 +538,31 @@ def train_cleanrl(spec: Spec, path: Path) -> list[dict[str, float]]:
     torch.set_num_threads(1)
     device = torch.device("cpu")
 
-    def make_env() -> Any:
+    class SeenRewards(gym.RewardWrapper):  # type: ignore[misc,unused-ignore]
+        """Shows each raw reward to the value bound of its environment."""
+
+        def __init__(self, env: Any, bound: ValueBound) -> None:
+            super().__init__(env)
+            self.bound = bound
+
+        def reward(self, reward: Any) -> Any:
+            self.bound.see([float(reward)])
+            return reward
+
+    # One normaliser, and so one value bound of raw rewards, for each environment.
+    bounds = [ValueBound(args.gamma) for _ in range(args.num_envs)]
+    normalisers: list[Any] = []
+
+    def make_env(bound: ValueBound) -> Any:
         # ppo_continuous_action.py's reward normalisation: the critic's targets stay O(1).
-        env = gym.wrappers.NormalizeReward(gym.make(spec.env), gamma=args.gamma)
-        return gym.wrappers.TransformReward(env, lambda r: min(max(float(r), -10.0), 10.0))
+        normaliser = gym.wrappers.NormalizeReward(
+            SeenRewards(gym.make(spec.env), bound), gamma=args.gamma
+        )
+        normalisers.append(normaliser)
+        return gym.wrappers.TransformReward(normaliser, lambda r: min(max(float(r), -10.0), 10.0))
 
     envs = gym.vector.SyncVectorEnv(
-        [make_env for _ in range(args.num_envs)],
+        [functools.partial(make_env, bound) for bound in bounds],
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
     )
     spaces: Any = (envs.single_observation_space, envs.single_action_space)
@@ -581,7 +601,22 @@ def train_cleanrl(spec: Spec, path: Path) -> list[dict[str, float]]:
             return action, probs.log_prob(action), probs.entropy(), self.critic(x)
 
     telemetry = TelemetryWriter(path, truncate=True)
-    bound, change = ValueBound(args.gamma), CriticChange()
+    change = CriticChange()
+
+    def bound_now() -> tuple[float, float] | None:
+        """The raw rewards so far in each normaliser's current units (clipped at 10 and
+        multiplied by the spec's scale, as the rewards are), over the environments."""
+        ranges = []
+        for bound, norm in zip(bounds, normalisers, strict=True):
+            scale = float(np.sqrt(norm.return_rms.var + norm.epsilon))
+            found = bound.range_at(scale, 10.0)
+            if found is not None:
+                ranges.append(found)
+        if not ranges:
+            return None
+        low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
+        return min(low * spec.scale, high * spec.scale), max(low * spec.scale, high * spec.scale)
+
     capture: list[dict[str, float]] = []
     agent = Agent().to(device)
     optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
@@ -652,8 +687,7 @@ def train_cleanrl(spec: Spec, path: Path) -> list[dict[str, float]]:
         b_advantages = advantages.reshape(-1)
         b_returns = returns.reshape(-1)
         b_values = values.reshape(-1)
-        bound.see(rewards)
-        metrics = compute_value_metrics(b_values, b_returns, deltas, bound=bound.range)
+        metrics = compute_value_metrics(b_values, b_returns, deltas, bound=bound_now())
         metrics.critic_change = change.measure(agent.critic.parameters())
         telemetry.log(metrics, step=global_step)
         capture.append(esper_extras(values.numpy(), returns.numpy(), deltas.numpy()))
