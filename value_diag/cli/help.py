@@ -1,8 +1,9 @@
 """Help that reads like git's or ruff's, and the one home of Typer's internals.
 
 Typer's public API declares commands; drawing their help our way takes its vendored
-click (``typer._click``) and ``typer.core``, which carry no stability promise. They are
-imported here and nowhere else: the parser's classes the other modules need are named
+click (``typer._click``) and ``typer.core``, and reading option values without building a
+Pydantic validator for each takes ``typer._coercion``: none carries a stability promise.
+They are imported here and nowhere else: the parser's classes the other modules need are named
 below, so that a Typer release that moves them breaks this file only (and pyproject.toml
 bounds typer to the majors tested; tests/test_cli_typer.py fails on any other).
 """
