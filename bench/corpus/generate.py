@@ -538,7 +538,7 @@ def train_cleanrl(spec: Spec, path: Path) -> list[dict[str, float]]:
     torch.set_num_threads(1)
     device = torch.device("cpu")
 
-    class SeenRewards(gym.RewardWrapper):  # type: ignore[misc,unused-ignore]
+    class SeenRewards(gym.RewardWrapper):  # type: ignore[misc,type-arg,unused-ignore]
         """Shows each raw reward to the value bound of its environment."""
 
         def __init__(self, env: Any, bound: ValueBound) -> None:
