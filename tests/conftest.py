@@ -164,13 +164,14 @@ def invoke(
     env: dict[str, str] | None = None,
     timeout: float = 30,
     cwd: Path | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """`value-diag ARGS` run in this process against a test Environment, captured as
     ``run_cli`` captures the console script: stdout and stderr as bytes (UTF-8, as under
     C.UTF-8, unless PYTHONIOENCODING says otherwise), the exit code, stdin a pipe holding
-    ``input``. For usage, format and exit-code checks; ``run_cli`` stays where processes,
-    signals or terminals are the point. ``timeout`` is accepted for the same call, not
-    enforced."""
+    ``input``, the clock ``clock`` (the real one by default: a fixed one makes ages exact).
+    For usage, format and exit-code checks; ``run_cli`` stays where processes, signals or
+    terminals are the point. ``timeout`` is accepted for the same call, not enforced."""
     from value_diag.cli import main
     from value_diag.environment import Environment
 
@@ -190,7 +191,9 @@ def invoke(
         io.TextIOWrapper(err, encoding=encoding, errors="backslashreplace") as stderr,
         _process_state(environ, cwd),
     ):
-        test_env = Environment(stdin=stdin, stdout=stdout, stderr=stderr, environ=environ)
+        test_env = Environment(
+            stdin=stdin, stdout=stdout, stderr=stderr, environ=environ, clock=clock
+        )
         try:
             code = main(list(args), test_env)
         finally:

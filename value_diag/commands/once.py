@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -158,7 +159,7 @@ def read_inputs(
         codes.append(ExitCode.ERROR)
     for path, name in named_in_order(files):
         try:
-            runs = read_file(path, history, recent)
+            runs = read_file(path, history, recent, env.clock)
         except ReadError as exc:
             if len(files) == 1 and not listed.unreadable:
                 raise
@@ -168,8 +169,14 @@ def read_inputs(
         yield path, name, runs
 
 
-def read_file(path: str, history: int = 0, recent: int = KEPT_UPDATES) -> FileState:
-    """A file's runs; a remote one (a URL) read in ranged parts, dated by its last write.
+def read_file(
+    path: str,
+    history: int = 0,
+    recent: int = KEPT_UPDATES,
+    clock: Callable[[], float] = time.time,
+) -> FileState:
+    """A file's runs; a remote one (a URL) read in ranged parts, dated by its last write;
+    stdin dated by ``clock`` when it ends.
     A trainer's own log (SB3's progress.csv, a TensorBoard event file, Tune's result.json,
     verl's JSON lines) is read whole by its reader (ingest/foreign/reading.py); value-diag's
     own lines take the fast path.
@@ -179,7 +186,7 @@ def read_file(path: str, history: int = 0, recent: int = KEPT_UPDATES) -> FileSt
             reader needs an extra that is not installed.
     """
     if not is_url(path):
-        return read_local(path, history=history, recent=recent)
+        return read_local(path, history=history, recent=recent, clock=clock)
     from value_diag.ingest.remote import read_remote
 
     return read_remote(path, history=history, recent=recent)

@@ -76,6 +76,7 @@ def read_path(
     parts: int | None = None,
     history: int = 0,
     recent: int = 0,
+    clock: Callable[[], float] = time.time,
 ) -> FileState:
     """Folds a file (or stdin for ``-``) into its runs, up to the size it had when opened.
 
@@ -87,7 +88,7 @@ def read_path(
 
     Records are dated ``now``; without it, a file's by its modification time, the moment
     of its last write (so a file nobody writes to any more looks as old as it is), and
-    stdin's by the time it ends.
+    stdin's by the time ``clock`` says when it ends.
 
     Raises:
         ReadError: the input cannot be read, or is not a regular file.
@@ -95,7 +96,7 @@ def read_path(
     if path == STDIN:
         seg = summarize(LineScanner().read(read_stdin()), history_len=history, recent_len=recent)
         empty = FileState.empty(history, recent)
-        return apply_file(empty, seg, time.time() if now is None else now)
+        return apply_file(empty, seg, clock() if now is None else now)
     try:
         fd, st = open_regular(path)
     except OSError as exc:

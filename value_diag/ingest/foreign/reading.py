@@ -19,6 +19,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Final
 
@@ -219,16 +221,19 @@ class Converted:
         return self.file
 
 
-def read_local(path: str, history: int = 0, recent: int = 0) -> FileState:
+def read_local(
+    path: str, history: int = 0, recent: int = 0, clock: Callable[[], float] = time.time
+) -> FileState:
     """A local file's runs, read whole: a trainer's own log by its reader, value-diag's
-    lines by the fast path (ingest/parallel.py).
+    lines by the fast path (ingest/parallel.py); stdin's records dated by ``clock`` when it
+    ends.
 
     Raises:
         ReadError: it cannot be read, or its reader needs a package not installed.
     """
     fmt = format_of(path)
     if fmt is None:
-        return read_path(path, history=history, recent=recent)
+        return read_path(path, history=history, recent=recent, clock=clock)
     return read_foreign(path, fmt, history, recent)
 
 
