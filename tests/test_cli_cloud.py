@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import run_cli
+from conftest import invoke, run_cli
 from remote_runs import NOW, same
 from servers import AZURITE_ACCOUNT, OUTAGE_S, AzuriteServer, GcsServer
 from telemetry import healthy
@@ -104,16 +103,15 @@ def test_once_reads_a_pattern_and_dates_a_run_by_its_upload(store: Store) -> Non
     for seed in (1, 2):
         store.put(f"exp/telemetry_{seed}/events.jsonl", healthy(3.0))
         store.put(f"exp/telemetry_{seed}/other.jsonl", healthy(3.0))
-    before = time.time()
-    proc = run_cli(["once", store.url("exp/*/events.jsonl"), "--format", "json"], env=env())
-    after = time.time()
+    uploaded = [store.uploaded(f"exp/telemetry_{seed}/events.jsonl") for seed in (1, 2)]
+    now = max(uploaded) + 90.0
+    url = store.url("exp/*/events.jsonl")
+    proc = invoke(["once", url, "--format", "json"], env=env(), clock=lambda: now)
     assert proc.returncode == 0, proc.stderr
     got = frames(proc.stdout)
     assert [f["name"] for f in got] == ["telemetry_1", "telemetry_2"]
-    # Dated by the store's record of each upload, from a moment during the run.
-    for seed, frame in enumerate(got, start=1):
-        uploaded = store.uploaded(f"exp/telemetry_{seed}/events.jsonl")
-        assert before - uploaded - 0.001 <= frame["age_s"] <= after - uploaded + 0.001
+    # Dated by the store's record of each upload: as old as that, at the command's clock.
+    assert [f["age_s"] for f in got] == pytest.approx([now - t for t in uploaded], abs=1e-3)
 
 
 def test_once_never_shows_a_token_and_names_a_missing_object(store: Store) -> None:

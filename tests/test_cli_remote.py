@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEADLINE, run_cli, script
+from conftest import DEADLINE, invoke, run_cli, script
 from remote_runs import env, put, sftp_put
 from servers import OUTAGE_S, BlackHole, S3Server, SftpServer
 from telemetry import healthy
@@ -80,12 +80,13 @@ def test_once_dates_a_remote_run_by_its_last_upload(s3: S3Server, bucket: tuple[
     client, name = bucket
     put(client, name, "run.jsonl", healthy(3.0).encode())
     uploaded = client.head_object(Bucket=name, Key="run.jsonl")["LastModified"].timestamp()
-    before = time.time()
-    proc = run_cli(["once", f"s3://{name}/run.jsonl", "--format", "json"], env=env())
-    after = time.time()
+    now = uploaded + 90.0
+    proc = invoke(
+        ["once", f"s3://{name}/run.jsonl", "--format", "json"], env=env(), clock=lambda: now
+    )
     (frame,) = frames(proc.stdout)
-    # From the upload S3 records (whole seconds) to a moment during the run.
-    assert before - uploaded - 0.001 <= frame["age_s"] <= after - uploaded + 0.001
+    # As old as the upload S3 records (whole seconds), at the command's clock.
+    assert frame["age_s"] == pytest.approx(90.0, abs=1e-3)
 
 
 def test_watch_follows_uploads_and_new_runs(
