@@ -5,14 +5,17 @@ not remote at all, and file times in the future."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import invoke, run_cli
 from footprint import threads_of
 from remote_runs import env, put
 from servers import OUTAGE_S, PythonHttpServer, S3Server, SftpServer, free_port, sftp_serving
@@ -330,3 +333,33 @@ def test_the_readme_states_the_rule_of_remote_reads_with_its_numbers() -> None:
         f"and {entries} entries at most)"
     )
     assert bounds in text
+
+
+class _Undated(SimpleHTTPRequestHandler):
+    """A static file server that tells no Last-Modified."""
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword != "Last-Modified":
+            super().send_header(keyword, value)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def test_a_remote_file_with_no_time_is_dated_by_the_commands_clock(tmp_path: Path) -> None:
+    """No Last-Modified: its records count as written when read, at the clock the command
+    runs against (an age of 0 at a clock set an hour after the epoch)."""
+    (tmp_path / "run.jsonl").write_text(healthy(3.0))
+    handler = functools.partial(_Undated, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/run.jsonl"
+        proc = invoke(["once", url, "--format", "json"], clock=lambda: 3600.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stderr
+    frame = json.loads(proc.stdout)
+    assert (frame["records"], frame["age_s"]) == (1, 0.0)

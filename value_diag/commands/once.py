@@ -176,7 +176,7 @@ def read_file(
     clock: Callable[[], float] = time.time,
 ) -> FileState:
     """A file's runs; a remote one (a URL) read in ranged parts, dated by its last write;
-    stdin dated by ``clock`` when it ends.
+    stdin, or a remote file the store gives no time of, dated by ``clock``.
     A trainer's own log (SB3's progress.csv, a TensorBoard event file, Tune's result.json,
     verl's JSON lines) is read whole by its reader (ingest/foreign/reading.py); value-diag's
     own lines take the fast path.
@@ -189,7 +189,7 @@ def read_file(
         return read_local(path, history=history, recent=recent, clock=clock)
     from value_diag.ingest.remote import read_remote
 
-    return read_remote(path, history=history, recent=recent)
+    return read_remote(path, history=history, recent=recent, clock=clock)
 
 
 def say_verdict(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from itertools import chain, pairwise
@@ -89,6 +89,7 @@ def read_remote(
     history: int = 0,
     parts: int | None = None,
     recent: int = 0,
+    clock: Callable[[], float] = time.time,
 ) -> FileState:
     """Folds a remote file into its runs, up to the size it had at the first look.
 
@@ -97,7 +98,8 @@ def read_remote(
     for trends, ``recent`` how many to keep as Updates; ``parts`` overrides how many
     parts the file is read in (default: by size, read at once; one over sftp, whose
     single connection takes requests in turn).
-    Records are dated ``now``; without it, by the file's modification time (``dated``).
+    Records are dated ``now``; without it, by the file's modification time (``dated``,
+    against ``clock``).
     A trainer's own log is read whole and converted by its reader (see the module's
     docstring), as ingest/foreign/reading.read_local reads a local one.
 
@@ -115,7 +117,7 @@ def read_remote(
     size = st.size
     n = max(1, parts if parts is not None else _parts(size, remote))
     ranges = list(pairwise([size * k // n for k in range(n + 1)]))
-    written = now if now is not None else dated(st.mtime, time.time())
+    written = now if now is not None else dated(st.mtime, clock())
     fmt = format_from(url, b"")
     try:
         if fmt is None:
