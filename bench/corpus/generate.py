@@ -614,8 +614,8 @@ def train_cleanrl(spec: Spec, path: Path) -> list[dict[str, float]]:
                 ranges.append(found)
         if not ranges:
             return None
-        low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
-        return min(low * spec.scale, high * spec.scale), max(low * spec.scale, high * spec.scale)
+        # spec.scale > 0 multiplies the normalised, clipped rewards: the range with them
+        return min(r[0] for r in ranges) * spec.scale, max(r[1] for r in ranges) * spec.scale
 
     capture: list[dict[str, float]] = []
     agent = Agent().to(device)
