@@ -26,10 +26,17 @@ if TYPE_CHECKING:
 HYPOTHESIS_PROFILE = "VALUE_DIAG_HYPOTHESIS"
 """The environment variable naming the Hypothesis profile: ``ci`` (CI sets it) runs as
 many examples as Hypothesis does by default, ``dev`` (when unset) a tenth of them, for
-a quick run while working. A test's own ``@settings(max_examples=...)`` holds in both."""
+a quick run while working. A test that sets its own count says it with ``examples``."""
+PROFILE = os.environ.get(HYPOTHESIS_PROFILE, "dev")
 settings.register_profile("ci", print_blob=True)
 settings.register_profile("dev", max_examples=10)
-settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE, "dev"))
+settings.load_profile(PROFILE)
+
+
+def examples(count: int) -> int:
+    """A test's own example count under the profile: ``count`` in ``ci``, a tenth of it
+    (at least 2) in ``dev``, as the profiles do for every other test."""
+    return count if PROFILE == "ci" else max(2, count // 10)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.text import Text
@@ -60,7 +61,7 @@ def test_every_line_stays_inside_the_box(width: int, height: int, glyphs: str) -
         assert all(line.plain.isascii() for line in lines)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     width=st.integers(0, 300),
     height=st.integers(0, 90),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLES, invoke
+from conftest import SAMPLES, examples, invoke
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from reading import is_candidate
@@ -306,7 +306,7 @@ def reference(lines: list[bytes], group: str, history: int) -> FoldState:
 ANY_GROUP = [None, "default", "A", "B", "C"]
 
 
-@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow])
 @given(
     lines=st.lists(group_lines(ANY_GROUP), max_size=30),
     cuts=st.lists(st.integers(0, 30), max_size=5),
@@ -334,7 +334,7 @@ def test_each_group_is_its_lines_and_the_shared_ones_however_cut(
         assert [s for _, s in whole.runs] == [whole.whole]
 
 
-@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=examples(40), suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.lists(group_lines(ANY_GROUP), max_size=30), trailing=st.booleans())
 def test_read_path_in_any_number_of_parts_equals_one_pass(
     tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], trailing: bool

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, clean_env, script
+from conftest import SAMPLES, clean_env, examples, script
 from finders import NEEDLES, compiled, portable, reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -56,7 +56,7 @@ pieces = (
 texts = st.lists(pieces, max_size=40).map(b"".join)
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(data=texts, pos=st.integers(-5, 400), end=st.integers(-5, 400))
 def test_every_finder_gives_the_leftmost_name(data: bytes, pos: int, end: int) -> None:
     want = reference(data, pos, end, NEEDLES)
@@ -65,7 +65,7 @@ def test_every_finder_gives_the_leftmost_name(data: bytes, pos: int, end: int) -
         assert finder.search(bytearray(data), pos, end) == want, name
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(data=texts, pos=st.integers(0, 400), end=st.integers(0, 400))
 def test_scan_counts_the_newlines_before_the_name(data: bytes, pos: int, end: int) -> None:
     found = reference(data, pos, end, NEEDLES)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reading import iter_lines
@@ -763,7 +764,7 @@ def _group_of(line: bytes) -> str | None:
     return None if parsed is None else parsed.group
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=examples(60))
 @given(
     lines=st.lists(grouped_lines([None, None, "A", "B", "C", "D", "E"]), max_size=80),
     kept=st.sampled_from([1, 2, 3, 4096]),

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
@@ -292,7 +293,7 @@ def check_schema(obj: Any) -> None:
 ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(
     values=st.none() | st.lists(ANY_FLOAT, min_size=9, max_size=9).map(tuple),
     compile_=st.none() | st.builds(Compile, st.booleans(), st.text(), st.text()),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import invoke
+from conftest import examples, invoke
 from finders import NEEDLES, compiled, portable, reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -199,7 +199,7 @@ pieces = st.sampled_from(
 texts = st.lists(pieces, max_size=40).map(b"".join)
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(data=texts, pos=st.integers(-5, 400), end=st.integers(-5, 400))
 def test_every_finder_finds_the_leftmost_name_or_escape(data: bytes, pos: int, end: int) -> None:
     want = escape_reference(data, pos, end)
@@ -207,7 +207,7 @@ def test_every_finder_finds_the_leftmost_name_or_escape(data: bytes, pos: int, e
         assert finder.search(data, pos, end) == want, name
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(data=texts, pos=st.integers(0, 400), end=st.integers(0, 400))
 def test_scan_counts_the_newlines_before_the_name_or_escape(
     data: bytes, pos: int, end: int

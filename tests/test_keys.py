@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final, TypeVar
 
 import pytest
-from conftest import DEADLINE, ROOT, clean_env
+from conftest import DEADLINE, ROOT, clean_env, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -115,7 +115,7 @@ def test_an_endless_sequence_is_dropped() -> None:
     assert decode(b"\x1b[" + b"1;" * 5) == ([], b"\x1b[" + b"1;" * 5)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     picks=st.lists(st.sampled_from(list(SEQUENCES) + IGNORED), max_size=20),
     cuts=st.lists(st.integers(0, 200), max_size=8),

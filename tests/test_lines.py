@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Sequence
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reading import is_candidate, iter_lines, pending_bytes
@@ -361,7 +362,7 @@ any_line = st.one_of(
 )
 
 
-@settings(deadline=None, max_examples=300)
+@settings(deadline=None, max_examples=examples(300))
 @given(
     lines=st.lists(any_line, max_size=25),
     trailing_newline=st.booleans(),
@@ -380,7 +381,7 @@ def test_scanner_matches_the_naive_reference(
     assert scanner.lines == physical_lines(data)
 
 
-@settings(deadline=None, max_examples=300)
+@settings(deadline=None, max_examples=examples(300))
 @given(
     lines=st.lists(any_line, max_size=25),
     sizes=st.lists(st.integers(1, 9), min_size=1, max_size=20),

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import scipy.stats
+from conftest import examples
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -107,7 +108,7 @@ def rollouts(draw: st.DrawFn) -> tuple[list[float], list[float], list[float]]:
 
 
 @pytest.mark.parametrize("use_numpy", PATHS)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(data=rollouts())
 def test_every_definition_matches_numpy_and_scipy(
     use_numpy: bool, data: tuple[list[float], list[float], list[float]]
@@ -130,7 +131,7 @@ def test_seeded_rollouts_match_numpy_and_scipy(use_numpy: bool, n: int) -> None:
 
 
 @pytest.mark.parametrize("use_numpy", PATHS)
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     r=st.lists(st.floats(-1e6, 1e6, allow_nan=False) | st.sampled_from([math.inf, -math.inf])),
     q=st.sampled_from([0.0, 10.0, 50.0, 90.0, 100.0, 33.3]),
@@ -439,7 +440,7 @@ def test_integers_and_narrow_floats_are_widened(use_numpy: bool) -> None:
     assert m.td_error_mean == pytest.approx(float(np.mean(half.astype(np.float64))), rel=1e-12)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     data=st.integers(1, 80).flatmap(
         lambda n: st.tuples(

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
@@ -393,7 +394,7 @@ def test_huge_values_stay_compact(overrides: dict[str, float], row: int, expecte
 ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(values=st.lists(ANY_FLOAT, min_size=9, max_size=9), ascii_only=st.booleans())
 def test_columns_stay_aligned_for_any_value(values: list[float], ascii_only: bool) -> None:
     got = lines(state(values=dict(zip(VALUE_FIELDS, values, strict=True))), ascii_only=ascii_only)
@@ -477,7 +478,7 @@ def test_hostile_strings_with_colour_leave_only_richs_own_styling() -> None:
     assert bad == []
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(backend=st.text(), mode=st.text(), ascii_only=st.booleans())
 def test_any_backend_string_keeps_five_clean_lines(
     backend: str, mode: str, ascii_only: bool
@@ -651,7 +652,7 @@ def test_unreported_values_show_placeholders(
 # --- numbers ------------------------------------------------------------------------------
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     x=st.floats(allow_nan=False, allow_infinity=False),
     signed=st.booleans(),

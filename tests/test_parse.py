@@ -8,6 +8,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reading import is_candidate
@@ -651,7 +652,7 @@ _LINES = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(text=_LINES, damage=st.integers(-1, 60))
 def test_lines_with_bare_tokens_mean_what_the_stdlib_makes_of_them(text: str, damage: int) -> None:
     """Same record or same bad-line reason with and without the stand-in path, damaged too."""

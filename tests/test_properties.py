@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from reading import fold_path, is_candidate
@@ -266,7 +267,7 @@ def file_of(lines: Sequence[bytes], trailing_newline: bool) -> bytes:
 # --- property: however the lines arrive, the state is the same ---------------------------
 
 
-@settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow])
 @given(
     lines=st.lists(any_line, max_size=40),
     trailing_newline=st.booleans(),
@@ -311,7 +312,7 @@ def scratch() -> Iterator[Path]:
 
 @settings(
     deadline=None,
-    max_examples=40,
+    max_examples=examples(40),
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(
@@ -425,7 +426,7 @@ def controls(text: str) -> list[str]:
     return [ch for ch in text if ch != "\n" and unicodedata.category(ch) in CONTROL_CATEGORIES]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     values=value_tuples,
     compile_=st.builds(Compile, st.booleans(), any_string, any_string),
@@ -479,7 +480,7 @@ def console_lines(out: str) -> list[str]:
     return out.removesuffix("\n").split("\n")
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=examples(120), deadline=None)
 @given(
     frame=frames,
     other=frames,
@@ -510,7 +511,7 @@ def test_boxed_frames_never_exceed_the_width(
             assert all(line.isascii() for line in got), "\n".join(got)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=examples(120), deadline=None)
 @given(frame=frames, width=st.integers(20, 200), ascii_only=st.booleans(), trend=st.booleans())
 def test_plain_frames_on_a_terminal_never_exceed_the_width(
     frame: Frame, width: int, ascii_only: bool, trend: bool

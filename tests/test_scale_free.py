@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,7 +82,7 @@ def test_the_corpus_is_there() -> None:
 
 
 @pytest.mark.parametrize("path", RUNS, ids=lambda p: p.stem)
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=examples(8), deadline=None)
 @given(c=st.floats(min_value=1e-3, max_value=1e3))
 def test_levels_do_not_depend_on_the_reward_scale(path: Path, c: float) -> None:
     original = path.read_text()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Final
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
@@ -272,7 +273,7 @@ def test_ascii_only_prints_ascii() -> None:
 # --- fitting any screen
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     n=st.integers(0, 70),
     width=st.integers(1, 140),
@@ -304,7 +305,7 @@ def test_any_screen_fits_and_every_run_is_shown_or_counted(
         assert names[view.index()] in rows
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(width=st.integers(1, 120), height=st.integers(1, 30), n=st.integers(1, 5))
 def test_detail_and_help_fit_any_screen(width: int, height: int, n: int) -> None:
     runs = sweep(["critical", "ok", "waiting", "stale", "warning"][:n])
@@ -382,7 +383,7 @@ MOVES: Final[dict[Key, Callable[[int, int, int], int]]] = {
 }
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     n=st.integers(1, 60),
     height=st.integers(3, 40),
@@ -555,7 +556,7 @@ def test_lines_are_text() -> None:
     assert all(isinstance(line, Text) for line in table_lines(view_of(sweep(["ok"])), ASCII, 40))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=40),
     changes=st.lists(
@@ -583,7 +584,7 @@ def test_new_frames_of_a_few_runs_give_the_order_a_sort_gives(
         assert [r.name for r in view.order()] == want
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=30),
     changes=st.lists(

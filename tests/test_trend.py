@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reading import fold_path, is_candidate
@@ -165,7 +166,7 @@ EVENTS: Final = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     events=EVENTS,
     history=st.integers(min_value=0, max_value=8),
