@@ -1,6 +1,7 @@
-"""once and watch on gs:// and az:// URLs, end to end: the console script against the GCS
-emulator and Azurite that the fixtures start on 127.0.0.1 (tests/servers.py); and a big
-object read in ranged parts, in this process.
+"""once and watch on gs:// and az:// URLs, end to end against the GCS emulator and Azurite
+that the fixtures start on 127.0.0.1 (tests/servers.py): `once`'s verdicts and a big object
+read in ranged parts in this process; what only a process shows (a token on its streams,
+`watch`) through the console script.
 
 Each test runs against both stores; the URLs, the uploads and the restarts are the only
 things that differ, and a Store says them.
@@ -87,7 +88,7 @@ def test_once_reads_a_prefix_as_a_sweep(store: Store) -> None:
     store.put("sweep/seed2/run.jsonl", healthy(3.0) + healthy(4.0))
     store.put("sweep/.hidden/run.jsonl", healthy(3.0))
     store.put("sweep/notes.txt", "not a run")
-    proc = run_cli(["once", store.url("sweep/"), "--format", "json"], env=env())
+    proc = invoke(["once", store.url("sweep/"), "--format", "json"], env=env())
     assert proc.returncode == 0, proc.stderr
     got = [(f["name"], f["source"], f["records"]) for f in frames(proc.stdout)]
     assert got == [
@@ -95,7 +96,7 @@ def test_once_reads_a_prefix_as_a_sweep(store: Store) -> None:
         ("seed2", store.url("sweep/seed2/run.jsonl"), 2),
         ("seed10", store.url("sweep/seed10/run.jsonl"), 1),
     ]
-    text = run_cli(["once", store.url("sweep/"), "--compare"], env=env())
+    text = invoke(["once", store.url("sweep/"), "--compare"], env=env())
     assert text.stdout.decode().splitlines()[2].split()[:2] == ["seed10", "critical"]
 
 

@@ -1,5 +1,7 @@
-"""once and watch on URLs, end to end: the console script against the real S3 server (moto)
-and the real sftp server the fixtures start on 127.0.0.1 (tests/servers.py)."""
+"""once and watch on URLs, end to end against the real S3 server (moto) and the real sftp
+server the fixtures start on 127.0.0.1 (tests/servers.py): `once`'s verdicts in this process,
+what only a process shows (credentials on its streams, Ctrl-C, `watch`) through the console
+script."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ def test_once_reads_an_s3_prefix_as_a_sweep(s3: S3Server, bucket: tuple[Any, str
     put(client, name, "sweep/seed10/run.jsonl", healthy(80.0).encode())
     put(client, name, "sweep/seed2/run.jsonl", (healthy(3.0) + healthy(4.0)).encode())
     put(client, name, "sweep/.hidden/run.jsonl", healthy(3.0).encode())
-    proc = run_cli(["once", f"s3://{name}/sweep/", "--format", "json"], env=env())
+    proc = invoke(["once", f"s3://{name}/sweep/", "--format", "json"], env=env())
     assert proc.returncode == 0, proc.stderr
     got = [(f["name"], f["source"], f["records"]) for f in frames(proc.stdout)]
     assert got == [
@@ -41,7 +43,7 @@ def test_once_reads_an_s3_prefix_as_a_sweep(s3: S3Server, bucket: tuple[Any, str
         ("seed2", f"s3://{name}/sweep/seed2/run.jsonl", 2),
         ("seed10", f"s3://{name}/sweep/seed10/run.jsonl", 1),
     ]
-    text = run_cli(["once", f"s3://{name}/sweep/", "--compare"], env=env()).stdout.decode()
+    text = invoke(["once", f"s3://{name}/sweep/", "--compare"], env=env()).stdout.decode()
     assert text.splitlines()[2].split()[:2] == ["seed10", "critical"]
 
 
@@ -53,8 +55,8 @@ def test_once_reads_a_remote_pattern_and_a_pattern_below_a_prefix(
     for seed in (1, 2):
         put(client, name, f"exp/telemetry_{seed}/events.jsonl", healthy(3.0).encode())
         put(client, name, f"exp/telemetry_{seed}/notes.jsonl", b"")
-    glob = run_cli(["once", f"s3://{name}/exp/*/events.jsonl", "--format", "json"], env=env())
-    below = run_cli(
+    glob = invoke(["once", f"s3://{name}/exp/*/events.jsonl", "--format", "json"], env=env())
+    below = invoke(
         ["once", f"s3://{name}/exp/", "--pattern", "events.jsonl", "--format", "json"], env=env()
     )
     for proc in (glob, below):
@@ -187,7 +189,7 @@ def test_sftp_once_and_watch(sftp: SftpServer, spawn: Callable[..., Any]) -> Non
     local = sftp_put(sftp, f"{top}/seed0/run.jsonl", healthy(3.0).encode())
     sftp_put(sftp, f"{top}/seed1/run.jsonl", healthy(80.0).encode())
     url = f"sftp://gpu-box{top}/"
-    proc = run_cli(["once", url, "--format", "json"], env=env())
+    proc = invoke(["once", url, "--format", "json"], env=env())
     assert proc.returncode == 0, proc.stderr
     assert [f["name"] for f in frames(proc.stdout)] == ["seed0", "seed1"]
     w = spawn(

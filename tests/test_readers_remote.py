@@ -1,7 +1,8 @@
 """`value-diag once` and `watch` over what trainers already log behind URLs: SB3's
 progress.csv, TensorBoard event files, Tune's result.json and verl's JSON lines on the real
 S3 server (moto), the sftp server and an HTTP server that ignores ranges, on 127.0.0.1
-(tests/servers.py), through the console script."""
+(tests/servers.py): `once` in this process where a verdict or a message is checked, the
+console script where the process is the point (a module hidden from it, `watch`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from conftest import run_cli
+from conftest import invoke, run_cli
 from needs import need
 from remote_runs import env, put, sftp_put
 from servers import SFTP_HOST, PythonHttpServer, S3Server, SftpServer
@@ -41,7 +42,7 @@ def test_once_reads_a_prefix_of_trainers_logs_by_their_readers(
     put(client, name, "runs/verl.jsonl", VERL)
     put(client, name, "runs/ours.jsonl", OURS)
     put(client, name, "runs/notes.txt", b"not a run")
-    proc = run_cli(["once", f"s3://{name}/runs/", "--critic", "--format", "json"], env=env())
+    proc = invoke(["once", f"s3://{name}/runs/", "--critic", "--format", "json"], env=env())
     assert proc.returncode == 0, proc.stderr.decode()
     frames = {f["name"]: f for f in _frames(proc)}
     assert {n: (f["records"], f["step"]) for n, f in frames.items()} == {
@@ -72,7 +73,7 @@ def test_once_reads_one_remote_file_and_says_what_it_cannot_give(
     client, name = bucket
     put(client, name, "PPO_3/progress.csv", SB3_CSV.encode())
     url = f"s3://{name}/PPO_3/progress.csv"
-    proc = run_cli(["once", url], env=env())
+    proc = invoke(["once", url], env=env())
     assert proc.returncode == 3, proc.stderr.decode()  # nothing judged without --critic
     out = proc.stdout.decode().splitlines()
     shown = f"s3://{name}/PPO_3"  # named by its folder, as a local one
@@ -114,7 +115,7 @@ def test_once_reads_an_event_file_and_a_result_json_over_sftp(
     text = rlib_result(1, {"a": 0.1, "b": 0.2}) + rlib_result(2, {"a": 0.3, "b": 0.4})
     sftp_put(sftp, f"{top}/tune/PPO_0/result.json", text.encode())
     url = f"sftp://{SFTP_HOST}{top}/"
-    proc = run_cli(["once", url, "--critic", "--format", "json"], env=env())
+    proc = invoke(["once", url, "--critic", "--format", "json"], env=env())
     assert proc.returncode == 0, proc.stderr.decode()
     assert {f["name"]: (_ev(f), f["step"], f["records"]) for f in _frames(proc)} == {
         "CartPole__ppo__1": (0.5, 256, 2),
@@ -135,9 +136,9 @@ def test_once_over_a_server_that_ignores_ranges_reads_the_whole_file(tmp_path: P
     server.start()
     try:
         for path in ("PPO_1/progress.csv", "verl.jsonl"):
-            local = run_cli(["once", str(served / path), "--critic", "--format", "json"])
+            local = invoke(["once", str(served / path), "--critic", "--format", "json"])
             url = f"{server.endpoint}/{path}"
-            remote = run_cli(["once", url, "--critic", "--format", "json"], env=env())
+            remote = invoke(["once", url, "--critic", "--format", "json"], env=env())
             assert remote.returncode == 0, remote.stderr.decode()
             (got,), (expected,) = _frames(remote), _frames(local)
             assert got["records"] == expected["records"] == 1 + (path != "verl.jsonl")

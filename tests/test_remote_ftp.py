@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import run_cli
+from conftest import invoke, run_cli
 from servers import HostileFtp
 from telemetry import EXAMPLE, flat, timeless
 
@@ -68,7 +68,7 @@ def test_once_over_ftp_gives_the_local_verdict_whatever_the_server_does_with_res
 ) -> None:
     """The last line is NaN: critical locally. A server that ignores REST sent the first
     block again for the last one ("ok", exit 0); one that refuses it failed the read."""
-    local = verdict(run_cli(["once", str(folder / "big.jsonl"), *GATE]))
+    local = verdict(invoke(["once", str(folder / "big.jsonl"), *GATE]))
     assert local[0] == 1 and local[1][0]["status"] == "critical"
     proc = run_cli(["once", ftp.url("big.jsonl"), *GATE], timeout=60)
     assert verdict(proc) == local, proc.stderr

@@ -194,7 +194,7 @@ def test_once_on_a_single_remote_file_while_the_store_is_down_says_why(
     _client, name = bucket
     s3.stop()
     try:
-        proc = run_cli(["once", f"s3://{name}/run.jsonl"], env=env())
+        proc = invoke(["once", f"s3://{name}/run.jsonl"], env=env())
     finally:
         s3.start_again(name)
     assert (proc.returncode, proc.stdout) == (2, b"")
