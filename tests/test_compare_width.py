@@ -1,6 +1,7 @@
 """`once --compare` at any width, and in every format: run names whole, whole columns left out.
 
-Through the real console script: COLUMNS for a log's width, a pseudo-terminal for a real one.
+In this process with COLUMNS for a log's width; the console script on a pseudo-terminal for a
+real one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import clean_env, script
+from conftest import clean_env, invoke
 from hostile import BACKEND, DATA_MARKERS, MODE, SAFE_TAGS, gfm, hostile_run
 from markdown_it import MarkdownIt
 from sweeps import NAMES, RUNS, sweep
@@ -44,15 +45,10 @@ FOOTER: Final = re.compile(r"not shown at (\d+) columns: (.*)", re.S)
 
 
 def run_in(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*script(), *args],
-        cwd=cwd,
-        capture_output=True,
-        env=clean_env(**env),
-        timeout=30,
-        check=False,
-        text=True,
-        encoding="utf-8",
+    """`value-diag ARGS` in ``cwd`` with ``env`` added, in this process; its output as text."""
+    proc = invoke(args, env=clean_env(**env), cwd=cwd)
+    return subprocess.CompletedProcess(
+        proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
     )
 
 
