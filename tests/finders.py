@@ -6,6 +6,7 @@ Importing this module skips the importing test module when the C extension is no
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import shutil
 import subprocess
@@ -49,7 +50,11 @@ def build_portable(out: Path) -> ModuleType | None:
     return module
 
 
-portable = build_portable(Path(tempfile.mkdtemp(prefix="value-diag-finder-")))
+@functools.cache
+def portable() -> ModuleType | None:
+    """The portable build, made once per process when a test first asks for it (not at
+    import: every test process collects the modules that use it)."""
+    return build_portable(Path(tempfile.mkdtemp(prefix="value-diag-finder-")))
 
 
 def reference(data: bytes, pos: int, end: int, needles: tuple[bytes, ...]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -17,20 +18,27 @@ from telemetry import timeless
 from value_diag.ingest.finder import Finder, RegexFinder, count_newlines, make_finder
 from value_diag.ingest.parse import FINDER, KNOWN_NAMES
 
-FINDERS: dict[str, Finder] = {
-    "vector": compiled.Finder(NEEDLES),
-    "bytewise": compiled.Finder(NEEDLES, simd=False),
-    "re": RegexFinder(KNOWN_NAMES),
-}
-if portable is not None:
-    FINDERS["portable vector"] = portable.Finder(NEEDLES)
+
+@functools.cache
+def finders() -> dict[str, Finder]:
+    """Every finder by name; the portable one where it could be built."""
+    found: dict[str, Finder] = {
+        "vector": compiled.Finder(NEEDLES),
+        "bytewise": compiled.Finder(NEEDLES, simd=False),
+        "re": RegexFinder(KNOWN_NAMES),
+    }
+    built = portable()
+    if built is not None:
+        found["portable vector"] = built.Finder(NEEDLES)
+    return found
 
 
 def test_the_portable_vector_loop_is_the_one_tested() -> None:
-    if portable is None:
+    built = portable()
+    if built is None:
         pytest.skip("no C compiler to build the portable loop with")
-    assert portable.VECTORS == "vector extensions"
-    assert portable.Finder(NEEDLES).simd
+    assert built.VECTORS == "vector extensions"
+    assert built.Finder(NEEDLES).simd
     assert compiled.VECTORS in ("sse2", "vector extensions", "none")
 
 
@@ -60,7 +68,7 @@ texts = st.lists(pieces, max_size=40).map(b"".join)
 @given(data=texts, pos=st.integers(-5, 400), end=st.integers(-5, 400))
 def test_every_finder_gives_the_leftmost_name(data: bytes, pos: int, end: int) -> None:
     want = reference(data, pos, end, NEEDLES)
-    for name, finder in FINDERS.items():
+    for name, finder in finders().items():
         assert finder.search(data, pos, end) == want, name
         assert finder.search(bytearray(data), pos, end) == want, name
 
@@ -71,7 +79,7 @@ def test_scan_counts_the_newlines_before_the_name(data: bytes, pos: int, end: in
     found = reference(data, pos, end, NEEDLES)
     stop = max(min(end, len(data)), 0) if found < 0 else found
     want = (found, data.count(b"\n", pos, max(stop, pos)))
-    for name, finder in FINDERS.items():
+    for name, finder in finders().items():
         assert finder.scan(data, pos, end) == want, name
 
 
@@ -80,7 +88,7 @@ def test_a_name_at_every_offset_of_a_vector_round(needle: bytes) -> None:
     """The 16-byte rounds, their last position and the byte-wise tail all see it."""
     for offset in range(40):
         data = b"\n" * offset + needle + b'"t"' * 10
-        for name, finder in FINDERS.items():
+        for name, finder in finders().items():
             assert finder.search(data) == offset, name
             assert finder.scan(data) == (offset, offset), name
             # One byte short of the whole name: not found.
@@ -90,7 +98,7 @@ def test_a_name_at_every_offset_of_a_vector_round(needle: bytes) -> None:
 
 def test_defaults_and_whole_buffers() -> None:
     data = b'{"x": 1}\n{"td_error_mean": 0.5}\n'
-    for name, finder in FINDERS.items():
+    for name, finder in finders().items():
         assert finder.search(data) == data.index(b'"td_error_mean"'), name
         assert finder.scan(data, 9) == (10, 0), name
         assert finder.scan(b"a\nb\nc\n") == (-1, 3), name

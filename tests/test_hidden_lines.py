@@ -4,6 +4,7 @@ console script: a NaN update hidden in any of these ways used to pass `--fail-on
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -164,13 +165,20 @@ def escape_reference(data: bytes, pos: int, end: int) -> int:
     return min(hits, default=-1)
 
 
-FINDERS: dict[str, Finder] = {
-    "vector": compiled.Finder(NEEDLES, escapes=True),
-    "bytewise": compiled.Finder(NEEDLES, simd=False, escapes=True),
-    "re": RegexFinder(KNOWN_NAMES, escapes=True),
-}
-if portable is not None:
-    FINDERS["portable vector"] = portable.Finder(NEEDLES, escapes=True)
+@functools.cache
+def finders() -> dict[str, Finder]:
+    """Every finder by name, looking for escapes too; the portable one where it could be
+    built."""
+    found: dict[str, Finder] = {
+        "vector": compiled.Finder(NEEDLES, escapes=True),
+        "bytewise": compiled.Finder(NEEDLES, simd=False, escapes=True),
+        "re": RegexFinder(KNOWN_NAMES, escapes=True),
+    }
+    built = portable()
+    if built is not None:
+        found["portable vector"] = built.Finder(NEEDLES, escapes=True)
+    return found
+
 
 pieces = st.sampled_from(
     [
@@ -203,7 +211,7 @@ texts = st.lists(pieces, max_size=40).map(b"".join)
 @given(data=texts, pos=st.integers(-5, 400), end=st.integers(-5, 400))
 def test_every_finder_finds_the_leftmost_name_or_escape(data: bytes, pos: int, end: int) -> None:
     want = escape_reference(data, pos, end)
-    for name, finder in FINDERS.items():
+    for name, finder in finders().items():
         assert finder.search(data, pos, end) == want, name
 
 
@@ -215,7 +223,7 @@ def test_scan_counts_the_newlines_before_the_name_or_escape(
     found = escape_reference(data, pos, end)
     stop = min(end, len(data)) if found < 0 else found
     want = (found, data.count(b"\n", pos, max(stop, pos)))
-    for name, finder in FINDERS.items():
+    for name, finder in finders().items():
         assert finder.scan(data, pos, end) == want, name
 
 
@@ -223,6 +231,6 @@ def test_scan_counts_the_newlines_before_the_name_or_escape(
 def test_an_escape_at_every_offset_of_a_vector_round(escape: bytes) -> None:
     for offset in range(40):
         data = b"\n" * offset + escape + b'"t"' * 10
-        for name, finder in FINDERS.items():
+        for name, finder in finders().items():
             assert finder.scan(data) == (offset, offset), name
             assert finder.search(data, 0, offset + len(escape) - 1) == -1, name

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import scipy.stats
 from conftest import examples
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -54,6 +53,14 @@ def close(a: ValueFunctionMetrics, b: ValueFunctionMetrics, rel: float = 1e-9) -
     return True
 
 
+def skew(r: Any, bias: bool = True) -> float:
+    """scipy.stats.skew, imported at its first use: scipy takes about a second to import, in
+    every test process that collects this module."""
+    import scipy.stats
+
+    return float(scipy.stats.skew(r, bias=bias))
+
+
 def reference(v: Any, r: Any, d: Any) -> dict[str, float]:
     """The definitions, in numpy and scipy's words."""
     v, r, d = (np.asarray(x, dtype=np.float64) for x in (v, r, d))
@@ -74,7 +81,7 @@ def reference(v: Any, r: Any, d: Any) -> dict[str, float]:
         "return_p50": float(p50),
         "return_p90": float(p90),
         "return_variance": float(np.var(r)),  # ddof=0: population
-        "return_skewness": float(scipy.stats.skew(r, bias=True)),  # Fisher-Pearson g1
+        "return_skewness": skew(r, bias=True),  # Fisher-Pearson g1
     }
 
 
@@ -195,7 +202,7 @@ def test_small_spreads_of_small_numbers_still_count(use_numpy: bool) -> None:
     v = [x * 2.0 + 1e-12 for x in r]
     m = compute_value_metrics(v, r, r, use_numpy=use_numpy)
     assert m.v_return_correlation == pytest.approx(1.0)
-    assert m.return_skewness == pytest.approx(float(scipy.stats.skew(r)))
+    assert m.return_skewness == pytest.approx(skew(r))
 
 
 @pytest.mark.parametrize("use_numpy", PATHS)
