@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from value_diag.ingest.finder import Finder, RegexFinder, count_newlines, make_f
 from value_diag.ingest.parse import FINDER, KNOWN_NAMES
 
 
-@functools.cache
+@pytest.fixture(scope="module")
 def finders() -> dict[str, Finder]:
     """Every finder by name; the portable one where it could be built."""
     found: dict[str, Finder] = {
@@ -66,29 +65,35 @@ texts = st.lists(pieces, max_size=40).map(b"".join)
 
 @settings(max_examples=examples(500))
 @given(data=texts, pos=st.integers(-5, 400), end=st.integers(-5, 400))
-def test_every_finder_gives_the_leftmost_name(data: bytes, pos: int, end: int) -> None:
+def test_every_finder_gives_the_leftmost_name(
+    finders: dict[str, Finder], data: bytes, pos: int, end: int
+) -> None:
     want = reference(data, pos, end, NEEDLES)
-    for name, finder in finders().items():
+    for name, finder in finders.items():
         assert finder.search(data, pos, end) == want, name
         assert finder.search(bytearray(data), pos, end) == want, name
 
 
 @settings(max_examples=examples(500))
 @given(data=texts, pos=st.integers(0, 400), end=st.integers(0, 400))
-def test_scan_counts_the_newlines_before_the_name(data: bytes, pos: int, end: int) -> None:
+def test_scan_counts_the_newlines_before_the_name(
+    finders: dict[str, Finder], data: bytes, pos: int, end: int
+) -> None:
     found = reference(data, pos, end, NEEDLES)
     stop = max(min(end, len(data)), 0) if found < 0 else found
     want = (found, data.count(b"\n", pos, max(stop, pos)))
-    for name, finder in finders().items():
+    for name, finder in finders.items():
         assert finder.scan(data, pos, end) == want, name
 
 
 @pytest.mark.parametrize("needle", NEEDLES)
-def test_a_name_at_every_offset_of_a_vector_round(needle: bytes) -> None:
+def test_a_name_at_every_offset_of_a_vector_round(
+    finders: dict[str, Finder], needle: bytes
+) -> None:
     """The 16-byte rounds, their last position and the byte-wise tail all see it."""
     for offset in range(40):
         data = b"\n" * offset + needle + b'"t"' * 10
-        for name, finder in finders().items():
+        for name, finder in finders.items():
             assert finder.search(data) == offset, name
             assert finder.scan(data) == (offset, offset), name
             # One byte short of the whole name: not found.
@@ -96,9 +101,9 @@ def test_a_name_at_every_offset_of_a_vector_round(needle: bytes) -> None:
             assert finder.search(data, offset + 1) == -1, name
 
 
-def test_defaults_and_whole_buffers() -> None:
+def test_defaults_and_whole_buffers(finders: dict[str, Finder]) -> None:
     data = b'{"x": 1}\n{"td_error_mean": 0.5}\n'
-    for name, finder in finders().items():
+    for name, finder in finders.items():
         assert finder.search(data) == data.index(b'"td_error_mean"'), name
         assert finder.scan(data, 9) == (10, 0), name
         assert finder.scan(b"a\nb\nc\n") == (-1, 3), name

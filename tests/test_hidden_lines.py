@@ -4,7 +4,6 @@ console script: a NaN update hidden in any of these ways used to pass `--fail-on
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from pathlib import Path
@@ -165,7 +164,7 @@ def escape_reference(data: bytes, pos: int, end: int) -> int:
     return min(hits, default=-1)
 
 
-@functools.cache
+@pytest.fixture(scope="module")
 def finders() -> dict[str, Finder]:
     """Every finder by name, looking for escapes too; the portable one where it could be
     built."""
@@ -209,28 +208,32 @@ texts = st.lists(pieces, max_size=40).map(b"".join)
 
 @settings(max_examples=examples(500))
 @given(data=texts, pos=st.integers(-5, 400), end=st.integers(-5, 400))
-def test_every_finder_finds_the_leftmost_name_or_escape(data: bytes, pos: int, end: int) -> None:
+def test_every_finder_finds_the_leftmost_name_or_escape(
+    finders: dict[str, Finder], data: bytes, pos: int, end: int
+) -> None:
     want = escape_reference(data, pos, end)
-    for name, finder in finders().items():
+    for name, finder in finders.items():
         assert finder.search(data, pos, end) == want, name
 
 
 @settings(max_examples=examples(500))
 @given(data=texts, pos=st.integers(0, 400), end=st.integers(0, 400))
 def test_scan_counts_the_newlines_before_the_name_or_escape(
-    data: bytes, pos: int, end: int
+    finders: dict[str, Finder], data: bytes, pos: int, end: int
 ) -> None:
     found = escape_reference(data, pos, end)
     stop = min(end, len(data)) if found < 0 else found
     want = (found, data.count(b"\n", pos, max(stop, pos)))
-    for name, finder in finders().items():
+    for name, finder in finders.items():
         assert finder.scan(data, pos, end) == want, name
 
 
 @pytest.mark.parametrize("escape", [b"\\u0041", b"\\u005f", b"\\u007F"])
-def test_an_escape_at_every_offset_of_a_vector_round(escape: bytes) -> None:
+def test_an_escape_at_every_offset_of_a_vector_round(
+    finders: dict[str, Finder], escape: bytes
+) -> None:
     for offset in range(40):
         data = b"\n" * offset + escape + b'"t"' * 10
-        for name, finder in finders().items():
+        for name, finder in finders.items():
             assert finder.scan(data) == (offset, offset), name
             assert finder.search(data, 0, offset + len(escape) - 1) == -1, name
