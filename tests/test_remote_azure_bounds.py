@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import DEADLINE, clean_env, run_cli
+from conftest import DEADLINE, clean_env, invoke
 from footprint import measured, peak_of
 from needs import need
 from servers import HostileBlobs
@@ -91,22 +91,25 @@ def verdict(proc: subprocess.CompletedProcess[bytes]) -> tuple[int, list[dict[st
     return proc.returncode, frames
 
 
-def local_verdict(path: Path) -> tuple[int, list[dict[str, Any]]]:
-    """What `once PATH` says of the file, read where it is: exit 1, critical."""
-    found = verdict(run_cli(["once", str(path), *GATE]))
+@pytest.fixture(scope="module")
+def local(folder: Path) -> tuple[int, list[dict[str, Any]]]:
+    """What `once` says of the big log read where it is, in this process: exit 1, critical."""
+    found = verdict(invoke(["once", str(folder / "big.jsonl"), *GATE]))
     assert found[0] == 1 and found[1][0]["status"] == "critical"
     return found
 
 
 @pytest.mark.parametrize("hostile", ["honest", "whole", "endless", "endless206"], indirect=True)
 def test_a_blob_endpoint_that_ignores_ranges_or_never_ends_gives_the_local_verdict(
-    hostile: HostileBlobs, folder: Path, baseline: int
+    hostile: HostileBlobs,
+    baseline: int,
+    local: tuple[int, list[dict[str, Any]]],
 ) -> None:
     """The last line is NaN: critical locally, and from the hostile endpoint too. Azure's
     client refused a whole blob sent for a range (no Content-Range), and read an endless
     body into memory until the call's time bound."""
     proc, peak = measured("once", URL, *GATE, env=account(hostile))
-    assert verdict(proc) == local_verdict(folder / "big.jsonl"), proc.stderr
+    assert verdict(proc) == local, proc.stderr
     assert peak < baseline + HEADROOM, (peak, baseline)
     if hostile.mode.startswith("endless"):  # the reader left at the size: little more sent
         assert hostile.sent < BIG + HEADROOM, hostile.sent
@@ -127,7 +130,11 @@ def test_a_compressed_blob_body_is_refused_not_inflated(
 
 @pytest.mark.parametrize("hostile", ["whole", "endless"], indirect=True)
 def test_watch_reads_a_blob_from_an_endpoint_that_ignores_ranges_in_bounded_memory(
-    hostile: HostileBlobs, folder: Path, spawn: Callable[..., Any], baseline: int
+    hostile: HostileBlobs,
+    folder: Path,
+    spawn: Callable[..., Any],
+    baseline: int,
+    local: tuple[int, list[dict[str, Any]]],
 ) -> None:
     """The follower reads the blob from the top as one stream, a block at a time, and
     leaves at its size: its first frame is the local read's."""
@@ -135,5 +142,5 @@ def test_watch_reads_a_blob_from_an_endpoint_that_ignores_ranges_in_bounded_memo
     first = w.next_frame(time.monotonic() + 3 * DEADLINE)
     assert first is not None, w.stderr()
     once_like = {k: v for k, v in timeless(first).items() if k not in ("source", "name")}
-    assert once_like == local_verdict(folder / "big.jsonl")[1][0]
+    assert once_like == local[1][0]
     assert peak_of(w.popen.pid) < baseline + HEADROOM, (peak_of(w.popen.pid), baseline)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import DEADLINE, run_cli
+from conftest import DEADLINE, invoke, run_cli
 from footprint import measured, peak_of
 from servers import STARTUP_S, CountingHandler, PythonHttpServer, asked_range
 from telemetry import EXAMPLE, flat, timeless
@@ -192,20 +192,23 @@ def verdict(proc: subprocess.CompletedProcess[bytes]) -> tuple[int, list[dict[st
 GATE: Final = ("--format", "json", "--fail-on", "critical")
 
 
-def local_verdict(path: Path) -> tuple[int, list[dict[str, Any]]]:
-    """What `once PATH` says of the file, read where it is: exit 1, critical."""
-    found = verdict(run_cli(["once", str(path), *GATE]))
+@pytest.fixture(scope="module")
+def local(folder: Path) -> tuple[int, list[dict[str, Any]]]:
+    """What `once` says of the big log read where it is, in this process: exit 1, critical."""
+    found = verdict(invoke(["once", str(folder / "big.jsonl"), *GATE]))
     assert found[0] == 1 and found[1][0]["status"] == "critical"
     return found
 
 
 def test_a_server_that_ignores_ranges_gives_the_local_verdict_in_bounded_memory(
-    plain_server: PythonHttpServer, folder: Path, baseline: int
+    plain_server: PythonHttpServer,
+    baseline: int,
+    local: tuple[int, list[dict[str, Any]]],
 ) -> None:
     """The last line is NaN: critical locally, and over HTTP too (it was "ok", exit 0,
     when each part folded the whole body as if it were its own bytes)."""
     proc, peak = measured("once", f"{plain_server.endpoint}/big.jsonl", *GATE)
-    assert verdict(proc) == local_verdict(folder / "big.jsonl"), proc.stderr
+    assert verdict(proc) == local, proc.stderr
     assert peak < baseline + HEADROOM, (peak, baseline)
 
 
@@ -236,19 +239,25 @@ def test_a_compressed_body_is_refused_not_inflated(hostile: Hostile, baseline: i
 
 @pytest.mark.parametrize("hostile", ["endless", "endless206"], indirect=True)
 def test_an_endless_body_is_read_up_to_the_size_and_no_further(
-    hostile: Hostile, folder: Path, baseline: int
+    hostile: Hostile,
+    folder: Path,
+    baseline: int,
+    local: tuple[int, list[dict[str, Any]]],
 ) -> None:
     """The lines after the file's size (healthy ones) are never read: the verdict is the
     file's, and the server could send little more than the file before the reader left."""
     proc, peak = measured("once", f"{hostile.url}/big.jsonl", *GATE)
-    assert verdict(proc) == local_verdict(folder / "big.jsonl"), proc.stderr
+    assert verdict(proc) == local, proc.stderr
     assert peak < baseline + HEADROOM, (peak, baseline)
     assert hostile.sent < BIG + HEADROOM, hostile.sent
     assert os.path.getsize(folder / "big.jsonl") <= hostile.sent
 
 
 def test_watch_reads_a_file_from_a_server_that_ignores_ranges(
-    plain_server: PythonHttpServer, folder: Path, spawn: Callable[..., Any], baseline: int
+    plain_server: PythonHttpServer,
+    spawn: Callable[..., Any],
+    baseline: int,
+    local: tuple[int, list[dict[str, Any]]],
 ) -> None:
     """The follower reads the file from the top as one stream, a block at a time: its
     first frame counts every record and ends on the NaN, as the local read does, and the
@@ -256,7 +265,7 @@ def test_watch_reads_a_file_from_a_server_that_ignores_ranges(
     w = spawn(f"{plain_server.endpoint}/big.jsonl", "--format", "json", "--poll", "0.5")
     first = w.next_frame(time.monotonic() + 3 * DEADLINE)
     assert first is not None, w.stderr()
-    assert once_like(first) == local_verdict(folder / "big.jsonl")[1][0]
+    assert once_like(first) == local[1][0]
     assert peak_of(w.popen.pid) < baseline + HEADROOM, (peak_of(w.popen.pid), baseline)
 
 
