@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from conftest import invoke
 from telemetry import healthy
 from watching import Spawn, append
 
-from value_diag.ingest.runfiles import born, newest
+from value_diag.ingest.runfiles import ESPER_AHEAD_S, born, newest
 
 
 def start(path: Path, bellman: float) -> Path:
@@ -36,9 +38,9 @@ def later(first: Path, second: Path) -> None:
         pytest.skip("this file system keeps no birth time")
 
 
-def followed(cwd: Path, *args: str) -> list[str]:
-    """The sources `once --latest --format json ARGS` prints, in cwd."""
-    proc = invoke(["once", *args, "--latest", "--format", "json"], cwd=cwd)
+def followed(cwd: Path, *args: str, clock: Callable[[], float] | None = None) -> list[str]:
+    """The sources `once --latest --format json ARGS` prints, in cwd (at ``clock``)."""
+    proc = invoke(["once", *args, "--latest", "--format", "json"], cwd=cwd, clock=clock)
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line)["source"] for line in proc.stdout.splitlines()]
 
@@ -69,6 +71,22 @@ def test_an_esper_name_says_when_its_run_started(tmp_path: Path, name: str) -> N
     old = start(tmp_path / "tele" / name.format("2026-11-30_165338"), 4.0)
     append(old, healthy(5.0))
     assert followed(tmp_path, "tele") == [os.path.join("tele", name.format("2026-11-30_170102"))]
+
+
+def test_an_esper_time_ahead_of_the_commands_clock_says_nothing(tmp_path: Path) -> None:
+    """A name's time more than ESPER_AHEAD_S past the command's clock is no start time:
+    at a clock a day before 17:00 on the 30th, the run named 17:01 has not started yet and
+    the run named 16:53 is the only one a name dates; a week later, 17:01 is the newest."""
+    named = {
+        t: os.path.join("tele", f"telemetry_2026-11-30_{t}", "events.jsonl")
+        for t in ("165338", "170102")
+    }
+    for bellman, path in enumerate(named.values()):
+        start(tmp_path / path, 3.0 + bellman)
+    day_before = datetime(2026, 11, 30, 17, 0).timestamp() - ESPER_AHEAD_S
+    week_after = datetime(2026, 12, 7, 17, 0).timestamp()
+    assert followed(tmp_path, "tele", clock=lambda: day_before) == [named["165338"]]
+    assert followed(tmp_path, "tele", clock=lambda: week_after) == [named["170102"]]
 
 
 def test_an_esper_counter_orders_runs_started_in_the_same_second(tmp_path: Path) -> None:

@@ -150,7 +150,7 @@ def read_inputs(
     Raises:
         ReadError: the one input given cannot be read (nothing else to say).
     """
-    listed = run_files(targets(paths, pattern), latest)
+    listed = run_files(targets(paths, pattern), latest, env.clock())
     files = listed.files
     if len(listed.unreadable) == 1 and not files:  # nothing else to say: one error line
         raise ReadError(cannot_read(listed.unreadable[0]))

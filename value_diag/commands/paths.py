@@ -25,11 +25,12 @@ def targets(paths: Sequence[str], pattern: str | None = None) -> list[Target]:
     return [target(p, pattern) for p in paths]
 
 
-def run_files(found: Sequence[Target], latest: bool = False) -> Found:
+def run_files(found: Sequence[Target], latest: bool = False, now: float | None = None) -> Found:
     """The run files the targets name now, each once, in the order given (a directory's
     or a pattern's in natural order); with ``latest``, a directory's or a pattern's
-    newest only. And the folders below them that could not be read: what they hold is
-    unknown, so the caller reports each (``cannot_read``) and fails.
+    newest only (runfiles.newest, asked at ``now``). And the folders below them that
+    could not be read: what they hold is unknown, so the caller reports each
+    (``cannot_read``) and fails.
 
     Raises:
         ReadError: a directory or remote prefix holds no run file, or a pattern matches
@@ -39,7 +40,7 @@ def run_files(found: Sequence[Target], latest: bool = False) -> Found:
     unreadable: list[Unreadable] = []
     for t in found:
         look = t.look()
-        named = pick(t, look.files, latest)
+        named = pick(t, look.files, latest, now)
         if not named and t.grows and not look.unreadable:
             raise ReadError(none_found(t))
         files += named
@@ -83,10 +84,10 @@ def none_found(t: Target) -> str:
     return f"no run file in {shown} (looked for {t.looked_for}; --pattern to choose)"
 
 
-def pick(t: Target, files: list[str], latest: bool) -> list[str]:
-    """The files of a target to read: all, or with ``latest`` its newest."""
+def pick(t: Target, files: list[str], latest: bool, now: float | None = None) -> list[str]:
+    """The files of a target to read: all, or with ``latest`` its newest (asked at ``now``)."""
     if latest and t.grows:
-        chosen = newest(files)
+        chosen = newest(files, now=now)
         return [] if chosen is None else [chosen]
     return files
 

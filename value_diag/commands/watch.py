@@ -98,7 +98,14 @@ def _run(
             return _ended(stdin.run(), stdin.frames, sink, options)
     poll = REMOTE_POLL_S if options.poll is None else options.poll
     try:
-        runs = Runs(found, options.latest, wake=stopper.poke, poll=poll, stop=stopper.event.is_set)
+        runs = Runs(
+            found,
+            options.latest,
+            wake=stopper.poke,
+            poll=poll,
+            stop=stopper.event.is_set,
+            clock=clock,
+        )
     except KeyboardInterrupt:  # Ctrl-C while a remote directory is first listed: as later
         return ExitCode.OK
     try:

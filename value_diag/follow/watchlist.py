@@ -4,6 +4,7 @@ too, and runs deleted since go."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -51,6 +52,8 @@ class Runs:
     """Seconds between two looks at a remote file (remote directories: LIST_EVERY looks)."""
     stop: Callable[[], bool] = _never
     """Asked before each local directory is listed: True ends the look (Interrupted)."""
+    clock: Callable[[], float] = time.time
+    """The watch's clock: when --latest asks which run started last (runfiles.newest)."""
     dropped: set[str] = field(default_factory=set)
     """The files the last look let go of because they were deleted."""
     _seen: dict[str, int] = field(default_factory=dict)
@@ -81,7 +84,7 @@ class Runs:
                 if not remote:
                     raise
                 now, error = [], str(exc)  # the server may answer later: listed again
-            named = pick(t, now, self.latest)
+            named = pick(t, now, self.latest, self.clock())
             if t.grows:
                 self._seen.update(dict.fromkeys(now, 0))
                 if self.latest and named:
@@ -163,10 +166,11 @@ class Runs:
             if not self.latest:
                 files += new
                 continue
-            candidate = newest(new, self._seen)
+            at = self.clock()
+            candidate = newest(new, self._seen, at)
             current = self._current.get(i)
             if candidate is None or (
-                current is not None and newest([current, candidate], self._seen) == current
+                current is not None and newest([current, candidate], self._seen, at) == current
             ):
                 continue
             self._current[i] = candidate
@@ -198,7 +202,7 @@ class Runs:
         """--latest: the run followed for target ``i`` was deleted: the newest left takes
         its place (``switched`` says which it replaced), or none while none is left."""
         old = self._current.pop(i)
-        candidate = newest(now, self._seen)
+        candidate = newest(now, self._seen, self.clock())
         if candidate is None:
             return files
         self._current[i] = candidate

@@ -236,8 +236,11 @@ def run_label(path: str) -> str:
     return path
 
 
-def newest(files: Iterable[str], seen: Mapping[str, int] | None = None) -> str | None:
-    """The run that started last (what --latest follows), None for none.
+def newest(
+    files: Iterable[str], seen: Mapping[str, int] | None = None, now: float | None = None
+) -> str | None:
+    """The run that started last (what --latest follows), None for none; ``now`` (default:
+    the clock) is when the question is asked, for esper-lite times that lie ahead of it.
 
     Told by the first of these that sets the files apart:
 
@@ -260,7 +263,7 @@ def newest(files: Iterable[str], seen: Mapping[str, int] | None = None) -> str |
     looks = seen or {}
 
     def started(path: str) -> tuple[tuple[int, tuple[str, int]], float, float, NaturalKey]:
-        stamp = esper_stamp(path)
+        stamp = esper_stamp(path, now)
         birth = born(path)
         return (
             (0, ("", 0)) if stamp is None else (1, stamp),
