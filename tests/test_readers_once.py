@@ -1,6 +1,6 @@
 """`value-diag once` over what trainers already log: SB3's progress.csv, TensorBoard event
 files, Ray Tune's result.json and verl's JSON lines, found in folders and read by their
-readers, through the real console script."""
+readers: in this process, and through the console script where a module is hidden from it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from conftest import run_cli
+from conftest import invoke, run_cli
 from needs import need
 from trainer_logs import (
     OURS,
@@ -42,7 +42,7 @@ def test_a_folder_of_sb3_runs_is_a_run_per_folder(tmp_path: Path) -> None:
     for seed, ev in (("PPO_1", "0.5"), ("PPO_2", "0.75")):
         (tmp_path / "runs" / seed).mkdir(parents=True)
         (tmp_path / "runs" / seed / "progress.csv").write_text(SB3_CSV.replace("0.5", ev))
-    proc = run_cli(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path)
+    proc = invoke(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr.decode()
     frames = _by_name(_frames(proc))
     assert set(frames) == {"PPO_1", "PPO_2"}
@@ -56,7 +56,7 @@ def test_a_real_sb3_run_logging_csv_and_tensorboard(tmp_path: Path) -> None:
     """SB3 writes progress.csv and an event file in one folder: two runs, each named by
     its file, each with the explained variance SB3 computed from its last rollout but one."""
     seen = sb3_ppo(tmp_path / "logs" / "PPO_1", ["csv", "tensorboard"], rollouts=4, seed=1)
-    proc = run_cli(["once", "logs", "--critic", "--format", "json"], cwd=tmp_path)
+    proc = invoke(["once", "logs", "--critic", "--format", "json"], cwd=tmp_path)
     assert proc.returncode in (0, 1), proc.stderr.decode()
     frames = _by_name(_frames(proc))
     (events,) = (name for name in frames if name.startswith("events.out.tfevents."))
@@ -77,7 +77,7 @@ def test_a_tensorboard_log_dir_is_a_run_per_subfolder(tmp_path: Path) -> None:
             writer.add_scalar("charts/learning_rate", 2.5e-4, 128 * update)
             writer.add_scalar("losses/explained_variance", ev * update, 128 * update)
         writer.close()
-    proc = run_cli(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path)
+    proc = invoke(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr.decode()
     frames = _by_name(_frames(proc))
     assert {n: (_ev(f), f["step"]) for n, f in frames.items()} == {
@@ -94,7 +94,7 @@ def test_what_an_event_file_gives_is_what_this_run_logged(tmp_path: Path) -> Non
     writer = tb.SummaryWriter(str(tmp_path / "runs" / "CartPole__ppo__1"))
     writer.add_scalar("losses/explained_variance", 0.5, 128)
     writer.close()
-    proc = run_cli(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path)
+    proc = invoke(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr.decode()
     (frame,) = _frames(proc)
     said = frame["cannot_give"]
@@ -106,7 +106,7 @@ def test_what_an_event_file_gives_is_what_this_run_logged(tmp_path: Path) -> Non
         "value_min",
         "value_max",
     ]
-    text = run_cli(["once", "runs", "--critic"], cwd=tmp_path, env={"COLUMNS": "400"})
+    text = invoke(["once", "runs", "--critic"], cwd=tmp_path, env={"COLUMNS": "400"})
     assert "V-Mean, V-Std, V-Min, V-Max; it gives EV" in text.stdout.decode()
 
 
@@ -119,7 +119,7 @@ def test_rllib_modules_are_runs_of_their_own(tmp_path: Path) -> None:
     # Tune's CSV and TensorBoard copies of the same results: not runs of their own.
     (trial / "progress.csv").write_text("training_iteration,num_env_steps_sampled_lifetime\n")
     (trial / "events.out.tfevents.1.host").write_bytes(b"")
-    proc = run_cli(["once", "tune", "--critic", "--format", "json"], cwd=tmp_path)
+    proc = invoke(["once", "tune", "--critic", "--format", "json"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr.decode()
     frames = _by_name(_frames(proc))
     assert {n: (_ev(f), f["step"], f["records"]) for n, f in frames.items()} == {
@@ -128,7 +128,7 @@ def test_rllib_modules_are_runs_of_their_own(tmp_path: Path) -> None:
     }
     # One module alone is the trial's one run, named by its folder.
     (trial / "result.json").write_text(rlib_result(1, {"default_policy": 0.5}))
-    proc = run_cli(["once", "tune", "--critic", "--format", "json"], cwd=tmp_path)
+    proc = invoke(["once", "tune", "--critic", "--format", "json"], cwd=tmp_path)
     assert [(f["name"], _ev(f)) for f in _frames(proc)] == [("tune/PPO_CartPole_00000", 0.5)]
 
 
@@ -136,7 +136,7 @@ def test_verl_jsonl_is_told_from_value_diags_own(tmp_path: Path) -> None:
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "verl_experiment.jsonl").write_bytes(VERL)
     (tmp_path / "runs" / "ours.jsonl").write_bytes(OURS)
-    proc = run_cli(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path)
+    proc = invoke(["once", "runs", "--critic", "--format", "json"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr.decode()
     frames = _by_name(_frames(proc))
     verl, ours = frames["verl_experiment"], frames["ours"]
@@ -149,7 +149,7 @@ def test_verl_jsonl_is_told_from_value_diags_own(tmp_path: Path) -> None:
 def test_one_file_given_by_path(tmp_path: Path) -> None:
     (tmp_path / "PPO_3").mkdir()
     (tmp_path / "PPO_3" / "progress.csv").write_text(SB3_CSV)
-    proc = run_cli(["once", "PPO_3/progress.csv", "--critic", "--format", "json"], cwd=tmp_path)
+    proc = invoke(["once", "PPO_3/progress.csv", "--critic", "--format", "json"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr.decode()
     (frame,) = _frames(proc)
     assert (frame["name"], frame["records"], _ev(frame)) == ("PPO_3", 2, 0.5)
@@ -157,13 +157,13 @@ def test_one_file_given_by_path(tmp_path: Path) -> None:
 
 def test_the_panel_says_what_the_source_cannot_give(tmp_path: Path) -> None:
     (tmp_path / "progress.csv").write_text(SB3_CSV)
-    proc = run_cli(["once", "progress.csv"], cwd=tmp_path)
+    proc = invoke(["once", "progress.csv"], cwd=tmp_path)
     out = proc.stdout.decode().splitlines()
     assert out[-1] == SB3_CSV_SAID
     # No metric the source cannot give is shown as a number, and nothing judged: no data.
     assert all(line.count("—") >= 1 for line in out[1:5])
     assert proc.returncode == 3
-    as_json = run_cli(["once", "progress.csv", "--format", "json"], cwd=tmp_path)
+    as_json = invoke(["once", "progress.csv", "--format", "json"], cwd=tmp_path)
     (frame,) = _frames(as_json)
     assert frame["cannot_give"] == {
         "source": "Stable-Baselines3 progress.csv",
@@ -183,7 +183,7 @@ def test_a_gate_does_not_pass_on_a_source_of_ev_alone(tmp_path: Path) -> None:
     """Without --critic nothing a progress.csv holds is judged: --fail-on says no data
     (exit 3), never ok."""
     (tmp_path / "progress.csv").write_text(SB3_CSV)
-    proc = run_cli(["once", "progress.csv", "--fail-on", "warning"], cwd=tmp_path)
+    proc = invoke(["once", "progress.csv", "--fail-on", "warning"], cwd=tmp_path)
     assert proc.returncode == 3, proc.stdout.decode()
     assert proc.stdout.decode().startswith(
         "VALUE DIAGNOSTICS | no data | progress.csv | step 256 | 2 records"
@@ -213,8 +213,8 @@ def test_a_table_of_runs_says_it_once_under_the_table(tmp_path: Path) -> None:
         (tmp_path / "runs" / seed / "progress.csv").write_text(SB3_CSV)
     (tmp_path / "runs" / "ours.jsonl").write_bytes(OURS)
     said = "Stable-Baselines3 progress.csv cannot give the nine value-function metrics"
-    table = run_cli(["once", "runs", "--compare", "--critic"], cwd=tmp_path).stdout.decode()
+    table = invoke(["once", "runs", "--compare", "--critic"], cwd=tmp_path).stdout.decode()
     (line,) = (x for x in table.splitlines() if said in x)
     assert line.startswith(f"PPO_1, PPO_2: {said}") and "(shown by --critic)" not in line
-    page = run_cli(["once", "runs", "--compare", "--format", "markdown"], cwd=tmp_path)
+    page = invoke(["once", "runs", "--compare", "--format", "markdown"], cwd=tmp_path)
     assert f"\n\n`PPO_1`, `PPO_2`: {said}" in page.stdout.decode()
