@@ -7,13 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 from itertools import repeat
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from value_diag.frame import SourceLimits
 from value_diag.ingest.lines import Line
 from value_diag.ingest.parse import BadLine, Record, parse
 from value_diag.naming import run_name
 from value_diag.state import Compile, FoldState, Update, Values, merge, shift, stamp
+
+if TYPE_CHECKING:  # a spawned reading process folds without the frame's modules
+    from value_diag.frame import SourceLimits
 
 _Kept = tuple[Record | Update, Values | None]
 """A value record an _Effect keeps, made an Update only if still kept at the end: a record
