@@ -8,7 +8,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Final
 
@@ -168,6 +168,7 @@ class TelemetryWriter:
         truncate: bool = False,
         header: bool = True,
         writer: str = WRITER,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """Opens (creating it if needed) ``path`` for appending and starts a run.
 
@@ -177,6 +178,7 @@ class TelemetryWriter:
             header: write the run header (naming ``writer``) as the first line; False
                 continues the run already in the file.
             writer: what the run header names as the writer.
+            clock: when the run starts, as the header says (unix time).
         """
         self.path = os.fspath(path)
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
@@ -188,7 +190,7 @@ class TelemetryWriter:
         self._torn = _ends_mid_line(self._fd, self.path)
         if header:
             try:
-                self.write(run_header(writer))
+                self.write(run_header(writer, started=clock()))
             except BaseException:
                 self.close()
                 raise
