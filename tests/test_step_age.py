@@ -104,21 +104,19 @@ def _json(*args: str, cwd: Path) -> tuple[int, list[dict[str, Any]], str]:
 
 
 def test_once_counts_the_age_from_the_files_last_write(tmp_path: Path) -> None:
+    """At a fixed clock, 400.25 s after the file's last write (1000 s by the real one):
+    exactly that age."""
     written = _aged(tmp_path, 1000).stat().st_mtime
-    before = time.time()
-    code, (frame,), _ = _json("healthy.jsonl", cwd=tmp_path)
-    after = time.time()
-    assert code == 0
-    # From the file's last write to a moment during the run (JSON rounds to 1 ms).
-    assert before - written - 0.001 <= frame["age_s"] <= after - written + 0.001
+    at = written + 400.25
+    proc = invoke(["once", "healthy.jsonl", "--format", "json"], cwd=tmp_path, clock=lambda: at)
+    assert proc.returncode == 0, proc.stderr
+    frame = json.loads(proc.stdout)
+    assert frame["age_s"] == pytest.approx(400.25, abs=0.001)  # JSON rounds to 1 ms
     assert frame["step"] == 59 and frame["stale"] is False and frame["status"] == "ok"
-    before = time.time()
-    header = invoke(["once", "healthy.jsonl"], cwd=tmp_path).stdout.decode().splitlines()[0]
-    after = time.time()
-    shown = re.search(r" \| step 59 \| .*\| updated (\d+)m(\d\d)s ago$", header)
-    assert shown is not None, header
-    age = int(shown[1]) * 60 + int(shown[2])
-    assert int(before - written) <= age <= int(after - written), header
+    text = invoke(["once", "healthy.jsonl"], cwd=tmp_path, clock=lambda: at)
+    header = text.stdout.decode().splitlines()[0]
+    assert header.endswith(" | updated 6m40s ago"), header
+    assert " | step 59 | " in header, header
 
 
 def test_a_run_older_than_max_age_is_stale_and_critical(tmp_path: Path) -> None:
