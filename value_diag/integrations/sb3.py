@@ -161,6 +161,8 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
         self._pending: list[tuple[Any, Any, Any]] = []
         self._run_started = False
         self._bound: ValueBound | None = None
+        self._normaliser: Any = None
+        """The model's VecNormalize if it normalises rewards (looked up as training starts)."""
         self._change = CriticChange()
 
     def _on_training_start(self) -> None:
@@ -176,6 +178,8 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
         if self._bound is None:  # ... and the same run, whose rewards bound its values
             self._bound = ValueBound(self.model.gamma)
         self._run_started = True  # ... and the same run
+        found = self.model.get_vec_normalize_env()
+        self._normaliser = found if found is not None and found.norm_reward else None
         if _is_compiled(self.model.policy):
             self.telemetry.set_compile(True, self.compile_backend, self.compile_mode)
 
@@ -184,21 +188,16 @@ class ValueDiagnosticsCallback(BaseCallback):  # type: ignore[misc,unused-ignore
             # the rewards of the step, read before SB3 adds gamma * V(terminal observation)
             # at a time limit: the value bound's own. Under a normalising VecNormalize, the
             # raw ones: the bound is put in the normaliser's current units when logged.
-            normaliser = self._normaliser()
+            normaliser = self._normaliser
             raw = None if normaliser is None else normaliser.get_original_reward()
             self._bound.see(self.locals["rewards"] if raw is None else raw)
         return True
-
-    def _normaliser(self) -> Any:
-        """The model's VecNormalize if it normalises rewards, else None."""
-        found = self.model.get_vec_normalize_env()
-        return found if found is not None and found.norm_reward else None
 
     def _bound_now(self) -> tuple[float, float] | None:
         """The value bound in the units the critic learns in now."""
         if self._bound is None:
             return None
-        normaliser = self._normaliser()
+        normaliser = self._normaliser
         if normaliser is None:
             return self._bound.range
         scale = math.sqrt(float(normaliser.ret_rms.var) + float(normaliser.epsilon))
