@@ -62,6 +62,19 @@ DEADLINE = 10.0
 COLOR_VARS = ("FORCE_COLOR", "NO_COLOR", "TERM", "COLUMNS", "LINES", "CLICOLOR_FORCE")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _sb3_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """SB3 makes a new folder in the temp dir at every ``learn()`` unless SB3_LOGDIR names
+    one: the session's trainings, in process or not, share one of the session's own."""
+    saved = os.environ.get("SB3_LOGDIR")
+    os.environ["SB3_LOGDIR"] = str(tmp_path_factory.mktemp("sb3-logs"))
+    yield
+    if saved is None:
+        os.environ.pop("SB3_LOGDIR", None)
+    else:
+        os.environ["SB3_LOGDIR"] = saved
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Tests see no colour forcing or width settings from the developer's shell."""

@@ -309,6 +309,7 @@ class AzuriteServer(ServerProcess):
             self.program, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
             "--inMemoryPersistence",
             "--skipApiVersionCheck", "--silent",
+            "--disableTelemetry",  # else it sends reports and leaves them in the temp dir
         ]  # fmt: skip
 
     @property
