@@ -467,6 +467,7 @@ def train_sb3(spec: Spec, path: Path) -> list[dict[str, float]]:
     import torch
     from stable_baselines3 import A2C, PPO
     from stable_baselines3.common.callbacks import CallbackList
+    from stable_baselines3.common.logger import Logger
 
     if spec.esper and line_rollouts(spec) != 1:
         raise ValueError(f"{spec.name}: esper's copy needs one rollout per logged update")
@@ -488,6 +489,7 @@ def train_sb3(spec: Spec, path: Path) -> list[dict[str, float]]:
     if spec.fault == "unnormalised_returns":
         kwargs.pop("gamma", None)  # SB3's defaults, as a first try on the environment runs
     model = cls("MlpPolicy", env, **kwargs)
+    model.set_logger(Logger(None, []))  # SB3's own would make a folder in the temp dir
     callbacks = _sb3_callbacks(spec, path, capture)
     steps = spec.updates * line_rollouts(spec) * _rollout_size(spec)
     try:
