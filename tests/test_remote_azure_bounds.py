@@ -23,7 +23,7 @@ from conftest import DEADLINE, clean_env, invoke
 from footprint import measured, peak_of
 from needs import need
 from servers import HostileBlobs
-from telemetry import EXAMPLE, flat, timeless
+from telemetry import EXAMPLE, flat, sparse_log, timeless
 
 MiB: Final = 1 << 20
 BIG: Final = 40 * MiB
@@ -41,11 +41,12 @@ def _line(bellman: float) -> bytes:
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 40 MiB log of healthy lines whose last line is NaN, and a tiny healthy one."""
+    """A 40 MiB log with a healthy line among each 64 whose last line is NaN, and a tiny
+    healthy one."""
     need("adlfs")
     root = tmp_path_factory.mktemp("blobs")
     healthy = _line(12.3)
-    (root / "big.jsonl").write_bytes(healthy * (BIG // len(healthy)) + _line(float("nan")))
+    (root / "big.jsonl").write_bytes(sparse_log(BIG, healthy, _line(float("nan"))))
     (root / "tiny.jsonl").write_bytes(healthy * 3)
     return root
 

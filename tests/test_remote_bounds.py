@@ -25,7 +25,7 @@ import pytest
 from conftest import DEADLINE, invoke, run_cli
 from footprint import measured, peak_of
 from servers import STARTUP_S, CountingHandler, PythonHttpServer, asked_range
-from telemetry import EXAMPLE, flat, timeless
+from telemetry import EXAMPLE, flat, sparse_log, timeless
 
 from value_diag.ingest.remote.whole import PARTS_AT_ONCE
 
@@ -49,10 +49,11 @@ def _line(bellman: float) -> bytes:
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 40 MiB log of healthy lines whose last line is NaN, and a tiny healthy one."""
+    """A 40 MiB log with a healthy line among each 64 whose last line is NaN, and a tiny
+    healthy one."""
     root = tmp_path_factory.mktemp("served")
     healthy = _line(12.3)
-    (root / "big.jsonl").write_bytes(healthy * (BIG // len(healthy)) + _line(float("nan")))
+    (root / "big.jsonl").write_bytes(sparse_log(BIG, healthy, _line(float("nan"))))
     (root / "tiny.jsonl").write_bytes(healthy * 3)
     return root
 
