@@ -37,6 +37,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 TREE = HERE.parent
 SUMMARY = re.compile(rb"^=*\s*(\d+ (?:passed|failed).*) in [\d.]+s", re.MULTILINE)
+PASSED = re.compile(r"\d+ passed(, \d+ (?:skipped|deselected|xfailed|xpassed|warnings?))*$")
+"""A summary of a run in which nothing failed and nothing erred."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,10 @@ def main() -> int:
         print(f"median     {name:<9}  {walls[name]:6.1f} s  CPU {cpus[name]:6.1f} s")
     ratio = walls["this tree"] / walls["before"]
     print(f"this tree / before: {ratio:.2f}x the wall time")
+    failing = [r.summary for rs in runs.values() for r in rs if not PASSED.match(r.summary)]
+    if failing:  # a failure may have waited out a timeout: its time says little
+        print(f"not comparable: {len(failing)} run(s) did not pass, e.g. {failing[0]}")
+        return 1
     return 0
 
 
