@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, invoke, run_cli
 
 from value_diag.health import FUTURE_TOLERANCE_S
 
 AHEAD_S: Final = 3600.0
 """How far ahead of the clock the file's time is set: an hour, far past the tolerance."""
+NOW: Final = 1_765_000_000.0
+"""The fixed clock of the in-process runs."""
 
 
 def _dated(tmp_path: Path, ahead: float, name: str = "healthy.jsonl") -> Path:
@@ -91,14 +93,17 @@ def test_a_sweep_table_shows_the_unknown_age(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("ahead", [0.0, FUTURE_TOLERANCE_S / 2])
 def test_a_file_time_a_little_ahead_is_just_written(tmp_path: Path, ahead: float) -> None:
-    """Clocks a little apart: the age is 0, and --max-age judges it as any other."""
-    _dated(tmp_path, ahead)
-    code, [frame], err = _frames(
-        tmp_path, "healthy.jsonl", "--max-age", "15m", "--fail-on", "critical"
-    )
-    assert code == 0, err
+    """Clocks a little apart: the age is 0, and --max-age judges it as any other. Run in
+    this process at a fixed clock, so the age is exact."""
+    path = tmp_path / "healthy.jsonl"
+    shutil.copy(SAMPLES / "healthy.jsonl", path)
+    os.utime(path, (NOW + ahead, NOW + ahead))
+    args = ["once", "healthy.jsonl", "--max-age", "15m", "--fail-on", "critical"]
+    proc = invoke([*args, "--format", "json"], cwd=tmp_path, clock=lambda: NOW)
+    assert proc.returncode == 0, proc.stderr
+    [frame] = [json.loads(line) for line in proc.stdout.splitlines()]
     assert "age_unknown" not in frame
-    assert frame["age_s"] is not None and frame["age_s"] < 60
+    assert frame["age_s"] == 0
     assert frame["stale"] is False
 
 
