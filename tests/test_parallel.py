@@ -1,4 +1,9 @@
-"""ingest/parallel.py: a file folded in parts, on several processes, equals folding every line."""
+"""ingest/parallel.py: a file folded in parts equals folding every line; the parts are read by
+forked or spawned processes, or here when none can start.
+
+How a file is cut and its parts put together is checked with the parts read here
+(``processes=False``); the reading processes themselves, forked alone and spawned beside
+another thread, with the same logs."""
 
 from __future__ import annotations
 
@@ -65,14 +70,14 @@ def log(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 def test_fold_path_in_parts_equals_folding_every_line(log: Path, parts: int) -> None:
     expected = reference(log.read_bytes())
     assert expected.records > 0
-    assert fold_path(str(log), NOW, parts=parts) == expected
+    assert fold_path(str(log), NOW, parts=parts, processes=False) == expected
 
 
 @pytest.mark.parametrize("parts", [2, 5])
 def test_history_and_recent_in_parts_equal_folding_every_line(log: Path, parts: int) -> None:
     expected = reference(log.read_bytes(), history=7, recent=30)
     assert expected.records > 0
-    got = fold_path(str(log), NOW, parts=parts, history=7, recent=30)
+    got = fold_path(str(log), NOW, parts=parts, history=7, recent=30, processes=False)
     assert repr(got) == repr(expected)  # NaN equals NaN
     assert len(got.recent) == min(30, got.updates)
 
