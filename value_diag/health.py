@@ -310,9 +310,10 @@ def impossible(name: str, x: float) -> Mark | None:
     return Mark(Level.CRITICAL, note=IMPOSSIBLE[name]) if x < 0 else None
 
 
-def correlation(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
+def correlation(x: float, t: Thresholds = DEFAULT_THRESHOLDS, warning: float | None = None) -> Mark:
     """V-Return correlation: the spec's four grades, each with its icon; critical past -1
-    or 1 (``impossible``)."""
+    or 1 (``impossible``). ``warning`` moves the line below which it warns (default:
+    ``t.corr_warning``; the CRITIC CALIBRATION block's is ``t.calib_corr_warning``)."""
     if not math.isfinite(x):
         return Mark(Level.CRITICAL, Icon.DOWN)
     beyond = impossible("v_return_correlation", x)
@@ -320,7 +321,7 @@ def correlation(x: float, t: Thresholds = DEFAULT_THRESHOLDS) -> Mark:
         return beyond
     if x >= t.corr_excellent:
         return Mark(Level.OK, Icon.UP)
-    if x >= t.corr_warning:
+    if x >= (t.corr_warning if warning is None else warning):
         return Mark(Level.OK, Icon.FLAT)
     if x >= t.corr_critical:
         return Mark(Level.WARNING, Icon.FLAT)
@@ -851,9 +852,7 @@ def _critic_marks(
     out[SPAN] = informational(values[SPAN], t) if span_known else NOT_REPORTED
     corr = marks["v_return_correlation"]
     if corr.level in (Level.OK, Level.WARNING, Level.CRITICAL):
-        corr = correlation(
-            values["v_return_correlation"], replace(t, corr_warning=t.calib_corr_warning)
-        )
+        corr = correlation(values["v_return_correlation"], t, t.calib_corr_warning)
     out[CALIB_CORR] = corr
     if "v_return_correlation" not in unreported:
         values[CALIB_CORR] = values["v_return_correlation"]
