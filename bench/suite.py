@@ -37,17 +37,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 TREE = HERE.parent
 SUMMARY = re.compile(rb"^=*\s*(\d+ (?:passed|failed).*) in [\d.]+s", re.MULTILINE)
+FAILURE = re.compile(rb"^(?:FAILED|ERROR) .*$", re.MULTILINE)
 PASSED = re.compile(r"\d+ passed(, \d+ (?:skipped|deselected|xfailed|xpassed|warnings?))*$")
 """A summary of a run in which nothing failed and nothing erred."""
 
 
 @dataclass(frozen=True)
 class Run:
-    """One run of a suite: wall and CPU seconds, and pytest's summary line."""
+    """One run of a suite: wall and CPU seconds, pytest's summary line, and its short
+    summary's lines of the tests that failed or erred (``-ra``: "FAILED id - why")."""
 
     wall: float
     cpu: float
     summary: str
+    failures: tuple[str, ...] = ()
 
 
 def _as_from_a_terminal() -> None:
@@ -77,7 +80,8 @@ def run_suite(tree: Path, python: str, args: list[str]) -> Run:
     wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu
     found = SUMMARY.findall(proc.stdout)
     summary = found[-1].decode() if found else f"no summary (exit {proc.returncode})"
-    return Run(wall, cpu, summary)
+    failures = tuple(line.decode(errors="replace") for line in FAILURE.findall(proc.stdout))
+    return Run(wall, cpu, summary, failures)
 
 
 def main() -> int:
@@ -99,6 +103,8 @@ def main() -> int:
                 f"{run.summary}",
                 flush=True,
             )
+            for line in run.failures:
+                print(f"  {line}", flush=True)
     walls = {name: statistics.median(r.wall for r in rs) for name, rs in runs.items()}
     cpus = {name: statistics.median(r.cpu for r in rs) for name, rs in runs.items()}
     for name in suites:
