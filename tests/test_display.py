@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,40 +21,44 @@ COLS = 100
 """The terminal's width in the live tests."""
 
 
+NOW = 1_765_000_000.0
+"""The fixed clock of the age tests: the age is exact."""
+
+
 def _aged(tmp_path: Path, name: str, seconds: float) -> Path:
-    """A copy of the healthy sample, last written ``seconds`` ago."""
+    """A copy of the healthy sample, last written ``seconds`` before NOW."""
     path = tmp_path / name
     shutil.copy(SAMPLES / "healthy.jsonl", path)
-    then = time.time() - seconds
-    os.utime(path, (then, then))
+    os.utime(path, (NOW - seconds, NOW - seconds))
     return path
 
 
 # --- one age format --------------------------------------------------------------------------
 
 
-AGE = r"1m4[6-9]s"
-"""106 s when written, a few seconds more by the time the command reads it."""
+def _at_now(args: list[str], cwd: Path) -> str:
+    return invoke(args, cwd=cwd, clock=lambda: NOW).stdout.decode()
 
 
 def test_one_age_format_in_the_header_the_stale_reason_the_table_and_the_annotation(
     tmp_path: Path,
 ) -> None:
+    """106 s old at the fixed clock: 1m46s in every place an age is written."""
     _aged(tmp_path, "a.jsonl", 106)
     _aged(tmp_path, "b.jsonl", 106)
-    header = invoke(["once", "a.jsonl", "--max-age", "1m", "--no-config"], cwd=tmp_path)
-    first = header.stdout.decode().splitlines()[0]
-    assert re.search(rf"critical: stale: no record for {AGE} \|", first), first
-    assert re.search(rf"\| updated {AGE} ago$", first), first
+    first = _at_now(["once", "a.jsonl", "--max-age", "1m", "--no-config"], tmp_path)
+    first = first.splitlines()[0]
+    assert "critical: stale: no record for 1m46s |" in first, first
+    assert first.endswith("| updated 1m46s ago"), first
 
-    table = invoke(["once", "a.jsonl", "b.jsonl", "--compare", "--no-config"], cwd=tmp_path)
-    rows = [line for line in table.stdout.decode().splitlines() if line.startswith(" a ")]
-    assert len(rows) == 1 and re.search(rf"\s{AGE}\s", rows[0]), table.stdout.decode()
+    table = _at_now(["once", "a.jsonl", "b.jsonl", "--compare", "--no-config"], tmp_path)
+    rows = [line for line in table.splitlines() if line.startswith(" a ")]
+    assert len(rows) == 1 and re.search(r"\s1m46s\s", rows[0]), table
 
-    github = invoke(
-        ["once", "a.jsonl", "--max-age", "1m", "--format", "github", "--no-config"], cwd=tmp_path
+    github = _at_now(
+        ["once", "a.jsonl", "--max-age", "1m", "--format", "github", "--no-config"], tmp_path
     )
-    assert re.search(rf"no record for {AGE} \(critical\)", github.stdout.decode()), github.stdout
+    assert "no record for 1m46s (critical)" in github, github
 
 
 # --- numbers with their digits -------------------------------------------------------------
