@@ -262,14 +262,20 @@ def test_writers_in_threads_never_interleave_lines(tmp_path: Path) -> None:
     for w in workers:
         w.join()
     seen: dict[int, list[int]] = {t: [] for t in range(threads)}
-    headers = 0
+    headers = blank = 0
     for line in all_lines_of(path):
+        if not line.strip():
+            # A writer that opens while another's line is landing can see it part-written
+            # longer than it waits for it to settle (a loaded machine), and starts with a
+            # newline: a blank line, which readers skip. At most one for each writer's open.
+            blank += 1
+            continue
         obj = json.loads(line)  # a mixed line would not parse
         if RUN_HEADER in obj:
             headers += 1
             continue
         seen[obj["thread"]].append(obj["step"])
-    assert headers == threads
+    assert headers == threads and blank < threads
     assert seen == {t: list(range(per_thread)) for t in range(threads)}
 
 
