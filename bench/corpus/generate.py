@@ -125,6 +125,9 @@ the time limit weighs on half of each episode's returns."""
 
 
 MC_HYPER: Final = (("ent_coef", 0.0),)
+SB3_ROLLOUT: Final = (("n_steps", 512), ("batch_size", 64))
+"""SB3's default PPO rollout (2,048 steps of one environment) over the corpus' 4
+environments, with SB3's default minibatch: one logged update = 2,048 transitions."""
 MID: Final = 24
 """Mid-run faults act after this many updates of 40, once a healthy critic has settled."""
 FROZEN_AT: Final = 20
@@ -238,6 +241,27 @@ def specs() -> list[Spec]:
         Spec("PPO", ac, 31, "value_head_random", at=MID, scale=100.0, vecnormalize=True),
         Spec("cleanrl", cp, 31, "value_head_random", at=MID),
         Spec("PPO", pe, 31, "critic_frozen", at=FROZEN_AT, vecnormalize=True, hyper=PENDULUM_ZOO),
+        # Held out, fifth batch: trained after the fourth's rules, on hyperparameters the
+        # runs above do not have (SB3's default rollout of 2,048 transitions per update, 20
+        # epochs, lambda = 1, other discounts), scored as they came (docs/verdicts.md).
+        Spec("PPO", cp, 41, hyper=SB3_ROLLOUT),
+        Spec("PPO", ac, 41, vecnormalize=True, hyper=(("gae_lambda", 1.0),)),
+        Spec("PPO", cp, 42, vecnormalize=True, hyper=(("gamma", 0.995),)),
+        Spec("PPO", mc, 41, vecnormalize=True, hyper=(*MC_HYPER, ("n_epochs", 20))),
+        Spec("PPO", ac, 42, hyper=(("n_epochs", 20), ("batch_size", 256))),
+        Spec("PPO", pe, 41, scale=10.0, vecnormalize=True, hyper=PENDULUM_ZOO),
+        Spec("A2C", ac, 41, scale=100.0, vecnormalize=True),
+        Spec("A2C", cp, 41, hyper=(("gamma", 0.95),)),
+        Spec("cleanrl", cp, 41, "unnormalised_returns", scale=100.0),  # trained as healthy
+        Spec("PPO", ac, 41, "vf_coef_0", vecnormalize=True),
+        Spec("PPO", mc, 41, "lr_blowup", at=MID, vecnormalize=True, hyper=MC_HYPER),
+        Spec("A2C", pe, 41, "value_head_random", at=MID, vecnormalize=True),
+        Spec("PPO", ac, 41, "wrong_gamma", at=MID, vecnormalize=True),
+        Spec("PPO", cp, 41, "value_head_random", at=MID, hyper=SB3_ROLLOUT),
+        Spec("PPO", cp, 41, "lr_blowup", at=MID, scale=0.01, hyper=(("n_epochs", 20),)),
+        Spec("A2C", ac, 41, "vf_coef_0", vecnormalize=True),
+        Spec("PPO", ac, 42, "critic_frozen", at=FROZEN_AT, vecnormalize=True),
+        Spec("PPO", cp, 41, "truncation_as_terminal", at=MID, time_limit=SHORT, vecnormalize=True),
     ]
 
 
@@ -459,7 +483,9 @@ def _sb3_callbacks(spec: Spec, path: Path, capture: list[dict[str, float]]) -> l
 
 
 def _rollout_size(spec: Spec) -> int:
-    return A2C_ENVS * A2C_STEPS if spec.algo == "A2C" else N_ENVS * PPO_STEPS
+    if spec.algo == "A2C":
+        return A2C_ENVS * int(dict(spec.hyper).get("n_steps", A2C_STEPS))
+    return N_ENVS * int(dict(spec.hyper).get("n_steps", PPO_STEPS))
 
 
 def train_sb3(spec: Spec, path: Path) -> list[dict[str, float]]:
