@@ -96,9 +96,6 @@ KNOWN_MISSES = frozenset(
         # within the value bound while its spread is 2 to 5 of its widths: ok after 2
         # critical updates
         "a2c-acrobot-lr-blowup-s31.jsonl",
-        # held out, fifth batch: a blown-up critic under VecNormalize whose tanh units all
-        # saturated: V one number for every state, near returns that echo it: a warning
-        "ppo-mountaincar-cont-vecnorm-lr-blowup-s41.jsonl",
         # held out, fifth batch: a time limit taken for a terminal state under VecNormalize,
         # whose EV and V-Corr stay within those of its healthy twin: ok at its end
         "ppo-cartpole100-vecnorm-truncation-as-terminal-s41.jsonl",

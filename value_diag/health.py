@@ -53,6 +53,8 @@ BEYOND_BOUND: Final = "V lies beyond any value the run's rewards and gamma allow
 """The note of V-Fit when V's mean lies outside the value bound (BOUND_FIELDS)."""
 CRITIC_FROZEN: Final = "the critic's weights did not move since the last update"
 """The note of V-Fit when the critic is not being trained (CHANGE_FIELDS)."""
+CONSTANT_VALUE: Final = "V is one number for every state while the returns differ: a dead critic"
+"""The note of V-Fit when V's span is nothing against returns that vary (``constant_value``)."""
 
 
 class Level(StrEnum):
@@ -148,7 +150,9 @@ class Thresholds:
     of its width outside it makes V-Fit critical (``beyond_bound``). When it
     gives how far the critic's weights moved since the line before (CHANGE_FIELDS), a move
     of at most ``frozen_change`` of their size makes V-Fit at least a warning: the critic
-    is not being trained. The choices that are not numbers are Rules'.
+    is not being trained. V's span (value_max - value_min) at most ``constant_span`` of D
+    while the returns vary makes V-Fit critical: the critic no longer tells states apart
+    (``constant_value``). The choices that are not numbers are Rules'.
     """
 
     corr_excellent: float = 0.8
@@ -177,6 +181,7 @@ class Thresholds:
     bootstrap_carried: float = 0.5
     bound_mean: float = 0.25
     frozen_change: float = 0.0
+    constant_span: float = 0.0
 
 
 DEFAULT_THRESHOLDS: Final = Thresholds()
@@ -262,6 +267,7 @@ REASONS: Final[dict[tuple[str, str], str]] = {
     ("bootstrap", "carried"): "advantages carrying under this share of a leaning TD mean: critical",
     ("value_bound", "mean"): "V's mean this many widths outside what the rewards allow: critical",
     ("critic_change", "frozen"): "the critic's weights moved at most this share: a warning",
+    ("value_span", "constant"): "V's span at most this share of D, returns varying: critical",
 }
 """Why each scale-free level stands where it does (printed by `value-diag thresholds`)."""
 
@@ -500,10 +506,30 @@ def beyond_bound(v_mean: float, low: float, high: float) -> float | None:
     return max(low - v_mean, v_mean - high, 0.0) / width
 
 
+def constant_value(span: float, variance: float, scale: Scale, t: Thresholds) -> bool:
+    """Whether V is one number for every state of a rollout whose returns differ: its span
+    (value_max - value_min) at most ``constant_span`` of the returns' scale D (0: exactly
+    one number), and the returns' variance above 0.
+
+    A network that is a function of the state gives different states different values,
+    however close: on the corpus of real runs no healthy critic's spread fell below 2e-5 of
+    its mean. One that gives every state of a rollout the same number has stopped reading
+    the state: tanh units saturated (a blown-up learning rate), or ReLU units all dead. Its
+    gradient with respect to its hidden weights is then nothing, so it does not come back,
+    and its bootstrapped returns echo the constant, which can keep V-Fit and the bias near
+    ok while the returns hardly vary. Scale-free: span and D scale alike. An environment
+    whose every state looks the same (a bandit) has a constant critic by design: judge such
+    a run with ``--preset default``.
+    """
+    if not (math.isfinite(span) and math.isfinite(variance)) or variance <= 0:
+        return False
+    return scale.usable and span <= t.constant_span * math.sqrt(scale.d2)
+
+
 def fit_reason(mark: Mark) -> str:
     """Why V-Fit stands at its level: V beyond what the rewards allow, when that is why,
     else its level's reason."""
-    if mark.note in (BEYOND_BOUND, CRITIC_FROZEN):
+    if mark.note in (BEYOND_BOUND, CONSTANT_VALUE, CRITIC_FROZEN):
         return mark.note
     return REASONS[(FIT, mark.level.value)]
 
@@ -772,6 +798,10 @@ def _value_marks(
         beyond = beyond_bound(v_mean, *fit.bound)
         if beyond is not None and beyond > t.bound_mean:
             fit_mark = Mark(Level.CRITICAL, note=BEYOND_BOUND)
+    span_known = not unreported & {"value_min", "value_max"}  # an unreported variance is NaN
+    dead = span_known and constant_value(values[SPAN], values["return_variance"], scale, t)
+    if dead and fit_mark.note is not BEYOND_BOUND:
+        fit_mark = Mark(Level.CRITICAL, note=CONSTANT_VALUE)
     change = fit.critic_change
     if change is not None and change <= t.frozen_change and fit_mark.level in _MILD:
         fit_mark = Mark(Level.WARNING, note=CRITIC_FROZEN)
