@@ -218,10 +218,18 @@ def test_the_config_file_sets_the_margin(tmp_path: Path) -> None:
     assert row.split()[2] == "0.25" and "   # " in row
 
 
+DIVERGED: Final = "a2c-cartpole-healthy-s51.jsonl"
+"""A run with no fault injected whose critic left the bound: A2C with ReLU units on CartPole,
+its V rising past 100, where no value of rewards of 1 a step under gamma 0.99 lies, and its
+5-step returns with it (docs/verdicts.md, the sixth batch held out)."""
+
+
 def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
-    """On every healthy update of the corpus (and before each fault's onset) V's mean lies
-    within an eighth of the bound's width of it; the runs it fires on are those of blown-up
-    and randomised heads."""
+    """On every healthy update of the corpus (and before each fault's onset) after the first
+    V's mean lies within an eighth of the bound's width of it, but for the one critic that
+    diverged; on the first, where V is the critic's initial weights, whose output does not
+    shrink with the rewards, within the rule's quarter (0.13 at rewards x0.01). The runs it
+    fires on are those of blown-up and randomised heads, and that one."""
     labels = json.loads((ROOT / "bench" / "corpus" / "labels.json").read_text())
     fired: set[str] = set()
     written = 0
@@ -240,8 +248,10 @@ def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
                 obj["value_mean"], obj["value_bound_low"], obj["value_bound_high"]
             )
             assert beyond is not None, f"{path.name} update {update}"
-            assert beyond <= 0.125 or update >= onset, f"{path.name} update {update}: {beyond}"
+            margin = 0.25 if update == 1 else 0.125
+            near = beyond <= margin or update >= onset or path.name == DIVERGED
+            assert near, f"{path.name} update {update}: {beyond}"
             if beyond > 0.25:
-                fired.add(labels[path.name]["fault"])
+                fired.add(path.name if path.name == DIVERGED else labels[path.name]["fault"])
     assert written > 1000, "the producer's runs carry the bound"
-    assert fired == {"value_head_random", "lr_blowup"}
+    assert fired == {"value_head_random", "lr_blowup", DIVERGED}

@@ -126,6 +126,8 @@ the time limit weighs on half of each episode's returns."""
 
 MC_HYPER: Final = (("ent_coef", 0.0),)
 SB3_ROLLOUT: Final = (("n_steps", 512), ("batch_size", 64))
+RELU: Final = (("activation", "relu"),)
+"""SB3's MlpPolicy with ReLU units instead of its default tanh."""
 """SB3's default PPO rollout (2,048 steps of one environment) over the corpus' 4
 environments, with SB3's default minibatch: one logged update = 2,048 transitions."""
 MID: Final = 24
@@ -262,6 +264,24 @@ def specs() -> list[Spec]:
         Spec("A2C", ac, 41, "vf_coef_0", vecnormalize=True),
         Spec("PPO", ac, 42, "critic_frozen", at=FROZEN_AT, vecnormalize=True),
         Spec("PPO", cp, 41, "truncation_as_terminal", at=MID, time_limit=SHORT, vecnormalize=True),
+        # Held out, sixth batch: trained after a critic with one value for every state became
+        # critical, mostly with ReLU units (whose dead units can make such a critic),
+        # scored as they came (docs/verdicts.md).
+        Spec("PPO", cp, 51, hyper=RELU),
+        Spec("PPO", ac, 51, vecnormalize=True, hyper=RELU),
+        Spec("PPO", pe, 51, vecnormalize=True, hyper=(*PENDULUM_ZOO, *RELU)),
+        Spec("A2C", cp, 51, hyper=RELU),
+        Spec("PPO", mc, 51, scale=0.01, vecnormalize=True, hyper=(*MC_HYPER, *RELU)),
+        Spec("A2C", ac, 51, hyper=(("n_steps", 16),)),
+        Spec("PPO", cp, 51, time_limit=SHORT, hyper=SB3_ROLLOUT),
+        Spec("PPO", ac, 52, scale=0.01, hyper=(("gamma", 0.98),)),
+        Spec("PPO", cp, 51, "lr_blowup", at=MID, hyper=RELU),
+        Spec("PPO", ac, 51, "lr_blowup", at=MID, vecnormalize=True, hyper=RELU),
+        Spec("A2C", cp, 51, "lr_blowup", at=MID, hyper=RELU),
+        Spec("PPO", pe, 51, "vf_coef_0", vecnormalize=True, hyper=(*PENDULUM_ZOO, *RELU)),
+        Spec("PPO", ac, 51, "value_head_random", at=MID, scale=0.01),
+        Spec("A2C", ac, 51, "wrong_gamma", at=MID, vecnormalize=True),
+        Spec("PPO", cp, 51, "critic_frozen", at=FROZEN_AT, hyper=RELU),
     ]
 
 
@@ -512,6 +532,8 @@ def train_sb3(spec: Spec, path: Path) -> list[dict[str, float]]:
     if spec.fault == "wrong_gamma":
         kwargs["rollout_buffer_class"] = _target_gamma_buffer()
     kwargs |= dict(spec.hyper)
+    if kwargs.pop("activation", "tanh") == "relu":
+        kwargs["policy_kwargs"] = {"activation_fn": torch.nn.ReLU}
     if spec.fault == "unnormalised_returns":
         kwargs.pop("gamma", None)  # SB3's defaults, as a first try on the environment runs
     model = cls("MlpPolicy", env, **kwargs)
