@@ -16,7 +16,7 @@ from needs import need
 from telemetry import flat
 
 from value_diag import CriticChange, compute_value_metrics
-from value_diag.health import CRITIC_FROZEN
+from value_diag.health import CRITIC_FROZEN, CRITIC_REPLACED
 from value_diag.producer.writer import flat_record
 
 HEALTHY: Final = {
@@ -103,6 +103,67 @@ def test_a_worse_verdict_is_kept(tmp_path: Path) -> None:
     broken = {**HEALTHY, "explained_variance": -2.0, "value_mean": 0.0, "critic_change": 0.0}
     fit = fit_of(tmp_path, broken, "--preset", "scale-free")
     assert fit["level"] == "critical" and fit.get("note") != CRITIC_FROZEN
+
+
+def test_a_critic_that_moved_more_than_its_size_is_critical(tmp_path: Path) -> None:
+    fit = fit_of(tmp_path, {**HEALTHY, "critic_change": 1.5}, "--preset", "scale-free")
+    assert (fit["level"], fit["note"], fit["status"]) == ("critical", CRITIC_REPLACED, "critical")
+    run = tmp_path / "run.jsonl"
+    text = invoke(["once", str(run), "--preset", "scale-free"]).stdout.decode()
+    assert f"critical: {CRITIC_REPLACED}" in text, "the V-Fit line says why"
+    for moved in (1.0, 0.54):  # its whole size at most: a training step, however large
+        fit = fit_of(tmp_path, {**HEALTHY, "critic_change": moved}, "--preset", "scale-free")
+        assert (fit["level"], fit.get("note")) == ("ok", None)
+    fit = fit_of(tmp_path, {**HEALTHY, "critic_change": 1.5}, "--preset", "default")
+    assert fit.get("note") != CRITIC_REPLACED, "the seed's table has no such rule"
+
+
+def test_the_config_file_sets_what_counts_as_replaced(tmp_path: Path) -> None:
+    config = tmp_path / "ci.toml"
+    config.write_text(
+        '[thresholds]\npreset = "scale-free"\ncritic_change = { replaced = 0.5 }\n',
+        encoding="utf-8",
+    )
+    fit = fit_of(tmp_path, {**HEALTHY, "critic_change": 0.8}, "--config", str(config))
+    assert (fit["level"], fit["note"]) == ("critical", CRITIC_REPLACED)
+    out = invoke(["thresholds", "--preset", "scale-free", "--no-config"]).stdout.decode()
+    row = next(r for r in out.splitlines() if r.split()[:2] == ["critic_change", "replaced"])
+    assert row.split()[2] == "1" and "   # " in row
+
+
+def test_the_corpus_critics_jump_only_where_they_were_replaced() -> None:
+    """On every healthy update of the corpus (and before each fault's onset) the critic's
+    weights moved under their own size; at the onset of every blown-up learning rate and
+    random head that the producer measured, more (and again later, while the learning rate
+    stays blown up)."""
+    labels = json.loads((ROOT / "bench" / "corpus" / "labels.json").read_text())
+    jumped: dict[str, float] = {}
+    measured = 0
+    for path in sorted((ROOT / "bench" / "corpus" / "runs").glob("*.jsonl")):
+        label = labels[path.name]
+        onset = label["onset"] or math.inf
+        update = 0
+        for line in path.read_text().splitlines():
+            obj = json.loads(line)
+            if "value_min" not in obj:
+                continue
+            update += 1
+            change = obj.get("critic_change")
+            if change is None:
+                continue
+            measured += 1
+            if update < onset:
+                assert change <= 0.6, f"{path.name} update {update}: {change}"
+            elif change > 1.0:
+                jumped.setdefault(path.name, update - onset)
+    assert measured > 3000
+    sudden = {
+        name
+        for name, label in labels.items()
+        if label["fault"] in ("lr_blowup", "value_head_random") and label["format"] == "flat"
+    }
+    assert set(jumped) == sudden
+    assert set(jumped.values()) == {0}, "first at the onset"
 
 
 def test_the_config_file_sets_what_counts_as_frozen(tmp_path: Path) -> None:

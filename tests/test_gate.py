@@ -133,6 +133,26 @@ def test_an_impossible_value_fires_at_once_even_in_the_warm_up(
     assert code == 1 and frame["gate"]["why"] == "a metric has a value no rollout can give"
 
 
+def test_a_critic_whose_weights_jumped_fires_at_once_after_the_warm_up(tmp_path: Path) -> None:
+    """Weights that moved more than their own size were replaced or blown up: a reading of
+    the weights, not of a rollout, so the gate does not wait for a second update."""
+    moved = {**GOOD, "critic_change": 0.05}
+    jumped = {**GOOD, "critic_change": 40.0}
+    path = run_file(tmp_path, moved, moved, moved, jumped)
+    steps = list(replay(str(path), SCALE_FREE))
+    assert [s.warming for s in steps] == [True, True, False, False]
+    assert [s.fired for s in steps] == [Status.OK] * 3 + [Status.CRITICAL]
+    code, frame, _err = once_json(path)
+    assert code == 1 and frame["gate"]["why"] == "the critic's weights were replaced"
+    # in the warm-up, where a small initialisation may still move far, it is shown only
+    early = run_file(tmp_path, moved, jumped, moved)
+    steps = list(replay(str(early), SCALE_FREE))
+    assert steps[1].shown is Status.CRITICAL and {s.fired for s in steps} == {Status.OK}
+    # a move under the weights' own size is a training step
+    trained = run_file(tmp_path, moved, moved, moved, {**GOOD, "critic_change": 0.9})
+    assert {s.fired for s in replay(str(trained), SCALE_FREE)} == {Status.OK}
+
+
 def test_persistence_of_one_and_no_warm_up_fire_on_every_frame(tmp_path: Path) -> None:
     path = run_file(tmp_path, GOOD, BROKEN, GOOD)
     rules = dataclasses.replace(SCALE_FREE, warmup=0, persist=1)

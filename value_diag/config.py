@@ -381,6 +381,7 @@ RANGES: Final[dict[str, Range]] = {
     "bootstrap_carried": Range(0.0, 1.0, "a share of TD Mean"),
     "bound_mean": Range(0.0, RATIO_MAX, "widths of the value bound"),
     "frozen_change": Range(0.0, 1.0, "a share of the critic's weights"),
+    "replaced_change": Range(0.0, RATIO_MAX, "a share of the critic's weights"),
     "constant_span": Range(0.0, RATIO_MAX, "a share of the returns' scale D"),
 }
 """The range of every Thresholds field a config file may set (tests/test_config_bounds.py

@@ -6,8 +6,10 @@ the warm-up is over (``persist`` updates in a row whose status was ok, or ``warm
 updates, whichever comes first) and its last ``persist`` updates were all at least at that
 level. Three things fire at once, whatever the warm-up: a non-finite metric (a NaN does not
 get better by waiting), an impossible one (a negative variance: its writer is broken) and a
-stale run (no update will come to hold a level). The frame
-itself always shows the level of its newest update.
+stale run (no update will come to hold a level). A fourth fires at once after the warm-up:
+a critic whose weights moved more than their own size (``health.replaced``: measured on the
+weights, not estimated from a rollout). The frame itself always shows the level of its
+newest update.
 """
 
 from __future__ import annotations
@@ -16,7 +18,17 @@ import math
 from dataclasses import dataclass, replace
 
 from value_diag.frame import Frame, assess
-from value_diag.health import BY_RANK, IMPOSSIBLE, STATUS_RANK, Health, Level, Rules, Status
+from value_diag.health import (
+    BY_RANK,
+    CRITIC_REPLACED,
+    FIT,
+    IMPOSSIBLE,
+    STATUS_RANK,
+    Health,
+    Level,
+    Rules,
+    Status,
+)
 from value_diag.state import FoldState, Update
 
 
@@ -55,6 +67,8 @@ def gate(frame: Frame) -> Gate:
     if warming_up(frame):
         why = f"warm-up: update {frame.state.updates} of at most {warmup}, not yet ok {persist}"
         return Gate(Status.OK, warming=True, why=why + (" in a row" if persist > 1 else ""))
+    if h.mark(FIT).note == CRITIC_REPLACED:
+        return Gate(status, held=1, why="the critic's weights were replaced")
     ranks = _last_ranks(frame, persist)
     held = next((i for i, r in enumerate(ranks) if r < STATUS_RANK[status]), len(ranks))
     level = BY_RANK[min(ranks)] if len(ranks) == persist else Status.OK

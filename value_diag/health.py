@@ -53,6 +53,10 @@ BEYOND_BOUND: Final = "V lies beyond any value the run's rewards and gamma allow
 """The note of V-Fit when V's mean lies outside the value bound (BOUND_FIELDS)."""
 CRITIC_FROZEN: Final = "the critic's weights did not move since the last update"
 """The note of V-Fit when the critic is not being trained (CHANGE_FIELDS)."""
+CRITIC_REPLACED: Final = (
+    "the critic's weights moved more than their own size: replaced, not trained"
+)
+"""The note of V-Fit when the critic's weights jumped since the line before (CHANGE_FIELDS)."""
 CONSTANT_VALUE: Final = "V is one number for every state while the returns differ: a dead critic"
 """The note of V-Fit when V's span is nothing against returns that vary (``constant_value``)."""
 
@@ -150,7 +154,9 @@ class Thresholds:
     of its width outside it makes V-Fit critical (``beyond_bound``). When it
     gives how far the critic's weights moved since the line before (CHANGE_FIELDS), a move
     of at most ``frozen_change`` of their size makes V-Fit at least a warning: the critic
-    is not being trained. V's span (value_max - value_min) at most ``constant_span`` of D
+    is not being trained; a move of more than ``replaced_change`` of their size makes it
+    critical, and fires at once after the warm-up: the critic was replaced or blown up, not
+    trained (``replaced``). V's span (value_max - value_min) at most ``constant_span`` of D
     while the returns vary makes V-Fit critical: the critic no longer tells states apart
     (``constant_value``). The choices that are not numbers are Rules'.
     """
@@ -181,6 +187,7 @@ class Thresholds:
     bootstrap_carried: float = 0.5
     bound_mean: float = 0.25
     frozen_change: float = 0.0
+    replaced_change: float = 1.0
     constant_span: float = 0.0
 
 
@@ -267,6 +274,7 @@ REASONS: Final[dict[tuple[str, str], str]] = {
     ("bootstrap", "carried"): "advantages carrying under this share of a leaning TD mean: critical",
     ("value_bound", "mean"): "V's mean this many widths outside what the rewards allow: critical",
     ("critic_change", "frozen"): "the critic's weights moved at most this share: a warning",
+    ("critic_change", "replaced"): "moved more than this share: replaced; fires at once",
     ("value_span", "constant"): "V's span at most this share of D, returns varying: critical",
 }
 """Why each scale-free level stands where it does (printed by `value-diag thresholds`)."""
@@ -526,10 +534,27 @@ def constant_value(span: float, variance: float, scale: Scale, t: Thresholds) ->
     return scale.usable and span <= t.constant_span * math.sqrt(scale.d2)
 
 
+def replaced(change: float, t: Thresholds) -> bool:
+    """Whether the critic's weights moved more than ``replaced_change`` of their own size
+    (1: more than their whole size) since the line before: not a training step, but weights
+    put in its place (re-initialised, a checkpoint loaded into it) or a step blown up.
+
+    Adam and RMSprop move each weight by about the learning rate per step, so a trained
+    critic's weights move by a small share of their size between two lines: at most 0.54 on
+    the corpus of real runs and its probes (SB3's PPO at its second update, 2,048
+    transitions), under 0.1 once settled. The critics a blown-up learning rate or new random
+    weights hit moved 7.5 to 659 times their size at that update. The move is measured on
+    the weights themselves, not estimated from a rollout, so no waiting makes it a truer
+    reading: the gate fires on it at once (after the warm-up, where a small initialisation
+    may still move far). Scale-free: a ratio of weights to weights.
+    """
+    return math.isfinite(change) and change > t.replaced_change
+
+
 def fit_reason(mark: Mark) -> str:
     """Why V-Fit stands at its level: V beyond what the rewards allow, when that is why,
     else its level's reason."""
-    if mark.note in (BEYOND_BOUND, CONSTANT_VALUE, CRITIC_FROZEN):
+    if mark.note in (BEYOND_BOUND, CONSTANT_VALUE, CRITIC_FROZEN, CRITIC_REPLACED):
         return mark.note
     return REASONS[(FIT, mark.level.value)]
 
@@ -805,6 +830,8 @@ def _value_marks(
     change = fit.critic_change
     if change is not None and change <= t.frozen_change and fit_mark.level in _MILD:
         fit_mark = Mark(Level.WARNING, note=CRITIC_FROZEN)
+    if change is not None and replaced(change, t):  # the cause of whatever else V-Fit says
+        fit_mark = Mark(Level.CRITICAL, note=CRITIC_REPLACED)
     td = values["td_error_mean"] if bias is None else bias
     if scale.usable and (bias is not None or "td_error_mean" not in unreported):
         values[TD_BIAS] = td_bias_of(td, scale)  # what is judged, for the report's charts

@@ -254,10 +254,10 @@ REGISTRY: Final[tuple[Metric, ...]] = (
     Metric(
         CRITIC_CHANGE,
         "critic change",
-        keys={"frozen": "frozen_change"},
+        keys={"frozen": "frozen_change", "replaced": "replaced_change"},
         absolute=True,
         scale_free=ScaleFree.ONLY,
-        parameters=frozenset({"frozen"}),
+        parameters=frozenset({"frozen", "replaced"}),
     ),
     Metric(
         CALIB_CORR,
