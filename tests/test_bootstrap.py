@@ -6,13 +6,13 @@ episode ends, do not)."""
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 from typing import Final
 
 import pytest
-from conftest import ROOT, invoke
+from conftest import invoke
+from corpus_lines import updates
 from telemetry import flat
 
 from value_diag.health import (
@@ -20,8 +20,6 @@ from value_diag.health import (
     DEFAULT_THRESHOLDS,
     bootstrap_agrees,
 )
-
-CORPUS: Final = ROOT / "bench" / "corpus" / "runs"
 
 WRONG_GAMMA: Final = {
     "v_return_correlation": 0.93,
@@ -153,23 +151,16 @@ def test_no_healthy_corpus_update_leans_without_carrying() -> None:
     """On every healthy update of the corpus (and before each fault's onset) the advantages
     carry the TD errors' lean: the rule has no false alarm there, and it fires on the runs
     whose returns were made with another gamma."""
-    labels = json.loads((ROOT / "bench" / "corpus" / "labels.json").read_text())
     fired: set[str] = set()
-    for path in sorted(CORPUS.glob("*.jsonl")):
-        onset = labels[path.name]["onset"] or math.inf
-        update = 0
-        for line in path.read_text().splitlines():
-            obj = json.loads(line)
-            if "td_error_std" not in obj or "return_mean" not in obj:
-                continue
-            update += 1
-            bias = obj["return_mean"] - obj["value_mean"]
-            agrees = bootstrap_agrees(
-                obj["td_error_mean"], obj["td_error_std"], bias, DEFAULT_THRESHOLDS
-            )
-            assert agrees or update >= onset, f"{path.name} update {update}"
-            if not agrees:
-                fired.add(labels[path.name]["fault"])
+    for u in updates():
+        obj = u.line
+        bias = obj["return_mean"] - obj["value_mean"]
+        agrees = bootstrap_agrees(
+            obj["td_error_mean"], obj["td_error_std"], bias, DEFAULT_THRESHOLDS
+        )
+        assert agrees or not u.healthy, f"{u.run} update {u.number}"
+        if not agrees:
+            fired.add(u.label["fault"])
     assert fired == {"wrong_gamma"}
 
 

@@ -4,15 +4,14 @@ constant say."""
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Final
 
 import pytest
-from conftest import ROOT, invoke
+from conftest import invoke
+from corpus_lines import updates
 from needs import need
-from telemetry import flat
+from one_line import fit_of
 
 from value_diag import compute_value_metrics
 from value_diag.health import BEYOND_BOUND, CONSTANT_VALUE
@@ -41,27 +40,6 @@ DEAD: Final = {
 blew up 16 updates before: every tanh unit of the critic saturated, so V is 40.263 in every
 state. The returns bootstrap from it and hardly vary (33.9, p10 to p90 33.2 to 35.8), so V
 lies within a fifth of their size of them (V-Fit 0.58) and inside the value bound."""
-
-
-def once_json(path: Path, *args: str) -> dict[str, object]:
-    proc = invoke(["once", str(path), "-f", "json", *args])
-    assert proc.returncode in (0, 1), proc.stderr
-    got = json.loads(proc.stdout)
-    assert isinstance(got, dict)
-    return got
-
-
-def write(tmp_path: Path, line: dict[str, float]) -> Path:
-    run = tmp_path / "run.jsonl"
-    run.write_bytes(flat(line) + b"\n")
-    return run
-
-
-def fit_of(tmp_path: Path, line: dict[str, float], *args: str) -> dict[str, object]:
-    got = once_json(write(tmp_path, line), "--critic", *args)
-    fit = got["critic"]["value_fit"]  # type: ignore[index]
-    assert isinstance(fit, dict)
-    return {"status": got["status"], **fit}
 
 
 def test_one_value_for_every_state_is_critical(tmp_path: Path) -> None:
@@ -153,22 +131,14 @@ def test_no_healthy_corpus_update_has_one_value() -> None:
     """On every healthy update of the corpus (and before each fault's onset) V's span is
     more than a hundred-thousandth of its mean; the runs whose V is one number are
     blown-up learning rates."""
-    labels = json.loads((ROOT / "bench" / "corpus" / "labels.json").read_text())
     dead: set[str] = set()
     judged = 0
-    for path in sorted((ROOT / "bench" / "corpus" / "runs").glob("*.jsonl")):
-        onset = labels[path.name]["onset"] or math.inf
-        update = 0
-        for line in path.read_text().splitlines():
-            obj = json.loads(line)
-            if "value_min" not in obj:
-                continue
-            update += 1
-            judged += 1
-            span = obj["value_max"] - obj["value_min"]
-            if update < onset:
-                assert span > 1e-5 * abs(obj["value_mean"]), f"{path.name} update {update}"
-            elif span == 0 and obj["return_variance"] > 0:
-                dead.add(labels[path.name]["fault"])
+    for u in updates():
+        judged += 1
+        span = u.line["value_max"] - u.line["value_min"]
+        if u.healthy:
+            assert span > 1e-5 * abs(u.line["value_mean"]), f"{u.run} update {u.number}"
+        elif span == 0 and u.line["return_variance"] > 0:
+            dead.add(u.label["fault"])
     assert judged > 3000
     assert dead == {"lr_blowup"}

@@ -5,15 +5,15 @@ scale-free rules make at least a warning."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import pytest
-from conftest import ROOT, invoke
+from conftest import invoke
+from corpus_lines import CORPUS, updates
 from needs import need
-from telemetry import flat
+from one_line import fit_of
 
 from value_diag import CriticChange, compute_value_metrics
 from value_diag.health import CRITIC_FROZEN, CRITIC_REPLACED
@@ -61,18 +61,6 @@ def test_critic_change_reads_tensors_and_goes_on_the_line() -> None:
     assert flat_record(metrics, step=1)["critic_change"] == moved
     plain = flat_record(compute_value_metrics([1.0, 2.0], [1.5, 2.5], [0.1, 0.2]), step=1)
     assert "critic_change" not in plain
-
-
-def fit_of(tmp_path: Path, line: dict[str, float], *args: str) -> dict[str, Any]:
-    run = tmp_path / "run.jsonl"
-    run.write_bytes(flat(line) + b"\n")
-    proc = invoke(["once", str(run), "-f", "json", "--critic", *args])
-    assert proc.returncode in (0, 1), proc.stderr
-    got = json.loads(proc.stdout)
-    assert isinstance(got, dict)
-    fit = got["critic"]["value_fit"]
-    assert isinstance(fit, dict)
-    return {"status": got["status"], **fit}
 
 
 def test_a_critic_that_did_not_move_is_a_warning(tmp_path: Path) -> None:
@@ -136,27 +124,19 @@ def test_the_corpus_critics_jump_only_where_they_were_replaced() -> None:
     weights moved under their own size; at the onset of every blown-up learning rate and
     random head that the producer measured, more (and again later, while the learning rate
     stays blown up)."""
-    labels = json.loads((ROOT / "bench" / "corpus" / "labels.json").read_text())
     jumped: dict[str, float] = {}
     measured = 0
-    for path in sorted((ROOT / "bench" / "corpus" / "runs").glob("*.jsonl")):
-        label = labels[path.name]
-        onset = label["onset"] or math.inf
-        update = 0
-        for line in path.read_text().splitlines():
-            obj = json.loads(line)
-            if "value_min" not in obj:
-                continue
-            update += 1
-            change = obj.get("critic_change")
-            if change is None:
-                continue
-            measured += 1
-            if update < onset:
-                assert change <= 0.6, f"{path.name} update {update}: {change}"
-            elif change > 1.0:
-                jumped.setdefault(path.name, update - onset)
+    for u in updates():
+        change = u.line.get("critic_change")
+        if change is None:
+            continue
+        measured += 1
+        if u.healthy:
+            assert change <= 0.6, f"{u.run} update {u.number}: {change}"
+        elif change > 1.0:
+            jumped.setdefault(u.run, u.since_onset)
     assert measured > 3000
+    labels = json.loads((CORPUS / "labels.json").read_text())
     sudden = {
         name
         for name, label in labels.items()
@@ -216,20 +196,15 @@ def test_on_the_corpus_only_frozen_or_untrained_critics_stand_still() -> None:
     """Every line of the producer's runs after the first says how far the critic moved:
     never 0 for a critic that trains, always 0 for one frozen (from its onset) or whose
     loss has no weight."""
-    labels = json.loads((ROOT / "bench" / "corpus" / "labels.json").read_text())
     still: set[str] = set()
-    for path in sorted((ROOT / "bench" / "corpus" / "runs").glob("*.jsonl")):
-        if path.name.startswith("esper-"):
-            continue  # esper-lite's events carry no critic_change
-        label = labels[path.name]
-        onset = label["onset"] or math.inf
-        lines = [json.loads(line) for line in path.read_text().splitlines()][1:]
-        assert "critic_change" not in lines[0], path.name
-        for update, line in enumerate(lines[1:], start=2):
-            stood = line["critic_change"] == 0.0
-            if update < onset or label["fault"] not in ("critic_frozen", "vf_coef_0"):
-                assert not stood, f"{path.name} update {update}"
-            else:
-                assert stood, f"{path.name} update {update}"
-                still.add(label["fault"])
+    for u in updates():
+        if u.number == 1:
+            assert "critic_change" not in u.line, u.run
+            continue
+        stood = u.line["critic_change"] == 0.0
+        if u.healthy or u.label["fault"] not in ("critic_frozen", "vf_coef_0"):
+            assert not stood, f"{u.run} update {u.number}"
+        else:
+            assert stood, f"{u.run} update {u.number}"
+            still.add(u.label["fault"])
     assert still == {"critic_frozen", "vf_coef_0"}

@@ -5,14 +5,14 @@ bootstrapped returns say."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Final
 
 import pytest
-from conftest import ROOT, invoke
-from telemetry import flat
+from conftest import invoke
+from corpus_lines import updates
+from one_line import once_json, write
 
 from value_diag import ValueBound, compute_value_metrics
 from value_diag.health import BEYOND_BOUND, beyond_bound
@@ -99,24 +99,10 @@ def test_beyond_bound_in_widths(v_mean: float, beyond: float | None) -> None:
     assert beyond_bound(-148.4, -100.0, 0.0) == pytest.approx(0.484), "below it, as above"
 
 
-def once_json(path: Path, *args: str) -> dict[str, object]:
-    proc = invoke(["once", str(path), "-f", "json", *args])
-    assert proc.returncode in (0, 1), proc.stderr
-    got = json.loads(proc.stdout)
-    assert isinstance(got, dict)
-    return got
-
-
-def write(tmp_path: Path, line: dict[str, float]) -> Path:
-    run = tmp_path / "run.jsonl"
-    run.write_bytes(flat(line) + b"\n")
-    return run
-
-
 def test_a_value_head_far_outside_the_bound_is_critical(tmp_path: Path) -> None:
     run = write(tmp_path, ECHO)
     got = once_json(run, "--preset", "scale-free", "--critic")
-    fit = got["critic"]["value_fit"]  # type: ignore[index]
+    fit = got["critic"]["value_fit"]
     assert (fit["level"], fit["note"]) == ("critical", BEYOND_BOUND)
     assert got["status"] == "critical"
     text = invoke(["once", str(run), "--preset", "scale-free"]).stdout.decode()
@@ -124,7 +110,7 @@ def test_a_value_head_far_outside_the_bound_is_critical(tmp_path: Path) -> None:
     # the same numbers without the bound: the echoing returns hide the broken head
     unbounded = {k: v for k, v in ECHO.items() if not k.startswith("value_bound")}
     again = once_json(write(tmp_path, unbounded), "--preset", "scale-free", "--critic")
-    assert again["critic"]["value_fit"].get("note") != BEYOND_BOUND  # type: ignore[index]
+    assert again["critic"]["value_fit"].get("note") != BEYOND_BOUND
     assert again["status"] != "critical"
 
 
@@ -153,7 +139,7 @@ def test_extremes_far_past_the_bound_around_a_mean_within_it_are_not_judged_by_i
         "value_bound_high": 0.1,
     }
     got = once_json(write(tmp_path, small), "--preset", "scale-free", "--critic")
-    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND  # type: ignore[index]
+    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND
     assert got["status"] == "ok"
 
 
@@ -185,24 +171,24 @@ bootstrap check all pass, as the returns echo V."""
 
 def test_a_critic_settled_outside_the_bound_is_critical(tmp_path: Path) -> None:
     got = once_json(write(tmp_path, SETTLED), "--preset", "scale-free", "--critic")
-    fit = got["critic"]["value_fit"]  # type: ignore[index]
+    fit = got["critic"]["value_fit"]
     assert (fit["level"], fit["note"]) == ("critical", BEYOND_BOUND)
     assert got["status"] == "critical"
     # the same V a fifth of the width below the bound: within the rule's margin
     near = {**SETTLED, "value_mean": -120.0, "value_min": -120.2, "value_max": -119.6}
     fit = once_json(write(tmp_path, near), "--preset", "scale-free", "--critic")["critic"]
-    assert fit["value_fit"].get("note") != BEYOND_BOUND  # type: ignore[index]
+    assert fit["value_fit"].get("note") != BEYOND_BOUND
 
 
 def test_the_default_preset_does_not_use_it(tmp_path: Path) -> None:
     got = once_json(write(tmp_path, ECHO), "--preset", "default", "--critic")
-    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND  # type: ignore[index]
+    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND
 
 
 def test_without_value_mean_it_cannot_be_told(tmp_path: Path) -> None:
     line = {k: v for k, v in ECHO.items() if k != "value_mean"}
     got = once_json(write(tmp_path, line), "--preset", "scale-free", "--critic")
-    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND  # type: ignore[index]
+    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND
 
 
 def test_the_config_file_sets_the_margin(tmp_path: Path) -> None:
@@ -212,7 +198,7 @@ def test_the_config_file_sets_the_margin(tmp_path: Path) -> None:
         '[thresholds]\npreset = "scale-free"\nvalue_bound = { mean = 0.5 }\n', encoding="utf-8"
     )
     got = once_json(run, "--config", str(config), "--critic")
-    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND, "0.48 widths: under 0.5"  # type: ignore[index]
+    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND, "0.48 widths: under 0.5"
     out = invoke(["thresholds", "--preset", "scale-free", "--no-config"]).stdout.decode()
     row = next(line for line in out.splitlines() if line.split()[:2] == ["value_bound", "mean"])
     assert row.split()[2] == "0.25" and "   # " in row
@@ -230,28 +216,20 @@ def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
     diverged; on the first, where V is the critic's initial weights, whose output does not
     shrink with the rewards, within the rule's quarter (0.13 at rewards x0.01). The runs it
     fires on are those of blown-up and randomised heads, and that one."""
-    labels = json.loads((ROOT / "bench" / "corpus" / "labels.json").read_text())
     fired: set[str] = set()
     written = 0
-    for path in sorted((ROOT / "bench" / "corpus" / "runs").glob("*.jsonl")):
-        onset = labels[path.name]["onset"] or math.inf
-        update = 0
-        for line in path.read_text().splitlines():
-            obj = json.loads(line)
-            if "value_min" not in obj:
-                continue
-            update += 1
-            if "value_bound_low" not in obj:
-                continue
-            written += 1
-            beyond = beyond_bound(
-                obj["value_mean"], obj["value_bound_low"], obj["value_bound_high"]
-            )
-            assert beyond is not None, f"{path.name} update {update}"
-            margin = 0.25 if update == 1 else 0.125
-            near = beyond <= margin or update >= onset or path.name == DIVERGED
-            assert near, f"{path.name} update {update}: {beyond}"
-            if beyond > 0.25:
-                fired.add(path.name if path.name == DIVERGED else labels[path.name]["fault"])
+    for u in updates():
+        if "value_bound_low" not in u.line:
+            continue
+        written += 1
+        beyond = beyond_bound(
+            u.line["value_mean"], u.line["value_bound_low"], u.line["value_bound_high"]
+        )
+        assert beyond is not None, f"{u.run} update {u.number}"
+        margin = 0.25 if u.number == 1 else 0.125
+        near = beyond <= margin or not u.healthy or u.run == DIVERGED
+        assert near, f"{u.run} update {u.number}: {beyond}"
+        if beyond > 0.25:
+            fired.add(u.run if u.run == DIVERGED else u.label["fault"])
     assert written > 1000, "the producer's runs carry the bound"
     assert fired == {"value_head_random", "lr_blowup", DIVERGED}
