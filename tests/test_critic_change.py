@@ -99,7 +99,7 @@ def test_a_critic_that_moved_more_than_its_size_is_critical(tmp_path: Path) -> N
     run = tmp_path / "run.jsonl"
     text = invoke(["once", str(run), "--preset", "scale-free"]).stdout.decode()
     assert f"critical: {CRITIC_REPLACED}" in text, "the V-Fit line says why"
-    for moved in (1.0, 0.54):  # its whole size at most: a training step, however large
+    for moved in (1.0, 0.67):  # its whole size at most: a training step, however large
         fit = fit_of(tmp_path, {**HEALTHY, "critic_change": moved}, "--preset", "scale-free")
         assert (fit["level"], fit.get("note")) == ("ok", None)
     fit = fit_of(tmp_path, {**HEALTHY, "critic_change": 1.5}, "--preset", "default")
@@ -132,7 +132,7 @@ def test_the_corpus_critics_jump_only_where_they_were_replaced() -> None:
             continue
         measured += 1
         if u.healthy:
-            assert change <= 0.6, f"{u.run} update {u.number}: {change}"
+            assert change <= 0.7, f"{u.run} update {u.number}: {change}"
         elif change > 1.0:
             jumped.setdefault(u.run, u.since_onset)
     assert measured > 3000

@@ -215,7 +215,8 @@ def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
     V's mean lies within an eighth of the bound's width of it, but for the one critic that
     diverged; on the first, where V is the critic's initial weights, whose output does not
     shrink with the rewards, within the rule's quarter (0.13 at rewards x0.01). The runs it
-    fires on are those of blown-up and randomised heads, and that one."""
+    fires on are those of blown-up and randomised heads, a critic left at its initialisation
+    (vf_coef=0) at rewards x0.01, and that one."""
     fired: set[str] = set()
     written = 0
     for u in updates():
@@ -232,4 +233,4 @@ def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
         if beyond > 0.25:
             fired.add(u.run if u.run == DIVERGED else u.label["fault"])
     assert written > 1000, "the producer's runs carry the bound"
-    assert fired == {"value_head_random", "lr_blowup", DIVERGED}
+    assert fired == {"value_head_random", "lr_blowup", "vf_coef_0", DIVERGED}

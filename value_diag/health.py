@@ -540,10 +540,11 @@ def replaced(change: float, t: Thresholds) -> bool:
     put in its place (re-initialised, a checkpoint loaded into it) or a step blown up.
 
     Adam and RMSprop move each weight by about the learning rate per step, so a trained
-    critic's weights move by a small share of their size between two lines: at most 0.54 on
-    the corpus of real runs and its probes (SB3's PPO at its second update, 2,048
-    transitions), under 0.1 once settled. The critics a blown-up learning rate or new random
-    weights hit moved 7.5 to 659 times their size at that update. The move is measured on
+    critic's weights move by a small share of their size between two lines: at most 0.67 on
+    the corpus of real runs and its probes (SB3's PPO at ten times its default learning
+    rate, at its second update), 0.25 after the fifth (A2C at four times its own). The
+    critics a blown-up learning rate or new random weights hit moved 7.0 to 659 times their
+    size at that update. The move is measured on
     the weights themselves, not estimated from a rollout, so no waiting makes it a truer
     reading: the gate fires on it at once (after the warm-up, where a small initialisation
     may still move far). Scale-free: a ratio of weights to weights.

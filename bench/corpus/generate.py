@@ -282,6 +282,38 @@ def specs() -> list[Spec]:
         Spec("PPO", ac, 51, "value_head_random", at=MID, scale=0.01),
         Spec("A2C", ac, 51, "wrong_gamma", at=MID, vecnormalize=True),
         Spec("PPO", cp, 51, "critic_frozen", at=FROZEN_AT, hyper=RELU),
+        # Held out, seventh batch: trained after a critic whose weights moved more than their
+        # size became critical, with learning rates up to 10 times the defaults, small
+        # networks and more ReLU critics, scored as they came (docs/verdicts.md).
+        Spec("PPO", cp, 61, hyper=(("learning_rate", 3e-3),)),
+        Spec("PPO", ac, 61, vecnormalize=True, hyper=(("learning_rate", 1e-3), ("n_epochs", 20))),
+        Spec("PPO", cp, 62, "unnormalised_returns", hyper=(("width", 16),)),  # trained as healthy
+        Spec("A2C", cp, 61, hyper=(("learning_rate", 3e-3),)),
+        Spec("A2C", ac, 61, hyper=RELU),
+        Spec("A2C", cp, 62, hyper=RELU),
+        Spec(
+            "PPO",
+            pe,
+            61,
+            vecnormalize=True,
+            hyper=(*PENDULUM_ZOO[:1], ("learning_rate", 3e-3), *PENDULUM_ZOO[2:]),
+        ),
+        Spec("PPO", mc, 61, scale=100.0, vecnormalize=True, hyper=(*MC_HYPER, *RELU)),
+        Spec("cleanrl", cp, 61),
+        Spec("PPO", cp, 61, "lr_blowup", at=MID, hyper=(("learning_rate", 1e-3),)),
+        Spec(
+            "PPO",
+            pe,
+            61,
+            "value_head_random",
+            at=MID,
+            vecnormalize=True,
+            hyper=(*PENDULUM_ZOO, *RELU),
+        ),
+        Spec("A2C", ac, 61, "vf_coef_0", scale=0.01),
+        Spec("PPO", ac, 61, "terminal_as_truncation", at=MID),
+        Spec("PPO", mc, 61, "wrong_gamma", at=MID, vecnormalize=True, hyper=MC_HYPER),
+        Spec("A2C", pe, 61, "critic_frozen", at=FROZEN_AT, vecnormalize=True),
     ]
 
 
@@ -532,8 +564,13 @@ def train_sb3(spec: Spec, path: Path) -> list[dict[str, float]]:
     if spec.fault == "wrong_gamma":
         kwargs["rollout_buffer_class"] = _target_gamma_buffer()
     kwargs |= dict(spec.hyper)
+    policy: dict[str, Any] = {}
     if kwargs.pop("activation", "tanh") == "relu":
-        kwargs["policy_kwargs"] = {"activation_fn": torch.nn.ReLU}
+        policy["activation_fn"] = torch.nn.ReLU
+    if "width" in kwargs:  # two hidden layers of that many units, for the actor and the critic
+        policy["net_arch"] = [kwargs.pop("width")] * 2
+    if policy:
+        kwargs["policy_kwargs"] = policy
     if spec.fault == "unnormalised_returns":
         kwargs.pop("gamma", None)  # SB3's defaults, as a first try on the environment runs
     model = cls("MlpPolicy", env, **kwargs)
