@@ -36,10 +36,16 @@ class Update:
         return self.number - (self.label["onset"] or math.inf)
 
 
+def labels() -> dict[str, dict[str, Any]]:
+    """labels.json: each run file's label, by its name."""
+    got: dict[str, dict[str, Any]] = json.loads((CORPUS / "labels.json").read_text())
+    return got
+
+
 def updates() -> Iterator[Update]:
     """Every update of the producer's flat files, run by run, in file order (esper-lite's
     events carry their metrics under "data", and are not read here)."""
-    labels = json.loads((CORPUS / "labels.json").read_text())
+    by_name = labels()
     for path in sorted((CORPUS / "runs").glob("*.jsonl")):
         number = 0
         for text in path.read_text().splitlines():
@@ -47,4 +53,4 @@ def updates() -> Iterator[Update]:
             if "value_min" not in line:
                 continue
             number += 1
-            yield Update(path.name, labels[path.name], number, line)
+            yield Update(path.name, by_name[path.name], number, line)

@@ -12,7 +12,7 @@ from typing import Final
 
 import pytest
 from conftest import invoke
-from corpus_lines import updates
+from corpus_lines import labels, updates
 from telemetry import flat
 
 from value_diag.health import (
@@ -68,11 +68,32 @@ def test_bootstrap_agrees(td_mean: float, td_std: float, bias: float, agrees: bo
     assert bootstrap_agrees(td_mean, td_std, bias, DEFAULT_THRESHOLDS) is agrees
 
 
+@pytest.mark.parametrize(
+    ("td_mean", "bias", "samples", "agrees"),
+    [
+        # 0.15 of TD Std over 1,024 samples is 4.8 standard errors: a lean, not carried
+        (0.15, -0.05, 1024.0, False),
+        (0.15, 2.5, 1024.0, True),  # carried, as GAE does
+        (0.15, -0.05, 100.0, True),  # 1.5 standard errors over 100: chance
+        (0.15, -0.05, None, True),  # no count: a lean is half of TD Std
+        (0.15, -0.05, 1.0, True),  # one sample: no standard error, the same
+        (0.6, -0.05, None, False),
+    ],
+)
+def test_a_lean_is_a_mean_further_from_0_than_chance_puts_it(
+    td_mean: float, bias: float, samples: float | None, agrees: bool
+) -> None:
+    assert bootstrap_agrees(td_mean, 1.0, bias, DEFAULT_THRESHOLDS, samples) is agrees
+
+
 @pytest.mark.parametrize("c", [1e-3, 1.0, 1e3])
 def test_bootstrap_agrees_at_any_reward_scale(c: float) -> None:
-    for td_mean, td_std, bias in [(0.9, 0.3, 12.0), (0.9, 0.3, 0.2), (-0.9, 0.3, -2.7)]:
-        plain = bootstrap_agrees(td_mean, td_std, bias, DEFAULT_THRESHOLDS)
-        assert bootstrap_agrees(td_mean * c, td_std * c, bias * c, DEFAULT_THRESHOLDS) is plain
+    cases = [(0.9, 0.3, 12.0), (0.9, 0.3, 0.2), (-0.9, 0.3, -2.7), (0.05, 0.3, -0.01)]
+    for td_mean, td_std, bias in cases:
+        for n in (None, 1024.0):
+            plain = bootstrap_agrees(td_mean, td_std, bias, DEFAULT_THRESHOLDS, n)
+            scaled = bootstrap_agrees(td_mean * c, td_std * c, bias * c, DEFAULT_THRESHOLDS, n)
+            assert scaled is plain
 
 
 def judged(path: Path, *args: str) -> dict[str, object]:
@@ -105,6 +126,40 @@ def test_returns_that_carry_the_lean_are_not_judged_by_it(tmp_path: Path) -> Non
     td = got["value_function"]["td_error_mean"]  # type: ignore[index]
     assert (td["level"], td.get("note")) == ("ok", None), "a bias of 0.88 is 0.28 of D"
     assert got["status"] == "ok"
+
+
+FAINT: Final = {
+    **WRONG_GAMMA,
+    "td_error_mean": 0.048,
+    "td_error_std": 0.176,
+    "value_mean": 0.62,
+    "return_mean": 0.58,
+    "return_p10": -1.0,
+    "return_p50": 0.2,
+    "return_p90": 2.9,
+    "return_variance": 1.73**2,
+    "explained_variance": 0.96,
+    "value_std": 1.7,
+    "value_min": -1.5,
+    "value_max": 5.0,
+}
+"""The last update of a PPO MountainCarContinuous run under VecNormalize whose critic was
+trained on returns of gamma 0.9: its rewards are nearly 0 but for the goal's, so the TD
+errors of the algorithm's 0.99 lean by only 0.27 of their spread, and the advantages carry
+the opposite of it."""
+
+
+def test_a_faint_lean_over_many_samples_is_a_lean(tmp_path: Path) -> None:
+    run = tmp_path / "run.jsonl"
+    run.write_bytes(flat({**FAINT, "samples": 1024}) + b"\n")
+    td = judged(run, "--preset", "scale-free")["value_function"]["td_error_mean"]  # type: ignore[index]
+    assert (td["level"], td["note"]) == ("critical", BOOTSTRAP_DISAGREES), "8.7 standard errors"
+    for samples in ({}, {"samples": 64}, {"samples": "1024"}, {"samples": True}):
+        run.write_bytes(flat({**FAINT, **samples}) + b"\n")
+        got = judged(run, "--preset", "scale-free")
+        assert got["bad_lines"] == 0, samples  # a count that is not a number is not read
+        td = got["value_function"]["td_error_mean"]  # type: ignore[index]
+        assert td.get("note") != BOOTSTRAP_DISAGREES, samples
 
 
 def test_without_return_mean_or_td_std_it_cannot_be_told(tmp_path: Path) -> None:
@@ -142,26 +197,29 @@ def test_the_config_file_sets_its_parameters(tmp_path: Path) -> None:
 def test_thresholds_lists_the_rule_and_why() -> None:
     out = invoke(["thresholds", "--preset", "scale-free", "--no-config"]).stdout.decode()
     rows = {tuple(line.split()[:2]): line for line in out.splitlines()}
-    for level in ("significance", "carried"):
-        assert rows[("bootstrap", level)].split()[2] == "0.5"
+    for level, value in (("significance", "0.5"), ("z", "4"), ("carried", "0.5")):
+        assert rows[("bootstrap", level)].split()[2] == value
         assert "   # " in rows[("bootstrap", level)]
 
 
 def test_no_healthy_corpus_update_leans_without_carrying() -> None:
     """On every healthy update of the corpus (and before each fault's onset) the advantages
     carry the TD errors' lean: the rule has no false alarm there, and it fires on the runs
-    whose returns were made with another gamma."""
-    fired: set[str] = set()
+    whose returns were made with another gamma, from the update after their onset, and on
+    some updates of blown-up learning rates, whose returns bootstrap from a V that leaps."""
+    fired: dict[str, set[str]] = {}
     for u in updates():
         obj = u.line
         bias = obj["return_mean"] - obj["value_mean"]
         agrees = bootstrap_agrees(
-            obj["td_error_mean"], obj["td_error_std"], bias, DEFAULT_THRESHOLDS
+            obj["td_error_mean"], obj["td_error_std"], bias, DEFAULT_THRESHOLDS, obj.get("samples")
         )
         assert agrees or not u.healthy, f"{u.run} update {u.number}"
         if not agrees:
-            fired.add(u.label["fault"])
-    assert fired == {"wrong_gamma"}
+            fired.setdefault(u.label["fault"], set()).add(u.run)
+    assert set(fired) == {"wrong_gamma", "lr_blowup"}
+    gamma = {name for name in labels() if "wrong-gamma" in name and not name.startswith("esper")}
+    assert fired["wrong_gamma"] == gamma, "every wrong gamma of the producer's files"
 
 
 def test_thresholds_keeps_its_columns_with_long_level_names() -> None:

@@ -11,7 +11,7 @@ from typing import Final
 import numpy as np
 import pytest
 from conftest import invoke
-from corpus_lines import CORPUS, updates
+from corpus_lines import labels, updates
 from needs import need
 from one_line import fit_of
 
@@ -136,10 +136,9 @@ def test_the_corpus_critics_jump_only_where_they_were_replaced() -> None:
         elif change > 1.0:
             jumped.setdefault(u.run, u.since_onset)
     assert measured > 3000
-    labels = json.loads((CORPUS / "labels.json").read_text())
     sudden = {
         name
-        for name, label in labels.items()
+        for name, label in labels().items()
         if label["fault"] in ("lr_blowup", "value_head_random") and label["format"] == "flat"
     }
     assert set(jumped) == sudden

@@ -568,11 +568,11 @@ def esper_ev_only(ev: float, step: int) -> bytes:
 
 def test_fit_is_the_newest_value_lines_never_an_older_updates() -> None:
     state = fold(FoldState(), numbered(flat({**A, "return_mean": 4.0})), NOW)
-    assert state.fit == (4.0, None, None, None)
+    assert state.fit == (4.0, None, None, None, None)
     state = fold(state, numbered(flat(B)), NOW)
     assert state.fit is None
     state = fold(state, numbered(dumps({"return_mean": 5.0})), NOW)
-    assert state.fit == (5.0, None, None, None)
+    assert state.fit == (5.0, None, None, None, None)
     assert state.values == tup(B)
 
 
@@ -595,7 +595,7 @@ def test_recent_keeps_the_newest_updates_of_the_run_oldest_first() -> None:
     state = fold(FoldState(recent_len=3), numbered(*lines), NOW)
     assert state.recent == (
         Update(tup(B), None, None, None, True),
-        Update(tup(B), (0.25, 1.0, None, None, None), (2.0, None, None, None), 9, True),
+        Update(tup(B), (0.25, 1.0, None, None, None), (2.0, None, None, None, None), 9, True),
         Update(tup(A), None, None, 7, False),
     )
     assert state.updates == 4
@@ -611,7 +611,7 @@ def test_an_esper_update_without_the_nine_counts_and_sets_the_critic() -> None:
     assert state.values is None
     assert state.updates == 2
     assert state.critic == (-0.2, 1.0, None, None, None)
-    assert state.fit == (2.0, None, None, None)
+    assert state.fit == (2.0, None, None, None, None)
     assert state.step == 2
     assert state.has_data
 

@@ -165,7 +165,7 @@ def test_percentile_is_numpys_linear_interpolation_bit_for_bit(
 def test_empty_input_is_all_zeros(use_numpy: bool) -> None:
     m = compute_value_metrics([], [], [], use_numpy=use_numpy)
     assert as_tuple(m) == (0.0,) * 15
-    assert m == RolloutMetrics()
+    assert m == RolloutMetrics(samples=0)
 
 
 @pytest.mark.parametrize("use_numpy", PATHS)
@@ -178,6 +178,7 @@ def test_a_single_step(use_numpy: bool) -> None:
     assert math.isnan(m.explained_variance), "one return: no variance to explain"
     assert (m.value_mean, m.value_std, m.value_min, m.value_max) == (3.0, 0.0, 3.0, 3.0)
     assert m.return_mean == 7.5
+    assert m.samples == 1
 
 
 @pytest.mark.parametrize("use_numpy", PATHS)

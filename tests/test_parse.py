@@ -724,7 +724,7 @@ def test_lines_that_could_confuse_stand_ins_go_to_the_stdlib(line: bytes) -> Non
 def test_every_shape_gives_the_fit_fields(line: bytes) -> None:
     parsed = parse(line)
     assert isinstance(parsed, Record)
-    assert parsed.fit == (-2.5, None, None, None)
+    assert parsed.fit == (-2.5, None, None, None, None)
     assert parsed.values == NINE_TUPLE
 
 
@@ -732,12 +732,15 @@ def test_every_shape_gives_the_fit_fields(line: bytes) -> None:
     ("line", "fit"),
     [
         (dumps({"step": 3, **NINE}), None),
-        (dumps({"step": 3, **NINE, "return_mean": None}), (None, None, None, None)),
-        (dumps({"return_mean": NINE["bellman_error"]}), (NINE["bellman_error"], None, None, None)),
-        (b'{"return_mean": NaN, "bellman_error": 1}', (math.nan, None, None, None)),
+        (dumps({"step": 3, **NINE, "return_mean": None}), (None, None, None, None, None)),
+        (
+            dumps({"return_mean": NINE["bellman_error"]}),
+            (NINE["bellman_error"], None, None, None, None),
+        ),
+        (b'{"return_mean": NaN, "bellman_error": 1}', (math.nan, None, None, None, None)),
         (
             dumps({**NINE, "value_bound_low": -100, "value_bound_high": 0.0}),
-            (None, -100.0, 0.0, None),
+            (None, -100.0, 0.0, None, None),
         ),
     ],
 )
@@ -747,6 +750,33 @@ def test_fit_fields_absent_null_alone_and_nan(
     parsed = parse(line)
     assert isinstance(parsed, Record)
     assert repr(parsed.fit) == repr(fit)
+
+
+@pytest.mark.parametrize(
+    ("extra", "samples"),
+    [
+        ({"samples": 1024}, 1024.0),
+        ({"samples": 3.0}, 3.0),
+        ({"samples": 0}, None),  # not a count of anything
+        ({"samples": -5}, None),
+        ({"samples": "1024"}, None),  # another tool's key of another kind: not read
+        ({"samples": True}, None),
+        ({"samples": None}, None),
+        ({"samples": 10**400}, None),
+    ],
+)
+def test_samples_are_read_beside_the_fit_fields_when_a_count(
+    extra: dict[str, object], samples: float | None
+) -> None:
+    parsed = parse(dumps({**NINE, "return_mean": 2.0, **extra}))
+    assert isinstance(parsed, Record)
+    assert parsed.fit == (2.0, None, None, None, samples)
+
+
+def test_samples_alone_do_not_make_a_line_ours() -> None:
+    assert parse(dumps({"samples": 1024, "loss": 0.3})) is None
+    parsed = parse(dumps({**NINE, "samples": 1024}))
+    assert isinstance(parsed, Record) and parsed.fit is None, "no fit field: nothing to judge"
 
 
 def test_a_fit_field_of_the_wrong_type_is_a_bad_line() -> None:
@@ -834,7 +864,7 @@ def test_an_esper_update_with_only_explained_variance_is_an_update_without_value
     assert parsed == Record(
         values=None,
         critic=(0.42, 3.0, 0.9, 1.0, 5.0),
-        fit=(3.5, None, None, None),
+        fit=(3.5, None, None, None, None),
         step=1,
         mean_abs_td=True,
         update=True,

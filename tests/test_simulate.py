@@ -154,7 +154,7 @@ def test_flat_format_is_what_telemetry_writer_writes(tmp_path: Path) -> None:
         "compile_backend": "inductor",
         "compile_mode": "reduce-overhead",
     }
-    want = ["step", *VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS]
+    want = ["step", *VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS, "samples"]
     assert [list(line) for line in lines[2:]] == [want] * 2
 
 

@@ -93,9 +93,6 @@ KNOWN_MISSES = frozenset(
         # a random head: warnings for 4 updates before its critical holds (esper-lite's
         # events carry no value bound)
         "esper-ppo-cartpole-value-head-random-s1.jsonl",
-        # held out, second batch: A2C's 5-step returns carry the wrong gamma's lean faintly,
-        # and the bootstrap check holds from 7 updates after the onset
-        "a2c-cartpole-wrong-gamma-s11.jsonl",
         # held out, second batch: a blown-up critic that settles on a constant offset from
         # returns that hardly vary, within the bound: a warning to the end
         "ppo-acrobot-lr-blowup-s12.jsonl",
@@ -106,14 +103,8 @@ KNOWN_MISSES = frozenset(
         # held out, fifth batch: a time limit taken for a terminal state under VecNormalize,
         # whose EV and V-Corr stay within those of its healthy twin: ok at its end
         "ppo-cartpole100-vecnorm-truncation-as-terminal-s41.jsonl",
-        # held out, sixth batch: A2C's wrong gamma again, under VecNormalize: the bootstrap
-        # check holds from 5 updates after the onset
-        "a2c-acrobot-vecnorm-wrong-gamma-s51.jsonl",
         # held out, seventh batch: real terminals bootstrapped on Acrobot, as on CartPole
         "ppo-acrobot-terminal-as-truncation-s61.jsonl",
-        # held out, seventh batch: a wrong gamma on MountainCarContinuous under VecNormalize,
-        # whose TD errors hardly lean (0.27 of their spread): V fits its targets, ok
-        "ppo-mountaincar-cont-vecnorm-wrong-gamma-s61.jsonl",
         # held out, seventh batch: a random head on ReLU units, which do not saturate: the
         # critic learns again (EV -10 to 0.40), a warning at its last update
         "ppo-pendulum-vecnorm-value-head-random-s61.jsonl",

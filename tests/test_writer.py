@@ -73,7 +73,12 @@ def test_log_writes_the_critics_five_that_compute_value_metrics_returns(tmp_path
     with TelemetryWriter(path) as out:
         out.log(compute_value_metrics(v, g, d), step=3, lr=1e-3)
     (line,) = (json.loads(text) for text in lines_of(path))
-    assert list(line) == ["step", *VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS, "lr"]
+    assert list(line) == ["step", *VALUE_FIELDS, *CRITIC_FIELDS, *FIT_FIELDS, "samples", "lr"]
+    assert line["samples"] == 300
+    with TelemetryWriter(path, truncate=True) as out:  # an integration's count of its rollouts
+        out.log(compute_value_metrics(v, g, d), step=4, samples=1200)
+    (line,) = (json.loads(text) for text in lines_of(path))
+    assert line["samples"] == 1200
     assert line["return_mean"] == pytest.approx(np.mean(g), rel=1e-12)
     assert line["explained_variance"] == pytest.approx(1 - np.var(g - v) / np.var(g), rel=1e-12)
     assert line["value_mean"] == pytest.approx(np.mean(v), rel=1e-12)

@@ -378,6 +378,7 @@ RANGES: Final[dict[str, Range]] = {
     "variance_floor": _SQUARED,
     "fit_tolerance": Range(0.0, 1.0, "a share of |mean return|", open_low=True),
     "bootstrap_significance": Range(0.0, RATIO_MAX, "a share of TD Std", open_low=True),
+    "bootstrap_z": Range(0.0, RATIO_MAX, "standard errors of TD Mean", open_low=True),
     "bootstrap_carried": Range(0.0, 1.0, "a share of TD Mean"),
     "bound_mean": Range(0.0, RATIO_MAX, "widths of the value bound"),
     "frozen_change": Range(0.0, 1.0, "a share of the critic's weights"),

@@ -162,6 +162,7 @@ def fit_of(state: FoldState) -> Fit:
         mean_abs_td=state.mean_abs_td,
         bound=bound,
         critic_change=given.get("critic_change"),
+        samples=given.get("samples"),
     )
 
 

@@ -238,10 +238,14 @@ REGISTRY: Final[tuple[Metric, ...]] = (
     Metric(
         BOOTSTRAP,
         "bootstrap",
-        keys={"significance": "bootstrap_significance", "carried": "bootstrap_carried"},
+        keys={
+            "significance": "bootstrap_significance",
+            "z": "bootstrap_z",
+            "carried": "bootstrap_carried",
+        },
         absolute=True,
         scale_free=ScaleFree.ONLY,
-        parameters=frozenset({"significance", "carried"}),
+        parameters=frozenset({"significance", "z", "carried"}),
     ),
     Metric(
         VALUE_BOUND,

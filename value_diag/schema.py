@@ -48,8 +48,16 @@ CHANGE_FIELDS: tuple[str, ...] = ("critic_change",)
 """How far the critic's own weights moved since the run's previous line, relative to their
 size: ||w - w_prev|| / ||w_prev||. Written by producers that hold the critic (the SB3
 callback, ``CriticChange``); 0 means the critic is not being trained."""
-RULE_FIELDS: tuple[str, ...] = FIT_FIELDS + BOUND_FIELDS + CHANGE_FIELDS
-"""Every number the verdict rules read beyond the nine and the critic's five."""
+SAMPLE_FIELDS: tuple[str, ...] = ("samples",)
+"""How many transitions the line's metrics describe (``compute_value_metrics`` counts them;
+the integrations write how many they gathered). It tells how far the TD errors' mean may
+stray from 0 by chance. Read only from a line that gives another of the RULE_FIELDS: a
+line is not ours for it alone, and a count that is not a positive number is not read."""
+RULE_FIELDS: tuple[str, ...] = FIT_FIELDS + BOUND_FIELDS + CHANGE_FIELDS + SAMPLE_FIELDS
+"""Every number the verdict rules read beyond the nine and the critic's five
+(SAMPLE_FIELDS last)."""
+NAMING_FIELDS: tuple[str, ...] = RULE_FIELDS[: -len(SAMPLE_FIELDS)]
+"""The RULE_FIELDS that make a line ours: all but SAMPLE_FIELDS."""
 
 MAX_LINE: int = 256 * 1024
 """The longest line value-diag loads (bytes, without its newline): a line of ours that is

@@ -9,7 +9,14 @@ from typing import Any, Final, NamedTuple
 import orjson
 
 from value_diag.ingest.finder import make_finder
-from value_diag.schema import COMPILE_FIELDS, CRITIC_FIELDS, RULE_FIELDS, RUN_HEADER, VALUE_FIELDS
+from value_diag.schema import (
+    COMPILE_FIELDS,
+    CRITIC_FIELDS,
+    NAMING_FIELDS,
+    RUN_HEADER,
+    SAMPLE_FIELDS,
+    VALUE_FIELDS,
+)
 from value_diag.state import Compile
 
 CONTAINER_KEYS: Final = ("tamiyo", "value_function", "infrastructure")
@@ -17,7 +24,7 @@ EVENT_TYPES: Final = ("TRAINING_STARTED", "PPO_UPDATE_COMPLETED")
 KNOWN_NAMES: Final[tuple[str, ...]] = (
     VALUE_FIELDS
     + CRITIC_FIELDS
-    + RULE_FIELDS
+    + NAMING_FIELDS
     + COMPILE_FIELDS
     + CONTAINER_KEYS
     + EVENT_TYPES
@@ -162,7 +169,7 @@ break-even: 22 tokens on a 3.3 KB esper update, 4 on 0.85 KB. Past it a line goe
 straight to the stdlib, so a line of tokens costs a list slot per token, not a string.
 """
 _CONTAINERS: Final = ("data", *CONTAINER_KEYS, RUN_HEADER)
-FLAT_METRICS: Final = frozenset((*VALUE_FIELDS, *CRITIC_FIELDS, *RULE_FIELDS))
+FLAT_METRICS: Final = frozenset((*VALUE_FIELDS, *CRITIC_FIELDS, *NAMING_FIELDS))
 """The numbers a flat line carries at its top level. Beside an event_type or a tamiyo
 object, which make a line an event or a snapshot, they are not read: a line that has them
 there and nothing else of ours is a bad line, not a line of nothing (it could be an update
@@ -176,7 +183,7 @@ _READ_KEYS: Final = (
     *_CONTAINERS,
     *VALUE_FIELDS,
     *CRITIC_FIELDS,
-    *RULE_FIELDS,
+    *NAMING_FIELDS,
     *COMPILE_FIELDS,
 )
 """Every key _interpret reads, in the objects it reads them from."""
@@ -426,8 +433,27 @@ def _critic(src: dict[str, Any]) -> tuple[float | None, ...] | None:
 
 
 def _fit(src: dict[str, Any]) -> tuple[float | None, ...] | None:
-    """The RULE_FIELDS, None for each one absent or null; None for a line that names none."""
-    return _optional(src, RULE_FIELDS)
+    """The RULE_FIELDS, None for each one absent or null (or, for SAMPLE_FIELDS, not a
+    positive number); None for a line that names none of the NAMING_FIELDS."""
+    got = _optional(src, NAMING_FIELDS)
+    return None if got is None else (*got, _count(src.get(_SAMPLES)))
+
+
+_SAMPLES: Final = SAMPLE_FIELDS[0]
+_COUNT_MAX: Final = 10**308
+"""Counts at or above this are not read (float() of a larger int overflows)."""
+
+
+def _count(x: Any) -> float | None:
+    """A positive finite count, else None: ``samples`` was an extra key of the integrations'
+    before value-diag read it, so a line with another kind of value there stays good. By
+    type, not isinstance: a bool is not a count, and this runs on every line of ours."""
+    kind = type(x)
+    if kind is float:
+        return x if 0.0 < x < math.inf else None
+    if kind is int:
+        return float(x) if 0 < x < _COUNT_MAX else None
+    return None
 
 
 def _optional(src: dict[str, Any], names: tuple[str, ...]) -> tuple[float | None, ...] | None:

@@ -59,6 +59,8 @@ class RolloutMetrics(ValueFunctionMetrics):
     critic_change: float | None = None
     """How far the critic's weights moved since the previous line (``CriticChange``); None
     when not given to ``compute_value_metrics``."""
+    samples: int | None = None
+    """How many transitions the metrics describe (SAMPLE_FIELDS)."""
 
 
 def compute_value_metrics(
@@ -103,6 +105,7 @@ def compute_value_metrics(
             NaN when Var(returns) is (near-)zero, by the correlation's cut-off.
         value_mean, value_std, value_min, value_max: of the values (std with ddof=0).
         return_mean: the mean of the returns.
+        samples: how many steps the three hold.
         Empty inputs give all zeros. A NaN in an input makes the metrics that use it NaN.
 
     Raises:
@@ -127,6 +130,7 @@ def compute_value_metrics(
         metrics.value_bound_low, metrics.value_bound_high = (float(x) for x in bound)
     if critic_change is not None:
         metrics.critic_change = float(critic_change)
+    metrics.samples = len(v) if np_mod is not None else len(fv)
     return metrics
 
 

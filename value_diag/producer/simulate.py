@@ -66,8 +66,8 @@ class Profile:
 
     Returns are a skewed distribution around ``centre``, or two modes ``split`` apart
     with ``success`` of the episodes in the upper one. Values track the returns with
-    noise chosen to give the ``correlation`` wanted; TD errors have mean ``td_mean``
-    and standard deviation ``td_std``.
+    noise chosen to give the ``correlation`` wanted, ``td_mean`` below them; TD errors
+    have mean ``td_mean`` and standard deviation ``td_std``.
     """
 
     correlation: Span
@@ -195,8 +195,10 @@ def rollout(
     # Value error of the size that leaves the wanted correlation between V(s) and G.
     corr = _at(profile.correlation, t)
     noise = sd_returns * math.sqrt(1.0 / (corr * corr) - 1.0)
-    values = [g + rng.gauss(0.0, noise) for g in returns]
     td_mean, td_std = _at(profile.td_mean, t), _at(profile.td_std, t)
+    # V lags the returns by the TD errors' mean, as returns made from them carry it (once,
+    # as one-step targets do): the bootstrap check finds the rollout consistent.
+    values = [g - td_mean + rng.gauss(0.0, noise) for g in returns]
     td_errors = [rng.gauss(td_mean, td_std) for _ in range(steps)]
     return values, returns, td_errors
 

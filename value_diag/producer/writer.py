@@ -18,6 +18,7 @@ from value_diag.schema import (
     COMPILE_FIELDS,
     MAX_LINE,
     RUN_HEADER,
+    SAMPLE_FIELDS,
     VALUE_FIELDS,
     ValueFunctionMetrics,
 )
@@ -73,7 +74,8 @@ def flat_record(
     The critic's five (explained variance, value mean, std, min and max) and the
     FIT_FIELDS (the returns' mean) are written when ``metrics`` has them, and the
     BOUND_FIELDS and CHANGE_FIELDS when they were given (``compute_value_metrics(bound=...,
-    critic_change=...)``):
+    critic_change=...)``), and SAMPLE_FIELDS (how many steps the metrics describe) unless
+    ``extra`` gives them:
     ``compute_value_metrics`` returns them; a bare ``ValueFunctionMetrics`` has only the
     nine.
 
@@ -93,7 +95,11 @@ def flat_record(
         x = getattr(metrics, name, None)
         if x is not None:
             record[name] = float(x)
-    record.update(extra)
+    for name in SAMPLE_FIELDS:
+        n = getattr(metrics, name, None)
+        if n is not None:
+            record[name] = int(n)
+    record.update(extra)  # an integration's own count of samples, gathered over rollouts
     return record
 
 
