@@ -63,9 +63,16 @@ KNOWN_FLASHES = {
     # ok or a warning at the next
     "a2c-acrobot-healthy-s61.jsonl": 2,
     "a2c-cartpole-healthy-s62.jsonl": 1,
+    # held out, eighth batch: the CleanRL-shaped loop at rewards x0.01 after its
+    # normalisation: returns near 0.03, which its critic does not resolve (EV -0.46 and
+    # V-Corr -0.03 at update 22); two updates in a row once, so it fires there
+    "cleanrl-cartpole-x0.01-healthy-s71.jsonl": 4,
 }
 """Healthy runs shown critical after the warm-up, and on how many updates."""
-KNOWN_FALSE_ALARMS = {"a2c-cartpole-healthy-s51.jsonl": 3}
+KNOWN_FALSE_ALARMS = {
+    "a2c-cartpole-healthy-s51.jsonl": 3,
+    "cleanrl-cartpole-x0.01-healthy-s71.jsonl": 1,
+}
 """Healthy runs whose critical fires after the warm-up, and on how many updates."""
 
 
@@ -108,6 +115,13 @@ KNOWN_MISSES = frozenset(
         # held out, seventh batch: a random head on ReLU units, which do not saturate: the
         # critic learns again (EV -10 to 0.40), a warning at its last update
         "ppo-pendulum-vecnorm-value-head-random-s61.jsonl",
+        # held out, eighth batch: A2C's blown-up critic on Pendulum, critical from its onset
+        # but for single updates, one of them its next-to-last: not fired at its end
+        "a2c-pendulum-vecnorm-lr-blowup-s71.jsonl",
+        # held out, eighth batch: vf_coef=0 on MountainCarContinuous under VecNormalize: the
+        # untrained critic sits near returns centred on 0 (V-Fit 0.07, EV 0.13); the
+        # weights that never move warn, and it fires only from update 39
+        "ppo-mountaincar-cont-vecnorm-vf-coef-0-s71.jsonl",
     }
 )
 """The runs that miss their target today, each for a reason docs/verdicts.md gives. The
@@ -152,5 +166,5 @@ def test_broken_from_the_start_fires_at_the_warmups_end(scored: verdicts.Score) 
     """A critic broken from its first update is never ok, so the warm-up runs its course
     and the gate fires at the first update after it."""
     for run in scored.of_kind("broken"):
-        if run.label.onset == 1:
+        if run.label.onset == 1 and run.name not in KNOWN_MISSES:
             assert run.delay == 0, _why(run)

@@ -314,6 +314,24 @@ def specs() -> list[Spec]:
         Spec("PPO", ac, 61, "terminal_as_truncation", at=MID),
         Spec("PPO", mc, 61, "wrong_gamma", at=MID, vecnormalize=True, hyper=MC_HYPER),
         Spec("A2C", pe, 61, "critic_frozen", at=FROZEN_AT, vecnormalize=True),
+        # Held out, eighth batch: trained after the bootstrap check learnt to tell a lean from
+        # chance by the line's samples, with returns that carry a lean little (lambda 0 and
+        # 0.8, A2C's 1-step rollouts) and few samples a line, scored as they came.
+        Spec("PPO", cp, 71, hyper=(("gae_lambda", 0.0),)),
+        Spec("PPO", ac, 71, vecnormalize=True, hyper=(("gae_lambda", 0.8),)),
+        Spec("A2C", cp, 71, hyper=(("n_steps", 1),)),
+        Spec("PPO", pe, 71, vecnormalize=True, hyper=PENDULUM_LONG),
+        Spec("PPO", mc, 71, vecnormalize=True, hyper=MC_HYPER),
+        Spec("A2C", ac, 71, scale=0.01, vecnormalize=True),
+        Spec("cleanrl", cp, 71, scale=0.01),
+        Spec("PPO", cp, 72, time_limit=SHORT, vecnormalize=True, hyper=(("gae_lambda", 0.9),)),
+        Spec("PPO", ac, 71, "wrong_gamma", at=MID, hyper=(("gae_lambda", 0.8),)),
+        Spec("A2C", pe, 71, "wrong_gamma", at=MID, vecnormalize=True),
+        Spec("A2C", pe, 71, "lr_blowup", at=MID, vecnormalize=True),
+        Spec("PPO", cp, 71, "value_head_random", at=MID, hyper=(("gae_lambda", 0.0),)),
+        Spec("PPO", mc, 71, "vf_coef_0", vecnormalize=True, hyper=MC_HYPER),
+        Spec("PPO", ac, 71, "critic_frozen", at=FROZEN_AT, scale=0.01),
+        Spec("PPO", cp, 72, "truncation_as_terminal", at=MID, time_limit=SHORT),
     ]
 
 
