@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pytest
 from conftest import invoke
 from corpus_lines import labels, updates
 from needs import need
-from one_line import fit_of
+from one_line import fit_of, once_json
+from telemetry import flat
 
 from value_diag import CriticChange, compute_value_metrics
-from value_diag.health import CRITIC_FROZEN, CRITIC_REPLACED
+from value_diag.health import CRITIC_FROZEN, CRITIC_REPLACED, CRITIC_UNTRAINED
 from value_diag.producer.writer import flat_record
 
 HEALTHY: Final = {
@@ -63,12 +64,43 @@ def test_critic_change_reads_tensors_and_goes_on_the_line() -> None:
     assert "critic_change" not in plain
 
 
-def test_a_critic_that_did_not_move_is_a_warning(tmp_path: Path) -> None:
-    fit = fit_of(tmp_path, {**HEALTHY, "critic_change": 0.0}, "--preset", "scale-free")
-    assert (fit["level"], fit["note"], fit["status"]) == ("warning", CRITIC_FROZEN, "warning")
+def run_of(tmp_path: Path, *changes: float | None) -> Path:
+    """A run of HEALTHY updates whose lines say the critic moved so far, in turn."""
     run = tmp_path / "run.jsonl"
+    lines = [{**HEALTHY} if c is None else {**HEALTHY, "critic_change": c} for c in changes]
+    run.write_bytes(b"".join(flat(line) + b"\n" for line in lines))
+    return run
+
+
+def v_fit(run: Path, *args: str) -> dict[str, Any]:
+    got = once_json(run, "--critic", "--preset", "scale-free", *args)
+    return {"status": got["status"], **got["critic"]["value_fit"]}
+
+
+def test_a_critic_that_stopped_moving_is_a_warning(tmp_path: Path) -> None:
+    run = run_of(tmp_path, None, 0.05, 0.0)
+    fit = v_fit(run)
+    assert (fit["level"], fit["note"], fit["status"]) == ("warning", CRITIC_FROZEN, "warning")
     text = invoke(["once", str(run), "--preset", "scale-free"]).stdout.decode()
     assert f"warning: {CRITIC_FROZEN}" in text, "the V-Fit line says why"
+
+
+def test_a_critic_that_never_moved_was_never_trained(tmp_path: Path) -> None:
+    """No line of the run said the critic moved: it is its initialisation (vf_coef=0, left
+    out of the optimizer from the start), whatever its numbers say: critical."""
+    run = run_of(tmp_path, None, 0.0, 0.0)
+    fit = v_fit(run)
+    assert (fit["level"], fit["note"], fit["status"]) == ("critical", CRITIC_UNTRAINED, "critical")
+    text = invoke(["once", str(run), "--preset", "scale-free"]).stdout.decode()
+    assert f"critical: {CRITIC_UNTRAINED}" in text
+    # a new run on the file starts the memory afresh; a move before it does not count
+    moved_then_new = run.read_bytes().replace(b"0.0}", b"0.2}", 1)
+    header = b'{"value_diag_run": {"writer": "t", "rules": "scale-free"}}\n'
+    run.write_bytes(moved_then_new + header + run_of(tmp_path, None, 0.0).read_bytes())
+    assert v_fit(run)["note"] == CRITIC_UNTRAINED
+    # a move in the run, however long ago: stopped, not untrained
+    run.write_bytes(run_of(tmp_path, None, 0.2, *[0.0] * 60).read_bytes())
+    assert v_fit(run)["note"] == CRITIC_FROZEN
 
 
 @pytest.mark.parametrize(
@@ -143,6 +175,16 @@ def test_the_corpus_critics_jump_only_where_they_were_replaced() -> None:
     }
     assert set(jumped) == sudden
     assert set(jumped.values()) == {0}, "first at the onset"
+
+
+def test_on_the_corpus_only_critics_without_a_value_loss_never_move() -> None:
+    """The runs in which no line says the critic moved are those of vf_coef=0, every one
+    the producer measured: the rule on an untrained critic fires there and nowhere else."""
+    measured = {u.run for u in updates() if "critic_change" in u.line}
+    never = {u.run for u in updates() if u.number == 2 and u.line.get("critic_change") == 0.0}
+    untrained = {name for name, label in labels().items() if label["fault"] == "vf_coef_0"}
+    assert never == untrained & measured
+    assert len(never) >= 8
 
 
 def test_the_config_file_sets_what_counts_as_frozen(tmp_path: Path) -> None:

@@ -118,10 +118,6 @@ KNOWN_MISSES = frozenset(
         # held out, eighth batch: A2C's blown-up critic on Pendulum, critical from its onset
         # but for single updates, one of them its next-to-last: not fired at its end
         "a2c-pendulum-vecnorm-lr-blowup-s71.jsonl",
-        # held out, eighth batch: vf_coef=0 on MountainCarContinuous under VecNormalize: the
-        # untrained critic sits near returns centred on 0 (V-Fit 0.07, EV 0.13); the
-        # weights that never move warn, and it fires only from update 39
-        "ppo-mountaincar-cont-vecnorm-vf-coef-0-s71.jsonl",
     }
 )
 """The runs that miss their target today, each for a reason docs/verdicts.md gives. The

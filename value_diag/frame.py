@@ -163,6 +163,7 @@ def fit_of(state: FoldState) -> Fit:
         bound=bound,
         critic_change=given.get("critic_change"),
         samples=given.get("samples"),
+        moved=state.critic_moved,
     )
 
 

@@ -57,6 +57,8 @@ CRITIC_REPLACED: Final = (
     "the critic's weights moved more than their own size: replaced, not trained"
 )
 """The note of V-Fit when the critic's weights jumped since the line before (CHANGE_FIELDS)."""
+CRITIC_UNTRAINED: Final = "the critic's weights have not moved since the run began: untrained"
+"""The note of V-Fit when no line of the run said the critic moved (CHANGE_FIELDS)."""
 CONSTANT_VALUE: Final = "V is one number for every state while the returns differ: a dead critic"
 """The note of V-Fit when V's span is nothing against returns that vary (``constant_value``)."""
 
@@ -155,7 +157,8 @@ class Thresholds:
     of its width outside it makes V-Fit critical (``beyond_bound``). When it
     gives how far the critic's weights moved since the line before (CHANGE_FIELDS), a move
     of at most ``frozen_change`` of their size makes V-Fit at least a warning: the critic
-    is not being trained; a move of more than ``replaced_change`` of their size makes it
+    is not being trained; critical when no line of the run said it moved at all: it never
+    was (``Fit.moved``); a move of more than ``replaced_change`` of their size makes it
     critical, and fires at once after the warm-up: the critic was replaced or blown up, not
     trained (``replaced``). V's span (value_max - value_min) at most ``constant_span`` of D
     while the returns vary makes V-Fit critical: the critic no longer tells states apart
@@ -573,7 +576,8 @@ def replaced(change: float, t: Thresholds) -> bool:
 def fit_reason(mark: Mark) -> str:
     """Why V-Fit stands at its level: V beyond what the rewards allow, when that is why,
     else its level's reason."""
-    if mark.note in (BEYOND_BOUND, CONSTANT_VALUE, CRITIC_FROZEN, CRITIC_REPLACED):
+    notes = (BEYOND_BOUND, CONSTANT_VALUE, CRITIC_FROZEN, CRITIC_REPLACED, CRITIC_UNTRAINED)
+    if mark.note in notes:
         return mark.note
     return REASONS[(FIT, mark.level.value)]
 
@@ -678,10 +682,11 @@ class Fit:
     ``mean_abs_td`` says the file's bellman_error is mean |TD error| (esper-lite's), not
     mean squared; ``bound`` is the range the run's rewards allow any value in, and
     ``critic_change`` how far the critic's weights moved since the line before, and
-    ``samples`` how many transitions the line describes (None: the file gives none).
+    ``samples`` how many transitions the line describes (None: the file gives none);
+    ``moved`` whether a line of the run said the critic moved.
     """
 
-    __slots__ = ("bound", "critic_change", "mean_abs_td", "return_mean", "samples")
+    __slots__ = ("bound", "critic_change", "mean_abs_td", "moved", "return_mean", "samples")
 
     def __init__(
         self,
@@ -690,12 +695,14 @@ class Fit:
         bound: tuple[float, float] | None = None,
         critic_change: float | None = None,
         samples: float | None = None,
+        moved: bool = True,
     ) -> None:
         self.return_mean = return_mean
         self.mean_abs_td = mean_abs_td
         self.bound = bound
         self.critic_change = critic_change
         self.samples = samples
+        self.moved = moved
 
 
 NO_FIT: Final = Fit()
@@ -849,8 +856,11 @@ def _value_marks(
     if dead and fit_mark.note is not BEYOND_BOUND:
         fit_mark = Mark(Level.CRITICAL, note=CONSTANT_VALUE)
     change = fit.critic_change
-    if change is not None and change <= t.frozen_change and fit_mark.level in _MILD:
-        fit_mark = Mark(Level.WARNING, note=CRITIC_FROZEN)
+    if change is not None and change <= t.frozen_change:
+        if not fit.moved and fit_mark.level is not Level.CRITICAL:
+            fit_mark = Mark(Level.CRITICAL, note=CRITIC_UNTRAINED)
+        elif fit_mark.level in _MILD:
+            fit_mark = Mark(Level.WARNING, note=CRITIC_FROZEN)
     if change is not None and replaced(change, t):  # the cause of whatever else V-Fit says
         fit_mark = Mark(Level.CRITICAL, note=CRITIC_REPLACED)
     td = values["td_error_mean"] if bias is None else bias

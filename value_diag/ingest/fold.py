@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Final
 from value_diag.ingest.lines import Line
 from value_diag.ingest.parse import BadLine, Record, parse
 from value_diag.naming import run_name
+from value_diag.schema import CHANGE_FIELDS, RULE_FIELDS
 from value_diag.state import Compile, FoldState, Update, Values, merge, shift, stamp
 
 if TYPE_CHECKING:  # a spawned reading process folds without the frame's modules
@@ -21,6 +22,10 @@ _Kept = tuple[Record | Update, Values | None]
 """A value record an _Effect keeps, made an Update only if still kept at the end: a record
 and the nine as shown after it, or a segment's Update and the nine shown before that
 segment (which fill in those it had not reported yet)."""
+
+
+_CHANGE: Final = RULE_FIELDS.index(CHANGE_FIELDS[0])
+"""Where critic_change stands in a line's RULE_FIELDS."""
 
 
 class Keep(Enum):
@@ -70,6 +75,8 @@ class Segment:
         rules: the rules named by the segment's last new run (when ``restarted``).
         mean_abs_td: what the ``bellman_error`` of the values the segment leaves is (when
             ``values`` is not KEEP).
+        moved: a line after the segment's last new run (all of them if none) said the
+            critic's weights moved (``critic_change`` above 0).
     """
 
     records: int = 0
@@ -91,6 +98,7 @@ class Segment:
     rules: str | None = None
     mean_abs_td: bool = False
     values_at: tuple[int | None, ...] | None = None
+    moved: bool = False
 
 
 class _Effect:
@@ -104,6 +112,7 @@ class _Effect:
         "history",
         "last_error",
         "mean_abs_td",
+        "moved",
         "recent",
         "records",
         "restarted",
@@ -132,6 +141,7 @@ class _Effect:
         self.writer: str | None = None
         self.rules: str | None = None
         self.mean_abs_td = False
+        self.moved = False
 
     @property
     def touched(self) -> bool:
@@ -152,6 +162,7 @@ class _Effect:
         twin.fit, twin.updates, twin.recent = self.fit, self.updates, self.recent.copy()
         twin.writer, twin.rules = self.writer, self.rules
         twin.mean_abs_td, twin.values_at = self.mean_abs_td, self.values_at
+        twin.moved = self.moved
         return twin
 
     def take(self, number: int, parsed: Record | BadLine) -> None:
@@ -170,7 +181,7 @@ class _Effect:
             self.updates = 0
             self.restarted = True
             self.writer, self.rules = parsed.writer, parsed.rules
-            self.mean_abs_td = False
+            self.mean_abs_td = self.moved = False
         if parsed.step is not None:
             self.step = parsed.step
         update = parsed.is_update
@@ -180,6 +191,8 @@ class _Effect:
             self.critic = parsed.critic
         if update or parsed.fit is not None:
             self.fit = parsed.fit  # the same, for the same reason
+            if parsed.fit is not None and (parsed.fit[_CHANGE] or 0.0) > 0.0:
+                self.moved = True  # NaN is not a move
         values = parsed.values
         shown = self.values if type(self.values) is tuple else None
         if values is not None:
@@ -222,7 +235,8 @@ class _Effect:
             self.updates = 0
             self.restarted = True
             self.writer, self.rules = seg.writer, seg.rules
-            self.mean_abs_td = False
+            self.mean_abs_td = self.moved = False
+        self.moved = self.moved or seg.moved
         if seg.step is not KEEP:
             self.step = seg.step
         if seg.critic is not KEEP:
@@ -263,6 +277,7 @@ class _Effect:
             rules=self.rules,
             mean_abs_td=self.mean_abs_td,
             values_at=self.values_at,
+            moved=self.moved,
         )
 
 
@@ -484,6 +499,7 @@ def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> F
         last_update=now if seg.records else state.last_update,
         history=history[-state.history_len :] if state.history_len else (),
         history_len=state.history_len,
+        critic_moved=seg.moved if seg.restarted else state.critic_moved or seg.moved,
     )
 
 
