@@ -565,10 +565,10 @@ def replaced(change: float, t: Thresholds) -> bool:
     the corpus of real runs and its probes (SB3's PPO at ten times its default learning
     rate, at its second update), 0.25 after the fifth (A2C at four times its own). The
     critics a blown-up learning rate or new random weights hit moved 7.0 to 659 times their
-    size at that update. The move is measured on
-    the weights themselves, not estimated from a rollout, so no waiting makes it a truer
-    reading: the gate fires on it at once (after the warm-up, where a small initialisation
-    may still move far). Scale-free: a ratio of weights to weights.
+    size at that update. The move is measured on the weights themselves, not estimated from
+    a rollout, so no waiting makes it a truer reading: the gate fires on it at once (after
+    the warm-up, where a small initialisation may still move far). Scale-free: a ratio of
+    weights to weights.
     """
     return math.isfinite(change) and change > t.replaced_change
 
