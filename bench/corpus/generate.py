@@ -332,6 +332,24 @@ def specs() -> list[Spec]:
         Spec("PPO", mc, 71, "vf_coef_0", vecnormalize=True, hyper=MC_HYPER),
         Spec("PPO", ac, 71, "critic_frozen", at=FROZEN_AT, scale=0.01),
         Spec("PPO", cp, 72, "truncation_as_terminal", at=MID, time_limit=SHORT),
+        # Held out, ninth batch: trained after a critic that never moved became critical, on
+        # pairs and scales the runs above do not have, scored as they came.
+        Spec("PPO", cp, 81, "unnormalised_returns", scale=10.0),  # returns past the head's reach
+        Spec("PPO", ac, 81, scale=0.1, vecnormalize=True),
+        Spec("PPO", pe, 81, scale=0.1, vecnormalize=True, hyper=PENDULUM_ZOO),
+        Spec("A2C", mc, 81, vecnormalize=True, hyper=MC_HYPER),
+        Spec("A2C", cp, 81, scale=0.01, vecnormalize=True),
+        # scored as healthy, then labelled by the head's reach: 800 Adam steps in the run
+        Spec("PPO", cp, 82, "unnormalised_returns", hyper=(("n_epochs", 5), ("batch_size", 256))),
+        Spec("cleanrl", cp, 81),
+        Spec("PPO", ac, 82, vecnormalize=True, hyper=(("gamma", 0.999),)),
+        Spec("A2C", pe, 81, "vf_coef_0", vecnormalize=True),
+        Spec("PPO", ac, 81, "vf_coef_0", scale=100.0, vecnormalize=True),
+        Spec("PPO", cp, 81, "vf_coef_0", time_limit=SHORT),
+        Spec("PPO", cp, 81, "wrong_gamma", at=MID, scale=0.01),
+        Spec("PPO", pe, 81, "lr_blowup", at=MID, vecnormalize=True, hyper=PENDULUM_ZOO),
+        Spec("A2C", ac, 81, "value_head_random", at=MID, vecnormalize=True),
+        Spec("A2C", cp, 81, "critic_frozen", at=FROZEN_AT, scale=0.01),
     ]
 
 
