@@ -193,7 +193,6 @@ def test_without_the_extension_the_version_says_so_and_frames_are_the_same(
     with_c, without = _cli(args, extension=True), _cli(args, extension=False)
     assert with_c.returncode == without.returncode
     frames = [json.loads(out.stdout) for out in (with_c, without)]
-    assert frames[0]["age_s"] <= frames[1]["age_s"]  # the second read came later
     assert timeless(frames[0]) == timeless(frames[1])
     assert frames[0]["records"] > 100
 

@@ -9,7 +9,7 @@ from unittest import mock
 
 import pytest
 from conftest import examples
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reading import is_candidate
 from telemetry import dumps, snapshot
@@ -594,6 +594,8 @@ def _a_json_object(line: bytes) -> bool:
 
 @settings(deadline=None)
 @given(st.binary(max_size=200))
+@example(b'{"td_error_mean": 1.5}')  # a record, from a JSON object
+@example(b'{"td_error_mean": 1.5')  # no record from what is not one
 def test_parse_never_raises_on_arbitrary_bytes(line: bytes) -> None:
     """No exception, and a record only from bytes that are a JSON object."""
     result = parse(line)
@@ -606,6 +608,8 @@ def test_parse_never_raises_on_arbitrary_bytes(line: bytes) -> None:
     name=st.sampled_from(KNOWN_NAMES),
     suffix=st.binary(max_size=40),
 )
+@example(prefix=b"{", name="td_error_mean", suffix=b": 2.0}")
+@example(prefix=b"{", name="td_error_mean", suffix=b": 2.0")
 def test_candidate_lines_of_arbitrary_bytes_parse_without_raising(
     prefix: bytes, name: str, suffix: bytes
 ) -> None:
@@ -613,6 +617,13 @@ def test_candidate_lines_of_arbitrary_bytes_parse_without_raising(
     assert is_candidate(line)
     result = parse(line)
     assert not isinstance(result, Record) or _a_json_object(line), result
+
+
+def test_the_fuzzed_implication_has_both_sides() -> None:
+    """The two properties above hold for records too: their examples give one, and its cut
+    twin none."""
+    assert isinstance(parse(b'{"td_error_mean": 1.5}'), Record)
+    assert not isinstance(parse(b'{"td_error_mean": 1.5'), Record)
 
 
 # --- bare NaN / Infinity: the orjson stand-in path means what json.loads means ----------------
@@ -891,7 +902,10 @@ def test_an_esper_update_whose_explained_variance_is_null_or_nan_still_counts(
 )
 def test_other_lines_without_the_nine_are_not_updates(line: bytes) -> None:
     parsed = parse(line)
-    assert parsed is None or (isinstance(parsed, Record) and not parsed.is_update)
+    if b"event_type" in line:  # an esper event that carries nothing of an update
+        assert parsed is None
+    else:  # the critic's numbers, kept for the next update, but not one itself
+        assert isinstance(parsed, Record) and not parsed.is_update and parsed.critic is not None
 
 
 def test_a_line_with_the_nine_is_an_update() -> None:

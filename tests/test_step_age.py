@@ -97,8 +97,10 @@ def _aged(tmp_path: Path, seconds: float, name: str = "healthy.jsonl") -> Path:
     return path
 
 
-def _json(*args: str, cwd: Path) -> tuple[int, list[dict[str, Any]], str]:
-    proc = invoke(["once", *args, "--format", "json"], cwd=cwd)
+def _json(
+    *args: str, cwd: Path, clock: Callable[[], float] | None = None
+) -> tuple[int, list[dict[str, Any]], str]:
+    proc = invoke(["once", *args, "--format", "json"], cwd=cwd, clock=clock)
     frames = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     return proc.returncode, frames, proc.stderr.decode()
 
@@ -120,22 +122,23 @@ def test_once_counts_the_age_from_the_files_last_write(tmp_path: Path) -> None:
 
 
 def test_a_run_older_than_max_age_is_stale_and_critical(tmp_path: Path) -> None:
-    _aged(tmp_path, 17 * 60 + 5)
-    code, (frame,), _ = _json("healthy.jsonl", "--max-age", "15m", cwd=tmp_path)
+    # at a fixed clock 17m05s after the file's last write: exactly that age, everywhere
+    at = _aged(tmp_path, 0).stat().st_mtime + 17 * 60 + 5
+    code, (frame,), _ = _json("healthy.jsonl", "--max-age", "15m", cwd=tmp_path, clock=lambda: at)
     assert code == 0  # judged critical, but nothing asked to fail
     assert frame["stale"] is True and frame["status"] == "critical"
     proc = invoke(
-        ["once", "healthy.jsonl", "--max-age", "15m", "--fail-on", "critical"], cwd=tmp_path
+        ["once", "healthy.jsonl", "--max-age", "15m", "--fail-on", "critical"],
+        cwd=tmp_path,
+        clock=lambda: at,
     )
     assert proc.returncode == 1
-    # 17m05s old when written, a second or two more by the time it is read.
-    assert re.fullmatch(
-        r"value-diag: healthy\.jsonl reached critical \(--fail-on critical\):"
-        r" stale: no record for 17m0[5-9]s\n",
-        proc.stderr.decode(),
-    ), proc.stderr
+    assert proc.stderr.decode() == (
+        "value-diag: healthy.jsonl reached critical (--fail-on critical):"
+        " stale: no record for 17m05s\n"
+    )
     header = proc.stdout.decode().splitlines()[0]
-    assert re.search(r"critical: stale: no record for 17m0[5-9]s", header), header
+    assert "critical: stale: no record for 17m05s" in header, header
 
 
 def test_a_run_younger_than_max_age_is_judged_by_its_metrics(tmp_path: Path) -> None:
@@ -147,10 +150,12 @@ def test_a_run_younger_than_max_age_is_judged_by_its_metrics(tmp_path: Path) -> 
 
 
 def test_cron_catches_the_hung_run_and_the_dying_one_alike(tmp_path: Path) -> None:
-    _aged(tmp_path, 3600, "hung.jsonl")
+    # at a fixed clock an hour after the hung run's last write
+    at = _aged(tmp_path, 3600, "hung.jsonl").stat().st_mtime + 3600
     _aged(tmp_path, 10, "fresh.jsonl")
     dying = tmp_path / "dying.jsonl"
     shutil.copy(SAMPLES / "collapse.jsonl", dying)
+    os.utime(dying, (at, at))
     code, frames, err = _json(
         "hung.jsonl",
         "fresh.jsonl",
@@ -160,6 +165,7 @@ def test_cron_catches_the_hung_run_and_the_dying_one_alike(tmp_path: Path) -> No
         "--fail-on",
         "critical",
         cwd=tmp_path,
+        clock=lambda: at,
     )
     assert code == 1
     status = {f["source"]: (f["status"], f["stale"]) for f in frames}
@@ -208,4 +214,8 @@ def test_watch_fails_a_run_that_stops_writing(tmp_path: Path, spawn: Callable[..
     last = w.frame(lambda f: f["stale"])
     assert last["status"] == "critical" and last["step"] == 2 and last["age_s"] > 3
     assert w.wait() == 1
-    assert "reached critical (--fail-on critical): stale: no record for 3s" in w.stderr
+    said = re.search(
+        r"reached critical \(--fail-on critical\): stale: no record for (\d+)s",
+        w.stderr,
+    )
+    assert said and int(said[1]) >= 3, w.stderr  # stale only once older than --max-age
