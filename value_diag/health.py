@@ -853,7 +853,7 @@ def _value_marks(
             fit_mark = Mark(Level.CRITICAL, note=BEYOND_BOUND)
     span_known = not unreported & {"value_min", "value_max"}  # an unreported variance is NaN
     dead = span_known and constant_value(values[SPAN], values["return_variance"], scale, t)
-    if dead and fit_mark.note is not BEYOND_BOUND:
+    if dead and fit_mark.note != BEYOND_BOUND:
         fit_mark = Mark(Level.CRITICAL, note=CONSTANT_VALUE)
     change = fit.critic_change
     if change is not None and change <= t.frozen_change:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 
 class Rule(StrEnum):
@@ -122,6 +122,21 @@ VALUE_BOUND: Final = "value_bound"
 """Whether V lies within the range the run's rewards and discount allow any value in."""
 CRITIC_CHANGE: Final = "critic_change"
 """How far the critic's own weights moved since the run's previous line."""
+
+
+def scale_free_rule(name: str, label: str, keys: Mapping[str, str], **shown: Any) -> Metric:
+    """A metric whose config keys are all parameters of a rule only the scale-free preset
+    has (a ratio or share: no negative value), with how it is ``shown`` if it is."""
+    return Metric(
+        name,
+        label,
+        keys=keys,
+        absolute=True,
+        scale_free=ScaleFree.ONLY,
+        parameters=frozenset(keys),
+        **shown,
+    )
+
 
 REGISTRY: Final[tuple[Metric, ...]] = (
     # The config file's metrics first, in the order `value-diag thresholds` lists them.
@@ -235,33 +250,18 @@ REGISTRY: Final[tuple[Metric, ...]] = (
         scale_free=ScaleFree.ONLY,
         parameters=frozenset({"tolerance"}),
     ),
-    Metric(
+    scale_free_rule(
         BOOTSTRAP,
         "bootstrap",
-        keys={
+        {
             "significance": "bootstrap_significance",
             "z": "bootstrap_z",
             "carried": "bootstrap_carried",
         },
-        absolute=True,
-        scale_free=ScaleFree.ONLY,
-        parameters=frozenset({"significance", "z", "carried"}),
     ),
-    Metric(
-        VALUE_BOUND,
-        "value bound",
-        keys={"mean": "bound_mean"},
-        absolute=True,
-        scale_free=ScaleFree.ONLY,
-        parameters=frozenset({"mean"}),
-    ),
-    Metric(
-        CRITIC_CHANGE,
-        "critic change",
-        keys={"frozen": "frozen_change", "replaced": "replaced_change"},
-        absolute=True,
-        scale_free=ScaleFree.ONLY,
-        parameters=frozenset({"frozen", "replaced"}),
+    scale_free_rule(VALUE_BOUND, "value bound", {"mean": "bound_mean"}),
+    scale_free_rule(
+        CRITIC_CHANGE, "critic change", {"frozen": "frozen_change", "replaced": "replaced_change"}
     ),
     Metric(
         CALIB_CORR,
@@ -308,16 +308,13 @@ REGISTRY: Final[tuple[Metric, ...]] = (
         info_style=Style.CYAN,
     ),
     Metric("value_std", "V-Std", critic_row=2, column=180, info_style=Style.CYAN),
-    Metric(
+    scale_free_rule(
         SPAN,
         "V-Span",
+        {"constant": "constant_span"},
         critic_row=3,
         column=100,
         info_style=Style.CYAN,
-        keys={"constant": "constant_span"},
-        absolute=True,
-        scale_free=ScaleFree.ONLY,
-        parameters=frozenset({"constant"}),
     ),
     Metric(CALIB, "Calib", critic_row=4, column=110, ok_style=Style.GREEN),
     Metric("value_min", "V-Min", info_style=Style.CYAN),
