@@ -576,21 +576,28 @@ def test_fit_is_the_newest_value_lines_never_an_older_updates() -> None:
     assert state.values == tup(B)
 
 
-def test_whether_the_critic_moved_is_remembered_for_the_run_however_it_is_folded() -> None:
-    """critic_moved: a line of the current run said the critic's weights moved. Folded line
-    by line, in parts or at once, the same; a new run forgets it, a NaN is not a move."""
-    moved = [flat({**A, "critic_change": c}) for c in (0.0, 0.3, 0.0, math.nan, 0.0)]
+def test_how_far_the_critic_moved_is_remembered_for_the_run_however_it_is_folded() -> None:
+    """critic_moved: the furthest a line of the current run said the critic's weights moved.
+    Folded line by line, in parts or at once, the same; a new run forgets it, a NaN is not a
+    move."""
+    moves = (0.0, 0.3, 0.0, math.nan, 7.0, 0.1)
+    moved = [flat({**A, "critic_change": c}) for c in moves]
     lines = [header(), *moved, header(), *[flat({**A, "critic_change": 0.0})] * 2]
-    wanted = [False, False, True, True, True, True, False, False, False]
+    wanted = [0.0, 0.0, 0.3, 0.3, 0.3, 7.0, 7.0, 0.0, 0.0, 0.0]
     one_by_one = FoldState()
     for i, line in enumerate(lines):
         one_by_one = fold(one_by_one, numbered(line, start=i + 1), NOW)
-        assert one_by_one.critic_moved is wanted[i], i
+        assert one_by_one.critic_moved == wanted[i], i
     for cut in range(len(lines) + 1):
         parts = fold(fold(FoldState(), numbered(*lines[:cut]), NOW), numbered(*lines[cut:]), NOW)
-        assert parts.critic_moved is False and parts == one_by_one, cut
+        assert parts == one_by_one, cut
+    first_run = fold(FoldState(), numbered(*lines[: len(moved) + 1]), NOW)
+    for cut in range(len(moved) + 2):
+        head = fold(FoldState(), numbered(*lines[:cut]), NOW)
+        assert fold(head, numbered(*lines[cut : len(moved) + 1]), NOW) == first_run, cut
+    assert first_run.critic_moved == 7.0
     nan_only = fold(FoldState(), numbered(flat({**A, "critic_change": math.nan})), NOW)
-    assert nan_only.critic_moved is False
+    assert nan_only.critic_moved == 0.0
 
 
 def test_updates_count_value_records_of_the_current_run() -> None:

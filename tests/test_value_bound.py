@@ -13,6 +13,7 @@ import pytest
 from conftest import invoke
 from corpus_lines import updates
 from one_line import once_json, write
+from telemetry import flat
 
 from value_diag import ValueBound, compute_value_metrics
 from value_diag.health import BEYOND_BOUND, beyond_bound
@@ -79,24 +80,43 @@ def test_compute_value_metrics_carries_the_bound_onto_the_line() -> None:
 
 
 @pytest.mark.parametrize(
-    ("v_mean", "beyond"),
+    ("v_mean", "v_std", "beyond"),
     [
-        (50.0, 0.0),
-        (0.0, 0.0),
-        (-20.0, 0.2),
-        (2787.0, 26.87),
-        (math.nan, None),
+        (50.0, 0.0, 0.0),
+        (0.0, 0.0, 0.0),
+        (-20.0, 0.0, 0.2),
+        (2787.0, 0.0, 26.87),
+        (50.0, 50.0, 0.0),  # all at 0 and 100, say: within
+        (50.0, 60.0, 0.1),  # no values within [0, 100] spread so: some lie 10 out
+        (-20.0, 30.0, (math.hypot(70.0, 30.0) - 50.0) / 100.0),  # 76.2 from the centre
+        (math.nan, 0.0, None),
+        (50.0, math.inf, None),
     ],
 )
-def test_beyond_bound_in_widths(v_mean: float, beyond: float | None) -> None:
-    """How far V's mean lies outside the bound, in its widths."""
-    got = beyond_bound(v_mean, 0.0, 100.0)
+def test_beyond_bound_in_widths(v_mean: float, v_std: float, beyond: float | None) -> None:
+    """How far V's values lie outside the bound at least, in its widths: their root mean
+    square distance from its centre past its half-width."""
+    got = beyond_bound(v_mean, v_std, 0.0, 100.0)
     assert got == (None if beyond is None else pytest.approx(beyond))
     # every number scales with the rewards: the distance does not
-    scaled = beyond_bound(v_mean * 1e3, 0.0, 1e5)
-    assert scaled == (None if beyond is None else pytest.approx(beyond))
-    assert beyond_bound(1.0, 0.0, 0.0) is None, "a bound of no width tells nothing"
-    assert beyond_bound(-148.4, -100.0, 0.0) == pytest.approx(0.484), "below it, as above"
+    scaled = beyond_bound(v_mean * 1e3, v_std * 1e3, 0.0, 1e5)
+    assert scaled == (None if got is None else pytest.approx(got))
+    assert beyond_bound(1.0, 0.0, 0.0, 0.0) is None, "a bound of no width tells nothing"
+    assert beyond_bound(-148.4, 0.0, -100.0, 0.0) == pytest.approx(0.484), "below, as above"
+
+
+def test_values_within_the_bound_never_lie_beyond_it() -> None:
+    """Whatever values lie in [low, high], their mean and spread say they lie within."""
+    for values in ([0.0, 100.0], [0.0, 0.0, 100.0], [3.0, 97.0, 50.0, 0.0], [100.0]):
+        mean = sum(values) / len(values)
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+        assert beyond_bound(mean, std, 0.0, 100.0) == pytest.approx(0.0, abs=1e-12), values
+    # and values outside it are found at least as far out as the measure says
+    values = [-40.0, 60.0, 140.0]
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    got = beyond_bound(mean, std, 0.0, 100.0)
+    assert got is not None and 0.0 < got <= 0.4
 
 
 def test_a_value_head_far_outside_the_bound_is_critical(tmp_path: Path) -> None:
@@ -141,6 +161,62 @@ def test_extremes_far_past_the_bound_around_a_mean_within_it_are_not_judged_by_i
     got = once_json(write(tmp_path, small), "--preset", "scale-free", "--critic")
     assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND
     assert got["status"] == "ok"
+
+
+BLOWN: Final = {
+    "v_return_correlation": 0.9999,
+    "td_error_mean": -0.22,
+    "td_error_std": 2.29,
+    "bellman_error": 5.28,
+    "return_p10": -312.0,
+    "return_p50": 129.8,
+    "return_p90": 139.2,
+    "return_variance": 49295.0,
+    "return_skewness": -0.08,
+    "explained_variance": 0.9989,
+    "value_mean": -78.0,
+    "value_std": 228.8,
+    "value_min": -316.3,
+    "value_max": 142.0,
+    "return_mean": -78.7,
+    "value_bound_low": -100.0,
+    "value_bound_high": 0.0,
+    "critic_change": 0.014,
+    "samples": 1000,
+}
+"""The last update of an A2C Acrobot run 16 updates after its learning rate blew up (the
+corpus' a2c-acrobot-lr-blowup-s31): V from -316 to 142 where no value lies outside [-100,
+0], its 5-step returns echoing it (EV 0.999), its mean within the bound, its weights now
+moving little against their blown-up size."""
+
+
+def test_once_the_critic_was_replaced_its_spread_beyond_the_bound_is_critical(
+    tmp_path: Path,
+) -> None:
+    """V's mean and spread say its values lie 1.8 widths outside at least: critical in a run
+    one of whose lines said the critic's weights moved more than their size; not judged by
+    its spread otherwise, as a healthy critic's output noise at small reward scales can
+    spread as far (test_extremes_far_past_the_bound...)."""
+    run = tmp_path / "run.jsonl"
+    jumped = {**BLOWN, "critic_change": 169.5}
+    run.write_bytes(b"".join(flat(line) + b"\n" for line in (jumped, BLOWN, BLOWN)))
+    got = once_json(run, "--preset", "scale-free", "--critic")
+    fit = got["critic"]["value_fit"]
+    assert (fit["level"], fit["note"], got["status"]) == ("critical", BEYOND_BOUND, "critical")
+    gate = ["once", str(run), "--preset", "scale-free", "--fail-on", "critical", "--warmup", "0"]
+    assert invoke(gate).returncode == 1, "two updates past the bound after the jump: it fires"
+    # no jump in the run: the spread is not read, the mean is within
+    trained = {**BLOWN, "critic_change": 0.3}
+    run.write_bytes(b"".join(flat(line) + b"\n" for line in (trained, BLOWN, BLOWN)))
+    got = once_json(run, "--preset", "scale-free", "--critic")
+    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND
+    assert got["status"] != "critical"
+    assert invoke(gate).returncode == 0
+    # a new run forgets the jump
+    header = b'{"value_diag_run": {"writer": "t", "rules": "scale-free"}}\n'
+    run.write_bytes(flat(jumped) + b"\n" + header + flat(BLOWN) + b"\n")
+    got = once_json(run, "--preset", "scale-free", "--critic")
+    assert got["critic"]["value_fit"].get("note") != BEYOND_BOUND
 
 
 SETTLED: Final = {
@@ -204,19 +280,19 @@ def test_the_config_file_sets_the_margin(tmp_path: Path) -> None:
     assert row.split()[2] == "0.25" and "   # " in row
 
 
-DIVERGED: Final = "a2c-cartpole-healthy-s51.jsonl"
-"""A run with no fault injected whose critic left the bound: A2C with ReLU units on CartPole,
-its V rising past 100, where no value of rewards of 1 a step under gamma 0.99 lies, and its
+DIVERGED: Final = frozenset({"a2c-cartpole-healthy-s51.jsonl"})
+"""Runs with no fault injected whose critic left the bound: A2C with ReLU units on CartPole,
+V rising past 100, where no value of rewards of 1 a step under gamma 0.99 lies, and its
 5-step returns with it (docs/verdicts.md, the sixth batch held out)."""
 
 
 def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
     """On every healthy update of the corpus (and before each fault's onset) after the first
-    V's mean lies within an eighth of the bound's width of it, but for the one critic that
+    V's mean lies within an eighth of the bound's width of it, but for the critics that
     diverged; on the first, where V is the critic's initial weights, whose output does not
     shrink with the rewards, within the rule's quarter (0.13 at rewards x0.01). The runs it
     fires on are those of blown-up and randomised heads, a critic left at its initialisation
-    (vf_coef=0) at rewards x0.01, and that one."""
+    (vf_coef=0) at rewards x0.01, and those that diverged."""
     fired: set[str] = set()
     written = 0
     for u in updates():
@@ -224,13 +300,44 @@ def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
             continue
         written += 1
         beyond = beyond_bound(
-            u.line["value_mean"], u.line["value_bound_low"], u.line["value_bound_high"]
+            u.line["value_mean"], 0.0, u.line["value_bound_low"], u.line["value_bound_high"]
         )
         assert beyond is not None, f"{u.run} update {u.number}"
         margin = 0.25 if u.number == 1 else 0.125
-        near = beyond <= margin or not u.healthy or u.run == DIVERGED
+        near = beyond <= margin or not u.healthy or u.run in DIVERGED
         assert near, f"{u.run} update {u.number}: {beyond}"
         if beyond > 0.25:
-            fired.add(u.run if u.run == DIVERGED else u.label["fault"])
+            fired.add(u.run if u.run in DIVERGED else u.label["fault"])
     assert written > 1000, "the producer's runs carry the bound"
-    assert fired == {"value_head_random", "lr_blowup", "vf_coef_0", DIVERGED}
+    assert fired == {"value_head_random", "lr_blowup", "vf_coef_0", *DIVERGED}
+
+
+def test_the_spread_counts_only_after_a_replacement_on_the_corpus() -> None:
+    """V's values lie more than the rule's quarter width outside the bound by their mean and
+    spread on some healthy updates too, while their mean stays within: a critic's output
+    noise does not shrink with the rewards, and a healthy A2C critic's values swing past the
+    bound for an update (-96 to 97 on CartPole, update 32 of a2c-cartpole-healthy-s61).
+    Read only in runs whose critic was replaced, the spread judges no healthy update, and
+    catches blown-up learning rates and random heads whose mean alone stays within."""
+    replaced_in: set[str] = set()
+    swings: set[str] = set()
+    caught: set[str] = set()
+    for u in updates():
+        line = u.line
+        if "value_bound_low" not in line or "critic_change" not in line:
+            continue
+        if line["critic_change"] > 1.0:
+            replaced_in.add(u.run)
+        bound = (line["value_bound_low"], line["value_bound_high"])
+        spread = beyond_bound(line["value_mean"], line["value_std"], *bound)
+        mean = beyond_bound(line["value_mean"], 0.0, *bound)
+        assert spread is not None and mean is not None and spread >= mean
+        if not spread > 0.25 >= mean:
+            continue
+        if u.healthy and u.number > 20 and u.run not in DIVERGED:
+            swings.add(u.run)
+        if u.run in replaced_in:
+            assert not u.healthy, f"{u.run} update {u.number}"
+            caught.add(u.label["fault"])
+    assert swings, "the spread alone would judge healthy updates"
+    assert caught == {"lr_blowup", "value_head_random"}

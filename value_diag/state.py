@@ -98,8 +98,8 @@ class FoldState:
         rules: the rules the run header asks for (``"scale-free"``), or None.
         mean_abs_td: the current values' ``bellman_error`` is the mean |TD error|
             (esper-lite's), not the mean squared TD error (value-diag's producer).
-        critic_moved: a line of the current run said the critic's weights moved
-            (``critic_change`` above 0).
+        critic_moved: the furthest the critic's weights moved between two lines of the
+            current run: the largest ``critic_change`` given, 0 if none was above 0.
     """
 
     values: Values | None = None
@@ -120,7 +120,7 @@ class FoldState:
     rules: str | None = None
     mean_abs_td: bool = False
     values_at: tuple[int | None, ...] | None = None
-    critic_moved: bool = False
+    critic_moved: float = 0.0
 
     @property
     def has_data(self) -> bool:

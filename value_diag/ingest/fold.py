@@ -75,8 +75,9 @@ class Segment:
         rules: the rules named by the segment's last new run (when ``restarted``).
         mean_abs_td: what the ``bellman_error`` of the values the segment leaves is (when
             ``values`` is not KEEP).
-        moved: a line after the segment's last new run (all of them if none) said the
-            critic's weights moved (``critic_change`` above 0).
+        moved: the furthest the critic's weights moved between two lines after the
+            segment's last new run (all of them if none): the largest ``critic_change``
+            given, 0 if none was above 0 (a NaN is no move).
     """
 
     records: int = 0
@@ -98,7 +99,7 @@ class Segment:
     rules: str | None = None
     mean_abs_td: bool = False
     values_at: tuple[int | None, ...] | None = None
-    moved: bool = False
+    moved: float = 0.0
 
 
 class _Effect:
@@ -141,7 +142,7 @@ class _Effect:
         self.writer: str | None = None
         self.rules: str | None = None
         self.mean_abs_td = False
-        self.moved = False
+        self.moved = 0.0
 
     @property
     def touched(self) -> bool:
@@ -181,7 +182,8 @@ class _Effect:
             self.updates = 0
             self.restarted = True
             self.writer, self.rules = parsed.writer, parsed.rules
-            self.mean_abs_td = self.moved = False
+            self.mean_abs_td = False
+            self.moved = 0.0
         if parsed.step is not None:
             self.step = parsed.step
         update = parsed.is_update
@@ -191,8 +193,9 @@ class _Effect:
             self.critic = parsed.critic
         if update or parsed.fit is not None:
             self.fit = parsed.fit  # the same, for the same reason
-            if parsed.fit is not None and (parsed.fit[_CHANGE] or 0.0) > 0.0:
-                self.moved = True  # NaN is not a move
+            change = None if parsed.fit is None else parsed.fit[_CHANGE]
+            if change is not None and change > self.moved:
+                self.moved = change  # NaN is not a move
         values = parsed.values
         shown = self.values if type(self.values) is tuple else None
         if values is not None:
@@ -235,8 +238,9 @@ class _Effect:
             self.updates = 0
             self.restarted = True
             self.writer, self.rules = seg.writer, seg.rules
-            self.mean_abs_td = self.moved = False
-        self.moved = self.moved or seg.moved
+            self.mean_abs_td = False
+            self.moved = 0.0
+        self.moved = max(self.moved, seg.moved)
         if seg.step is not KEEP:
             self.step = seg.step
         if seg.critic is not KEEP:
@@ -499,7 +503,7 @@ def apply(state: FoldState, seg: Segment, now: float, line_offset: int = 0) -> F
         last_update=now if seg.records else state.last_update,
         history=history[-state.history_len :] if state.history_len else (),
         history_len=state.history_len,
-        critic_moved=seg.moved if seg.restarted else state.critic_moved or seg.moved,
+        critic_moved=seg.moved if seg.restarted else max(state.critic_moved, seg.moved),
     )
 
 
