@@ -280,10 +280,11 @@ def test_the_config_file_sets_the_margin(tmp_path: Path) -> None:
     assert row.split()[2] == "0.25" and "   # " in row
 
 
-DIVERGED: Final = frozenset({"a2c-cartpole-healthy-s51.jsonl"})
-"""Runs with no fault injected whose critic left the bound: A2C with ReLU units on CartPole,
-V rising past 100, where no value of rewards of 1 a step under gamma 0.99 lies, and its
-5-step returns with it (docs/verdicts.md, the sixth batch held out)."""
+DIVERGED: Final = frozenset({"a2c-cartpole-healthy-s51.jsonl", "a2c-cartpole-healthy-s91.jsonl"})
+"""Runs with no fault injected whose critic left the bound: A2C with ReLU units on CartPole
+(at 4 times its learning rate in the second), V rising past 100, where no value of rewards
+of 1 a step under gamma 0.99 lies, and its 5-step returns with it (docs/verdicts.md, the
+sixth and tenth batches held out)."""
 
 
 def test_no_healthy_corpus_update_lies_past_the_bound() -> None:

@@ -126,17 +126,17 @@ the time limit weighs on half of each episode's returns."""
 
 MC_HYPER: Final = (("ent_coef", 0.0),)
 SB3_ROLLOUT: Final = (("n_steps", 512), ("batch_size", 64))
-RELU: Final = (("activation", "relu"),)
-"""SB3's MlpPolicy with ReLU units instead of its default tanh."""
 """SB3's default PPO rollout (2,048 steps of one environment) over the corpus' 4
 environments, with SB3's default minibatch: one logged update = 2,048 transitions."""
+RELU: Final = (("activation", "relu"),)
+"""SB3's MlpPolicy with ReLU units instead of its default tanh."""
 MID: Final = 24
 """Mid-run faults act after this many updates of 40, once a healthy critic has settled."""
 FROZEN_AT: Final = 20
+"""The critic is frozen after this many updates, while the policy is still improving."""
 SHORT: Final = 100
 """A CartPole time limit that a policy of the corpus' length reaches: where V is about 60,
 and the bootstrap a truncation needs is large."""
-"""The critic is frozen after this many updates, while the policy is still improving."""
 
 
 def specs() -> list[Spec]:
@@ -350,6 +350,25 @@ def specs() -> list[Spec]:
         Spec("PPO", pe, 81, "lr_blowup", at=MID, vecnormalize=True, hyper=PENDULUM_ZOO),
         Spec("A2C", ac, 81, "value_head_random", at=MID, vecnormalize=True),
         Spec("A2C", cp, 81, "critic_frozen", at=FROZEN_AT, scale=0.01),
+        # Held out, tenth batch: trained after the value bound read V's spread as well as its
+        # mean, with critics whose values spread wide against the bound (A2C, ReLU units,
+        # high learning rates, short horizons, small rewards), scored as they came.
+        Spec("A2C", cp, 91, hyper=(*RELU, ("learning_rate", 3e-3))),
+        Spec("A2C", ac, 91, scale=0.01, hyper=RELU),
+        Spec("A2C", pe, 91, vecnormalize=True, hyper=RELU),
+        Spec("PPO", ac, 91, hyper=(("gamma", 0.95),)),
+        Spec("PPO", cp, 91, time_limit=SHORT, hyper=(("gamma", 0.9),)),
+        Spec("A2C", cp, 92, hyper=(("gamma", 0.9),)),
+        Spec("cleanrl", cp, 91, scale=0.1),
+        Spec("PPO", mc, 91, vecnormalize=True, hyper=(*MC_HYPER, *RELU, ("learning_rate", 1e-3))),
+        Spec("A2C", ac, 92, vecnormalize=True, hyper=(("n_steps", 16), *RELU)),
+        Spec("A2C", ac, 91, "lr_blowup", at=MID, hyper=RELU),
+        Spec("A2C", cp, 91, "lr_blowup", at=MID, scale=0.01),
+        Spec("PPO", ac, 91, "lr_blowup", at=MID),
+        Spec("A2C", pe, 91, "value_head_random", at=MID, vecnormalize=True),
+        Spec("PPO", pe, 91, "lr_blowup", at=MID, vecnormalize=True, hyper=(*PENDULUM_ZOO, *RELU)),
+        Spec("A2C", mc, 91, "lr_blowup", at=MID, vecnormalize=True, hyper=MC_HYPER),
+        Spec("A2C", ac, 91, "critic_frozen", at=FROZEN_AT, hyper=RELU),
     ]
 
 
