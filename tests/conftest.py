@@ -84,15 +84,19 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadFileScheduling
 
+    if not callable(getattr(LoadFileScheduling, "_assign_work_unit", None)):
+        return None  # an xdist whose scheduler is made otherwise: its own order
+
     class LongestFirst(LoadFileScheduling):  # type: ignore[misc]
         workqueue: OrderedDict[str, dict[str, bool]]
         ordered = False
 
         def _assign_work_unit(self, node: Any) -> None:
-            if not self.ordered:  # the queue is whole: the first unit is about to go
-                queue = self.workqueue
+            queue = getattr(self, "workqueue", None)
+            if not self.ordered and isinstance(queue, OrderedDict):
+                # the queue is whole: the first unit is about to go
                 self.workqueue = OrderedDict((m, queue[m]) for m in longest_first(list(queue)))
-                self.ordered = True
+            self.ordered = True
             super()._assign_work_unit(node)
 
     return LongestFirst(config, log)
