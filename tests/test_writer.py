@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import math
 import os
@@ -267,21 +268,60 @@ def test_writers_in_threads_never_interleave_lines(tmp_path: Path) -> None:
     for w in workers:
         w.join()
     seen: dict[int, list[int]] = {t: [] for t in range(threads)}
-    headers = blank = 0
+    headers = 0
     for line in all_lines_of(path):
-        if not line.strip():
-            # A writer that opens while another's line is landing can see it part-written
-            # longer than it waits for it to settle (a loaded machine), and starts with a
-            # newline: a blank line, which readers skip. At most one for each writer's open.
-            blank += 1
-            continue
-        obj = json.loads(line)  # a mixed line would not parse
+        # A writer that opens as another's line lands waits for the file's lock, so it never
+        # takes that line for a fragment and starts with a newline: no blank line
+        obj = json.loads(line)  # a mixed line, or a blank one, would not parse
         if RUN_HEADER in obj:
             headers += 1
             continue
         seen[obj["thread"]].append(obj["step"])
-    assert headers == threads and blank < threads
+    assert headers == threads
     assert seen == {t: list(range(per_thread)) for t in range(threads)}
+
+
+def test_a_writer_that_opens_while_another_holds_the_lock_waits_for_its_line(
+    tmp_path: Path,
+) -> None:
+    """Another writer (another process, as far as flock goes: another open of the file) is
+    half-way through a line when this one opens: it waits for the lock, then finds the
+    line whole, and neither cuts it nor puts a newline before its own first line."""
+    path = tmp_path / "run.jsonl"
+    other = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        os.write(other, b'{"step": 1, "landing": ')
+        opened = threading.Thread(target=lambda: TelemetryWriter(path).close())
+        opened.start()
+        opened.join(0.2)  # longer than a fragment is waited for (SETTLE_S x SETTLE_TRIES)
+        assert opened.is_alive(), "it waits for the lock"
+        os.write(other, b"true}\n")
+        fcntl.flock(other, fcntl.LOCK_UN)
+        opened.join()
+    finally:
+        os.close(other)
+    lines = all_lines_of(path)
+    assert json.loads(lines[0]) == {"step": 1, "landing": True}
+    assert len(lines) == 2 and is_header(lines[1])
+
+
+def test_a_lock_held_too_long_does_not_stall_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock nobody lets go (a stalled lock server, a hung process) is waited for up to
+    LOCK_WAIT_S; then the writer writes without it, its lines whole."""
+    monkeypatch.setattr("value_diag.producer.writer.LOCK_WAIT_S", 0.05)
+    path = tmp_path / "run.jsonl"
+    other = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        with TelemetryWriter(path) as out:
+            out.log(metrics(), step=7)
+    finally:
+        os.close(other)
+    header, line = all_lines_of(path)
+    assert is_header(header) and json.loads(line)["step"] == 7
 
 
 def test_context_manager_closes_and_a_closed_writer_refuses(tmp_path: Path) -> None:

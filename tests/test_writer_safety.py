@@ -349,3 +349,43 @@ def test_regular_nested_lists_and_dict_views_are_still_taken(use_numpy: bool) ->
         use_numpy=use_numpy,
     )
     assert dataclasses.astuple(nested) == dataclasses.astuple(flat)
+
+
+# --- writers in several processes -------------------------------------------------------------
+
+OPEN_AND_LOG = """
+import sys
+sys.path.insert(0, {tests!r})
+from rollouts import healthy
+from value_diag.producer.writer import TelemetryWriter
+
+path, me = sys.argv[1], int(sys.argv[2])
+for i in range(40):  # a writer opened at every line: its look at the file's end each time
+    with TelemetryWriter(path, header=i == 0) as out:
+        out.log(healthy(), step=i, writer_id=me, pad="p" * (20_000 * (me + 1)))
+"""
+
+
+def test_writers_in_several_processes_never_mix_or_reorder_lines(tmp_path: Path) -> None:
+    """Four training processes appending long lines to one file, each opening a writer for
+    every line while the others' lines land: every line is one of theirs, whole, in each
+    process's order, and none is blank (test_writer.py shows the lock that keeps a writer
+    from taking another's landing line for a fragment)."""
+    path = tmp_path / "run.jsonl"
+    script = OPEN_AND_LOG.format(tests=str(ROOT / "tests"))
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(path), str(me)]) for me in range(4)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    data = path.read_bytes()
+    assert data.endswith(b"\n")
+    steps: dict[int, list[int]] = {me: [] for me in range(4)}
+    headers = 0
+    for line in data.split(b"\n")[:-1]:
+        obj = json.loads(line)  # a blank line or a part of one would not parse
+        if "value_diag_run" in obj:
+            headers += 1
+        else:
+            steps[obj["writer_id"]].append(obj["step"])
+    assert headers == 4
+    assert steps == {me: list(range(40)) for me in range(4)}

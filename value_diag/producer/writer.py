@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from types import TracebackType
 from typing import Any, Final
 
@@ -40,6 +42,10 @@ SETTLE_S: Final = 0.002
 SETTLE_TRIES: Final = 10
 """A file found ending mid-line is looked at again SETTLE_S later, up to SETTLE_TRIES
 times, until its size holds: only then is its last line a fragment, not a line landing."""
+LOCK_WAIT_S: Final = 1.0
+"""How long a writer waits for another writer's lock on the file (held for one write) before
+it writes without it: a lock server that does not answer (NFS) never stalls training."""
+LOCK_POLL_S: Final = 0.001
 
 
 def encode(record: Mapping[str, Any]) -> bytes:
@@ -192,14 +198,16 @@ class TelemetryWriter:
             flags |= os.O_TRUNC
         self._lock = threading.Lock()
         self._fd: int | None = os.open(self.path, flags, 0o644)
-        # The file may end with part of a line: then the next write starts with a newline.
-        self._torn = _ends_mid_line(self._fd, self.path)
-        if header:
-            try:
-                self.write(run_header(writer, started=clock()))
-            except BaseException:
-                self.close()
-                raise
+        try:
+            with _locked(self._fd):
+                # The file may end with part of a line: then the next write starts with a
+                # newline. Another writer's line lands whole under the lock, never half.
+                self._torn = _ends_mid_line(self._fd, self.path)
+                if header:
+                    self._write(encode(run_header(writer, started=clock())))
+        except BaseException:
+            self.close()
+            raise
 
     def log(self, metrics: ValueFunctionMetrics, step: int | None = None, **extra: Any) -> None:
         """Appends the value metrics (and ``step`` and ``extra`` keys) as one flat line, or
@@ -238,19 +246,27 @@ class TelemetryWriter:
         self._append(line)
 
     def _append(self, data: bytes) -> None:
-        """Writes whole lines in one call; never leaves a part for the next to be glued to."""
+        """Writes whole lines in one call, under the file's lock; never leaves a part for
+        the next to be glued to."""
         with self._lock:
             fd = self._fd
             if fd is None:
                 raise ValueError(f"TelemetryWriter for {self.path} is closed")
-            if self._torn:
-                data = b"\n" + data
-            # With O_APPEND the lines land whole at the end. A regular file takes them all
-            # in one call; only a full disk (or a size limit) writes short.
-            written = os.write(fd, data)  # if this raises, nothing was written
-            if written < len(data):
-                self._finish(fd, data, written)
-            self._torn = False
+            with _locked(fd):
+                self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        """``_append``'s write, its locks held (or the file's still being opened)."""
+        fd = self._fd
+        assert fd is not None
+        if self._torn:
+            data = b"\n" + data
+        # With O_APPEND the lines land whole at the end. A regular file takes them all in
+        # one call; only a full disk (or a size limit) writes short.
+        written = os.write(fd, data)  # if this raises, nothing was written
+        if written < len(data):
+            self._finish(fd, data, written)
+        self._torn = False
 
     def _finish(self, fd: int, data: bytes, written: int) -> None:
         """Writes the rest of ``data`` after a short write; if that fails, cuts off the
@@ -291,6 +307,42 @@ class TelemetryWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@contextmanager
+def _locked(fd: int) -> Iterator[None]:
+    """Holds an exclusive ``flock`` on the file while the body runs, so that writers in other
+    processes (and other TelemetryWriters of this one) neither write between a writer's
+    look at the file's end and its first line, nor mid-way through each other's lines.
+
+    The lock is advisory: a writer that takes none (esper-lite's own) is not held up, and is
+    met by the look at the end's settling (``_ends_mid_line``). Where the file takes no lock
+    (a pipe on some systems, a file system without them), or another holds it for longer
+    than LOCK_WAIT_S (a stalled lock server), the body runs without it.
+    """
+    locked = _lock(fd)
+    try:
+        yield
+    finally:
+        if locked:
+            with suppress(OSError):  # closing the file lets it go anyway
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _lock(fd: int) -> bool:
+    """Takes ``_locked``'s lock, waiting up to LOCK_WAIT_S; whether it got it."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(LOCK_POLL_S)
+        except OSError:
+            return False
+        else:
+            return True
 
 
 def _offset(fd: int) -> int | None:
