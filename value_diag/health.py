@@ -280,7 +280,7 @@ REASONS: Final[dict[tuple[str, str], str]] = {
     ("bootstrap", "significance"): "TD errors lean one way: |TD mean| this share of TD Std",
     ("bootstrap", "z"): "with samples: |TD mean| this many TD Std / sqrt(samples) instead",
     ("bootstrap", "carried"): "advantages carrying under this share of a leaning TD mean: critical",
-    ("value_bound", "mean"): "V this many widths outside what the rewards allow (RMS): critical",
+    ("value_bound", "mean"): "V's mean (RMS once replaced) this many widths out of bound: critical",
     ("critic_change", "frozen"): "the critic's weights moved at most this share: a warning",
     ("critic_change", "replaced"): "moved more than this share: replaced; fires at once",
     ("value_span", "constant"): "V's span at most this share of D, returns varying: critical",
