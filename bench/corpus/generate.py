@@ -4,8 +4,10 @@ python bench/corpus/generate.py [--jobs 2] [--only NAME ...] [--out bench/corpus
 python bench/corpus/generate.py --probes --out DIR   # runs at the corpus' edges, apart
 
 Each run is a real Stable-Baselines3 PPO or A2C training (or a small PPO loop in the shape
-of CleanRL's ppo.py) whose rollouts are logged by value-diag's own producer: the SB3
-callback ``ValueDiagnosticsCallback`` or ``compute_value_metrics`` + ``TelemetryWriter``.
+of CleanRL's ppo.py, PPO in the shape of TorchRL's PPO tutorial, or RLlib's PPO) whose
+rollouts are logged by value-diag's own producer: the SB3 callback
+``ValueDiagnosticsCallback``, ``compute_value_metrics`` + ``TelemetryWriter``, or the TorchRL
+and RLlib integrations' ``ValueDiagnostics``.
 Faults are injected into the critic by design (see docs/verdicts.md), and each run's label
 says what its critic is from which update on: ``labels.json``. A few runs are also written
 again in esper-lite's event format, from the same rollouts (esper writes ``bellman_error``
@@ -46,6 +48,7 @@ KIND_OF_FAULT: Final[dict[str, str]] = {
     "terminal_as_truncation": BROKEN,
     "wrong_gamma": BROKEN,
     "unnormalised_returns": BROKEN,
+    "vf_clip": BROKEN,
     "critic_frozen": DEGRADED,
     "truncation_as_terminal": DEGRADED,
 }
@@ -71,7 +74,8 @@ class Spec:
     """One run of the corpus: what trains, at which scale, and which fault, when."""
 
     algo: str
-    """"PPO" or "A2C" (Stable-Baselines3), or "cleanrl" (the ppo.py-shaped loop)."""
+    """"PPO" or "A2C" (Stable-Baselines3), "cleanrl" (the ppo.py-shaped loop), "torchrl"
+    (TorchRL's PPO tutorial's shape) or "rllib" (RLlib's PPO)."""
     env: str
     seed: int
     fault: str = "none"
@@ -130,6 +134,9 @@ SB3_ROLLOUT: Final = (("n_steps", 512), ("batch_size", 64))
 environments, with SB3's default minibatch: one logged update = 2,048 transitions."""
 RELU: Final = (("activation", "relu"),)
 """SB3's MlpPolicy with ReLU units instead of its default tanh."""
+RLLIB_REACH: Final = (("lr", 3e-4), ("vf_clip_param", 1e6))
+"""RLlib's PPO with Adam at SB3's 3e-4 instead of its 5e-5, and its value loss unclipped:
+a critic that can reach CartPole's and Acrobot's returns (docs/verdicts.md, vf_clip)."""
 MID: Final = 24
 """Mid-run faults act after this many updates of 40, once a healthy critic has settled."""
 FROZEN_AT: Final = 20
@@ -369,6 +376,20 @@ def specs() -> list[Spec]:
         Spec("PPO", pe, 91, "lr_blowup", at=MID, vecnormalize=True, hyper=(*PENDULUM_ZOO, *RELU)),
         Spec("A2C", mc, 91, "lr_blowup", at=MID, vecnormalize=True, hyper=MC_HYPER),
         Spec("A2C", ac, 91, "critic_frozen", at=FROZEN_AT, hyper=RELU),
+        # Held out, eleventh batch: PPO in TorchRL's tutorial shape and RLlib's PPO, labelled
+        # by the heads' reach before training (docs/verdicts.md), scored as they came.
+        Spec("torchrl", cp, 101),
+        Spec("torchrl", cp, 102),
+        Spec("torchrl", ac, 101),
+        Spec("torchrl", pe, 101, "unnormalised_returns"),  # raw rewards, past the reach
+        Spec("torchrl", cp, 101, "vf_coef_0"),
+        Spec("torchrl", cp, 101, "lr_blowup", at=MID),
+        Spec("torchrl", ac, 101, "lr_blowup", at=MID),
+        Spec("rllib", cp, 101, hyper=RLLIB_REACH),
+        Spec("rllib", ac, 101, hyper=RLLIB_REACH),
+        Spec("rllib", cp, 101, "vf_clip"),  # RLlib's defaults
+        Spec("rllib", ac, 101, "vf_clip"),
+        Spec("rllib", cp, 101, "vf_coef_0", hyper=RLLIB_REACH),
     ]
 
 
@@ -871,6 +892,152 @@ def train_cleanrl(spec: Spec, path: Path) -> list[dict[str, float]]:
     return capture
 
 
+# --- TorchRL and RLlib -----------------------------------------------------------------------
+
+FRAMES: Final = 1000
+"""Transitions a TorchRL or RLlib update collects, and one logged line describes."""
+
+
+def train_torchrl(spec: Spec, path: Path) -> list[dict[str, float]]:
+    """PPO in the shape of TorchRL's PPO tutorial (a Collector, GAE, ClipPPOLoss, Adam 3e-4
+    for actor and critic, 10 epochs of minibatches of 64), two hidden layers of 64 tanh
+    units each for actor and critic, logged by value-diag's ``ValueDiagnostics`` after each
+    batch's first GAE pass."""
+    import torch
+    from tensordict.nn import NormalParamExtractor, TensorDictModule
+    from torch import nn
+    from torchrl.collectors import Collector
+    from torchrl.data.replay_buffers import LazyTensorStorage, ReplayBuffer
+    from torchrl.data.replay_buffers.samplers import SamplerWithoutReplacement
+    from torchrl.envs import DoubleToFloat, GymEnv, StepCounter, TransformedEnv
+    from torchrl.modules import OneHotCategorical, ProbabilisticActor, TanhNormal, ValueOperator
+    from torchrl.objectives import ClipPPOLoss
+    from torchrl.objectives.value import GAE
+
+    from value_diag.integrations.torchrl import ValueDiagnostics
+
+    if spec.scale != 1.0 or spec.vecnormalize or spec.time_limit is not None:
+        raise ValueError(f"{spec.name}: the TorchRL runs keep the environment as it is")
+    if spec.fault not in ("none", "vf_coef_0", "unnormalised_returns", "lr_blowup"):
+        raise ValueError(f"{spec.name}: no such fault for TorchRL")
+    torch.set_num_threads(1)
+    torch.manual_seed(spec.seed)
+    env = TransformedEnv(GymEnv(spec.env), DoubleToFloat())
+    env.append_transform(StepCounter())
+    env.set_seed(spec.seed)
+    size = env.observation_spec["observation"].shape[-1]
+
+    def mlp(out: int) -> Any:
+        return nn.Sequential(
+            nn.Linear(size, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, out)
+        )
+
+    discrete = spec.env in ("CartPole-v1", "Acrobot-v1")
+    if discrete:
+        logits = TensorDictModule(
+            mlp(int(env.action_spec.space.n)), in_keys=["observation"], out_keys=["logits"]
+        )
+        actor = ProbabilisticActor(
+            logits,
+            spec=env.action_spec,
+            in_keys=["logits"],
+            distribution_class=OneHotCategorical,
+            return_log_prob=True,
+        )
+    else:
+        params = nn.Sequential(mlp(2 * env.action_spec.shape[-1]), NormalParamExtractor())
+        normal = TensorDictModule(params, in_keys=["observation"], out_keys=["loc", "scale"])
+        space = env.action_spec.space
+        actor = ProbabilisticActor(
+            normal,
+            spec=env.action_spec,
+            in_keys=["loc", "scale"],
+            distribution_class=TanhNormal,
+            distribution_kwargs={"low": space.low, "high": space.high},
+            return_log_prob=True,
+        )
+    critic = ValueOperator(mlp(1), in_keys=["observation"])
+    collector = Collector(env, actor, frames_per_batch=FRAMES, total_frames=FRAMES * spec.updates)
+    gae = GAE(gamma=0.99, lmbda=0.95, value_network=critic, average_gae=True)
+    loss_module = ClipPPOLoss(
+        actor_network=actor,
+        critic_network=critic,
+        entropy_coeff=0.01 if discrete else 0.0,
+        critic_coeff=0.0 if spec.fault == "vf_coef_0" else 1.0,
+    )
+    optim = torch.optim.Adam(loss_module.parameters(), 3e-4)
+    buffer = ReplayBuffer(storage=LazyTensorStorage(FRAMES), sampler=SamplerWithoutReplacement())
+    with ValueDiagnostics(path, gae, min_samples=FRAMES, truncate=True) as diagnostics:
+        for update, data in enumerate(collector, start=1):
+            for epoch in range(10):
+                gae(data)
+                if epoch == 0:
+                    diagnostics.log(data)
+                    if spec.fault == "lr_blowup" and update == spec.at:
+                        # after the line, before training on it: the onset is the next
+                        for group in optim.param_groups:
+                            group["lr"] *= LR_BLOWUP
+                buffer.extend(data.reshape(-1))
+                for _ in range(FRAMES // 64):
+                    loss = loss_module(buffer.sample(64))
+                    # every term TorchRL gives (with critic_coeff 0 it gives no critic's)
+                    total = sum(v for k, v in loss.items() if k.startswith("loss_"))
+                    total.backward()
+                    nn.utils.clip_grad_norm_(loss_module.parameters(), 1.0)
+                    optim.step()
+                    optim.zero_grad()
+
+    collector.shutdown()
+    return []
+
+
+def train_rllib(spec: Spec, path: Path) -> list[dict[str, float]]:
+    """RLlib's PPO (its new API stack, its default RLModule: two hidden layers of 256 units,
+    the critic's apart from the actor's), sampling in the process, 6 epochs of minibatches of
+    128 over each update's transitions, logged by value-diag's ``ValueDiagnostics``. The
+    specification's ``hyper`` gives PPOConfig.training's settings beyond that (``lr``,
+    ``vf_clip_param``); ``vf_coef_0`` sets ``vf_loss_coeff`` to 0."""
+    import ray
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from value_diag.integrations.rllib import ValueDiagnostics
+
+    if spec.scale != 1.0 or spec.vecnormalize or spec.time_limit is not None or spec.at:
+        raise ValueError(f"{spec.name}: the RLlib runs keep the environment and have no onset")
+    if spec.fault not in ("none", "vf_coef_0", "vf_clip"):
+        raise ValueError(f"{spec.name}: no such fault for RLlib")
+    training: dict[str, Any] = {
+        "train_batch_size_per_learner": FRAMES,
+        "minibatch_size": 128,
+        "num_epochs": 6,
+        **dict(spec.hyper),
+    }
+    if spec.fault == "vf_coef_0":
+        training["vf_loss_coeff"] = 0.0
+    path.unlink(missing_ok=True)
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    ppo: Any = PPOConfig  # RLlib is not typed
+    try:
+        config = (
+            ppo()
+            .environment(spec.env)
+            .env_runners(num_env_runners=0)
+            .learners(num_learners=0)
+            .training(**training)
+            .debugging(seed=spec.seed)
+            .callbacks(on_algorithm_init=ValueDiagnostics(path))
+        )
+        algo: Any = config.build_algo()
+        try:
+            for _ in range(spec.updates):
+                algo.train()
+        finally:
+            algo.stop()
+    finally:
+        ray.shutdown()
+    return []
+
+
 # --- esper-lite's event format ----------------------------------------------------------------
 
 
@@ -960,8 +1127,12 @@ def run(job: tuple[Spec, str]) -> tuple[str, float]:
     runs = Path(out) / "runs"
     started = time.perf_counter()
     path = runs / f"{spec.name}.jsonl"
-    train: Callable[[Spec, Path], list[dict[str, float]]]
-    train = train_cleanrl if spec.algo == "cleanrl" else train_sb3
+    trainers: dict[str, Callable[[Spec, Path], list[dict[str, float]]]] = {
+        "cleanrl": train_cleanrl,
+        "torchrl": train_torchrl,
+        "rllib": train_rllib,
+    }
+    train = trainers.get(spec.algo, train_sb3)
     extras = train(spec, path)
     if spec.esper:
         write_esper(path, extras, runs / f"esper-{spec.name}.jsonl", spec.seed)
