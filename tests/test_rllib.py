@@ -10,6 +10,7 @@ too. A spy on that function records what GAE passed and got back. These tests ne
 from __future__ import annotations
 
 import json
+import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -218,6 +219,53 @@ def test_one_line_an_iteration_read_by_once(ppo: PPORun) -> None:
     assert frame["step"] == logged[-1]["step"]
     for name in VALUE_FIELDS:
         assert frame["value_function"][name]["value"] == logged[-1][name], name
+
+
+def test_each_line_after_the_first_says_how_far_the_critic_moved(ppo: PPORun) -> None:
+    """The critic trains between two iterations: from the second line on, its weights'
+    move since the line before, above 0; the first has nothing to compare with."""
+    _, _, *logged = lines(ppo.path)
+    assert "critic_change" not in logged[0]
+    assert all(0.0 < line["critic_change"] < 1.0 for line in logged[1:])
+
+
+def test_a_critic_whose_loss_has_no_weight_stands_still(ray_session: Any, tmp_path: Path) -> None:
+    """vf_loss_coeff=0: RLlib's default module keeps the critic's encoder apart from the
+    actor's, so no gradient reaches it and every line after the first says it did not move,
+    which value-diag calls an untrained critic."""
+    path = tmp_path / "run.jsonl"
+    train(ppo_config(path, learners=0, batch=BATCH).training(vf_loss_coeff=0.0))
+    _, *logged = lines(path)
+    assert len(logged) == ITERATIONS and "critic_change" not in logged[0]
+    assert [line["critic_change"] for line in logged[1:]] == [0.0] * (ITERATIONS - 1)
+    proc = run_cli(["once", str(path), "--format", "json", "--critic"])
+    assert json.loads(proc.stdout)["critic"]["value_fit"]["level"] == "critical"
+
+
+def test_the_critics_weights_are_its_head_and_its_own_encoder(ray_session: Any) -> None:
+    """critic_parameters of PPO's default module on the learner (the env runners' copy is
+    inference-only and has no critic): the value head and the critic's encoder, none of
+    the actor's; a module without a value head has none to read."""
+    from value_diag.integrations.rllib import critic_parameters
+
+    def check(learner: Any) -> tuple[bool, bool, bool]:
+        module = learner.module["default_policy"]
+        critic = critic_parameters(module)
+        if critic is None:
+            return False, False, False
+        want = [*module.encoder.critic_encoder.parameters(), *module.vf.parameters()]
+        actor = {id(p) for p in module.encoder.actor_encoder.parameters()}
+        actor |= {id(p) for p in module.pi.parameters()}
+        exact = [id(p) for p in critic] == [id(p) for p in want]
+        return True, exact, bool(actor) and not actor & {id(p) for p in critic}
+
+    algo = ppo_config(Path(os.devnull), learners=0, batch=BATCH).build_algo()
+    try:
+        (result,) = algo.learner_group.foreach_learner(check)
+        assert result.get() == (True, True, True), "found, the critic's exactly, no actor's"
+    finally:
+        algo.stop()
+    assert critic_parameters(object()) is None
 
 
 # Starting remote learners, Ray Train builds a Ray Data context whose own defaults warn

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from value_diag.producer.metrics import ValueBound, compute_value_metrics
+from value_diag.producer.metrics import CriticChange, ValueBound, compute_value_metrics
 from value_diag.producer.writer import TelemetryWriter
 
 WRITER: Final = "rllib"
@@ -126,6 +126,28 @@ class GAEBatch:
         return self.values[mask], self.value_targets[mask], self.td_errors[mask]
 
 
+def critic_parameters(module: Any) -> list[Any] | None:
+    """The weights only the value function of an RLlib module uses: its value head (``vf``)
+    and, when the critic has an encoder of its own (PPO's default module unless
+    ``vf_share_layers``), that encoder (``encoder.critic_encoder``); None for a module
+    without a ``vf`` head, whose critic value-diag cannot tell apart."""
+    head = getattr(module, "vf", None)
+    if head is None or not hasattr(head, "parameters"):
+        return None
+    own = getattr(getattr(module, "encoder", None), "critic_encoder", None)
+    layers = [] if own is None or not hasattr(own, "parameters") else list(own.parameters())
+    return [*layers, *head.parameters()]
+
+
+def _modules(rl_module: Any) -> dict[str, Any]:
+    """Each module of a (multi-)RLModule by its id, unwrapped, as GAE takes them: on several
+    learners each module is wrapped for DDP."""
+    found: dict[str, Any] = rl_module.foreach_module(
+        lambda module_id, module: module, return_dict=True
+    )
+    return found
+
+
 def _column(batch: Any, module_id: str, key: str) -> Any:
     found = batch[module_id].get(key)
     if found is None:
@@ -165,9 +187,7 @@ def gae_batches(rl_module: Any, batch: Any, episodes: Any, gamma: float) -> dict
         connector_v2.single_agent_episode_iterator(episodes, agents_that_stepped_only=False)
     )
     found: dict[str, GAEBatch] = {}
-    # Unwrapped, as GAE takes them: on several learners each module is wrapped for DDP.
-    modules = rl_module.foreach_module(lambda module_id, module: module, return_dict=True)
-    for module_id, module in modules.items():
+    for module_id, module in _modules(rl_module).items():
         if module_id not in batch or not isinstance(module, value_function_api):
             continue
         lens = [len(e) for e in episodes_list if e.module_id in (None, module_id)]
@@ -244,9 +264,12 @@ def _connector_class() -> type[Any]:
             self.writers: dict[str, TelemetryWriter] = {}
             self.bounds: dict[str, ValueBound] = {}
             """The value bound of each module's rewards so far."""
+            self.changes: dict[str, CriticChange] = {}
+            """How far each module's critic moved since its line before."""
 
         def __call__(self, *, rl_module: Any, batch: Any, episodes: Any, **kwargs: Any) -> Any:
             batches = gae_batches(rl_module, batch, episodes, self.gamma)
+            modules = _modules(rl_module)
             for module_id, found in batches.items():
                 values, returns, td_errors = found.real()
                 self.steps[module_id] = self.steps.get(module_id, 0) + found.samples
@@ -260,7 +283,13 @@ def _connector_class() -> type[Any]:
                     self.writers[module_id] = writer
                 bound = self.bounds.setdefault(module_id, ValueBound(self.gamma))
                 bound.see(found.rewards[found.loss_mask])
-                metrics = compute_value_metrics(values, returns, td_errors, bound=bound.range)
+                critic = critic_parameters(modules[module_id])
+                change = None
+                if critic is not None:  # before this batch's update: moved since the last
+                    change = self.changes.setdefault(module_id, CriticChange()).measure(critic)
+                metrics = compute_value_metrics(
+                    values, returns, td_errors, bound=bound.range, critic_change=change
+                )
                 writer.log(metrics, step=self.steps[module_id], samples=found.samples)
             self.last_batches = batches
             return batch
@@ -319,10 +348,12 @@ class ValueDiagnostics:
     the batch GAE wrote (value targets, rewards, terminateds, truncateds, loss mask),
     computes the critic's values again as GAE did, rebuilds the TD errors as GAE computed
     them, and appends a line of the real steps' metrics, with ``step`` the steps that
-    learner was given so far and ``samples`` the batch's. Each file starts with a run
-    header naming ``rllib`` as the writer; ``truncate=True`` empties it first. Several
-    learners write a file each, several modules too (``run_path``). Each line is
-    written whole when logged; the files close when the learners' processes end.
+    learner was given so far and ``samples`` the batch's, and from the second line on how
+    far the critic's own weights moved since the line before (``critic_parameters``).
+    Each file starts with a run header naming ``rllib`` as the writer; ``truncate=True``
+    empties it first. Several learners write a file each, several modules too
+    (``run_path``). Each line is written whole when logged; the files close when the
+    learners' processes end.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, truncate: bool = False) -> None:
