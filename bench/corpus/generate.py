@@ -390,6 +390,14 @@ def specs() -> list[Spec]:
         Spec("rllib", cp, 101, "vf_clip"),  # RLlib's defaults
         Spec("rllib", ac, 101, "vf_clip"),
         Spec("rllib", cp, 101, "vf_coef_0", hyper=RLLIB_REACH),
+        # Held out, twelfth batch: the TorchRL-shaped loop's critic frozen, or its head
+        # drawn again, mid-run, beside two healthy runs, scored as they came.
+        Spec("torchrl", cp, 111),
+        Spec("torchrl", ac, 111),
+        Spec("torchrl", cp, 111, "critic_frozen", at=FROZEN_AT),
+        Spec("torchrl", ac, 111, "critic_frozen", at=FROZEN_AT),
+        Spec("torchrl", cp, 111, "value_head_random", at=MID),
+        Spec("torchrl", ac, 111, "value_head_random", at=MID),
     ]
 
 
@@ -918,7 +926,8 @@ def train_torchrl(spec: Spec, path: Path) -> list[dict[str, float]]:
 
     if spec.scale != 1.0 or spec.vecnormalize or spec.time_limit is not None:
         raise ValueError(f"{spec.name}: the TorchRL runs keep the environment as it is")
-    if spec.fault not in ("none", "vf_coef_0", "unnormalised_returns", "lr_blowup"):
+    faults = ("none", "vf_coef_0", "unnormalised_returns", "lr_blowup")
+    if spec.fault not in (*faults, "critic_frozen", "value_head_random"):
         raise ValueError(f"{spec.name}: no such fault for TorchRL")
     torch.set_num_threads(1)
     torch.manual_seed(spec.seed)
@@ -973,10 +982,8 @@ def train_torchrl(spec: Spec, path: Path) -> list[dict[str, float]]:
                 gae(data)
                 if epoch == 0:
                     diagnostics.log(data)
-                    if spec.fault == "lr_blowup" and update == spec.at:
-                        # after the line, before training on it: the onset is the next
-                        for group in optim.param_groups:
-                            group["lr"] *= LR_BLOWUP
+                    if update == spec.at:  # after the line, before training on it
+                        _inject_torchrl(spec, optim, loss_module, critic, data)
                 buffer.extend(data.reshape(-1))
                 for _ in range(FRAMES // 64):
                     loss = loss_module(buffer.sample(64))
@@ -989,6 +996,27 @@ def train_torchrl(spec: Spec, path: Path) -> list[dict[str, float]]:
 
     collector.shutdown()
     return []
+
+
+def _inject_torchrl(spec: Spec, optim: Any, loss_module: Any, critic: Any, data: Any) -> None:
+    """A mid-run fault in the TorchRL-shaped loop, after update ``at``'s line and before
+    training on its batch: the onset is the next update. The loss keeps parameters of its
+    own that share the critic's storage: frozen there, drawn again in the critic's."""
+    import torch
+
+    if spec.fault == "lr_blowup":
+        for group in optim.param_groups:
+            group["lr"] *= LR_BLOWUP
+    elif spec.fault == "critic_frozen":
+        for name, p in loss_module.named_parameters():
+            if name.startswith("critic_network_params"):
+                p.requires_grad_(False)
+    elif spec.fault == "value_head_random":
+        net = critic.module
+        hidden = [layer for layer in net[:-1] if hasattr(layer, "weight")]
+        obs = data["observation"].reshape(-1, data["observation"].shape[-1])
+        rng = torch.Generator().manual_seed(spec.seed)
+        randomise_critic(hidden, net[-1], lambda: net[:-1](obs), data["value_target"], rng)
 
 
 def train_rllib(spec: Spec, path: Path) -> list[dict[str, float]]:
