@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import invoke
+from conftest import DEADLINE, invoke
 from reading import fold_path
 from telemetry import json_value
 
@@ -282,22 +282,33 @@ def test_writers_in_threads_never_interleave_lines(tmp_path: Path) -> None:
 
 
 def test_a_writer_that_opens_while_another_holds_the_lock_waits_for_its_line(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another writer (another process, as far as flock goes: another open of the file) is
-    half-way through a line when this one opens: it waits for the lock, then finds the
-    line whole, and neither cuts it nor puts a newline before its own first line."""
+    half-way through a line when this one opens: it is refused the lock, waits, then finds
+    the line whole, and neither cuts it nor puts a newline before its own first line."""
+    monkeypatch.setattr("value_diag.producer.writer.LOCK_WAIT_S", 10 * DEADLINE)
+    refused = threading.Event()
+    flock = fcntl.flock
+
+    def spied(fd: int, operation: int) -> None:
+        try:
+            flock(fd, operation)
+        except BlockingIOError:
+            refused.set()
+            raise
+
+    monkeypatch.setattr(fcntl, "flock", spied)
     path = tmp_path / "run.jsonl"
     other = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(other, fcntl.LOCK_EX)
+        flock(other, fcntl.LOCK_EX)
         os.write(other, b'{"step": 1, "landing": ')
         opened = threading.Thread(target=lambda: TelemetryWriter(path).close())
         opened.start()
-        opened.join(0.2)  # longer than a fragment is waited for (SETTLE_S x SETTLE_TRIES)
-        assert opened.is_alive(), "it waits for the lock"
-        os.write(other, b"true}\n")
-        fcntl.flock(other, fcntl.LOCK_UN)
+        assert refused.wait(DEADLINE), "the writer asked for the lock and was refused"
+        os.write(other, b"true}\n")  # the line lands whole while the writer waits
+        flock(other, fcntl.LOCK_UN)
         opened.join()
     finally:
         os.close(other)
