@@ -389,3 +389,12 @@ def test_writers_in_several_processes_never_mix_or_reorder_lines(tmp_path: Path)
             steps[obj["writer_id"]].append(obj["step"])
     assert headers == 4
     assert steps == {me: list(range(40)) for me in range(4)}
+
+
+def test_a_run_header_too_long_to_read_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    """A writer named past MAX_LINE would make a header value-diag cannot load: refused
+    like any other line, before a byte is written."""
+    path = tmp_path / "run.jsonl"
+    with pytest.raises(ValueError, match="the run header would be a line of"):
+        TelemetryWriter(path, writer="w" * MAX_LINE)
+    assert path.read_bytes() == b""

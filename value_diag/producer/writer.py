@@ -64,6 +64,14 @@ def fits(line: bytes) -> bool:
     return len(line) - 1 <= MAX_LINE
 
 
+def _whole(record: Mapping[str, Any], what: str) -> bytes:
+    """``record`` as one line (``encode``), or ValueError if value-diag would not load it."""
+    line = encode(record)
+    if not fits(line):
+        raise _too_long(line, what)
+    return line
+
+
 def _too_long(line: bytes, what: str) -> ValueError:
     return ValueError(
         f"{what} would be a line of {len(line) - 1} bytes, longer than value-diag reads "
@@ -204,7 +212,7 @@ class TelemetryWriter:
                 # newline. Another writer's line lands whole under the lock, never half.
                 self._torn = _ends_mid_line(self._fd, self.path)
                 if header:
-                    self._write(encode(run_header(writer, started=clock())))
+                    self._write(_whole(run_header(writer, started=clock()), "the run header"))
         except BaseException:
             self.close()
             raise
@@ -240,10 +248,7 @@ class TelemetryWriter:
                 newline, making the part a bad line of its own rather than a prefix of
                 the next update.
         """
-        line = encode(record)
-        if not fits(line):
-            raise _too_long(line, "the record")
-        self._append(line)
+        self._append(_whole(record, "the record"))
 
     def _append(self, data: bytes) -> None:
         """Writes whole lines in one call, under the file's lock; never leaves a part for
