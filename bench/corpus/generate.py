@@ -906,6 +906,17 @@ FRAMES: Final = 1000
 """Transitions a TorchRL or RLlib update collects, and one logged line describes."""
 
 
+TORCHRL_FAULTS: Final = (
+    "none",
+    "vf_coef_0",
+    "unnormalised_returns",
+    "lr_blowup",
+    "critic_frozen",
+    "value_head_random",
+)
+"""The faults the TorchRL-shaped loop can take (mid-run ones by ``_inject_torchrl``)."""
+
+
 def train_torchrl(spec: Spec, path: Path) -> list[dict[str, float]]:
     """PPO in the shape of TorchRL's PPO tutorial (a Collector, GAE, ClipPPOLoss, Adam 3e-4
     for actor and critic, 10 epochs of minibatches of 64), two hidden layers of 64 tanh
@@ -926,8 +937,7 @@ def train_torchrl(spec: Spec, path: Path) -> list[dict[str, float]]:
 
     if spec.scale != 1.0 or spec.vecnormalize or spec.time_limit is not None:
         raise ValueError(f"{spec.name}: the TorchRL runs keep the environment as it is")
-    faults = ("none", "vf_coef_0", "unnormalised_returns", "lr_blowup")
-    if spec.fault not in (*faults, "critic_frozen", "value_head_random"):
+    if spec.fault not in TORCHRL_FAULTS:
         raise ValueError(f"{spec.name}: no such fault for TorchRL")
     torch.set_num_threads(1)
     torch.manual_seed(spec.seed)
