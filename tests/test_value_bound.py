@@ -290,8 +290,9 @@ sixth and tenth batches held out)."""
 def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
     """On every healthy update of the corpus (and before each fault's onset) after the first
     V's mean lies within an eighth of the bound's width of it, but for the critics that
-    diverged; on the first, where V is the critic's initial weights, whose output does not
-    shrink with the rewards, within the rule's quarter (0.13 at rewards x0.01). The runs it
+    diverged. The first is not held to it: V is the critic's initial weights, whose output
+    does not shrink with the rewards (0.62 widths out in the CleanRL-shaped loop on Acrobot
+    at rewards x0.01 after its normalisation), and the warm-up is there for it. The runs it
     fires on are those of blown-up and randomised heads, a critic left at its initialisation
     (vf_coef=0) at rewards x0.01, and those that diverged."""
     fired: set[str] = set()
@@ -304,8 +305,9 @@ def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
             u.line["value_mean"], 0.0, u.line["value_bound_low"], u.line["value_bound_high"]
         )
         assert beyond is not None, f"{u.run} update {u.number}"
-        margin = 0.25 if u.number == 1 else 0.125
-        near = beyond <= margin or not u.healthy or u.run in DIVERGED
+        if u.number == 1 and u.healthy:
+            continue
+        near = beyond <= 0.125 or not u.healthy or u.run in DIVERGED
         assert near, f"{u.run} update {u.number}: {beyond}"
         if beyond > 0.25:
             fired.add(u.run if u.run in DIVERGED else u.label["fault"])

@@ -149,6 +149,7 @@ and the bootstrap a truncation needs is large."""
 def specs() -> list[Spec]:
     """Every run of the corpus."""
     cp, ac, pe, mc = "CartPole-v1", "Acrobot-v1", "Pendulum-v1", "MountainCarContinuous-v0"
+    md = "MountainCar-v0"
     return [
         # Healthy controls.
         Spec("PPO", cp, 1, esper=True),
@@ -398,6 +399,23 @@ def specs() -> list[Spec]:
         Spec("torchrl", ac, 111, "critic_frozen", at=FROZEN_AT),
         Spec("torchrl", cp, 111, "value_head_random", at=MID),
         Spec("torchrl", ac, 111, "value_head_random", at=MID),
+        # Held out, thirteenth batch: an environment the runs above do not have,
+        # MountainCar-v0 (-1 a step until a goal a random policy seldom reaches, 200-step
+        # episodes), normalised as RL Baselines3 Zoo does, scored as they came.
+        Spec("PPO", md, 121, vecnormalize=True, hyper=MC_HYPER),
+        Spec("PPO", md, 122, vecnormalize=True, hyper=(*MC_HYPER, ("gae_lambda", 0.98))),
+        Spec("PPO", md, 121, scale=0.01, vecnormalize=True, hyper=MC_HYPER),
+        Spec("A2C", md, 121, vecnormalize=True, hyper=MC_HYPER),
+        Spec("PPO", md, 121, "vf_coef_0", vecnormalize=True, hyper=MC_HYPER),
+        Spec("PPO", md, 121, "lr_blowup", at=MID, vecnormalize=True, hyper=MC_HYPER),
+        Spec("A2C", md, 121, "lr_blowup", at=MID, vecnormalize=True, hyper=MC_HYPER),
+        Spec("PPO", md, 121, "value_head_random", at=MID, vecnormalize=True, hyper=MC_HYPER),
+        Spec("PPO", md, 121, "wrong_gamma", at=MID, vecnormalize=True, hyper=MC_HYPER),
+        Spec("PPO", md, 121, "critic_frozen", at=FROZEN_AT, vecnormalize=True, hyper=MC_HYPER),
+        Spec("cleanrl", ac, 121),
+        Spec("cleanrl", ac, 121, scale=0.01),
+        Spec("cleanrl", ac, 121, "vf_coef_0"),
+        Spec("cleanrl", ac, 121, "value_head_random", at=MID),
     ]
 
 
