@@ -416,6 +416,16 @@ def specs() -> list[Spec]:
         Spec("cleanrl", ac, 121, scale=0.01),
         Spec("cleanrl", ac, 121, "vf_coef_0"),
         Spec("cleanrl", ac, 121, "value_head_random", at=MID),
+        # Held out, fourteenth batch: RLlib's PPO with its critic frozen, drawn again or its
+        # learning rate blown up mid-run, beside two healthy runs, scored as they came.
+        Spec("rllib", cp, 131, hyper=RLLIB_REACH),
+        Spec("rllib", ac, 131, hyper=RLLIB_REACH),
+        Spec("rllib", cp, 131, "critic_frozen", at=FROZEN_AT, hyper=RLLIB_REACH),
+        Spec("rllib", ac, 131, "critic_frozen", at=FROZEN_AT, hyper=RLLIB_REACH),
+        Spec("rllib", cp, 131, "value_head_random", at=MID, hyper=RLLIB_REACH),
+        Spec("rllib", ac, 131, "value_head_random", at=MID, hyper=RLLIB_REACH),
+        Spec("rllib", cp, 131, "lr_blowup", at=MID, hyper=RLLIB_REACH),
+        Spec("rllib", ac, 131, "lr_blowup", at=MID, hyper=RLLIB_REACH),
     ]
 
 
@@ -1047,20 +1057,32 @@ def _inject_torchrl(spec: Spec, optim: Any, loss_module: Any, critic: Any, data:
         randomise_critic(hidden, net[-1], lambda: net[:-1](obs), data["value_target"], rng)
 
 
+RLLIB_FAULTS: Final = (
+    "none",
+    "vf_coef_0",
+    "vf_clip",
+    "lr_blowup",
+    "critic_frozen",
+    "value_head_random",
+)
+"""The faults RLlib's PPO can take (mid-run ones by ``_RLlibFault``)."""
+
+
 def train_rllib(spec: Spec, path: Path) -> list[dict[str, float]]:
     """RLlib's PPO (its new API stack, its default RLModule: two hidden layers of 256 units,
     the critic's apart from the actor's), sampling in the process, 6 epochs of minibatches of
     128 over each update's transitions, logged by value-diag's ``ValueDiagnostics``. The
     specification's ``hyper`` gives PPOConfig.training's settings beyond that (``lr``,
-    ``vf_clip_param``); ``vf_coef_0`` sets ``vf_loss_coeff`` to 0."""
+    ``vf_clip_param``); ``vf_coef_0`` sets ``vf_loss_coeff`` to 0; the mid-run faults go in
+    through ``_RLlibFault``."""
     import ray
     from ray.rllib.algorithms.ppo import PPOConfig
 
     from value_diag.integrations.rllib import ValueDiagnostics
 
-    if spec.scale != 1.0 or spec.vecnormalize or spec.time_limit is not None or spec.at:
-        raise ValueError(f"{spec.name}: the RLlib runs keep the environment and have no onset")
-    if spec.fault not in ("none", "vf_coef_0", "vf_clip"):
+    if spec.scale != 1.0 or spec.vecnormalize or spec.time_limit is not None:
+        raise ValueError(f"{spec.name}: the RLlib runs keep the environment as it is")
+    if spec.fault not in RLLIB_FAULTS or bool(spec.at) != (spec.fault in _RLLIB_MID_RUN):
         raise ValueError(f"{spec.name}: no such fault for RLlib")
     training: dict[str, Any] = {
         "train_batch_size_per_learner": FRAMES,
@@ -1085,6 +1107,8 @@ def train_rllib(spec: Spec, path: Path) -> list[dict[str, float]]:
         )
         algo: Any = config.build_algo()
         try:
+            if spec.fault in _RLLIB_MID_RUN:
+                _RLlibFault.install(spec, algo.learner_group._learner)
             for _ in range(spec.updates):
                 algo.train()
         finally:
@@ -1092,6 +1116,74 @@ def train_rllib(spec: Spec, path: Path) -> list[dict[str, float]]:
     finally:
         ray.shutdown()
     return []
+
+
+_RLLIB_MID_RUN: Final = ("lr_blowup", "critic_frozen", "value_head_random")
+
+
+class _RLlibFault:
+    """Wraps the local learner's connector pipeline: once the pipeline has made update
+    ``at``'s batch (value-diag's piece in it has written that update's line), the fault goes
+    in before the learner trains on it, so the onset is the next update, as for SB3.
+
+    ``lr_blowup`` multiplies the optimizer's learning rate again before every update from
+    then on (RLlib sets it back from its schedule after each). ``critic_frozen`` takes the
+    critic's own parameters (``critic_parameters``: the value head and the critic's encoder)
+    out of the optimizer, which then never steps them: a critic left out of the optimizer.
+    ``value_head_random`` draws the critic's encoder and head again (``randomise_critic``)
+    on the batch's observations and value targets.
+    """
+
+    def __init__(self, spec: Spec, learner: Any, pipeline: Any) -> None:
+        self.spec, self.learner, self.pipeline = spec, learner, pipeline
+        self.updates = 0
+
+    @classmethod
+    def install(cls, spec: Spec, learner: Any) -> None:
+        learner._learner_connector = cls(spec, learner, learner._learner_connector)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pipeline, name)
+
+    def __call__(self, **kwargs: Any) -> Any:
+        batch = self.pipeline(**kwargs)
+        self.updates += 1
+        if self.updates >= self.spec.at:
+            self._inject(batch["default_policy"], first=self.updates == self.spec.at)
+        return batch
+
+    def _inject(self, columns: Any, first: bool) -> None:
+        import torch
+
+        from value_diag.integrations.rllib import critic_parameters
+
+        module = self.learner.module["default_policy"]
+        optimizers = self.learner._named_optimizers.values()
+        if self.spec.fault == "lr_blowup":
+            for optim in optimizers:
+                for group in optim.param_groups:
+                    group["lr"] = float(dict(self.spec.hyper)["lr"]) * LR_BLOWUP
+        elif first and self.spec.fault == "critic_frozen":
+            own = critic_parameters(module)
+            if own is None:
+                raise ValueError(f"{self.spec.name}: the module's critic has no weights apart")
+            frozen = {id(p) for p in own}
+            for optim in optimizers:
+                for group in optim.param_groups:
+                    group["params"] = [p for p in group["params"] if id(p) not in frozen]
+        elif first:  # value_head_random
+            encoder = module.encoder.critic_encoder
+            hidden = [m for m in encoder.modules() if isinstance(m, torch.nn.Linear)]
+            (head,) = [m for m in module.vf.modules() if isinstance(m, torch.nn.Linear)]
+            obs = columns["obs"]
+            rng = torch.Generator().manual_seed(self.spec.seed)
+            randomise_critic(
+                hidden,
+                head,
+                lambda: encoder({"obs": obs})["encoder_out"],
+                columns["value_targets"],
+                rng,
+            )
 
 
 # --- esper-lite's event format ----------------------------------------------------------------
