@@ -84,7 +84,8 @@ class Spec:
     scale: float = 1.0
     """Rewards are multiplied by this (a gymnasium RewardWrapper)."""
     vecnormalize: bool = False
-    """VecNormalize(norm_obs=True, norm_reward=True) around the environments."""
+    """VecNormalize(norm_obs=True, norm_reward=True) around the environments (norm_obs only
+    where the observations are a Box, as VecNormalize requires)."""
     updates: int = 40
     time_limit: int | None = None
     """The episodes' time limit in steps, if not the environment's own."""
@@ -149,7 +150,7 @@ and the bootstrap a truncation needs is large."""
 def specs() -> list[Spec]:
     """Every run of the corpus."""
     cp, ac, pe, mc = "CartPole-v1", "Acrobot-v1", "Pendulum-v1", "MountainCarContinuous-v0"
-    md = "MountainCar-v0"
+    md, fl, tx = "MountainCar-v0", "FrozenLake-v1", "Taxi-v3"
     return [
         # Healthy controls.
         Spec("PPO", cp, 1, esper=True),
@@ -426,6 +427,20 @@ def specs() -> list[Spec]:
         Spec("rllib", ac, 131, "value_head_random", at=MID, hyper=RLLIB_REACH),
         Spec("rllib", cp, 131, "lr_blowup", at=MID, hyper=RLLIB_REACH),
         Spec("rllib", ac, 131, "lr_blowup", at=MID, hyper=RLLIB_REACH),
+        # Held out, fifteenth batch: two environments with discrete states, FrozenLake-v1
+        # (slippery, a reward of 1 at the goal and 0 elsewhere) and Taxi-v3 (-1 a step, 20
+        # for a delivery, -10 for an illegal move), scored as they came.
+        Spec("PPO", fl, 141),
+        Spec("A2C", fl, 141),
+        Spec("PPO", fl, 141, "vf_coef_0"),
+        Spec("PPO", fl, 141, "lr_blowup", at=MID),
+        Spec("PPO", fl, 141, "value_head_random", at=MID),
+        Spec("PPO", fl, 141, "wrong_gamma", at=MID),
+        Spec("PPO", fl, 141, "critic_frozen", at=FROZEN_AT),
+        Spec("PPO", tx, 141, vecnormalize=True),
+        Spec("A2C", tx, 141, vecnormalize=True),
+        Spec("PPO", tx, 141, "vf_coef_0", vecnormalize=True),
+        Spec("PPO", tx, 141, "value_head_random", at=MID, vecnormalize=True),
     ]
 
 
@@ -485,7 +500,8 @@ def _make_env(spec: Spec) -> Any:
     )
     venv = _bootstrap_class()(venv)
     if spec.vecnormalize:
-        venv = VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=_gamma(spec))
+        box = isinstance(venv.observation_space, gym.spaces.Box)  # not a state's index
+        venv = VecNormalize(venv, norm_obs=box, norm_reward=True, gamma=_gamma(spec))
     return venv
 
 
