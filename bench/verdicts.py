@@ -1,6 +1,6 @@
 """How right value-diag's verdicts are on the labelled corpus of real runs (bench/corpus).
 
-python bench/verdicts.py [--markdown] [--runs] [--rules none|default|scale-free ...]
+python bench/verdicts.py [--markdown] [--runs] [--by env|algo] [--rules none|default|scale-free ...]
 
 Each run file is replayed update by update (``value_diag.replay.replay``) under the rules
 of no option (a run header picks the preset), of ``--preset default`` and of ``--preset
@@ -19,7 +19,8 @@ row were ok, or after ``warmup`` updates, whichever comes first; the first updat
 a gate may fire is the warm-up's end. A benchmark, not a test: it prints the figures and
 exits 0 (tests/test_verdict_score.py asserts the targets). ``--runs`` adds each run's
 shown and fired levels, one letter per update: ``.`` no data, ``o`` ok, ``w`` warning,
-``C`` critical; ``:`` marks the end of the warm-up and ``|`` the onset.
+``C`` critical; ``:`` marks the end of the warm-up and ``|`` the onset. ``--by env`` (or
+``algo``) adds a table of the targets per environment (or per algorithm and format).
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class Label:
     onset: int | None
     """The first update (1-based) the fault damages; None for a healthy run."""
     fault: str = "none"
+    env: str = ""
+    algo: str = ""
+    """What trained it ("PPO", "A2C", "cleanrl", ...) and, for a copy in another format,
+    that format: "PPO (esper)"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +115,31 @@ class RunScore:
         return sum(s.fired == Status.CRITICAL for s in self.healthy_steps())
 
     @property
+    def caught(self) -> bool:
+        """Fired critical within TARGET_DELAY updates of ``start``, and at its end (a broken
+        run's target, false alarms aside)."""
+        delay, end = self.delay, self.end
+        return (
+            delay is not None
+            and delay <= TARGET_DELAY
+            and end is not None
+            and (end.fired == Status.CRITICAL)
+        )
+
+    @property
+    def warned(self) -> bool:
+        """At least a warning fired at its end (a degraded run's target, false alarms aside)."""
+        return self.end is not None and reaches(self.end.fired, Status.WARNING)
+
+    @property
     def passed(self) -> bool:
         """Whether the run meets its target (see the module's docstring)."""
-        end = self.end
-        if self.false_criticals or end is None:
+        if self.false_criticals or self.end is None:
             return False
         if self.label.kind == "broken":
-            delay = self.delay
-            return delay is not None and delay <= TARGET_DELAY and end.fired == Status.CRITICAL
+            return self.caught
         if self.label.kind == "degraded":
-            return reaches(end.fired, Status.WARNING)
+            return self.warned
         return True
 
     def letters(self, of: Callable[[Step], Status]) -> str:
@@ -215,9 +235,63 @@ def load_labels(corpus: Path = CORPUS) -> dict[str, Label]:
     """labels.json, by run file name."""
     raw: dict[str, dict[str, Any]] = json.loads((corpus / "labels.json").read_text())
     return {
-        name: Label(kind=v["kind"], onset=v["onset"], fault=v.get("fault", "none"))
+        name: Label(
+            kind=v["kind"],
+            onset=v["onset"],
+            fault=v.get("fault", "none"),
+            env=v.get("env", ""),
+            algo=v.get("algo", "") + _format_note(v.get("format", "flat")),
+        )
         for name, v in raw.items()
     }
+
+
+def _format_note(file_format: str) -> str:
+    return "" if file_format == "flat" else f" ({file_format})"
+
+
+GROUPS: Final[dict[str, Callable[[Label], str]]] = {
+    "env": lambda label: label.env,
+    "algo": lambda label: label.algo,
+}
+"""What ``--by`` groups the runs by."""
+
+
+def group_rows(s: Score, by: str) -> list[tuple[str, int, int, int, str, str]]:
+    """Per group of runs (GROUPS), sorted by name: (group, runs, runs meeting their target,
+    runs with a false fired critical, broken runs fired critical within TARGET_DELAY of
+    their start and at their end "n / of", degraded runs at least a warning at their end)."""
+    key = GROUPS[by]
+    groups: dict[str, list[RunScore]] = {}
+    for r in s.runs:
+        groups.setdefault(key(r.label), []).append(r)
+    rows = []
+    for name, runs in sorted(groups.items()):
+        broken = [r for r in runs if r.label.kind == "broken"]
+        degraded = [r for r in runs if r.label.kind == "degraded"]
+        rows.append(
+            (
+                name,
+                len(runs),
+                sum(r.passed for r in runs),
+                sum(bool(r.false_criticals) for r in runs),
+                f"{sum(r.caught for r in broken)} / {len(broken)}",
+                f"{sum(r.warned for r in degraded)} / {len(degraded)}",
+            )
+        )
+    return rows
+
+
+def group_table(s: Score, by: str, markdown: bool) -> str:
+    head = (by, "runs", "met", "with a false fired critical", "broken caught", "degraded warned")
+    rows = [tuple(str(x) for x in row) for row in group_rows(s, by)]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    table = [head, *rows]
+    return "\n".join("  " + "  ".join(map(str.ljust, r, widths)) for r in table)
 
 
 CHOICES: Final = {
@@ -297,6 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--rules", nargs="*", choices=list(CHOICES), default=None, help="some of the rules only"
     )
+    ap.add_argument("--by", choices=list(GROUPS), default=None, help="the targets per group")
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     args = ap.parse_args(argv)
     scores = [score(name, args.corpus) for name in args.rules or CHOICES]
@@ -304,6 +379,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(markdown_table(scores))
     else:
         print("\n\n".join(text_table(s) for s in scores))
+    if args.by:
+        for s in scores:
+            print(f"\n{'### ' if args.markdown else ''}by {args.by} under {s.name}\n")
+            print(group_table(s, args.by, args.markdown))
     if args.runs:
         for s in scores:
             print(f"\n{'### ' if args.markdown else ''}runs under {s.name}\n")

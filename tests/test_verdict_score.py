@@ -225,3 +225,36 @@ def test_broken_from_the_start_fires_at_the_warmups_end(scored: verdicts.Score) 
     for run in scored.of_kind("broken"):
         if run.label.onset == 1 and run.name not in KNOWN_MISSES:
             assert run.delay == 0, _why(run)
+
+
+@pytest.mark.parametrize("by", sorted(verdicts.GROUPS))
+def test_the_targets_by_group_add_up_to_the_whole(scored: verdicts.Score, by: str) -> None:
+    """--by splits the runs without losing or counting one twice, and each group's figures
+    are its own runs'."""
+    rows = verdicts.group_rows(scored, by)
+    key = verdicts.GROUPS[by]
+    assert sum(row[1] for row in rows) == len(scored.runs)
+    for name, runs, met, noisy, caught, warned in rows:
+        own = [r for r in scored.runs if key(r.label) == name]
+        assert runs == len(own) and met == sum(r.passed for r in own)
+        assert noisy == sum(bool(r.false_criticals) for r in own)
+        broken = [r for r in own if r.label.kind == "broken"]
+        degraded = [r for r in own if r.label.kind == "degraded"]
+        assert caught == f"{sum(not _late(r) for r in broken)} / {len(broken)}"
+        assert warned == f"{sum(not _weak(r) for r in degraded)} / {len(degraded)}"
+
+
+def test_by_env_names_each_environment_and_the_esper_copies_apart(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    labels = json.loads((CORPUS / "labels.json").read_text())
+
+    def groups(by: str) -> set[str]:
+        assert verdicts.main(["--rules", "scale-free", "--by", by, "--markdown"]) == 0
+        table = capsys.readouterr().out.split(f"### by {by} under --preset scale-free")[1]
+        rows = [line for line in table.splitlines() if line.startswith("| ")]
+        return {row.split(" | ")[0].removeprefix("| ") for row in rows[1:]}
+
+    assert groups("env") == {v["env"] for v in labels.values()}
+    assert any(v["format"] == "esper" for v in labels.values())
+    assert groups("algo") == {v["algo"] for v in labels.values()} | {"PPO (esper)"}
