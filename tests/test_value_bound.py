@@ -287,12 +287,26 @@ of 1 a step under gamma 0.99 lies, and its 5-step returns with it (docs/verdicts
 sixth and tenth batches held out)."""
 
 
+ERASED: Final = frozenset(
+    {
+        "torchrl-acrobot-vecnorm-healthy-s151.jsonl",
+        "torchrl-acrobot-vecnorm-value-head-random-s151.jsonl",
+    }
+)
+"""Runs whose rewards were standardised to nothing for a while: Acrobot's -1 a step under
+TorchRL's VecNormV2 is 0 up to float noise until the policy first reaches the goal (7
+updates), and the bound of those rewards (0.025 wide) is narrower than the noise of V's
+initial outputs (0.22 widths out at update 2). In the warm-up; both met their target (the
+second is the first until its fault's onset)."""
+
+
 def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
     """On every healthy update of the corpus (and before each fault's onset) after the first
     V's mean lies within an eighth of the bound's width of it, but for the critics that
-    diverged. The first is not held to it: V is the critic's initial weights, whose output
-    does not shrink with the rewards (0.62 widths out in the CleanRL-shaped loop on Acrobot
-    at rewards x0.01 after its normalisation), and the warm-up is there for it. The runs it
+    diverged and the rewards standardised to nothing (ERASED). The first is not held to it:
+    V is the critic's initial weights, whose output does not shrink with the rewards (0.62
+    widths out in the CleanRL-shaped loop on Acrobot at rewards x0.01 after its
+    normalisation), and the warm-up is there for it. The runs it
     fires on are those of blown-up and randomised heads, a critic left at its initialisation
     (vf_coef=0) at rewards x0.01, and those that diverged."""
     fired: set[str] = set()
@@ -307,7 +321,7 @@ def test_no_healthy_corpus_update_lies_past_the_bound() -> None:
         assert beyond is not None, f"{u.run} update {u.number}"
         if u.number == 1 and u.healthy:
             continue
-        near = beyond <= 0.125 or not u.healthy or u.run in DIVERGED
+        near = beyond <= 0.125 or not u.healthy or u.run in DIVERGED | ERASED
         assert near, f"{u.run} update {u.number}: {beyond}"
         if beyond > 0.25:
             fired.add(u.run if u.run in DIVERGED else u.label["fault"])

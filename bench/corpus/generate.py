@@ -441,6 +441,16 @@ def specs() -> list[Spec]:
         Spec("A2C", tx, 141, vecnormalize=True),
         Spec("PPO", tx, 141, "vf_coef_0", vecnormalize=True),
         Spec("PPO", tx, 141, "value_head_random", at=MID, vecnormalize=True),
+        # Held out, sixteenth batch: the TorchRL-shaped loop with TorchRL's VecNormV2 on its
+        # observations and rewards, on Pendulum and Acrobot, scored as they came.
+        Spec("torchrl", pe, 151, vecnormalize=True),
+        Spec("torchrl", pe, 152, vecnormalize=True),
+        Spec("torchrl", ac, 151, vecnormalize=True),
+        Spec("torchrl", pe, 151, "vf_coef_0", vecnormalize=True),
+        Spec("torchrl", pe, 151, "lr_blowup", at=MID, vecnormalize=True),
+        Spec("torchrl", pe, 151, "value_head_random", at=MID, vecnormalize=True),
+        Spec("torchrl", pe, 151, "critic_frozen", at=FROZEN_AT, vecnormalize=True),
+        Spec("torchrl", ac, 151, "value_head_random", at=MID, vecnormalize=True),
     ]
 
 
@@ -965,27 +975,30 @@ def train_torchrl(spec: Spec, path: Path) -> list[dict[str, float]]:
     """PPO in the shape of TorchRL's PPO tutorial (a Collector, GAE, ClipPPOLoss, Adam 3e-4
     for actor and critic, 10 epochs of minibatches of 64), two hidden layers of 64 tanh
     units each for actor and critic, logged by value-diag's ``ValueDiagnostics`` after each
-    batch's first GAE pass."""
+    batch's first GAE pass. ``vecnormalize`` puts TorchRL's ``VecNormV2`` on the observations
+    and the rewards (each standardised by its running mean and spread)."""
     import torch
     from tensordict.nn import NormalParamExtractor, TensorDictModule
     from torch import nn
     from torchrl.collectors import Collector
     from torchrl.data.replay_buffers import LazyTensorStorage, ReplayBuffer
     from torchrl.data.replay_buffers.samplers import SamplerWithoutReplacement
-    from torchrl.envs import DoubleToFloat, GymEnv, StepCounter, TransformedEnv
+    from torchrl.envs import DoubleToFloat, GymEnv, StepCounter, TransformedEnv, VecNormV2
     from torchrl.modules import OneHotCategorical, ProbabilisticActor, TanhNormal, ValueOperator
     from torchrl.objectives import ClipPPOLoss
     from torchrl.objectives.value import GAE
 
     from value_diag.integrations.torchrl import ValueDiagnostics
 
-    if spec.scale != 1.0 or spec.vecnormalize or spec.time_limit is not None:
+    if spec.scale != 1.0 or spec.time_limit is not None:
         raise ValueError(f"{spec.name}: the TorchRL runs keep the environment as it is")
     if spec.fault not in TORCHRL_FAULTS:
         raise ValueError(f"{spec.name}: no such fault for TorchRL")
     torch.set_num_threads(1)
     torch.manual_seed(spec.seed)
     env = TransformedEnv(GymEnv(spec.env), DoubleToFloat())
+    if spec.vecnormalize:
+        env.append_transform(VecNormV2(in_keys=["observation", "reward"]))
     env.append_transform(StepCounter())
     env.set_seed(spec.seed)
     size = env.observation_spec["observation"].shape[-1]
