@@ -1155,8 +1155,9 @@ class _RLlibFault:
     ``at``'s batch (value-diag's piece in it has written that update's line), the fault goes
     in before the learner trains on it, so the onset is the next update, as for SB3.
 
-    ``lr_blowup`` multiplies the optimizer's learning rate again before every update from
-    then on (RLlib sets it back from its schedule after each). ``critic_frozen`` takes the
+    ``lr_blowup`` sets the optimizer's learning rate to LR_BLOWUP times the one it had at
+    the onset, before every update from then on (RLlib sets it back from its schedule after
+    each). ``critic_frozen`` takes the
     critic's own parameters (``critic_parameters``: the value head and the critic's encoder)
     out of the optimizer, which then never steps them: a critic left out of the optimizer.
     ``value_head_random`` draws the critic's encoder and head again (``randomise_critic``)
@@ -1166,6 +1167,8 @@ class _RLlibFault:
     def __init__(self, spec: Spec, learner: Any, pipeline: Any) -> None:
         self.spec, self.learner, self.pipeline = spec, learner, pipeline
         self.updates = 0
+        self.blown: dict[int, float] = {}
+        """The blown-up learning rate of each parameter group, by its id."""
 
     @classmethod
     def install(cls, spec: Spec, learner: Any) -> None:
@@ -1191,7 +1194,8 @@ class _RLlibFault:
         if self.spec.fault == "lr_blowup":
             for optim in optimizers:
                 for group in optim.param_groups:
-                    group["lr"] = float(dict(self.spec.hyper)["lr"]) * LR_BLOWUP
+                    lr = self.blown.setdefault(id(group), group["lr"] * LR_BLOWUP)
+                    group["lr"] = lr
         elif first and self.spec.fault == "critic_frozen":
             own = critic_parameters(module)
             if own is None:
