@@ -309,9 +309,14 @@ def rules_named(choice: str) -> Rules:
     return replace(rules_for(Preset(choice)), preset_from=PRESET_OPTION)
 
 
-def score(choice: str, corpus: Path = CORPUS) -> Score:
-    """Every labelled run of the corpus, replayed under the rules of ``choice`` (CHOICES)."""
+def score(
+    choice: str, corpus: Path = CORPUS, warmup: int | None = None, persist: int | None = None
+) -> Score:
+    """Every labelled run of the corpus, replayed under the rules of ``choice`` (CHOICES),
+    with the gate's warm-up and persistence set as --warmup and --persist set them."""
     rules = rules_named(choice)
+    if warmup is not None or persist is not None:
+        rules = replace(rules, warmup=warmup, persist=persist)
     runs = []
     for run, label in sorted(load_labels(corpus).items()):
         path = corpus / "runs" / run
@@ -372,9 +377,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--rules", nargs="*", choices=list(CHOICES), default=None, help="some of the rules only"
     )
     ap.add_argument("--by", choices=list(GROUPS), default=None, help="the targets per group")
+    ap.add_argument("--warmup", type=int, default=None, help="the gate's, as value-diag's")
+    ap.add_argument("--persist", type=int, default=None, help="the gate's, as value-diag's")
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     args = ap.parse_args(argv)
-    scores = [score(name, args.corpus) for name in args.rules or CHOICES]
+    scores = [score(name, args.corpus, args.warmup, args.persist) for name in args.rules or CHOICES]
     if args.markdown:
         print(markdown_table(scores))
     else:

@@ -272,3 +272,13 @@ def test_by_env_names_each_environment_and_the_esper_copies_apart(
     assert groups("env") == {v["env"] for v in labels.values()}
     assert any(v["format"] == "esper" for v in labels.values())
     assert groups("algo") == {v["algo"] for v in labels.values()} | {"PPO (esper)"}
+
+
+def test_the_gate_can_be_set_for_the_score() -> None:
+    """--warmup and --persist score the corpus under another gate: with a persistence of 1
+    every critical shown on a healthy update after the warm-up fires."""
+    s = verdicts.score(Preset.SCALE_FREE.value, CORPUS, warmup=20, persist=1)
+    assert {(r.warmup, r.persist) for r in s.runs} == {(20, 1)}
+    shown, n = s.rate(Status.CRITICAL, fired=False)
+    fired, _ = s.rate(Status.CRITICAL, fired=True)
+    assert n and fired == shown > 0
