@@ -42,6 +42,15 @@ def test_every_run_file_is_labelled_and_every_label_has_its_file() -> None:
         assert (label["onset"] is None) == (label["kind"] == "healthy"), name
 
 
+def test_the_labels_are_those_the_generator_gives_its_runs() -> None:
+    """labels.json is written from the generator's specifications: a run added to, or
+    changed in, specs() without training it again and writing the labels fails here."""
+    from bench.corpus import generate
+
+    labels = json.loads((CORPUS / "labels.json").read_text())
+    assert labels == generate.labels(generate.specs())
+
+
 def test_every_run_is_replayed_to_its_last_update(scored: verdicts.Score) -> None:
     for run in scored.runs:
         assert len(run.steps) >= 10, run.name
