@@ -138,6 +138,19 @@ RELU: Final = (("activation", "relu"),)
 RLLIB_REACH: Final = (("lr", 3e-4), ("vf_clip_param", 1e6))
 """RLlib's PPO with Adam at SB3's 3e-4 instead of its 5e-5, and its value loss unclipped:
 a critic that can reach CartPole's and Acrobot's returns (docs/verdicts.md, vf_clip)."""
+ZOO_CARTPOLE: Final = (
+    ("gamma", 0.98),
+    ("gae_lambda", 0.8),
+    ("n_epochs", 20),
+    ("batch_size", 256),
+    ("learning_rate", 1e-3),
+    ("ent_coef", 0.0),
+)
+"""RL Baselines3 Zoo's PPO on CartPole-v1 (its schedules at their start, its 8 environments
+of 32 steps left at the corpus's rollout)."""
+ZOO_ACROBOT: Final = (("gae_lambda", 0.94), ("n_epochs", 4), ("ent_coef", 0.0))
+"""RL Baselines3 Zoo's PPO on Acrobot-v1 (with VecNormalize; its 16 environments left at the
+corpus's 4)."""
 MID: Final = 24
 """Mid-run faults act after this many updates of 40, once a healthy critic has settled."""
 FROZEN_AT: Final = 20
@@ -451,6 +464,17 @@ def specs() -> list[Spec]:
         Spec("torchrl", pe, 151, "value_head_random", at=MID, vecnormalize=True),
         Spec("torchrl", pe, 151, "critic_frozen", at=FROZEN_AT, vecnormalize=True),
         Spec("torchrl", ac, 151, "value_head_random", at=MID, vecnormalize=True),
+        # Held out, seventeenth batch: SB3's PPO with RL Baselines3 Zoo's hyperparameters for
+        # CartPole and Acrobot (on the corpus's 4 environments of 256 steps), scored as they
+        # came.
+        Spec("PPO", cp, 161, hyper=ZOO_CARTPOLE),
+        Spec("PPO", cp, 161, "lr_blowup", at=MID, hyper=ZOO_CARTPOLE),
+        Spec("PPO", cp, 161, "value_head_random", at=MID, hyper=ZOO_CARTPOLE),
+        Spec("PPO", cp, 161, "critic_frozen", at=FROZEN_AT, hyper=ZOO_CARTPOLE),
+        Spec("PPO", ac, 161, vecnormalize=True, hyper=ZOO_ACROBOT),
+        Spec("PPO", ac, 161, "vf_coef_0", vecnormalize=True, hyper=ZOO_ACROBOT),
+        Spec("PPO", ac, 161, "wrong_gamma", at=MID, vecnormalize=True, hyper=ZOO_ACROBOT),
+        Spec("PPO", ac, 161, "value_head_random", at=MID, vecnormalize=True, hyper=ZOO_ACROBOT),
     ]
 
 
