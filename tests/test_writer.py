@@ -306,7 +306,8 @@ def test_a_writer_that_opens_while_another_holds_the_lock_waits_for_its_line(
         os.write(other, b'{"step": 1, "landing": ')
         opened = threading.Thread(target=lambda: TelemetryWriter(path).close())
         opened.start()
-        assert refused.wait(DEADLINE), "the writer asked for the lock and was refused"
+        while not refused.wait(0.01):  # until the writer asks for the lock and is refused
+            assert opened.is_alive(), "the writer finished without waiting for the lock"
         os.write(other, b"true}\n")  # the line lands whole while the writer waits
         flock(other, fcntl.LOCK_UN)
         opened.join()
