@@ -279,7 +279,6 @@ def test_by_env_names_each_environment_and_the_esper_copies_apart(
         return {row.split(" | ")[0].removeprefix("| ") for row in rows[1:]}
 
     assert groups("env") == {v["env"] for v in labels.values()}
-    assert any(v["format"] == "esper" for v in labels.values())
     assert groups("algo") == {v["algo"] for v in labels.values()} | {"PPO (esper)"}
 
 
